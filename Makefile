@@ -1,0 +1,50 @@
+# kongctl — see README.md. Targets named in shared/docs/design.md are contracts:
+# keep their names and meaning.
+SHELL := /bin/bash
+GO ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
+LDFLAGS := -s -w -X github.com/kongctl/kongctl/controller/cli.Version=$(VERSION) -X github.com/kongctl/kongctl/controller/cli.Commit=$(COMMIT)
+AGENT_DIR := controller/agentclient/agents
+export CGO_ENABLED := 0
+
+.PHONY: all agents test vet unit fuzz integration deps clean
+all: bin/kongctl
+
+agents:
+	@mkdir -p $(AGENT_DIR)
+	GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '-s -w' -o $(AGENT_DIR)/kongctl-agent-linux-amd64 ./cmd/kongctl-agent
+	GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags '-s -w' -o $(AGENT_DIR)/kongctl-agent-linux-arm64 ./cmd/kongctl-agent
+
+bin/kongctl: agents FORCE
+	@mkdir -p bin
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/kongctl ./cmd/kongctl
+
+FORCE:
+
+# make test: everything. Installs what it needs on a fresh Debian machine (root).
+test: deps all vet unit fuzz integration
+
+deps:
+	@bash scripts/install-deps.sh
+
+vet:
+	$(GO) vet ./...
+	$(GO) vet -tags integration ./...
+
+unit:
+	$(GO) test -count=1 ./...
+
+FUZZTIME ?= 10s
+fuzz:
+	@bash scripts/fuzz.sh $(FUZZTIME)
+
+# Tests that need root, PostgreSQL, sshd and the lab (build tag "integration").
+integration: all
+	$(GO) test -count=1 -tags integration -timeout 30m -p 1 ./...
+
+clean:
+	rm -rf bin build $(AGENT_DIR)/kongctl-agent-*
+
+# Each part's own targets (packages, lab, rehearsal, bench, faults, vagrant).
+include $(wildcard mk/*.mk)

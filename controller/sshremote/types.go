@@ -1,0 +1,62 @@
+// Package sshremote is kongctl's SSH/SFTP transport: one connection per
+// host, strict host keys, bastion chains, become, and cancellation by ctx.
+package sshremote
+
+import (
+	"io"
+	"time"
+)
+
+// HostKeyPolicy says how a server's host key is checked.
+type HostKeyPolicy string
+
+const (
+	// HostKeyStrict accepts only keys found in known_hosts or pinned.
+	HostKeyStrict HostKeyPolicy = "strict"
+	// HostKeyAcceptNew records an unknown host's key in known_hosts, but
+	// still refuses a changed one. Only when asked for explicitly.
+	HostKeyAcceptNew HostKeyPolicy = "accept-new"
+)
+
+// Become says how commands are raised to root on the host.
+type Become struct {
+	Method   string // "sudo"
+	User     string // target user, default root
+	Password []byte // fed on stdin, never on a command line; nil = NOPASSWD
+}
+
+// Config is everything needed to reach one host. The controller builds it
+// from the inventory; sshremote never reads the inventory itself.
+type Config struct {
+	Name            string // inventory name, used in errors
+	Address         string
+	Port            int
+	User            string
+	KeyFiles        []string
+	Passphrase      func(keyFile string) ([]byte, error) // for encrypted keys
+	UseAgent        bool                                 // SSH_AUTH_SOCK
+	KnownHostsFiles []string
+	HostKeyPolicy   HostKeyPolicy
+	PinnedKeys      []string  // authorized_keys format, e.g. "ssh-ed25519 AAAA..."
+	Jump            []*Config // bastion chain, outermost first
+	SSHConfigFile   string    // ~/.ssh/config style file; "" = none
+	ConnectTimeout  time.Duration
+	Keepalive       time.Duration
+	ConnectRetries  int
+	Become          *Become
+}
+
+// RunRequest is one command to run on a host.
+type RunRequest struct {
+	Cmd    string    // a shell command line; never carries secrets
+	Stdin  io.Reader // optional; secrets travel here
+	Become bool      // wrap in the host's become method
+}
+
+// RunResult is what a command did. A non-zero exit is not an error of Run.
+type RunResult struct {
+	Stdout   []byte
+	Stderr   []byte
+	ExitCode int
+	Duration time.Duration
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what the tests need on a fresh Debian machine, as root. Quick when
+# everything is there already.
+set -euo pipefail
+need=()
+command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v sudo >/dev/null 2>&1 || need+=(sudo)
+command -v dpkg-deb >/dev/null 2>&1 || need+=(dpkg)
+command -v curl >/dev/null 2>&1 || need+=(curl)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "install-deps: missing ${need[*]}; run as root or install them" >&2
+    exit 1
+  fi
+  echo "install-deps: installing ${need[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+# Debian's postgresql package starts a cluster of its own; the tests run
+# their own clusters and need none of it.
