@@ -1,0 +1,71 @@
+package inventory
+
+import (
+	"github.com/hashicorp/hcl/v2"
+)
+
+// TLS modes for the database connection, as libpq's sslmode.
+var tlsModes = []string{"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
+
+// Database is the PostgreSQL database Kong uses.
+type Database struct {
+	Host      string // as the Kong nodes reach it
+	Port      int
+	Name      string
+	User      string
+	Schema    string
+	TLSMode   string // libpq sslmode: disable, allow, prefer, require, verify-ca, verify-full
+	Secret    Secret // where the password is; never the password
+	ToolsHost string // name of the host that runs pg_dump/pg_restore ("" = default, see Inventory.ToolsHost)
+
+	DeclRange hcl.Range
+	Ranges    map[string]hcl.Range // attribute name -> its value's range
+}
+
+// Password reads the database password from its reference (environment
+// variable or file) at run time. No reference means no password (nil, nil).
+func (db *Database) Password() ([]byte, error) { return db.Secret.Resolve() }
+
+var databaseSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "host"},
+		{Name: "port"},
+		{Name: "name"},
+		{Name: "user"},
+		{Name: "schema"},
+		{Name: "tls_mode"},
+		{Name: "password"},
+		{Name: "password_env"},
+		{Name: "password_file"},
+		{Name: "tools_host"},
+	},
+}
+
+func (d *decoder) decodeDatabase(block *hcl.Block) *Database {
+	db := &Database{Port: 5432, Name: "kong", User: "kong", Schema: "public", TLSMode: "prefer",
+		DeclRange: block.DefRange, Ranges: map[string]hcl.Range{}}
+	c := d.content(block.Body, databaseSchema)
+	a := c.Attributes
+	for name, at := range a {
+		db.Ranges[name] = at.Expr.Range()
+	}
+	for name, dst := range map[string]*string{"host": &db.Host, "name": &db.Name, "user": &db.User, "schema": &db.Schema, "tools_host": &db.ToolsHost} {
+		if at, ok := a[name]; ok {
+			if v, ok := d.nonEmpty(at); ok {
+				*dst = v
+			}
+		}
+	}
+	if at, ok := a["port"]; ok {
+		if v, ok := d.integer(at, 1, 65535); ok {
+			db.Port = v
+		}
+	}
+	if at, ok := a["tls_mode"]; ok {
+		if v, ok := d.oneOf(at, tlsModes...); ok {
+			db.TLSMode = v
+		}
+	}
+	db.Secret = d.decodeSecret(a, "database password")
+	return db
+}

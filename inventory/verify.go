@@ -1,0 +1,176 @@
+package inventory
+
+import (
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// Verify says how a started fleet is judged healthy.
+type Verify struct {
+	Soak   time.Duration // how long gates are watched after start
+	Health Health
+	Smoke  []*Smoke
+	Gate   Gate
+}
+
+// Health is the readiness check on every node (Kong's status endpoint).
+type Health struct {
+	Timeout  time.Duration // how long a node may take to become healthy
+	Interval time.Duration // between probes
+}
+
+// Smoke is one request sent through each node's proxy.
+type Smoke struct {
+	Name      string // optional block label
+	Method    string
+	Path      string
+	Host      string // Host header; "" = none
+	Status    int    // expected status code
+	DeclRange hcl.Range
+}
+
+// Gate holds the metric thresholds over the soak window. Zero values mean
+// "no gate" except where noted.
+type Gate struct {
+	MaxErrorRate  float64       // failed/total proxied requests, 0..1; negative = no gate
+	Max5xx        int           // 5xx responses tolerated; negative = no gate
+	MaxLatencyP99 time.Duration // 0 = no gate
+	MinRequests   int           // requests needed before the rates count
+}
+
+func defaultVerify() *Verify {
+	return &Verify{
+		Soak:   30 * time.Second,
+		Health: Health{Timeout: 60 * time.Second, Interval: 2 * time.Second},
+		Gate:   Gate{MaxErrorRate: 0.01, Max5xx: -1},
+	}
+}
+
+var verifySchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "soak"}},
+	Blocks: []hcl.BlockHeaderSchema{
+		{Type: "health"},
+		{Type: "smoke"},
+		{Type: "gate"},
+	},
+}
+
+var healthSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "timeout"}, {Name: "interval"}},
+}
+
+var smokeSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "name"},
+		{Name: "method"},
+		{Name: "path", Required: true},
+		{Name: "host"},
+		{Name: "status"},
+	},
+}
+
+var gateSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "max_error_rate"},
+		{Name: "max_5xx"},
+		{Name: "max_latency_p99"},
+		{Name: "min_requests"},
+	},
+}
+
+var httpMethods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+
+func (d *decoder) decodeVerify(block *hcl.Block) *Verify {
+	v := defaultVerify()
+	c := d.content(block.Body, verifySchema)
+	if at, ok := c.Attributes["soak"]; ok {
+		if x, ok := d.duration(at, true); ok {
+			v.Soak = x
+		}
+	}
+	if b := d.single(c.Blocks.OfType("health"), "health"); b != nil {
+		hc := d.content(b.Body, healthSchema)
+		if at, ok := hc.Attributes["timeout"]; ok {
+			if x, ok := d.duration(at, false); ok {
+				v.Health.Timeout = x
+			}
+		}
+		if at, ok := hc.Attributes["interval"]; ok {
+			if x, ok := d.duration(at, false); ok {
+				v.Health.Interval = x
+			}
+		}
+	}
+	for _, b := range c.Blocks.OfType("smoke") {
+		v.Smoke = append(v.Smoke, d.decodeSmoke(b))
+	}
+	if b := d.single(c.Blocks.OfType("gate"), "gate"); b != nil {
+		gc := d.content(b.Body, gateSchema)
+		if at, ok := gc.Attributes["max_error_rate"]; ok {
+			if x, ok := d.float(at, 0, 1); ok {
+				v.Gate.MaxErrorRate = x
+			}
+		}
+		if at, ok := gc.Attributes["max_5xx"]; ok {
+			if x, ok := d.integer(at, 0, 1<<30); ok {
+				v.Gate.Max5xx = x
+			}
+		}
+		if at, ok := gc.Attributes["max_latency_p99"]; ok {
+			if x, ok := d.duration(at, false); ok {
+				v.Gate.MaxLatencyP99 = x
+			}
+		}
+		if at, ok := gc.Attributes["min_requests"]; ok {
+			if x, ok := d.integer(at, 0, 1<<30); ok {
+				v.Gate.MinRequests = x
+			}
+		}
+	}
+	return v
+}
+
+func (d *decoder) decodeSmoke(b *hcl.Block) *Smoke {
+	s := &Smoke{Method: "GET", Status: 200, DeclRange: b.DefRange}
+	c := d.content(b.Body, smokeSchema)
+	a := c.Attributes
+	if at, ok := a["name"]; ok {
+		if x, ok := d.str(at); ok {
+			s.Name = x
+		}
+	}
+	if at, ok := a["method"]; ok {
+		if x, ok := d.str(at); ok {
+			up := strings.ToUpper(x)
+			valid := false
+			for _, m := range httpMethods {
+				valid = valid || m == up
+			}
+			if !valid {
+				d.errorf(at.Expr.Range(), "Invalid HTTP method", "%q is not an HTTP method kongctl sends.%s Use one of %s.", x, didYouMean(up, httpMethods), quoteList(httpMethods))
+			}
+			s.Method = up
+		}
+	}
+	if at, ok := a["path"]; ok {
+		if x, ok := d.nonEmpty(at); ok {
+			if !strings.HasPrefix(x, "/") {
+				d.errorf(at.Expr.Range(), "Invalid smoke path", "The path %q must start with \"/\", e.g. \"/health\".", x)
+			}
+			s.Path = x
+		}
+	}
+	if at, ok := a["host"]; ok {
+		if x, ok := d.str(at); ok {
+			s.Host = x
+		}
+	}
+	if at, ok := a["status"]; ok {
+		if x, ok := d.integer(at, 100, 599); ok {
+			s.Status = x
+		}
+	}
+	return s
+}
