@@ -1,0 +1,65 @@
+package agentclient
+
+import (
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// agents holds the binaries built by `make agents`, plus README.txt so the
+// pattern matches on a fresh clone.
+//
+//go:embed agents
+var agents embed.FS
+
+// EnvAgentDir names a directory holding kongctl-agent-linux-<arch> files,
+// used when the binary for an arch was not embedded (a build without make).
+const EnvAgentDir = "KONGCTL_AGENT_DIR"
+
+// Binary is an agent executable for one architecture.
+type Binary struct {
+	GOARCH string
+	Data   []byte
+	SHA256 string // hex
+}
+
+// Short is the first 12 hex digits of the hash, used in the remote file name.
+func (b *Binary) Short() string { return b.SHA256[:12] }
+
+// AgentBinary returns the agent for goarch (amd64, arm64): the embedded one,
+// else $KONGCTL_AGENT_DIR/kongctl-agent-linux-<goarch>.
+func AgentBinary(goarch string) (*Binary, error) {
+	name := "kongctl-agent-linux-" + goarch
+	data, err := fs.ReadFile(agents, "agents/"+name)
+	if err != nil {
+		dir := os.Getenv(EnvAgentDir)
+		if dir == "" {
+			return nil, fmt.Errorf("agent binary for linux/%s is not built into this kongctl: run `make` (or `make agents`), or set %s to a directory holding %s", goarch, EnvAgentDir, name)
+		}
+		data, err = os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return nil, fmt.Errorf("agent binary for linux/%s: %w", goarch, err)
+		}
+	}
+	if len(data) == 0 {
+		return nil, errors.New("agent binary for linux/" + goarch + " is empty")
+	}
+	sum := sha256.Sum256(data)
+	return &Binary{GOARCH: goarch, Data: data, SHA256: hex.EncodeToString(sum[:])}, nil
+}
+
+// GOARCHFromUname maps `uname -m` to a Go architecture.
+func GOARCHFromUname(machine string) (string, error) {
+	switch machine {
+	case "x86_64", "amd64":
+		return "amd64", nil
+	case "aarch64", "arm64", "armv8l":
+		return "arm64", nil
+	}
+	return "", fmt.Errorf("unsupported architecture %q (kongctl ships agents for x86_64 and aarch64)", machine)
+}
