@@ -57,7 +57,7 @@ func (d *decoder) content(body hcl.Body, schema *hcl.BodySchema) *hcl.BodyConten
 			}
 		}
 	}
-	d.add(diags...)
+	d.add(dropMissingIfMisspelt(diags)...)
 	if c == nil {
 		c = &hcl.BodyContent{Attributes: hcl.Attributes{}}
 	}
@@ -289,4 +289,35 @@ func quoteList(list []string) string {
 		return q[0]
 	}
 	return strings.Join(q[:len(q)-1], ", ") + " and " + q[len(q)-1]
+}
+
+// dropMissingIfMisspelt removes "Missing required argument" for a name that
+// an "Unsupported argument" diagnostic already suggests ("adress" -> "Did
+// you mean "address"?"): the typo is the one problem to fix.
+func dropMissingIfMisspelt(diags hcl.Diagnostics) hcl.Diagnostics {
+	suggested := map[string]bool{}
+	for _, d := range diags {
+		if d.Summary == "Unsupported argument" || d.Summary == "Extraneous JSON object property" {
+			if _, after, ok := strings.Cut(d.Detail, "Did you mean \""); ok {
+				if name, _, ok := strings.Cut(after, "\""); ok {
+					suggested[name] = true
+				}
+			}
+		}
+	}
+	if len(suggested) == 0 {
+		return diags
+	}
+	out := diags[:0:0]
+	for _, d := range diags {
+		if d.Summary == "Missing required argument" {
+			if _, after, ok := strings.Cut(d.Detail, "The argument \""); ok {
+				if name, _, ok := strings.Cut(after, "\""); ok && suggested[name] {
+					continue
+				}
+			}
+		}
+		out = append(out, d)
+	}
+	return out
 }

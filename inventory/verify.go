@@ -31,10 +31,9 @@ type Smoke struct {
 	DeclRange hcl.Range
 }
 
-// Gate holds the metric thresholds over the soak window. Zero values mean
-// "no gate" except where noted.
+// Gate holds the metric thresholds over the soak window.
 type Gate struct {
-	MaxErrorRate  float64       // failed/total proxied requests, 0..1; negative = no gate
+	MaxErrorRate  float64       // failed/total proxied requests, 0..1 (1 = no gate)
 	Max5xx        int           // 5xx responses tolerated; negative = no gate
 	MaxLatencyP99 time.Duration // 0 = no gate
 	MinRequests   int           // requests needed before the rates count
