@@ -31,7 +31,9 @@ type docItem struct {
 	block  *Document
 }
 
-func (d *Document) attr(name string, v cty.Value) { d.items = append(d.items, docItem{name: name, value: v}) }
+func (d *Document) attr(name string, v cty.Value) {
+	d.items = append(d.items, docItem{name: name, value: v})
+}
 
 func (d *Document) str(name, v string) { d.attr(name, cty.StringVal(v)) }
 
