@@ -1,0 +1,65 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Exit codes of kongctl. They are part of the interface: scripts and CI
+// branch on them, and README.md documents them.
+const (
+	ExitOK         = 0 // success
+	ExitFailure    = 1 // the operation failed
+	ExitUsage      = 2 // bad command line or invalid inventory
+	ExitRolledBack = 3 // the upgrade failed and the fleet was rolled back to the old version
+	ExitPaused     = 4 // the upgrade stopped and waits for `kongctl upgrade --resume`
+)
+
+// ExitError carries the exit code a command ends with. Commands return it
+// (or wrap it); Main maps every error to a code in one place, exitCode.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+// Error returns the wrapped error's message.
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit status %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+// Unwrap returns the wrapped error.
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// WithCode wraps err so that kongctl exits with code. A nil err stays nil.
+func WithCode(code int, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &ExitError{Code: code, Err: err}
+}
+
+// usageErrorf is a command-line mistake: exit code 2.
+func usageErrorf(format string, args ...any) error {
+	return &ExitError{Code: ExitUsage, Err: fmt.Errorf(format, args...)}
+}
+
+// exitCode maps an error to kongctl's exit code: an ExitError's own code,
+// else 1.
+func exitCode(err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		return ee.Code
+	}
+	return ExitFailure
+}
+
+// errNotImplemented is returned by commands whose engine has not landed.
+func errNotImplemented(issue int) error {
+	return &ExitError{Code: ExitFailure, Err: fmt.Errorf("not implemented yet (arrives with issue #%d)", issue)}
+}

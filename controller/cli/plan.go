@@ -1,0 +1,71 @@
+package cli
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kongctl/kongctl/inventory"
+)
+
+type planOptions struct {
+	limit string
+	to    string
+}
+
+// planRequest is what `kongctl plan` asks of the controller.
+type planRequest struct {
+	*request
+}
+
+func (a *app) newPlanCmd() *cobra.Command {
+	var o planOptions
+	cmd := &cobra.Command{
+		Use:   "plan",
+		Short: "Show what upgrade would do, without changing anything",
+		Long: `Connect to the fleet read-only, run the preflight checks and print the
+steps an upgrade would take, host by host.`,
+		Example: `  kongctl plan -i hosts.hcl
+  kongctl plan -i hosts.hcl --limit edge --output json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			req, err := a.parsePlan(o)
+			if err != nil {
+				return err
+			}
+			return runPlan(cmd.Context(), req)
+		},
+	}
+	a.addLimitFlag(cmd, &o.limit)
+	cmd.Flags().StringVar(&o.to, "to", "", "target version, overriding upgrade.to in the inventory")
+	return cmd
+}
+
+func (a *app) parsePlan(o planOptions) (*planRequest, error) {
+	var to inventory.Version
+	if o.to != "" {
+		v, err := inventory.ParseVersion(o.to)
+		if err != nil {
+			return nil, usageErrorf("--to: %w", err)
+		}
+		to = v
+	}
+	req, err := a.newRequest(o.limit)
+	if err != nil {
+		return nil, err
+	}
+	if !to.IsZero() {
+		if err := checkTarget(req.Inventory.Upgrade, to); err != nil {
+			return nil, err
+		}
+		req.Inventory.Upgrade.To = to
+	}
+	return &planRequest{request: req}, nil
+}
+
+// runPlan computes and prints the plan. The controller plugs in here
+// (issue #6).
+func runPlan(ctx context.Context, req *planRequest) error {
+	_, _ = ctx, req
+	return errNotImplemented(6)
+}

@@ -1,0 +1,67 @@
+package cli
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/kongctl/kongctl/inventory"
+)
+
+// request is what every fleet command hands to its engine: the validated
+// inventory, the hosts --limit selected, and the invocation's I/O.
+type request struct {
+	Inventory *inventory.Inventory
+	Hosts     []*inventory.Host // selected by --limit (all hosts without it)
+	JSON      bool              // --output json: results on Stdout as JSON
+	Quiet     bool
+	Color     bool // stderr may carry ANSI colour
+	Stdin     io.Reader
+	Stdout    io.Writer // results only
+	Stderr    io.Writer // progress, logs, prompts
+	Log       *slog.Logger
+}
+
+// newRequest loads the inventory and applies --limit.
+func (a *app) newRequest(limit string) (*request, error) {
+	inv, err := a.loadInventory()
+	if err != nil {
+		return nil, err
+	}
+	hosts, err := selectHosts(inv, limit)
+	if err != nil {
+		return nil, err
+	}
+	return &request{
+		Inventory: inv,
+		Hosts:     hosts,
+		JSON:      a.json(),
+		Quiet:     a.quiet,
+		Color:     a.color(a.streams.err),
+		Stdin:     a.streams.in,
+		Stdout:    a.streams.out,
+		Stderr:    a.streams.err,
+		Log:       a.log,
+	}, nil
+}
+
+// confirm asks a yes/no question on stderr and reads the answer from
+// stdin. Without a terminal on stdin it refuses, so that unattended runs
+// must pass --yes.
+func (r *request) confirm(question string) (bool, error) {
+	if !isTerminal(r.Stdin) {
+		return false, usageErrorf("%s: stdin is not a terminal; pass --yes to proceed without asking", question)
+	}
+	fmt.Fprintf(r.Stderr, "%s [y/N] ", question)
+	line, err := bufio.NewReader(r.Stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return false, fmt.Errorf("read answer: %w", err)
+	}
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return true, nil
+	}
+	return false, nil
+}

@@ -1,0 +1,45 @@
+package cli
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+)
+
+type rollbackOptions struct {
+	yes bool
+}
+
+// rollbackRequest is what `kongctl rollback` asks of the controller.
+type rollbackRequest struct {
+	*request
+	Yes bool // no confirmation prompt
+}
+
+func (a *app) newRollbackCmd() *cobra.Command {
+	var o rollbackOptions
+	cmd := &cobra.Command{
+		Use:   "rollback",
+		Short: "Restore the fleet to the version and database it had before the upgrade",
+		Long: `Restore the database from the verified backup of the last upgrade, reinstall
+the old Kong version on every node and start it.`,
+		Example: `  kongctl rollback -i hosts.hcl
+  kongctl rollback -i hosts.hcl --yes`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			req, err := a.newRequest("")
+			if err != nil {
+				return err
+			}
+			return runRollback(cmd.Context(), &rollbackRequest{request: req, Yes: o.yes})
+		},
+	}
+	cmd.Flags().BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation")
+	return cmd
+}
+
+// runRollback rolls the fleet back. The controller plugs in here (issue #6).
+func runRollback(ctx context.Context, req *rollbackRequest) error {
+	_, _ = ctx, req
+	return errNotImplemented(6)
+}

@@ -1,0 +1,108 @@
+package cli
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kongctl/kongctl/inventory"
+)
+
+type upgradeOptions struct {
+	limit     string
+	yes       bool
+	resume    bool
+	onFailure string
+	to        string
+}
+
+// upgradeRequest is what `kongctl upgrade` asks of the controller.
+type upgradeRequest struct {
+	*request
+	Yes       bool   // no confirmation prompt
+	Resume    bool   // continue the run recorded in the journal
+	OnFailure string // "rollback" or "pause" (flag, else inventory)
+	// The target version is Inventory.Upgrade.To, with --to applied.
+}
+
+func (a *app) newUpgradeCmd() *cobra.Command {
+	var o upgradeOptions
+	cmd := &cobra.Command{
+		Use:   "upgrade",
+		Short: "Upgrade the fleet to the inventory's target version",
+		Long: `Upgrade every Kong node in the inventory in place: preflight, freeze and
+verified backup, stop, install the new package, run migrations on one node,
+start, verify; roll back (or pause) when a step fails.`,
+		Example: `  kongctl upgrade -i hosts.hcl
+  kongctl upgrade -i hosts.hcl --yes --on-failure=pause
+  kongctl upgrade -i hosts.hcl --resume`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			req, err := a.parseUpgrade(o)
+			if err != nil {
+				return err
+			}
+			return runUpgrade(cmd.Context(), req)
+		},
+	}
+	f := cmd.Flags()
+	a.addLimitFlag(cmd, &o.limit)
+	f.BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation")
+	f.BoolVar(&o.resume, "resume", false, "resume an interrupted or paused upgrade")
+	f.StringVar(&o.onFailure, "on-failure", "", "what to do when a step fails: rollback or pause (default from the inventory, else rollback)")
+	f.StringVar(&o.to, "to", "", "target version, overriding upgrade.to in the inventory")
+	_ = cmd.RegisterFlagCompletionFunc("on-failure", cobra.FixedCompletions([]string{"rollback", "pause"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+func (a *app) parseUpgrade(o upgradeOptions) (*upgradeRequest, error) {
+	switch o.onFailure {
+	case "", "rollback", "pause":
+	default:
+		return nil, usageErrorf("--on-failure must be rollback or pause, not %q", o.onFailure)
+	}
+	var to inventory.Version
+	if o.to != "" {
+		v, err := inventory.ParseVersion(o.to)
+		if err != nil {
+			return nil, usageErrorf("--to: %w", err)
+		}
+		to = v
+	}
+	req, err := a.newRequest(o.limit)
+	if err != nil {
+		return nil, err
+	}
+	u := req.Inventory.Upgrade
+	if !to.IsZero() {
+		if err := checkTarget(u, to); err != nil {
+			return nil, err
+		}
+		u.To = to
+	}
+	onFailure := u.OnFailure
+	if o.onFailure != "" {
+		onFailure = o.onFailure
+	}
+	return &upgradeRequest{request: req, Yes: o.yes, Resume: o.resume, OnFailure: onFailure}, nil
+}
+
+// checkTarget validates a --to version against the inventory's edition and
+// from version.
+func checkTarget(u *inventory.Upgrade, to inventory.Version) error {
+	switch {
+	case u.Edition == inventory.EditionEnterprise && !to.HasBuild:
+		return usageErrorf("--to %s: Kong Gateway Enterprise versions have four numbers (x.y.z.w)", to)
+	case u.Edition == inventory.EditionOSS && to.HasBuild:
+		return usageErrorf("--to %s: Kong Gateway (OSS) versions have three numbers (x.y.z); set edition = \"enterprise\" in the inventory for Enterprise", to)
+	case !u.From.IsZero() && to.Compare(u.From) <= 0:
+		return usageErrorf("--to %s is not newer than upgrade.from %s", to, u.From)
+	}
+	return nil
+}
+
+// runUpgrade drives the upgrade. The controller plugs in here (issue #6).
+func runUpgrade(ctx context.Context, req *upgradeRequest) error {
+	_, _ = ctx, req
+	return errNotImplemented(6)
+}

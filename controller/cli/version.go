@@ -1,0 +1,64 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+)
+
+// Version and Commit identify the build; the Makefile sets them with
+// -ldflags "-X github.com/kongctl/kongctl/controller/cli.Version=...".
+var (
+	Version = "dev"
+	Commit  = "none"
+)
+
+type versionInfo struct {
+	Version  string `json:"version"`
+	Commit   string `json:"commit"`
+	Go       string `json:"go"`
+	Platform string `json:"platform"`
+}
+
+// buildVersion returns Version and Commit, falling back to the module
+// version and VCS revision recorded by the Go toolchain.
+func buildVersion() versionInfo {
+	v := versionInfo{Version: Version, Commit: Commit, Go: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if v.Version == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			v.Version = bi.Main.Version
+		}
+		if v.Commit == "none" {
+			for _, s := range bi.Settings {
+				if s.Key == "vcs.revision" && s.Value != "" {
+					v.Commit = s.Value
+					if len(v.Commit) > 12 {
+						v.Commit = v.Commit[:12]
+					}
+				}
+			}
+		}
+	}
+	return v
+}
+
+func (a *app) newVersionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print kongctl's version and commit",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			v := buildVersion()
+			if a.json() {
+				enc := json.NewEncoder(a.streams.out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(v)
+			}
+			_, err := fmt.Fprintf(a.streams.out, "kongctl %s (commit %s, %s %s)\n", v.Version, v.Commit, v.Go, v.Platform)
+			return err
+		},
+	}
+}
