@@ -1,0 +1,24 @@
+// Command kongctl-lab brings the rehearsal lab up and down and injects faults
+// (see lab/labenv and mk/lab.mk).
+//
+//	kongctl-lab up [--nodes N] [--from V] [--to V] [--edition oss|enterprise]
+//	               [--bastion] [--user NAME] [--hybrid] [--dps N] [--spares N]
+//	kongctl-lab down
+//	kongctl-lab status
+//	kongctl-lab fault FAULT HOST
+//	kongctl-lab ssh HOST [COMMAND...]
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,83 @@
+package labenv
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// DB settings of every lab.
+const (
+	DBName = "kong"
+	DBUser = "kong"
+	DBPort = 5432
+)
+
+func (l *Lab) dbEnv() []string {
+	return []string{
+		"PG_DATA=" + l.st.DBData,
+		"PG_LOG=" + filepath.Join(filepath.Dir(l.st.DBData), "postgresql.log"),
+		"PG_LISTEN=*",
+		fmt.Sprintf("PG_PORT=%d", l.st.DBPort),
+		"PG_ALLOW=198.18.0.0/15",
+		"KONG_PG_USER=" + DBUser,
+		"KONG_PG_DATABASE=" + DBName,
+	}
+}
+
+// ensurePassword writes build/lab/pg_password (0600) unless it exists.
+func ensurePassword(dir string) (string, error) {
+	path := filepath.Join(dir, "pg_password")
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	pw, err := randomPassword()
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(path, []byte(pw+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write db password file: %w", err)
+	}
+	return pw, nil
+}
+
+// provisionDB initialises the PostgreSQL cluster on the db host, starts it and
+// creates the kong role and database.
+func (l *Lab) provisionDB(ctx context.Context) error {
+	db := l.DBHost()
+	pw, err := l.DBPassword()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(l.st.DBData), 0o755); err != nil {
+		return fmt.Errorf("host db: %w", err)
+	}
+	if _, err := execIn(ctx, db, strings.NewReader(pw+"\n"), l.dbEnv(), l.script("db.sh")+" init"); err != nil {
+		return fmt.Errorf("provision database: %w", err)
+	}
+	return nil
+}
+
+// StopDB stops PostgreSQL (fast shutdown); the Kong nodes lose their database.
+func (l *Lab) StopDB(ctx context.Context) error {
+	if _, err := execIn(ctx, l.DBHost(), nil, l.dbEnv(), l.script("db.sh")+" stop"); err != nil {
+		return fmt.Errorf("stop database: %w", err)
+	}
+	return nil
+}
+
+// StartDB starts PostgreSQL again and waits until it accepts connections.
+func (l *Lab) StartDB(ctx context.Context) error {
+	if _, err := execIn(ctx, l.DBHost(), nil, l.dbEnv(), l.script("db.sh")+" start"); err != nil {
+		return fmt.Errorf("start database: %w", err)
+	}
+	return nil
+}
+
+// DBRunning reports whether PostgreSQL runs on the db host.
+func (l *Lab) DBRunning(ctx context.Context) bool {
+	_, err := execIn(ctx, l.DBHost(), nil, l.dbEnv(), l.script("db.sh")+" status")
+	return err == nil
+}

@@ -1,0 +1,117 @@
+package labenv
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// kongEnv is the environment of kong-node.sh on a host.
+func (l *Lab) kongEnv(h *Host) []string {
+	o := l.st.Options
+	env := []string{
+		"KONG_PACKAGE=" + filepath.Join(o.PackagesDir, PackageFile(o.Edition, o.From)),
+		"KONG_PG_HOST=" + l.DBHost().Address,
+		fmt.Sprintf("KONG_PG_PORT=%d", l.st.DBPort),
+		"KONG_PG_USER=" + DBUser,
+		"KONG_PG_DATABASE=" + DBName,
+	}
+	role := "traditional"
+	switch {
+	case h.Kind == KindDP:
+		role = "data_plane"
+		env = append(env, "KONG_CLUSTER_CONTROL_PLANE="+l.controlPlaneFor(h).Address+":8005")
+	case o.Hybrid:
+		role = "control_plane"
+	}
+	env = append(env, "KONG_ROLE="+role)
+	if o.Hybrid {
+		env = append(env, "KONG_CLUSTER_CERT=/etc/kong/cluster.crt", "KONG_CLUSTER_CERT_KEY=/etc/kong/cluster.key")
+	}
+	return env
+}
+
+// controlPlaneFor picks the CP a data plane connects to (round robin).
+func (l *Lab) controlPlaneFor(dp *Host) *Host {
+	var cps, dps []*Host
+	for _, h := range l.st.Hosts {
+		switch h.Kind {
+		case KindKong:
+			cps = append(cps, h)
+		case KindDP:
+			dps = append(dps, h)
+		}
+	}
+	for i, h := range dps {
+		if h == dp {
+			return cps[i%len(cps)]
+		}
+	}
+	return cps[0]
+}
+
+// installKong installs the FROM package on a host and writes its kong.conf.
+func (l *Lab) installKong(ctx context.Context, h *Host) error {
+	env := l.kongEnv(h)
+	if _, err := execIn(ctx, h, nil, env, l.script("kong-node.sh")+" install"); err != nil {
+		return fmt.Errorf("install kong: %w", err)
+	}
+	if l.st.Options.Hybrid {
+		cp := fmt.Sprintf("install -m 0644 %s /etc/kong/cluster.crt && install -m 0640 %s /etc/kong/cluster.key && "+
+			"if getent group kong >/dev/null; then chgrp kong /etc/kong/cluster.key; fi",
+			filepath.Join(l.st.Dir, "cluster.crt"), filepath.Join(l.st.Dir, "cluster.key"))
+		if _, err := execIn(ctx, h, nil, nil, cp); err != nil {
+			return fmt.Errorf("install cluster certificate: %w", err)
+		}
+	}
+	pw, err := l.DBPassword()
+	if err != nil {
+		return err
+	}
+	if _, err := execIn(ctx, h, strings.NewReader(pw+"\n"), env, l.script("kong-node.sh")+" configure"); err != nil {
+		return fmt.Errorf("configure kong: %w", err)
+	}
+	return nil
+}
+
+// StartKong starts Kong on a host (kong start -c /etc/kong/kong.conf) and
+// waits for `kong health`.
+func (l *Lab) StartKong(ctx context.Context, name string) error {
+	h, err := l.host(name)
+	if err != nil {
+		return err
+	}
+	if _, err := execIn(ctx, h, nil, l.kongEnv(h), l.script("kong-node.sh")+" start"); err != nil {
+		return fmt.Errorf("start kong: %w", err)
+	}
+	return nil
+}
+
+// bootstrap runs `kong migrations bootstrap` once, from the first Kong host.
+func (l *Lab) bootstrap(ctx context.Context) error {
+	h := l.KongHosts()[0]
+	if _, err := execIn(ctx, h, nil, l.kongEnv(h), l.script("kong-node.sh")+" bootstrap"); err != nil {
+		return fmt.Errorf("bootstrap database: %w", err)
+	}
+	return nil
+}
+
+// seed creates the lab's services and routes through the first node's Admin
+// API (from inside the node, so it works behind a bastion too).
+func (l *Lab) seed(ctx context.Context) error {
+	h := l.KongHosts()[0]
+	var err error
+	for i := 0; i < 20; i++ {
+		if _, err = execIn(ctx, h, nil, nil, l.script("seed.sh")); err == nil {
+			return nil
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	return fmt.Errorf("seed services and routes: %w", err)
+}
+
+func (l *Lab) script(name string) string {
+	return "/bin/sh " + filepath.Join(l.st.Dir, "provision", name)
+}

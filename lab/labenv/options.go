@@ -1,0 +1,198 @@
+package labenv
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+)
+
+// Limits and defaults of a lab.
+const (
+	MaxNodes          = 64
+	DefaultNodes      = 3
+	DefaultFromOSS    = "2.8.4"
+	DefaultToOSS      = "3.4.2"
+	DefaultFromEE     = "3.4.3.5"
+	DefaultToEE       = "3.10.0.2"
+	DefaultDiskMB     = 512
+	DefaultConcurrency = 8
+
+	EditionOSS        = "oss"
+	EditionEnterprise = "enterprise"
+)
+
+// Options describe a lab. The zero value is a 3-node OSS 2.8.4 lab in
+// <repo>/build/lab.
+type Options struct {
+	// Dir holds the lab's state and outputs (hosts.hcl, keys, state.json).
+	// Default: <repository root>/build/lab.
+	Dir string `json:"-"`
+	// PackagesDir holds kong_<version>_amd64.deb (and the Enterprise
+	// packages). Default: <repository root>/build/packages.
+	PackagesDir string `json:"packages_dir"`
+	// Nodes is the number of Kong hosts (control planes when Hybrid), 1..64.
+	Nodes int `json:"nodes"`
+	// From is the Kong version installed on every node; To is the upgrade
+	// target written to the inventory.
+	From string `json:"from"`
+	To   string `json:"-"`
+	// Edition is "oss" (default) or "enterprise".
+	Edition string `json:"edition"`
+	// Bastion puts the database and the nodes on an inner network reachable
+	// only through a bastion host.
+	Bastion bool `json:"bastion"`
+	// User is the SSH user (default root). Any other user gets passwordless
+	// sudo on every host, and the inventory says become { method = "sudo" }.
+	User string `json:"user"`
+	// Hybrid makes the Kong hosts control planes and adds DPs data planes.
+	Hybrid bool `json:"hybrid"`
+	DPs    int  `json:"dps"`
+	// Spares adds hosts with sshd and no Kong (role spare).
+	Spares int `json:"spares"`
+	// DiskMB is the size of each node's /usr/local (a tmpfs, so a full disk
+	// is a real ENOSPC). Default 512.
+	DiskMB int `json:"disk_mb"`
+	// NoSeed skips creating the lab's services and routes.
+	NoSeed bool `json:"no_seed"`
+	// Concurrency bounds the per-host work done at once. Default 8.
+	Concurrency int `json:"-"`
+	// Log receives progress lines. Default: os.Stderr.
+	Log io.Writer `json:"-"`
+}
+
+var (
+	ossVersionRE = regexp.MustCompile(`^\d+\.\d+\.\d+$`)
+	eeVersionRE  = regexp.MustCompile(`^\d+\.\d+\.\d+\.\d+$`)
+	userRE       = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
+)
+
+// normalize fills in defaults and checks the options. It resolves Dir and
+// PackagesDir to absolute paths, finding the repository root from the working
+// directory when they are empty.
+func (o Options) normalize() (Options, error) {
+	if o.Log == nil {
+		o.Log = os.Stderr
+	}
+	if o.Dir == "" || o.PackagesDir == "" {
+		root, err := RepoRoot()
+		if err != nil {
+			return o, err
+		}
+		if o.Dir == "" {
+			o.Dir = filepath.Join(root, "build", "lab")
+		}
+		if o.PackagesDir == "" {
+			o.PackagesDir = filepath.Join(root, "build", "packages")
+		}
+	}
+	var err error
+	if o.Dir, err = filepath.Abs(o.Dir); err != nil {
+		return o, fmt.Errorf("lab dir: %w", err)
+	}
+	if o.PackagesDir, err = filepath.Abs(o.PackagesDir); err != nil {
+		return o, fmt.Errorf("packages dir: %w", err)
+	}
+	for _, top := range []string{"/etc", "/usr", "/var", "/home", "/root", "/opt", "/srv", "/tmp", "/run"} {
+		if o.Dir == top || strings.HasPrefix(o.Dir, top+"/") {
+			return o, fmt.Errorf("lab dir %s: must not be under %s (the hosts overlay or replace it)", o.Dir, top)
+		}
+	}
+	if o.Nodes == 0 {
+		o.Nodes = DefaultNodes
+	}
+	if o.Nodes < 1 || o.Nodes > MaxNodes {
+		return o, fmt.Errorf("nodes = %d: must be 1..%d", o.Nodes, MaxNodes)
+	}
+	switch o.Edition {
+	case "", "oss", "community", "ce":
+		o.Edition = EditionOSS
+	case "enterprise", "ee":
+		o.Edition = EditionEnterprise
+	default:
+		return o, fmt.Errorf("edition %q: must be oss or enterprise", o.Edition)
+	}
+	if o.From == "" {
+		o.From = map[string]string{EditionOSS: DefaultFromOSS, EditionEnterprise: DefaultFromEE}[o.Edition]
+	}
+	if o.To == "" {
+		o.To = map[string]string{EditionOSS: DefaultToOSS, EditionEnterprise: DefaultToEE}[o.Edition]
+	}
+	re := ossVersionRE
+	if o.Edition == EditionEnterprise {
+		re = eeVersionRE
+	}
+	for _, v := range []string{o.From, o.To} {
+		if !re.MatchString(v) {
+			return o, fmt.Errorf("version %q: not a %s version (%s)", v, o.Edition,
+				map[string]string{EditionOSS: "X.Y.Z", EditionEnterprise: "X.Y.Z.W"}[o.Edition])
+		}
+	}
+	if o.User == "" {
+		o.User = "root"
+	}
+	if !userRE.MatchString(o.User) {
+		return o, fmt.Errorf("user %q: not a valid user name", o.User)
+	}
+	if o.Hybrid {
+		if o.DPs == 0 {
+			o.DPs = 1
+		}
+	} else if o.DPs != 0 {
+		return o, errors.New("dps: data planes need hybrid mode")
+	}
+	if o.DPs < 0 || o.DPs > MaxNodes {
+		return o, fmt.Errorf("dps = %d: must be 0..%d", o.DPs, MaxNodes)
+	}
+	if o.Spares < 0 || o.Spares > MaxNodes {
+		return o, fmt.Errorf("spares = %d: must be 0..%d", o.Spares, MaxNodes)
+	}
+	if o.DiskMB == 0 {
+		o.DiskMB = DefaultDiskMB
+	}
+	if o.DiskMB < 16 {
+		return o, fmt.Errorf("disk_mb = %d: must be at least 16", o.DiskMB)
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = DefaultConcurrency
+	}
+	return o, nil
+}
+
+// fingerprint identifies the parts of the options that shape the lab's hosts;
+// a lab that is up with the same fingerprint is reused by Up.
+func (o Options) fingerprint() string {
+	return fmt.Sprintf("nodes=%d from=%s edition=%s bastion=%t user=%s hybrid=%t dps=%d spares=%d disk=%d seed=%t packages=%s",
+		o.Nodes, o.From, o.Edition, o.Bastion, o.User, o.Hybrid, o.DPs, o.Spares, o.DiskMB, !o.NoSeed, o.PackagesDir)
+}
+
+// PackageFile is the file name of the simulated Kong package of a version:
+// kong_<v>_amd64.deb, or kong-enterprise-edition_<v>_amd64.deb.
+func PackageFile(edition, version string) string {
+	if edition == EditionEnterprise {
+		return "kong-enterprise-edition_" + version + "_amd64.deb"
+	}
+	return "kong_" + version + "_amd64.deb"
+}
+
+// RepoRoot finds the kongctl repository root above the working directory.
+func RepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("find repository root: %w", err)
+	}
+	for {
+		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && strings.Contains(string(b), "module github.com/kongctl/kongctl\n") {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("find repository root: no go.mod of github.com/kongctl/kongctl above the working directory")
+		}
+		dir = parent
+	}
+}

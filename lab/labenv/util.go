@@ -1,0 +1,131 @@
+package labenv
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+const waitDelay = 5 * time.Second
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+// forEach runs fn for every item with at most n at once and joins the errors.
+func forEach[T any](ctx context.Context, n int, items []T, fn func(context.Context, T) error) error {
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+		sem  = make(chan struct{}, n)
+	)
+	for _, it := range items {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				mu.Lock()
+				errs = append(errs, ctx.Err())
+				mu.Unlock()
+				return
+			}
+			defer func() { <-sem }()
+			if err := fn(ctx, it); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// nsInode returns the inode of /proc/<pid>/ns/<kind>, or 0.
+func nsInode(pid int, kind string) uint64 {
+	var st syscall.Stat_t
+	if err := syscall.Stat("/proc/"+strconv.Itoa(pid)+"/ns/"+kind, &st); err != nil {
+		return 0
+	}
+	return st.Ino
+}
+
+// fileInode returns the inode of a path (a netns bind mount), or 0.
+func fileInode(path string) uint64 {
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		return 0
+	}
+	return st.Ino
+}
+
+// alive reports whether pid is a live (non-zombie) process.
+func alive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 || i+2 >= len(s) {
+		return false
+	}
+	return s[i+2] != 'Z' && s[i+2] != 'X'
+}
+
+// aliveIn reports whether pid is alive and still in the mount namespace mnt
+// (so a recycled pid is never mistaken for ours).
+func aliveIn(pid int, mnt uint64) bool {
+	return alive(pid) && (mnt == 0 || nsInode(pid, "mnt") == mnt)
+}
+
+// pidsInNamespaces lists the processes in any of the given net or mount
+// namespaces (by inode).
+func pidsInNamespaces(net, mnt map[uint64]bool) []int {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	self := os.Getpid()
+	var pids []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == self {
+			continue
+		}
+		if (len(net) > 0 && net[nsInode(pid, "net")]) || (len(mnt) > 0 && mnt[nsInode(pid, "mnt")]) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// waitGone waits until none of pids is alive.
+func waitGone(ctx context.Context, pids []int, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for {
+		left := false
+		for _, p := range pids {
+			if alive(p) {
+				left = true
+				break
+			}
+		}
+		if !left {
+			return true
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
