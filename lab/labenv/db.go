@@ -55,7 +55,7 @@ func (l *Lab) provisionDB(ctx context.Context) error {
 		return fmt.Errorf("host db: %w", err)
 	}
 	if _, err := execIn(ctx, db, strings.NewReader(pw+"\n"), l.dbEnv(), l.script("db.sh")+" init"); err != nil {
-		return fmt.Errorf("provision database: %w", err)
+		return fmt.Errorf("host %s: provision database: %w", db.Name, err)
 	}
 	return nil
 }
@@ -63,7 +63,7 @@ func (l *Lab) provisionDB(ctx context.Context) error {
 // StopDB stops PostgreSQL (fast shutdown); the Kong nodes lose their database.
 func (l *Lab) StopDB(ctx context.Context) error {
 	if _, err := execIn(ctx, l.DBHost(), nil, l.dbEnv(), l.script("db.sh")+" stop"); err != nil {
-		return fmt.Errorf("stop database: %w", err)
+		return fmt.Errorf("host db: stop database: %w", err)
 	}
 	return nil
 }
@@ -71,7 +71,7 @@ func (l *Lab) StopDB(ctx context.Context) error {
 // StartDB starts PostgreSQL again and waits until it accepts connections.
 func (l *Lab) StartDB(ctx context.Context) error {
 	if _, err := execIn(ctx, l.DBHost(), nil, l.dbEnv(), l.script("db.sh")+" start"); err != nil {
-		return fmt.Errorf("start database: %w", err)
+		return fmt.Errorf("host db: start database: %w", err)
 	}
 	return nil
 }

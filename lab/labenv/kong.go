@@ -56,14 +56,14 @@ func (l *Lab) controlPlaneFor(dp *Host) *Host {
 func (l *Lab) installKong(ctx context.Context, h *Host) error {
 	env := l.kongEnv(h)
 	if _, err := execIn(ctx, h, nil, env, l.script("kong-node.sh")+" install"); err != nil {
-		return fmt.Errorf("install kong: %w", err)
+		return fmt.Errorf("host %s: install kong: %w", h.Name, err)
 	}
 	if l.st.Options.Hybrid {
 		cp := fmt.Sprintf("install -m 0644 %s /etc/kong/cluster.crt && install -m 0640 %s /etc/kong/cluster.key && "+
 			"if getent group kong >/dev/null; then chgrp kong /etc/kong/cluster.key; fi",
 			filepath.Join(l.st.Dir, "cluster.crt"), filepath.Join(l.st.Dir, "cluster.key"))
 		if _, err := execIn(ctx, h, nil, nil, cp); err != nil {
-			return fmt.Errorf("install cluster certificate: %w", err)
+			return fmt.Errorf("host %s: install cluster certificate: %w", h.Name, err)
 		}
 	}
 	pw, err := l.DBPassword()
@@ -71,7 +71,7 @@ func (l *Lab) installKong(ctx context.Context, h *Host) error {
 		return err
 	}
 	if _, err := execIn(ctx, h, strings.NewReader(pw+"\n"), env, l.script("kong-node.sh")+" configure"); err != nil {
-		return fmt.Errorf("configure kong: %w", err)
+		return fmt.Errorf("host %s: configure kong: %w", h.Name, err)
 	}
 	return nil
 }
@@ -84,7 +84,7 @@ func (l *Lab) StartKong(ctx context.Context, name string) error {
 		return err
 	}
 	if _, err := execIn(ctx, h, nil, l.kongEnv(h), l.script("kong-node.sh")+" start"); err != nil {
-		return fmt.Errorf("start kong: %w", err)
+		return fmt.Errorf("host %s: start kong: %w", h.Name, err)
 	}
 	return nil
 }
@@ -93,7 +93,7 @@ func (l *Lab) StartKong(ctx context.Context, name string) error {
 func (l *Lab) bootstrap(ctx context.Context) error {
 	h := l.KongHosts()[0]
 	if _, err := execIn(ctx, h, nil, l.kongEnv(h), l.script("kong-node.sh")+" bootstrap"); err != nil {
-		return fmt.Errorf("bootstrap database: %w", err)
+		return fmt.Errorf("host %s: bootstrap database: %w", h.Name, err)
 	}
 	return nil
 }
@@ -109,7 +109,7 @@ func (l *Lab) seed(ctx context.Context) error {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	return fmt.Errorf("seed services and routes: %w", err)
+	return fmt.Errorf("host %s: seed services and routes: %w", h.Name, err)
 }
 
 func (l *Lab) script(name string) string {

@@ -180,12 +180,7 @@ func (l *Lab) build(ctx context.Context) error {
 	dbErr := make(chan error, 1)
 	go func() { dbErr <- l.provisionDB(ctx) }()
 	kongs := l.kongAll()
-	instErr := forEach(ctx, o.Concurrency, kongs, func(ctx context.Context, h *Host) error {
-		if err := l.installKong(ctx, h); err != nil {
-			return fmt.Errorf("host %s: %w", h.Name, err)
-		}
-		return nil
-	})
+	instErr := forEach(ctx, o.Concurrency, kongs, l.installKong)
 	if err := errors.Join(<-dbErr, instErr); err != nil {
 		return err
 	}
@@ -445,7 +440,11 @@ func (l *Lab) Exec(ctx context.Context, name, command string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return execIn(ctx, h, nil, nil, command)
+	out, err := execIn(ctx, h, nil, nil, command)
+	if err != nil {
+		return out, fmt.Errorf("host %s: exec: %w", name, err)
+	}
+	return out, nil
 }
 
 // SSH runs a command on a host with the real ssh client, as the lab's SSH

@@ -12,13 +12,13 @@ import (
 
 // Limits and defaults of a lab.
 const (
-	MaxNodes          = 64
-	DefaultNodes      = 3
-	DefaultFromOSS    = "2.8.4"
-	DefaultToOSS      = "3.4.2"
-	DefaultFromEE     = "3.4.3.5"
-	DefaultToEE       = "3.10.0.2"
-	DefaultDiskMB     = 512
+	MaxNodes           = 64
+	DefaultNodes       = 3
+	DefaultFromOSS     = "2.8.4"
+	DefaultToOSS       = "3.4.2"
+	DefaultFromEE      = "3.4.3.5"
+	DefaultToEE        = "3.10.0.2"
+	DefaultDiskMB      = 512
 	DefaultConcurrency = 8
 
 	EditionOSS        = "oss"

@@ -88,7 +88,7 @@ func execIn(ctx context.Context, h *Host, stdin io.Reader, env []string, script 
 	cmd.Dir = "/"
 	cmd.WaitDelay = waitDelay
 	if err := cmd.Run(); err != nil {
-		return out.String(), &cmdError{what: "host " + h.Name + ": " + firstLine(script), out: out.String(), err: err}
+		return out.String(), &cmdError{what: firstLine(script), out: out.String(), err: err}
 	}
 	return out.String(), nil
 }

@@ -1,0 +1,67 @@
+# The rehearsal lab (lab/labenv, lab/cmd/kongctl-lab, lab/provision).
+#
+#   make lab-up [NODES=3] [FROM=2.8.4] [TO=3.4.2] [EDITION=oss|enterprise]
+#               [BASTION=1] [USER=kongops] [HYBRID=1 DPS=N] [SPARE=N] [DISK_MB=512]
+#   make lab-down                      # every trace, also after a crash
+#   make lab-fault FAULT=cut NODE=kong-2 [FAULT_PATH=/usr/local]
+#       FAULT: kill-sshd start-sshd kill-kong start-kong cut restore
+#              fill-disk free-disk heal stop-db start-db
+#   make lab-status
+#   make rehearsal                     # lab-up (2.8.4) unless one is up, then kongctl upgrade
+#
+# USER is taken only from the make command line (the environment's $USER is
+# the login name, not a lab option).
+
+LAB_DIR ?= build/lab
+LAB_BIN := bin/kongctl-lab
+LAB_USER := $(if $(filter command line,$(origin USER)),$(USER),)
+LAB_FLAGS = --dir $(LAB_DIR) \
+	$(if $(NODES),--nodes $(NODES)) $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO)) \
+	$(if $(EDITION),--edition $(EDITION)) $(if $(BASTION),--bastion $(BASTION)) \
+	$(if $(LAB_USER),--user $(LAB_USER)) $(if $(HYBRID),--hybrid $(HYBRID)) \
+	$(if $(DPS),--dps $(DPS)) $(if $(SPARE),--spares $(SPARE)) \
+	$(if $(DISK_MB),--disk-mb $(DISK_MB)) $(if $(PACKAGES_DIR),--packages $(PACKAGES_DIR))
+
+.PHONY: lab-tool lab-packages lab-up lab-down lab-fault lab-status rehearsal
+
+lab-tool:
+	@mkdir -p bin
+	$(GO) build -o $(LAB_BIN) ./lab/cmd/kongctl-lab
+
+# The simulator packages, from the packages target when it is defined.
+lab-packages:
+	@rc=0; $(MAKE) -q packages >/dev/null 2>&1 || rc=$$?; \
+	if [ $$rc -ne 2 ]; then $(MAKE) --no-print-directory packages; \
+	else echo "lab: no 'packages' target; using build/packages as it is" >&2; fi
+
+lab-up: lab-tool lab-packages
+	$(LAB_BIN) up $(LAB_FLAGS)
+
+lab-down: lab-tool
+	$(LAB_BIN) down --dir $(LAB_DIR)
+
+lab-status: lab-tool
+	@$(LAB_BIN) status --dir $(LAB_DIR)
+
+lab-fault: lab-tool
+	@test -n "$(FAULT)" || { echo "usage: make lab-fault FAULT=cut NODE=kong-2" >&2; exit 2; }
+	$(LAB_BIN) fault --dir $(LAB_DIR) $(FAULT) $(NODE) $(FAULT_PATH)
+
+# The main job: the lab on the old version (an existing lab is used as it is),
+# then the upgrade with the real controller. It fails when the upgrade fails.
+REHEARSAL_LOG ?= build/rehearsal/upgrade.log
+rehearsal: all lab-tool lab-packages
+	@if $(LAB_BIN) status --dir $(LAB_DIR) >/dev/null 2>&1; then \
+		echo "rehearsal: using the lab that is up in $(LAB_DIR)" >&2; \
+	else \
+		$(LAB_BIN) up $(LAB_FLAGS) >/dev/null || exit 1; \
+	fi
+	@$(LAB_BIN) status --dir $(LAB_DIR)
+	@mkdir -p $(dir $(REHEARSAL_LOG))
+	@echo "rehearsal: bin/kongctl upgrade -i $(LAB_DIR)/hosts.hcl --yes" >&2
+	@set -o pipefail; bin/kongctl upgrade -i $(LAB_DIR)/hosts.hcl --yes 2>&1 | tee $(REHEARSAL_LOG); rc=$$?; \
+	echo; echo "==== rehearsal report ===="; \
+	echo "inventory: $(LAB_DIR)/hosts.hcl"; echo "log:       $(REHEARSAL_LOG)"; \
+	if [ $$rc -eq 0 ]; then echo "result:    upgrade succeeded"; \
+	else echo "result:    upgrade FAILED (kongctl exit code $$rc)"; fi; \
+	exit $$rc
