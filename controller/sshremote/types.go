@@ -44,6 +44,16 @@ type Config struct {
 	Keepalive       time.Duration
 	ConnectRetries  int
 	Become          *Become
+
+	// AgentSocket is the ssh-agent socket used when UseAgent is set;
+	// "" means $SSH_AUTH_SOCK.
+	AgentSocket string
+	// RetryBackoff is the first pause between connect attempts; it doubles
+	// (with jitter) up to 8s. Zero means 250ms.
+	RetryBackoff time.Duration
+	// Logf, if set, receives debug lines (retries, keepalive misses,
+	// accept-new recordings). It never receives secrets.
+	Logf func(format string, args ...any)
 }
 
 // RunRequest is one command to run on a host.
@@ -51,6 +61,11 @@ type RunRequest struct {
 	Cmd    string    // a shell command line; never carries secrets
 	Stdin  io.Reader // optional; secrets travel here
 	Become bool      // wrap in the host's become method
+
+	// Stdout and Stderr, if set, receive the command's output as it
+	// arrives instead of it being collected in RunResult.
+	Stdout io.Writer
+	Stderr io.Writer
 }
 
 // RunResult is what a command did. A non-zero exit is not an error of Run.
@@ -58,5 +73,6 @@ type RunResult struct {
 	Stdout   []byte
 	Stderr   []byte
 	ExitCode int
+	Signal   string // set when the command was killed by a signal (ExitCode is then 128+n)
 	Duration time.Duration
 }

@@ -1,0 +1,461 @@
+package sshremote
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/pkg/sftp"
+	"golang.org/x/crypto/ssh"
+)
+
+// Client is one authenticated SSH connection to a host (possibly through
+// bastions). Every Run opens a session multiplexed on it; SFTP operations
+// share one SFTP client created on first use. A Client is safe for
+// concurrent use.
+type Client struct {
+	cfg   *Config
+	label string // "name (address:port)"
+	user  string // login user
+	conn  *ssh.Client
+	jumps []*Client // bastions, outermost first; closed after conn
+
+	uploadSem chan struct{} // set by Pool to bound uploads; nil = unbounded
+
+	sftpMu sync.Mutex
+	sftp   *sftp.Client // guarded by sftpMu; nil until first use or after a cancel
+
+	closeOnce sync.Once
+	dead      chan struct{} // closed when the connection has ended
+	lostMu    sync.Mutex
+	lostErr   error // why the connection ended when not by Close; guarded by lostMu
+
+	// wg joins the goroutines the Client owns: the connection waiter,
+	// keepalive and its in-flight requests. Close waits for them.
+	wg sync.WaitGroup
+}
+
+func newClient(cfg *Config, label, user string, conn *ssh.Client) *Client {
+	c := &Client{cfg: cfg, label: label, user: user, conn: conn, dead: make(chan struct{})}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		_ = conn.Wait()
+		close(c.dead)
+	}()
+	if cfg.Keepalive > 0 {
+		c.wg.Add(1)
+		go c.keepalive(cfg.Keepalive)
+	}
+	return c
+}
+
+// Name is the host's inventory name (or its address when unnamed).
+func (c *Client) Name() string {
+	if c.cfg.Name != "" {
+		return c.cfg.Name
+	}
+	return c.cfg.Address
+}
+
+// Err reports why the connection is no longer usable, or nil while it is.
+func (c *Client) Err() error {
+	select {
+	case <-c.dead:
+	default:
+		return nil
+	}
+	c.lostMu.Lock()
+	defer c.lostMu.Unlock()
+	if c.lostErr != nil {
+		return c.lostErr
+	}
+	return errors.New("connection closed")
+}
+
+// lose closes the connection, recording why.
+func (c *Client) lose(why error) {
+	c.lostMu.Lock()
+	if c.lostErr == nil {
+		c.lostErr = why
+	}
+	c.lostMu.Unlock()
+	if c.cfg.Logf != nil {
+		c.cfg.Logf("ssh %s: closing connection: %v", c.label, why)
+	}
+	c.conn.Close()
+}
+
+// Close closes the SFTP client, the connection and then the bastions, and
+// waits for the Client's goroutines.
+func (c *Client) Close() error {
+	c.closeOnce.Do(func() {
+		c.lostMu.Lock()
+		if c.lostErr == nil {
+			c.lostErr = errors.New("client closed")
+		}
+		c.lostMu.Unlock()
+		c.sftpMu.Lock()
+		if c.sftp != nil {
+			c.sftp.Close()
+			c.sftp = nil
+		}
+		c.sftpMu.Unlock()
+		// An error here only says the connection had already ended.
+		_ = c.conn.Close()
+		c.wg.Wait()
+		for i := len(c.jumps) - 1; i >= 0; i-- {
+			c.jumps[i].Close()
+		}
+	})
+	return nil
+}
+
+// keepalive sends keepalive@openssh.com every interval and closes the
+// connection when keepaliveMisses in a row go unanswered. Owned by the
+// Client; joined by Close.
+func (c *Client) keepalive(interval time.Duration) {
+	defer c.wg.Done()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	var reply chan error // non-nil while a request is outstanding
+	misses := 0
+	for {
+		select {
+		case <-c.dead:
+			return
+		case err := <-reply:
+			reply = nil
+			if err != nil {
+				return // the connection is gone; the waiter saw it too
+			}
+			misses = 0
+		case <-t.C:
+			if reply != nil {
+				misses++
+				if c.cfg.Logf != nil {
+					c.cfg.Logf("ssh %s: keepalive %d of %d unanswered", c.label, misses, keepaliveMisses)
+				}
+				if misses >= keepaliveMisses {
+					c.lose(fmt.Errorf("peer unresponsive: %d keepalives unanswered at %s intervals", misses, interval))
+					return
+				}
+				continue
+			}
+			reply = make(chan error, 1)
+			r := reply
+			c.wg.Add(1)
+			go func() {
+				defer c.wg.Done()
+				// Any reply, even a failure, shows the peer is alive.
+				_, _, err := c.conn.SendRequest("keepalive@openssh.com", true, nil)
+				r <- err
+			}()
+		}
+	}
+}
+
+// opErr wraps err with the host and operation, adding why the connection
+// was lost if it was.
+func (c *Client) opErr(op string, err error) error {
+	if lost := c.Err(); lost != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("ssh %s: %s: %w (connection lost: %v)", c.label, op, err, lost)
+	}
+	return fmt.Errorf("ssh %s: %s: %w", c.label, op, err)
+}
+
+// guard runs fn, which blocks on the connection and takes no ctx. When ctx
+// ends first, cancel is called to unblock fn (closing its session or SFTP
+// client); if fn still has not returned after cancelGrace, the whole
+// connection is closed. guard always waits for fn before returning.
+func (c *Client) guard(ctx context.Context, cancel func(), fn func() error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- fn() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	if cancel != nil {
+		cancel()
+	}
+	t := time.NewTimer(cancelGrace)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		c.lose(fmt.Errorf("operation did not stop within %s of cancellation", cancelGrace))
+		<-done
+	}
+	return ctx.Err()
+}
+
+// Run runs req.Cmd in a new session. A command that ran and exited
+// non-zero is not an error: see RunResult.ExitCode. The error is for
+// transport failures, a lost connection, and ctx ending (the remote command
+// is then sent SIGKILL and its session closed; partial output is returned).
+func (c *Client) Run(ctx context.Context, req RunRequest) (RunResult, error) {
+	start := time.Now()
+	cmd, stdin, err := c.become(req)
+	if err != nil {
+		return RunResult{}, c.opErr("run", err)
+	}
+	var sess *ssh.Session
+	err = c.guard(ctx, nil, func() error {
+		var e error
+		sess, e = c.conn.NewSession()
+		return e
+	})
+	if err != nil {
+		if sess != nil {
+			sess.Close()
+		}
+		return RunResult{}, c.opErr("open session", err)
+	}
+	defer sess.Close()
+
+	var stdout, stderr bytes.Buffer
+	sess.Stdout, sess.Stderr = &stdout, &stderr
+	if req.Stdout != nil {
+		sess.Stdout = req.Stdout
+	}
+	if req.Stderr != nil {
+		sess.Stderr = req.Stderr
+	}
+	sess.Stdin = stdin
+
+	err = c.guard(ctx, func() {
+		_ = sess.Signal(ssh.SIGKILL)
+		_ = sess.Close()
+	}, func() error { return sess.Run(cmd) })
+	res := RunResult{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), Duration: time.Since(start)}
+	if ctx.Err() != nil {
+		return res, c.opErr("run", ctx.Err())
+	}
+	var ee *ssh.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		res.ExitCode = ee.ExitStatus()
+		if sig := ee.Signal(); sig != "" {
+			res.Signal = sig
+			res.ExitCode = 128 + signalNumber(sig)
+		}
+	default:
+		return res, c.opErr("run", err)
+	}
+	return res, nil
+}
+
+func signalNumber(sig string) int {
+	switch ssh.Signal(sig) {
+	case ssh.SIGHUP:
+		return 1
+	case ssh.SIGINT:
+		return 2
+	case ssh.SIGQUIT:
+		return 3
+	case ssh.SIGILL:
+		return 4
+	case ssh.SIGABRT:
+		return 6
+	case ssh.SIGFPE:
+		return 8
+	case ssh.SIGKILL:
+		return 9
+	case ssh.SIGSEGV:
+		return 11
+	case ssh.SIGPIPE:
+		return 13
+	case ssh.SIGALRM:
+		return 14
+	case ssh.SIGTERM:
+		return 15
+	}
+	return 0
+}
+
+// sftpClient returns the shared SFTP client, starting it on first use.
+func (c *Client) sftpClient(ctx context.Context) (*sftp.Client, error) {
+	c.sftpMu.Lock()
+	defer c.sftpMu.Unlock()
+	if c.sftp != nil {
+		return c.sftp, nil
+	}
+	var sc *sftp.Client
+	err := c.guard(ctx, nil, func() error {
+		var e error
+		sc, e = sftp.NewClient(c.conn, sftp.UseConcurrentWrites(true))
+		return e
+	})
+	if err != nil {
+		if sc != nil {
+			sc.Close()
+		}
+		return nil, fmt.Errorf("start sftp: %w", err)
+	}
+	c.sftp = sc
+	return sc, nil
+}
+
+// dropSFTP closes sc and forgets it, so the next operation starts afresh.
+func (c *Client) dropSFTP(sc *sftp.Client) {
+	c.sftpMu.Lock()
+	if c.sftp == sc {
+		c.sftp = nil
+	}
+	c.sftpMu.Unlock()
+	sc.Close()
+}
+
+// withSFTP runs fn with the shared SFTP client, bounded by ctx: a cancel
+// closes the SFTP client (failing other SFTP calls in flight on this host).
+func (c *Client) withSFTP(ctx context.Context, op string, fn func(*sftp.Client) error) error {
+	sc, err := c.sftpClient(ctx)
+	if err != nil {
+		return c.opErr(op, err)
+	}
+	if err := c.guard(ctx, func() { c.dropSFTP(sc) }, func() error { return fn(sc) }); err != nil {
+		return c.opErr(op, err)
+	}
+	return nil
+}
+
+// Upload writes src to dst over SFTP, creating or truncating dst with mode.
+// It writes dst directly: callers wanting atomicity upload to a temporary
+// name and Rename. size, when >= 0, is checked against the bytes written.
+// progress, if set, is called with the running total after each write.
+// When the Client came from a Pool, uploads wait for a slot of the pool's
+// upload limit.
+func (c *Client) Upload(ctx context.Context, dst string, src io.Reader, size int64, mode fs.FileMode, progress func(written int64)) error {
+	op := "upload " + dst
+	if c.uploadSem != nil {
+		select {
+		case c.uploadSem <- struct{}{}:
+			defer func() { <-c.uploadSem }()
+		case <-ctx.Done():
+			return c.opErr(op, ctx.Err())
+		}
+	}
+	return c.withSFTP(ctx, op, func(sc *sftp.Client) error {
+		f, err := sc.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC)
+		if err != nil {
+			return err
+		}
+		if err := f.Chmod(mode); err != nil {
+			f.Close()
+			return fmt.Errorf("chmod %v: %w", mode, err)
+		}
+		w := &progressWriter{w: f, progress: progress}
+		n, err := io.CopyBuffer(w, ctxReader{ctx, src}, make([]byte, 256<<10))
+		if err != nil {
+			f.Close()
+			return err
+		}
+		if size >= 0 && n != size {
+			f.Close()
+			return fmt.Errorf("size mismatch: wrote %d bytes, expected %d", n, size)
+		}
+		return f.Close()
+	})
+}
+
+// progressWriter reports bytes written; it also hides the sftp.File's
+// ReadFrom so io.CopyBuffer writes in large chunks we can count.
+type progressWriter struct {
+	w        io.Writer
+	n        int64
+	progress func(int64)
+}
+
+func (p *progressWriter) Write(b []byte) (int, error) {
+	n, err := p.w.Write(b)
+	p.n += int64(n)
+	if p.progress != nil && n > 0 {
+		p.progress(p.n)
+	}
+	return n, err
+}
+
+// ctxReader stops a copy when ctx ends; it also hides WriterTo.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (r ctxReader) Read(b []byte) (int, error) {
+	if err := r.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return r.r.Read(b)
+}
+
+// Stat returns the remote file's info; a missing file gives an error
+// matching fs.ErrNotExist.
+func (c *Client) Stat(ctx context.Context, path string) (fs.FileInfo, error) {
+	var fi fs.FileInfo
+	err := c.withSFTP(ctx, "stat "+path, func(sc *sftp.Client) error {
+		var e error
+		fi, e = sc.Stat(path)
+		return e
+	})
+	return fi, err
+}
+
+// ReadFile returns the remote file's contents.
+func (c *Client) ReadFile(ctx context.Context, path string) ([]byte, error) {
+	var data []byte
+	err := c.withSFTP(ctx, "read "+path, func(sc *sftp.Client) error {
+		f, err := sc.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		var buf bytes.Buffer
+		if _, err := f.WriteTo(&buf); err != nil {
+			return err
+		}
+		data = buf.Bytes()
+		return nil
+	})
+	return data, err
+}
+
+// Rename moves oldpath to newpath, replacing newpath. It uses the
+// posix-rename@openssh.com extension (atomic replace) when the server has
+// it, and otherwise removes newpath first (not atomic).
+func (c *Client) Rename(ctx context.Context, oldpath, newpath string) error {
+	return c.withSFTP(ctx, fmt.Sprintf("rename %s to %s", oldpath, newpath), func(sc *sftp.Client) error {
+		if _, ok := sc.HasExtension("posix-rename@openssh.com"); ok {
+			return sc.PosixRename(oldpath, newpath)
+		}
+		if err := sc.Remove(newpath); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return sc.Rename(oldpath, newpath)
+	})
+}
+
+// Remove deletes a remote file or empty directory.
+func (c *Client) Remove(ctx context.Context, path string) error {
+	return c.withSFTP(ctx, "remove "+path, func(sc *sftp.Client) error { return sc.Remove(path) })
+}
+
+// MkdirAll creates a remote directory and its parents.
+func (c *Client) MkdirAll(ctx context.Context, path string) error {
+	return c.withSFTP(ctx, "mkdir "+path, func(sc *sftp.Client) error { return sc.MkdirAll(path) })
+}
+
+// Chmod changes a remote file's mode.
+func (c *Client) Chmod(ctx context.Context, path string, mode fs.FileMode) error {
+	return c.withSFTP(ctx, "chmod "+path, func(sc *sftp.Client) error { return sc.Chmod(path, mode) })
+}
