@@ -1,0 +1,307 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/kongctl/kongctl/agent/agentproto"
+)
+
+func (a *Agent) packagesDir() string { return filepath.Join(a.StateDir, "packages") }
+
+func (a *Agent) stagePackage(ctx context.Context, run *opRun, p *agentproto.StageParams) (*agentproto.StageResult, error) {
+	dir := a.packagesDir()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create %s: %w", dir, err)
+	}
+	switch p.Source {
+	case agentproto.SourceUpload:
+		name := p.FileName
+		if name == "" {
+			name = filepath.Base(p.UploadedPath)
+		}
+		if !agentproto.ValidStepID(name) {
+			return nil, agentproto.Errorf(agentproto.CodeInvalid, "package file name %q", name)
+		}
+		dst := filepath.Join(dir, name)
+		if sum, err := fileSHA256(dst); err == nil && sum == p.SHA256 {
+			if p.UploadedPath != dst {
+				_ = os.Remove(p.UploadedPath)
+			}
+			size, _ := fileSize(dst)
+			return &agentproto.StageResult{Path: dst, Size: size, SHA256: sum, AlreadyDone: true}, nil
+		}
+		sum, err := fileSHA256(p.UploadedPath)
+		if err != nil {
+			return nil, agentproto.Errorf(agentproto.CodeNotFound, "uploaded package: %v", err)
+		}
+		if sum != p.SHA256 {
+			return nil, agentproto.Errorf(agentproto.CodeChecksumMismatch, "uploaded package %s has sha256 %s, want %s", p.UploadedPath, sum, p.SHA256)
+		}
+		if err := moveFile(p.UploadedPath, dst); err != nil {
+			return nil, err
+		}
+		size, _ := fileSize(dst)
+		return &agentproto.StageResult{Path: dst, Size: size, SHA256: sum}, nil
+	case agentproto.SourceRepo:
+		mgr := p.Manager
+		if mgr == "" {
+			mgr = a.detectPackageManager()
+		}
+		tmp, err := os.MkdirTemp(dir, ".download-")
+		if err != nil {
+			return nil, fmt.Errorf("create download dir: %w", err)
+		}
+		defer os.RemoveAll(tmp)
+		var args []string
+		switch mgr {
+		case "apt", "dpkg":
+			args = []string{"apt-get", "download", p.Package + "=" + p.Version}
+		case "dnf":
+			args = []string{"dnf", "download", "--destdir", tmp, p.Package + "-" + p.Version}
+		case "yum":
+			args = []string{"yumdownloader", "--destdir", tmp, p.Package + "-" + p.Version}
+		default:
+			return nil, agentproto.Errorf(agentproto.CodeNotFound, "no package manager to download %s %s with", p.Package, p.Version)
+		}
+		res, err := run.exec(ctx, cmdSpec{Args: args, Dir: tmp})
+		if err != nil {
+			return nil, err
+		}
+		if res.ExitCode != 0 {
+			return nil, agentproto.Errorf(agentproto.CodeCommandFailed, "%s exited %d", strings.Join(args, " "), res.ExitCode)
+		}
+		ents, _ := os.ReadDir(tmp)
+		var files []string
+		for _, e := range ents {
+			if n := e.Name(); strings.HasSuffix(n, ".deb") || strings.HasSuffix(n, ".rpm") {
+				files = append(files, n)
+			}
+		}
+		if len(files) != 1 {
+			return nil, agentproto.Errorf(agentproto.CodeCommandFailed, "%s left %d package files, want 1", strings.Join(args, " "), len(files))
+		}
+		src := filepath.Join(tmp, files[0])
+		sum, err := fileSHA256(src)
+		if err != nil {
+			return nil, err
+		}
+		if p.SHA256 != "" && sum != p.SHA256 {
+			return nil, agentproto.Errorf(agentproto.CodeChecksumMismatch, "downloaded %s has sha256 %s, want %s", files[0], sum, p.SHA256)
+		}
+		name := p.FileName
+		if name == "" {
+			name = files[0]
+		}
+		dst := filepath.Join(dir, filepath.Base(name))
+		if err := moveFile(src, dst); err != nil {
+			return nil, err
+		}
+		size, _ := fileSize(dst)
+		return &agentproto.StageResult{Path: dst, Size: size, SHA256: sum}, nil
+	}
+	return nil, agentproto.Errorf(agentproto.CodeInvalid, "source %q", p.Source)
+}
+
+// moveFile renames src to dst (0600), copying across file systems.
+func moveFile(src, dst string) error {
+	if err := os.Rename(src, dst); err == nil {
+		return os.Chmod(dst, 0o600)
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", src, err)
+	}
+	defer in.Close()
+	tmp := dst + ".tmp"
+	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", tmp, err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("copy to %s: %w", tmp, err)
+	}
+	if err := out.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		return err
+	}
+	_ = os.Remove(src)
+	return nil
+}
+
+func (a *Agent) installPackage(ctx context.Context, run *opRun, p *agentproto.InstallParams) (*agentproto.InstallResult, error) {
+	if p.SHA256 != "" {
+		sum, err := fileSHA256(p.Path)
+		if err != nil {
+			return nil, agentproto.Errorf(agentproto.CodeNotFound, "package file: %v", err)
+		}
+		if sum != p.SHA256 {
+			return nil, agentproto.Errorf(agentproto.CodeChecksumMismatch, "package %s has sha256 %s, want %s", p.Path, sum, p.SHA256)
+		}
+	} else if _, err := os.Stat(p.Path); err != nil {
+		return nil, agentproto.Errorf(agentproto.CodeNotFound, "package file: %v", err)
+	}
+	isDeb := strings.HasSuffix(p.Path, ".deb")
+	mgr := p.Manager
+	if mgr == "" {
+		pm := a.detectPackageManager()
+		switch {
+		case isDeb && pm == "apt":
+			mgr = "apt"
+		case isDeb:
+			mgr = "dpkg"
+		case pm == "dnf" || pm == "yum":
+			mgr = pm
+		default:
+			mgr = "rpm"
+		}
+	}
+	r := &agentproto.InstallResult{}
+	// Name and version inside the file, and what is installed now.
+	pkgName, fileVer := a.packageFileInfo(ctx, run, p.Path, isDeb)
+	if p.Package != "" {
+		pkgName = p.Package
+	}
+	if pkgName == "" {
+		pkgName = "kong"
+	}
+	installedVer := a.installedVersion(ctx, run, pkgName, isDeb)
+	if fileVer != "" && installedVer == fileVer {
+		r.AlreadyDone = true
+	} else {
+		var args []string
+		var env []string
+		switch mgr {
+		case "apt":
+			args = []string{"apt-get", "install", "-y", "--allow-change-held-packages"}
+			if p.AllowDowngrade {
+				args = append(args, "--allow-downgrades")
+			}
+			args = append(args, absPath(p.Path))
+			env = []string{"DEBIAN_FRONTEND=noninteractive"}
+		case "dpkg":
+			args = []string{"dpkg", "-i", p.Path}
+			env = []string{"DEBIAN_FRONTEND=noninteractive"}
+		case "dnf", "yum":
+			if p.AllowDowngrade {
+				args = []string{"rpm", "-U", "--oldpackage", "--replacepkgs", p.Path}
+			} else {
+				args = []string{mgr, "install", "-y", absPath(p.Path)}
+			}
+		case "rpm":
+			args = []string{"rpm", "-U", "--replacepkgs", p.Path}
+			if p.AllowDowngrade {
+				args = append(args[:2], append([]string{"--oldpackage"}, args[2:]...)...)
+			}
+		default:
+			return nil, agentproto.Errorf(agentproto.CodeInvalid, "manager %q", mgr)
+		}
+		r.Method = strings.Join(args, " ")
+		res, err := run.exec(ctx, cmdSpec{Args: args, Env: env})
+		if err != nil {
+			return r, err
+		}
+		if res.ExitCode != 0 {
+			return r, agentproto.Errorf(agentproto.CodeCommandFailed, "%s exited %d: %s", r.Method, res.ExitCode, clip(strings.TrimSpace(string(res.Stderr)), 1024))
+		}
+	}
+	r.PackageVersion = a.installedVersion(ctx, run, pkgName, isDeb)
+	if p.Hold {
+		r.Held, r.HoldMethod = a.hold(ctx, run, pkgName, isDeb)
+		if !r.Held {
+			r.Warnings = append(r.Warnings, "could not hold "+pkgName+" against automatic upgrades ("+r.HoldMethod+")")
+		}
+	}
+	bin, err := a.kongBin(p.KongBin)
+	if err != nil {
+		return r, err
+	}
+	_, ver, _, err := a.kongVersion(ctx, run, bin)
+	if err != nil {
+		return r, fmt.Errorf("verify kong version after install: %w", err)
+	}
+	r.KongVersion = ver
+	if p.ExpectVersion != "" && ver != p.ExpectVersion {
+		return r, agentproto.Errorf(agentproto.CodeCommandFailed, "installed %s but kong version says %s, want %s", p.Path, ver, p.ExpectVersion)
+	}
+	return r, nil
+}
+
+func absPath(p string) string {
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
+}
+
+// packageFileInfo reads the package name and version inside a .deb or .rpm.
+func (a *Agent) packageFileInfo(ctx context.Context, run *opRun, path string, isDeb bool) (name, version string) {
+	var args []string
+	if isDeb {
+		args = []string{"dpkg-deb", "-W", "--showformat=${Package}\t${Version}", path}
+	} else {
+		args = []string{"rpm", "-qp", "--qf", "%{NAME}\t%{VERSION}-%{RELEASE}", path}
+	}
+	res, err := run.exec(ctx, cmdSpec{Args: args})
+	if err != nil || res.ExitCode != 0 {
+		return "", ""
+	}
+	n, v, _ := strings.Cut(strings.TrimSpace(string(res.Stdout)), "\t")
+	return n, v
+}
+
+func (a *Agent) installedVersion(ctx context.Context, run *opRun, name string, isDeb bool) string {
+	var args []string
+	if isDeb {
+		args = []string{"dpkg-query", "-W", "-f=${Version}\t${Status}", name}
+	} else {
+		args = []string{"rpm", "-q", "--qf", "%{VERSION}-%{RELEASE}", name}
+	}
+	res, err := run.exec(ctx, cmdSpec{Args: args})
+	if err != nil || res.ExitCode != 0 {
+		return ""
+	}
+	out := strings.TrimSpace(string(res.Stdout))
+	if isDeb {
+		v, status, _ := strings.Cut(out, "\t")
+		if !strings.HasSuffix(status, " installed") {
+			return ""
+		}
+		return v
+	}
+	return out
+}
+
+// hold pins name against automatic upgrades.
+func (a *Agent) hold(ctx context.Context, run *opRun, name string, isDeb bool) (bool, string) {
+	try := func(args ...string) bool {
+		res, err := run.exec(ctx, cmdSpec{Args: args})
+		return err == nil && res.ExitCode == 0
+	}
+	if isDeb {
+		if _, err := a.lookPath("apt-mark"); err == nil {
+			return try("apt-mark", "hold", name), "apt-mark hold"
+		}
+		res, err := run.exec(ctx, cmdSpec{Args: []string{"dpkg", "--set-selections"}, Stdin: strings.NewReader(name + " hold\n")})
+		return err == nil && res.ExitCode == 0, "dpkg --set-selections"
+	}
+	for _, m := range []string{"dnf", "yum"} {
+		if _, err := a.lookPath(m); err == nil {
+			if !try(m, "versionlock", "--help") {
+				return false, m + " versionlock plugin not installed"
+			}
+			_ = try(m, "versionlock", "delete", name)
+			return try(m, "versionlock", "add", name), m + " versionlock"
+		}
+	}
+	return false, "no dnf/yum"
+}
