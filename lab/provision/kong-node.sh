@@ -94,7 +94,11 @@ health_wait() {
 
 start() {
 	if kong health >/dev/null 2>&1; then return 0; fi
-	kong start -c "$KONG_CONF" >/dev/null
+	# The daemon must not hold our stdout/stderr (the caller waits for EOF).
+	if ! kong start -c "$KONG_CONF" </dev/null >/tmp/kong-start.log 2>&1; then
+		cat /tmp/kong-start.log >&2
+		exit 1
+	fi
 	health_wait
 }
 
