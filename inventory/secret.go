@@ -55,8 +55,13 @@ func (s Secret) Resolve() ([]byte, error) {
 func (d *decoder) decodeSecret(attrs hcl.Attributes, what string) Secret {
 	var s Secret
 	if at, ok := attrs["password"]; ok {
-		d.errorf(at.Range, "Inline password not allowed",
-			"The %s must not be written into the inventory. Use password_env = \"NAME\" to read it from an environment variable, or password_file = \"path\" to read it from a file (relative to the inventory).", what)
+		d.add(&hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Inline password not allowed",
+			Detail:   fmt.Sprintf("The %s must not be written into the inventory. Use password_env = \"NAME\" to read it from an environment variable, or password_file = \"path\" to read it from a file (relative to the inventory).", what),
+			Subject:  at.Range.Ptr(),
+			Extra:    secretSource(at.Expr.Range()),
+		})
 	}
 	env, hasEnv := attrs["password_env"]
 	file, hasFile := attrs["password_file"]
@@ -77,3 +82,10 @@ func (d *decoder) decodeSecret(attrs hcl.Attributes, what string) Secret {
 	}
 	return s
 }
+
+// secretSource marks a diagnostic whose source holds a secret; renderers
+// (hcl/diagrender) mask the range in snippets.
+type secretSource hcl.Range
+
+// SecretRange returns the range to mask.
+func (s secretSource) SecretRange() hcl.Range { return hcl.Range(s) }

@@ -31,8 +31,46 @@ type Options struct {
 	Color  bool                 // ANSI colour in snippets
 }
 
+// Secret is implemented by a diagnostic's Extra when the source it points
+// at holds a secret (an inline password): every renderer masks
+// SecretRange in source snippets with '*'.
+type Secret interface {
+	SecretRange() hcl.Range
+}
+
+// redact returns files with the secret ranges of diags masked. Files
+// without secrets are shared, not copied.
+func redact(files map[string]*hcl.File, diags hcl.Diagnostics) map[string]*hcl.File {
+	out := files
+	for _, d := range diags {
+		s, ok := d.Extra.(Secret)
+		if !ok {
+			continue
+		}
+		r := s.SecretRange()
+		f := out[r.Filename]
+		if f == nil || r.Start.Byte < 0 || r.End.Byte > len(f.Bytes) || r.Start.Byte > r.End.Byte {
+			continue
+		}
+		cp := make(map[string]*hcl.File, len(out))
+		for k, v := range out {
+			cp[k] = v
+		}
+		b := append([]byte(nil), f.Bytes...)
+		for i := r.Start.Byte; i < r.End.Byte; i++ {
+			if b[i] != '\n' {
+				b[i] = '*'
+			}
+		}
+		cp[r.Filename] = &hcl.File{Body: f.Body, Bytes: b, Nav: f.Nav}
+		out = cp
+	}
+	return out
+}
+
 // Write renders diags to w in the chosen format.
 func Write(w io.Writer, diags hcl.Diagnostics, opts Options) error {
+	opts.Files = redact(opts.Files, diags)
 	switch opts.Format {
 	case FormatSnippet:
 		return Snippet(w, diags, opts.Files, opts.Width, opts.Color)
@@ -48,6 +86,7 @@ func Snippet(w io.Writer, diags hcl.Diagnostics, files map[string]*hcl.File, wid
 	if files == nil {
 		files = map[string]*hcl.File{}
 	}
+	files = redact(files, diags)
 	return hcl.NewDiagnosticTextWriter(w, files, width, color).WriteDiagnostics(diags)
 }
 
@@ -110,10 +149,10 @@ type Document struct {
 
 // Diagnostic is the JSON form of one diagnostic.
 type Diagnostic struct {
-	Severity string   `json:"severity"`
-	Summary  string   `json:"summary"`
-	Detail   string   `json:"detail,omitempty"`
-	Range    *Range   `json:"range,omitempty"`
+	Severity string         `json:"severity"`
+	Summary  string         `json:"summary"`
+	Detail   string         `json:"detail,omitempty"`
+	Range    *Range         `json:"range,omitempty"`
 	Snippet  *SourceSnippet `json:"snippet,omitempty"`
 }
 
@@ -143,6 +182,7 @@ type SourceSnippet struct {
 
 // NewDocument converts diags to their JSON form.
 func NewDocument(diags hcl.Diagnostics, files map[string]*hcl.File) *Document {
+	files = redact(files, diags)
 	doc := &Document{Diagnostics: []Diagnostic{}}
 	for _, d := range diags {
 		jd := Diagnostic{Severity: severity(d.Severity), Summary: d.Summary, Detail: d.Detail}
