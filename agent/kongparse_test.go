@@ -216,9 +216,9 @@ func FuzzParseKongOutput(f *testing.F) {
 
 func TestParseKongVersion(t *testing.T) {
 	for raw, want := range map[string][2]string{
-		"3.4.2":                        {"3.4.2", "oss"},
-		"Kong Enterprise 3.9.0.0":      {"3.9.0.0", "enterprise"},
-		"Kong: 3.4.2\nngx_lua: 10025":  {"3.4.2", "oss"},
+		"3.4.2":                         {"3.4.2", "oss"},
+		"Kong Enterprise 3.9.0.0":       {"3.9.0.0", "enterprise"},
+		"Kong: 3.4.2\nngx_lua: 10025":   {"3.4.2", "oss"},
 		"Kong Enterprise: 3.4.3.5\nx y": {"3.4.3.5", "enterprise"},
 	} {
 		v, ed, err := parseKongVersion(raw)
