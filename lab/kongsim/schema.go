@@ -1,0 +1,85 @@
+package kongsim
+
+// DefaultWorkspaceID is the id of the `default` workspace that 000_base
+// creates.
+const DefaultWorkspaceID = "3b1e2a7c-6f4d-4c38-9d55-6f0a6c1f2b10"
+
+type migSQL struct{ up, teardown string }
+
+// migrationSQL holds the migrations that do real work; every other one runs
+// a no-op statement in its own transaction.
+//
+//   - core/000_base creates the entity tables (workspaces, services, routes,
+//     consumers, plugins, clustering_data_planes) in their 2.8 shape,
+//     including plugins.run_on (a 2.x column).
+//   - core/015_270_to_280 adds services.tls_verify and tls_verify_depth.
+//   - core/016_280_to_300 `up` rewrites regex route paths with the `~` prefix
+//     (as Kong 3.0 did); its teardown drops plugins.run_on, so a 2.8 node
+//     on a finished 3.x database fails on plugins (reference 6.7).
+//   - core/017_300_to_310 adds routes.expression and routes.priority.
+//   - http-log/001_280_to_300 turns array header values into strings.
+//   - enterprise/006_1301_to_1500 creates rbac_users.
+var migrationSQL = map[string]migSQL{
+	"core/000_base": {up: `
+CREATE TABLE IF NOT EXISTS workspaces (
+  id uuid PRIMARY KEY, name text UNIQUE, comment text,
+  created_at timestamptz DEFAULT (CURRENT_TIMESTAMP(0) AT TIME ZONE 'UTC'),
+  meta jsonb, config jsonb);
+INSERT INTO workspaces (id, name) VALUES ('` + DefaultWorkspaceID + `', 'default') ON CONFLICT DO NOTHING;
+CREATE TABLE IF NOT EXISTS services (
+  id uuid PRIMARY KEY, created_at timestamptz, updated_at timestamptz,
+  name text UNIQUE, retries bigint, protocol text, host text, port bigint, path text,
+  connect_timeout bigint, write_timeout bigint, read_timeout bigint,
+  tags text[], ws_id uuid REFERENCES workspaces (id));
+CREATE TABLE IF NOT EXISTS routes (
+  id uuid PRIMARY KEY, created_at timestamptz, updated_at timestamptz,
+  name text UNIQUE, service_id uuid REFERENCES services (id),
+  protocols text[], methods text[], hosts text[], paths text[],
+  regex_priority bigint, strip_path boolean, preserve_host boolean,
+  tags text[], ws_id uuid REFERENCES workspaces (id));
+CREATE INDEX IF NOT EXISTS routes_service_id_idx ON routes (service_id);
+CREATE TABLE IF NOT EXISTS consumers (
+  id uuid PRIMARY KEY, created_at timestamptz, username text UNIQUE, custom_id text UNIQUE,
+  tags text[], ws_id uuid REFERENCES workspaces (id));
+CREATE TABLE IF NOT EXISTS plugins (
+  id uuid PRIMARY KEY, created_at timestamptz, name text NOT NULL,
+  consumer_id uuid REFERENCES consumers (id) ON DELETE CASCADE,
+  service_id uuid REFERENCES services (id) ON DELETE CASCADE,
+  route_id uuid REFERENCES routes (id) ON DELETE CASCADE,
+  config jsonb NOT NULL, enabled boolean NOT NULL, cache_key text UNIQUE,
+  protocols text[], tags text[], ws_id uuid REFERENCES workspaces (id),
+  run_on text);
+CREATE TABLE IF NOT EXISTS clustering_data_planes (
+  id uuid PRIMARY KEY, hostname text NOT NULL, ip text NOT NULL,
+  last_seen timestamptz DEFAULT (CURRENT_TIMESTAMP(0) AT TIME ZONE 'UTC'),
+  config_hash text NOT NULL, ttl timestamptz, version text, sync_status text);
+`},
+	"core/015_270_to_280": {up: `
+ALTER TABLE services ADD COLUMN IF NOT EXISTS tls_verify boolean;
+ALTER TABLE services ADD COLUMN IF NOT EXISTS tls_verify_depth smallint;
+`},
+	"core/016_280_to_300": {
+		up: `
+UPDATE routes SET paths = (
+  SELECT array_agg(CASE WHEN p !~ '^[a-zA-Z0-9._~/%-]*$' AND left(p, 1) <> '~' THEN '~' || p ELSE p END ORDER BY ord)
+  FROM unnest(routes.paths) WITH ORDINALITY AS u(p, ord))
+WHERE paths IS NOT NULL AND cardinality(paths) > 0;
+`,
+		teardown: `ALTER TABLE plugins DROP COLUMN IF EXISTS run_on;`,
+	},
+	"core/017_300_to_310": {up: `
+ALTER TABLE routes ADD COLUMN IF NOT EXISTS expression text;
+ALTER TABLE routes ADD COLUMN IF NOT EXISTS priority bigint;
+`},
+	"http-log/001_280_to_300": {up: `
+UPDATE plugins SET config = jsonb_set(config, '{headers}', (
+  SELECT coalesce(jsonb_object_agg(k, CASE WHEN jsonb_typeof(v) = 'array' THEN v->0 ELSE v END), '{}'::jsonb)
+  FROM jsonb_each(config->'headers') AS e(k, v)))
+WHERE name = 'http-log' AND jsonb_typeof(config->'headers') = 'object';
+`},
+	"enterprise/006_1301_to_1500": {up: `
+CREATE TABLE IF NOT EXISTS rbac_users (
+  id uuid PRIMARY KEY, name text UNIQUE, user_token text, enabled boolean,
+  created_at timestamptz, ws_id uuid REFERENCES workspaces (id));
+`},
+}
