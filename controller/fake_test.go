@@ -1,0 +1,433 @@
+package controller
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kongctl/kongctl/controller/upgradepath"
+)
+
+// fakeClock advances only when slept on.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(time.Millisecond)
+	return c.t
+}
+
+func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+	return nil
+}
+
+type dbSnap struct {
+	schema  string
+	pending bool
+	writes  int
+}
+
+// fakeCluster is an in-process fleet: nodes, a database with Kong's
+// schema state, backups, Kong's migrations lock and the fleet lock. It
+// records every operation in order.
+type fakeCluster struct {
+	mu    sync.Mutex
+	calls []string
+	nodes map[string]*fakeNode
+	db    dbSnap
+	// teardowns: `up` leaves pending migrations.
+	teardowns bool
+	backups   map[string]dbSnap
+	lock      *LockInfo
+	migLock   MigrationLock
+	clk       *fakeClock
+	// fail returns an error for "host op" keys (op as recorded).
+	fail func(call string) error
+	// after runs after a call is recorded (and its effect applied).
+	after func(call string)
+	// abort makes `up`/`finish` answer "aborted" this many times.
+	abort map[string]int
+	dps   []DataPlane
+}
+
+func newFakeCluster(t *testing.T, from string, nodes ...string) *fakeCluster {
+	c := &fakeCluster{nodes: map[string]*fakeNode{}, backups: map[string]dbSnap{}, teardowns: true,
+		clk: &fakeClock{t: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}, abort: map[string]int{},
+		db: dbSnap{schema: from, writes: 10}}
+	for _, n := range nodes {
+		c.nodes[n] = &fakeNode{c: c, name: n, version: from, running: true, plugins: []string{"key-auth", "rate-limiting"}, conf: map[string]string{"database": "postgres"}}
+	}
+	return c
+}
+
+func (c *fakeCluster) record(call string) error {
+	c.mu.Lock()
+	c.calls = append(c.calls, call)
+	f := c.fail
+	c.mu.Unlock()
+	if f != nil {
+		return f(call)
+	}
+	return nil
+}
+
+func (c *fakeCluster) done(call string) {
+	if c.after != nil {
+		c.after(call)
+	}
+}
+
+func (c *fakeCluster) Calls() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.calls...)
+}
+
+func (c *fakeCluster) fingerprint() Fingerprint {
+	return Fingerprint{Sum: fmt.Sprintf("w%d-s%s-p%v", c.db.writes, c.db.schema, c.db.pending),
+		Tables: map[string]string{"services": fmt.Sprint(c.db.writes), "schema_meta": c.db.schema + fmt.Sprint(c.db.pending)}}
+}
+
+// Connector
+func (c *fakeCluster) Node(ctx context.Context, host string) (Node, error) {
+	if err := c.record(host + " connect"); err != nil {
+		return nil, err
+	}
+	n, ok := c.nodes[host]
+	if !ok {
+		return nil, fmt.Errorf("no such host %s", host)
+	}
+	return n, nil
+}
+func (c *fakeCluster) Database(ctx context.Context) (Database, error) { return fakeDB{c}, nil }
+func (c *fakeCluster) Locker(ctx context.Context) (Locker, error)     { return fakeLocker{c}, nil }
+func (c *fakeCluster) Close() error                                   { return nil }
+
+type fakeNode struct {
+	c       *fakeCluster
+	name    string
+	version string
+	running bool
+	plugins []string
+	conf    map[string]string
+	staged  []string
+}
+
+func (n *fakeNode) op(op string) error { return n.c.record(n.name + " " + op) }
+
+func (n *fakeNode) Facts(ctx context.Context) (Facts, error) {
+	if err := n.op("facts"); err != nil {
+		return Facts{}, err
+	}
+	n.c.mu.Lock()
+	defer n.c.mu.Unlock()
+	return Facts{Version: n.version, Edition: "oss", Running: n.running, Arch: "amd64", PackageFormat: "deb", DiskFreeBytes: 10 << 30, Plugins: n.plugins, Conf: n.conf, Role: "traditional"}, nil
+}
+func (n *fakeNode) Stop(ctx context.Context, timeout time.Duration) error {
+	if err := n.op("stop"); err != nil {
+		return err
+	}
+	n.c.mu.Lock()
+	n.running = false
+	n.c.mu.Unlock()
+	n.c.done(n.name + " stop")
+	return nil
+}
+func (n *fakeNode) Start(ctx context.Context, timeout time.Duration) error {
+	n.c.mu.Lock()
+	v := n.version
+	n.c.mu.Unlock()
+	if err := n.op("start " + v); err != nil {
+		return err
+	}
+	n.c.mu.Lock()
+	n.running = true
+	n.c.mu.Unlock()
+	return nil
+}
+func (n *fakeNode) Health(ctx context.Context) (Health, error) {
+	if err := n.op("health"); err != nil {
+		return Health{}, err
+	}
+	n.c.mu.Lock()
+	defer n.c.mu.Unlock()
+	return Health{Running: n.running, Version: n.version, StatusOK: n.running, Ready: n.running, DBReachable: n.running}, nil
+}
+func (n *fakeNode) StagePackage(ctx context.Context, p PackageRef) error {
+	if err := n.op("stage " + p.Version); err != nil {
+		return err
+	}
+	n.staged = append(n.staged, p.Version)
+	return nil
+}
+func (n *fakeNode) InstallPackage(ctx context.Context, p PackageRef, timeout time.Duration) error {
+	call := "install " + p.Version
+	if err := n.op(call); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	n.c.mu.Lock()
+	n.version = p.Version
+	n.c.mu.Unlock()
+	n.c.done(n.name + " " + call)
+	return nil
+}
+func (n *fakeNode) Migrations(ctx context.Context, req MigrationsRequest) (SchemaState, error) {
+	call := "migrations " + req.Command
+	if err := n.op(call); err != nil {
+		return SchemaState{}, err
+	}
+	c := n.c
+	c.mu.Lock()
+	bin := upgradepath.MustParse(n.version)
+	dbv := upgradepath.MustParse(c.db.schema)
+	var st SchemaState
+	switch req.Command {
+	case "list", "status":
+		switch {
+		case c.db.pending:
+			st = SchemaState{ExitCode: 4, Pending: []string{"core:016_280_to_300"}}
+			if dbv.Compare3(bin) < 0 {
+				st.New = []string{"core:017"}
+			}
+		case dbv.Compare3(bin) < 0:
+			st = SchemaState{ExitCode: 5, New: []string{"core:016_280_to_300"}}
+		default:
+			st = SchemaState{ExitCode: 0}
+		}
+	case "up":
+		if c.abort["up"] > 0 {
+			c.abort["up"]--
+			c.mu.Unlock()
+			return SchemaState{Aborted: true, Output: "aborted: another node is performing database changes"}, nil
+		}
+		if c.db.pending {
+			c.mu.Unlock()
+			return SchemaState{ExitCode: 1, Output: "Error: Database has pending migrations; run 'kong migrations finish'"}, nil
+		}
+		c.db.schema, c.db.pending = n.version, c.teardowns
+		c.db.writes++
+	case "finish":
+		if c.abort["finish"] > 0 {
+			c.abort["finish"]--
+			c.mu.Unlock()
+			return SchemaState{Aborted: true}, nil
+		}
+		c.db.pending = false
+		c.db.writes++
+	}
+	c.mu.Unlock()
+	c.done(n.name + " " + call)
+	if err := ctx.Err(); err != nil {
+		return SchemaState{}, err // the reply is lost with the controller
+	}
+	return st, nil
+}
+func (n *fakeNode) Exec(ctx context.Context, req ExecRequest) (ExecResult, error) {
+	if err := n.op("exec " + req.Command); err != nil {
+		return ExecResult{}, err
+	}
+	return ExecResult{}, nil
+}
+func (n *fakeNode) Probe(ctx context.Context, req ProbeRequest) (ProbeResult, error) {
+	if err := n.op("probe " + req.Path); err != nil {
+		return ProbeResult{}, err
+	}
+	return ProbeResult{Status: 200}, nil
+}
+func (n *fakeNode) Metrics(ctx context.Context) (Metrics, error) {
+	if err := n.op("metrics"); err != nil {
+		return Metrics{}, err
+	}
+	return Metrics{Requests: 100, Errors: 0}, nil
+}
+func (n *fakeNode) DataPlanes(ctx context.Context) ([]DataPlane, error) {
+	if err := n.op("dataplanes"); err != nil {
+		return nil, err
+	}
+	return n.c.dps, nil
+}
+func (n *fakeNode) ReadConf(ctx context.Context) ([]byte, error) {
+	return []byte("database = postgres\n"), n.op("readconf")
+}
+func (n *fakeNode) WriteConf(ctx context.Context, b []byte) error { return n.op("writeconf") }
+func (n *fakeNode) Close() error                                  { return nil }
+
+type fakeDB struct{ c *fakeCluster }
+
+func (d fakeDB) Fingerprint(ctx context.Context) (Fingerprint, error) {
+	if err := d.c.record("db fingerprint"); err != nil {
+		return Fingerprint{}, err
+	}
+	d.c.mu.Lock()
+	defer d.c.mu.Unlock()
+	return d.c.fingerprint(), nil
+}
+func (d fakeDB) Backup(ctx context.Context, req BackupRequest) (BackupInfo, error) {
+	if err := d.c.record("db backup " + req.Name); err != nil {
+		return BackupInfo{}, err
+	}
+	d.c.mu.Lock()
+	path := req.Dir + "/" + req.Name + ".dump"
+	d.c.backups[path] = d.c.db
+	content := backupContent(path, d.c.db)
+	d.c.mu.Unlock()
+	sum := sha256.Sum256([]byte(content))
+	d.c.done("db backup")
+	return BackupInfo{Path: path, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(content))}, nil
+}
+
+func backupContent(path string, s dbSnap) string { return fmt.Sprintf("%s %+v", path, s) }
+
+func (d fakeDB) VerifyRestore(ctx context.Context, b BackupInfo) error {
+	return d.c.record("db verify-restore " + filepath.Base(b.Path))
+}
+func (d fakeDB) Restore(ctx context.Context, b BackupInfo) error {
+	if err := d.c.record("db restore " + filepath.Base(b.Path)); err != nil {
+		return err
+	}
+	d.c.mu.Lock()
+	defer d.c.mu.Unlock()
+	s, ok := d.c.backups[b.Path]
+	if !ok {
+		return fmt.Errorf("no backup %s", b.Path)
+	}
+	d.c.db = s
+	return nil
+}
+func (d fakeDB) Fetch(ctx context.Context, b BackupInfo, localPath string) error {
+	if err := d.c.record("db fetch " + filepath.Base(b.Path)); err != nil {
+		return err
+	}
+	d.c.mu.Lock()
+	content := backupContent(b.Path, d.c.backups[b.Path])
+	d.c.mu.Unlock()
+	if err := os.MkdirAll(filepath.Dir(localPath), 0o700); err != nil {
+		return err
+	}
+	return os.WriteFile(localPath, []byte(content), 0o600)
+}
+func (d fakeDB) MigrationLock(ctx context.Context) (MigrationLock, error) {
+	if err := d.c.record("db migration-lock"); err != nil {
+		return MigrationLock{}, err
+	}
+	return d.c.migLock, nil
+}
+func (d fakeDB) Close() error { return nil }
+
+type fakeLocker struct{ c *fakeCluster }
+
+func (l fakeLocker) Acquire(ctx context.Context, req LockRequest) (LockInfo, error) {
+	if err := l.c.record("lock acquire"); err != nil {
+		return LockInfo{}, err
+	}
+	l.c.mu.Lock()
+	defer l.c.mu.Unlock()
+	if l.c.lock != nil && l.c.lock.RunID != req.RunID {
+		return *l.c.lock, fmt.Errorf("acquire: %w", ErrLockHeld)
+	}
+	now := l.c.clk.Now()
+	l.c.lock = &LockInfo{RunID: req.RunID, Owner: req.Owner, Acquired: now, Heartbeat: now, Expires: now.Add(req.TTL)}
+	return *l.c.lock, nil
+}
+func (l fakeLocker) Heartbeat(ctx context.Context, info LockInfo) error { return nil }
+func (l fakeLocker) Release(ctx context.Context, info LockInfo) error {
+	if err := l.c.record("lock release"); err != nil {
+		return err
+	}
+	l.c.mu.Lock()
+	defer l.c.mu.Unlock()
+	if l.c.lock != nil && l.c.lock.RunID == info.RunID {
+		l.c.lock = nil
+	}
+	return nil
+}
+func (l fakeLocker) Inspect(ctx context.Context) (LockInfo, bool, error) {
+	l.c.mu.Lock()
+	defer l.c.mu.Unlock()
+	if l.c.lock == nil {
+		return LockInfo{}, false, nil
+	}
+	return *l.c.lock, true, nil
+}
+func (l fakeLocker) RecordRun(ctx context.Context, r RunRecord) error { return nil }
+
+// testSpec is a 3-node in-place upgrade 2.8.4 → 3.4.2 with packages in a
+// temp dir.
+func testSpec(t *testing.T, nodes ...string) *Spec {
+	t.Helper()
+	if len(nodes) == 0 {
+		nodes = []string{"kong-1", "kong-2", "kong-3"}
+	}
+	dir := t.TempDir()
+	pkgs := filepath.Join(dir, "packages")
+	os.MkdirAll(pkgs, 0o755)
+	for _, v := range []string{"2.8.4", "3.4.2"} {
+		os.WriteFile(filepath.Join(pkgs, "kong_"+v+"_amd64.deb"), []byte("pkg "+v), 0o644)
+	}
+	s := &Spec{
+		InventoryPath: filepath.Join(dir, "hosts.hcl"),
+		StateDir:      filepath.Join(dir, ".kongctl"),
+		Nodes:         nodes,
+		ToolsHost:     "db",
+		From:          "2.8.4",
+		To:            "3.4.2",
+		Edition:       "oss",
+		Package:       PackageSpec{Source: "file", Dir: pkgs},
+		RestoreDB:     true,
+		Backup:        BackupSpec{Dir: "/var/backups/kongctl"},
+		Verify:        VerifySpec{Soak: 10 * time.Second, Interval: 5 * time.Second, Smoke: []SmokeSpec{{Path: "/lab", Status: 200}}, MaxErrorRate: 0.01},
+	}
+	for _, n := range nodes {
+		s.Hosts = append(s.Hosts, HostSpec{Name: n, Roles: []string{"kong"}})
+	}
+	s.Hosts = append(s.Hosts, HostSpec{Name: "db", Roles: []string{"database"}})
+	return s
+}
+
+func testConfig(c *fakeCluster) runConfig {
+	return runConfig{conn: c, clk: c.clk, yes: true}
+}
+
+// indexOfCall finds the first call equal to want at or after from.
+func indexOfCall(calls []string, want string, from int) int {
+	for i := from; i < len(calls); i++ {
+		if calls[i] == want {
+			return i
+		}
+	}
+	return -1
+}
+
+func countCalls(calls []string, pred func(string) bool) int {
+	n := 0
+	for _, c := range calls {
+		if pred(c) {
+			n++
+		}
+	}
+	return n
+}
+
+func hasSuffix(s string) func(string) bool {
+	return func(c string) bool { return strings.HasSuffix(c, s) }
+}

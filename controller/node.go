@@ -1,0 +1,283 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Node is one Kong host, reached through its agent. Implementations must be
+// safe for concurrent use by one goroutine per call site (the controller
+// never calls one Node from two goroutines at once, but may call different
+// Nodes concurrently). Errors name the host and the operation.
+type Node interface {
+	// Facts reports what is installed and configured on the host.
+	Facts(ctx context.Context) (Facts, error)
+	// Stop stops Kong gracefully (QUIT, then TERM after timeout) and
+	// returns once it is verified down.
+	Stop(ctx context.Context, timeout time.Duration) error
+	// Start starts Kong with the installed version and returns once the
+	// process is up (health is checked separately).
+	Start(ctx context.Context, timeout time.Duration) error
+	// Health reports the running state, version and /status, readiness.
+	Health(ctx context.Context) (Health, error)
+	// StagePackage copies a package onto the host and verifies its
+	// checksum there, without installing it. Staged packages are kept
+	// until the run is cleaned up (X's is the rollback package).
+	StagePackage(ctx context.Context, p PackageRef) error
+	// InstallPackage installs a staged package (Y forward, X on rollback).
+	InstallPackage(ctx context.Context, p PackageRef, timeout time.Duration) error
+	// Migrations runs one `kong migrations` command and returns the parsed
+	// state. For "up" and "finish" the command runs detached under
+	// req.StepID: calling again with the same StepID attaches to the
+	// running (or finished) step instead of starting a second one.
+	Migrations(ctx context.Context, req MigrationsRequest) (SchemaState, error)
+	// Exec runs a hook command on the host.
+	Exec(ctx context.Context, req ExecRequest) (ExecResult, error)
+	// Probe sends one smoke request through the host's own proxy.
+	Probe(ctx context.Context, req ProbeRequest) (ProbeResult, error)
+	// Metrics reads request and error counters from /metrics.
+	Metrics(ctx context.Context) (Metrics, error)
+	// DataPlanes lists the data planes a control plane knows
+	// (/clustering/data-planes); empty on other nodes.
+	DataPlanes(ctx context.Context) ([]DataPlane, error)
+	// ReadConf and WriteConf move kong.conf (new-hosts mode). The content
+	// may hold secrets: it is never logged.
+	ReadConf(ctx context.Context) ([]byte, error)
+	WriteConf(ctx context.Context, b []byte) error
+	// Close releases the connection.
+	Close() error
+}
+
+// Database is the Kong database, reached through the agent on the
+// database tools host (pg_dump/pg_restore and a SQL client live there).
+type Database interface {
+	// Fingerprint checksums Kong's tables (row counts and content hashes).
+	Fingerprint(ctx context.Context) (Fingerprint, error)
+	// Backup takes a pg_dump on the tools host.
+	Backup(ctx context.Context, req BackupRequest) (BackupInfo, error)
+	// VerifyRestore restores b into a scratch database and compares it.
+	VerifyRestore(ctx context.Context, b BackupInfo) error
+	// Restore replaces the Kong database with b.
+	Restore(ctx context.Context, b BackupInfo) error
+	// Fetch copies b to localPath on the bastion.
+	Fetch(ctx context.Context, b BackupInfo, localPath string) error
+	// MigrationLock inspects Kong's own `locks` row for key "migrations".
+	MigrationLock(ctx context.Context) (MigrationLock, error)
+	Close() error
+}
+
+// Locker is kongctl's fleet lock (a table in a kongctl schema of the Kong
+// database) plus the run summary row.
+type Locker interface {
+	// Acquire takes the lock for req.RunID. It is re-entrant for the same
+	// run id (resume). When another run holds it, it returns the holder and
+	// an error wrapping ErrLockHeld; it never takes a lock over.
+	Acquire(ctx context.Context, req LockRequest) (LockInfo, error)
+	Heartbeat(ctx context.Context, l LockInfo) error
+	Release(ctx context.Context, l LockInfo) error
+	// Inspect returns the current holder, if any.
+	Inspect(ctx context.Context) (LockInfo, bool, error)
+	// RecordRun upserts the run's summary row.
+	RecordRun(ctx context.Context, r RunRecord) error
+}
+
+// Connector yields connections to the fleet. Production: SSH + agent;
+// tests: fakes.
+type Connector interface {
+	// Node connects to the named inventory host and delivers the agent.
+	Node(ctx context.Context, host string) (Node, error)
+	Database(ctx context.Context) (Database, error)
+	Locker(ctx context.Context) (Locker, error)
+	Close() error
+}
+
+// ErrLockHeld is wrapped by Locker.Acquire when another run holds the lock.
+var ErrLockHeld = errors.New("fleet lock held by another run")
+
+// Facts is what a node reports about itself.
+type Facts struct {
+	Version       string            `json:"version"` // "" when Kong is not installed
+	Edition       string            `json:"edition"` // oss | enterprise
+	Running       bool              `json:"running"`
+	Arch          string            `json:"arch"`           // amd64 | arm64
+	PackageFormat string            `json:"package_format"` // deb | rpm
+	DiskFreeBytes int64             `json:"disk_free_bytes"`
+	Plugins       []string          `json:"plugins"`           // loaded plugins (the `plugins` setting, expanded)
+	Role          string            `json:"role"`              // traditional | control_plane | data_plane
+	Conf          map[string]string `json:"conf,omitempty"`    // kong.conf + KONG_* env; secret keys removed
+	Service       string            `json:"service,omitempty"` // systemd unit, when used
+}
+
+// Health is a node's running state.
+type Health struct {
+	Running     bool   `json:"running"`
+	Version     string `json:"version"`
+	StatusOK    bool   `json:"status_ok"`    // GET /status answered 200
+	Ready       bool   `json:"ready"`        // GET /status/ready 200 (3.3+; true when not served)
+	DBReachable bool   `json:"db_reachable"` // /status database.reachable
+	Detail      string `json:"detail,omitempty"`
+}
+
+// Healthy is the verified-up condition used after start.
+func (h Health) Healthy() bool { return h.Running && h.StatusOK && h.Ready && h.DBReachable }
+
+// PackageRef names a Kong package. LocalPath and SHA256 are set for
+// packages shipped from the bastion (source "file").
+type PackageRef struct {
+	Name      string `json:"name"` // kong | kong-enterprise-edition
+	Version   string `json:"version"`
+	Edition   string `json:"edition"`
+	Format    string `json:"format"` // deb | rpm
+	Arch      string `json:"arch"`
+	Source    string `json:"source"` // file | repository
+	LocalPath string `json:"local_path,omitempty"`
+	SHA256    string `json:"sha256,omitempty"`
+}
+
+// MigrationsRequest is one `kong migrations` command.
+type MigrationsRequest struct {
+	Command     string        // list | status | up | finish
+	StepID      string        // detached step id for up/finish
+	Force       bool          // -f
+	DBTimeout   time.Duration // --db-timeout
+	LockTimeout time.Duration // --lock-timeout
+}
+
+// SchemaState is the parsed result of a migrations command.
+type SchemaState struct {
+	ExitCode       int      `json:"exit_code"`
+	NeedsBootstrap bool     `json:"needs_bootstrap"`
+	Pending        []string `json:"pending,omitempty"` // "subsystem:name"
+	New            []string `json:"new,omitempty"`
+	// Aborted is set when Kong printed "aborted: another node is performing
+	// database changes" (exit 0, nothing done).
+	Aborted bool   `json:"aborted"`
+	Output  string `json:"-"`
+}
+
+// UpToDate is `list` exit 0.
+func (s SchemaState) UpToDate() bool {
+	return s.ExitCode == 0 && !s.NeedsBootstrap && len(s.New) == 0 && len(s.Pending) == 0
+}
+
+// ExecRequest is a hook command run on a host.
+type ExecRequest struct {
+	Command string
+	Env     map[string]string
+	Timeout time.Duration
+}
+
+// ExecResult is what a hook did.
+type ExecResult struct {
+	ExitCode int
+	Stdout   string
+	Stderr   string
+}
+
+// ProbeRequest is one smoke request through a node's proxy.
+type ProbeRequest struct {
+	Path       string
+	Host       string // Host header
+	WantStatus int
+	Timeout    time.Duration
+}
+
+// ProbeResult is the answer to a ProbeRequest.
+type ProbeResult struct {
+	Status  int
+	Latency time.Duration
+}
+
+// Metrics are cumulative counters from a node's /metrics.
+type Metrics struct {
+	Requests float64 `json:"requests"` // kong_nginx_requests_total (or http_status sum)
+	Errors   float64 `json:"errors"`   // 5xx responses
+}
+
+// DataPlane is one entry of /clustering/data-planes.
+type DataPlane struct {
+	ID       string `json:"id"`
+	Hostname string `json:"hostname"`
+	IP       string `json:"ip"`
+	Version  string `json:"version"`
+}
+
+// Fingerprint summarises the content of Kong's tables.
+type Fingerprint struct {
+	Sum    string            `json:"sum"`
+	Tables map[string]string `json:"tables,omitempty"` // table -> hash
+}
+
+// Equal compares fingerprints by their sum.
+func (f Fingerprint) Equal(g Fingerprint) bool { return f.Sum != "" && f.Sum == g.Sum }
+
+// ChangedTables lists tables whose hash differs.
+func (f Fingerprint) ChangedTables(g Fingerprint) []string {
+	var out []string
+	for t, h := range f.Tables {
+		if g.Tables[t] != h {
+			out = append(out, t)
+		}
+	}
+	for t := range g.Tables {
+		if _, ok := f.Tables[t]; !ok {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// BackupRequest asks for a pg_dump.
+type BackupRequest struct {
+	Dir  string // on the tools host
+	Name string
+}
+
+// BackupInfo describes a backup taken on the tools host.
+type BackupInfo struct {
+	Path        string      `json:"path"` // on the tools host
+	SHA256      string      `json:"sha256"`
+	Size        int64       `json:"size"`
+	Fingerprint Fingerprint `json:"fingerprint"` // of the data it holds
+	LocalPath   string      `json:"local_path,omitempty"`
+	Taken       time.Time   `json:"taken"`
+}
+
+// MigrationLock is Kong's `locks` row for migrations.
+type MigrationLock struct {
+	Held    bool      `json:"held"`
+	Owner   string    `json:"owner,omitempty"`
+	Expires time.Time `json:"expires,omitempty"`
+}
+
+// LockRequest asks for the fleet lock.
+type LockRequest struct {
+	RunID string
+	Owner string // user@bastion
+	TTL   time.Duration
+	Note  string
+}
+
+// LockInfo is the fleet lock's holder.
+type LockInfo struct {
+	RunID     string    `json:"run_id"`
+	Owner     string    `json:"owner"`
+	Acquired  time.Time `json:"acquired"`
+	Heartbeat time.Time `json:"heartbeat"`
+	Expires   time.Time `json:"expires"` // heartbeat + TTL
+	Note      string    `json:"note,omitempty"`
+}
+
+// Stale reports whether the holder stopped heartbeating.
+func (l LockInfo) Stale(now time.Time) bool { return !l.Expires.IsZero() && now.After(l.Expires) }
+
+// RunRecord is the run's summary row in the database.
+type RunRecord struct {
+	RunID   string    `json:"run_id"`
+	From    string    `json:"from"`
+	To      string    `json:"to"`
+	Phase   string    `json:"phase"`
+	Status  string    `json:"status"`
+	Updated time.Time `json:"updated"`
+}

@@ -1,0 +1,811 @@
+package controller
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/kongctl/kongctl/controller/progress"
+)
+
+// phases returns the pipeline for the spec, in order.
+func (e *engine) phases() []phase {
+	ps := []phase{preflightPhase{}, lockPhase{}, backupPhase{}}
+	if e.spec.NewHosts {
+		ps = append(ps, preparePhase{})
+	}
+	ps = append(ps, hookPhase{PhaseBeforeStop, HookBeforeStop}, stopPhase{}, backupCheckPhase{}, hookPhase{PhaseAfterStop, HookAfterStop})
+	if !e.spec.NewHosts {
+		ps = append(ps, installPhase{})
+	}
+	ps = append(ps, migrateUpPhase{}, migrateFinishPhase{}, startPhase{}, hookPhase{PhaseAfterStart, HookAfterStart}, verifyPhase{}, cleanupPhase{})
+	return ps
+}
+
+// ---- lock ----
+
+// lockPhase takes the fleet lock in the database. A lock held by another
+// run is refused; a stale one is reported with how to clear it, never
+// taken over. On resume the same run id re-enters its own lock.
+type lockPhase struct{}
+
+func (lockPhase) name() PhaseName { return PhaseLock }
+
+func (lockPhase) run(ctx context.Context, e *engine) error {
+	l, err := e.fleetLocker(ctx)
+	if err != nil {
+		return err
+	}
+	info, err := l.Acquire(ctx, LockRequest{RunID: e.runID, Owner: lockOwner(), TTL: e.spec.Timeouts.FleetLockTTL, Note: fmt.Sprintf("upgrade %s → %s", e.pf.From, e.spec.To)})
+	if err != nil {
+		if errors.Is(err, ErrLockHeld) {
+			f := lockFinding(info, e.clk.Now(), e.spec.InventoryPath)
+			e.find(f)
+			return fmt.Errorf("%s", f.Message)
+		}
+		return fmt.Errorf("acquire fleet lock: %w", err)
+	}
+	e.mu.Lock()
+	e.lock = &info
+	e.mu.Unlock()
+	_ = e.journalStep(PhaseLock, "lock", "", "done", info, nil)
+	e.startHeartbeat(l, info)
+	return nil
+}
+
+func (lockPhase) undo(ctx context.Context, e *engine) error {
+	return e.releaseLock(ctx)
+}
+
+func (e *engine) releaseLock(ctx context.Context) error {
+	e.stopHeartbeat()
+	e.mu.Lock()
+	l, info := e.locker, e.lock
+	e.mu.Unlock()
+	if l == nil || info == nil {
+		return nil
+	}
+	if err := l.Release(ctx, *info); err != nil {
+		return fmt.Errorf("release fleet lock: %w", err)
+	}
+	e.mu.Lock()
+	e.lock = nil
+	e.mu.Unlock()
+	return nil
+}
+
+func lockFinding(info LockInfo, now time.Time, inv string) Finding {
+	invArg := "-i " + orDefault(inv, "INVENTORY")
+	if info.Stale(now) {
+		return Finding{Severity: SevError, Code: "fleet-lock-stale",
+			Message: fmt.Sprintf("the fleet lock is held by run %s (%s, taken %s) but its last heartbeat was %s: the run is probably dead; kongctl never takes a lock over",
+				info.RunID, info.Owner, info.Acquired.UTC().Format(time.RFC3339), info.Heartbeat.UTC().Format(time.RFC3339)),
+			Fix: fmt.Sprintf("if that run is interrupted, continue it with `kongctl upgrade %s --resume` or undo it with `kongctl rollback %s`; if you are sure no run is alive, clear the lock with `kongctl unlock %s --run %s`", invArg, invArg, invArg, info.RunID)}
+	}
+	return Finding{Severity: SevError, Code: "fleet-lock-held",
+		Message: fmt.Sprintf("another kongctl run holds the fleet lock: run %s (%s, since %s, heartbeat %s)",
+			info.RunID, info.Owner, info.Acquired.UTC().Format(time.RFC3339), info.Heartbeat.UTC().Format(time.RFC3339)),
+		Fix: "wait for it to finish (kongctl status " + invArg + " shows it)"}
+}
+
+// ---- backup ----
+
+// backupPhase fingerprints Kong's tables, takes a pg_dump on the tools
+// host, verifies it restores, and copies it to the bastion with its
+// checksum. The backup is kept (never undone).
+type backupPhase struct{}
+
+func (backupPhase) name() PhaseName { return PhaseBackup }
+
+func (backupPhase) run(ctx context.Context, e *engine) error {
+	if e.prior.Done("backup") {
+		var b BackupInfo
+		if e.prior.Data("backup", &b) {
+			e.backup = &b
+		}
+		e.note("backup taken before resume: %s", b.Path)
+		return nil
+	}
+	return e.step(ctx, PhaseBackup, "backup", e.spec.ToolsHost, func(ctx context.Context) (any, error) {
+		b, err := e.takeBackup(ctx, "pre")
+		if err != nil {
+			return nil, err
+		}
+		e.backup = &b
+		return b, nil
+	})
+}
+
+func (e *engine) takeBackup(ctx context.Context, tag string) (BackupInfo, error) {
+	db, err := e.database(ctx)
+	if err != nil {
+		return BackupInfo{}, err
+	}
+	fp, err := db.Fingerprint(ctx)
+	if err != nil {
+		return BackupInfo{}, fmt.Errorf("fingerprint database on %s: %w", e.spec.ToolsHost, err)
+	}
+	b, err := db.Backup(ctx, BackupRequest{Dir: e.spec.Backup.Dir, Name: fmt.Sprintf("kong-%s-%s", e.runID, tag)})
+	if err != nil {
+		return BackupInfo{}, fmt.Errorf("back up database on %s: %w", e.spec.ToolsHost, err)
+	}
+	b.Fingerprint = fp
+	b.Taken = e.clk.Now()
+	if err := db.VerifyRestore(ctx, b); err != nil {
+		return BackupInfo{}, fmt.Errorf("verify backup %s restores on %s: %w", b.Path, e.spec.ToolsHost, err)
+	}
+	local := e.spec.Backup.LocalDir
+	if local == "" && e.j != nil {
+		local = e.j.Dir()
+	}
+	if local != "" {
+		lp := filepath.Join(local, filepath.Base(b.Path))
+		if err := db.Fetch(ctx, b, lp); err != nil {
+			return BackupInfo{}, fmt.Errorf("copy backup %s to the bastion: %w", b.Path, err)
+		}
+		sum, err := fileSHA256(lp)
+		if err != nil {
+			return BackupInfo{}, err
+		}
+		if sum != b.SHA256 {
+			return BackupInfo{}, fmt.Errorf("backup copy %s: sha256 %s, want %s", lp, sum, b.SHA256)
+		}
+		b.LocalPath = lp
+	}
+	return b, nil
+}
+
+// backupCheckPhase runs after the stop: when Kong's tables changed since
+// the backup (writes slipped in before the nodes went down), the backup is
+// taken again, so the kept backup holds every accepted admin write.
+type backupCheckPhase struct{}
+
+func (backupCheckPhase) name() PhaseName { return PhaseBackupCheck }
+
+func (backupCheckPhase) run(ctx context.Context, e *engine) error {
+	if e.prior.Done("backup-check") {
+		var b BackupInfo
+		if e.prior.Data("backup-check", &b) && b.Path != "" {
+			e.backup = &b
+		}
+		return nil
+	}
+	return e.step(ctx, PhaseBackupCheck, "backup-check", e.spec.ToolsHost, func(ctx context.Context) (any, error) {
+		db, err := e.database(ctx)
+		if err != nil {
+			return nil, err
+		}
+		fp, err := db.Fingerprint(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("fingerprint database after stop: %w", err)
+		}
+		if e.backup != nil && fp.Equal(e.backup.Fingerprint) {
+			e.note("database unchanged since the backup: the backup holds every accepted write")
+			return *e.backup, nil
+		}
+		var changed []string
+		if e.backup != nil {
+			changed = e.backup.Fingerprint.ChangedTables(fp)
+		}
+		e.find(Finding{Severity: SevWarning, Code: "writes-during-freeze", Message: fmt.Sprintf("the database changed between the backup and the stop (tables: %s); taking the backup again", strings.Join(changed, ", "))})
+		b, err := e.takeBackup(ctx, "final")
+		if err != nil {
+			return nil, err
+		}
+		e.backup = &b
+		return b, nil
+	})
+}
+
+// ---- prepare (new-hosts mode) ----
+
+// preparePhase installs Y on the spare hosts and carries kong.conf from an
+// X node, all before the stop.
+type preparePhase struct{}
+
+func (preparePhase) name() PhaseName { return PhasePrepare }
+
+func (preparePhase) run(ctx context.Context, e *engine) error {
+	src, err := e.node(ctx, e.spec.Nodes[0])
+	if err != nil {
+		return err
+	}
+	conf, err := src.ReadConf(ctx)
+	if err != nil {
+		return fmt.Errorf("read kong.conf on %s: %w", e.spec.Nodes[0], err)
+	}
+	return e.forEach(ctx, e.spec.Spares, 8, func(ctx context.Context, h string) error {
+		return e.step(ctx, PhasePrepare, "prepare/"+h, h, func(ctx context.Context) (any, error) {
+			n, err := e.node(ctx, h)
+			if err != nil {
+				return nil, err
+			}
+			if err := n.InstallPackage(ctx, e.pf.PkgY[h], e.spec.Timeouts.Install); err != nil {
+				return nil, fmt.Errorf("install %s on %s: %w", e.spec.To, h, err)
+			}
+			if err := n.WriteConf(ctx, conf); err != nil {
+				return nil, fmt.Errorf("write kong.conf on %s: %w", h, err)
+			}
+			return nil, nil
+		})
+	})
+}
+
+// ---- hooks ----
+
+// hookPhase runs the operator's hooks of one point.
+type hookPhase struct {
+	ph    PhaseName
+	point HookPoint
+}
+
+func (p hookPhase) name() PhaseName { return p.ph }
+
+func (p hookPhase) run(ctx context.Context, e *engine) error {
+	for i, hk := range e.spec.Hooks[p.point] {
+		hosts := hk.Hosts
+		if hk.OnBastion {
+			hosts = []string{bastionHost}
+		} else if len(hosts) == 0 {
+			hosts = []string{e.spec.MigrationHost}
+		}
+		for _, h := range hosts {
+			key := fmt.Sprintf("hook/%s/%d/%s", p.point, i, h)
+			err := e.step(ctx, p.ph, key, h, func(ctx context.Context) (any, error) {
+				req := ExecRequest{Command: hk.Command, Timeout: hk.Timeout, Env: map[string]string{
+					"KONGCTL_RUN_ID": e.runID, "KONGCTL_FROM": e.pf.From, "KONGCTL_TO": e.spec.To, "KONGCTL_HOOK": string(p.point),
+				}}
+				var res ExecResult
+				var err error
+				if h == bastionHost {
+					res, err = e.localExec(ctx, req)
+				} else {
+					var n Node
+					if n, err = e.node(ctx, h); err != nil {
+						return nil, err
+					}
+					res, err = n.Exec(ctx, req)
+				}
+				if err != nil {
+					return nil, fmt.Errorf("hook %s on %s: %w", hookName(hk, i), h, err)
+				}
+				if res.ExitCode != 0 {
+					return nil, fmt.Errorf("hook %s on %s: exit %d: %s", hookName(hk, i), h, res.ExitCode, firstLine(res.Stderr))
+				}
+				return nil, nil
+			})
+			if err != nil {
+				if hk.ContinueOnError {
+					e.find(Finding{Severity: SevWarning, Code: "hook", Host: h, Message: e.red.err(err)})
+					continue
+				}
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func hookName(h HookSpec, i int) string {
+	if h.Name != "" {
+		return h.Name
+	}
+	return fmt.Sprintf("#%d", i+1)
+}
+
+// ---- stop ----
+
+// stopPhase stops every X node, one after the other in stop order
+// (inventory order or upgrade.order), gracefully, and verifies each down.
+// Downtime starts with the first stop. Undo: start X again on the stopped
+// nodes (after the database restore and the reinstall of X that undo
+// later phases) and verify them healthy.
+type stopPhase struct{}
+
+func (stopPhase) name() PhaseName { return PhaseStop }
+
+func (stopPhase) run(ctx context.Context, e *engine) error {
+	for _, h := range e.spec.Nodes {
+		err := e.step(ctx, PhaseStop, "stop/"+h, h, func(ctx context.Context) (any, error) {
+			n, err := e.node(ctx, h)
+			if err != nil {
+				return nil, err
+			}
+			if err := n.Stop(ctx, e.spec.Timeouts.Stop); err != nil {
+				return nil, fmt.Errorf("stop kong on %s: %w", h, err)
+			}
+			hl, err := n.Health(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("check kong is down on %s: %w", h, err)
+			}
+			if hl.Running {
+				return nil, fmt.Errorf("stop kong on %s: still running after stop", h)
+			}
+			return nil, nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (stopPhase) undo(ctx context.Context, e *engine) error {
+	for _, h := range e.spec.Nodes {
+		if !e.stepStarted("stop/" + h) {
+			continue
+		}
+		err := e.undoStep(ctx, PhaseStop, "rollback/start-x/"+h, h, func(ctx context.Context) error {
+			n, err := e.node(ctx, h)
+			if err != nil {
+				return err
+			}
+			if err := n.Start(ctx, e.spec.Timeouts.Start); err != nil {
+				return fmt.Errorf("start kong %s on %s: %w", e.pf.From, h, err)
+			}
+			return e.waitHealthy(ctx, h, e.pf.From)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// undoStep journals a rollback step so an interrupted rollback resumes.
+func (e *engine) undoStep(ctx context.Context, ph PhaseName, key, host string, fn func(ctx context.Context) error) error {
+	if e.j != nil && e.j.State().Done(key) {
+		return nil
+	}
+	return e.step(ctx, ph, key, host, func(ctx context.Context) (any, error) { return nil, fn(ctx) })
+}
+
+// ---- install ----
+
+// installPhase installs Y on every node in parallel and checks the
+// installed version. Undo: reinstall X from the package kept on the node.
+type installPhase struct{}
+
+func (installPhase) name() PhaseName { return PhaseInstall }
+
+func (installPhase) run(ctx context.Context, e *engine) error {
+	return e.forEach(ctx, e.spec.Nodes, 16, func(ctx context.Context, h string) error {
+		return e.step(ctx, PhaseInstall, "install/"+h, h, func(ctx context.Context) (any, error) {
+			return nil, e.install(ctx, h, e.pf.PkgY[h], e.spec.To)
+		})
+	})
+}
+
+func (installPhase) undo(ctx context.Context, e *engine) error {
+	var hosts []string
+	for _, h := range e.spec.Nodes {
+		if e.stepStarted("install/" + h) {
+			hosts = append(hosts, h)
+		}
+	}
+	return e.forEach(ctx, hosts, 16, func(ctx context.Context, h string) error {
+		return e.undoStep(ctx, PhaseInstall, "rollback/install-x/"+h, h, func(ctx context.Context) error {
+			return e.install(ctx, h, e.pf.PkgX[h], e.pf.From)
+		})
+	})
+}
+
+func (e *engine) install(ctx context.Context, h string, ref PackageRef, want string) error {
+	n, err := e.node(ctx, h)
+	if err != nil {
+		return err
+	}
+	if ref.Version == "" {
+		return fmt.Errorf("install kong %s on %s: no package resolved", want, h)
+	}
+	if err := n.InstallPackage(ctx, ref, e.spec.Timeouts.Install); err != nil {
+		return fmt.Errorf("install kong %s on %s: %w", want, h, err)
+	}
+	f, err := n.Facts(ctx)
+	if err != nil {
+		return fmt.Errorf("check installed version on %s: %w", h, err)
+	}
+	if !sameVersion(f.Version, want) {
+		return fmt.Errorf("install kong %s on %s: installed version is %s", want, h, dash(f.Version))
+	}
+	return nil
+}
+
+// ---- migrations ----
+
+// migrateUpPhase runs `kong migrations up` on exactly one node (Y
+// installed, whole fleet down), detached under a step id so a dropped SSH
+// connection or a controller restart attaches rather than re-runs. The
+// result is checked, never trusted: "aborted" is retried once after Kong's
+// lock TTL, and `list` must then exit 4 (teardowns pending) or 0.
+// Undo: restore the database from the kept backup.
+type migrateUpPhase struct{}
+
+func (migrateUpPhase) name() PhaseName { return PhaseMigrateUp }
+
+func (migrateUpPhase) run(ctx context.Context, e *engine) error {
+	h := e.spec.MigrationHost
+	return e.step(ctx, PhaseMigrateUp, "migrate/up", h, func(ctx context.Context) (any, error) {
+		n, err := e.node(ctx, h)
+		if err != nil {
+			return nil, err
+		}
+		st, err := e.migList(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		if st.ExitCode == 4 || st.ExitCode == 0 {
+			// Up already applied (a resumed run) or nothing new: re-checked
+			// state, not re-run.
+			return st, nil
+		}
+		if st.ExitCode != 5 {
+			return nil, fmt.Errorf("kong migrations list on %s before up: exit %d: %s", h, st.ExitCode, firstLine(st.Output))
+		}
+		if err := e.migrate(ctx, n, "up"); err != nil {
+			return nil, err
+		}
+		st, err = e.migList(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		if st.ExitCode != 4 && st.ExitCode != 0 {
+			return nil, fmt.Errorf("kong migrations up on %s: afterwards list exits %d (want 4 with teardowns pending, or 0): %s", h, st.ExitCode, firstLine(st.Output))
+		}
+		return st, nil
+	})
+}
+
+func (migrateUpPhase) undo(ctx context.Context, e *engine) error { return e.restoreDB(ctx) }
+
+// migrateFinishPhase runs `kong migrations finish`: the POINT OF NO
+// RETURN, journaled as such before it starts. Afterwards `list` must exit
+// 0. Undo: restore the database (X cannot run on a finished database).
+type migrateFinishPhase struct{}
+
+func (migrateFinishPhase) name() PhaseName { return PhaseMigrateFinish }
+
+func (migrateFinishPhase) run(ctx context.Context, e *engine) error {
+	h := e.spec.MigrationHost
+	if !e.prior.Done("migrate/finish") {
+		e.emit(progress.Event{Type: progress.Message, Phase: string(PhaseMigrateFinish), Message: "POINT OF NO RETURN: kong migrations finish; from here, rolling back means restoring the database backup"})
+		if err := e.journalStep(PhaseMigrateFinish, "point-of-no-return", h, "done", map[string]bool{"point_of_no_return": true}, nil); err != nil {
+			return err
+		}
+	}
+	e.pnr = true
+	return e.step(ctx, PhaseMigrateFinish, "migrate/finish", h, func(ctx context.Context) (any, error) {
+		n, err := e.node(ctx, h)
+		if err != nil {
+			return nil, err
+		}
+		st, err := e.migList(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		if st.ExitCode == 0 {
+			return st, nil // nothing pending (no teardowns, or finished before a resume)
+		}
+		if st.ExitCode != 4 {
+			return nil, fmt.Errorf("kong migrations list on %s before finish: exit %d (want 4): %s", h, st.ExitCode, firstLine(st.Output))
+		}
+		if err := e.migrate(ctx, n, "finish"); err != nil {
+			return nil, err
+		}
+		st, err = e.migList(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		if st.ExitCode != 0 {
+			return nil, fmt.Errorf("kong migrations finish on %s: afterwards list exits %d (want 0): %s", h, st.ExitCode, firstLine(st.Output))
+		}
+		return st, nil
+	})
+}
+
+func (migrateFinishPhase) undo(ctx context.Context, e *engine) error { return e.restoreDB(ctx) }
+
+func (e *engine) migList(ctx context.Context, n Node) (SchemaState, error) {
+	st, err := n.Migrations(ctx, MigrationsRequest{Command: "list", DBTimeout: e.spec.Timeouts.Migrations})
+	if err != nil {
+		return st, fmt.Errorf("kong migrations list on %s: %w", e.spec.MigrationHost, err)
+	}
+	return st, nil
+}
+
+// migrate runs up or finish detached, retrying once after Kong's lock TTL
+// when Kong answered "aborted: another node is performing database changes".
+func (e *engine) migrate(ctx context.Context, n Node, cmd string) error {
+	h := e.spec.MigrationHost
+	for attempt := 1; ; attempt++ {
+		req := MigrationsRequest{Command: cmd, StepID: fmt.Sprintf("%s-migrations-%s-%d", e.runID, cmd, attempt),
+			DBTimeout: e.spec.Timeouts.Migrations, LockTimeout: e.spec.Timeouts.MigrationLockTTL}
+		st, err := n.Migrations(ctx, req)
+		if err != nil {
+			return fmt.Errorf("kong migrations %s on %s: %w", cmd, h, err)
+		}
+		if st.ExitCode != 0 {
+			return fmt.Errorf("kong migrations %s on %s: exit %d: %s", cmd, h, st.ExitCode, firstLine(st.Output))
+		}
+		if !st.Aborted {
+			return nil
+		}
+		if attempt >= 2 {
+			return fmt.Errorf("kong migrations %s on %s: aborted twice: another node holds Kong's migrations lock", cmd, h)
+		}
+		e.note("kong migrations %s on %s aborted (Kong's migrations lock is held); retrying after the lock TTL %s", cmd, h, e.spec.Timeouts.MigrationLockTTL)
+		if err := e.clk.Sleep(ctx, e.spec.Timeouts.MigrationLockTTL+time.Second); err != nil {
+			return err
+		}
+	}
+}
+
+// restoreDB puts the kept backup back when migrations touched the
+// database, and checks the fingerprint equals the pre-upgrade one. Once
+// per rollback.
+func (e *engine) restoreDB(ctx context.Context) error {
+	if e.dbRestore {
+		return nil
+	}
+	upStarted := e.stepStarted("migrate/up")
+	finishStarted := e.stepStarted("migrate/finish") || e.stepStarted("point-of-no-return")
+	if !upStarted && !finishStarted {
+		return nil
+	}
+	if !finishStarted && !e.spec.RestoreDB {
+		e.note("migrations up ran but finish did not: X can use the database as it is (restore skipped as configured)")
+		e.dbRestore = true
+		return nil
+	}
+	if e.backup == nil {
+		return errors.New("restore database: no backup recorded in the journal")
+	}
+	err := e.undoStep(ctx, PhaseMigrateUp, "rollback/restore-db", e.spec.ToolsHost, func(ctx context.Context) error {
+		db, err := e.database(ctx)
+		if err != nil {
+			return err
+		}
+		if err := db.Restore(ctx, *e.backup); err != nil {
+			return fmt.Errorf("restore database from %s on %s: %w", e.backup.Path, e.spec.ToolsHost, err)
+		}
+		fp, err := db.Fingerprint(ctx)
+		if err != nil {
+			return fmt.Errorf("fingerprint database after restore: %w", err)
+		}
+		if !fp.Equal(e.backup.Fingerprint) {
+			return fmt.Errorf("database after restore differs from the pre-upgrade fingerprint (tables: %s)", strings.Join(e.backup.Fingerprint.ChangedTables(fp), ", "))
+		}
+		return nil
+	})
+	if err == nil {
+		e.dbRestore = true
+	}
+	return err
+}
+
+// ---- start ----
+
+// startPhase starts Y on every target in parallel and waits until each
+// is healthy on Y (running, /status 200, ready, database reachable).
+// Downtime ends when the last node is healthy. Undo: stop Y again.
+type startPhase struct{}
+
+func (startPhase) name() PhaseName { return PhaseStart }
+
+func (startPhase) run(ctx context.Context, e *engine) error {
+	return e.forEach(ctx, e.spec.targets(), 16, func(ctx context.Context, h string) error {
+		return e.step(ctx, PhaseStart, "start/"+h, h, func(ctx context.Context) (any, error) {
+			n, err := e.node(ctx, h)
+			if err != nil {
+				return nil, err
+			}
+			if err := n.Start(ctx, e.spec.Timeouts.Start); err != nil {
+				return nil, fmt.Errorf("start kong %s on %s: %w", e.spec.To, h, err)
+			}
+			if err := e.waitHealthy(ctx, h, e.spec.To); err != nil {
+				return nil, err
+			}
+			return map[string]time.Time{"healthy": e.clk.Now()}, nil
+		})
+	})
+}
+
+func (startPhase) undo(ctx context.Context, e *engine) error {
+	var hosts []string
+	for _, h := range e.spec.targets() {
+		if e.stepStarted("start/" + h) {
+			hosts = append(hosts, h)
+		}
+	}
+	return e.forEach(ctx, hosts, 16, func(ctx context.Context, h string) error {
+		return e.undoStep(ctx, PhaseStart, "rollback/stop-y/"+h, h, func(ctx context.Context) error {
+			n, err := e.node(ctx, h)
+			if err != nil {
+				return err
+			}
+			if err := n.Stop(ctx, e.spec.Timeouts.Stop); err != nil {
+				return fmt.Errorf("stop kong %s on %s: %w", e.spec.To, h, err)
+			}
+			return nil
+		})
+	})
+}
+
+// waitHealthy polls Health until the node runs version want and is
+// healthy, or the health timeout passes.
+func (e *engine) waitHealthy(ctx context.Context, h, want string) error {
+	n, err := e.node(ctx, h)
+	if err != nil {
+		return err
+	}
+	deadline := e.clk.Now().Add(e.spec.Timeouts.Health)
+	var last Health
+	var lastErr error
+	for {
+		last, lastErr = n.Health(ctx)
+		if lastErr == nil && last.Healthy() && (want == "" || sameVersion(last.Version, want)) {
+			return nil
+		}
+		if !e.clk.Now().Before(deadline) {
+			break
+		}
+		if err := e.clk.Sleep(ctx, time.Second); err != nil {
+			return err
+		}
+	}
+	if lastErr != nil {
+		return fmt.Errorf("wait for kong %s healthy on %s: %w", want, h, lastErr)
+	}
+	return fmt.Errorf("wait for kong %s healthy on %s: not healthy after %s (running=%v version=%s status=%v ready=%v db=%v %s)",
+		want, h, e.spec.Timeouts.Health, last.Running, dash(last.Version), last.StatusOK, last.Ready, last.DBReachable, last.Detail)
+}
+
+// ---- verify ----
+
+// verifyPhase checks every Y node: version, /status and readiness, smoke
+// requests through each proxy, and the error-rate gate against the
+// pre-upgrade baseline over the soak window.
+type verifyPhase struct{}
+
+func (verifyPhase) name() PhaseName { return PhaseVerify }
+
+func (verifyPhase) run(ctx context.Context, e *engine) error {
+	targets := e.spec.targets()
+	start := map[string]Metrics{}
+	check := func(ctx context.Context, h string) error {
+		n, err := e.node(ctx, h)
+		if err != nil {
+			return err
+		}
+		hl, err := n.Health(ctx)
+		if err != nil {
+			return fmt.Errorf("health of %s: %w", h, err)
+		}
+		if !hl.Healthy() || !sameVersion(hl.Version, e.spec.To) {
+			return fmt.Errorf("verify %s: not healthy on %s (running=%v version=%s status=%v ready=%v db=%v)", h, e.spec.To, hl.Running, dash(hl.Version), hl.StatusOK, hl.Ready, hl.DBReachable)
+		}
+		for _, s := range e.spec.Verify.Smoke {
+			res, err := n.Probe(ctx, ProbeRequest{Path: s.Path, Host: s.Host, WantStatus: s.Status, Timeout: 10 * time.Second})
+			if err != nil {
+				return fmt.Errorf("smoke request %s through %s: %w", s.Path, h, err)
+			}
+			want := s.Status
+			if want == 0 {
+				want = 200
+			}
+			if res.Status != want {
+				return fmt.Errorf("smoke request %s through %s: status %d, want %d", s.Path, h, res.Status, want)
+			}
+		}
+		return nil
+	}
+	err := e.forEach(ctx, targets, 16, func(ctx context.Context, h string) error {
+		if err := check(ctx, h); err != nil {
+			e.hostResult(PhaseVerify, h, "failed", 0, "", err)
+			return err
+		}
+		n, _ := e.node(ctx, h)
+		if m, err := n.Metrics(ctx); err == nil {
+			e.mu.Lock()
+			start[h] = m
+			e.mu.Unlock()
+		}
+		e.hostResult(PhaseVerify, h, "ok", 0, "healthy on "+e.spec.To+", smoke ok", nil)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// Soak: keep checking, then gate the error rate.
+	deadline := e.clk.Now().Add(e.spec.Verify.Soak)
+	for e.clk.Now().Before(deadline) {
+		if err := e.clk.Sleep(ctx, e.spec.Verify.Interval); err != nil {
+			return err
+		}
+		if err := e.forEach(ctx, targets, 16, check); err != nil {
+			return fmt.Errorf("during the soak window: %w", err)
+		}
+	}
+	if e.spec.Verify.MaxErrorRate <= 0 {
+		return nil
+	}
+	var gateErrs []error
+	for _, h := range targets {
+		m0, ok := start[h]
+		if !ok {
+			continue
+		}
+		n, _ := e.node(ctx, h)
+		m1, err := n.Metrics(ctx)
+		if err != nil {
+			gateErrs = append(gateErrs, fmt.Errorf("read metrics of %s: %w", h, err))
+			continue
+		}
+		rate, ok := rateSample{M0: m0, M1: m1}.rate()
+		if !ok {
+			continue
+		}
+		base, hasBase := e.pf.Baseline[h].rate()
+		if rate > e.spec.Verify.MaxErrorRate && (!hasBase || rate > base) {
+			gateErrs = append(gateErrs, fmt.Errorf("error-rate gate on %s: %.2f%% 5xx over the soak window, gate %.2f%% (before the upgrade: %.2f%%)", h, rate*100, e.spec.Verify.MaxErrorRate*100, base*100))
+		}
+	}
+	return errors.Join(gateErrs...)
+}
+
+// ---- cleanup ----
+
+// cleanupPhase releases the fleet lock and records the run; X packages
+// stay staged on the nodes, X hosts (new-hosts mode) stay stopped with X
+// installed.
+type cleanupPhase struct{}
+
+func (cleanupPhase) name() PhaseName { return PhaseCleanup }
+
+func (cleanupPhase) run(ctx context.Context, e *engine) error {
+	if e.spec.NewHosts {
+		e.find(Finding{Severity: SevInfo, Code: "old-hosts", Message: fmt.Sprintf("X hosts %s are stopped with %s installed, kept for rollback", strings.Join(e.spec.Nodes, ", "), e.pf.From),
+			Fix: "decommission them when the new hosts have proven themselves"})
+	}
+	e.recordRun(ctx, string(PhaseCleanup), "succeeded")
+	return e.releaseLock(ctx)
+}
+
+// bastionHost names the machine kongctl runs on in hooks and results.
+const bastionHost = "bastion"
+
+// localExec runs a hook on the bastion with sh -c.
+func (e *engine) localExec(ctx context.Context, req ExecRequest) (ExecResult, error) {
+	if e.exec != nil {
+		return e.exec(ctx, req)
+	}
+	if req.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, req.Timeout)
+		defer cancel()
+	}
+	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", req.Command)
+	cmd.Env = os.Environ()
+	for k, v := range req.Env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	res := ExecResult{Stdout: stdout.String(), Stderr: stderr.String()}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		res.ExitCode = ee.ExitCode()
+		return res, nil
+	}
+	if err != nil {
+		return res, fmt.Errorf("run hook on the bastion: %w", err)
+	}
+	return res, nil
+}

@@ -1,0 +1,236 @@
+package controller
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/kongctl/kongctl/controller/progress"
+	"github.com/kongctl/kongctl/controller/upgradepath"
+)
+
+// UpgradePlan is what an upgrade would do, from a preflight that changes nothing.
+type UpgradePlan struct {
+	From          string      `json:"from"`
+	To            string      `json:"to"`
+	Edition       string      `json:"edition"`
+	Mode          string      `json:"mode"` // in-place | new-hosts
+	MigrationHost string      `json:"migration_host"`
+	Path          PlanPath    `json:"path"`
+	Hosts         []PlanHost  `json:"hosts"`
+	Phases        []PlanPhase `json:"phases"`
+	Downtime      PlanWindow  `json:"downtime"`
+	Findings      []Finding   `json:"findings"`
+	// Ready is true when preflight found no errors.
+	Ready bool `json:"ready"`
+}
+
+// PlanPath is the upgrade-path decision.
+type PlanPath struct {
+	Allowed bool     `json:"allowed"`
+	Kind    string   `json:"kind,omitempty"`
+	Reason  string   `json:"reason"`
+	Chain   []string `json:"chain,omitempty"`
+}
+
+// PlanHost is one host and what will happen to it.
+type PlanHost struct {
+	Name    string   `json:"name"`
+	Roles   []string `json:"roles"`
+	Version string   `json:"version,omitempty"`
+	Edition string   `json:"edition,omitempty"`
+	Running bool     `json:"running"`
+	Actions []string `json:"actions"`
+}
+
+// PlanPhase is one phase: whether it can be undone, and how.
+type PlanPhase struct {
+	Name            string  `json:"name"`
+	Does            string  `json:"does"`
+	Reversible      bool    `json:"reversible"`
+	Undo            string  `json:"undo,omitempty"`
+	PointOfNoReturn bool    `json:"point_of_no_return,omitempty"`
+	InDowntime      bool    `json:"in_downtime,omitempty"`
+	Estimate        float64 `json:"estimate_seconds,omitempty"`
+}
+
+// PlanWindow is the expected downtime.
+type PlanWindow struct {
+	Expected float64 `json:"expected_seconds"`
+	Worst    float64 `json:"worst_seconds"` // sum of the timeouts
+	Basis    string  `json:"basis"`
+}
+
+// typical step durations used for the estimate (measured on the lab and
+// on small fleets; the worst case comes from the inventory's timeouts).
+var typical = map[PhaseName]time.Duration{
+	PhaseStop:          5 * time.Second, // per node, sequential
+	PhaseBackupCheck:   3 * time.Second,
+	PhaseInstall:       20 * time.Second,
+	PhaseMigrateUp:     30 * time.Second,
+	PhaseMigrateFinish: 10 * time.Second,
+	PhaseStart:         15 * time.Second,
+}
+
+func plan(ctx context.Context, spec *Spec, cfg runConfig) (*UpgradePlan, error) {
+	spec.withDefaults()
+	if err := spec.validate(); err != nil {
+		return nil, err
+	}
+	e := newEngine(spec, cfg.conn, cfg.clk, cfg.sink, &redactor{})
+	e.op, e.plan = "plan", true
+	defer e.close()
+	e.emit(progress.Event{Type: progress.RunStart, Message: "plan: preflight only, nothing is changed"})
+	_ = e.runPhase(ctx, preflightPhase{})
+
+	p := &UpgradePlan{From: e.pf.From, To: spec.To, Edition: spec.Edition, Mode: "in-place", MigrationHost: spec.MigrationHost, Findings: e.findings}
+	if spec.NewHosts {
+		p.Mode = "new-hosts"
+	}
+	p.Ready = len(e.errorFindings()) == 0
+	if from, err := upgradepath.Parse(e.pf.From); err == nil {
+		if to, err := upgradepath.Parse(spec.To); err == nil {
+			d := upgradepath.Check(from, to, e.pf.FromEdition, spec.Edition)
+			p.Path = PlanPath{Allowed: d.Allowed, Kind: string(d.Kind), Reason: d.Reason}
+			for _, h := range d.Chain {
+				p.Path.Chain = append(p.Path.Chain, h.String())
+			}
+		}
+	}
+	for _, h := range e.allHosts() {
+		f := e.pf.Facts[h]
+		ph := PlanHost{Name: h, Roles: spec.host(h).Roles, Version: f.Version, Edition: f.Edition, Running: f.Running}
+		switch {
+		case slices.Contains(spec.DataPlanes, h):
+			ph.Actions = []string{"checked for compatibility with " + spec.To + " control planes; not changed"}
+		case spec.NewHosts && slices.Contains(spec.Spares, h):
+			ph.Actions = []string{"stage and install " + spec.To + " before the stop", "carry kong.conf", "start " + spec.To}
+		case spec.NewHosts:
+			ph.Actions = []string{"stop", "left stopped with " + dash(e.pf.From) + " installed for rollback"}
+		default:
+			ph.Actions = []string{"stage " + spec.To + " and keep " + dash(e.pf.From) + " for rollback", "stop", "install " + spec.To, "start " + spec.To}
+		}
+		if h == spec.MigrationHost {
+			ph.Actions = append(ph.Actions, "kong migrations up + finish (the only node that migrates)")
+		}
+		p.Hosts = append(p.Hosts, ph)
+	}
+	p.Phases, p.Downtime = planPhases(e)
+	return p, nil
+}
+
+func planPhases(e *engine) ([]PlanPhase, PlanWindow) {
+	spec := e.spec
+	desc := map[PhaseName][3]string{ // does, undo, reversible("y"/"n")
+		PhasePreflight:     {"checks reachability, versions, path, config, disk, plugins, schema state, locks, hybrid compatibility; stages packages", "", "y"},
+		PhaseLock:          {"takes the fleet lock in the database", "release the lock", "y"},
+		PhaseBackup:        {"fingerprints Kong's tables, pg_dump on " + spec.ToolsHost + ", verifies it restores, copies it to the bastion", "", "y"},
+		PhasePrepare:       {"installs " + spec.To + " on the new hosts and carries kong.conf", "", "y"},
+		PhaseBeforeStop:    {"runs before_stop hooks", "", "y"},
+		PhaseStop:          {"stops every node in order (" + strings.Join(spec.Nodes, ", ") + "): downtime starts", "start " + dash(e.pf.From) + " again", "y"},
+		PhaseBackupCheck:   {"fingerprints again; retakes the backup if writes slipped in", "", "y"},
+		PhaseAfterStop:     {"runs after_stop hooks", "", "y"},
+		PhaseInstall:       {"installs " + spec.To + " on every node in parallel", "reinstall " + dash(e.pf.From) + " from the kept package", "y"},
+		PhaseMigrateUp:     {"kong migrations up on " + spec.MigrationHost + " only (non-destructive)", "restore the database backup (reinstalling X alone would also work before finish)", "y"},
+		PhaseMigrateFinish: {"kong migrations finish: POINT OF NO RETURN for the old version", "only by restoring the database backup (writes since are lost)", "n"},
+		PhaseStart:         {"starts " + spec.To + " everywhere, waits until healthy: downtime ends", "stop " + spec.To, "y"},
+		PhaseAfterStart:    {"runs after_start hooks", "", "y"},
+		PhaseVerify:        {fmt.Sprintf("version, /status, readiness, smoke requests, error-rate gate over a %s soak", spec.Verify.Soak), "", "y"},
+		PhaseCleanup:       {"releases the lock; X packages stay staged", "", "y"},
+	}
+	var out []PlanPhase
+	var expected, worst time.Duration
+	down := false
+	for _, p := range e.phases() {
+		d := desc[p.name()]
+		pp := PlanPhase{Name: string(p.name()), Does: d[0], Undo: d[1], Reversible: d[2] == "y", PointOfNoReturn: p.name() == PhaseMigrateFinish}
+		if p.name() == PhaseStop {
+			down = true
+		}
+		pp.InDowntime = down
+		est := typical[p.name()]
+		if p.name() == PhaseStop {
+			est *= time.Duration(len(spec.Nodes))
+		}
+		if down {
+			expected += est
+			switch p.name() {
+			case PhaseStop:
+				worst += spec.Timeouts.Stop * time.Duration(len(spec.Nodes))
+			case PhaseInstall:
+				worst += spec.Timeouts.Install
+			case PhaseMigrateUp, PhaseMigrateFinish:
+				worst += spec.Timeouts.Migrations
+			case PhaseStart:
+				worst += spec.Timeouts.Start + spec.Timeouts.Health
+			}
+		}
+		pp.Estimate = est.Seconds()
+		if p.name() == PhaseStart {
+			down = false
+		}
+		out = append(out, pp)
+	}
+	return out, PlanWindow{Expected: expected.Seconds(), Worst: worst.Seconds(),
+		Basis: "typical step durations (stop per node, install, migrations, start until healthy); worst case is the sum of the inventory's timeouts"}
+}
+
+// WriteJSON writes the plan as JSON.
+func (p *UpgradePlan) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(p)
+}
+
+// WriteText writes the plan for a human.
+func (p *UpgradePlan) WriteText(w io.Writer) error {
+	var b strings.Builder
+	state := "READY"
+	if !p.Ready {
+		state = "NOT READY"
+	}
+	fmt.Fprintf(&b, "plan: %s → %s (%s, %s): %s\n", dash(p.From), p.To, p.Edition, p.Mode, state)
+	fmt.Fprintf(&b, "path: %s\n", p.Path.Reason)
+	if len(p.Path.Chain) > 0 {
+		fmt.Fprintf(&b, "  chain: %s\n", strings.Join(p.Path.Chain, ", "))
+	}
+	b.WriteString("\nhosts:\n")
+	tw := tabwriter.NewWriter(&b, 0, 2, 2, ' ', 0)
+	for _, h := range p.Hosts {
+		fmt.Fprintf(tw, "  %s\t%s\t%s %s\trunning=%v\t%s\n", h.Name, strings.Join(h.Roles, ","), dash(h.Version), h.Edition, h.Running, strings.Join(h.Actions, "; "))
+	}
+	tw.Flush()
+	b.WriteString("\nphases:\n")
+	tw = tabwriter.NewWriter(&b, 0, 2, 2, ' ', 0)
+	for _, ph := range p.Phases {
+		rev := "reversible"
+		if ph.PointOfNoReturn {
+			rev = "POINT OF NO RETURN"
+		}
+		if ph.Undo != "" {
+			rev += " (undo: " + ph.Undo + ")"
+		}
+		down := ""
+		if ph.InDowntime {
+			down = "downtime"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", ph.Name, down, ph.Does, rev)
+	}
+	tw.Flush()
+	fmt.Fprintf(&b, "\nexpected downtime: ~%s (worst case %s): %s\n",
+		time.Duration(p.Downtime.Expected*float64(time.Second)), time.Duration(p.Downtime.Worst*float64(time.Second)), p.Downtime.Basis)
+	if len(p.Findings) > 0 {
+		b.WriteString("\nfindings:\n")
+		for _, f := range p.Findings {
+			b.WriteString(findingLine(f))
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}

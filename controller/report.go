@@ -1,0 +1,187 @@
+package controller
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Outcome is how a run ended. The CLI maps it to an exit code.
+type Outcome string
+
+const (
+	Succeeded  Outcome = "succeeded"
+	RolledBack Outcome = "rolled-back"
+	Paused     Outcome = "paused"
+	Failed     Outcome = "failed"
+)
+
+// ExitCode is the process exit code for the outcome: 0 succeeded,
+// 3 rolled back, 4 paused, 1 failed.
+func (o Outcome) ExitCode() int {
+	switch o {
+	case Succeeded:
+		return 0
+	case RolledBack:
+		return 3
+	case Paused:
+		return 4
+	}
+	return 1
+}
+
+// Severity of a finding.
+type Severity string
+
+const (
+	SevError   Severity = "error"   // blocks the upgrade
+	SevWarning Severity = "warning" // reported, does not block
+	SevInfo    Severity = "info"
+)
+
+// Finding is one thing preflight (or the run) found.
+type Finding struct {
+	Severity Severity `json:"severity"`
+	Code     string   `json:"code"`
+	Host     string   `json:"host,omitempty"`
+	Message  string   `json:"message"`
+	Fix      string   `json:"fix,omitempty"`
+}
+
+// PhaseResult is one line of the timeline.
+type PhaseResult struct {
+	Phase    string    `json:"phase"`
+	Status   string    `json:"status"` // ok, failed, skipped, rolled-back, resumed
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	Error    string    `json:"error,omitempty"`
+}
+
+// StepResult is one host's part of a phase.
+type StepResult struct {
+	Phase    string  `json:"phase"`
+	Status   string  `json:"status"`
+	Duration float64 `json:"duration_seconds"`
+	Error    string  `json:"error,omitempty"`
+}
+
+// HostReport is one host's result.
+type HostReport struct {
+	Name        string       `json:"name"`
+	Roles       []string     `json:"roles,omitempty"`
+	FromVersion string       `json:"from_version,omitempty"`
+	Version     string       `json:"version,omitempty"` // at the end of the run
+	Result      string       `json:"result"`            // ok, failed, rolled-back, untouched
+	Steps       []StepResult `json:"steps,omitempty"`
+}
+
+// Window is a measured interval.
+type Window struct {
+	Start    time.Time `json:"start"`
+	End      time.Time `json:"end"`
+	Duration float64   `json:"duration_seconds"`
+}
+
+// Report is the result of Upgrade or Rollback.
+type Report struct {
+	RunID           string        `json:"run_id"`
+	Operation       string        `json:"operation"` // upgrade | rollback
+	Outcome         Outcome       `json:"outcome"`
+	From            string        `json:"from"`
+	To              string        `json:"to"`
+	MigrationHost   string        `json:"migration_host,omitempty"`
+	Started         time.Time     `json:"started"`
+	Finished        time.Time     `json:"finished"`
+	Timeline        []PhaseResult `json:"timeline"`
+	Hosts           []HostReport  `json:"hosts"`
+	Downtime        *Window       `json:"downtime,omitempty"`
+	Backup          *BackupInfo   `json:"backup,omitempty"`
+	PointOfNoReturn bool          `json:"point_of_no_return_passed"`
+	Findings        []Finding     `json:"findings,omitempty"`
+	Error           string        `json:"error,omitempty"`
+	RollbackError   string        `json:"rollback_error,omitempty"`
+	// Next is the exact command to run next (paused, failed), if any.
+	Next    string `json:"next,omitempty"`
+	Journal string `json:"journal,omitempty"`
+}
+
+// WriteJSON writes the report as one indented JSON document.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(r)
+}
+
+// WriteText writes the report for a human.
+func (r *Report) WriteText(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "kongctl %s %s: %s (%s → %s)\n", r.Operation, r.RunID, strings.ToUpper(string(r.Outcome)), r.From, r.To)
+	if r.Error != "" {
+		fmt.Fprintf(&b, "error: %s\n", r.Error)
+	}
+	if r.RollbackError != "" {
+		fmt.Fprintf(&b, "rollback error: %s\n", r.RollbackError)
+	}
+	b.WriteString("\ntimeline:\n")
+	tw := tabwriter.NewWriter(&b, 0, 2, 2, ' ', 0)
+	for _, p := range r.Timeline {
+		d := p.Finished.Sub(p.Started).Round(100 * time.Millisecond)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", p.Started.Format("15:04:05"), p.Phase, p.Status, d)
+	}
+	tw.Flush()
+	b.WriteString("\nhosts:\n")
+	tw = tabwriter.NewWriter(&b, 0, 2, 2, ' ', 0)
+	for _, h := range r.Hosts {
+		fmt.Fprintf(tw, "  %s\t%s\t%s → %s\t%s\n", h.Name, strings.Join(h.Roles, ","), dash(h.FromVersion), dash(h.Version), h.Result)
+	}
+	tw.Flush()
+	if r.Downtime != nil {
+		fmt.Fprintf(&b, "\ndowntime: %s (first stop %s → last node healthy %s)\n",
+			time.Duration(r.Downtime.Duration*float64(time.Second)).Round(100*time.Millisecond),
+			r.Downtime.Start.Format("15:04:05.0"), r.Downtime.End.Format("15:04:05.0"))
+	}
+	if r.Backup != nil {
+		fmt.Fprintf(&b, "backup: %s (sha256 %s, %d bytes)", r.Backup.Path, r.Backup.SHA256, r.Backup.Size)
+		if r.Backup.LocalPath != "" {
+			fmt.Fprintf(&b, ", copy on bastion: %s", r.Backup.LocalPath)
+		}
+		b.WriteString("\n")
+	}
+	if r.PointOfNoReturn {
+		b.WriteString("point of no return (kong migrations finish) was passed: rolling back means restoring the database backup\n")
+	}
+	for _, f := range r.Findings {
+		fmt.Fprintf(&b, "%s", findingLine(f))
+	}
+	if r.Journal != "" {
+		fmt.Fprintf(&b, "journal: %s\n", r.Journal)
+	}
+	if r.Next != "" {
+		fmt.Fprintf(&b, "next: %s\n", r.Next)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func findingLine(f Finding) string {
+	where := ""
+	if f.Host != "" {
+		where = " [" + f.Host + "]"
+	}
+	s := fmt.Sprintf("%s%s: %s\n", f.Severity, where, f.Message)
+	if f.Fix != "" {
+		s += "    fix: " + f.Fix + "\n"
+	}
+	return s
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,197 @@
+package controller
+
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Spec is the controller's view of one upgrade, built from the inventory
+// (specFromInventory) so that the engine does not depend on how the
+// inventory is written. Tests build it directly.
+type Spec struct {
+	InventoryPath string
+	InventoryHash string
+	StateDir      string // where runs/<run-id>/journal.jsonl live
+
+	Hosts []HostSpec // every inventory host, in inventory order
+
+	// Nodes are the Kong hosts upgraded in place (traditional nodes and
+	// control planes), in stop order.
+	Nodes []string
+	// Spares receive Y in new-hosts mode; Nodes are then stopped and left
+	// installed with X for rollback.
+	Spares   []string
+	NewHosts bool
+	// DataPlanes are hybrid data planes in the inventory: checked for
+	// compatibility, not changed.
+	DataPlanes    []string
+	MigrationHost string
+	ToolsHost     string
+
+	DB DBSpec
+
+	From, To    string // From "" = detect from the fleet
+	Edition     string // target edition: oss | enterprise
+	Package     PackageSpec
+	KongConf    string
+	Prefix      string
+	OnFailure   string // rollback | pause
+	RestoreDB   bool   // restore the DB on rollback even before finish (default true)
+	Decommision bool   // cleanup: uninstall X from old hosts (new-hosts mode)
+
+	Hooks    map[HookPoint][]HookSpec
+	Verify   VerifySpec
+	Backup   BackupSpec
+	Timeouts Timeouts
+
+	// MinDiskFree is the free space each node needs for staging.
+	MinDiskFree int64
+}
+
+// HostSpec is one inventory host as the controller sees it.
+type HostSpec struct {
+	Name    string
+	Address string
+	Roles   []string
+}
+
+// Has reports whether the host has role r.
+func (h HostSpec) Has(r string) bool { return slices.Contains(h.Roles, r) }
+
+// DBSpec is the Kong database. Password resolves the reference at run
+// time; the value is only used to redact it from output here.
+type DBSpec struct {
+	Host, Name, User, Schema string
+	Port                     int
+	Password                 func() ([]byte, error)
+}
+
+// PackageSpec says where packages come from.
+type PackageSpec struct {
+	Source string // file | repository
+	Dir    string // for file: holds kong_<version>_<arch>.deb / .rpm
+}
+
+// HookPoint is where a hook runs.
+type HookPoint string
+
+const (
+	HookBeforeStop HookPoint = "before_stop"
+	HookAfterStop  HookPoint = "after_stop"
+	HookAfterStart HookPoint = "after_start"
+	HookOnRollback HookPoint = "on_rollback"
+)
+
+// HookSpec is one operator command run at a hook point.
+type HookSpec struct {
+	Name    string
+	Command string
+	// Hosts it runs on; empty = the migration host (unless OnBastion).
+	Hosts []string
+	// OnBastion runs the command where kongctl runs.
+	OnBastion bool
+	Timeout   time.Duration
+	// ContinueOnError lets the run go on when the hook fails.
+	ContinueOnError bool
+}
+
+// VerifySpec is the post-start verification.
+type VerifySpec struct {
+	Soak         time.Duration
+	Interval     time.Duration // between samples in the soak window
+	Smoke        []SmokeSpec
+	MaxErrorRate float64 // 0..1; 0 = no gate
+}
+
+// SmokeSpec is one request sent through every node's proxy.
+type SmokeSpec struct {
+	Path   string
+	Host   string
+	Status int
+}
+
+// BackupSpec is where backups go.
+type BackupSpec struct {
+	Dir      string // on the tools host
+	LocalDir string // on the bastion; "" = the run directory
+}
+
+// Timeouts bounds each step.
+type Timeouts struct {
+	Stop, Install, Migrations, Start, Health time.Duration
+	MigrationLockTTL                         time.Duration // kong --lock-timeout
+	FleetLockTTL                             time.Duration
+}
+
+func (s *Spec) withDefaults() {
+	d := func(p *time.Duration, v time.Duration) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	d(&s.Timeouts.Stop, 60*time.Second)
+	d(&s.Timeouts.Install, 5*time.Minute)
+	d(&s.Timeouts.Migrations, 10*time.Minute)
+	d(&s.Timeouts.Start, 60*time.Second)
+	d(&s.Timeouts.Health, 60*time.Second)
+	d(&s.Timeouts.MigrationLockTTL, 60*time.Second)
+	d(&s.Timeouts.FleetLockTTL, 2*time.Minute)
+	d(&s.Verify.Interval, 5*time.Second)
+	if s.OnFailure == "" {
+		s.OnFailure = "rollback"
+	}
+	if s.Edition == "" {
+		s.Edition = "oss"
+	}
+	if s.MinDiskFree == 0 {
+		s.MinDiskFree = 512 << 20
+	}
+	if s.Package.Source == "" {
+		s.Package.Source = "file"
+	}
+	if s.MigrationHost == "" {
+		if s.NewHosts && len(s.Spares) > 0 {
+			s.MigrationHost = s.Spares[0]
+		} else if len(s.Nodes) > 0 {
+			s.MigrationHost = s.Nodes[0]
+		}
+	}
+}
+
+func (s *Spec) validate() error {
+	if len(s.Nodes) == 0 {
+		return fmt.Errorf("inventory has no kong or control_plane hosts to upgrade")
+	}
+	if s.To == "" {
+		return fmt.Errorf("no target version: set upgrade.to in the inventory or pass --to")
+	}
+	if s.NewHosts && len(s.Spares) < 1 {
+		return fmt.Errorf("new-hosts mode needs hosts with role spare")
+	}
+	if s.ToolsHost == "" {
+		return fmt.Errorf("no database tools host: set database.tools_host")
+	}
+	if s.OnFailure != "rollback" && s.OnFailure != "pause" {
+		return fmt.Errorf("on_failure %q: want rollback or pause", s.OnFailure)
+	}
+	return nil
+}
+
+// targets are the hosts that end up running Y.
+func (s *Spec) targets() []string {
+	if s.NewHosts {
+		return s.Spares
+	}
+	return s.Nodes
+}
+
+// host returns the HostSpec of name.
+func (s *Spec) host(name string) HostSpec {
+	for _, h := range s.Hosts {
+		if h.Name == name {
+			return h
+		}
+	}
+	return HostSpec{Name: name}
+}

@@ -1,0 +1,177 @@
+package controller
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"text/tabwriter"
+
+	"github.com/kongctl/kongctl/controller/journal"
+)
+
+// StatusReport is the fleet's state: versions, running state, schema state
+// and the fleet lock, plus the latest run.
+type StatusReport struct {
+	Hosts     []HostStatus `json:"hosts"`
+	Schema    *SchemaState `json:"schema,omitempty"`
+	SchemaVia string       `json:"schema_via,omitempty"`
+	SchemaErr string       `json:"schema_error,omitempty"`
+	Lock      *LockInfo    `json:"fleet_lock,omitempty"`
+	LastRun   *RunSummary  `json:"last_run,omitempty"`
+}
+
+// HostStatus is one host's state.
+type HostStatus struct {
+	Name    string   `json:"name"`
+	Roles   []string `json:"roles"`
+	Version string   `json:"version,omitempty"`
+	Edition string   `json:"edition,omitempty"`
+	Running bool     `json:"running"`
+	Healthy bool     `json:"healthy"`
+	Error   string   `json:"error,omitempty"`
+}
+
+// RunSummary is the latest run in the journal.
+type RunSummary struct {
+	RunID  string `json:"run_id"`
+	From   string `json:"from"`
+	To     string `json:"to"`
+	Status string `json:"status"` // running/interrupted, paused, succeeded, rolled-back, failed
+	Last   string `json:"last_step,omitempty"`
+	Dir    string `json:"dir"`
+}
+
+func status(ctx context.Context, spec *Spec, cfg runConfig) (*StatusReport, error) {
+	spec.withDefaults()
+	e := newEngine(spec, cfg.conn, cfg.clk, cfg.sink, &redactor{})
+	e.op = "status"
+	defer e.close()
+	if spec.DB.Password != nil {
+		if pw, err := spec.DB.Password(); err == nil {
+			e.red.add(pw)
+		}
+	}
+	rep := &StatusReport{}
+	var mu sync.Mutex
+	hosts := e.allHosts()
+	rep.Hosts = make([]HostStatus, len(hosts))
+	_ = e.forEach(ctx, hosts, 16, func(ctx context.Context, h string) error {
+		i := indexOf(hosts, h)
+		hs := HostStatus{Name: h, Roles: spec.host(h).Roles}
+		defer func() { mu.Lock(); rep.Hosts[i] = hs; mu.Unlock() }()
+		n, err := e.node(ctx, h)
+		if err != nil {
+			hs.Error = e.red.err(err)
+			return nil
+		}
+		f, err := n.Facts(ctx)
+		if err != nil {
+			hs.Error = e.red.err(err)
+			return nil
+		}
+		hs.Version, hs.Edition, hs.Running = f.Version, f.Edition, f.Running
+		if f.Running {
+			if hl, err := n.Health(ctx); err == nil {
+				hs.Healthy = hl.Healthy()
+				if hl.Version != "" {
+					hs.Version = hl.Version
+				}
+			}
+		}
+		return nil
+	})
+	// Schema state from the first host that answers.
+	for _, h := range append(append([]string{spec.MigrationHost}, spec.Nodes...), spec.Spares...) {
+		n, err := e.node(ctx, h)
+		if err != nil {
+			continue
+		}
+		st, err := n.Migrations(ctx, MigrationsRequest{Command: "list"})
+		if err != nil {
+			rep.SchemaErr = e.red.err(err)
+			continue
+		}
+		rep.Schema, rep.SchemaVia, rep.SchemaErr = &st, h, ""
+		break
+	}
+	if l, err := e.fleetLocker(ctx); err == nil {
+		if info, held, err := l.Inspect(ctx); err == nil && held {
+			rep.Lock = &info
+		}
+	}
+	if spec.StateDir != "" {
+		if dir, err := journal.Latest(spec.StateDir); err == nil && dir != "" {
+			if recs, err := journal.Read(dir); err == nil {
+				st := journal.Fold(recs)
+				h := recs[0].Header
+				s := &RunSummary{RunID: h.RunID, From: h.From, To: h.To, Dir: dir, Status: string(st.LastRun().Status)}
+				if s.Status == "" {
+					s.Status = "running or interrupted"
+				}
+				for i := len(recs) - 1; i >= 0; i-- {
+					if recs[i].Kind == "step" {
+						s.Last = fmt.Sprintf("%s %s", recs[i].Step, recs[i].Status)
+						break
+					}
+				}
+				rep.LastRun = s
+			}
+		}
+	}
+	return rep, nil
+}
+
+func indexOf(list []string, s string) int {
+	for i, x := range list {
+		if x == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// WriteJSON writes the status as JSON.
+func (s *StatusReport) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(s)
+}
+
+// WriteText writes the status for a human.
+func (s *StatusReport) WriteText(w io.Writer) error {
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 2, 2, ' ', 0)
+	fmt.Fprintf(tw, "HOST\tROLES\tVERSION\tRUNNING\tHEALTHY\tERROR\n")
+	for _, h := range s.Hosts {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%v\t%s\n", h.Name, strings.Join(h.Roles, ","), dash(h.Version), h.Running, h.Healthy, h.Error)
+	}
+	tw.Flush()
+	switch {
+	case s.Schema != nil:
+		state := "up to date"
+		switch {
+		case s.Schema.NeedsBootstrap:
+			state = "needs bootstrap"
+		case len(s.Schema.Pending) > 0:
+			state = "pending migrations (run `kong migrations finish`): " + strings.Join(s.Schema.Pending, ", ")
+		case len(s.Schema.New) > 0:
+			state = "new migrations (run `kong migrations up`): " + strings.Join(s.Schema.New, ", ")
+		}
+		fmt.Fprintf(&b, "\nschema (via %s): %s (list exit %d)\n", s.SchemaVia, state, s.Schema.ExitCode)
+	case s.SchemaErr != "":
+		fmt.Fprintf(&b, "\nschema: unknown: %s\n", s.SchemaErr)
+	}
+	if s.Lock != nil {
+		fmt.Fprintf(&b, "fleet lock: held by run %s (%s), heartbeat %s\n", s.Lock.RunID, s.Lock.Owner, s.Lock.Heartbeat.Format("2006-01-02 15:04:05"))
+	} else {
+		b.WriteString("fleet lock: free\n")
+	}
+	if s.LastRun != nil {
+		fmt.Fprintf(&b, "last run: %s %s → %s: %s (last step: %s)\n", s.LastRun.RunID, dash(s.LastRun.From), s.LastRun.To, s.LastRun.Status, dash(s.LastRun.Last))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
