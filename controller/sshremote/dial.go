@@ -84,6 +84,19 @@ func Dial(ctx context.Context, cfg *Config) (*Client, error) {
 	return c, nil
 }
 
+// ctxErr is ctx.Err(), also reporting DeadlineExceeded when the deadline
+// has passed but ctx's timer has not fired yet (a conn deadline set from it
+// may fire first).
+func ctxErr(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
 func loginUser(cfg *Config) string {
 	if cfg.User != "" {
 		return cfg.User
@@ -116,7 +129,7 @@ func dialHop(ctx context.Context, cfg *Config, via *Client) (*Client, error) {
 		if err == nil {
 			return c, nil
 		}
-		if ctx.Err() != nil || isFatal(err) || attempt >= retries {
+		if ctxErr(ctx) != nil || isFatal(err) || attempt >= retries {
 			return nil, err
 		}
 		// Full jitter on the upper half: [d/2, d).
@@ -146,9 +159,9 @@ func dialOnce(ctx context.Context, cfg *Config, via *Client, label string, auth 
 	dctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	wrap := func(op string, err error) error {
-		if ctx.Err() != nil {
-			err = fmt.Errorf("%w (%v)", ctx.Err(), err)
-		} else if dctx.Err() != nil {
+		if cerr := ctxErr(ctx); cerr != nil {
+			err = fmt.Errorf("%w (%v)", cerr, err)
+		} else if dctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) {
 			err = fmt.Errorf("timed out after %s: %w", timeout, err)
 		}
 		return fmt.Errorf("ssh %s: %s: %w", label, op, err)
