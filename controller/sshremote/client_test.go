@@ -596,8 +596,8 @@ func TestDialCancelDuringStalledHandshake(t *testing.T) {
 	_, key := sshtest.GenerateKey(t, "ed25519")
 	priv, _ := sshtest.GenerateKey(t, "ed25519")
 	cfg := &Config{Name: "stall", Address: host, Port: must(net.LookupPort("tcp", port)), User: "x",
-		KeyFiles:   []string{sshtest.WritePrivateKey(t, priv, nil)},
-		PinnedKeys: []string{string(ssh.MarshalAuthorizedKey(key.PublicKey()))},
+		KeyFiles:       []string{sshtest.WritePrivateKey(t, priv, nil)},
+		PinnedKeys:     []string{string(ssh.MarshalAuthorizedKey(key.PublicKey()))},
 		ConnectTimeout: time.Minute}
 
 	ctx, cancel := context.WithTimeout(testCtx(t), 300*time.Millisecond)
