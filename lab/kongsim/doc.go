@@ -1,0 +1,91 @@
+// Package kongsim is the Kong Gateway simulator of the lab: a Go program
+// that behaves like the `kong` CLI and its nginx daemon as
+// shared/docs/kong-reference.md describes them (section 8 is its spec).
+// lab/cmd/kong is its main; lab/pkgbuild ships it as kong /
+// kong-enterprise-edition .deb and .rpm packages, one per simulated release
+// (Releases: OSS 2.8.4, 3.4.2, 3.9.1; Enterprise 3.4.3.5, 3.10.0.2). The
+// version and edition are baked in with
+//
+//	-ldflags "-X main.version=3.4.2 -X main.edition=oss"
+//
+// (without them FAKE_KONG_VERSION / FAKE_KONG_EDITION apply, default 3.4.2).
+//
+// # Commands
+//
+// kong migrations bootstrap|up|finish|list|reset (and status from 3.0),
+// start, stop, quit, restart, reload, health, check, prepare, version,
+// config init|db_export|db_import|parse, drain (3.9+), roar. Output
+// streams, texts and exit codes follow reference 1.3, 2.4 and 3.1. The
+// migration catalogue follows 1.4 (core lists per version, teardown flags,
+// bundled plugin subsystems; Enterprise adds `enterprise`, `openid-connect`
+// and `saml`). schema_meta and locks are real PostgreSQL tables (pgx), one
+// commit per migration, and the cluster lock follows 2.3.
+//
+// Migrations do real work: core/000_base creates workspaces, services,
+// routes, consumers, plugins and clustering_data_planes;
+// core/016_280_to_300 prefixes regex route paths with `~` and its teardown
+// drops plugins.run_on (so a 2.8 node breaks on plugins after `finish`);
+// core/017_300_to_310 adds routes.expression and routes.priority;
+// http-log/001_280_to_300 rewrites plugin config.
+//
+// # Configuration
+//
+// Defaults < -c file (else /etc/kong/kong.conf, else /etc/kong.conf) <
+// KONG_<KEY> environment < -p / --db-timeout. Keys used: prefix, database
+// (postgres|off), pg_host, pg_port, pg_user, pg_password, pg_database,
+// pg_schema, pg_timeout, pg_ssl_version (validated), plugins (bundled, off,
+// names), proxy_listen, admin_listen, status_listen (off before 3.6,
+// 127.0.0.1:8007 from 3.6), cluster_listen, cluster_control_plane, role
+// (traditional|control_plane|data_plane), nginx_daemon, log_level. Listen
+// entries with `ssl` are accepted but not served.
+//
+// # Daemon
+//
+// `kong start` writes <prefix>/.kong_env (0600), nginx.conf,
+// nginx-kong.conf and logs/, then runs this binary as `nginx -p <prefix>`
+// in a new session (setsid, detached from the caller and its SSH session)
+// and waits for it to report ready; the daemon writes
+// <prefix>/pids/nginx.pid. Under systemd the package unit runs
+// /usr/local/openresty/nginx/sbin/nginx (a symlink to kong) in the
+// foreground with KONG_NGINX_DAEMON=off, stopped with QUIT. Signals: TERM
+// and INT stop at once, QUIT stops gracefully, HUP reloads .kong_env, USR1
+// reopens logs. The daemon refuses to start when the schema needs a
+// bootstrap or has new migrations, or when the database is unreachable.
+//
+// It serves: the proxy (routes from the database, refreshed every second;
+// methods, hosts, prefix and regex paths; services whose host ends in
+// `.internal` are answered by the node itself with a JSON echo of the
+// request, others are proxied; 404 {"message":"no Route matched with those
+// values"}); the Admin API (GET /, CRUD for services, routes and plugins
+// incl. nested /services/{id|name}/routes, /status, /metrics,
+// /workspaces on Enterprise, /clustering/data-planes on a control plane);
+// the Status API when status_listen is not off (/status, /status/ready,
+// /metrics). Metrics use the 2.8 names on 2.8 and the 3.x names on 3.x.
+// A database outage shows as reachable:false while the last router keeps
+// serving.
+//
+// Hybrid mode: a control plane serves cluster_listen with the simulator's
+// own protocol (POST /v1/sync, see hybrid.go) and records data planes in
+// clustering_data_planes; a data plane (database=off) polls
+// cluster_control_plane every second, serves the last configuration it
+// received and keeps it in <prefix>/config.cache so a restart still
+// serves. A data plane whose major differs or whose minor is newer than the
+// control plane's is refused (sync_status "kong_version_incompatible").
+//
+// # Faults for tests
+//
+// Set in the environment, or as KEY=VALUE lines in <prefix>/fault.env
+// (so a test driving a node over SSH can set them; the environment wins):
+//
+//	FAKE_KONG_MIGRATION_FAIL=<name>   the up step of migration <name> fails:
+//	                                  "[PostgreSQL error] cluster_mutex callback threw an error: ...
+//	                                  failed to run migration '<name>' up: ...", exit 1, lock removed.
+//	                                  <name>:teardown fails its teardown (finish) instead.
+//	FAKE_KONG_CRASH_AFTER=<n>         exit 137 after n migrations of this run, leaving the lock row
+//	                                  and the rows recorded so far (0: right after taking the lock).
+//	FAKE_KONG_SLOW=<sec>              sleep that long before each migration.
+//	FAKE_KONG_REFUSE_START=1          start fails: "Error: nginx: [emerg] bind() to <addr> failed
+//	                                  (98: Address already in use)", exit 1.
+//	FAKE_KONG_START_5XX=1             start succeeds, the proxy answers every request with 500.
+//	FAKE_KONG_SLOW_STOP=<sec>         the daemon ignores QUIT for that long (TERM still stops it).
+package kongsim
