@@ -1,13 +1,714 @@
 package controller
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
 
+	"github.com/kongctl/kongctl/agent/agentproto"
+	"github.com/kongctl/kongctl/controller/agentclient"
+	"github.com/kongctl/kongctl/controller/sshremote"
 	"github.com/kongctl/kongctl/inventory"
 )
 
-// NewConnector returns the production Connector for inv: SSH (sshremote)
-// to each host, the agent delivered and called through agentclient.
+// NewConnector returns the production Connector for inv: one SSH
+// connection per host (sshremote, with the inventory's jump chains, host
+// keys and become), the agent delivered to each and called through
+// agentclient. The database and the fleet lock are reached through the
+// agent on the database tools host.
 func NewConnector(inv *inventory.Inventory) (Connector, error) {
-	return nil, errors.New("ssh connector not wired yet")
+	if inv.Database == nil || inv.Upgrade == nil {
+		return nil, errors.New("inventory has no database or upgrade block")
+	}
+	th := inv.ToolsHost()
+	if th == nil {
+		return nil, errors.New("inventory has no database tools host")
+	}
+	return &sshConnector{inv: inv, tools: th.Name, hosts: map[string]*agentHost{}, dial: sshremote.Dial}, nil
+}
+
+type sshConnector struct {
+	inv   *inventory.Inventory
+	tools string
+	dial  func(context.Context, *sshremote.Config) (*sshremote.Client, error)
+
+	mu    sync.Mutex
+	hosts map[string]*agentHost
+}
+
+// agentHost is one host's SSH connection and agent client.
+type agentHost struct {
+	name string
+	ssh  *sshremote.Client
+	ac   *agentclient.Client
+}
+
+// SSHConfig builds the sshremote.Config of host h: resolved SSH settings,
+// pinned host key, bastion chain (outermost first) and become (its
+// password resolved from its reference, fed on stdin by sshremote).
+func SSHConfig(inv *inventory.Inventory, h *inventory.Host) (*sshremote.Config, error) {
+	return sshConfig(inv, h, true)
+}
+
+func sshConfig(inv *inventory.Inventory, h *inventory.Host, withJump bool) (*sshremote.Config, error) {
+	s := h.SSH
+	cfg := &sshremote.Config{
+		Name: h.Name, Address: h.Address, Port: h.Port, User: s.User,
+		KeyFiles: s.PrivateKeys, Passphrase: sshremote.DefaultPassphrase(), UseAgent: s.UseAgent,
+		KnownHostsFiles: s.KnownHosts, HostKeyPolicy: sshremote.HostKeyPolicy(s.HostKeyPolicy),
+		SSHConfigFile: s.SSHConfig, ConnectTimeout: s.ConnectTimeout, Keepalive: s.Keepalive, ConnectRetries: s.ConnectRetries,
+	}
+	if h.HostKey != "" {
+		cfg.PinnedKeys = []string{h.HostKey}
+	}
+	if s.Become != nil && s.Become.Method == "sudo" {
+		b := &sshremote.Become{Method: "sudo", User: s.Become.User}
+		if !s.Become.Password.IsZero() {
+			pw, err := s.Become.Password.Resolve()
+			if err != nil {
+				return nil, fmt.Errorf("host %s: become password: %w", h.Name, err)
+			}
+			b.Password = pw
+		}
+		cfg.Become = b
+	}
+	if withJump {
+		for _, name := range s.Jump {
+			jh := inv.Host(name)
+			if jh == nil {
+				return nil, fmt.Errorf("host %s: jump host %q is not in the inventory", h.Name, name)
+			}
+			jc, err := sshConfig(inv, jh, false)
+			if err != nil {
+				return nil, err
+			}
+			cfg.Jump = append(cfg.Jump, jc)
+		}
+	}
+	return cfg, nil
+}
+
+func (c *sshConnector) host(ctx context.Context, name string) (*agentHost, error) {
+	c.mu.Lock()
+	if ah, ok := c.hosts[name]; ok {
+		c.mu.Unlock()
+		return ah, nil
+	}
+	c.mu.Unlock()
+	h := c.inv.Host(name)
+	if h == nil {
+		return nil, fmt.Errorf("host %s is not in the inventory", name)
+	}
+	cfg, err := SSHConfig(c.inv, h)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := c.dial(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	ac := agentclient.New(cl, agentclient.Options{Become: cfg.Become != nil})
+	if _, err := ac.Deliver(ctx, nil); err != nil {
+		cl.Close()
+		return nil, err
+	}
+	ah := &agentHost{name: name, ssh: cl, ac: ac}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if prev, ok := c.hosts[name]; ok {
+		cl.Close()
+		return prev, nil
+	}
+	c.hosts[name] = ah
+	return ah, nil
+}
+
+func (c *sshConnector) Node(ctx context.Context, name string) (Node, error) {
+	ah, err := c.host(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	u := c.inv.Upgrade
+	mgr := agentproto.ManagerKongCLI
+	if u.ServiceManager == "systemd" {
+		mgr = agentproto.ManagerSystemd
+	}
+	return &agentNode{h: ah, conf: u.KongConf, prefix: u.Prefix, manager: mgr, staged: map[string]string{}}, nil
+}
+
+func (c *sshConnector) dbConn() (agentproto.DBConn, error) {
+	db := c.inv.Database
+	conn := agentproto.DBConn{Host: db.Host, Port: db.Port, User: db.User, Database: db.Name, Schema: db.Schema, SSLMode: db.TLSMode}
+	pw, err := db.Password()
+	if err != nil {
+		return conn, fmt.Errorf("database password: %w", err)
+	}
+	conn.Password = string(pw)
+	return conn, nil
+}
+
+func (c *sshConnector) Database(ctx context.Context) (Database, error) {
+	ah, err := c.host(ctx, c.tools)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := c.dbConn()
+	if err != nil {
+		return nil, err
+	}
+	return &agentDB{h: ah, conn: conn}, nil
+}
+
+func (c *sshConnector) Locker(ctx context.Context) (Locker, error) {
+	ah, err := c.host(ctx, c.tools)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := c.dbConn()
+	if err != nil {
+		return nil, err
+	}
+	return &agentLocker{h: ah, conn: conn, ttl: 2 * time.Minute}, nil
+}
+
+func (c *sshConnector) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var errs []error
+	for _, ah := range c.hosts {
+		errs = append(errs, ah.ssh.Close())
+	}
+	c.hosts = map[string]*agentHost{}
+	return errors.Join(errs...)
+}
+
+// ---- Node over the agent ----
+
+type agentNode struct {
+	h       *agentHost
+	conf    string
+	prefix  string
+	manager string
+
+	mu     sync.Mutex
+	staged map[string]string // package version -> staged path
+	facts  *agentproto.Facts
+}
+
+var _ Node = (*agentNode)(nil)
+
+func (n *agentNode) Facts(ctx context.Context) (Facts, error) {
+	f, err := n.h.ac.Facts(ctx, agentproto.FactsParams{KongConf: n.conf})
+	if err != nil {
+		return Facts{}, err
+	}
+	n.mu.Lock()
+	n.facts = f
+	n.mu.Unlock()
+	out := Facts{
+		Version: f.Kong.Version, Edition: f.Kong.Edition, Running: f.Service.Running,
+		Arch: goarch(f.Arch), PackageFormat: pkgFormat(f.PackageManager), Role: f.Conf.Role, Service: f.Service.Unit,
+		Conf: map[string]string{"database": f.Conf.DB.Database, "role": f.Conf.Role, "status_listen": f.Conf.StatusListen, "plugins": f.Conf.Plugins},
+	}
+	for _, p := range strings.Split(f.Conf.Plugins, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out.Plugins = append(out.Plugins, p)
+		}
+	}
+	for _, d := range f.Disk {
+		if d.Err == "" && (out.DiskFreeBytes == 0 || int64(d.FreeBytes) < out.DiskFreeBytes) {
+			out.DiskFreeBytes = int64(d.FreeBytes)
+		}
+	}
+	return out, nil
+}
+
+func goarch(uname string) string {
+	switch uname {
+	case "x86_64", "amd64":
+		return "amd64"
+	case "aarch64", "arm64":
+		return "arm64"
+	}
+	return uname
+}
+
+func pkgFormat(mgr string) string {
+	switch mgr {
+	case "dnf", "yum", "rpm":
+		return "rpm"
+	}
+	return "deb"
+}
+
+func (n *agentNode) svc(timeout time.Duration) agentproto.ServiceParams {
+	return agentproto.ServiceParams{Manager: n.manager, Conf: n.conf, Prefix: n.prefix, GraceTimeout: timeout, StartTimeout: timeout}
+}
+
+func (n *agentNode) Stop(ctx context.Context, timeout time.Duration) error {
+	res, err := n.h.ac.ServiceStop(ctx, n.svc(timeout))
+	if err != nil {
+		return err
+	}
+	if res.Running {
+		return fmt.Errorf("host %s: kong still running after stop", n.h.name)
+	}
+	return nil
+}
+
+func (n *agentNode) Start(ctx context.Context, timeout time.Duration) error {
+	_, err := n.h.ac.ServiceStart(ctx, n.svc(timeout))
+	return err
+}
+
+func (n *agentNode) Health(ctx context.Context) (Health, error) {
+	hr, err := n.h.ac.Health(ctx, agentproto.HealthParams{Conf: n.conf, Prefix: n.prefix})
+	if err != nil {
+		if agentproto.CodeOf(err) == agentproto.CodeUnhealthy {
+			return Health{Detail: err.Error()}, nil
+		}
+		return Health{}, err
+	}
+	h := Health{Running: hr.CLI, Version: hr.Version, Ready: true, DBReachable: hr.Healthy}
+	if hr.Admin != nil {
+		h.StatusOK = hr.Admin.Status >= 200 && hr.Admin.Status < 300
+	}
+	if hr.Status != nil {
+		h.Ready = hr.Status.Status >= 200 && hr.Status.Status < 300
+	}
+	if !hr.Healthy {
+		h.Detail = hr.CLIOut
+	}
+	return h, nil
+}
+
+func (n *agentNode) StagePackage(ctx context.Context, p PackageRef) error {
+	var params agentproto.StageParams
+	if p.Source == "file" {
+		f, err := os.Open(p.LocalPath)
+		if err != nil {
+			return fmt.Errorf("stage package on %s: %w", n.h.name, err)
+		}
+		defer f.Close()
+		st, err := f.Stat()
+		if err != nil {
+			return err
+		}
+		// Packages are not secret; the agent moves the upload into its
+		// own packages directory after checking the hash.
+		tmp := "/tmp/kongctl-upload-" + p.SHA256[:12] + "-" + filepath.Base(p.LocalPath)
+		if err := n.h.ssh.Upload(ctx, tmp, f, st.Size(), 0o600, nil); err != nil {
+			return fmt.Errorf("upload %s to %s: %w", filepath.Base(p.LocalPath), n.h.name, err)
+		}
+		params = agentproto.StageParams{Source: agentproto.SourceUpload, UploadedPath: tmp, SHA256: p.SHA256, FileName: filepath.Base(p.LocalPath)}
+	} else {
+		params = agentproto.StageParams{Source: agentproto.SourceRepo, Package: p.Name, Version: p.Version}
+	}
+	res, err := n.h.ac.StagePackage(ctx, params)
+	if err != nil {
+		return err
+	}
+	n.mu.Lock()
+	n.staged[p.Version] = res.Path
+	n.mu.Unlock()
+	return nil
+}
+
+func (n *agentNode) InstallPackage(ctx context.Context, p PackageRef, timeout time.Duration) error {
+	n.mu.Lock()
+	path := n.staged[p.Version]
+	n.mu.Unlock()
+	if path == "" { // a resumed run: staging is idempotent (same hash)
+		if err := n.StagePackage(ctx, p); err != nil {
+			return err
+		}
+		n.mu.Lock()
+		path = n.staged[p.Version]
+		n.mu.Unlock()
+	}
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	_, err := n.h.ac.InstallPackage(ctx, agentproto.InstallParams{Path: path, SHA256: p.SHA256, Package: p.Name, AllowDowngrade: true, ExpectVersion: p.Version})
+	return err
+}
+
+func (n *agentNode) Migrations(ctx context.Context, req MigrationsRequest) (SchemaState, error) {
+	params := agentproto.MigrationsParams{Action: req.Command, Conf: n.conf, Prefix: n.prefix, Force: req.Force, DBTimeout: req.DBTimeout, LockTimeout: req.LockTimeout}
+	var res *agentproto.MigrationsResult
+	var err error
+	if req.Command == agentproto.MigUp || req.Command == agentproto.MigFinish {
+		res, err = n.detachedMigrations(ctx, req, params)
+	} else {
+		res, err = n.h.ac.Migrations(ctx, params)
+	}
+	switch agentproto.CodeOf(err) {
+	case agentproto.CodeAborted:
+		return SchemaState{Aborted: true, Output: err.Error()}, nil
+	case agentproto.CodeDBUnreachable:
+		return SchemaState{ExitCode: 1, Output: err.Error()}, nil
+	}
+	if err != nil {
+		return SchemaState{}, err
+	}
+	st := SchemaState{ExitCode: res.State.ExitCode, NeedsBootstrap: res.State.NeedsBootstrap, Pending: flatten(res.State.Pending), New: flatten(res.State.New)}
+	if req.Command == agentproto.MigUp || req.Command == agentproto.MigFinish {
+		st.ExitCode = res.ExitCode
+	}
+	return st, nil
+}
+
+// detachedMigrations starts up/finish as a detached step (or attaches to
+// it when it already exists) and waits for its reply.
+func (n *agentNode) detachedMigrations(ctx context.Context, req MigrationsRequest, params agentproto.MigrationsParams) (*agentproto.MigrationsResult, error) {
+	if _, err := n.h.ac.StartDetached(ctx, req.StepID, agentproto.OpMigrations, params, req.DBTimeout); err != nil {
+		return nil, err
+	}
+	for {
+		ar, err := n.h.ac.Attach(ctx, req.StepID, 20*time.Second)
+		if err != nil {
+			return nil, err
+		}
+		switch ar.Status.State {
+		case agentproto.StepRunning:
+			continue
+		case agentproto.StepDone:
+			if ar.Reply == nil {
+				return nil, fmt.Errorf("host %s: migrations step %s done without a reply", n.h.name, req.StepID)
+			}
+			if ar.Reply.Error != nil {
+				return nil, ar.Reply.Error
+			}
+			r, err := agentproto.DecodeResult[agentproto.MigrationsResult](ar.Reply)
+			if err != nil {
+				return nil, err
+			}
+			return &r, nil
+		default:
+			return nil, fmt.Errorf("host %s: migrations step %s is %s (its runner died; the state is re-checked with list)", n.h.name, req.StepID, ar.Status.State)
+		}
+	}
+}
+
+func flatten(ss []agentproto.SubsystemMigrations) []string {
+	var out []string
+	for _, s := range ss {
+		for _, m := range s.Migrations {
+			out = append(out, s.Subsystem+":"+m)
+		}
+	}
+	return out
+}
+
+func (n *agentNode) Exec(ctx context.Context, req ExecRequest) (ExecResult, error) {
+	if req.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, req.Timeout)
+		defer cancel()
+	}
+	r, err := n.h.ac.Exec(ctx, agentproto.ExecParams{Command: req.Command, Env: req.Env})
+	if err != nil {
+		return ExecResult{}, err
+	}
+	return ExecResult{ExitCode: r.ExitCode, Stdout: r.StdoutTail, Stderr: r.StderrTail}, nil
+}
+
+// listenURL turns the first entry of a Kong *_listen setting into a URL.
+func listenURL(listen, def string) string {
+	first := strings.TrimSpace(strings.Split(listen, ",")[0])
+	if first == "" || first == "off" {
+		first = def
+	}
+	addr := strings.Fields(first)[0]
+	addr = strings.Replace(addr, "0.0.0.0", "127.0.0.1", 1)
+	scheme := "http"
+	if strings.Contains(first, " ssl") {
+		scheme = "https"
+	}
+	return scheme + "://" + addr
+}
+
+func (n *agentNode) conf0(ctx context.Context) (*agentproto.Facts, error) {
+	n.mu.Lock()
+	f := n.facts
+	n.mu.Unlock()
+	if f != nil {
+		return f, nil
+	}
+	if _, err := n.Facts(ctx); err != nil {
+		return nil, err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.facts, nil
+}
+
+// curl runs curl on the node (the agent has no HTTP op for these yet).
+func (n *agentNode) curl(ctx context.Context, args string) (string, error) {
+	r, err := n.h.ac.Exec(ctx, agentproto.ExecParams{Command: "curl -sk --max-time 10 " + args})
+	if err != nil {
+		return "", err
+	}
+	if r.ExitCode != 0 {
+		return "", fmt.Errorf("host %s: curl exit %d: %s", n.h.name, r.ExitCode, strings.TrimSpace(r.StderrTail))
+	}
+	return r.StdoutTail, nil
+}
+
+func (n *agentNode) Probe(ctx context.Context, req ProbeRequest) (ProbeResult, error) {
+	f, err := n.conf0(ctx)
+	if err != nil {
+		return ProbeResult{}, err
+	}
+	hdr := ""
+	if req.Host != "" {
+		hdr = "-H " + shQuote("Host: "+req.Host) + " "
+	}
+	t0 := time.Now()
+	out, err := n.curl(ctx, "-o /dev/null -w '%{http_code}' "+hdr+shQuote(listenURL(f.Conf.ProxyListen, "0.0.0.0:8000")+req.Path))
+	if err != nil {
+		return ProbeResult{}, err
+	}
+	var code int
+	fmt.Sscanf(strings.TrimSpace(out), "%d", &code)
+	return ProbeResult{Status: code, Latency: time.Since(t0)}, nil
+}
+
+func (n *agentNode) Metrics(ctx context.Context) (Metrics, error) {
+	f, err := n.conf0(ctx)
+	if err != nil {
+		return Metrics{}, err
+	}
+	out, err := n.curl(ctx, shQuote(listenURL(f.Conf.AdminListen, "127.0.0.1:8001")+"/metrics"))
+	if err != nil {
+		return Metrics{}, err
+	}
+	return parseMetrics(out), nil
+}
+
+// parseMetrics sums request and 5xx counters from Prometheus text (3.x
+// and 2.8 names).
+func parseMetrics(text string) Metrics {
+	var m Metrics
+	for _, line := range strings.Split(text, "\n") {
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			continue
+		}
+		var v float64
+		if _, err := fmt.Sscanf(line[i+1:], "%g", &v); err != nil {
+			continue
+		}
+		name := line[:i]
+		switch {
+		case strings.HasPrefix(name, "kong_nginx_requests_total"):
+			m.Requests += v
+		case strings.HasPrefix(name, "kong_http_requests_total") || strings.HasPrefix(name, "kong_http_status"):
+			if strings.Contains(name, `code="5`) {
+				m.Errors += v
+			}
+		}
+	}
+	return m
+}
+
+func (n *agentNode) DataPlanes(ctx context.Context) ([]DataPlane, error) {
+	f, err := n.conf0(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if f.Conf.Role != "control_plane" {
+		return nil, nil
+	}
+	out, err := n.curl(ctx, shQuote(listenURL(f.Conf.AdminListen, "127.0.0.1:8001")+"/clustering/data-planes"))
+	if err != nil {
+		return nil, err
+	}
+	var body struct {
+		Data []DataPlane `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(out), &body); err != nil {
+		return nil, fmt.Errorf("host %s: /clustering/data-planes: %w", n.h.name, err)
+	}
+	return body.Data, nil
+}
+
+func (n *agentNode) ReadConf(ctx context.Context) ([]byte, error) {
+	r, err := n.h.ssh.Run(ctx, sshremote.RunRequest{Cmd: "cat " + shQuote(n.conf), Become: true})
+	if err != nil {
+		return nil, fmt.Errorf("read %s on %s: %w", n.conf, n.h.name, err)
+	}
+	if r.ExitCode != 0 {
+		return nil, fmt.Errorf("read %s on %s: exit %d", n.conf, n.h.name, r.ExitCode)
+	}
+	return r.Stdout, nil
+}
+
+func (n *agentNode) WriteConf(ctx context.Context, b []byte) error {
+	cmd := "umask 077; mkdir -p " + shQuote(filepath.Dir(n.conf)) + " && cat > " + shQuote(n.conf)
+	r, err := n.h.ssh.Run(ctx, sshremote.RunRequest{Cmd: cmd, Stdin: strings.NewReader(string(b)), Become: true})
+	if err != nil {
+		return fmt.Errorf("write %s on %s: %w", n.conf, n.h.name, err)
+	}
+	if r.ExitCode != 0 {
+		return fmt.Errorf("write %s on %s: exit %d", n.conf, n.h.name, r.ExitCode)
+	}
+	return nil
+}
+
+func (n *agentNode) Close() error { return nil } // the connector owns the connection
+
+func shQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// ---- Database and Locker over the tools host's agent ----
+
+type agentDB struct {
+	h    *agentHost
+	conn agentproto.DBConn
+}
+
+var _ Database = (*agentDB)(nil)
+
+func toFingerprint(f agentproto.Fingerprint) Fingerprint {
+	out := Fingerprint{Sum: f.SHA256, Tables: map[string]string{}}
+	for _, t := range f.Tables {
+		out.Tables[t.Name] = t.SHA256
+	}
+	return out
+}
+
+func (d *agentDB) Fingerprint(ctx context.Context) (Fingerprint, error) {
+	f, err := d.h.ac.DBFingerprint(ctx, agentproto.FingerprintParams{DB: d.conn})
+	if err != nil {
+		return Fingerprint{}, err
+	}
+	return toFingerprint(*f), nil
+}
+
+func (d *agentDB) Backup(ctx context.Context, req BackupRequest) (BackupInfo, error) {
+	r, err := d.h.ac.Backup(ctx, agentproto.BackupParams{DB: d.conn, Dir: req.Dir, Name: req.Name + ".dump", Format: agentproto.FormatCustom})
+	if err != nil {
+		return BackupInfo{}, err
+	}
+	return BackupInfo{Path: r.Path, SHA256: r.SHA256, Size: r.Size}, nil
+}
+
+func (d *agentDB) VerifyRestore(ctx context.Context, b BackupInfo) error {
+	_, err := d.h.ac.VerifyRestore(ctx, agentproto.VerifyRestoreParams{DB: d.conn, Path: b.Path, SHA256: b.SHA256})
+	return err
+}
+
+func (d *agentDB) Restore(ctx context.Context, b BackupInfo) error {
+	_, err := d.h.ac.Restore(ctx, agentproto.RestoreParams{DB: d.conn, Path: b.Path, SHA256: b.SHA256})
+	return err
+}
+
+func (d *agentDB) Fetch(ctx context.Context, b BackupInfo, localPath string) error {
+	data, err := d.h.ssh.ReadFile(ctx, b.Path)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(localPath), 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(localPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func (d *agentDB) MigrationLock(ctx context.Context) (MigrationLock, error) {
+	r, err := d.h.ac.MigrationLock(ctx, agentproto.MigrationLockParams{DB: d.conn})
+	if err != nil {
+		return MigrationLock{}, err
+	}
+	return MigrationLock{Held: r.Held, Owner: r.Owner, Expires: r.TTL}, nil
+}
+
+func (d *agentDB) Close() error { return nil }
+
+type agentLocker struct {
+	h    *agentHost
+	conn agentproto.DBConn
+	ttl  time.Duration
+}
+
+var _ Locker = (*agentLocker)(nil)
+
+func (l *agentLocker) info(fl *agentproto.FleetLock) LockInfo {
+	if fl == nil {
+		return LockInfo{}
+	}
+	li := LockInfo{RunID: fl.RunID, Owner: fl.Owner, Acquired: fl.AcquiredAt, Heartbeat: fl.HeartbeatAt}
+	if fl.Stale {
+		li.Expires = fl.HeartbeatAt
+	} else {
+		li.Expires = time.Now().Add(l.ttl - fl.Age)
+	}
+	return li
+}
+
+func (l *agentLocker) params(action, runID, owner string) agentproto.FleetLockParams {
+	return agentproto.FleetLockParams{DB: l.conn, Action: action, RunID: runID, Owner: owner, StaleAfter: l.ttl}
+}
+
+func (l *agentLocker) Acquire(ctx context.Context, req LockRequest) (LockInfo, error) {
+	if req.TTL > 0 {
+		l.ttl = req.TTL
+	}
+	r, err := l.h.ac.FleetLockAcquire(ctx, l.params(agentproto.LockAcquire, req.RunID, req.Owner))
+	if agentproto.CodeOf(err) == agentproto.CodeLockHeld {
+		holder, _, ierr := l.Inspect(ctx)
+		if ierr != nil {
+			return LockInfo{}, fmt.Errorf("%w: %w", ErrLockHeld, err)
+		}
+		return holder, fmt.Errorf("%w: %w", ErrLockHeld, err)
+	}
+	if err != nil {
+		return LockInfo{}, err
+	}
+	return l.info(r.Lock), nil
+}
+
+func (l *agentLocker) Heartbeat(ctx context.Context, li LockInfo) error {
+	_, err := l.h.ac.FleetLockHeartbeat(ctx, l.params(agentproto.LockHeartbeat, li.RunID, li.Owner))
+	return err
+}
+
+func (l *agentLocker) Release(ctx context.Context, li LockInfo) error {
+	_, err := l.h.ac.FleetLockRelease(ctx, l.params(agentproto.LockRelease, li.RunID, li.Owner))
+	return err
+}
+
+func (l *agentLocker) Inspect(ctx context.Context) (LockInfo, bool, error) {
+	r, err := l.h.ac.FleetLockInspect(ctx, l.params(agentproto.LockInspect, "", ""))
+	if err != nil {
+		return LockInfo{}, false, err
+	}
+	return l.info(r.Lock), r.Held, nil
+}
+
+func (l *agentLocker) RecordRun(ctx context.Context, r RunRecord) error {
+	_, err := l.h.ac.RunJournal(ctx, agentproto.RunJournalParams{DB: l.conn, RunID: r.RunID, Phase: r.Phase, Status: r.Status, Summary: r.From + " -> " + r.To})
+	return err
 }

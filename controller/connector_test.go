@@ -1,0 +1,83 @@
+package controller
+
+import (
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/kongctl/kongctl/controller/sshremote"
+	"github.com/kongctl/kongctl/inventory"
+)
+
+func loadExample(t *testing.T, name string) *inventory.Inventory {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	path := filepath.Join(filepath.Dir(file), "..", "hcl", "examples", name)
+	inv, diags := inventory.Load(path)
+	if diags.HasErrors() {
+		t.Fatalf("load %s: %s", name, diags.Error())
+	}
+	return inv
+}
+
+func TestSSHConfigFromInventory(t *testing.T) {
+	t.Setenv("KONGCTL_BECOME_PASSWORD", "sudo-secret")
+	inv := loadExample(t, "production.hcl")
+	cfg, err := SSHConfig(inv, inv.Host("kong-b1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Name != "kong-b1" || cfg.Address != "10.20.2.11" || cfg.Port != 2222 || cfg.User != "deploy" {
+		t.Errorf("endpoint %s %s:%d user %s", cfg.Name, cfg.Address, cfg.Port, cfg.User)
+	}
+	if cfg.HostKeyPolicy != sshremote.HostKeyStrict || len(cfg.KnownHostsFiles) != 1 || !filepath.IsAbs(cfg.KnownHostsFiles[0]) {
+		t.Errorf("host keys: %q %q", cfg.HostKeyPolicy, cfg.KnownHostsFiles)
+	}
+	if cfg.Become == nil || string(cfg.Become.Password) != "sudo-secret" || cfg.Become.User != "root" {
+		t.Errorf("become %+v", cfg.Become)
+	}
+	if len(cfg.Jump) != 1 {
+		t.Fatalf("jump chain %d hops", len(cfg.Jump))
+	}
+	j := cfg.Jump[0]
+	if j.Name != "bastion-1" || j.User != "jump" || len(j.PinnedKeys) != 1 || !strings.HasPrefix(j.PinnedKeys[0], "ssh-ed25519 ") || len(j.Jump) != 0 {
+		t.Errorf("bastion hop %+v", j)
+	}
+	if cfg.ConnectTimeout.Seconds() != 15 || cfg.Keepalive.Seconds() != 30 {
+		t.Errorf("timeouts %s %s", cfg.ConnectTimeout, cfg.Keepalive)
+	}
+}
+
+func TestSpecFromInventory(t *testing.T) {
+	inv := loadExample(t, "production.hcl")
+	s, err := SpecFromInventory(inv, "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(s.Nodes, []string{"kong-a1", "kong-a2", "kong-b1"}) && len(inv.Upgrade.Order) == 0 {
+		t.Errorf("nodes %v", s.Nodes)
+	}
+	if s.ToolsHost != "pg-1" || s.To == "" || s.StateDir != filepath.Join(inv.Dir, ".kongctl") || s.DB.Password == nil {
+		t.Errorf("spec %+v", s)
+	}
+	if _, err := SpecFromInventory(inv, "edge", true); err == nil || !strings.Contains(err.Error(), "kong-b1") {
+		t.Errorf("a limit leaving out nodes sharing the database must be refused for an upgrade: %v", err)
+	}
+	if _, err := SpecFromInventory(inv, "edge", false); err != nil {
+		t.Errorf("status with a limit: %v", err)
+	}
+}
+
+func TestParseMetrics(t *testing.T) {
+	m := parseMetrics(`# HELP x
+kong_nginx_requests_total{node_id="a",subsystem="http"} 120
+kong_http_requests_total{service="s",route="r",code="200",source="service",workspace="default",consumer=""} 100
+kong_http_requests_total{service="s",route="r",code="503",source="kong",workspace="default",consumer=""} 3
+kong_http_status{service="s",route="r",code="502"} 2
+`)
+	if m.Requests != 120 || m.Errors != 5 {
+		t.Errorf("metrics %+v", m)
+	}
+}
