@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"time"
 
 	"golang.org/x/term"
 
@@ -292,4 +291,32 @@ func SpecFromInventory(inv *inventory.Inventory, limit string, wholeFleet bool) 
 	return s, nil
 }
 
-var _ = time.Second
+// Unlock clears the fleet lock held by runID (kongctl unlock --run ID),
+// for a run that is known to be dead. It refuses when the lock is free or
+// held by another run, so a typo cannot clear a live run's lock.
+func Unlock(ctx context.Context, o Options, runID string) error {
+	spec, cfg, done, err := prepare(o, false)
+	if err != nil {
+		return err
+	}
+	defer done()
+	_ = spec
+	l, err := cfg.conn.Locker(ctx)
+	if err != nil {
+		return fmt.Errorf("connect to fleet lock: %w", err)
+	}
+	info, held, err := l.Inspect(ctx)
+	if err != nil {
+		return fmt.Errorf("inspect fleet lock: %w", err)
+	}
+	if !held {
+		return errors.New("the fleet lock is free")
+	}
+	if info.RunID != runID {
+		return fmt.Errorf("the fleet lock is held by run %s, not %s", info.RunID, runID)
+	}
+	if err := l.Release(ctx, info); err != nil {
+		return fmt.Errorf("release fleet lock of run %s: %w", runID, err)
+	}
+	return nil
+}

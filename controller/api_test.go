@@ -120,3 +120,15 @@ func TestUpgradeNeedsConfirmation(t *testing.T) {
 		}
 	}
 }
+
+func TestUnlock(t *testing.T) {
+	inv := labInventory(t, "pw-123")
+	c := newFakeCluster(t, "2.8.4", "kong-1", "kong-2", "kong-3", "db")
+	c.lock = &LockInfo{RunID: "dead-run", Owner: "x@y"}
+	if err := Unlock(context.Background(), Options{Inventory: inv, Connector: c}, "other"); err == nil || c.lock == nil {
+		t.Fatal("unlock of another run's lock must be refused")
+	}
+	if err := Unlock(context.Background(), Options{Inventory: inv, Connector: c}, "dead-run"); err != nil || c.lock != nil {
+		t.Fatalf("unlock: %v, lock %+v", err, c.lock)
+	}
+}
