@@ -127,6 +127,7 @@ func upgrade(ctx context.Context, spec *Spec, cfg runConfig) (*Report, error) {
 	idx, err := e.runPhases(ctx, phases[:1])
 	if err == nil && !e.prior.Done("lock") {
 		if cerr := e.confirmDowntime(); cerr != nil {
+			_ = e.j.Run("failed", cerr.Error())
 			return e.finish(started, Failed, cerr, nil), nil
 		}
 	}
