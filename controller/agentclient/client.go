@@ -252,6 +252,9 @@ type OpError struct {
 	ExitStatus int
 	StdoutTail string
 	StderrTail string
+	// Reply is the whole reply; some failures carry a partial result
+	// (e.g. the holder of a fleet lock).
+	Reply *agentproto.Reply
 }
 
 func (e *OpError) Error() string {
@@ -298,7 +301,7 @@ func (c *Client) Call(ctx context.Context, req *agentproto.Request) (*agentproto
 		return nil, fmt.Errorf("host %s: agent %s: exit %d: %w (stderr: %s)", host, req.Op, res.ExitCode, derr, tailString(res.Stderr, 1024))
 	}
 	if rep.Error != nil {
-		return rep, &OpError{Host: host, Op: req.Op, Err: rep.Error, ExitStatus: rep.ExitStatus, StdoutTail: rep.StdoutTail, StderrTail: rep.StderrTail}
+		return rep, &OpError{Host: host, Op: req.Op, Err: rep.Error, ExitStatus: rep.ExitStatus, StdoutTail: rep.StdoutTail, StderrTail: rep.StderrTail, Reply: rep}
 	}
 	return rep, nil
 }

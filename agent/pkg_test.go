@@ -1,0 +1,50 @@
+package agent
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kongctl/kongctl/agent/agentproto"
+)
+
+func TestStageUploadedPackage(t *testing.T) {
+	a := testAgent(t)
+	up := filepath.Join(t.TempDir(), "kong_3.4.2_amd64.deb")
+	data := []byte("not really a deb")
+	os.WriteFile(up, data, 0o644)
+	sum := sha256.Sum256(data)
+	want := hex.EncodeToString(sum[:])
+
+	rep, _ := rpc(t, a, mustReq(t, agentproto.OpPackageStage, agentproto.StageParams{Source: "upload", UploadedPath: up, SHA256: strings.Repeat("a", 64)}))
+	if rep.Error == nil || rep.Error.Code != agentproto.CodeChecksumMismatch {
+		t.Fatalf("bad checksum: %+v", rep.Error)
+	}
+	rep, _ = rpc(t, a, mustReq(t, agentproto.OpPackageStage, agentproto.StageParams{Source: "upload", UploadedPath: up, SHA256: want}))
+	res, err := agentproto.DecodeResult[agentproto.StageResult](rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(res.Path)
+	if err != nil || fi.Mode().Perm() != 0o600 || res.Size != int64(len(data)) || res.SHA256 != want || filepath.Dir(res.Path) != a.packagesDir() {
+		t.Fatalf("staged %+v %v %v", res, fi, err)
+	}
+	if _, err := os.Stat(up); !os.IsNotExist(err) {
+		t.Fatal("uploaded file left behind")
+	}
+	// Staging the same file again is a no-op.
+	os.WriteFile(up, data, 0o644)
+	rep, _ = rpc(t, a, mustReq(t, agentproto.OpPackageStage, agentproto.StageParams{Source: "upload", UploadedPath: up, SHA256: want}))
+	res2, err := agentproto.DecodeResult[agentproto.StageResult](rep)
+	if err != nil || !res2.AlreadyDone {
+		t.Fatalf("second stage: %+v %v", res2, err)
+	}
+	// Install refuses a file whose hash changed.
+	rep, _ = rpc(t, a, mustReq(t, agentproto.OpPackageInstall, agentproto.InstallParams{Path: res.Path, SHA256: strings.Repeat("b", 64)}))
+	if rep.Error == nil || rep.Error.Code != agentproto.CodeChecksumMismatch {
+		t.Fatalf("install bad checksum: %+v", rep.Error)
+	}
+}
