@@ -270,23 +270,27 @@ func (r Release) savePlugin(ctx context.Context, conn *pgx.Conn, p Plugin) error
 		return &ref.ID
 	}
 	cacheKey := fmt.Sprintf("plugins:%s:%s:%s:%s::", p.Name, deref(id(p.Route)), deref(id(p.Service)), deref(id(p.Consumer)))
-	cfg := p.Config
-	if cfg == nil {
-		cfg = map[string]any{}
+	if p.Config == nil {
+		p.Config = map[string]any{}
 	}
+	cfgJSON, err := json.Marshal(p.Config)
+	if err != nil {
+		return err
+	}
+	cfg := string(cfgJSON)
 	if !r.AtLeast(3, 0) {
 		_, err := conn.Exec(ctx, `
 INSERT INTO plugins (id, name, created_at, service_id, route_id, consumer_id, config, enabled, protocols, tags, cache_key, ws_id, run_on)
-VALUES ($1, $2, to_timestamp($3), $4, $5, $6, $7, $8, $9, $10, $11, $12, 'first')
-ON CONFLICT (id) DO UPDATE SET name = $2, service_id = $4, route_id = $5, consumer_id = $6, config = $7, enabled = $8,
+VALUES ($1, $2, to_timestamp($3), $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12, 'first')
+ON CONFLICT (id) DO UPDATE SET name = $2, service_id = $4, route_id = $5, consumer_id = $6, config = $7::jsonb, enabled = $8,
   protocols = $9, tags = $10, cache_key = $11`,
 			p.ID, p.Name, p.CreatedAt, id(p.Service), id(p.Route), id(p.Consumer), cfg, p.Enabled, p.Protocols, p.Tags, cacheKey, DefaultWorkspaceID)
 		return err
 	}
-	_, err := conn.Exec(ctx, `
+	_, err = conn.Exec(ctx, `
 INSERT INTO plugins (id, name, created_at, service_id, route_id, consumer_id, config, enabled, protocols, tags, cache_key, ws_id)
-VALUES ($1, $2, to_timestamp($3), $4, $5, $6, $7, $8, $9, $10, $11, $12)
-ON CONFLICT (id) DO UPDATE SET name = $2, service_id = $4, route_id = $5, consumer_id = $6, config = $7, enabled = $8,
+VALUES ($1, $2, to_timestamp($3), $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12)
+ON CONFLICT (id) DO UPDATE SET name = $2, service_id = $4, route_id = $5, consumer_id = $6, config = $7::jsonb, enabled = $8,
   protocols = $9, tags = $10, cache_key = $11`,
 		p.ID, p.Name, p.CreatedAt, id(p.Service), id(p.Route), id(p.Consumer), cfg, p.Enabled, p.Protocols, p.Tags, cacheKey, DefaultWorkspaceID)
 	return err
