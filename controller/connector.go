@@ -147,7 +147,7 @@ func (c *sshConnector) dbConn() (agentproto.DBConn, error) {
 	conn := agentproto.DBConn{Host: db.Host, Port: db.Port, User: db.User, Database: db.Name, Schema: db.Schema, SSLMode: db.TLSMode}
 	pw, err := db.Password()
 	if err != nil {
-		return conn, fmt.Errorf("database password: %w", err)
+		return conn, fmt.Errorf("resolve the database password reference: %w", err)
 	}
 	conn.Password = string(pw)
 	return conn, nil

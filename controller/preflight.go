@@ -367,7 +367,7 @@ func (e *engine) checkSecrets() {
 	}
 	pw, err := e.spec.DB.Password()
 	if err != nil {
-		e.find(Finding{Severity: SevError, Code: "db-password", Message: "database password: " + err.Error(), Fix: "set the environment variable or file named by database.password_env / password_file"})
+		e.find(Finding{Severity: SevError, Code: "db-password", Message: "resolve the database password reference: " + err.Error(), Fix: "set the environment variable or file named by database.password_env / password_file"})
 		return
 	}
 	e.red.add(pw)

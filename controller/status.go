@@ -175,3 +175,14 @@ func (s *StatusReport) WriteText(w io.Writer) error {
 	_, err := io.WriteString(w, b.String())
 	return err
 }
+
+// Unreachable counts the hosts whose state could not be read.
+func (s *StatusReport) Unreachable() int {
+	n := 0
+	for _, h := range s.Hosts {
+		if h.Error != "" {
+			n++
+		}
+	}
+	return n
+}

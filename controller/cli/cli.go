@@ -24,6 +24,10 @@ import (
 // EnvInventory names the inventory file when -i is not given.
 const EnvInventory = "KONGCTL_INVENTORY"
 
+// EnvStateDir overrides where run journals live (default: .kongctl beside
+// the inventory).
+const EnvStateDir = "KONGCTL_STATE_DIR"
+
 // Main runs kongctl with args (without the program name) and returns the
 // process exit code. cmd/kongctl calls it with a ctx cancelled on SIGINT
 // and SIGTERM.

@@ -146,7 +146,7 @@ func TestInventoryShowRedacts(t *testing.T) {
 	}
 }
 
-func TestStubsValidateThenExit1(t *testing.T) {
+func TestFlagAndInventoryErrors(t *testing.T) {
 	lab := examples + "lab.hcl"
 	bad := writeFile(t, "hosts.hcl", misspelt)
 	tests := []struct {
@@ -154,11 +154,6 @@ func TestStubsValidateThenExit1(t *testing.T) {
 		code     int
 		inStderr string
 	}{
-		{[]string{"upgrade", "-i", lab}, ExitFailure, "kongctl upgrade: not implemented yet (arrives with issue #6)\n"},
-		{[]string{"upgrade", "-i", lab, "--yes", "--resume", "--on-failure=pause", "--to", "3.4.3", "--limit", "kong-1,tag:lab"}, ExitFailure, "kongctl upgrade: not implemented yet (arrives with issue #6)"},
-		{[]string{"plan", "-i", lab}, ExitFailure, "kongctl plan: not implemented yet (arrives with issue #6)"},
-		{[]string{"rollback", "-i", lab, "--yes"}, ExitFailure, "kongctl rollback: not implemented yet (arrives with issue #6)"},
-		{[]string{"status", "-i", lab, "-l", "kong"}, ExitFailure, "kongctl status: not implemented yet (arrives with issue #6)"},
 		{[]string{"upgrade", "-i", bad}, ExitUsage, ":2:3: error: Unsupported argument"},
 		{[]string{"upgrade", "-i", lab, "--on-failure=retry"}, ExitUsage, "--on-failure must be rollback or pause"},
 		{[]string{"upgrade", "-i", lab, "--to", "3.4"}, ExitUsage, "--to: parse version"},
@@ -178,6 +173,39 @@ func TestStubsValidateThenExit1(t *testing.T) {
 			}
 			if r.stdout != "" {
 				t.Errorf("stdout not empty: %q", r.stdout)
+			}
+		})
+	}
+}
+
+// TestFleetCommandsFailWithoutFleet runs the fleet commands against the lab
+// example inventory, whose key and hosts do not exist here: each must fail
+// (exit 1) naming the host and what went wrong, never print a success.
+func TestFleetCommandsFailWithoutFleet(t *testing.T) {
+	lab := examples + "lab.hcl"
+	tests := []struct {
+		args     []string
+		code     int
+		inStderr string
+	}{
+		{[]string{"upgrade", "-i", lab}, ExitFailure, "kongctl upgrade: "},
+		{[]string{"upgrade", "-i", lab, "--yes"}, ExitFailure, "ssh kong-1 (198.18.0.11:22)"},
+		{[]string{"upgrade", "-i", lab, "--yes", "--resume"}, ExitFailure, "no run journal"},
+		{[]string{"plan", "-i", lab}, ExitFailure, "not ready"},
+		{[]string{"rollback", "-i", lab, "--yes"}, ExitFailure, "no run journal"},
+		{[]string{"status", "-i", lab, "-l", "kong"}, ExitFailure, "unreachable"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			state := t.TempDir()
+			r := kongctl(t, map[string]string{EnvStateDir: state}, tt.args...)
+			if r.code != tt.code || !strings.Contains(r.stderr, tt.inStderr) {
+				t.Errorf("exit %d (want %d), stderr:\n%s\nwant it to contain %q", r.code, tt.code, r.stderr, tt.inStderr)
+			}
+			for _, w := range []string{"SUCCEEDED", "succeeded", "READY\n"} {
+				if strings.Contains(r.stdout, w) && !strings.Contains(r.stdout, "NOT READY") {
+					t.Errorf("stdout claims success (%q):\n%s", w, r.stdout)
+				}
 			}
 		})
 	}

@@ -3,6 +3,8 @@ package cli
 import (
 	"errors"
 	"fmt"
+
+	"github.com/kongctl/kongctl/controller"
 )
 
 // Exit codes of kongctl. They are part of the interface: scripts and CI
@@ -59,7 +61,17 @@ func exitCode(err error) int {
 	return ExitFailure
 }
 
-// errNotImplemented is returned by commands whose engine has not landed.
-func errNotImplemented(issue int) error {
-	return &ExitError{Code: ExitFailure, Err: fmt.Errorf("not implemented yet (arrives with issue #%d)", issue)}
+// errPlanNotReady is returned when the preflight found a blocking problem;
+// the plan printed says which.
+var errPlanNotReady = errors.New("the fleet is not ready for this upgrade (see the findings above)")
+
+// errOutcome says how a run ended when it did not succeed.
+func errOutcome(o controller.Outcome) error {
+	switch o {
+	case controller.RolledBack:
+		return errors.New("the upgrade failed and the fleet was rolled back (see the report)")
+	case controller.Paused:
+		return errors.New("the upgrade is paused; the report says how to resume or roll back")
+	}
+	return fmt.Errorf("the run ended %s (see the report)", o)
 }

@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"context"
-
 	"github.com/spf13/cobra"
 
 	"github.com/kongctl/kongctl/inventory"
@@ -61,11 +59,4 @@ func (a *app) parsePlan(o planOptions) (*planRequest, error) {
 		req.Inventory.Upgrade.To = to
 	}
 	return &planRequest{request: req}, nil
-}
-
-// runPlan computes and prints the plan. The controller plugs in here
-// (issue #6).
-func runPlan(ctx context.Context, req *planRequest) error {
-	_, _ = ctx, req
-	return errNotImplemented(6)
 }

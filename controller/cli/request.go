@@ -14,6 +14,9 @@ import (
 // inventory, the hosts --limit selected, and the invocation's I/O.
 type request struct {
 	Inventory *inventory.Inventory
+	Path      string            // the inventory file as given (-i)
+	Limit     string            // --limit as given
+	StateDir  string            // run journals ($KONGCTL_STATE_DIR; default .kongctl beside the inventory)
 	Hosts     []*inventory.Host // selected by --limit (all hosts without it)
 	JSON      bool              // --output json: results on Stdout as JSON
 	Quiet     bool
@@ -36,6 +39,9 @@ func (a *app) newRequest(limit string) (*request, error) {
 	}
 	return &request{
 		Inventory: inv,
+		Path:      a.inventoryFile(),
+		Limit:     limit,
+		StateDir:  a.getenv(EnvStateDir),
 		Hosts:     hosts,
 		JSON:      a.json(),
 		Quiet:     a.quiet,

@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"context"
-
 	"github.com/spf13/cobra"
 )
 
@@ -36,10 +34,4 @@ the old Kong version on every node and start it.`,
 	}
 	cmd.Flags().BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation")
 	return cmd
-}
-
-// runRollback rolls the fleet back. The controller plugs in here (issue #6).
-func runRollback(ctx context.Context, req *rollbackRequest) error {
-	_, _ = ctx, req
-	return errNotImplemented(6)
 }

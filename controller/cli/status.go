@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"context"
-
 	"github.com/spf13/cobra"
 )
 
@@ -33,11 +31,4 @@ func (a *app) newStatusCmd() *cobra.Command {
 	}
 	a.addLimitFlag(cmd, &o.limit)
 	return cmd
-}
-
-// runStatus reports the fleet's state. The controller plugs in here
-// (issue #6).
-func runStatus(ctx context.Context, req *statusRequest) error {
-	_, _ = ctx, req
-	return errNotImplemented(6)
 }

@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"context"
-
 	"github.com/spf13/cobra"
 
 	"github.com/kongctl/kongctl/inventory"
@@ -99,10 +97,4 @@ func checkTarget(u *inventory.Upgrade, to inventory.Version) error {
 		return usageErrorf("--to %s is not newer than upgrade.from %s", to, u.From)
 	}
 	return nil
-}
-
-// runUpgrade drives the upgrade. The controller plugs in here (issue #6).
-func runUpgrade(ctx context.Context, req *upgradeRequest) error {
-	_, _ = ctx, req
-	return errNotImplemented(6)
 }

@@ -1,0 +1,108 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/kongctl/kongctl/controller"
+)
+
+// options turns a request into the controller's options.
+func (r *request) options() controller.Options {
+	o := controller.Options{
+		Inventory:     r.Inventory,
+		InventoryPath: r.Path,
+		Limit:         r.Limit,
+		StateDir:      r.StateDir,
+		Output:        "text",
+		Stdout:        r.Stdout,
+		Stderr:        r.Stderr,
+		NoProgress:    r.Quiet,
+		Version:       Version,
+		Confirm: func(prompt string) bool {
+			ok, err := r.confirm(prompt)
+			if err != nil {
+				r.Log.Error(err.Error())
+			}
+			return ok
+		},
+	}
+	if r.JSON {
+		o.Output = "json"
+	}
+	return o
+}
+
+// runPlan runs the preflight and prints the plan. In JSON mode the
+// controller has already streamed the plan as the last event.
+func runPlan(ctx context.Context, req *planRequest) error {
+	o := req.options()
+	o.To = req.Inventory.Upgrade.To.String()
+	p, err := controller.Plan(ctx, o)
+	if err != nil {
+		return WithCode(ExitFailure, err)
+	}
+	if !req.JSON {
+		if err := p.WriteText(req.Stdout); err != nil {
+			return err
+		}
+	}
+	if !p.Ready {
+		return &ExitError{Code: ExitFailure, Err: errPlanNotReady}
+	}
+	return nil
+}
+
+// runUpgrade drives the upgrade and maps its outcome to the exit code.
+func runUpgrade(ctx context.Context, req *upgradeRequest) error {
+	o := req.options()
+	o.Yes, o.Resume, o.OnFailure = req.Yes, req.Resume, req.OnFailure
+	o.To = req.Inventory.Upgrade.To.String()
+	r, err := controller.Upgrade(ctx, o)
+	return finishReport(req.request, r, err)
+}
+
+// runRollback rolls the fleet back from the latest run's journal.
+func runRollback(ctx context.Context, req *rollbackRequest) error {
+	o := req.options()
+	o.Yes = req.Yes
+	r, err := controller.Rollback(ctx, o)
+	return finishReport(req.request, r, err)
+}
+
+// runStatus reports the fleet's state.
+func runStatus(ctx context.Context, req *statusRequest) error {
+	s, err := controller.Status(ctx, req.options())
+	if err != nil {
+		return WithCode(ExitFailure, err)
+	}
+	if req.JSON {
+		err = s.WriteJSON(req.Stdout)
+	} else {
+		err = s.WriteText(req.Stdout)
+	}
+	if err != nil {
+		return err
+	}
+	if n := s.Unreachable(); n > 0 {
+		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("%d host(s) unreachable", n)}
+	}
+	return nil
+}
+
+// finishReport prints a run's report (text mode; JSON mode streamed it as
+// the last event) and returns the outcome's exit code.
+func finishReport(req *request, r *controller.Report, err error) error {
+	if err != nil {
+		return WithCode(ExitFailure, err)
+	}
+	if !req.JSON {
+		if werr := r.WriteText(req.Stdout); werr != nil {
+			return werr
+		}
+	}
+	if code := r.Outcome.ExitCode(); code != ExitOK {
+		return &ExitError{Code: code, Err: errOutcome(r.Outcome)}
+	}
+	return nil
+}
