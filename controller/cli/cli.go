@@ -128,6 +128,7 @@ Exit codes: 0 success, 1 failure, 2 usage or inventory error,
 		a.newPlanCmd(),
 		a.newRollbackCmd(),
 		a.newStatusCmd(),
+		a.newUnlockCmd(),
 		a.newInventoryCmd(),
 		a.newVersionCmd(),
 	)
