@@ -2,6 +2,7 @@
 #
 #   make lab-up [NODES=3] [FROM=2.8.4] [TO=3.4.2] [EDITION=oss|enterprise]
 #               [BASTION=1] [USER=kongops] [HYBRID=1 DPS=N] [SPARE=N] [DISK_MB=512]
+#               [NO_SEED=1] [PACKAGES_DIR=build/packages] [LAB_DIR=build/lab]
 #   make lab-down                      # every trace, also after a crash
 #   make lab-fault FAULT=cut NODE=kong-2 [FAULT_PATH=/usr/local]
 #       FAULT: kill-sshd start-sshd kill-kong start-kong cut restore
@@ -20,7 +21,8 @@ LAB_FLAGS = --dir $(LAB_DIR) \
 	$(if $(EDITION),--edition $(EDITION)) $(if $(BASTION),--bastion $(BASTION)) \
 	$(if $(LAB_USER),--user $(LAB_USER)) $(if $(HYBRID),--hybrid $(HYBRID)) \
 	$(if $(DPS),--dps $(DPS)) $(if $(SPARE),--spares $(SPARE)) \
-	$(if $(DISK_MB),--disk-mb $(DISK_MB)) $(if $(PACKAGES_DIR),--packages $(PACKAGES_DIR))
+	$(if $(DISK_MB),--disk-mb $(DISK_MB)) $(if $(PACKAGES_DIR),--packages $(PACKAGES_DIR)) \
+	$(if $(filter 1,$(NO_SEED)),--no-seed)
 
 .PHONY: lab-tool lab-packages lab-up lab-down lab-fault lab-status rehearsal
 

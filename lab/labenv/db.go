@@ -22,8 +22,8 @@ func (l *Lab) dbEnv() []string {
 		"PG_LISTEN=*",
 		fmt.Sprintf("PG_PORT=%d", l.st.DBPort),
 		"PG_ALLOW=198.18.0.0/15",
-		"KONG_PG_USER=" + DBUser,
-		"KONG_PG_DATABASE=" + DBName,
+		"DB_USER=" + DBUser,
+		"DB_NAME=" + DBName,
 	}
 }
 

@@ -80,13 +80,16 @@ func setupNetwork(ctx context.Context, h *Host) error {
 // file system, then becomes `sleep infinity`, which keeps the namespaces alive.
 const setupScript = `set -eu
 H=%[1]s
-for d in etc usr var home root opt srv; do
+for d in etc usr var home opt srv; do
 	[ -d /$d ] || continue
 	mkdir -p "$H/ov/$d.u" "$H/ov/$d.w"
 	mount -t overlay overlay -o "lowerdir=/$d,upperdir=$H/ov/$d.u,workdir=$H/ov/$d.w" /$d
 done
 mount -t tmpfs -o size=512m,mode=1777 kl-tmp /tmp
 mount -t tmpfs -o size=64m,mode=0755 kl-run /run
+# A clean home for root, as on a fresh VM (not the machine's dotfiles).
+mount -t tmpfs -o size=64m,mode=0700 kl-root /root
+cp -a /etc/skel/. /root/ 2>/dev/null || true
 mkdir -p /run/sshd /run/lock
 chmod 1777 /run/lock
 if [ "%[3]s" = node ]; then

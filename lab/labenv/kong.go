@@ -12,23 +12,23 @@ import (
 func (l *Lab) kongEnv(h *Host) []string {
 	o := l.st.Options
 	env := []string{
-		"KONG_PACKAGE=" + filepath.Join(o.PackagesDir, PackageFile(o.Edition, o.From)),
-		"KONG_PG_HOST=" + l.DBHost().Address,
-		fmt.Sprintf("KONG_PG_PORT=%d", l.st.DBPort),
-		"KONG_PG_USER=" + DBUser,
-		"KONG_PG_DATABASE=" + DBName,
+		"PKG_FILE=" + filepath.Join(o.PackagesDir, PackageFile(o.Edition, o.From)),
+		"DB_HOST=" + l.DBHost().Address,
+		fmt.Sprintf("DB_PORT=%d", l.st.DBPort),
+		"DB_USER=" + DBUser,
+		"DB_NAME=" + DBName,
 	}
 	role := "traditional"
 	switch {
 	case h.Kind == KindDP:
 		role = "data_plane"
-		env = append(env, "KONG_CLUSTER_CONTROL_PLANE="+l.controlPlaneFor(h).Address+":8005")
+		env = append(env, "CP_ADDRESS="+l.controlPlaneFor(h).Address+":8005")
 	case o.Hybrid:
 		role = "control_plane"
 	}
-	env = append(env, "KONG_ROLE="+role)
+	env = append(env, "NODE_ROLE="+role)
 	if o.Hybrid {
-		env = append(env, "KONG_CLUSTER_CERT=/etc/kong/cluster.crt", "KONG_CLUSTER_CERT_KEY=/etc/kong/cluster.key")
+		env = append(env, "CLUSTER_CERT=/etc/kong/cluster.crt", "CLUSTER_CERT_KEY=/etc/kong/cluster.key")
 	}
 	return env
 }

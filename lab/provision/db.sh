@@ -12,8 +12,8 @@
 #   PG_ALLOW         client network allowed with scram-sha-256 (default 198.18.0.0/15)
 #   PG_LOG           server log file (default $PG_DATA/../postgresql-kong.log)
 #   PG_SOCKET_DIR    unix socket directory (default /run/postgresql)
-#   KONG_PG_USER     role to create (default kong)
-#   KONG_PG_DATABASE database to create (default kong)
+#   DB_USER     role to create (default kong)
+#   DB_NAME database to create (default kong)
 #   PG_MAX_CONNECTIONS (default 300)
 #
 # Usage: db.sh init|start|stop|status
@@ -25,8 +25,8 @@ PG_PORT=${PG_PORT:-5432}
 PG_ALLOW=${PG_ALLOW:-198.18.0.0/15}
 PG_LOG=${PG_LOG:-$(dirname "$PG_DATA")/postgresql-kong.log}
 PG_SOCKET_DIR=${PG_SOCKET_DIR:-/run/postgresql}
-KONG_PG_USER=${KONG_PG_USER:-kong}
-KONG_PG_DATABASE=${KONG_PG_DATABASE:-kong}
+DB_USER=${DB_USER:-kong}
+DB_NAME=${DB_NAME:-kong}
 PG_MAX_CONNECTIONS=${PG_MAX_CONNECTIONS:-300}
 
 pgbin() {
@@ -86,11 +86,11 @@ HBA
 	fi
 	start
 	as_pg "$BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_SOCKET_DIR" -p "$PG_PORT" -d postgres >/dev/null <<SQL
-SELECT 'CREATE ROLE "$KONG_PG_USER" LOGIN'
-  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$KONG_PG_USER') \gexec
-ALTER ROLE "$KONG_PG_USER" LOGIN PASSWORD '$password';
-SELECT 'CREATE DATABASE "$KONG_PG_DATABASE" OWNER "$KONG_PG_USER"'
-  WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = '$KONG_PG_DATABASE') \gexec
+SELECT 'CREATE ROLE "$DB_USER" LOGIN'
+  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$DB_USER') \gexec
+ALTER ROLE "$DB_USER" LOGIN PASSWORD '$password';
+SELECT 'CREATE DATABASE "$DB_NAME" OWNER "$DB_USER"'
+  WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = '$DB_NAME') \gexec
 SQL
 }
 

@@ -5,85 +5,85 @@
 # The database password is read from stdin (first line) by `configure`; it lands in
 # /etc/kong/kong.conf (mode 0640, group kong), as on real nodes, and never on argv.
 #
-# Environment:
-#   KONG_PACKAGE          path of the .deb (or .rpm) to install        (install)
-#   KONG_ROLE             traditional | control_plane | data_plane     (configure)
-#   KONG_PG_HOST, KONG_PG_PORT, KONG_PG_USER, KONG_PG_DATABASE         (configure)
-#   KONG_CLUSTER_CONTROL_PLANE   host:port of the CP (data_plane)
-#   KONG_CLUSTER_CERT, KONG_CLUSTER_CERT_KEY  hybrid mTLS pair (control_plane, data_plane)
-#   KONG_CONF             default /etc/kong/kong.conf
-#   KONG_START_TIMEOUT    seconds to wait for `kong health` (default 30)
+# Environment (never KONG_*: Kong reads KONG_<KEY> as configuration overrides):
+#   PKG_FILE           path of the .deb (or .rpm) to install          (install)
+#   NODE_ROLE          traditional | control_plane | data_plane       (configure)
+#   DB_HOST, DB_PORT, DB_USER, DB_NAME                                (configure)
+#   CP_ADDRESS         host:port of the control plane                 (data_plane)
+#   CLUSTER_CERT, CLUSTER_CERT_KEY   hybrid mTLS pair (control_plane, data_plane)
+#   CONF_FILE          default /etc/kong/kong.conf
+#   START_TIMEOUT      seconds to wait for `kong health` (default 30)
 #
 # Usage: kong-node.sh install|configure|bootstrap|start|stop|health|all
 #   all = install, configure (password on stdin), start
 set -eu
 
-KONG_CONF=${KONG_CONF:-/etc/kong/kong.conf}
-KONG_ROLE=${KONG_ROLE:-traditional}
+CONF_FILE=${CONF_FILE:-/etc/kong/kong.conf}
+NODE_ROLE=${NODE_ROLE:-traditional}
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 
 install_pkg() {
-	: "${KONG_PACKAGE:?KONG_PACKAGE must name the package file}"
-	case $KONG_PACKAGE in
-	*.deb) DEBIAN_FRONTEND=noninteractive dpkg -i --force-confold "$KONG_PACKAGE" >/dev/null ;;
-	*.rpm) rpm -U --replacepkgs "$KONG_PACKAGE" >/dev/null ;;
-	*) echo "kong-node.sh: unknown package type: $KONG_PACKAGE" >&2; exit 2 ;;
+	: "${PKG_FILE:?PKG_FILE must name the package file}"
+	case $PKG_FILE in
+	*.deb) DEBIAN_FRONTEND=noninteractive dpkg -i --force-confold "$PKG_FILE" >/dev/null ;;
+	*.rpm) rpm -U --replacepkgs "$PKG_FILE" >/dev/null ;;
+	*) echo "kong-node.sh: unknown package type: $PKG_FILE" >&2; exit 2 ;;
 	esac
 }
 
 configure() {
 	password=
-	if [ "$KONG_ROLE" != data_plane ]; then
+	if [ "$NODE_ROLE" != data_plane ]; then
 		IFS= read -r password || true
 		if [ -z "$password" ]; then
 			echo "kong-node.sh: the database password must be given on stdin" >&2
 			exit 2
 		fi
 	fi
-	mkdir -p "$(dirname "$KONG_CONF")"
+	mkdir -p "$(dirname "$CONF_FILE")"
 	umask 027
-	tmp=$KONG_CONF.tmp.$$
+	tmp=$CONF_FILE.tmp.$$
 	{
 		echo "# written by kongctl lab provisioning (lab/provision/kong-node.sh)"
 		echo "prefix = /usr/local/kong/"
 		echo "proxy_listen = 0.0.0.0:8000"
 		echo "status_listen = 0.0.0.0:8007"
-		case $KONG_ROLE in
+		case $NODE_ROLE in
 		data_plane)
 			echo "role = data_plane"
 			echo "database = off"
 			echo "admin_listen = off"
-			echo "cluster_control_plane = ${KONG_CLUSTER_CONTROL_PLANE:?KONG_CLUSTER_CONTROL_PLANE must be set}"
+			echo "cluster_control_plane = ${CP_ADDRESS:?CP_ADDRESS must be set}"
 			;;
 		*)
-			if [ "$KONG_ROLE" = control_plane ]; then
+			if [ "$NODE_ROLE" = control_plane ]; then
 				echo "role = control_plane"
 				echo "cluster_listen = 0.0.0.0:8005"
 			fi
 			echo "admin_listen = 0.0.0.0:8001"
 			echo "database = postgres"
-			echo "pg_host = ${KONG_PG_HOST:-127.0.0.1}"
-			echo "pg_port = ${KONG_PG_PORT:-5432}"
-			echo "pg_user = ${KONG_PG_USER:-kong}"
-			echo "pg_database = ${KONG_PG_DATABASE:-kong}"
+			echo "pg_host = ${DB_HOST:-127.0.0.1}"
+			echo "pg_port = ${DB_PORT:-5432}"
+			echo "pg_user = ${DB_USER:-kong}"
+			echo "pg_database = ${DB_NAME:-kong}"
 			echo "pg_password = $password"
 			;;
 		esac
-		if [ -n "${KONG_CLUSTER_CERT:-}" ]; then
-			echo "cluster_cert = $KONG_CLUSTER_CERT"
-			echo "cluster_cert_key = ${KONG_CLUSTER_CERT_KEY:?KONG_CLUSTER_CERT_KEY must be set}"
+		if [ -n "${CLUSTER_CERT:-}" ]; then
+			echo "cluster_cert = $CLUSTER_CERT"
+			echo "cluster_cert_key = ${CLUSTER_CERT_KEY:?CLUSTER_CERT_KEY must be set}"
 		fi
 	} >"$tmp"
 	if getent group kong >/dev/null; then chgrp kong "$tmp"; fi
 	chmod 0640 "$tmp"
-	mv "$tmp" "$KONG_CONF"
+	mv "$tmp" "$CONF_FILE"
 }
 
-bootstrap() { kong migrations bootstrap -c "$KONG_CONF"; }
+bootstrap() { kong migrations bootstrap -c "$CONF_FILE"; }
 
 health_wait() {
-	n=$(( ${KONG_START_TIMEOUT:-30} * 5 ))
+	n=$(( ${START_TIMEOUT:-30} * 5 ))
 	while [ "$n" -gt 0 ]; do
 		if kong health >/dev/null 2>&1; then return 0; fi
 		n=$((n - 1))
@@ -95,7 +95,7 @@ health_wait() {
 start() {
 	if kong health >/dev/null 2>&1; then return 0; fi
 	# The daemon must not hold our stdout/stderr (the caller waits for EOF).
-	if ! kong start -c "$KONG_CONF" </dev/null >/tmp/kong-start.log 2>&1; then
+	if ! kong start -c "$CONF_FILE" </dev/null >/tmp/kong-start.log 2>&1; then
 		cat /tmp/kong-start.log >&2
 		exit 1
 	fi

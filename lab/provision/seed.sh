@@ -5,9 +5,9 @@
 # regex path written the 2.x way (no "~" prefix), so the 2.8 -> 3.0 path
 # migration matters. Safe to run again: an entity that exists (409) is kept.
 #
-# Environment: KONG_ADMIN_URL (default http://127.0.0.1:8001)
+# Environment: ADMIN_URL (default http://127.0.0.1:8001)
 set -eu
-admin=${KONG_ADMIN_URL:-http://127.0.0.1:8001}
+admin=${ADMIN_URL:-http://127.0.0.1:8001}
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 
