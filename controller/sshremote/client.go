@@ -171,10 +171,11 @@ func (c *Client) opErr(op string, err error) error {
 }
 
 // guard runs fn, which blocks on the connection and takes no ctx. When ctx
-// ends first, cancel is called to unblock fn (closing its session or SFTP
-// client); if fn still has not returned after cancelGrace, the whole
+// ends first, the stages are called in turn (each gets cancelStageWait to
+// make fn return: signal the command, close its session or SFTP client);
+// if fn still has not returned cancelGrace after the last stage, the whole
 // connection is closed. guard always waits for fn before returning.
-func (c *Client) guard(ctx context.Context, cancel func(), fn func() error) error {
+func (c *Client) guard(ctx context.Context, fn func() error, stages ...func()) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -185,17 +186,31 @@ func (c *Client) guard(ctx context.Context, cancel func(), fn func() error) erro
 		return err
 	case <-ctx.Done():
 	}
-	if cancel != nil {
-		cancel()
+	for i, stage := range stages {
+		stage()
+		wait := cancelStageWait
+		if i == len(stages)-1 {
+			wait = cancelGrace
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-done:
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
 	}
-	t := time.NewTimer(cancelGrace)
-	defer t.Stop()
-	select {
-	case <-done:
-	case <-t.C:
-		c.lose(fmt.Errorf("operation did not stop within %s of cancellation", cancelGrace))
-		<-done
+	if len(stages) == 0 {
+		t := time.NewTimer(cancelGrace)
+		defer t.Stop()
+		select {
+		case <-done:
+			return ctx.Err()
+		case <-t.C:
+		}
 	}
+	c.lose(errors.New("a cancelled operation did not stop; closed the connection to end it"))
+	<-done
 	return ctx.Err()
 }
 
@@ -210,7 +225,7 @@ func (c *Client) Run(ctx context.Context, req RunRequest) (RunResult, error) {
 		return RunResult{}, c.opErr("run", err)
 	}
 	var sess *ssh.Session
-	err = c.guard(ctx, nil, func() error {
+	err = c.guard(ctx, func() error {
 		var e error
 		sess, e = c.conn.NewSession()
 		return e
@@ -233,10 +248,15 @@ func (c *Client) Run(ctx context.Context, req RunRequest) (RunResult, error) {
 	}
 	sess.Stdin = stdin
 
-	err = c.guard(ctx, func() {
-		_ = sess.Signal(ssh.SIGKILL)
-		_ = sess.Close()
-	}, func() error { return sess.Run(cmd) })
+	// On cancel: SIGTERM (sudo relays it to the command), then SIGKILL and
+	// close. OpenSSH refuses signals on sessions without privilege
+	// separation (root logins): there the connection is closed in the end.
+	err = c.guard(ctx, func() error { return sess.Run(cmd) },
+		func() { _ = sess.Signal(ssh.SIGTERM) },
+		func() {
+			_ = sess.Signal(ssh.SIGKILL)
+			_ = sess.Close()
+		})
 	res := RunResult{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), Duration: time.Since(start)}
 	if ctx.Err() != nil {
 		return res, c.opErr("run", ctx.Err())
@@ -292,7 +312,7 @@ func (c *Client) sftpClient(ctx context.Context) (*sftp.Client, error) {
 		return c.sftp, nil
 	}
 	var sc *sftp.Client
-	err := c.guard(ctx, nil, func() error {
+	err := c.guard(ctx, func() error {
 		var e error
 		sc, e = sftp.NewClient(c.conn, sftp.UseConcurrentWrites(true))
 		return e
@@ -324,7 +344,7 @@ func (c *Client) withSFTP(ctx context.Context, op string, fn func(*sftp.Client) 
 	if err != nil {
 		return c.opErr(op, err)
 	}
-	if err := c.guard(ctx, func() { c.dropSFTP(sc) }, func() error { return fn(sc) }); err != nil {
+	if err := c.guard(ctx, func() error { return fn(sc) }, func() { c.dropSFTP(sc) }); err != nil {
 		return c.opErr(op, err)
 	}
 	return nil

@@ -900,3 +900,44 @@ func TestPoolUploadLimit(t *testing.T) {
 		t.Errorf("max concurrent uploads = %d, want 2", m)
 	}
 }
+
+func TestCancelEscalatesToClosingTheConnection(t *testing.T) {
+	t.Parallel()
+	srv := sshtest.NewServer(t, nil)
+	c := dial(t, baseConfig(t, srv))
+	// An operation that only the connection's end can stop (as a Run on an
+	// OpenSSH root login, where signals are refused and sshd waits for the
+	// command before closing the channel).
+	var stages []string
+	ctx, cancel := context.WithCancel(testCtx(t))
+	time.AfterFunc(100*time.Millisecond, cancel)
+	start := time.Now()
+	err := c.guard(ctx, func() error { <-c.dead; return errors.New("connection gone") },
+		func() { stages = append(stages, "term") },
+		func() { stages = append(stages, "kill+close") })
+	took := time.Since(start)
+	if !errors.Is(err, context.Canceled) || took > 100*time.Millisecond+cancelStageWait+cancelGrace+500*time.Millisecond {
+		t.Fatalf("guard: %v after %s", err, took)
+	}
+	if !slices.Equal(stages, []string{"term", "kill+close"}) {
+		t.Errorf("stages = %v", stages)
+	}
+	if c.Err() == nil {
+		t.Error("connection still open after an unstoppable cancelled operation")
+	}
+}
+
+func TestDialAppliesSSHConfigFile(t *testing.T) {
+	t.Parallel()
+	srv := sshtest.NewServer(t, nil)
+	kh := srv.WriteKnownHosts(t)
+	file := writeFile(t, fmt.Sprintf("Host kong-alias\n  HostName %s\n  Port %d\n  User kong\n  IdentityFile %s\n  UserKnownHostsFile %s\n", srv.Host, srv.Port, srv.ClientKeyFile, kh))
+	cfg := &Config{Name: "kong-alias", SSHConfigFile: file}
+	c := dial(t, cfg)
+	if _, err := c.Run(testCtx(t), RunRequest{Cmd: "true"}); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Address != "" {
+		t.Errorf("Dial modified the caller's Config: %+v", cfg)
+	}
+}

@@ -20,9 +20,11 @@ const (
 	maxRetryBackoff       = 8 * time.Second
 	// keepaliveMisses unanswered keepalives close the connection.
 	keepaliveMisses = 3
-	// cancelGrace is how long a cancelled operation may take to stop after
-	// its session or SFTP client was closed before the whole connection is.
-	cancelGrace = 2 * time.Second
+	// A cancelled operation gets cancelStageWait after each gentle step
+	// (e.g. SIGTERM) and cancelGrace after the last (closing its session or
+	// SFTP client) before the whole connection is closed.
+	cancelStageWait = 300 * time.Millisecond
+	cancelGrace     = time.Second
 )
 
 func hostPort(cfg *Config) string {
@@ -52,6 +54,10 @@ func Dial(ctx context.Context, cfg *Config) (*Client, error) {
 	if cfg == nil {
 		return nil, errors.New("ssh: dial: nil config")
 	}
+	cfg, err := withSSHConfig(cfg, true)
+	if err != nil {
+		return nil, err
+	}
 	var hops []*Client
 	closeHops := func() {
 		for i := len(hops) - 1; i >= 0; i-- {
@@ -66,6 +72,11 @@ func Dial(ctx context.Context, cfg *Config) (*Client, error) {
 		if len(j.Jump) > 0 {
 			closeHops()
 			return nil, fmt.Errorf("ssh %s: jump host %d (%s) has a jump chain of its own; flatten it into the outer chain", hopLabel(cfg), i+1, hopLabel(j))
+		}
+		j, err := withSSHConfig(j, false)
+		if err != nil {
+			closeHops()
+			return nil, fmt.Errorf("ssh %s: jump host %d: %w", hopLabel(cfg), i+1, err)
 		}
 		c, err := dialHop(ctx, j, via)
 		if err != nil {
@@ -95,6 +106,19 @@ func ctxErr(ctx context.Context) error {
 		return context.DeadlineExceeded
 	}
 	return nil
+}
+
+// withSSHConfig returns cfg, or a copy filled from cfg.SSHConfigFile.
+// Jump hops do not expand ProxyJump (the chain is flat).
+func withSSHConfig(cfg *Config, withJump bool) (*Config, error) {
+	if cfg.SSHConfigFile == "" {
+		return cfg, nil
+	}
+	cp := *cfg
+	if err := applySSHConfigFile(&cp, cfg.SSHConfigFile, withJump); err != nil {
+		return nil, err
+	}
+	return &cp, nil
 }
 
 func loginUser(cfg *Config) string {

@@ -68,13 +68,3 @@ func isFatal(err error) bool {
 	var a *AuthError
 	return errors.As(err, &f) || errors.As(err, &m) || errors.As(err, &u) || errors.As(err, &a)
 }
-
-// unfatal strips fatalError markers so callers see the underlying chain
-// (errors.As still works through them, but messages stay clean).
-func unfatal(err error) error {
-	var f *fatalError
-	if errors.As(err, &f) && err == error(f) {
-		return f.err
-	}
-	return err
-}

@@ -20,8 +20,13 @@ import (
 // become cfg.Jump entries, each filled from the same file and inheriting
 // cfg's key files, agent use, passphrase source, known_hosts files and
 // host key policy. StrictHostKeyChecking=no is ignored: checks stay on.
-// file "" means cfg.SSHConfigFile; a missing file is not an error.
+// file "" means cfg.SSHConfigFile; a missing file is not an error. Dial
+// calls it on a copy of the Config when SSHConfigFile is set.
 func ApplySSHConfig(cfg *Config, file string) error {
+	return applySSHConfigFile(cfg, file, true)
+}
+
+func applySSHConfigFile(cfg *Config, file string, withJump bool) error {
 	if file == "" {
 		file = cfg.SSHConfigFile
 	}
@@ -39,7 +44,7 @@ func ApplySSHConfig(cfg *Config, file string) error {
 	if err != nil {
 		return fmt.Errorf("ssh config %s: %w", file, err)
 	}
-	if err := applySSHConfig(sc, cfg, true); err != nil {
+	if err := applySSHConfig(sc, cfg, withJump); err != nil {
 		return fmt.Errorf("ssh config %s: host %s: %w", file, hopLabel(cfg), err)
 	}
 	return nil
