@@ -190,6 +190,7 @@ func TestKnownHostsMismatchIsTypedAndNotRetried(t *testing.T) {
 	if !errors.As(err, &mm) {
 		t.Fatalf("Dial: err = %v, want *HostKeyMismatchError", err)
 	}
+	t.Logf("error: %v", err)
 	gotFP := ssh.FingerprintSHA256(srv.HostKey.PublicKey())
 	wantFP := ssh.FingerprintSHA256(other.PublicKey())
 	if mm.Got != gotFP || !slices.Equal(mm.Want, []string{wantFP}) {

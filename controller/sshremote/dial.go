@@ -243,7 +243,13 @@ func dialOnce(ctx context.Context, cfg *Config, via *Client, label string, auth 
 		return nil, wrap("handshake", err)
 	}
 	if err != nil {
+		var mm *HostKeyMismatchError
+		var uk *HostKeyUnknownError
 		switch {
+		case errors.As(err, &mm):
+			return nil, fmt.Errorf("ssh %s: %w", label, mm)
+		case errors.As(err, &uk):
+			return nil, fmt.Errorf("ssh %s: %w", label, uk)
 		case isFatal(err):
 			return nil, fmt.Errorf("ssh %s: host key: %w", label, err)
 		case hk.verified && isAuthFailure(err):

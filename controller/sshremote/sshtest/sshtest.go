@@ -186,9 +186,10 @@ func (s *Server) Forwards() []string {
 	return append([]string(nil), s.forwards...)
 }
 
-// Active is how many exec handlers are running now; MaxActive the most
-// that ever ran at once.
-func (s *Server) Active() int    { s.mu.Lock(); defer s.mu.Unlock(); return s.active }
+// Active is how many exec handlers are running now.
+func (s *Server) Active() int { s.mu.Lock(); defer s.mu.Unlock(); return s.active }
+
+// MaxActive is the most exec handlers that ever ran at once.
 func (s *Server) MaxActive() int { s.mu.Lock(); defer s.mu.Unlock(); return s.maxActive }
 
 // KnownHostsLine is a known_hosts line for the server's first host key.
