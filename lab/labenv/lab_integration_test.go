@@ -391,13 +391,12 @@ func TestLab(t *testing.T) {
 }
 
 // TestLabBastionUserHybrid covers the options: nodes behind a bastion, a
-// non-root SSH user with sudo, hybrid CP/DP and a spare, and teardown after a
-// half-finished Up.
+// non-root SSH user with sudo, hybrid CP/DP, a spare, and Enterprise packages.
 func TestLabBastionUserHybrid(t *testing.T) {
-	pkgs := ensurePackages(t, PackageFile(EditionOSS, "3.4.2"))
+	pkgs := ensurePackages(t, PackageFile(EditionEnterprise, "3.4.3.5"))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	l, err := Up(ctx, Options{Nodes: 1, From: "3.4.2", To: "3.9.1", Bastion: true, User: "kongops", Hybrid: true, DPs: 1, Spares: 1, PackagesDir: pkgs, Log: testWriter{t}})
+	l, err := Up(ctx, Options{Nodes: 1, Edition: "enterprise", Bastion: true, User: "kongops", Hybrid: true, DPs: 1, Spares: 1, PackagesDir: pkgs, Log: testWriter{t}})
 	if err != nil {
 		t.Fatalf("Up: %v", err)
 	}
@@ -434,10 +433,23 @@ func TestLabBastionUserHybrid(t *testing.T) {
 			t.Errorf("%s: %v %s", n, err, out)
 		}
 		want := map[string]string{"kong-1": "role = control_plane", "dp-1": "role = data_plane"}[n]
-		if !strings.Contains(out, "3.4.2") || !strings.Contains(out, want) {
+		if !strings.Contains(out, "Kong Enterprise 3.4.3.5") || !strings.Contains(out, want) {
 			t.Errorf("%s: version/role: %q", n, out)
 		}
 	}
+	// The data plane is connected to the control plane and proxies the
+	// seeded route.
+	eventually(t, 15*time.Second, "dp-1 connected to kong-1", func() error {
+		out, err := l.SSH(ctx, "kong-1", "curl -sS -m 2 http://127.0.0.1:8001/clustering/data-planes")
+		if err != nil || !strings.Contains(out, `"hostname":"dp-1"`) {
+			return fmt.Errorf("data planes on kong-1: %v %.300s", err, out)
+		}
+		out, err = l.SSH(ctx, "dp-1", "curl -sS -m 2 -o /dev/null -w '%{http_code}' http://127.0.0.1:8000/lab")
+		if err != nil || out != "200" {
+			return fmt.Errorf("dp-1 proxy /lab: %v %q", err, out)
+		}
+		return nil
+	})
 	if out, err := l.SSH(ctx, "spare-1", "command -v kong || echo none"); err != nil || strings.TrimSpace(out) != "none" {
 		t.Errorf("spare-1 has kong: %v %q", err, out)
 	}
