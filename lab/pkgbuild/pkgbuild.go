@@ -114,7 +114,7 @@ func BuildBinary(ctx context.Context, root string, rel kongsim.Release, out stri
 	tmp := out + ".tmp"
 	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", rel.LDFlags(), "-o", tmp, "./lab/cmd/kong")
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64", "GOFLAGS=-mod=mod -buildvcs=false")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64", "GOFLAGS=-buildvcs=false")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
