@@ -115,3 +115,20 @@ func (l *Lab) seed(ctx context.Context) error {
 func (l *Lab) script(name string) string {
 	return "/bin/sh " + filepath.Join(l.st.Dir, "provision", name)
 }
+
+// waitRouted waits until the host's proxy answers the smoke path with 200
+// (Kong picks up new routes within db_update_frequency, or from its CP).
+func (l *Lab) waitRouted(ctx context.Context, h *Host) error {
+	const probe = `curl -s -m 2 -o /dev/null -w '%{http_code}' http://127.0.0.1:8000/lab`
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, err := execIn(ctx, h, nil, nil, probe)
+		if err == nil && strings.TrimSpace(out) == "200" {
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("host %s: proxy does not route /lab after 30s (last: %q %v)", h.Name, out, err)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}

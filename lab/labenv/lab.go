@@ -190,8 +190,10 @@ func (l *Lab) build(ctx context.Context) error {
 	if err := l.bootstrap(ctx); err != nil {
 		return err
 	}
+	// kong-1 first and the entities through it, so the others load them as
+	// they start; then wait until every proxy routes the smoke path.
 	start := func(ctx context.Context, h *Host) error { return l.StartKong(ctx, h.Name) }
-	if err := forEach(ctx, o.Concurrency, l.KongHosts(), start); err != nil {
+	if err := start(ctx, l.KongHosts()[0]); err != nil {
 		return err
 	}
 	if !o.NoSeed {
@@ -199,8 +201,17 @@ func (l *Lab) build(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := forEach(ctx, o.Concurrency, l.DataPlanes(), start); err != nil {
+	if err := forEach(ctx, o.Concurrency, kongs[1:], start); err != nil {
 		return err
+	}
+	if !o.NoSeed {
+		proxies := l.KongHosts() // control planes do not proxy
+		if o.Hybrid {
+			proxies = l.DataPlanes()
+		}
+		if err := forEach(ctx, o.Concurrency, proxies, l.waitRouted); err != nil {
+			return err
+		}
 	}
 	l.logf("database bootstrapped, Kong started on %d hosts in %.1fs", len(kongs), time.Since(t2).Seconds())
 	return nil
