@@ -75,6 +75,7 @@ func (preflightPhase) run(ctx context.Context, e *engine) error {
 	// Packages: resolved and staged (Y on targets, X kept on in-place
 	// nodes for rollback), before any downtime.
 	e.resolvePackages(&pf)
+	e.checkDisk(&pf)
 	if !e.plan && len(e.errorFindings()) == 0 {
 		e.stagePackages(ctx, &pf)
 	}
@@ -193,9 +194,6 @@ func (e *engine) checkNodes(pf *preflightData) {
 		if !f.Running {
 			e.find(Finding{Severity: SevWarning, Code: "not-running", Host: h, Message: "Kong is not running before the upgrade", Fix: "start it, or accept that it will be started on Y"})
 		}
-		if !e.spec.NewHosts && f.DiskFreeBytes > 0 && f.DiskFreeBytes < e.spec.MinDiskFree {
-			e.find(Finding{Severity: SevError, Code: "disk", Host: h, Message: fmt.Sprintf("%d MiB free, %d MiB needed to stage packages", f.DiskFreeBytes>>20, e.spec.MinDiskFree>>20), Fix: "free disk space on the host"})
-		}
 		if h != e.spec.MigrationHost && mig.Plugins != nil && !sameSet(f.Plugins, mig.Plugins) {
 			e.find(Finding{Severity: SevError, Code: "plugins", Host: h,
 				Message: fmt.Sprintf("loaded plugins differ from the migration node %s (only here: %s; only there: %s)", e.spec.MigrationHost, strings.Join(minus(f.Plugins, mig.Plugins), ","), strings.Join(minus(mig.Plugins, f.Plugins), ",")),
@@ -230,9 +228,6 @@ func (e *engine) checkSpares(pf *preflightData) {
 		}
 		if f.Running {
 			e.find(Finding{Severity: SevError, Code: "spare-running", Host: h, Message: "the spare host already runs Kong", Fix: "stop Kong on the spare, or remove its spare role"})
-		}
-		if f.DiskFreeBytes > 0 && f.DiskFreeBytes < e.spec.MinDiskFree {
-			e.find(Finding{Severity: SevError, Code: "disk", Host: h, Message: fmt.Sprintf("%d MiB free, %d MiB needed", f.DiskFreeBytes>>20, e.spec.MinDiskFree>>20)})
 		}
 	}
 }
@@ -407,6 +402,44 @@ func (e *engine) resolvePackages(pf *preflightData) {
 			}
 		}
 	}
+}
+
+// checkDisk: every target has room for the packages it stages (Y, and X
+// kept for rollback) and their installation. With local package files the
+// need is measured from their sizes; otherwise Spec.MinDiskFree applies.
+func (e *engine) checkDisk(pf *preflightData) {
+	for _, h := range e.spec.targets() {
+		f, ok := pf.Facts[h]
+		if !ok || f.DiskFreeBytes <= 0 {
+			continue
+		}
+		need := e.diskNeeded(pf, h)
+		if f.DiskFreeBytes < need {
+			e.find(Finding{Severity: SevError, Code: "disk", Host: h,
+				Message: fmt.Sprintf("%d MiB free, %d MiB needed to stage and install packages", f.DiskFreeBytes>>20, need>>20),
+				Fix:     "free disk space on the host"})
+		}
+	}
+}
+
+// diskNeeded is what host h needs free: twice the staged packages (the
+// staged copy and the installed files) plus a margin for logs and the
+// prefix, or Spec.MinDiskFree when a package's size is unknown
+// (repository source).
+func (e *engine) diskNeeded(pf *preflightData, h string) int64 {
+	const margin = 64 << 20
+	var sum int64
+	for _, ref := range []PackageRef{pf.PkgY[h], pf.PkgX[h]} {
+		if ref.Version == "" {
+			continue
+		}
+		st, err := os.Stat(ref.LocalPath)
+		if ref.LocalPath == "" || err != nil {
+			return e.spec.MinDiskFree
+		}
+		sum += st.Size()
+	}
+	return 2*sum + margin
 }
 
 // stagePackages copies Y (and X, kept for rollback) onto every target and

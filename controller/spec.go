@@ -45,7 +45,9 @@ type Spec struct {
 	Backup   BackupSpec
 	Timeouts Timeouts
 
-	// MinDiskFree is the free space each node needs for staging.
+	// MinDiskFree is the free space each node needs for staging when the
+	// package sizes are unknown (repository source); with local package
+	// files the need is measured from their sizes.
 	MinDiskFree int64
 }
 
