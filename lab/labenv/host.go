@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -264,5 +263,3 @@ func startSSHD(ctx context.Context, h *Host) error {
 
 // sshdRunning reports whether the host's recorded sshd is alive.
 func sshdRunning(h *Host) bool { return aliveIn(h.SSHDPID, h.MntNS) }
-
-func itoa(i int) string { return strconv.Itoa(i) }

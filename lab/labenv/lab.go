@@ -42,16 +42,16 @@ func Up(ctx context.Context, o Options) (*Lab, error) {
 
 	if st, err := readState(o.Dir); err == nil && st.Phase == phaseReady && st.Fingerprint == o.fingerprint() {
 		l := &Lab{st: st, log: o.Log}
-		if err := l.check(); err == nil {
+		err := l.check(ctx)
+		if err == nil {
 			fmt.Fprintf(o.Log, "lab: reusing the lab in %s (%s)\n", o.Dir, st.Fingerprint)
 			l.st.To = o.To
 			if err := l.writeOutputs(); err != nil {
 				return nil, err
 			}
 			return l, writeState(l.st)
-		} else {
-			fmt.Fprintf(o.Log, "lab: the lab in %s is broken (%v); rebuilding it\n", o.Dir, err)
 		}
+		fmt.Fprintf(o.Log, "lab: the lab in %s is broken (%v); rebuilding it\n", o.Dir, err)
 	}
 	if err := down(ctx, o.Dir, o.Log); err != nil {
 		return nil, fmt.Errorf("tear down the previous lab: %w", err)
@@ -279,8 +279,10 @@ func Attach(dir string) (*Lab, error) {
 	return &Lab{st: st, log: os.Stderr}, nil
 }
 
-// check verifies the lab's hosts still run: holder, sshd and netns of each.
-func (l *Lab) check() error {
+// check verifies the lab is as Up left it: every host's namespaces, sshd and
+// link are up, PostgreSQL runs, Kong is healthy on every Kong host (a fault
+// left behind makes Up rebuild the lab).
+func (l *Lab) check(ctx context.Context) error {
 	var errs []error
 	for _, h := range l.st.Hosts {
 		switch {
@@ -292,7 +294,25 @@ func (l *Lab) check() error {
 			errs = append(errs, fmt.Errorf("host %s: netns is gone", h.Name))
 		}
 	}
-	return errors.Join(errs...)
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	for _, h := range l.st.Hosts {
+		out, err := run(ctx, nil, nil, "ip", append(linkArgs(h), "-o", "link", "show", "dev", h.Veth)...)
+		if err != nil || !strings.Contains(out, ",UP") {
+			errs = append(errs, fmt.Errorf("host %s: link %s is down", h.Name, h.Veth))
+		}
+	}
+	if !l.DBRunning(ctx) {
+		errs = append(errs, errors.New("host db: PostgreSQL is not running"))
+	}
+	err := forEach(ctx, l.st.Options.Concurrency, l.kongAll(), func(ctx context.Context, h *Host) error {
+		if _, err := execIn(ctx, h, nil, nil, "kong health"); err != nil {
+			return fmt.Errorf("host %s: kong is not healthy", h.Name)
+		}
+		return nil
+	})
+	return errors.Join(append(errs, err)...)
 }
 
 // Down tears the lab down: every process, namespace, link and file.

@@ -1,9 +1,12 @@
 package labenv
 
 import (
+	"context"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/kongctl/kongctl/inventory"
 )
@@ -168,5 +171,33 @@ func TestPackageFile(t *testing.T) {
 	}
 	if got := PackageFile("enterprise", "3.4.3.5"); got != "kong-enterprise-edition_3.4.3.5_amd64.deb" {
 		t.Errorf("enterprise package = %s", got)
+	}
+}
+
+// TestForEachBounds runs every item, with at most n at once, also for n = 0
+// (options read back from state.json carry no concurrency).
+func TestForEachBounds(t *testing.T) {
+	for _, n := range []int{0, 1, 3} {
+		var mu sync.Mutex
+		running, peak, done := 0, 0, 0
+		err := forEach(context.Background(), n, make([]int, 20), func(context.Context, int) error {
+			mu.Lock()
+			running++
+			peak = max(peak, running)
+			mu.Unlock()
+			time.Sleep(2 * time.Millisecond)
+			mu.Lock()
+			running--
+			done++
+			mu.Unlock()
+			return nil
+		})
+		limit := n
+		if n <= 0 {
+			limit = DefaultConcurrency
+		}
+		if err != nil || done != 20 || peak > limit {
+			t.Errorf("forEach(n=%d): err %v, done %d, peak %d (limit %d)", n, err, done, peak, limit)
+		}
 	}
 }

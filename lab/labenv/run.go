@@ -3,6 +3,7 @@ package labenv
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os/exec"
@@ -41,7 +42,7 @@ func (e *cmdError) Unwrap() error { return e.err }
 // ExitCode returns the exit code of a failed command, or -1.
 func ExitCode(err error) int {
 	var ee *exec.ExitError
-	if errorsAs(err, &ee) {
+	if errors.As(err, &ee) {
 		return ee.ExitCode()
 	}
 	return -1

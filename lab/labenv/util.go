@@ -13,10 +13,11 @@ import (
 
 const waitDelay = 5 * time.Second
 
-func errorsAs(err error, target any) bool { return errors.As(err, target) }
-
 // forEach runs fn for every item with at most n at once and joins the errors.
 func forEach[T any](ctx context.Context, n int, items []T, fn func(context.Context, T) error) error {
+	if n <= 0 {
+		n = DefaultConcurrency
+	}
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
