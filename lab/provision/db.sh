@@ -88,7 +88,9 @@ HBA
 	as_pg "$BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_SOCKET_DIR" -p "$PG_PORT" -d postgres >/dev/null <<SQL
 SELECT 'CREATE ROLE "$DB_USER" LOGIN'
   WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$DB_USER') \gexec
-ALTER ROLE "$DB_USER" LOGIN PASSWORD '$password';
+-- CREATEDB: kongctl proves each backup restores by restoring it into a
+-- scratch database (dropped afterwards) before anything is stopped.
+ALTER ROLE "$DB_USER" LOGIN CREATEDB PASSWORD '$password';
 SELECT 'CREATE DATABASE "$DB_NAME" OWNER "$DB_USER"'
   WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = '$DB_NAME') \gexec
 SQL
