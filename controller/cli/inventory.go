@@ -20,7 +20,7 @@ func (a *app) newInventoryCmd() *cobra.Command {
 			return usageErrorf("missing subcommand: check or show")
 		},
 	}
-	cmd.AddCommand(a.newInventoryCheckCmd(), a.newInventoryShowCmd())
+	cmd.AddCommand(a.newInventoryCheckCmd(), a.newInventoryShowCmd(), a.newInventoryVagrantCmd())
 	return cmd
 }
 
