@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,6 +48,29 @@ type agentHost struct {
 	name string
 	ssh  *sshremote.Client
 	ac   *agentclient.Client
+	time agentTiming
+}
+
+// agentTiming sums, per operation, the durations the agent itself
+// reported (its own clock, without SSH round trips).
+type agentTiming struct {
+	mu  sync.Mutex
+	sum map[string]time.Duration
+}
+
+func (t *agentTiming) add(op string, d time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.sum == nil {
+		t.sum = map[string]time.Duration{}
+	}
+	t.sum[op] += d
+}
+
+func (t *agentTiming) snapshot() map[string]time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return maps.Clone(t.sum)
 }
 
 // SSHConfig builds the sshremote.Config of host h: resolved SSH settings,
@@ -113,12 +137,13 @@ func (c *sshConnector) host(ctx context.Context, name string) (*agentHost, error
 	if err != nil {
 		return nil, err
 	}
-	ac := agentclient.New(cl, agentclient.Options{Become: cfg.Become != nil})
-	if _, err := ac.Deliver(ctx, nil); err != nil {
+	ah := &agentHost{name: name, ssh: cl}
+	ah.ac = agentclient.New(cl, agentclient.Options{Become: cfg.Become != nil,
+		Observe: func(rep *agentproto.Reply) { ah.time.add(string(rep.Op), rep.Duration) }})
+	if _, err := ah.ac.Deliver(ctx, nil); err != nil {
 		cl.Close()
 		return nil, err
 	}
-	ah := &agentHost{name: name, ssh: cl, ac: ac}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if prev, ok := c.hosts[name]; ok {
@@ -202,6 +227,11 @@ type agentNode struct {
 }
 
 var _ Node = (*agentNode)(nil)
+
+// AgentTimes are the agent's own durations, summed per operation since the
+// connection was made ("migrations.up" and "migrations.finish" for the
+// detached migrations).
+func (n *agentNode) AgentTimes() map[string]time.Duration { return n.h.time.snapshot() }
 
 func (n *agentNode) Facts(ctx context.Context) (Facts, error) {
 	f, err := n.h.ac.Facts(ctx, agentproto.FactsParams{KongConf: n.conf})
@@ -384,6 +414,7 @@ func (n *agentNode) detachedMigrations(ctx context.Context, req MigrationsReques
 			if ar.Reply == nil {
 				return nil, fmt.Errorf("host %s: migrations step %s done without a reply", n.h.name, req.StepID)
 			}
+			n.h.time.add(string(agentproto.OpMigrations)+"."+req.Command, ar.Reply.Duration)
 			if ar.Reply.Error != nil {
 				return nil, ar.Reply.Error
 			}

@@ -181,10 +181,46 @@ func (e *engine) errorFindings() []Finding {
 }
 
 func (e *engine) hostResult(ph PhaseName, host, status string, d time.Duration, msg string, err error) {
+	e.hostResultTimed(ph, host, status, d, nil, msg, err)
+}
+
+func (e *engine) hostResultTimed(ph PhaseName, host, status string, d time.Duration, agent map[string]float64, msg string, err error) {
 	e.mu.Lock()
-	e.hostSteps[host] = append(e.hostSteps[host], StepResult{Phase: string(ph), Status: status, Duration: d.Seconds(), Error: e.red.err(err)})
+	e.hostSteps[host] = append(e.hostSteps[host], StepResult{Phase: string(ph), Status: status, Duration: d.Seconds(), Agent: agent, Error: e.red.err(err)})
 	e.mu.Unlock()
-	e.emit(progress.Event{Type: progress.HostResult, Phase: string(ph), Host: host, Status: status, Message: msg, Error: e.red.err(err), Duration: d.Seconds()})
+	e.emit(progress.Event{Type: progress.HostResult, Phase: string(ph), Host: host, Status: status, Message: msg, Error: e.red.err(err), Duration: d.Seconds(), Agent: agent})
+}
+
+// agentTimed is implemented by nodes whose agent reports its own duration
+// of each operation (summed per operation since the node was connected).
+type agentTimed interface {
+	AgentTimes() map[string]time.Duration
+}
+
+// agentTimes snapshots the agent's times of an already connected host
+// (nil when unknown).
+func (e *engine) agentTimes(host string) map[string]time.Duration {
+	e.mu.Lock()
+	n, ok := e.nodes[host]
+	e.mu.Unlock()
+	if at, ok2 := n.(agentTimed); ok && ok2 {
+		return at.AgentTimes()
+	}
+	return nil
+}
+
+// agentDelta is what the agent spent between two snapshots, in seconds.
+func agentDelta(before, after map[string]time.Duration) map[string]float64 {
+	var out map[string]float64
+	for op, d := range after {
+		if dd := d - before[op]; dd > 0 {
+			if out == nil {
+				out = map[string]float64{}
+			}
+			out[op] = dd.Seconds()
+		}
+	}
+	return out
 }
 
 // ---- connections ----
@@ -267,14 +303,16 @@ func (e *engine) step(ctx context.Context, ph PhaseName, key, host string, fn fu
 		return err
 	}
 	t0 := e.clk.Now()
+	a0 := e.agentTimes(host)
 	data, err := fn(ctx)
 	d := e.clk.Now().Sub(t0)
+	agent := agentDelta(a0, e.agentTimes(host))
 	if err != nil {
 		if jerr := e.journalStep(ph, key, host, journal.Failed, nil, err); jerr != nil {
 			err = errors.Join(err, jerr)
 		}
 		if host != "" {
-			e.hostResult(ph, host, "failed", d, "", err)
+			e.hostResultTimed(ph, host, "failed", d, agent, "", err)
 		}
 		return err
 	}
@@ -282,7 +320,7 @@ func (e *engine) step(ctx context.Context, ph PhaseName, key, host string, fn fu
 		return err
 	}
 	if host != "" {
-		e.hostResult(ph, host, "ok", d, "", nil)
+		e.hostResultTimed(ph, host, "ok", d, agent, "", nil)
 	}
 	return nil
 }

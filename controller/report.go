@@ -65,7 +65,12 @@ type StepResult struct {
 	Phase    string  `json:"phase"`
 	Status   string  `json:"status"`
 	Duration float64 `json:"duration_seconds"`
-	Error    string  `json:"error,omitempty"`
+	// Agent is the time the node's agent itself spent on the step, per
+	// operation ("service.stop", "package.install", "migrations.up"...),
+	// as the agent timed it (no SSH round trips). Absent when the node
+	// does not report it.
+	Agent map[string]float64 `json:"agent_seconds,omitempty"`
+	Error string             `json:"error,omitempty"`
 }
 
 // HostReport is one host's result.

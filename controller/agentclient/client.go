@@ -54,6 +54,10 @@ type Options struct {
 	Redact []string
 	// Binary returns the agent for a GOARCH (default AgentBinary).
 	Binary func(goarch string) (*Binary, error)
+	// Observe, when set, sees every reply the agent sends (after
+	// decoding, failures included), e.g. to account the agent's own
+	// Duration of each operation. It must be safe for concurrent use.
+	Observe func(rep *agentproto.Reply)
 }
 
 // Client calls one host's agent.
@@ -299,6 +303,9 @@ func (c *Client) Call(ctx context.Context, req *agentproto.Request) (*agentproto
 	rep, derr := agentproto.DecodeReply(bytes.NewReader(res.Stdout))
 	if derr != nil {
 		return nil, fmt.Errorf("host %s: agent %s: exit %d: %w (stderr: %s)", host, req.Op, res.ExitCode, derr, tailString(res.Stderr, 1024))
+	}
+	if c.opts.Observe != nil {
+		c.opts.Observe(rep)
 	}
 	if rep.Error != nil {
 		return rep, &OpError{Host: host, Op: req.Op, Err: rep.Error, ExitStatus: rep.ExitStatus, StdoutTail: rep.StdoutTail, StderrTail: rep.StderrTail, Reply: rep}

@@ -43,6 +43,8 @@ type Event struct {
 	Fix      string    `json:"fix,omitempty"`
 	Error    string    `json:"error,omitempty"`
 	Duration float64   `json:"duration_seconds,omitempty"`
+	// Agent is, for HostResult, the agent's own time per operation.
+	Agent map[string]float64 `json:"agent_seconds,omitempty"`
 	// Total is the number of hosts a phase works on (PhaseStart), so bars
 	// can size themselves.
 	Total int `json:"total,omitempty"`
