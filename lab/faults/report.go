@@ -1,0 +1,100 @@
+package faults
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+)
+
+// Summary counts the cells by result.
+type Summary struct {
+	Passed int `json:"passed"`
+	Failed int `json:"failed"`
+	NA     int `json:"na"`
+}
+
+// Summarize counts results.
+func Summarize(rs []Result) Summary {
+	var s Summary
+	for _, r := range rs {
+		switch {
+		case r.Passed == nil:
+			s.NA++
+		case *r.Passed:
+			s.Passed++
+		default:
+			s.Failed++
+		}
+	}
+	return s
+}
+
+// WriteJSON writes matrix.json: {"summary":…, "cells":[…]}, one entry per
+// cell.
+func WriteJSON(path string, rs []Result) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(struct {
+		Summary Summary  `json:"summary"`
+		Cells   []Result `json:"cells"`
+	}{Summarize(rs), rs}, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// mark is a cell's short form in the printed matrix.
+func mark(r Result) string {
+	switch {
+	case r.Passed == nil:
+		return "n/a"
+	case !*r.Passed:
+		return "FAIL"
+	}
+	s := map[Outcome]string{OutUpgraded: "upgraded", OutRolledBack: "rolled-back", OutRefused: "refused"}[r.Outcome]
+	if len(r.Steps) > 1 {
+		s = "resumed→" + s
+	}
+	return s
+}
+
+// Print writes the matrix as a table (faults down, phases across), then
+// the failures with their reasons.
+func Print(w io.Writer, rs []Result) {
+	byKey := map[string]Result{}
+	for _, r := range rs {
+		byKey[string(r.Phase)+"/"+string(r.Fault)] = r
+	}
+	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
+	fmt.Fprint(tw, "fault \\ phase")
+	for _, p := range Phases {
+		fmt.Fprintf(tw, "\t%s", p)
+	}
+	fmt.Fprintln(tw)
+	for _, f := range Faults {
+		fmt.Fprint(tw, f)
+		for _, p := range Phases {
+			r, ok := byKey[string(p)+"/"+string(f)]
+			m := "-"
+			if ok {
+				m = mark(r)
+			}
+			fmt.Fprintf(tw, "\t%s", m)
+		}
+		fmt.Fprintln(tw)
+	}
+	tw.Flush()
+	s := Summarize(rs)
+	fmt.Fprintf(w, "\n%d passed, %d failed, %d n/a (of %d cells run or listed; '-' = not run)\n", s.Passed, s.Failed, s.NA, len(rs))
+	for _, r := range rs {
+		if r.Passed != nil && !*r.Passed {
+			fmt.Fprintf(w, "FAIL %s/%s: %s [%s]\n", r.Phase, r.Fault, r.Reason, strings.Join(r.Steps, " → "))
+		}
+	}
+}

@@ -1,0 +1,15 @@
+# The fault matrix (lab/faults, lab/cmd/kongctl-faults): every phase x fault
+# on lab ID 3 (build/lab3), driving the real bin/kongctl.
+#
+#   make faults                         # the whole matrix; build/faults/matrix.json
+#   make faults CELLS=quick             # the cells `make test` runs
+#   make faults CELLS=stop/network-cut,install/*
+.PHONY: faults
+
+CELLS ?= all
+FAULTS_DIR ?= build/faults
+
+faults: all
+	@mkdir -p bin $(FAULTS_DIR)
+	$(GO) build -o bin/kongctl-faults ./lab/cmd/kongctl-faults
+	bin/kongctl-faults -cells '$(CELLS)' -out $(FAULTS_DIR) -kongctl bin/kongctl
