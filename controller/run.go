@@ -177,7 +177,15 @@ func (e *engine) failed(ctx context.Context, started time.Time, phases []phase, 
 	if !changed && !interrupted {
 		rerr := e.releaseLock(context.WithoutCancel(ctx))
 		_ = e.j.Run("failed", e.red.err(err))
-		return e.finish(started, Failed, err, rerr)
+		r := e.finish(started, Failed, err, rerr)
+		if rerr != nil {
+			// Nothing changed, but a lock left behind would refuse every
+			// later run: say exactly how to clear it.
+			inv := orDefault(e.spec.InventoryPath, "INVENTORY")
+			r.Next = fmt.Sprintf("nothing was changed, but the fleet lock of run %s could not be released; once the database is reachable, clear it with `kongctl unlock -i %s --run %s`", e.runID, inv, e.runID)
+			e.emit(progress.Event{Type: progress.Message, Message: r.Next})
+		}
+		return r
 	}
 	if interrupted || e.spec.OnFailure == "pause" {
 		why := "paused after a failure (on_failure = pause)"
