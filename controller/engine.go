@@ -100,6 +100,15 @@ type engine struct {
 	timeline  []PhaseResult
 	hostSteps map[string][]StepResult
 	started   []phase
+
+	// the run summary writer (recordRun)
+	recPending *RunRecord
+	recBusy    bool
+	recWG      sync.WaitGroup
+
+	// lastList is the `migrations list` that migrate-up ran last in this
+	// process, reused once by migrate-finish right after it.
+	lastList *SchemaState
 }
 
 // preflightData is what preflight learnt; it is journaled so a resumed run
@@ -275,6 +284,7 @@ func (e *engine) fleetLocker(ctx context.Context) (Locker, error) {
 }
 
 func (e *engine) close() {
+	e.flushRuns()
 	e.stopHeartbeat()
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -508,14 +518,45 @@ func (e *engine) stopHeartbeat() {
 func (e *engine) recordRun(ctx context.Context, ph, status string) {
 	e.mu.Lock()
 	l, held := e.locker, e.lock != nil
-	e.mu.Unlock()
 	if l == nil || !held || ctx.Err() != nil {
+		e.mu.Unlock()
 		return
 	}
-	if err := l.RecordRun(ctx, RunRecord{RunID: e.runID, From: e.pf.From, To: e.spec.To, Phase: ph, Status: status, Updated: e.clk.Now()}); err != nil {
-		e.note("record run summary in the database: %s", e.red.err(err))
+	// The summary row is for `kongctl status`; the journal is the record.
+	// One background writer keeps it at the latest state (coalesced), so a
+	// database round trip never sits between two phases of the downtime.
+	e.recPending = &RunRecord{RunID: e.runID, From: e.pf.From, To: e.spec.To, Phase: ph, Status: status, Updated: e.clk.Now()}
+	if e.recBusy {
+		e.mu.Unlock()
+		return
 	}
+	e.recBusy = true
+	e.recWG.Add(1)
+	e.mu.Unlock()
+	wctx := context.WithoutCancel(ctx)
+	go func() {
+		defer e.recWG.Done()
+		for {
+			e.mu.Lock()
+			r := e.recPending
+			e.recPending = nil
+			if r == nil {
+				e.recBusy = false
+				e.mu.Unlock()
+				return
+			}
+			e.mu.Unlock()
+			rctx, cancel := context.WithTimeout(wctx, 30*time.Second)
+			if err := l.RecordRun(rctx, *r); err != nil {
+				e.note("record run summary in the database: %s", e.red.err(err))
+			}
+			cancel()
+		}
+	}()
 }
+
+// flushRuns waits until the run summary row holds the latest state.
+func (e *engine) flushRuns() { e.recWG.Wait() }
 
 // ---- versions ----
 

@@ -64,6 +64,7 @@ func (lockPhase) undo(ctx context.Context, e *engine) error {
 }
 
 func (e *engine) releaseLock(ctx context.Context) error {
+	e.flushRuns()
 	e.stopHeartbeat()
 	e.mu.Lock()
 	l, info := e.locker, e.lock
