@@ -175,14 +175,19 @@ func (a *Agent) installPackage(ctx context.Context, run *opRun, p *agentproto.In
 		pkgName = "kong"
 	}
 	installedVer := a.installedVersion(ctx, run, pkgName, isDeb)
+	// With apt the install always runs, waiting for dpkg's lock: an
+	// install left running by a controller that died (and is now being
+	// resumed or rolled back) must finish first, and whatever it installed
+	// is then replaced by this version (a no-op when it is the same).
 	if fileVer != "" && installedVer == fileVer {
 		r.AlreadyDone = true
-	} else {
+	}
+	if !r.AlreadyDone || mgr == "apt" {
 		var args []string
 		var env []string
 		switch mgr {
 		case "apt":
-			args = []string{"apt-get", "install", "-y", "--allow-change-held-packages"}
+			args = []string{"apt-get", "install", "-y", "--allow-change-held-packages", "-o", "DPkg::Lock::Timeout=300"}
 			if p.AllowDowngrade {
 				args = append(args, "--allow-downgrades")
 			}
