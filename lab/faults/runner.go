@@ -215,6 +215,20 @@ func (r *Runner) drive(ctx context.Context, c Cell, dir, state, inv string) (dri
 			}
 			args = []string{"upgrade", "-i", inv, "--resume", "--yes", "-o", "json"}
 		case 1:
+			if m := unlockRE.FindStringSubmatch(rep.Next); m != nil && m[1] == inv {
+				// Nothing changed but the lock stayed: clear it as told.
+				ua := []string{"unlock", "-i", inv, "--run", m[2]}
+				ucr, err := r.kongctl(ctx, nil, filepath.Join(dir, fmt.Sprintf("%d-unlock", attempt)), state, ua)
+				out.steps = append(out.steps, fmt.Sprintf("unlock=%d", ucr.code))
+				if err != nil {
+					return out, err
+				}
+				if ucr.code != 0 {
+					return out, fmt.Errorf("kongctl %s exited %d", strings.Join(ua, " "), ucr.code)
+				}
+				out.outcome = OutRefused
+				return out, nil
+			}
 			if strings.Contains(rep.Next, "kongctl rollback -i "+inv) {
 				args = []string{"rollback", "-i", inv, "--yes", "-o", "json"}
 				continue
@@ -537,6 +551,8 @@ func (r *Runner) HealAll(ctx context.Context) {
 		_, _ = l.Exec(ctx, h.Name, "rm -f "+faultFile)
 	}
 }
+
+var unlockRE = regexp.MustCompile("`kongctl unlock -i (\\S+) --run (\\S+)`")
 
 var soakRE = regexp.MustCompile(`(?m)^(\s*soak\s*=\s*)"[^"]*"`)
 
