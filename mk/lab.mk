@@ -2,7 +2,7 @@
 #
 #   make lab-up [NODES=3] [FROM=2.8.4] [TO=3.4.2] [EDITION=oss|enterprise]
 #               [BASTION=1] [USER=kongops] [HYBRID=1 DPS=N] [SPARE=N] [DISK_MB=512]
-#               [NO_SEED=1] [PACKAGES_DIR=build/packages] [LAB_DIR=build/lab]
+#               [NO_SEED=1] [PACKAGES_DIR=build/packages] [LAB_ID=0] [LAB_DIR=build/lab]
 #   make lab-down                      # every trace, also after a crash
 #   make lab-fault FAULT=cut NODE=kong-2 [FAULT_PATH=/usr/local]
 #       FAULT: kill-sshd start-sshd kill-kong start-kong cut restore
@@ -12,11 +12,18 @@
 #
 # USER is taken only from the make command line (the environment's $USER is
 # the login name, not a lab option).
+#
+# LAB_ID=K (0..7, default $KONGCTL_LAB_ID, else 0) picks one of several labs
+# that run side by side: names kl<K>-*, bridge klb<K>o, 198.18.(32K).0/19, dir
+# build/lab<K> (lab 0 keeps kl-*, klbr0 and build/lab). Every target acts on
+# that lab only, e.g. `make lab-up LAB_ID=2 NODES=1`, `make lab-down LAB_ID=2`.
 
-LAB_DIR ?= build/lab
+LAB_ID ?= $(if $(KONGCTL_LAB_ID),$(KONGCTL_LAB_ID),0)
+LAB_DIR ?= build/lab$(filter-out 0,$(LAB_ID))
 LAB_BIN := bin/kongctl-lab
+LAB_REF = --id $(LAB_ID) --dir $(LAB_DIR)
 LAB_USER := $(if $(filter command line,$(origin USER)),$(USER),)
-LAB_FLAGS = --dir $(LAB_DIR) \
+LAB_FLAGS = $(LAB_REF) \
 	$(if $(NODES),--nodes $(NODES)) $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO)) \
 	$(if $(EDITION),--edition $(EDITION)) $(if $(BASTION),--bastion $(BASTION)) \
 	$(if $(LAB_USER),--user $(LAB_USER)) $(if $(HYBRID),--hybrid $(HYBRID)) \
@@ -40,25 +47,25 @@ lab-up: lab-tool lab-packages
 	$(LAB_BIN) up $(LAB_FLAGS)
 
 lab-down: lab-tool
-	$(LAB_BIN) down --dir $(LAB_DIR)
+	$(LAB_BIN) down $(LAB_REF)
 
 lab-status: lab-tool
-	@$(LAB_BIN) status --dir $(LAB_DIR)
+	@$(LAB_BIN) status $(LAB_REF)
 
 lab-fault: lab-tool
 	@test -n "$(FAULT)" || { echo "usage: make lab-fault FAULT=cut NODE=kong-2" >&2; exit 2; }
-	$(LAB_BIN) fault --dir $(LAB_DIR) $(FAULT) $(NODE) $(FAULT_PATH)
+	$(LAB_BIN) fault $(LAB_REF) $(FAULT) $(NODE) $(FAULT_PATH)
 
 # The main job: the lab on the old version (an existing lab is used as it is),
 # then the upgrade with the real controller. It fails when the upgrade fails.
-REHEARSAL_LOG ?= build/rehearsal/upgrade.log
+REHEARSAL_LOG ?= build/rehearsal/upgrade$(filter-out 0,$(LAB_ID)).log
 rehearsal: all lab-tool lab-packages
-	@if $(LAB_BIN) status --dir $(LAB_DIR) >/dev/null 2>&1; then \
+	@if $(LAB_BIN) status $(LAB_REF) >/dev/null 2>&1; then \
 		echo "rehearsal: using the lab that is up in $(LAB_DIR)" >&2; \
 	else \
 		$(LAB_BIN) up $(LAB_FLAGS) >/dev/null || exit 1; \
 	fi
-	@$(LAB_BIN) status --dir $(LAB_DIR)
+	@$(LAB_BIN) status $(LAB_REF)
 	@mkdir -p $(dir $(REHEARSAL_LOG))
 	@echo "rehearsal: bin/kongctl upgrade -i $(LAB_DIR)/hosts.hcl --yes" >&2
 	@set -o pipefail; bin/kongctl upgrade -i $(LAB_DIR)/hosts.hcl --yes 2>&1 | tee $(REHEARSAL_LOG); rc=$$?; \

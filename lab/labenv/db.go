@@ -21,10 +21,20 @@ func (l *Lab) dbEnv() []string {
 		"PG_LOG=" + filepath.Join(filepath.Dir(l.st.DBData), "postgresql.log"),
 		"PG_LISTEN=*",
 		fmt.Sprintf("PG_PORT=%d", l.st.DBPort),
-		"PG_ALLOW=198.18.0.0/15",
+		"PG_ALLOW=" + l.dbClients(),
 		"DB_USER=" + DBUser,
 		"DB_NAME=" + DBName,
 	}
+}
+
+// dbClients is the network the database admits password logins from: the
+// lab's own /19 that the db host is on (inner behind a bastion).
+func (l *Lab) dbClients() string {
+	n := NetworkOf(l.st.Options.ID)
+	if l.st.Options.Bastion {
+		return n.InnerNet
+	}
+	return n.OuterNet
 }
 
 // ensurePassword writes build/lab/pg_password (0600) unless it exists.

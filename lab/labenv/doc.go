@@ -10,9 +10,13 @@
 //	defer lab.Down()
 //	out, err := lab.SSH(ctx, "kong-1", "kong version")
 //
-// One lab runs on a machine at a time: every namespace and link carries the
-// prefix "kl-" (the bridge is klbr0), and Down removes everything with that
-// prefix, also after a crash or a half-finished Up.
+// Up to eight labs run on a machine at once, one per ID (Options.ID, 0..7;
+// $KONGCTL_LAB_ID when 0): lab k has its own names ("kl<k>-*" netns and
+// links, bridge klb<k>o; lab 0 keeps "kl-*" and klbr0), its own /19s
+// (198.18.(32k).0/19 on its bridge, 198.19.(32k).0/19 behind its bastion) and
+// its own dir (build/lab<k>; lab 0 keeps build/lab). Down of lab k removes
+// everything with lab k's names, also after a crash or a half-finished Up,
+// and nothing of another lab's. See NetworkOf.
 //
 // Everything here needs root, ip(8), nsenter/unshare(1), sshd and PostgreSQL;
 // the package's own tests that need them carry the build tag "integration".

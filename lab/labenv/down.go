@@ -12,15 +12,21 @@ import (
 	"time"
 )
 
-// down removes every trace of a lab: processes in the lab's namespaces, the
+// down removes every trace of lab id: processes in the lab's namespaces, the
 // namespaces, links and routes, and the lab dir. It works from state.json when
-// there is one, and from the naming prefix in any case.
-func down(ctx context.Context, dir string, log io.Writer) error {
+// there is one, and from lab id's names in any case; it never touches the
+// names of another ID.
+func down(ctx context.Context, dir string, id int, log io.Writer) error {
+	n := NetworkOf(id)
 	st, _ := readState(dir) // may be missing or half written
+	if st != nil && st.Options.ID != id {
+		st = nil // not ours: never act on another lab's recorded hosts
+	}
 	var errs []error
 
-	// 1. Processes: everything in a kl-* netns or in a recorded mount ns.
-	netns := labNetns()
+	// 1. Processes: everything in one of the lab's netns or in a recorded
+	// mount ns.
+	netns := labNetns(n)
 	nets := map[uint64]bool{}
 	for _, n := range netns {
 		if ino := fileInode("/run/netns/" + n); ino != 0 {
@@ -61,14 +67,14 @@ func down(ctx context.Context, dir string, log io.Writer) error {
 			errs = append(errs, fmt.Errorf("lab down: %w", err))
 		}
 	}
-	for _, l := range labLinks(ctx) {
+	for _, l := range labLinks(ctx, n) {
 		if err := ip(ctx, "link", "del", l); err != nil && linkExists(ctx, l) {
 			errs = append(errs, fmt.Errorf("lab down: %w", err))
 		}
 	}
 	// 3. Routes we added (and the one a crash could leave before state.json
 	// recorded it).
-	routes := []string{"unreachable " + InnerNet}
+	routes := n.routes()
 	if st != nil {
 		routes = append(routes, st.Routes...)
 	}
@@ -80,14 +86,19 @@ func down(ctx context.Context, dir string, log io.Writer) error {
 		}
 	}
 	// 4. /run/netns: ip(8) makes it a mount point on first use; unmount it
-	// when the lab made it and nothing else uses it.
+	// when the lab made it and nothing else (no other lab) uses it.
 	if (st == nil || !st.RunNetns) && isMountPoint("/run/netns") {
-		if ents, err := os.ReadDir("/run/netns"); err == nil && len(ents) == 0 {
-			if err := syscall.Unmount("/run/netns", syscall.MNT_DETACH); err != nil {
-				errs = append(errs, fmt.Errorf("lab down: unmount /run/netns: %w", err))
-			} else {
-				_ = os.Remove("/run/netns")
+		if unlock, err := lockNetns(); err != nil {
+			errs = append(errs, fmt.Errorf("lab down: %w", err))
+		} else {
+			if ents, err := os.ReadDir("/run/netns"); err == nil && len(ents) == 0 {
+				if err := syscall.Unmount("/run/netns", syscall.MNT_DETACH); err != nil {
+					errs = append(errs, fmt.Errorf("lab down: unmount /run/netns: %w", err))
+				} else {
+					_ = os.Remove("/run/netns")
+				}
 			}
+			unlock()
 		}
 	}
 	// 5. Files.
@@ -96,28 +107,29 @@ func down(ctx context.Context, dir string, log io.Writer) error {
 	}
 	_ = os.Remove(filepath.Join(filepath.Dir(dir), "."+filepath.Base(dir)+".lock"))
 	if len(netns) > 0 || len(killed) > 0 {
-		fmt.Fprintf(log, "lab: down: removed %d namespaces, killed %d processes\n", len(netns), len(dedupeInts(killed)))
+		fmt.Fprintf(log, "lab %d: down: removed %d namespaces, killed %d processes\n", id, len(netns), len(dedupeInts(killed)))
 	}
 	return errors.Join(errs...)
 }
 
-// labNetns lists the kl-* network namespaces.
-func labNetns() []string {
+// labNetns lists the network namespaces of a lab ("kl-*" for lab 0,
+// "kl<k>-*" for lab k).
+func labNetns(n Network) []string {
 	ents, err := os.ReadDir("/run/netns")
 	if err != nil {
 		return nil
 	}
 	var ns []string
 	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), Prefix) {
+		if n.ownsNetns(e.Name()) {
 			ns = append(ns, e.Name())
 		}
 	}
 	return ns
 }
 
-// labLinks lists the machine's links named klbr* or kl-*.
-func labLinks(ctx context.Context) []string {
+// labLinks lists the machine's links of a lab: its bridges and its veths.
+func labLinks(ctx context.Context, n Network) []string {
 	out, err := run(ctx, nil, nil, "ip", "-o", "link", "show")
 	if err != nil {
 		return nil
@@ -132,7 +144,7 @@ func labLinks(ctx context.Context) []string {
 		if i := strings.IndexByte(name, '@'); i >= 0 {
 			name = name[:i]
 		}
-		if strings.HasPrefix(name, Prefix) || strings.HasPrefix(name, "klbr") {
+		if n.ownsLink(name) {
 			links = append(links, name)
 		}
 	}

@@ -12,25 +12,32 @@ import (
 	"time"
 )
 
-// setupBridge creates the machine's bridge klbr0 with 198.18.0.1/16.
-func setupBridge(ctx context.Context) error {
-	if err := ip(ctx, "link", "add", Bridge, "type", "bridge"); err != nil {
-		return fmt.Errorf("create bridge: %w", err)
+// setupBridge creates the lab's bridge on the machine (klbr0 with
+// 198.18.0.1/19 for lab 0, klb<k>o with 198.18.(32k).1/19 for lab k).
+func setupBridge(ctx context.Context, n Network) error {
+	if err := ip(ctx, "link", "add", n.Bridge, "type", "bridge"); err != nil {
+		return fmt.Errorf("create bridge %s: %w", n.Bridge, err)
 	}
-	if err := ip(ctx, "addr", "add", fmt.Sprintf("%s/%d", BridgeAddr, OuterPrefix), "dev", Bridge); err != nil {
-		return fmt.Errorf("address bridge: %w", err)
+	if err := ip(ctx, "addr", "add", fmt.Sprintf("%s/%d", n.BridgeAddr, NetPrefix), "dev", n.Bridge); err != nil {
+		return fmt.Errorf("address bridge %s: %w", n.Bridge, err)
 	}
-	if err := ip(ctx, "link", "set", Bridge, "up"); err != nil {
-		return fmt.Errorf("bring bridge up: %w", err)
+	if err := ip(ctx, "link", "set", n.Bridge, "up"); err != nil {
+		return fmt.Errorf("bring bridge %s up: %w", n.Bridge, err)
 	}
 	return nil
 }
 
 // setupNetwork creates the host's netns and its veth pair, and addresses it.
 // Behind a bastion the host-side end goes to the bastion's inner bridge.
-func setupNetwork(ctx context.Context, h *Host) error {
+func setupNetwork(ctx context.Context, h *Host, n Network) error {
 	wrap := func(op string, err error) error { return fmt.Errorf("host %s: %s: %w", h.Name, op, err) }
-	if err := ip(ctx, "netns", "add", h.Netns); err != nil {
+	unlock, err := lockNetns()
+	if err != nil {
+		return wrap("create netns", err)
+	}
+	err = ip(ctx, "netns", "add", h.Netns)
+	unlock()
+	if err != nil {
 		return wrap("create netns", err)
 	}
 	h.NetNS = fileInode("/run/netns/" + h.Netns)
@@ -42,15 +49,14 @@ func setupNetwork(ctx context.Context, h *Host) error {
 	if err := ip(ctx, add...); err != nil {
 		return wrap("create veth", err)
 	}
-	bridge, hostSide := Bridge, []string{}
+	bridge, hostSide := n.Bridge, []string{}
 	if h.VethNetns != "" {
-		bridge, hostSide = InnerBridge, []string{"-n", h.VethNetns}
+		bridge, hostSide = n.InnerBridge, []string{"-n", h.VethNetns}
 	}
 	if err := ip(ctx, append(hostSide, "link", "set", h.Veth, "master", bridge, "up")...); err != nil {
 		return wrap("attach veth", err)
 	}
-	prefix := OuterPrefix
-	if err := ip(ctx, "-n", h.Netns, "addr", "add", fmt.Sprintf("%s/%d", h.Address, prefix), "dev", "eth0"); err != nil {
+	if err := ip(ctx, "-n", h.Netns, "addr", "add", fmt.Sprintf("%s/%d", h.Address, NetPrefix), "dev", "eth0"); err != nil {
 		return wrap("address eth0", err)
 	}
 	for _, l := range []string{"lo", "eth0"} {
@@ -62,9 +68,9 @@ func setupNetwork(ctx context.Context, h *Host) error {
 		// The inner network lives inside the bastion's namespace: the machine
 		// has no interface on it and no route to it.
 		for _, args := range [][]string{
-			{"-n", h.Netns, "link", "add", InnerBridge, "type", "bridge"},
-			{"-n", h.Netns, "addr", "add", InnerGW + "/16", "dev", InnerBridge},
-			{"-n", h.Netns, "link", "set", InnerBridge, "up"},
+			{"-n", h.Netns, "link", "add", n.InnerBridge, "type", "bridge"},
+			{"-n", h.Netns, "addr", "add", fmt.Sprintf("%s/%d", n.InnerGW, NetPrefix), "dev", n.InnerBridge},
+			{"-n", h.Netns, "link", "set", n.InnerBridge, "up"},
 		} {
 			if err := ip(ctx, args...); err != nil {
 				return wrap("inner bridge", err)

@@ -24,11 +24,12 @@ type Lab struct {
 	log io.Writer
 }
 
-// Up brings a lab up as o describes and returns it once every host answers
-// SSH and Kong is healthy on every Kong host. A lab that is already up with
-// the same options is reused (its inventory is rewritten for o.To); any other
-// lab, or the remains of one, is torn down first. On failure Up leaves the
-// half-built lab in place for inspection; Down (or the next Up) removes it.
+// Up brings lab o.ID up as o describes and returns it once every host answers
+// SSH and Kong is healthy on every Kong host. A lab that is already up in
+// o.Dir with the same options is reused (its inventory is rewritten for o.To);
+// any other lab with the same ID, or the remains of one, is torn down first
+// (labs with other IDs are left alone). On failure Up leaves the half-built
+// lab in place for inspection; Down (or the next Up) removes it.
 func Up(ctx context.Context, o Options) (*Lab, error) {
 	o, err := o.normalize()
 	if err != nil {
@@ -40,6 +41,10 @@ func Up(ctx context.Context, o Options) (*Lab, error) {
 	}
 	defer unlock()
 
+	if st, err := readState(o.Dir); err == nil && st.Options.ID != o.ID {
+		return nil, fmt.Errorf("lab %d up in %s: the dir holds lab %d; bring it down first (kongctl-lab down --id %d --dir %s)",
+			o.ID, o.Dir, st.Options.ID, st.Options.ID, o.Dir)
+	}
 	if st, err := readState(o.Dir); err == nil && st.Phase == phaseReady && st.Fingerprint == o.fingerprint() {
 		l := &Lab{st: st, log: o.Log}
 		err := l.check(ctx)
@@ -53,7 +58,7 @@ func Up(ctx context.Context, o Options) (*Lab, error) {
 		}
 		fmt.Fprintf(o.Log, "lab: the lab in %s is broken (%v); rebuilding it\n", o.Dir, err)
 	}
-	if err := down(ctx, o.Dir, o.Log); err != nil {
+	if err := down(ctx, o.Dir, o.ID, o.Log); err != nil {
 		return nil, fmt.Errorf("tear down the previous lab: %w", err)
 	}
 	pkg := filepath.Join(o.PackagesDir, PackageFile(o.Edition, o.From))
@@ -124,16 +129,17 @@ func (l *Lab) build(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := setupBridge(ctx); err != nil {
+	n := NetworkOf(o.ID)
+	if err := setupBridge(ctx, n); err != nil {
 		return err
 	}
 	if o.Bastion {
 		// Packets for the inner network must never leave through the
 		// machine's default route.
-		if err := ip(ctx, "route", "add", "unreachable", InnerNet); err != nil {
-			return fmt.Errorf("add unreachable route for the inner network: %w", err)
+		if err := ip(ctx, "route", "add", "unreachable", n.InnerNet); err != nil {
+			return fmt.Errorf("add unreachable route for the inner network %s: %w", n.InnerNet, err)
 		}
-		l.st.Routes = append(l.st.Routes, "unreachable "+InnerNet)
+		l.st.Routes = append(l.st.Routes, "unreachable "+n.InnerNet)
 	}
 	var hostsFile strings.Builder
 	for _, h := range l.st.Hosts {
@@ -148,7 +154,7 @@ func (l *Lab) build(ctx context.Context) error {
 		if err := writeSSHDConfig(h, o.Dir); err != nil {
 			return err
 		}
-		if err := setupNetwork(ctx, h); err != nil {
+		if err := setupNetwork(ctx, h, n); err != nil {
 			return err
 		}
 		if err := startHolder(ctx, h, o, hostsFile.String()); err != nil {
@@ -253,14 +259,17 @@ func (l *Lab) writeOutputs() error {
 	return nil
 }
 
-// Attach returns the lab that is up in dir ("" = <repo>/build/lab).
+// Attach returns the lab that is up in dir ("" = the default dir of
+// DefaultID(): <repo>/build/lab, or build/lab<k> with KONGCTL_LAB_ID=k).
 func Attach(dir string) (*Lab, error) {
 	if dir == "" {
-		root, err := RepoRoot()
+		id, err := DefaultID()
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("attach lab: %w", err)
 		}
-		dir = filepath.Join(root, "build", "lab")
+		if dir, err = DefaultDir(id); err != nil {
+			return nil, fmt.Errorf("attach lab: %w", err)
+		}
 	}
 	dir, err := filepath.Abs(dir)
 	if err != nil {
@@ -277,6 +286,28 @@ func Attach(dir string) (*Lab, error) {
 		return nil, fmt.Errorf("attach lab: the lab in %s is %s, not ready", dir, st.Phase)
 	}
 	return &Lab{st: st, log: os.Stderr}, nil
+}
+
+// AttachID returns lab id that is up in dir ("" = DefaultDir(id)); it fails
+// when the dir holds a lab with another ID.
+func AttachID(id int, dir string) (*Lab, error) {
+	if err := checkID(id); err != nil {
+		return nil, fmt.Errorf("attach lab: %w", err)
+	}
+	if dir == "" {
+		var err error
+		if dir, err = DefaultDir(id); err != nil {
+			return nil, fmt.Errorf("attach lab: %w", err)
+		}
+	}
+	l, err := Attach(dir)
+	if err != nil {
+		return nil, err
+	}
+	if got := l.ID(); got != id {
+		return nil, fmt.Errorf("attach lab %d: %s holds lab %d", id, l.Dir(), got)
+	}
+	return l, nil
 }
 
 // check verifies the lab is as Up left it: every host's namespaces, sshd and
@@ -317,21 +348,49 @@ func (l *Lab) check(ctx context.Context) error {
 
 // Down tears the lab down: every process, namespace, link and file.
 func (l *Lab) Down() error {
-	return Down(context.Background(), l.st.Dir, l.log)
+	return DownID(context.Background(), l.ID(), l.st.Dir, l.log)
 }
 
-// Down tears down the lab in dir ("" = <repo>/build/lab), and anything else
-// with the lab's naming prefix, also after a crash.
+// Down tears down the lab in dir ("" = the default dir of DefaultID()), and
+// anything else with that lab's names, also after a crash. The lab's ID is
+// the one in dir's state.json; without one, the ID of a default dir name
+// (build/lab = 0, build/lab<k> = k), else DefaultID(). Other labs are left
+// alone.
 func Down(ctx context.Context, dir string, log io.Writer) error {
+	id, err := DefaultID()
+	if err != nil {
+		return fmt.Errorf("lab down: %w", err)
+	}
+	if dir == "" {
+		return DownID(ctx, id, "", log)
+	}
+	dir, err = filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("lab down: %w", err)
+	}
+	if st, err := readState(dir); err == nil {
+		id = st.Options.ID
+	} else if k, ok := idFromDirName(dir); ok {
+		id = k
+	}
+	return DownID(ctx, id, dir, log)
+}
+
+// DownID tears down lab id: the lab in dir ("" = DefaultDir(id)) and every
+// namespace, link and route with lab id's names, also after a crash that left
+// no state.json. It refuses a dir whose state.json names another lab.
+func DownID(ctx context.Context, id int, dir string, log io.Writer) error {
 	if log == nil {
 		log = os.Stderr
 	}
+	if err := checkID(id); err != nil {
+		return fmt.Errorf("lab down: %w", err)
+	}
 	if dir == "" {
-		root, err := RepoRoot()
-		if err != nil {
-			return err
+		var err error
+		if dir, err = DefaultDir(id); err != nil {
+			return fmt.Errorf("lab down: %w", err)
 		}
-		dir = filepath.Join(root, "build", "lab")
 	}
 	dir, err := filepath.Abs(dir)
 	if err != nil {
@@ -342,7 +401,10 @@ func Down(ctx context.Context, dir string, log io.Writer) error {
 		return err
 	}
 	defer unlock()
-	return down(ctx, dir, log)
+	if st, err := readState(dir); err == nil && st.Options.ID != id {
+		return fmt.Errorf("lab %d down: %s holds lab %d (kongctl-lab down --id %d --dir %s)", id, dir, st.Options.ID, st.Options.ID, dir)
+	}
+	return down(ctx, dir, id, log)
 }
 
 // lockDir takes an exclusive lock beside the lab dir for Up and Down.
@@ -364,8 +426,14 @@ func lockDir(dir string) (func(), error) {
 
 // Accessors.
 
-// Dir is the lab's directory (build/lab).
+// Dir is the lab's directory (build/lab, build/lab<k>).
 func (l *Lab) Dir() string { return l.st.Dir }
+
+// ID is the lab's ID (0..MaxID).
+func (l *Lab) ID() int { return l.st.Options.ID }
+
+// Network is the lab's names and addresses.
+func (l *Lab) Network() Network { return NetworkOf(l.st.Options.ID) }
 
 // Options are the options the lab was brought up with (defaults filled in).
 func (l *Lab) Options() Options { o := l.st.Options; o.To = l.st.To; o.Dir = l.st.Dir; return o }

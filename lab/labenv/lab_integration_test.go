@@ -9,9 +9,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +22,32 @@ import (
 
 	"github.com/kongctl/kongctl/inventory"
 )
+
+// The lab IDs these tests own. Other work on the machine (make lab-up, the
+// e2e tests, benchmarks) uses lab 0 and the low IDs; the tests here bring up,
+// fault and tear down only these, and downTestLab refuses any other ID.
+const (
+	testLabMain = 5 // TestLab
+	testLabA    = 6 // TestParallelLabs, the decoy of TestDownAfterCrash
+	testLabB    = 7 // TestParallelLabs, TestLabBastionUserHybrid, TestDownAfterCrash
+)
+
+func isTestLab(id int) bool { return id == testLabMain || id == testLabA || id == testLabB }
+
+// downTestLab tears down one of the tests' own labs (never another ID).
+func downTestLab(t *testing.T, id int, dir string) error {
+	t.Helper()
+	if !isTestLab(id) {
+		t.Fatalf("test bug: Down of lab %d, which the tests do not own", id)
+	}
+	return DownID(context.Background(), id, dir, testWriter{t})
+}
+
+// downLab tears down a lab a test brought up.
+func downLab(t *testing.T, l *Lab) error {
+	t.Helper()
+	return downTestLab(t, l.ID(), l.Dir())
+}
 
 // ensurePackages builds the simulator packages when the one a test needs is
 // missing.
@@ -116,15 +144,16 @@ func eventually(t *testing.T, d time.Duration, what string, f func() error) {
 	}
 }
 
-// traces lists what a lab leaves on the machine: namespaces, links, mounts,
-// processes.
+// traces lists what lab st.Options.ID leaves on the machine: namespaces,
+// links, mounts, processes, routes, its dir. Other labs' traces are not its.
 func traces(t *testing.T, st State) []string {
 	t.Helper()
+	n := NetworkOf(st.Options.ID)
 	var left []string
-	if ns := labNetns(); len(ns) > 0 {
+	if ns := labNetns(n); len(ns) > 0 {
 		left = append(left, fmt.Sprintf("netns %v", ns))
 	}
-	if links := labLinks(context.Background()); len(links) > 0 {
+	if links := labLinks(context.Background(), n); len(links) > 0 {
 		left = append(left, fmt.Sprintf("links %v", links))
 	}
 	out, err := exec.Command("findmnt", "-rn", "-o", "TARGET,SOURCE,FSTYPE").Output()
@@ -132,8 +161,20 @@ func traces(t *testing.T, st State) []string {
 		t.Fatalf("findmnt: %v", err)
 	}
 	for _, line := range strings.Split(string(out), "\n") {
-		if strings.Contains(line, "kl-") || strings.Contains(line, st.Dir) || (!st.RunNetns && strings.HasPrefix(line, "/run/netns ")) {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		target := f[0]
+		if strings.HasPrefix(target, "/run/netns/"+n.Prefix) || target == st.Dir || strings.HasPrefix(target, st.Dir+"/") {
 			left = append(left, "mount "+line)
+		}
+		// /run/netns stays mounted while any namespace (another lab's too)
+		// is in it.
+		if target == "/run/netns" && !st.RunNetns {
+			if ents, err := os.ReadDir("/run/netns"); err == nil && len(ents) == 0 {
+				left = append(left, "mount "+line)
+			}
 		}
 	}
 	mnts, nets := map[uint64]bool{}, map[uint64]bool{}
@@ -149,12 +190,14 @@ func traces(t *testing.T, st State) []string {
 	}
 	for _, line := range strings.Split(string(ps), "\n") {
 		f := strings.Fields(line)
-		if len(f) > 1 && !strings.HasPrefix(f[1], "Z") && strings.Contains(line, st.Dir) {
+		if len(f) > 1 && !strings.HasPrefix(f[1], "Z") && strings.Contains(line, st.Dir+"/") {
 			left = append(left, "process "+line)
 		}
 	}
-	if out, _ := exec.Command("ip", "route", "show", "exact", InnerNet).Output(); len(bytes.TrimSpace(out)) > 0 {
-		left = append(left, "route "+string(out))
+	for _, r := range n.routes() {
+		if routeExists(context.Background(), r) {
+			left = append(left, "route "+r)
+		}
 	}
 	if _, err := os.Stat(st.Dir); err == nil {
 		left = append(left, "dir "+st.Dir)
@@ -168,20 +211,36 @@ func TestLab(t *testing.T) {
 	defer cancel()
 
 	start := time.Now()
-	l, err := Up(ctx, Options{Nodes: 3, From: "2.8.4", PackagesDir: pkgs, Log: testWriter{t}})
+	l, err := Up(ctx, Options{ID: testLabMain, Nodes: 3, From: "2.8.4", PackagesDir: pkgs, Log: testWriter{t}})
 	if err != nil {
+		if l != nil {
+			downLab(t, l)
+		}
 		t.Fatalf("Up: %v", err)
 	}
-	t.Logf("lab up (3 nodes) in %.1fs", time.Since(start).Seconds())
+	t.Logf("lab %d up (3 nodes) in %.1fs", testLabMain, time.Since(start).Seconds())
 	st := l.State()
 	downDone := false
 	t.Cleanup(func() {
 		if !downDone {
-			if err := l.Down(); err != nil {
+			if err := downLab(t, l); err != nil {
 				t.Errorf("Down in cleanup: %v", err)
 			}
 		}
 	})
+	n := NetworkOf(testLabMain)
+	if root, _ := RepoRoot(); l.Dir() != filepath.Join(root, "build", "lab5") {
+		t.Errorf("lab %d dir = %s, want build/lab5", testLabMain, l.Dir())
+	}
+	if want := "198.18.161.1"; l.Address("kong-1") != want || l.DBHost().Address != "198.18.160.2" {
+		t.Errorf("lab %d: kong-1 %s, db %s; want %s, 198.18.160.2", testLabMain, l.Address("kong-1"), l.DBHost().Address, want)
+	}
+	if out, err := exec.Command("ip", "-o", "addr", "show", "dev", n.Bridge).CombinedOutput(); err != nil || !strings.Contains(string(out), "inet 198.18.160.1/19 ") {
+		t.Errorf("bridge %s: %v %s; want 198.18.160.1/19", n.Bridge, err, out)
+	}
+	if b, err := os.ReadFile(l.SSHConfigPath()); err != nil || !strings.Contains(string(b), "IdentityFile "+l.Dir()+"/id_ed25519") {
+		t.Errorf("ssh_config of lab %d: %v\n%s", testLabMain, err, b)
+	}
 
 	t.Run("inventory", func(t *testing.T) {
 		inv, diags := inventory.Load(l.InventoryPath())
@@ -245,7 +304,7 @@ func TestLab(t *testing.T) {
 	})
 
 	t.Run("isolation", func(t *testing.T) {
-		name := fmt.Sprintf("kl-isolation-%d", time.Now().UnixNano())
+		name := fmt.Sprintf("kl%d-isolation-%d", testLabMain, time.Now().UnixNano())
 		if out, err := realSSH(ctx, l, "root", l.Address("kong-1"), "echo x > /usr/local/"+name+" && dpkg -s kong | grep -c '^Version: 2.8.4'"); err != nil {
 			t.Fatalf("write on kong-1: %v\n%s", err, out)
 		}
@@ -358,7 +417,7 @@ func TestLab(t *testing.T) {
 	})
 
 	t.Run("reuse", func(t *testing.T) {
-		again, err := Up(ctx, Options{Nodes: 3, From: "2.8.4", To: "3.9.1", PackagesDir: pkgs, Log: testWriter{t}})
+		again, err := Up(ctx, Options{ID: testLabMain, Nodes: 3, From: "2.8.4", To: "3.9.1", PackagesDir: pkgs, Log: testWriter{t}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -377,7 +436,7 @@ func TestLab(t *testing.T) {
 
 	start = time.Now()
 	downDone = true
-	if err := l.Down(); err != nil {
+	if err := downLab(t, l); err != nil {
 		t.Fatalf("Down: %v", err)
 	}
 	t.Logf("lab down in %.1fs", time.Since(start).Seconds())
@@ -396,13 +455,16 @@ func TestLabBastionUserHybrid(t *testing.T) {
 	pkgs := ensurePackages(t, PackageFile(EditionEnterprise, "3.4.3.5"))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	l, err := Up(ctx, Options{Nodes: 1, Edition: "enterprise", Bastion: true, User: "kongops", Hybrid: true, DPs: 1, Spares: 1, PackagesDir: pkgs, Log: testWriter{t}})
+	l, err := Up(ctx, Options{ID: testLabB, Nodes: 1, Edition: "enterprise", Bastion: true, User: "kongops", Hybrid: true, DPs: 1, Spares: 1, PackagesDir: pkgs, Log: testWriter{t}})
 	if err != nil {
+		if l != nil {
+			downLab(t, l)
+		}
 		t.Fatalf("Up: %v", err)
 	}
 	st := l.State()
 	t.Cleanup(func() {
-		if err := l.Down(); err != nil {
+		if err := downLab(t, l); err != nil {
 			t.Errorf("Down: %v", err)
 		}
 		if left := traces(t, st); len(left) > 0 {
@@ -426,6 +488,10 @@ func TestLabBastionUserHybrid(t *testing.T) {
 	}
 	if canDial(l.Address("kong-1") + ":22") {
 		t.Errorf("the machine reaches kong-1 (%s) without the bastion", l.Address("kong-1"))
+	}
+	if n := NetworkOf(testLabB); l.Address("kong-1") != "198.19.225.1" || !routeExists(ctx, "unreachable "+n.InnerNet) ||
+		!slices.Equal(st.Routes, []string{"unreachable 198.19.224.0/19"}) {
+		t.Errorf("lab %d behind the bastion: kong-1 %s, routes %v; want 198.19.225.1 and unreachable %s", testLabB, l.Address("kong-1"), st.Routes, n.InnerNet)
 	}
 	for _, n := range []string{"kong-1", "dp-1"} {
 		out, err := l.SSH(ctx, n, "kong version && sudo -n kong health && sudo -n grep -h '^role' /etc/kong/kong.conf")
@@ -469,51 +535,254 @@ func TestLabBastionUserHybrid(t *testing.T) {
 	})
 }
 
-// TestDownAfterCrash tears down what a crashed Up leaves: namespaces and
-// links with the lab's names, processes in them, no state.json.
+// TestDownAfterCrash tears down what a crashed Up leaves: namespaces, links
+// and a route with the lab's names, processes in them, no state.json. Down of
+// lab 7 takes only lab 7's: the decoy remains of lab 6 stay until lab 6's
+// Down.
 func TestDownAfterCrash(t *testing.T) {
 	ctx := context.Background()
 	root, err := RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Join(root, "build", "lab")
-	if err := Down(ctx, dir, io.Discard); err != nil {
+	dir := filepath.Join(root, "build", DirName(testLabB))
+	decoyDir := filepath.Join(root, "build", DirName(testLabA))
+	if err := downTestLab(t, testLabB, dir); err != nil {
 		t.Fatal(err)
 	}
+	if err := downTestLab(t, testLabA, decoyDir); err != nil {
+		t.Fatal(err)
+	}
+	n, decoy := NetworkOf(testLabB), NetworkOf(testLabA)
+	crash, decoyNS := n.Prefix+"crash-1", decoy.Prefix+"crash-1"
 	for _, args := range [][]string{
-		{"link", "add", Bridge, "type", "bridge"},
-		{"netns", "add", "kl-crash-1"},
-		{"link", "add", "kl-crash-1", "type", "veth", "peer", "name", "eth0", "netns", "kl-crash-1"},
-		{"route", "add", "unreachable", InnerNet},
+		{"link", "add", n.Bridge, "type", "bridge"},
+		{"netns", "add", crash},
+		{"link", "add", crash, "type", "veth", "peer", "name", "eth0", "netns", crash},
+		{"route", "add", "unreachable", n.InnerNet},
+		{"link", "add", decoy.Bridge, "type", "bridge"},
+		{"netns", "add", decoyNS},
+		{"link", "add", decoyNS, "type", "veth", "peer", "name", "eth0", "netns", decoyNS},
+		{"route", "add", "unreachable", decoy.InnerNet},
 	} {
 		if err := ip(ctx, args...); err != nil {
 			t.Fatal(err)
 		}
 	}
-	holder := exec.Command("ip", "netns", "exec", "kl-crash-1", "unshare", "-m", "--propagation", "private", "sleep", "infinity")
+	holder := exec.Command("ip", "netns", "exec", crash, "unshare", "-m", "--propagation", "private", "sleep", "infinity")
 	if err := holder.Start(); err != nil {
 		t.Fatal(err)
 	}
 	go holder.Wait()
-	eventually(t, 5*time.Second, "holder in kl-crash-1", func() error {
-		if nsInode(holder.Process.Pid, "net") != fileInode("/run/netns/kl-crash-1") || nsInode(holder.Process.Pid, "mnt") == nsInode(os.Getpid(), "mnt") {
+	decoyHolder := exec.Command("ip", "netns", "exec", decoyNS, "sleep", "infinity")
+	if err := decoyHolder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go decoyHolder.Wait()
+	t.Cleanup(func() {
+		decoyHolder.Process.Kill()
+		if err := downTestLab(t, testLabA, decoyDir); err != nil {
+			t.Errorf("Down of the decoy lab %d: %v", testLabA, err)
+		}
+	})
+	eventually(t, 5*time.Second, "holders in their namespaces", func() error {
+		if nsInode(holder.Process.Pid, "net") != fileInode("/run/netns/"+crash) || nsInode(holder.Process.Pid, "mnt") == nsInode(os.Getpid(), "mnt") {
 			return fmt.Errorf("pid %d not in its namespaces yet", holder.Process.Pid)
+		}
+		if nsInode(decoyHolder.Process.Pid, "net") != fileInode("/run/netns/"+decoyNS) {
+			return fmt.Errorf("pid %d not in %s yet", decoyHolder.Process.Pid, decoyNS)
 		}
 		return nil
 	})
 	if err := os.MkdirAll(filepath.Join(dir, "hosts"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// No state.json: Down takes the ID from the dir's name (build/lab7).
 	if err := Down(ctx, dir, io.Discard); err != nil {
 		t.Fatalf("Down after a crash: %v", err)
 	}
 	if alive(holder.Process.Pid) {
-		t.Errorf("process %d in kl-crash-1 survived Down", holder.Process.Pid)
+		t.Errorf("process %d in %s survived Down", holder.Process.Pid, crash)
 	}
-	if left := traces(t, State{Dir: dir}); len(left) > 0 {
+	if left := traces(t, State{Dir: dir, Options: Options{ID: testLabB}, RunNetns: true}); len(left) > 0 {
 		t.Errorf("left behind: %s", strings.Join(left, "; "))
 	}
+	// Lab 6's remains are untouched.
+	if !alive(decoyHolder.Process.Pid) || fileInode("/run/netns/"+decoyNS) == 0 || !linkExists(ctx, decoy.Bridge) ||
+		!linkExists(ctx, decoyNS) || !routeExists(ctx, "unreachable "+decoy.InnerNet) {
+		t.Errorf("Down of lab %d touched lab %d: holder alive %t, netns %t, bridge %t, link %t, route %t", testLabB, testLabA,
+			alive(decoyHolder.Process.Pid), fileInode("/run/netns/"+decoyNS) != 0, linkExists(ctx, decoy.Bridge),
+			linkExists(ctx, decoyNS), routeExists(ctx, "unreachable "+decoy.InnerNet))
+	}
+	if err := downTestLab(t, testLabA, decoyDir); err != nil {
+		t.Fatal(err)
+	}
+	if alive(decoyHolder.Process.Pid) {
+		t.Errorf("process %d in %s survived lab %d's Down", decoyHolder.Process.Pid, decoyNS, testLabA)
+	}
+	if left := traces(t, State{Dir: decoyDir, Options: Options{ID: testLabA}, RunNetns: true}); len(left) > 0 {
+		t.Errorf("lab %d left behind: %s", testLabA, strings.Join(left, "; "))
+	}
+}
+
+// TestParallelLabs brings two labs up at once (one behind a bastion), checks
+// both answer SSH and cannot reach each other, then takes one down and the
+// other keeps working, then takes that down too and nothing is left.
+func TestParallelLabs(t *testing.T) {
+	pkgs := ensurePackages(t, PackageFile(EditionOSS, "2.8.4"))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	opts := map[int]Options{
+		testLabA: {ID: testLabA, Nodes: 1, PackagesDir: pkgs, Log: testWriter{t}},
+		testLabB: {ID: testLabB, Nodes: 1, Bastion: true, PackagesDir: pkgs, Log: testWriter{t}},
+	}
+	type result struct {
+		id  int
+		lab *Lab
+		err error
+	}
+	start := time.Now()
+	results := make(chan result, len(opts))
+	for id, o := range opts {
+		go func() {
+			l, err := Up(ctx, o)
+			results <- result{id, l, err}
+		}()
+	}
+	labs := map[int]*Lab{}
+	var upErrs []string
+	for range opts {
+		r := <-results
+		if r.lab != nil {
+			labs[r.id] = r.lab
+		}
+		if r.err != nil {
+			upErrs = append(upErrs, fmt.Sprintf("lab %d: %v", r.id, r.err))
+		}
+	}
+	down := map[int]bool{}
+	t.Cleanup(func() {
+		for id, l := range labs {
+			if !down[id] {
+				if err := downLab(t, l); err != nil {
+					t.Errorf("Down of lab %d in cleanup: %v", id, err)
+				}
+			}
+		}
+	})
+	if len(upErrs) > 0 {
+		t.Fatalf("Up: %s", strings.Join(upErrs, "; "))
+	}
+	t.Logf("labs %d and %d up at once in %.1fs", testLabA, testLabB, time.Since(start).Seconds())
+	a, b := labs[testLabA], labs[testLabB]
+	stA, stB := a.State(), b.State()
+	if a.Dir() == b.Dir() || a.ID() != testLabA || b.ID() != testLabB {
+		t.Fatalf("labs share a dir or have the wrong ID: %d %s, %d %s", a.ID(), a.Dir(), b.ID(), b.Dir())
+	}
+
+	answers := func(l *Lab) error {
+		var errs []string
+		for _, h := range l.Hosts() {
+			out, err := l.SSH(ctx, h.Name, "hostname")
+			if err != nil || strings.TrimSpace(out) != h.Name {
+				errs = append(errs, fmt.Sprintf("ssh %s (%s): %v %q", h.Name, h.Address, err, out))
+			}
+		}
+		if out, err := l.SSH(ctx, "kong-1", "kong health"); err != nil {
+			errs = append(errs, fmt.Sprintf("kong health on kong-1: %v %s", err, out))
+		}
+		if err := l.check(ctx); err != nil {
+			errs = append(errs, err.Error())
+		}
+		if len(errs) > 0 {
+			return fmt.Errorf("lab %d: %s", l.ID(), strings.Join(errs, "; "))
+		}
+		return nil
+	}
+	for _, l := range []*Lab{a, b} {
+		if err := answers(l); err != nil {
+			t.Error(err)
+		}
+		n := l.Network()
+		for _, h := range l.Hosts() {
+			net := n.OuterNet
+			if l.Options().Bastion && h.Kind != KindBastion {
+				net = n.InnerNet
+			}
+			if !netip.MustParsePrefix(net).Contains(netip.MustParseAddr(h.Address)) || !strings.HasPrefix(h.Netns, n.Prefix) {
+				t.Errorf("lab %d %s: %s in %s, want its own %s and %s names", l.ID(), h.Name, h.Address, h.Netns, net, n.Prefix)
+			}
+		}
+		inv, diags := inventory.Load(l.InventoryPath())
+		if diags.HasErrors() {
+			t.Fatalf("lab %d inventory: %s", l.ID(), diags.Error())
+		}
+		if inv.Database.Host != l.DBHost().Address {
+			t.Errorf("lab %d inventory database %s, want %s", l.ID(), inv.Database.Host, l.DBHost().Address)
+		}
+	}
+	if out, err := realSSH(ctx, a, "root", a.Address("kong-1"), "hostname"); err != nil || strings.TrimSpace(out) != "kong-1" {
+		t.Errorf("real ssh to lab %d kong-1: %v %q", testLabA, err, out)
+	}
+	if err := dbPing(ctx, a); err != nil {
+		t.Errorf("lab %d database: %v", testLabA, err)
+	}
+	// The labs do not reach each other: lab A's node cannot open lab B's
+	// bastion, lab B's node cannot open lab A's database.
+	probe := func(host string) string { return "timeout 2 bash -c '</dev/tcp/" + host + "/22'" }
+	if out, err := a.Exec(ctx, "kong-1", probe(b.Address("bastion"))); err == nil {
+		t.Errorf("lab %d kong-1 reaches lab %d's bastion: %s", testLabA, testLabB, out)
+	}
+	if out, err := b.Exec(ctx, "kong-1", probe(a.DBHost().Address)); err == nil {
+		t.Errorf("lab %d kong-1 reaches lab %d's db: %s", testLabB, testLabA, out)
+	}
+	if out, err := a.Exec(ctx, "kong-1", probe(a.DBHost().Address)); err != nil {
+		t.Errorf("lab %d kong-1 does not reach its own db: %v %s", testLabA, err, out)
+	}
+	// A fault in one lab stays there.
+	if err := a.CutNetwork(ctx, "kong-1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.SSH(ctx, "kong-1", "true"); err != nil {
+		t.Errorf("lab %d kong-1 unreachable while lab %d's kong-1 is cut: %v", testLabB, testLabA, err)
+	}
+	if err := a.Heal(ctx, "kong-1"); err != nil {
+		t.Fatal(err)
+	}
+
+	// Down of lab A leaves lab B working.
+	down[testLabA] = true
+	if err := downLab(t, a); err != nil {
+		t.Fatalf("Down of lab %d: %v", testLabA, err)
+	}
+	eventually(t, 5*time.Second, fmt.Sprintf("traces of lab %d after its Down", testLabA), func() error {
+		if left := traces(t, stA); len(left) > 0 {
+			return fmt.Errorf("left behind: %s", strings.Join(left, "; "))
+		}
+		return nil
+	})
+	if left := traces(t, stB); len(left) == 0 {
+		t.Errorf("lab %d has no traces while up", testLabB)
+	}
+	if err := answers(b); err != nil {
+		t.Errorf("after lab %d's Down: %v", testLabA, err)
+	}
+	if !routeExists(ctx, "unreachable "+b.Network().InnerNet) {
+		t.Errorf("lab %d's inner route is gone after lab %d's Down", testLabB, testLabA)
+	}
+
+	// Down of lab B: nothing of either lab is left.
+	down[testLabB] = true
+	if err := downLab(t, b); err != nil {
+		t.Fatalf("Down of lab %d: %v", testLabB, err)
+	}
+	eventually(t, 5*time.Second, "traces after both Downs", func() error {
+		left := append(traces(t, stA), traces(t, stB)...)
+		if len(left) > 0 {
+			return fmt.Errorf("left behind: %s", strings.Join(left, "; "))
+		}
+		return nil
+	})
 }
 
 type testWriter struct{ t *testing.T }

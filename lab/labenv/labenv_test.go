@@ -2,6 +2,8 @@ package labenv
 
 import (
 	"context"
+	"fmt"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -78,8 +80,8 @@ func TestPlanAddresses(t *testing.T) {
 			t.Errorf("%s: duplicate address %s or link %s", h.Name, h.Address, h.Veth)
 		}
 		seenAddr[h.Address], seenVeth[h.Veth] = true, true
-		if len(h.Veth) > 15 || !strings.HasPrefix(h.Veth, Prefix) || !strings.HasPrefix(h.Netns, Prefix) {
-			t.Errorf("%s: link %q / netns %q: want the %q prefix and at most 15 characters", h.Name, h.Veth, h.Netns, Prefix)
+		if len(h.Veth) > 15 || !strings.HasPrefix(h.Veth, "kl-") || !strings.HasPrefix(h.Netns, "kl-") {
+			t.Errorf("%s: link %q / netns %q: want the kl- prefix and at most 15 characters", h.Name, h.Veth, h.Netns)
 		}
 		if h.VethNetns != "" {
 			t.Errorf("%s: link in netns %q without a bastion", h.Name, h.VethNetns)
@@ -90,7 +92,7 @@ func TestPlanAddresses(t *testing.T) {
 		t.Errorf("bastion = %+v", b[0])
 	}
 	for _, h := range b[1:] {
-		if !strings.HasPrefix(h.Address, "198.19.") || h.VethNetns != Prefix+"bastion" {
+		if !strings.HasPrefix(h.Address, "198.19.") || h.VethNetns != "kl-bastion" {
 			t.Errorf("%s behind the bastion: address %s, link in %q", h.Name, h.Address, h.VethNetns)
 		}
 	}
@@ -198,6 +200,201 @@ func TestForEachBounds(t *testing.T) {
 		}
 		if err != nil || done != 20 || peak > limit {
 			t.Errorf("forEach(n=%d): err %v, done %d, peak %d (limit %d)", n, err, done, peak, limit)
+		}
+	}
+}
+
+// TestNetworkLab0 pins lab 0 to the names and addresses labs had before IDs
+// (make lab-up, make rehearsal and the README rely on them).
+func TestNetworkLab0(t *testing.T) {
+	n := NetworkOf(0)
+	want := Network{ID: 0, Prefix: "kl-", Bridge: "klbr0", InnerBridge: "klbr1", BridgeAddr: "198.18.0.1",
+		OuterNet: "198.18.0.0/19", InnerGW: "198.19.0.1", InnerNet: "198.19.0.0/19"}
+	if n != want {
+		t.Errorf("NetworkOf(0) = %+v, want %+v", n, want)
+	}
+	if DirName(0) != "lab" || DirName(3) != "lab3" {
+		t.Errorf("DirName(0), DirName(3) = %q, %q; want lab, lab3", DirName(0), DirName(3))
+	}
+	o := testOptions(t, Options{Nodes: 2, Bastion: true})
+	for _, h := range plan(o) {
+		want := map[string]string{"bastion": "198.18.0.3", "db": "198.19.0.2", "kong-1": "198.19.1.1", "kong-2": "198.19.1.2"}[h.Name]
+		if h.Address != want || h.Netns != "kl-"+h.Name || h.Veth != "kl-"+h.Name {
+			t.Errorf("lab 0 %s: address %s netns %s link %s; want %s, kl-%s", h.Name, h.Address, h.Netns, h.Veth, want, h.Name)
+		}
+	}
+}
+
+// TestNetworkPlanPerID lays out the largest lab of every ID: addresses in the
+// lab's own /19s and nowhere else, names at most 15 characters, and no name,
+// address or network shared between IDs; each ID's Down matchers claim its
+// own names and none of another ID's.
+func TestNetworkPlanPerID(t *testing.T) {
+	addrOwner := map[string]int{}
+	nameOwner := map[string]int{}
+	var nets []netip.Prefix
+	plans := map[int][]*Host{}
+	for id := 0; id <= MaxID; id++ {
+		n := NetworkOf(id)
+		if n.ID != id {
+			t.Fatalf("NetworkOf(%d).ID = %d", id, n.ID)
+		}
+		if id > 0 && (n.Prefix != fmt.Sprintf("kl%d-", id) || n.Bridge != fmt.Sprintf("klb%do", id) || n.InnerBridge != fmt.Sprintf("klb%di", id)) {
+			t.Errorf("lab %d names: %+v", id, n)
+		}
+		outer, inner := netip.MustParsePrefix(n.OuterNet), netip.MustParsePrefix(n.InnerNet)
+		if outer.Bits() != 19 || inner.Bits() != 19 || outer.Masked() != outer || inner.Masked() != inner {
+			t.Errorf("lab %d: networks %s, %s: want canonical /19s", id, outer, inner)
+		}
+		if w := fmt.Sprintf("198.18.%d.0/19", 32*id); n.OuterNet != w {
+			t.Errorf("lab %d outer = %s, want %s", id, n.OuterNet, w)
+		}
+		if !netip.MustParsePrefix("198.18.0.0/15").Contains(outer.Addr()) || !netip.MustParsePrefix("198.18.0.0/15").Contains(inner.Addr()) {
+			t.Errorf("lab %d: networks outside 198.18.0.0/15", id)
+		}
+		if !outer.Contains(netip.MustParseAddr(n.BridgeAddr)) || !inner.Contains(netip.MustParseAddr(n.InnerGW)) {
+			t.Errorf("lab %d: bridge %s / gateway %s outside %s / %s", id, n.BridgeAddr, n.InnerGW, outer, inner)
+		}
+		nets = append(nets, outer, inner)
+		for _, name := range []string{n.Bridge, n.InnerBridge} {
+			if len(name) > 15 {
+				t.Errorf("lab %d: bridge %q longer than 15", id, name)
+			}
+			nameOwner[name] = id
+		}
+		addrOwner[n.BridgeAddr], addrOwner[n.InnerGW] = id, id
+		for _, bastion := range []bool{false, true} {
+			o := testOptions(t, Options{ID: id, Nodes: MaxNodes, Hybrid: true, DPs: MaxNodes, Spares: MaxNodes, Bastion: bastion})
+			hs := plan(o)
+			if len(hs) != 1+3*MaxNodes+map[bool]int{false: 0, true: 1}[bastion] {
+				t.Fatalf("lab %d: plan has %d hosts", id, len(hs))
+			}
+			for _, h := range hs {
+				a := netip.MustParseAddr(h.Address)
+				in := outer
+				if bastion && h.Kind != KindBastion {
+					in = inner
+				}
+				if !in.Contains(a) || a == netip.MustParseAddr(n.BridgeAddr) || a == netip.MustParseAddr(n.InnerGW) {
+					t.Errorf("lab %d %s (bastion=%t): address %s not a host address in %s", id, h.Name, bastion, a, in)
+				}
+				if len(h.Veth) > 15 || len(h.Netns) > 15 || !n.ownsNetns(h.Netns) || !n.ownsLink(h.Veth) {
+					t.Errorf("lab %d %s: netns %q, link %q: want %q names of at most 15 characters", id, h.Name, h.Netns, h.Veth, n.Prefix)
+				}
+				if bastion && h.Kind != KindBastion && h.VethNetns != n.Prefix+"bastion" {
+					t.Errorf("lab %d %s: link in %q, want %sbastion", id, h.Name, h.VethNetns, n.Prefix)
+				}
+				if owner, ok := addrOwner[h.Address]; ok && owner != id {
+					t.Errorf("address %s is in lab %d and lab %d", h.Address, owner, id)
+				}
+				addrOwner[h.Address] = id
+				for _, name := range []string{h.Netns, h.Veth} {
+					if owner, ok := nameOwner[name]; ok && owner != id {
+						t.Errorf("name %s is in lab %d and lab %d", name, owner, id)
+					}
+					nameOwner[name] = id
+				}
+			}
+			if bastion {
+				plans[id] = hs
+			}
+		}
+		// Group addresses: kong-64, dp-64 and spare-64 land where the plan says.
+		hs := plans[id]
+		byName := map[string]string{}
+		for _, h := range hs {
+			byName[h.Name] = h.Address
+		}
+		for name, w := range map[string]string{
+			"bastion":  fmt.Sprintf("198.18.%d.3", 32*id),
+			"db":       fmt.Sprintf("198.19.%d.2", 32*id),
+			"kong-64":  fmt.Sprintf("198.19.%d.64", 32*id+1),
+			"dp-1":     fmt.Sprintf("198.19.%d.1", 32*id+2),
+			"spare-64": fmt.Sprintf("198.19.%d.64", 32*id+3),
+		} {
+			if byName[name] != w {
+				t.Errorf("lab %d %s = %s, want %s", id, name, byName[name], w)
+			}
+		}
+	}
+	for i := range nets {
+		for j := range nets {
+			if i != j && nets[i].Overlaps(nets[j]) {
+				t.Errorf("networks %s and %s overlap", nets[i], nets[j])
+			}
+		}
+	}
+	// Every name is claimed by its own lab's Down and by no other's.
+	for name, owner := range nameOwner {
+		for id := 0; id <= MaxID; id++ {
+			n := NetworkOf(id)
+			claims := n.ownsLink(name) || n.ownsNetns(name)
+			if claims != (id == owner) {
+				t.Errorf("lab %d's Down claims %q = %t (it belongs to lab %d)", id, name, claims, owner)
+			}
+		}
+	}
+	// Machine links that are no lab's.
+	for _, name := range []string{"klbr2", "klbr", "eth0", "virbr1", "kl", "klb1", "klb8o", "kl8-x"} {
+		for id := 0; id <= MaxID; id++ {
+			if NetworkOf(id).ownsLink(name) {
+				t.Errorf("lab %d's Down claims the link %q", id, name)
+			}
+		}
+	}
+}
+
+func TestLabID(t *testing.T) {
+	t.Setenv(EnvID, "")
+	if o := testOptions(t, Options{}); o.ID != 0 {
+		t.Errorf("ID without %s = %d, want 0", EnvID, o.ID)
+	}
+	t.Setenv(EnvID, "6")
+	if o := testOptions(t, Options{}); o.ID != 6 {
+		t.Errorf("ID with %s=6 = %d, want 6", EnvID, o.ID)
+	}
+	if o := testOptions(t, Options{ID: 2}); o.ID != 2 {
+		t.Errorf("explicit ID 2 with %s=6 = %d, want 2", EnvID, o.ID)
+	}
+	if a, b := testOptions(t, Options{ID: 2}).fingerprint(), testOptions(t, Options{ID: 3}).fingerprint(); a == b {
+		t.Errorf("labs 2 and 3 share the fingerprint %q", a)
+	}
+	for _, bad := range []string{"8", "-1", "x"} {
+		t.Setenv(EnvID, bad)
+		if _, err := (Options{Dir: "/nonexistent/lab", PackagesDir: "/srv"}).normalize(); err == nil {
+			t.Errorf("%s=%s accepted", EnvID, bad)
+		}
+	}
+	t.Setenv(EnvID, "")
+	for _, bad := range []int{-1, 8} {
+		if _, err := (Options{ID: bad, Dir: "/nonexistent/lab", PackagesDir: "/srv"}).normalize(); err == nil {
+			t.Errorf("ID %d accepted", bad)
+		}
+	}
+	for dir, want := range map[string]int{"/r/build/lab": 0, "/r/build/lab5": 5} {
+		if id, ok := idFromDirName(dir); !ok || id != want {
+			t.Errorf("idFromDirName(%s) = %d, %t; want %d", dir, id, ok, want)
+		}
+	}
+	if _, ok := idFromDirName("/r/build/lab8"); ok {
+		t.Errorf("idFromDirName(lab8) claims an ID")
+	}
+}
+
+// TestDBClientsPerLab: the database admits only its own lab's network.
+func TestDBClientsPerLab(t *testing.T) {
+	for _, c := range []struct {
+		id      int
+		bastion bool
+		want    string
+	}{{0, false, "198.18.0.0/19"}, {0, true, "198.19.0.0/19"}, {5, false, "198.18.160.0/19"}, {7, true, "198.19.224.0/19"}} {
+		o := testOptions(t, Options{ID: c.id, Bastion: c.bastion})
+		l := &Lab{st: &State{Options: o, Dir: o.Dir}}
+		if got := l.dbClients(); got != c.want {
+			t.Errorf("lab %d bastion=%t: PG_ALLOW %s, want %s", c.id, c.bastion, got, c.want)
+		}
+		if env := strings.Join(l.dbEnv(), " "); !strings.Contains(env, "PG_ALLOW="+c.want) {
+			t.Errorf("lab %d: db env %s lacks PG_ALLOW=%s", c.id, env, c.want)
 		}
 	}
 }

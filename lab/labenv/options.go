@@ -25,11 +25,16 @@ const (
 	EditionEnterprise = "enterprise"
 )
 
-// Options describe a lab. The zero value is a 3-node OSS 2.8.4 lab in
-// <repo>/build/lab.
+// Options describe a lab. The zero value is a 3-node OSS 2.8.4 lab 0 (or lab
+// $KONGCTL_LAB_ID) in <repo>/build/lab.
 type Options struct {
+	// ID (0..MaxID) picks the lab's names and addresses, so several labs run
+	// on one machine at once (see NetworkOf). 0 means $KONGCTL_LAB_ID when it
+	// is set, else lab 0. One lab per ID per machine: Up and Down of an ID
+	// remove whatever carries that ID's names.
+	ID int `json:"id"`
 	// Dir holds the lab's state and outputs (hosts.hcl, keys, state.json).
-	// Default: <repository root>/build/lab.
+	// Default: <repository root>/build/lab for ID 0, build/lab<k> for ID k.
 	Dir string `json:"-"`
 	// PackagesDir holds kong_<version>_amd64.deb (and the Enterprise
 	// packages). Default: <repository root>/build/packages.
@@ -77,13 +82,23 @@ func (o Options) normalize() (Options, error) {
 	if o.Log == nil {
 		o.Log = os.Stderr
 	}
+	if o.ID == 0 {
+		id, err := DefaultID()
+		if err != nil {
+			return o, err
+		}
+		o.ID = id
+	}
+	if err := checkID(o.ID); err != nil {
+		return o, err
+	}
 	if o.Dir == "" || o.PackagesDir == "" {
 		root, err := RepoRoot()
 		if err != nil {
 			return o, err
 		}
 		if o.Dir == "" {
-			o.Dir = filepath.Join(root, "build", "lab")
+			o.Dir = filepath.Join(root, "build", DirName(o.ID))
 		}
 		if o.PackagesDir == "" {
 			o.PackagesDir = filepath.Join(root, "build", "packages")
@@ -163,10 +178,11 @@ func (o Options) normalize() (Options, error) {
 }
 
 // fingerprint identifies the parts of the options that shape the lab's hosts;
-// a lab that is up with the same fingerprint is reused by Up.
+// a lab that is up with the same fingerprint is reused by Up. "net=/19" marks
+// the per-ID address plan (a lab built with the old /16 is rebuilt).
 func (o Options) fingerprint() string {
-	return fmt.Sprintf("nodes=%d from=%s edition=%s bastion=%t user=%s hybrid=%t dps=%d spares=%d disk=%d seed=%t packages=%s",
-		o.Nodes, o.From, o.Edition, o.Bastion, o.User, o.Hybrid, o.DPs, o.Spares, o.DiskMB, !o.NoSeed, o.PackagesDir)
+	return fmt.Sprintf("id=%d net=/%d nodes=%d from=%s edition=%s bastion=%t user=%s hybrid=%t dps=%d spares=%d disk=%d seed=%t packages=%s",
+		o.ID, NetPrefix, o.Nodes, o.From, o.Edition, o.Bastion, o.User, o.Hybrid, o.DPs, o.Spares, o.DiskMB, !o.NoSeed, o.PackagesDir)
 }
 
 // PackageFile is the file name of the simulated Kong package of a version:

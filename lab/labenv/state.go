@@ -8,17 +8,9 @@ import (
 	"time"
 )
 
-// Names and addresses shared by every lab.
-const (
-	Prefix      = "kl-"   // netns and link names
-	Bridge      = "klbr0" // the machine's bridge
-	InnerBridge = "klbr1" // inside the bastion's namespace
-	BridgeAddr  = "198.18.0.1"
-	OuterPrefix = 16 // 198.18.0.0/16 on klbr0
-	InnerNet    = "198.19.0.0/16"
-	InnerGW     = "198.19.0.1" // the bastion's inner address
-	stateFormat = 1
-)
+// stateFormat is the version of state.json (labs written before IDs existed
+// carry no "id" and are lab 0).
+const stateFormat = 1
 
 // Host kinds.
 const (
@@ -121,49 +113,44 @@ func writeState(st *State) error {
 	return nil
 }
 
-// plan lays out the hosts of a lab (names, kinds, roles, addresses, links).
+// plan lays out the hosts of a lab (names, kinds, roles, addresses, links)
+// from its ID's network (see NetworkOf).
 func plan(o Options) []*Host {
+	n := NetworkOf(o.ID)
 	var hosts []*Host
 	inner := o.Bastion
-	addr := func(outer, innerAddr string) string {
+	addr := func(group, i int) string {
 		if inner {
-			return innerAddr
+			return n.inner(group, i)
 		}
-		return outer
+		return n.outer(group, i)
 	}
-	veth := func(h *Host, short string) {
-		h.Veth = Prefix + short
-		if inner && h.Kind != KindBastion {
-			h.VethNetns = Prefix + "bastion"
+	add := func(name, kind string, roles []string, address string) *Host {
+		h := &Host{Name: name, Kind: kind, Roles: roles, Address: address, Netns: n.Prefix + name, Veth: n.Prefix + name}
+		if inner && kind != KindBastion {
+			h.VethNetns = n.Prefix + "bastion"
 		}
-	}
-	add := func(name, kind string, roles []string, address, short string) *Host {
-		h := &Host{Name: name, Kind: kind, Roles: roles, Address: address, Netns: Prefix + name}
 		h.Dir = filepath.Join(o.Dir, "hosts", name)
-		veth(h, short)
 		hosts = append(hosts, h)
 		return h
 	}
 	if o.Bastion {
-		b := add("bastion", KindBastion, []string{"bastion"}, "198.18.0.3", "bastion")
-		b.OuterAddress = "198.18.0.3"
+		b := add("bastion", KindBastion, []string{"bastion"}, n.outer(groupInfra, 3))
+		b.OuterAddress = b.Address
 	}
-	add("db", KindDatabase, []string{"database"}, addr("198.18.0.2", "198.19.0.2"), "db")
+	add("db", KindDatabase, []string{"database"}, addr(groupInfra, 2))
 	role := "kong"
 	if o.Hybrid {
 		role = "control_plane"
 	}
 	for i := 1; i <= o.Nodes; i++ {
-		add(fmt.Sprintf("kong-%d", i), KindKong, []string{role},
-			addr(fmt.Sprintf("198.18.1.%d", i), fmt.Sprintf("198.19.1.%d", i)), fmt.Sprintf("kong-%d", i))
+		add(fmt.Sprintf("kong-%d", i), KindKong, []string{role}, addr(groupKong, i))
 	}
 	for i := 1; i <= o.DPs; i++ {
-		add(fmt.Sprintf("dp-%d", i), KindDP, []string{"data_plane"},
-			addr(fmt.Sprintf("198.18.2.%d", i), fmt.Sprintf("198.19.2.%d", i)), fmt.Sprintf("dp-%d", i))
+		add(fmt.Sprintf("dp-%d", i), KindDP, []string{"data_plane"}, addr(groupDP, i))
 	}
 	for i := 1; i <= o.Spares; i++ {
-		add(fmt.Sprintf("spare-%d", i), KindSpare, []string{"spare"},
-			addr(fmt.Sprintf("198.18.3.%d", i), fmt.Sprintf("198.19.3.%d", i)), fmt.Sprintf("spare-%d", i))
+		add(fmt.Sprintf("spare-%d", i), KindSpare, []string{"spare"}, addr(groupSpare, i))
 	}
 	return hosts
 }

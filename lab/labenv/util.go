@@ -3,7 +3,9 @@ package labenv
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -12,6 +14,27 @@ import (
 )
 
 const waitDelay = 5 * time.Second
+
+// netnsLockPath serialises, across every lab on the machine, creating a
+// network namespace and unmounting an empty /run/netns: otherwise one lab's
+// Down could unmount /run/netns under another lab's fresh `ip netns add`.
+const netnsLockPath = "/run/lock/kongctl-lab-netns.lock"
+
+// lockNetns takes the machine-wide netns lock; the returned func releases it.
+func lockNetns() (func(), error) {
+	if err := os.MkdirAll(filepath.Dir(netnsLockPath), 0o755); err != nil {
+		return nil, fmt.Errorf("lock %s: %w", netnsLockPath, err)
+	}
+	f, err := os.OpenFile(netnsLockPath, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", netnsLockPath, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", netnsLockPath, err)
+	}
+	return func() { f.Close() }, nil
+}
 
 // forEach runs fn for every item with at most n at once and joins the errors.
 func forEach[T any](ctx context.Context, n int, items []T, fn func(context.Context, T) error) error {

@@ -6,7 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,7 +26,10 @@ commands:
             fill-disk, free-disk, heal, stop-db, start-db (HOST ignored for *-db)
   ssh     HOST [COMMAND...]   ssh to a host with the lab's key and known_hosts
 
-common flags: --dir DIR (default <repo>/build/lab)
+common flags:
+  --id K    lab ID 0..7 (default $KONGCTL_LAB_ID, else 0); labs with different
+            IDs run side by side (own names, bridges, 198.18.(32K).0/19)
+  --dir DIR lab dir (default <repo>/build/lab for ID 0, build/lab<K> for K > 0)
 `
 
 // Main runs the command line and returns the exit code.
@@ -77,6 +82,7 @@ func parseUpArgs(args []string) (upArgs, error) {
 	var a upArgs
 	fs := flag.NewFlagSet("up", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
+	id := fs.String("id", "", "lab ID 0..7")
 	fs.StringVar(&a.opts.Dir, "dir", "", "lab dir")
 	fs.StringVar(&a.opts.PackagesDir, "packages", "", "packages dir")
 	fs.IntVar(&a.opts.Nodes, "nodes", 0, "Kong hosts (1..64)")
@@ -98,6 +104,9 @@ func parseUpArgs(args []string) (upArgs, error) {
 		return a, usageError{fmt.Errorf("unexpected arguments %q", fs.Args())}
 	}
 	var err error
+	if a.opts.ID, _, err = resolveID(*id); err != nil {
+		return a, err
+	}
 	if a.opts.Bastion, err = parseBool("bastion", *bastion); err != nil {
 		return a, err
 	}
@@ -134,18 +143,57 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func dirFlag(name string, args []string) (string, []string, error) {
+// resolveID turns --id into a lab ID: the flag, else $KONGCTL_LAB_ID, else
+// 0. given reports whether the flag or the environment named one.
+func resolveID(flagValue string) (id int, given bool, err error) {
+	if flagValue == "" {
+		if os.Getenv(labenv.EnvID) == "" {
+			return 0, false, nil
+		}
+		id, err := labenv.DefaultID()
+		return id, true, err
+	}
+	id, err = strconv.Atoi(flagValue)
+	if err != nil || id < 0 || id > labenv.MaxID {
+		return 0, false, usageError{fmt.Errorf("--id=%q: want a lab ID 0..%d", flagValue, labenv.MaxID)}
+	}
+	return id, true, nil
+}
+
+// labRef names a lab: an ID (flag or environment) and/or a dir.
+type labRef struct {
+	id    int
+	given bool // an ID was named; else the dir's (or lab 0)
+	dir   string
+}
+
+func labFlags(name string, args []string) (labRef, []string, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
+	id := fs.String("id", "", "lab ID 0..7")
 	dir := fs.String("dir", "", "lab dir")
 	if err := fs.Parse(args); err != nil {
-		return "", nil, usageError{err}
+		return labRef{}, nil, usageError{err}
 	}
-	return *dir, fs.Args(), nil
+	r := labRef{dir: *dir}
+	var err error
+	if r.id, r.given, err = resolveID(*id); err != nil {
+		return labRef{}, nil, err
+	}
+	return r, fs.Args(), nil
+}
+
+// attach finds the lab a command names: by ID when one was given (the dir
+// must hold that lab), else the lab in --dir (default build/lab).
+func (r labRef) attach() (*labenv.Lab, error) {
+	if r.given {
+		return labenv.AttachID(r.id, r.dir)
+	}
+	return labenv.Attach(r.dir)
 }
 
 func runDown(ctx context.Context, args []string, stderr io.Writer) error {
-	dir, rest, err := dirFlag("down", args)
+	ref, rest, err := labFlags("down", args)
 	if err != nil {
 		return err
 	}
@@ -153,7 +201,12 @@ func runDown(ctx context.Context, args []string, stderr io.Writer) error {
 		return usageError{fmt.Errorf("unexpected arguments %q", rest)}
 	}
 	start := time.Now()
-	if err := labenv.Down(ctx, dir, stderr); err != nil {
+	if ref.given {
+		err = labenv.DownID(ctx, ref.id, ref.dir, stderr)
+	} else {
+		err = labenv.Down(ctx, ref.dir, stderr)
+	}
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "lab: down after %.1fs\n", time.Since(start).Seconds())
@@ -161,11 +214,14 @@ func runDown(ctx context.Context, args []string, stderr io.Writer) error {
 }
 
 func runStatus(args []string, stdout io.Writer) error {
-	dir, _, err := dirFlag("status", args)
+	ref, rest, err := labFlags("status", args)
 	if err != nil {
 		return err
 	}
-	l, err := labenv.Attach(dir)
+	if len(rest) > 0 {
+		return usageError{fmt.Errorf("unexpected arguments %q", rest)}
+	}
+	l, err := ref.attach()
 	if err != nil {
 		return err
 	}
@@ -175,7 +231,8 @@ func runStatus(args []string, stdout io.Writer) error {
 
 func renderStatus(w io.Writer, l *labenv.Lab) {
 	o := l.Options()
-	fmt.Fprintf(w, "lab %s: %s %s -> %s, %d hosts\n", l.Dir(), o.Edition, o.From, o.To, len(l.Hosts()))
+	n := l.Network()
+	fmt.Fprintf(w, "lab %d in %s: %s %s -> %s, %d hosts (bridge %s %s)\n", l.ID(), l.Dir(), o.Edition, o.From, o.To, len(l.Hosts()), n.Bridge, n.OuterNet)
 	for _, h := range l.Hosts() {
 		fmt.Fprintf(w, "  %-10s %-15s %-14s sshd pid %d\n", h.Name, h.Address, strings.Join(h.Roles, ","), h.SSHDPID)
 	}
@@ -184,7 +241,7 @@ func renderStatus(w io.Writer, l *labenv.Lab) {
 }
 
 func runFault(ctx context.Context, args []string, stdout io.Writer) error {
-	dir, rest, err := dirFlag("fault", args)
+	ref, rest, err := labFlags("fault", args)
 	if err != nil {
 		return err
 	}
@@ -198,7 +255,7 @@ func runFault(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(rest) > 2 {
 		path = rest[2]
 	}
-	l, err := labenv.Attach(dir)
+	l, err := ref.attach()
 	if err != nil {
 		return err
 	}
@@ -248,12 +305,12 @@ func runFault(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 func runSSH(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	dir, rest, err := dirFlag("ssh", args)
+	ref, rest, err := labFlags("ssh", args)
 	if err != nil || len(rest) == 0 {
-		fmt.Fprintln(stderr, "kongctl-lab ssh: want HOST [COMMAND...]")
+		fmt.Fprintln(stderr, "kongctl-lab ssh: want [--id K] [--dir DIR] HOST [COMMAND...]")
 		return 2
 	}
-	l, err := labenv.Attach(dir)
+	l, err := ref.attach()
 	if err != nil {
 		fmt.Fprintf(stderr, "kongctl-lab ssh: %v\n", err)
 		return 1

@@ -1,6 +1,10 @@
 // Command kongctl-lab brings the rehearsal lab up and down and injects faults
 // (see lab/labenv and mk/lab.mk).
 //
+// Every command takes --id K (0..7, default $KONGCTL_LAB_ID, else 0) and
+// --dir DIR (default build/lab, build/lab<K>); labs with different IDs run
+// side by side.
+//
 //	kongctl-lab up [--nodes N] [--from V] [--to V] [--edition oss|enterprise]
 //	               [--bastion] [--user NAME] [--hybrid] [--dps N] [--spares N]
 //	kongctl-lab down
