@@ -307,6 +307,15 @@ func (c *Client) Call(ctx context.Context, req *agentproto.Request) (*agentproto
 	if c.opts.Observe != nil {
 		c.opts.Observe(rep)
 	}
+	// A reply is checked, never trusted: another protocol or another op's
+	// reply is refused, and secrets an agent echoes are scrubbed here too.
+	if rep.ProtocolVersion != agentproto.ProtocolVersion {
+		return nil, fmt.Errorf("host %s: agent %s: reply speaks protocol %d, kongctl speaks %d", host, req.Op, rep.ProtocolVersion, agentproto.ProtocolVersion)
+	}
+	if rep.Op != "" && rep.Op != req.Op {
+		return nil, fmt.Errorf("host %s: agent %s: reply is for operation %q", host, req.Op, clipString(string(rep.Op), 64))
+	}
+	scrubReply(rep, req.Redact)
 	if rep.Error != nil {
 		return rep, &OpError{Host: host, Op: req.Op, Err: rep.Error, ExitStatus: rep.ExitStatus, StdoutTail: rep.StdoutTail, StderrTail: rep.StderrTail, Reply: rep}
 	}
@@ -487,6 +496,34 @@ func (c *Client) StartDetached(ctx context.Context, stepID string, op agentproto
 // agentproto.DecodeResult); an unknown step fails with code not_found.
 func (c *Client) Attach(ctx context.Context, stepID string, wait time.Duration) (*agentproto.AttachResult, error) {
 	return call[agentproto.AttachResult](ctx, c, agentproto.OpAttach, agentproto.AttachParams{StepID: stepID, Wait: wait})
+}
+
+// scrubReply replaces the request's secrets wherever a reply could carry
+// them to a log or report.
+func scrubReply(rep *agentproto.Reply, secrets []string) {
+	for _, sec := range secrets {
+		if len(sec) < 3 {
+			continue
+		}
+		rep.StdoutTail = strings.ReplaceAll(rep.StdoutTail, sec, "[REDACTED]")
+		rep.StderrTail = strings.ReplaceAll(rep.StderrTail, sec, "[REDACTED]")
+		if rep.Error != nil {
+			rep.Error.Message = strings.ReplaceAll(rep.Error.Message, sec, "[REDACTED]")
+		}
+		if bytes.Contains(rep.Result, []byte(sec)) {
+			if enc, err := json.Marshal(sec); err == nil {
+				inner := enc[1 : len(enc)-1]
+				rep.Result = bytes.ReplaceAll(rep.Result, inner, []byte("[REDACTED]"))
+			}
+		}
+	}
+}
+
+func clipString(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
 }
 
 func shellQuote(s string) string {

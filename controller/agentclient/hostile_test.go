@@ -1,0 +1,137 @@
+package agentclient
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"io/fs"
+	"strings"
+	"testing"
+
+	"github.com/kongctl/kongctl/agent/agentproto"
+	"github.com/kongctl/kongctl/controller/sshremote"
+)
+
+// cannedRemote answers every command with the same stdout: a hostile or
+// broken agent.
+type cannedRemote struct {
+	stdout []byte
+	code   int
+}
+
+func (r *cannedRemote) Name() string { return "kong-9" }
+func (r *cannedRemote) Run(ctx context.Context, req sshremote.RunRequest) (sshremote.RunResult, error) {
+	if req.Stdin != nil {
+		io.Copy(io.Discard, req.Stdin)
+	}
+	return sshremote.RunResult{Stdout: r.stdout, ExitCode: r.code}, nil
+}
+func (r *cannedRemote) Upload(context.Context, string, io.Reader, int64, fs.FileMode, func(int64)) error {
+	return errors.New("no upload")
+}
+func (r *cannedRemote) Rename(context.Context, string, string) error { return errors.New("no rename") }
+
+func replyJSON(t *testing.T, mut func(m map[string]any)) []byte {
+	m := map[string]any{"protocol_version": agentproto.ProtocolVersion, "agent_version": "x", "op": string(agentproto.OpFacts), "exit_status": 0, "duration": 0, "result": map[string]any{}}
+	mut(m)
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestHostileAgentReplies: malformed, huge, other-protocol, other-op,
+// unknown-code and secret-echoing replies end in a clear error naming the
+// host and the operation (or a scrubbed OpError), never a panic.
+func TestHostileAgentReplies(t *testing.T) {
+	const secret = "s3cr3t-Pa55word"
+	huge := append([]byte(`{"protocol_version":1,"op":"facts","stdout_tail":"`), bytes.Repeat([]byte("A"), agentproto.MaxReplyBytes+10)...)
+	huge = append(huge, []byte(`"}`)...)
+	cases := []struct {
+		name   string
+		stdout []byte
+		want   string // in the error
+		opErr  bool
+	}{
+		{"empty", nil, "empty agent reply", false},
+		{"not json", []byte("Segmentation fault (core dumped)\n"), "decode agent reply", false},
+		{"truncated", []byte(`{"protocol_version":1,"op":"fac`), "decode agent reply", false},
+		{"huge", huge, "agent reply", false},
+		{"unknown field", replyJSON(t, func(m map[string]any) { m["evil"] = true }), "decode agent reply", false},
+		{"wrong protocol", replyJSON(t, func(m map[string]any) { m["protocol_version"] = 99 }), "protocol 99", false},
+		{"another op", replyJSON(t, func(m map[string]any) { m["op"] = "db.restore" }), `operation "db.restore"`, false},
+		{"wrong result type", replyJSON(t, func(m map[string]any) { m["result"] = []int{1, 2} }), "decode facts result", false},
+		{"unknown error code", replyJSON(t, func(m map[string]any) {
+			delete(m, "result")
+			m["error"] = map[string]any{"code": "martian", "message": "???"}
+		}), "martian", true},
+		{"secret echoed", replyJSON(t, func(m map[string]any) {
+			delete(m, "result")
+			m["stderr_tail"] = "FATAL: password authentication failed: " + secret
+			m["error"] = map[string]any{"code": "command_failed", "message": "psql: password " + secret}
+		}), "command_failed", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := New(&cannedRemote{stdout: tc.stdout}, Options{Redact: []string{secret}})
+			c.SetPath("/var/lib/kongctl/bin/kongctl-agent-x")
+			_, err := c.Facts(context.Background(), agentproto.FactsParams{})
+			if err == nil {
+				t.Fatal("hostile reply accepted")
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, "kong-9") || !strings.Contains(msg, "facts") || !strings.Contains(msg, tc.want) {
+				t.Fatalf("error %q: want host, op and %q", clipString(msg, 300), tc.want)
+			}
+			if len(msg) > 4096 {
+				t.Fatalf("error is %d bytes: the reply is not bounded", len(msg))
+			}
+			var oe *OpError
+			if errors.As(err, &oe) != tc.opErr {
+				t.Fatalf("OpError = %v, want %v (%v)", !tc.opErr, tc.opErr, err)
+			}
+			if oe != nil {
+				if strings.Contains(msg, secret) || strings.Contains(oe.StderrTail, secret) || strings.Contains(oe.Reply.StderrTail, secret) {
+					t.Fatalf("secret echoed by the agent reached the error: %q / %q", msg, oe.StderrTail)
+				}
+				if agentproto.CodeOf(err) == "" {
+					t.Fatalf("code lost: %v", err)
+				}
+			}
+		})
+	}
+}
+
+// TestHelloWithOtherHashRefused: an agent that answers hello with another
+// SHA-256 than the binary kongctl delivered is refused.
+func TestHelloWithOtherHashRefused(t *testing.T) {
+	bin := &Binary{GOARCH: "amd64", Data: []byte("agent"), SHA256: strings.Repeat("a", 64)}
+	hello := replyJSON(t, func(m map[string]any) {
+		m["op"] = string(agentproto.OpHello)
+		m["result"] = map[string]any{"protocol_version": agentproto.ProtocolVersion, "agent_version": "x", "sha256": strings.Repeat("b", 64)}
+	})
+	r := &seqRemote{outs: [][]byte{[]byte("x86_64\n" + strings.Repeat("a", 64) + "  /var/lib/kongctl/bin/kongctl-agent-" + bin.Short() + "\n"), hello}}
+	c := New(r, Options{Binary: func(string) (*Binary, error) { return bin, nil }})
+	_, err := c.Deliver(context.Background(), nil)
+	if err == nil || !strings.Contains(err.Error(), "sha256") || !strings.Contains(err.Error(), "kong-9") {
+		t.Fatalf("err = %v, want the hash mismatch refused", err)
+	}
+}
+
+type seqRemote struct {
+	cannedRemote
+	outs [][]byte
+	i    int
+}
+
+func (r *seqRemote) Run(ctx context.Context, req sshremote.RunRequest) (sshremote.RunResult, error) {
+	if req.Stdin != nil {
+		io.Copy(io.Discard, req.Stdin)
+	}
+	out := r.outs[min(r.i, len(r.outs)-1)]
+	r.i++
+	return sshremote.RunResult{Stdout: out}, nil
+}
