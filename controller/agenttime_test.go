@@ -37,9 +37,14 @@ func (n *timedNode) Stop(ctx context.Context, timeout time.Duration) error {
 	return n.fakeNode.Stop(ctx, timeout)
 }
 
-func (n *timedNode) Health(ctx context.Context) (Health, error) {
-	n.add("health", 100*time.Millisecond)
-	return n.fakeNode.Health(ctx)
+func (n *timedNode) Facts(ctx context.Context) (Facts, error) {
+	n.add("facts", 100*time.Millisecond)
+	return n.fakeNode.Facts(ctx)
+}
+
+func (n *timedNode) InstallPackage(ctx context.Context, p PackageRef, timeout time.Duration) error {
+	n.add("package.install", 2*time.Second)
+	return n.fakeNode.InstallPackage(ctx, p, timeout)
 }
 
 type timedCluster struct {
@@ -88,22 +93,21 @@ func TestStepCarriesAgentTimes(t *testing.T) {
 		t.Fatalf("outcome %s: %s", r.Outcome, r.Error)
 	}
 	for _, h := range r.Hosts {
-		var stop *StepResult
-		for i := range h.Steps {
-			if h.Steps[i].Phase == string(PhaseStop) {
-				stop = &h.Steps[i]
-			}
+		steps := map[string]StepResult{}
+		for _, st := range h.Steps {
+			steps[st.Phase] = st
 		}
-		if stop == nil {
-			t.Fatalf("%s: no stop step in %+v", h.Name, h.Steps)
+		if got := steps[string(PhaseStop)].Agent; len(got) != 1 || got["service.stop"] != 1.5 {
+			t.Errorf("%s stop: agent times %v, want service.stop 1.5 only", h.Name, got)
 		}
-		// One stop (1.5s) and one health check (0.1s) in the stop step:
-		// the delta, not the running total of earlier steps.
-		if got := stop.Agent["service.stop"]; got != 1.5 {
-			t.Errorf("%s stop: agent service.stop = %v, want 1.5 (%v)", h.Name, got, stop.Agent)
+		// One install (2s) and one facts (0.1s) in the install step: the
+		// delta, not the running total (preflight read facts before).
+		inst := steps[string(PhaseInstall)].Agent
+		if inst["package.install"] != 2 {
+			t.Errorf("%s install: agent package.install = %v, want 2 (%v)", h.Name, inst["package.install"], inst)
 		}
-		if got := stop.Agent["health"]; got < 0.099 || got > 0.101 {
-			t.Errorf("%s stop: agent health = %v, want 0.1 (%v)", h.Name, got, stop.Agent)
+		if got := inst["facts"]; got < 0.099 || got > 0.101 {
+			t.Errorf("%s install: agent facts = %v, want 0.1 (%v)", h.Name, got, inst)
 		}
 	}
 	n := 0
