@@ -2,6 +2,8 @@ package controller
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -134,5 +136,67 @@ func TestAgentDelta(t *testing.T) {
 	}
 	if agentDelta(nil, nil) != nil {
 		t.Error("agentDelta(nil, nil) is not nil")
+	}
+}
+
+// listingNode reports, like the agent, the list it ran right after up and
+// finish.
+type listingNode struct{ *fakeNode }
+
+func (n listingNode) Migrations(ctx context.Context, req MigrationsRequest) (SchemaState, error) {
+	st, err := n.fakeNode.Migrations(ctx, req)
+	if err != nil || (req.Command != "up" && req.Command != "finish") || st.Aborted || st.ExitCode != 0 {
+		return st, err
+	}
+	n.c.mu.Lock()
+	n.c.calls = append(n.c.calls, n.name+" agent-side list")
+	n.c.mu.Unlock()
+	after, err := n.fakeNode.Migrations(ctx, MigrationsRequest{Command: "list"})
+	st.After = &after
+	return st, err
+}
+
+type listingCluster struct{ *fakeCluster }
+
+func (c listingCluster) Node(ctx context.Context, host string) (Node, error) {
+	n, err := c.fakeCluster.Node(ctx, host)
+	if err != nil {
+		return nil, err
+	}
+	return listingNode{n.(*fakeNode)}, nil
+}
+
+// When the node reports the list it ran after up and finish, the
+// controller checks that state instead of listing again; before up the
+// state is always listed, and finish reuses up's list.
+func TestMigrationsUseTheNodesListAfter(t *testing.T) {
+	for _, reports := range []bool{false, true} {
+		fc := newFakeCluster(t, "2.8.4", "kong-1", "kong-2", "kong-3")
+		cfg := testConfig(fc)
+		if reports {
+			cfg.conn = listingCluster{fc}
+		}
+		r, err := upgrade(context.Background(), testSpec(t), cfg)
+		if err != nil || r.Outcome != Succeeded {
+			t.Fatalf("reports=%v: outcome %v err %v: %s", reports, r.Outcome, err, r.Error)
+		}
+		var seq []string
+		for _, c := range fc.Calls() {
+			if strings.HasPrefix(c, "kong-1 migrations") || c == "kong-1 agent-side list" {
+				seq = append(seq, c)
+			}
+		}
+		// Preflight lists too; the migration phases start at the first up's list.
+		i := slices.Index(seq, "kong-1 migrations up")
+		if i < 1 {
+			t.Fatalf("reports=%v: no migrations up in %q", reports, seq)
+		}
+		want := []string{"kong-1 migrations list", "kong-1 migrations up", "kong-1 migrations list", "kong-1 migrations finish", "kong-1 migrations list"}
+		if reports {
+			want = []string{"kong-1 migrations list", "kong-1 migrations up", "kong-1 agent-side list", "kong-1 migrations list", "kong-1 migrations finish", "kong-1 agent-side list", "kong-1 migrations list"}
+		}
+		if got := seq[i-1:]; !slices.Equal(got, want) {
+			t.Errorf("reports=%v: migration calls %q, want %q", reports, got, want)
+		}
 	}
 }

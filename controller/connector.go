@@ -391,6 +391,10 @@ func (n *agentNode) Migrations(ctx context.Context, req MigrationsRequest) (Sche
 	}
 	st := SchemaState{ExitCode: res.State.ExitCode, NeedsBootstrap: res.State.NeedsBootstrap, Pending: flatten(res.State.Pending), New: flatten(res.State.New)}
 	if req.Command == agentproto.MigUp || req.Command == agentproto.MigFinish {
+		// The agent re-checks up/finish with list itself: its State is that
+		// list, reported as After; ExitCode is the command's.
+		after := st
+		st.After = &after
 		st.ExitCode = res.ExitCode
 	}
 	return st, nil

@@ -154,6 +154,10 @@ type SchemaState struct {
 	// database changes" (exit 0, nothing done).
 	Aborted bool   `json:"aborted"`
 	Output  string `json:"-"`
+	// After is, for up and finish, the `kong migrations list` the node ran
+	// right after the command (nil when the node does not report one: the
+	// controller then lists itself).
+	After *SchemaState `json:"-"`
 }
 
 // UpToDate is `list` exit 0.

@@ -445,11 +445,7 @@ func (migrateUpPhase) run(ctx context.Context, e *engine) error {
 		if st.ExitCode != 5 {
 			return nil, fmt.Errorf("kong migrations list on %s before up: exit %d: %s", h, st.ExitCode, firstLine(st.Output))
 		}
-		if err := e.migrate(ctx, n, "up"); err != nil {
-			return nil, err
-		}
-		st, err = e.migList(ctx, n)
-		if err != nil {
+		if st, err = e.migrateAndList(ctx, n, "up"); err != nil {
 			return nil, err
 		}
 		if st.ExitCode != 4 && st.ExitCode != 0 {
@@ -497,11 +493,7 @@ func (migrateFinishPhase) run(ctx context.Context, e *engine) error {
 		if st.ExitCode != 4 {
 			return nil, fmt.Errorf("kong migrations list on %s before finish: exit %d (want 4): %s", h, st.ExitCode, firstLine(st.Output))
 		}
-		if err := e.migrate(ctx, n, "finish"); err != nil {
-			return nil, err
-		}
-		st, err = e.migList(ctx, n)
-		if err != nil {
+		if st, err = e.migrateAndList(ctx, n, "finish"); err != nil {
 			return nil, err
 		}
 		if st.ExitCode != 0 {
@@ -521,29 +513,43 @@ func (e *engine) migList(ctx context.Context, n Node) (SchemaState, error) {
 	return st, nil
 }
 
+// migrateAndList runs up or finish (migrate) and returns the state after
+// it: the list the node ran right after the command when it reports one,
+// else a list of its own.
+func (e *engine) migrateAndList(ctx context.Context, n Node, cmd string) (SchemaState, error) {
+	st, err := e.migrate(ctx, n, cmd)
+	if err != nil {
+		return st, err
+	}
+	if st.After != nil {
+		return *st.After, nil
+	}
+	return e.migList(ctx, n)
+}
+
 // migrate runs up or finish detached, retrying once after Kong's lock TTL
 // when Kong answered "aborted: another node is performing database changes".
-func (e *engine) migrate(ctx context.Context, n Node, cmd string) error {
+func (e *engine) migrate(ctx context.Context, n Node, cmd string) (SchemaState, error) {
 	h := e.spec.MigrationHost
 	for attempt := 1; ; attempt++ {
 		req := MigrationsRequest{Command: cmd, StepID: fmt.Sprintf("%s-migrations-%s-%d", e.runID, cmd, attempt),
 			DBTimeout: e.spec.Timeouts.Migrations, LockTimeout: e.spec.Timeouts.MigrationLockTTL}
 		st, err := n.Migrations(ctx, req)
 		if err != nil {
-			return fmt.Errorf("kong migrations %s on %s: %w", cmd, h, err)
+			return st, fmt.Errorf("kong migrations %s on %s: %w", cmd, h, err)
 		}
 		if st.ExitCode != 0 {
-			return fmt.Errorf("kong migrations %s on %s: exit %d: %s", cmd, h, st.ExitCode, firstLine(st.Output))
+			return st, fmt.Errorf("kong migrations %s on %s: exit %d: %s", cmd, h, st.ExitCode, firstLine(st.Output))
 		}
 		if !st.Aborted {
-			return nil
+			return st, nil
 		}
 		if attempt >= 2 {
-			return fmt.Errorf("kong migrations %s on %s: aborted twice: another node holds Kong's migrations lock", cmd, h)
+			return st, fmt.Errorf("kong migrations %s on %s: aborted twice: another node holds Kong's migrations lock", cmd, h)
 		}
 		e.note("kong migrations %s on %s aborted (Kong's migrations lock is held); retrying after the lock TTL %s", cmd, h, e.spec.Timeouts.MigrationLockTTL)
 		if err := e.clk.Sleep(ctx, e.spec.Timeouts.MigrationLockTTL+time.Second); err != nil {
-			return err
+			return st, err
 		}
 	}
 }
