@@ -93,7 +93,17 @@ func (preflightPhase) run(ctx context.Context, e *engine) error {
 
 	e.pf = pf
 	if errs := e.errorFindings(); len(errs) > 0 {
-		return fmt.Errorf("preflight found %d problem(s); first: %s", len(errs), errs[0].Message)
+		// Another run holding the fleet lock explains the rest (its nodes
+		// stopped, half-applied migrations, Kong's migrations lock): name
+		// it first.
+		first := errs[0]
+		for _, f := range errs {
+			if strings.HasPrefix(f.Code, "fleet-lock") {
+				first = f
+				break
+			}
+		}
+		return fmt.Errorf("preflight found %d problem(s); first: %s", len(errs), first.Message)
 	}
 	if e.plan {
 		return nil

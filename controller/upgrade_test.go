@@ -374,9 +374,16 @@ func TestLockHeldIsRefused(t *testing.T) {
 			other.Heartbeat, other.Expires = now.Add(-30*time.Minute), now.Add(-28*time.Minute)
 		}
 		c.lock = &other
+		// The other run has stopped the node: a finding of its own, which
+		// must not hide the lock in the run's error.
+		c.nodes["kong-1"].running = false
+		c.nodes["kong-1"].version = "3.4.2"
 		r, _ := upgrade(context.Background(), testSpec(t, "kong-1"), testConfig(c))
 		if r.Outcome != Failed {
 			t.Fatalf("stale=%v: outcome %s", stale, r.Outcome)
+		}
+		if !strings.Contains(r.Error, "first: ") || !strings.Contains(r.Error[strings.Index(r.Error, "first: "):], other.RunID) {
+			t.Errorf("stale=%v: the run's error does not name the lock first: %s", stale, r.Error)
 		}
 		if c.lock == nil || c.lock.RunID != other.RunID {
 			t.Errorf("stale=%v: the other run's lock was taken over or removed: %+v", stale, c.lock)
