@@ -1,0 +1,550 @@
+// Command kongctl-bench runs the benchmarks of issue 7 on the rehearsal lab
+// (`make bench`): fleet downtime seen by a prober against the critical path
+// the agents timed, a slow migration, the whole upgrade at 3/16/64 nodes
+// under rusage, and agent delivery. It prints a table and writes
+// build/bench/results.json and BENCHMARKS.md.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/kongctl/kongctl/controller"
+	"github.com/kongctl/kongctl/controller/agentclient"
+	"github.com/kongctl/kongctl/controller/sshremote"
+	"github.com/kongctl/kongctl/inventory"
+	"github.com/kongctl/kongctl/lab/bench"
+	"github.com/kongctl/kongctl/lab/labenv"
+)
+
+type config struct {
+	kongctl  string
+	labDir   string
+	labID    int
+	outDir   string
+	mdPath   string
+	runs3    int
+	sizes    []int
+	runsBig  int
+	slow     int
+	slowRuns int
+	interval time.Duration
+	keep     bool
+}
+
+func main() {
+	var c config
+	var sizes string
+	flag.StringVar(&c.kongctl, "kongctl", "bin/kongctl", "the kongctl binary to measure")
+	flag.StringVar(&c.labDir, "lab-dir", "", "lab directory (default: the lab of -lab-id)")
+	flag.IntVar(&c.labID, "lab-id", -1, "lab id (labenv.Options.ID) when the lab supports several at once")
+	flag.StringVar(&c.outDir, "out", "build/bench", "where results.json goes")
+	flag.StringVar(&c.mdPath, "md", "BENCHMARKS.md", "the report to write")
+	flag.IntVar(&c.runs3, "runs", 3, "repetitions of the 3-node upgrade")
+	flag.StringVar(&sizes, "sizes", "16,64", "larger fleets (comma-separated node counts)")
+	flag.IntVar(&c.runsBig, "runs-big", 1, "repetitions of each larger fleet")
+	flag.IntVar(&c.slow, "slow", 1, "seconds the simulator sleeps before each migration in the slow-migration runs (0: none)")
+	flag.IntVar(&c.slowRuns, "slow-runs", 2, "repetitions of the slow-migration run (3 nodes)")
+	flag.DurationVar(&c.interval, "interval", 50*time.Millisecond, "probe interval per node")
+	flag.BoolVar(&c.keep, "keep", false, "leave the last lab up")
+	flag.Parse()
+	for _, s := range strings.Split(sizes, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > labenv.MaxNodes {
+			fmt.Fprintf(os.Stderr, "kongctl-bench: -sizes %q: want node counts 1..%d\n", sizes, labenv.MaxNodes)
+			os.Exit(2)
+		}
+		c.sizes = append(c.sizes, n)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, c); err != nil {
+		fmt.Fprintf(os.Stderr, "kongctl-bench: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench %s: "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}
+
+// upgradeRun is one measured upgrade.
+type upgradeRun struct {
+	Nodes         int                     `json:"nodes"`
+	SlowMigration int                     `json:"slow_migration_s,omitempty"`
+	Outcome       string                  `json:"outcome"`
+	Controller    bench.Usage             `json:"controller"`
+	FleetDowntime *bench.Outage           `json:"fleet_downtime,omitempty"`
+	NodeDowntime  map[string]bench.Outage `json:"node_downtime,omitempty"`
+	// ReportDowntime is kongctl's own window: first stop → last node healthy.
+	ReportDowntime float64            `json:"report_downtime_s"`
+	Critical       bench.CriticalPath `json:"critical_path"`
+	CriticalOK     bool               `json:"critical_path_complete"`
+	Ratio          float64            `json:"downtime_over_critical_path"`
+	Phases         map[string]float64 `json:"phases_s"`
+	Probes         int                `json:"probes"`
+	LabUpSeconds   float64            `json:"lab_up_s"`
+}
+
+// deliveryRun is the agent pushed to every Kong node of a lab.
+type deliveryRun struct {
+	Nodes         int     `json:"nodes"`
+	FirstBytes    int64   `json:"first_bytes"`
+	FirstSeconds  float64 `json:"first_s"`
+	SecondBytes   int64   `json:"second_bytes"`
+	SecondSeconds float64 `json:"second_s"`
+	AgentBytes    int64   `json:"agent_binary_bytes"`
+}
+
+type scaleRow struct {
+	Nodes       int        `json:"nodes"`
+	Runs        int        `json:"runs"`
+	Wall        float64    `json:"wall_s"`
+	Downtime    float64    `json:"downtime_s"`
+	RSS         float64    `json:"controller_peak_rss_mb"`
+	CPU         float64    `json:"controller_cpu_s"`
+	WallStat    bench.Stat `json:"wall_stat"`
+	CriticalSum float64    `json:"critical_path_s"`
+}
+
+type results struct {
+	Generated       time.Time          `json:"generated"`
+	Machine         map[string]any     `json:"machine"`
+	Downtime        float64            `json:"downtime_s"`
+	CriticalPath    float64            `json:"critical_path_s"`
+	Ratio           float64            `json:"downtime_over_critical_path"`
+	WallRatio       float64            `json:"wall_ratio_64_over_3"`
+	Scale           []scaleRow         `json:"scale"`
+	DowntimeStat    bench.Stat         `json:"downtime_stat"`
+	CriticalStat    bench.Stat         `json:"critical_path_stat"`
+	RatioStat       bench.Stat         `json:"ratio_stat"`
+	ReportDowntime  bench.Stat         `json:"report_downtime_stat"`
+	CriticalSteps   bench.CriticalPath `json:"critical_path_steps"`
+	Slow            *slowResult        `json:"slow_migration,omitempty"`
+	Delivery        []deliveryRun      `json:"agent_delivery"`
+	Bars            map[string]bar     `json:"bars"`
+	Runs            []upgradeRun       `json:"runs"`
+	ProbeIntervalMS float64            `json:"probe_interval_ms"`
+}
+
+type slowResult struct {
+	SleepPerMigration int        `json:"sleep_per_migration_s"`
+	Downtime          bench.Stat `json:"downtime_stat"`
+	Critical          bench.Stat `json:"critical_path_stat"`
+	Ratio             bench.Stat `json:"ratio_stat"`
+	// Overhead is downtime - critical path, in seconds: it must not grow
+	// with the migration.
+	Overhead     bench.Stat `json:"overhead_stat"`
+	BaseOverhead bench.Stat `json:"base_overhead_stat"`
+}
+
+type bar struct {
+	Value float64 `json:"value"`
+	Limit float64 `json:"limit"`
+	Met   bool    `json:"met"`
+}
+
+func run(ctx context.Context, c config) error {
+	root, err := labenv.RepoRoot()
+	if err != nil {
+		return err
+	}
+	if err := os.Chdir(root); err != nil {
+		return err
+	}
+	if _, err := os.Stat(c.kongctl); err != nil {
+		return fmt.Errorf("kongctl binary: %w (run make)", err)
+	}
+	kongctl, _ := filepath.Abs(c.kongctl)
+	if c.labDir == "" {
+		c.labDir = filepath.Join(root, "build", "lab")
+		if c.labID > 0 {
+			c.labDir = filepath.Join(root, "build", fmt.Sprintf("lab%d", c.labID))
+		}
+	}
+	if err := os.MkdirAll(c.outDir, 0o755); err != nil {
+		return err
+	}
+	res := &results{Generated: time.Now().UTC(), ProbeIntervalMS: float64(c.interval) / 1e6,
+		Machine: map[string]any{"cpus": runtime.NumCPU(), "go": runtime.Version(), "goos": runtime.GOOS, "goarch": runtime.GOARCH}}
+	if hn, err := os.Hostname(); err == nil {
+		res.Machine["hostname"] = hn
+	}
+	var lastLab *labenv.Lab
+	defer func() {
+		if lastLab != nil && !c.keep {
+			logf("lab down")
+			_ = labenv.Down(context.WithoutCancel(ctx), c.labDir, io.Discard)
+		}
+	}()
+	do := func(n, slow int) (upgradeRun, error) {
+		r, l, err := oneUpgrade(ctx, c, kongctl, n, slow)
+		if l != nil {
+			lastLab = l
+		}
+		if err == nil {
+			res.Runs = append(res.Runs, r)
+			logf("%d nodes%s: %s, wall %.1fs, fleet downtime %s, critical path %.2fs, ratio %s, rss %.0f MB, cpu %.1fs",
+				n, slowLabel(slow), r.Outcome, r.Controller.WallSeconds, fmtOutage(r.FleetDowntime), r.Critical.Total, fmtF(r.Ratio, 2), r.Controller.MaxRSSMB, r.Controller.CPUSeconds)
+		}
+		return r, err
+	}
+
+	// 3 nodes, repeated.
+	var three []upgradeRun
+	for i := 0; i < c.runs3; i++ {
+		r, err := do(3, 0)
+		if err != nil {
+			return err
+		}
+		three = append(three, r)
+		if i == 0 {
+			d, err := delivery(ctx, lastLab)
+			if err != nil {
+				return err
+			}
+			res.Delivery = append(res.Delivery, d)
+		}
+	}
+	var down, crit, ratio, rdown []float64
+	for _, r := range three {
+		down = append(down, outageSeconds(r.FleetDowntime))
+		crit = append(crit, r.Critical.Total)
+		ratio = append(ratio, r.Ratio)
+		rdown = append(rdown, r.ReportDowntime)
+	}
+	res.DowntimeStat, res.CriticalStat, res.RatioStat, res.ReportDowntime = bench.Summarize(down), bench.Summarize(crit), bench.Summarize(ratio), bench.Summarize(rdown)
+	res.Downtime, res.CriticalPath, res.Ratio = res.DowntimeStat.Median, res.CriticalStat.Median, res.RatioStat.Median
+	res.CriticalSteps = medianRun(three).Critical
+	res.Scale = append(res.Scale, scale(3, three))
+
+	// The slow migration.
+	if c.slow > 0 && c.slowRuns > 0 {
+		var sd, sc, sr, so, bo []float64
+		for i := 0; i < c.slowRuns; i++ {
+			r, err := do(3, c.slow)
+			if err != nil {
+				return err
+			}
+			sd = append(sd, outageSeconds(r.FleetDowntime))
+			sc = append(sc, r.Critical.Total)
+			sr = append(sr, r.Ratio)
+			so = append(so, outageSeconds(r.FleetDowntime)-r.Critical.Total)
+		}
+		for _, r := range three {
+			bo = append(bo, outageSeconds(r.FleetDowntime)-r.Critical.Total)
+		}
+		res.Slow = &slowResult{SleepPerMigration: c.slow, Downtime: bench.Summarize(sd), Critical: bench.Summarize(sc),
+			Ratio: bench.Summarize(sr), Overhead: bench.Summarize(so), BaseOverhead: bench.Summarize(bo)}
+	}
+
+	// Larger fleets.
+	for _, n := range c.sizes {
+		var rs []upgradeRun
+		for i := 0; i < c.runsBig; i++ {
+			r, err := do(n, 0)
+			if err != nil {
+				return err
+			}
+			rs = append(rs, r)
+			if i == 0 {
+				d, err := delivery(ctx, lastLab)
+				if err != nil {
+					return err
+				}
+				res.Delivery = append(res.Delivery, d)
+			}
+		}
+		res.Scale = append(res.Scale, scale(n, rs))
+	}
+	for _, row := range res.Scale {
+		if row.Nodes == 64 && res.Scale[0].Wall > 0 {
+			res.WallRatio = row.Wall / res.Scale[0].Wall
+		}
+	}
+	res.Bars = map[string]bar{
+		"downtime_over_critical_path_3_nodes": {Value: res.Ratio, Limit: 1.25, Met: res.Ratio > 0 && res.Ratio <= 1.25},
+	}
+	if res.WallRatio > 0 {
+		res.Bars["wall_ratio_64_over_3"] = bar{Value: res.WallRatio, Limit: 2.5, Met: res.WallRatio <= 2.5}
+	}
+	for _, row := range res.Scale {
+		if row.Nodes == 64 {
+			res.Bars["controller_peak_rss_mb_64_nodes"] = bar{Value: row.RSS, Limit: 150, Met: row.RSS <= 150}
+		}
+	}
+
+	b, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return err
+	}
+	jp := filepath.Join(c.outDir, "results.json")
+	if err := os.WriteFile(jp, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	table := renderTable(res)
+	fmt.Print(table)
+	if c.mdPath != "" {
+		if err := os.WriteFile(c.mdPath, []byte(renderMarkdown(res, table)), 0o644); err != nil {
+			return err
+		}
+	}
+	logf("wrote %s and %s", jp, c.mdPath)
+	for name, b := range res.Bars {
+		if !b.Met {
+			return fmt.Errorf("bar not met: %s = %.2f (limit %.2f)", name, b.Value, b.Limit)
+		}
+	}
+	return nil
+}
+
+func slowLabel(slow int) string {
+	if slow == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (slow migrations %ds)", slow)
+}
+
+func outageSeconds(o *bench.Outage) float64 {
+	if o == nil {
+		return math.NaN()
+	}
+	return o.Seconds
+}
+
+func fmtOutage(o *bench.Outage) string {
+	if o == nil {
+		return "none seen"
+	}
+	return fmt.Sprintf("%.2fs", o.Seconds)
+}
+
+func fmtF(v float64, prec int) string {
+	if math.IsNaN(v) || v == 0 {
+		return "-"
+	}
+	return strconv.FormatFloat(v, 'f', prec, 64)
+}
+
+func medianRun(rs []upgradeRun) upgradeRun {
+	s := slices.Clone(rs)
+	slices.SortFunc(s, func(a, b upgradeRun) int {
+		return int(math.Copysign(1, a.Ratio-b.Ratio))
+	})
+	return s[len(s)/2]
+}
+
+func scale(n int, rs []upgradeRun) scaleRow {
+	var wall, down, rss, cpu, cp []float64
+	for _, r := range rs {
+		wall = append(wall, r.Controller.WallSeconds)
+		down = append(down, outageSeconds(r.FleetDowntime))
+		rss = append(rss, r.Controller.MaxRSSMB)
+		cpu = append(cpu, r.Controller.CPUSeconds)
+		cp = append(cp, r.Critical.Total)
+	}
+	ws := bench.Summarize(wall)
+	return scaleRow{Nodes: n, Runs: len(rs), Wall: ws.Median, WallStat: ws, Downtime: bench.Summarize(down).Median,
+		RSS: bench.Summarize(rss).Max, CPU: bench.Summarize(cpu).Median, CriticalSum: bench.Summarize(cp).Median}
+}
+
+// oneUpgrade brings up a fresh lab of n nodes on the old version, probes
+// every proxy while kongctl upgrades it, and computes the figures.
+func oneUpgrade(ctx context.Context, c config, kongctl string, n, slow int) (upgradeRun, *labenv.Lab, error) {
+	r := upgradeRun{Nodes: n, SlowMigration: slow}
+	logf("lab up: %d nodes (fresh)", n)
+	if err := labenv.Down(ctx, c.labDir, io.Discard); err != nil {
+		return r, nil, fmt.Errorf("lab down: %w", err)
+	}
+	t0 := time.Now()
+	opts := labenv.Options{Dir: c.labDir, Nodes: n, Log: io.Discard}
+	setLabID(&opts, c.labID)
+	lab, err := labenv.Up(ctx, opts)
+	if err != nil {
+		return r, lab, fmt.Errorf("lab up (%d nodes): %w", n, err)
+	}
+	r.LabUpSeconds = time.Since(t0).Seconds()
+	kongs := lab.KongHosts()
+	if slow > 0 {
+		// The migration host is the first Kong host (the lab's inventory).
+		cmd := fmt.Sprintf("printf 'FAKE_KONG_SLOW=%d\\n' > /usr/local/kong/fault.env", slow)
+		if _, err := lab.Exec(ctx, kongs[0].Name, cmd); err != nil {
+			return r, lab, err
+		}
+	}
+	p := &bench.Prober{Targets: map[string]string{}, Interval: c.interval, Timeout: 500 * time.Millisecond, MaxTime: 15 * time.Minute}
+	if n > 16 {
+		p.Interval = 2 * c.interval // 64 nodes × 20/s would load a 2-core machine
+	}
+	for _, h := range kongs {
+		p.Targets[h.Name] = "http://" + h.Address + ":8000/lab"
+	}
+	pctx, pcancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); p.Run(pctx) }()
+	defer func() { pcancel(); wg.Wait() }()
+	if !waitUntil(ctx, 20*time.Second, func() bool { return p.AllServingSince(time.Now().Add(-p.Interval * 3)) }) {
+		return r, lab, errors.New("not every proxy serves /lab before the upgrade")
+	}
+	logf("kongctl upgrade (%d nodes%s)", n, slowLabel(slow))
+	kr, err := bench.RunKongctl(ctx, kongctl, []string{"upgrade", "-i", lab.InventoryPath(), "--yes", "--output", "json"})
+	if err != nil {
+		return r, lab, err
+	}
+	r.Controller = kr.Usage
+	if !waitUntil(ctx, 30*time.Second, func() bool { return p.AllServingSince(kr.Ended) }) {
+		logf("warning: not every proxy serves again 30s after kongctl ended")
+	}
+	pcancel()
+	wg.Wait()
+	samples := p.Samples()
+	r.Probes = len(samples)
+	if o, ok := bench.LongestOutage(samples); ok {
+		r.FleetDowntime = &o
+	}
+	r.NodeDowntime = bench.NodeOutages(samples)
+
+	var rep struct {
+		Outcome  string `json:"outcome"`
+		Downtime *struct {
+			Duration float64 `json:"duration_seconds"`
+		} `json:"downtime"`
+		Timeline []struct {
+			Phase    string    `json:"phase"`
+			Started  time.Time `json:"started"`
+			Finished time.Time `json:"finished"`
+		} `json:"timeline"`
+		Hosts []bench.ReportHost `json:"hosts"`
+	}
+	if len(kr.Report) == 0 {
+		return r, lab, fmt.Errorf("kongctl exited %d without a report: %s", kr.Usage.ExitCode, tail(kr.Stderr, 2000))
+	}
+	if err := json.Unmarshal(kr.Report, &rep); err != nil {
+		return r, lab, fmt.Errorf("decode kongctl report: %w", err)
+	}
+	r.Outcome = rep.Outcome
+	if rep.Outcome != "succeeded" {
+		return r, lab, fmt.Errorf("upgrade of %d nodes %s: %s", n, rep.Outcome, tail(kr.Stderr, 2000))
+	}
+	if rep.Downtime != nil {
+		r.ReportDowntime = rep.Downtime.Duration
+	}
+	r.Phases = map[string]float64{}
+	for _, ph := range rep.Timeline {
+		r.Phases[ph.Phase] = ph.Finished.Sub(ph.Started).Seconds()
+	}
+	r.Critical, r.CriticalOK = bench.Critical(rep.Hosts)
+	if r.CriticalOK && r.FleetDowntime != nil && r.Critical.Total > 0 {
+		r.Ratio = r.FleetDowntime.Seconds / r.Critical.Total
+	}
+	return r, lab, nil
+}
+
+func waitUntil(ctx context.Context, d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for {
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return false
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
+}
+
+// delivery pushes the agent to every Kong node of the lab (its agent
+// directory emptied first), then again over new connections.
+func delivery(ctx context.Context, lab *labenv.Lab) (deliveryRun, error) {
+	kongs := lab.KongHosts()
+	d := deliveryRun{Nodes: len(kongs)}
+	if bin, err := agentclient.AgentBinary(runtime.GOARCH); err == nil {
+		d.AgentBytes = int64(len(bin.Data))
+	}
+	inv, diags := inventory.Load(lab.InventoryPath())
+	if diags.HasErrors() {
+		return d, fmt.Errorf("load %s: %s", lab.InventoryPath(), diags.Error())
+	}
+	for _, h := range kongs {
+		if _, err := lab.Exec(ctx, h.Name, "rm -rf "+agentclient.DefaultAgentDir); err != nil {
+			return d, err
+		}
+	}
+	push := func() (int64, float64, error) {
+		t0 := time.Now()
+		var mu sync.Mutex
+		var bytes int64
+		var errs []error
+		sem := make(chan struct{}, 16) // kongctl's default concurrency
+		var wg sync.WaitGroup
+		for _, h := range kongs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				n, err := deliverOne(ctx, inv, h.Name)
+				mu.Lock()
+				bytes += n
+				if err != nil {
+					errs = append(errs, err)
+				}
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		return bytes, time.Since(t0).Seconds(), errors.Join(errs...)
+	}
+	var err error
+	if d.FirstBytes, d.FirstSeconds, err = push(); err != nil {
+		return d, err
+	}
+	if d.SecondBytes, d.SecondSeconds, err = push(); err != nil {
+		return d, err
+	}
+	logf("agent delivery to %d nodes: %d bytes in %.2fs; again: %d bytes in %.2fs", d.Nodes, d.FirstBytes, d.FirstSeconds, d.SecondBytes, d.SecondSeconds)
+	return d, nil
+}
+
+func deliverOne(ctx context.Context, inv *inventory.Inventory, name string) (int64, error) {
+	cfg, err := controller.SSHConfig(inv, inv.Host(name))
+	if err != nil {
+		return 0, err
+	}
+	cl, err := sshremote.Dial(ctx, cfg)
+	if err != nil {
+		return 0, fmt.Errorf("dial %s: %w", name, err)
+	}
+	defer cl.Close()
+	dl, err := agentclient.New(cl, agentclient.Options{}).Deliver(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	return dl.Uploaded, nil
+}

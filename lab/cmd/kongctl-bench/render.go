@@ -1,0 +1,144 @@
+package main
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"text/tabwriter"
+)
+
+func renderTable(r *results) string {
+	var b strings.Builder
+	w := tabwriter.NewWriter(&b, 0, 2, 2, ' ', 0)
+	fmt.Fprintf(w, "3-node upgrade (%d runs)\tmedian\tmin\tmax\tspread\n", r.DowntimeStat.N)
+	row := func(name string, med, mn, mx, sp float64) {
+		fmt.Fprintf(w, "%s\t%.2f\t%.2f\t%.2f\t%.0f%%\n", name, med, mn, mx, sp*100)
+	}
+	row("fleet downtime (prober), s", r.DowntimeStat.Median, r.DowntimeStat.Min, r.DowntimeStat.Max, r.DowntimeStat.Spread)
+	row("critical path (agents), s", r.CriticalStat.Median, r.CriticalStat.Min, r.CriticalStat.Max, r.CriticalStat.Spread)
+	row("downtime / critical path", r.RatioStat.Median, r.RatioStat.Min, r.RatioStat.Max, r.RatioStat.Spread)
+	row("kongctl's window (first stop→last healthy), s", r.ReportDowntime.Median, r.ReportDowntime.Min, r.ReportDowntime.Max, r.ReportDowntime.Spread)
+	cp := r.CriticalSteps
+	fmt.Fprintf(w, "critical path (median run): stop %.2f + install %.2f + up %.2f + finish %.2f + start %.2f = %.2f s\t\t\t\t\n",
+		cp.Stop, cp.Install, cp.MigrateUp, cp.MigrateFinish, cp.Start, cp.Total)
+	if s := r.Slow; s != nil {
+		fmt.Fprintf(w, "\nslow migrations (%ds each, %d runs)\tmedian\tmin\tmax\tspread\n", s.SleepPerMigration, s.Downtime.N)
+		row("fleet downtime, s", s.Downtime.Median, s.Downtime.Min, s.Downtime.Max, s.Downtime.Spread)
+		row("critical path, s", s.Critical.Median, s.Critical.Min, s.Critical.Max, s.Critical.Spread)
+		row("downtime / critical path", s.Ratio.Median, s.Ratio.Min, s.Ratio.Max, s.Ratio.Spread)
+		row("overhead (downtime - critical path), s", s.Overhead.Median, s.Overhead.Min, s.Overhead.Max, s.Overhead.Spread)
+		row("overhead without the slow migration, s", s.BaseOverhead.Median, s.BaseOverhead.Min, s.BaseOverhead.Max, s.BaseOverhead.Spread)
+	}
+	w.Flush()
+	b.WriteString("\n")
+	w = tabwriter.NewWriter(&b, 0, 2, 2, ' ', 0)
+	fmt.Fprintf(w, "nodes\truns\twall s\tfleet downtime s\tcritical path s\tcontroller peak RSS MB\tcontroller CPU s\n")
+	for _, s := range r.Scale {
+		fmt.Fprintf(w, "%d\t%d\t%.1f\t%.2f\t%.2f\t%.1f\t%.2f\n", s.Nodes, s.Runs, s.Wall, s.Downtime, s.CriticalSum, s.RSS, s.CPU)
+	}
+	w.Flush()
+	if r.WallRatio > 0 {
+		fmt.Fprintf(&b, "wall time 64 / 3 nodes: %.2f\n", r.WallRatio)
+	}
+	if len(r.Delivery) > 0 {
+		b.WriteString("\n")
+		w = tabwriter.NewWriter(&b, 0, 2, 2, ' ', 0)
+		fmt.Fprintf(w, "agent delivery: nodes\tfirst: bytes\tfirst: s\tsecond: bytes\tsecond: s\n")
+		for _, d := range r.Delivery {
+			fmt.Fprintf(w, "%d\t%d\t%.2f\t%d\t%.2f\n", d.Nodes, d.FirstBytes, d.FirstSeconds, d.SecondBytes, d.SecondSeconds)
+		}
+		w.Flush()
+	}
+	b.WriteString("\nbars:\n")
+	var names []string
+	for n := range r.Bars {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		v := r.Bars[n]
+		met := "MET"
+		if !v.Met {
+			met = "NOT MET"
+		}
+		fmt.Fprintf(&b, "  %-40s %.2f (limit %.2f): %s\n", n, v.Value, v.Limit, met)
+	}
+	return b.String()
+}
+
+func renderMarkdown(r *results, table string) string {
+	var b strings.Builder
+	b.WriteString(`# kongctl benchmarks
+
+Written by ` + "`make bench`" + ` (lab/cmd/kongctl-bench); the same figures, machine-readable,
+are in ` + "`build/bench/results.json`" + `. Regenerate with ` + "`make bench`" + ` (about 10 minutes
+on 2 cores; ` + "`make bench BENCH_FLAGS='-runs 1 -sizes 16 -slow-runs 1'`" + ` for a quick look).
+
+## Method
+
+Every upgrade runs on a fresh rehearsal lab (lab/labenv: one network and mount
+namespace, a real sshd and the Kong simulator per node, a real PostgreSQL), on
+Kong 2.8.4, upgraded to 3.4.2 by ` + "`bin/kongctl upgrade -i <lab>/hosts.hcl --yes --output json`" + `,
+run as a child process of the benchmark.
+
+- **Fleet downtime.** A prober on the machine (outside the nodes) sends
+  ` + "`GET http://<node>:8000/lab`" + ` to every node's proxy every ` + fmt.Sprintf("%.0f", r.ProbeIntervalMS) + ` ms (twice that at
+  64 nodes), each node on its own keep-alive connection with a 500 ms timeout,
+  from before kongctl starts until every node answers again after it ended.
+  A good answer is HTTP 200 (the route the lab seeds). Per node and for the
+  fleet, the downtime is the longest gap between two consecutive good answers
+  with failed probes in between: from the last good answer before the outage
+  to the first good answer after it. For the fleet any node's good answer
+  counts, so its window is the time in which no node serves (it starts when
+  the last node in stop order stops and ends when the first node serves Y).
+  The resolution is the probe interval.
+- **Critical path.** The steps the procedure cannot avoid, as the agents timed
+  them on the nodes (each agent reply carries its own duration; kongctl puts
+  them in every host step of its report as ` + "`agent_seconds`" + `): ` + "`service.stop`" + `,
+  ` + "`package.install`" + `, ` + "`migrations.up`" + `, ` + "`migrations.finish`" + ` and ` + "`service.start`" + ` (which
+  returns once Kong is healthy), stop, install and start on the slowest node.
+  The agent's up and finish include the ` + "`kong migrations list`" + ` it runs right after
+  them to check the result (kongctl checks that state instead of listing again).
+  Everything in the fleet downtime above the critical path is kongctl's own
+  overhead (SSH round trips, checks between steps, journal writes, waits):
+  the ratio downtime / critical path measures it.
+- **Slow migration.** The same, with ` + "`FAKE_KONG_SLOW`" + ` in the migration node's
+  ` + "`/usr/local/kong/fault.env`" + ` (the simulator sleeps that long before each
+  migration): the overhead (downtime - critical path) must stay the same.
+- **Fleet scale.** The whole upgrade (preflight to cleanup, including the 10 s
+  verify soak of the lab inventory) at 3, 16 and 64 nodes: wall time, fleet
+  downtime, and the controller's peak RSS (` + "`ru_maxrss`" + `) and CPU seconds
+  (` + "`ru_utime + ru_stime`" + `) from wait4's rusage of the kongctl process.
+- **Agent delivery.** After an upgrade, the agent directory is emptied on every
+  node; then the agent is delivered to all nodes at once (16 at a time, as
+  kongctl does: SSH connect, probe, SFTP upload, checksum, handshake), and a
+  second time over new connections (nothing to upload).
+- **Repetition.** The 3-node upgrade runs several times (median, min, max and
+  spread = (max-min)/median); the larger fleets once each by default. The
+  machine is shared and noisy: compare ratios within one run of the benchmark
+  rather than absolute seconds across runs.
+
+## Figures
+
+`)
+	fmt.Fprintf(&b, "Generated %s on %v CPUs (%v).\n\n```\n%s```\n", r.Generated.Format("2006-01-02 15:04 UTC"), r.Machine["cpus"], r.Machine["go"], table)
+	b.WriteString(`
+## results.json
+
+| key | meaning |
+|---|---|
+| ` + "`downtime_s`" + ` | median fleet downtime of the 3-node upgrade (prober) |
+| ` + "`critical_path_s`" + ` | median critical path of the 3-node upgrade (agents) |
+| ` + "`downtime_over_critical_path`" + ` | median of the per-run ratio (bar: at most 1.25) |
+| ` + "`wall_ratio_64_over_3`" + ` | 64-node wall time / 3-node wall time (median) (bar: at most 2.5) |
+| ` + "`scale`" + ` | per fleet size: ` + "`nodes`, `runs`, `wall_s`, `downtime_s`, `critical_path_s`, `controller_peak_rss_mb` (max of the runs; bar: at most 150 at 64), `controller_cpu_s`, `wall_stat`" + ` |
+| ` + "`downtime_stat`, `critical_path_stat`, `ratio_stat`, `report_downtime_stat`" + ` | n, median, min, max, spread and the values of the 3-node runs; ` + "`report_downtime`" + ` is kongctl's own window (first stop to last node healthy) |
+| ` + "`critical_path_steps`" + ` | the median run's critical path by step (` + "`stop_s`, `install_s`, `migrations_up_s`, `migrations_finish_s`, `start_s`, `start_fastest_s`, `total_s`" + `) |
+| ` + "`slow_migration`" + ` | the slow-migration runs: sleep per migration, downtime/critical path/ratio stats, ` + "`overhead_stat`" + ` (downtime - critical path) and ` + "`base_overhead_stat`" + ` (the same without the slow migration) |
+| ` + "`agent_delivery`" + ` | per lab: ` + "`nodes`, `first_bytes`, `first_s`, `second_bytes`, `second_s`, `agent_binary_bytes`" + ` |
+| ` + "`bars`" + ` | each bar of issue 7: value, limit, met |
+| ` + "`runs`" + ` | every upgrade measured: controller rusage, fleet and per-node outage windows, kongctl's phases, critical path, probes sent, lab-up time |
+| ` + "`machine`, `probe_interval_ms`, `generated`" + ` | where and how |
+`)
+	return b.String()
+}
