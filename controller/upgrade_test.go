@@ -681,3 +681,18 @@ func TestNewHostsMode(t *testing.T) {
 		t.Error("old hosts should be stopped with X installed")
 	}
 }
+
+func TestVerifySkipsSmokeOnControlPlanes(t *testing.T) {
+	c := newFakeCluster(t, "2.8.4", "cp-1", "cp-2")
+	spec := testSpec(t, "cp-1", "cp-2")
+	for i := range spec.Hosts {
+		spec.Hosts[i].Roles = []string{"control_plane"}
+	}
+	r, err := upgrade(context.Background(), spec, testConfig(c))
+	if err != nil || r.Outcome != Succeeded {
+		t.Fatalf("upgrade: %v, outcome %s (%s)", err, r.Outcome, r.Error)
+	}
+	if n := countCalls(c.Calls(), func(s string) bool { return strings.Contains(s, " probe ") }); n != 0 {
+		t.Errorf("%d smoke requests sent through control planes, which do not proxy", n)
+	}
+}
