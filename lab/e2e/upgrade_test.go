@@ -1,0 +1,108 @@
+//go:build integration
+
+package e2e
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kongctl/kongctl/lab/labenv"
+)
+
+// Issue 6, case 1: a 3-node OSS fleet upgraded in place 2.8.4 → 3.4.2 with
+// the real CLI; the entities created before the upgrade (the lab's and a
+// regex route of the test's own) are served through every proxy after it.
+func TestUpgradeInPlaceOSS(t *testing.T) {
+	e := upLab(t, labenv.Options{Nodes: 3, From: "2.8.4", To: "3.4.2"})
+	nodes := names(e.lab.KongHosts())
+	e.createEntities(nodes[0])
+	e.requireServing(nodes, labRoutes)
+
+	r := e.kongctl("upgrade", "-i", e.inv, "--yes")
+	if r.code != 0 {
+		t.Fatalf("upgrade: %s", r)
+	}
+	e.requireVersion("3.4.2", nodes...)
+	if code, out := e.migrationsList(nodes[len(nodes)-1]); code != 0 {
+		t.Errorf("kong migrations list on %s: exit %d: %s", nodes[len(nodes)-1], code, out)
+	}
+	e.requireServing(nodes, labRoutes)
+}
+
+// Issue 6, case 2: Enterprise 3.4.3.5 → 3.10.0.2.
+func TestUpgradeInPlaceEnterprise(t *testing.T) {
+	e := upLab(t, labenv.Options{Nodes: 3, Edition: labenv.EditionEnterprise, From: "3.4.3.5", To: "3.10.0.2"})
+	nodes := names(e.lab.KongHosts())
+	e.createEntities(nodes[0])
+	e.requireServing(nodes, labRoutes)
+
+	r := e.kongctl("upgrade", "-i", e.inv, "--yes")
+	if r.code != 0 {
+		t.Fatalf("upgrade: %s", r)
+	}
+	e.requireVersion("3.10.0.2", nodes...)
+	if code, out := e.migrationsList(nodes[1]); code != 0 {
+		t.Errorf("kong migrations list on %s: exit %d: %s", nodes[1], code, out)
+	}
+	e.requireServing(nodes, labRoutes)
+}
+
+// Issue 6, case 3: Y refuses to start on one node; the run rolls back
+// (exit 3): every node on 2.8.4 and serving, the database as it was.
+func TestStartFailureRollsBack(t *testing.T) {
+	e := upLab(t, labenv.Options{Nodes: 3, From: "2.8.4", To: "3.4.2"})
+	nodes := names(e.lab.KongHosts())
+	e.createEntities(nodes[0])
+	e.requireServing(nodes, labRoutes)
+	before := e.fingerprint()
+
+	// The fault hits the first start after the upgrade's stop (Y); it is
+	// lifted once the rollback begins, so that X can start again.
+	bad := nodes[1]
+	e.writeFault(bad, "FAKE_KONG_REFUSE_START=1")
+	run := e.start("upgrade", "-i", e.inv, "--yes", "--output", "json")
+	run.waitEvent(t, 3*time.Minute, "a failed start phase", func(ev event) bool {
+		return ev.Type == "phase_end" && ev.Phase == "start" && ev.Status == "failed"
+	})
+	e.clearFault(bad)
+	if code := run.wait(t, 3*time.Minute); code != 3 {
+		t.Fatalf("upgrade: exit %d, want 3 (rolled back)\nstdout:\n%s\nstderr:\n%s", code, run.stdout, run.stderr)
+	}
+	if !strings.Contains(run.stdout.String(), bad) {
+		t.Errorf("the events do not name the failed host %s", bad)
+	}
+	e.requireVersion("2.8.4", nodes...)
+	e.requireServing(nodes, labRoutes)
+	if d := diffFingerprints(before, e.fingerprint()); len(d) > 0 {
+		t.Errorf("database differs from before the upgrade:\n%s", strings.Join(d, "\n"))
+	}
+}
+
+// Issue 6, case 6: 2.8.4 → 3.9.1 is not a supported path: refused before
+// anything is stopped, with the reason and the hops.
+func TestUnsupportedPathRefused(t *testing.T) {
+	e := upLab(t, labenv.Options{Nodes: 3, From: "2.8.4", To: "3.4.2"})
+	nodes := names(e.lab.KongHosts())
+	before := e.fingerprint()
+	pidsBefore := e.kongPIDs(nodes)
+
+	r := e.kongctl("upgrade", "-i", e.inv, "--yes", "--to", "3.9.1")
+	if r.code == 0 {
+		t.Fatalf("upgrade to 3.9.1 succeeded: %s", r)
+	}
+	all := r.stdout + r.stderr
+	for _, want := range []string{"not a supported single upgrade", "run one upgrade per hop", "2.8→3.4 (LTS)", "3.8→3.9"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("output lacks %q: %s", want, r)
+		}
+	}
+	if pids := e.kongPIDs(nodes); !equalMaps(pids, pidsBefore) {
+		t.Errorf("Kong restarted on some node: pids before %v, after %v", pidsBefore, pids)
+	}
+	e.requireVersion("2.8.4", nodes...)
+	e.requireServing(nodes, []route{{"/lab", ""}, {"/lab-host", "lab.example.test"}})
+	if d := diffFingerprints(before, e.fingerprint()); len(d) > 0 {
+		t.Errorf("database changed by a refused upgrade:\n%s", strings.Join(d, "\n"))
+	}
+}
