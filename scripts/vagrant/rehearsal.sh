@@ -46,7 +46,8 @@ lap setup
 export KONGCTL_BOX
 KONGCTL_BOX=$(bash scripts/vagrant/build-box.sh)
 lap box
-box_vol="$(echo "$KONGCTL_BOX" | sed 's#/#-VAGRANTSLASH-#')_vagrant_box_image_0_box.img"
+# The box's volume in the pool: <name with / as -VAGRANTSLASH->_vagrant_box_image_0_<time>_box.img
+box_vol_prefix="$(echo "$KONGCTL_BOX" | sed 's#/#-VAGRANTSLASH-#')_vagrant_box_image_"
 pool_existed=0
 virsh pool-info default >/dev/null 2>&1 && pool_existed=1
 export KONGCTL_SERIAL_DIR=$work/serial
@@ -57,6 +58,7 @@ teardown() {
 	local rc=$?
 	trap - EXIT INT TERM
 	if [ "${KEEP:-0}" = 1 ] && [ "$destroyed" = 0 ]; then
+		printf '%s\n' "${times[@]}" | tee "$work/times.txt"
 		log "KEEP=1: VMs left running; destroy with: VAGRANT_DOTFILE_PATH=$VAGRANT_DOTFILE_PATH KONGCTL_BOX=$KONGCTL_BOX vagrant destroy -f"
 		exit $rc
 	fi
@@ -65,7 +67,9 @@ teardown() {
 		vagrant destroy -f 2>&1 | grep -v Progress >&2 || true
 		destroyed=1
 	fi
-	virsh vol-delete --pool default "$box_vol" >/dev/null 2>&1 || true
+	for v in $(virsh vol-list default 2>/dev/null | awk 'NR>2 {print $1}' | grep -F "$box_vol_prefix" || true); do
+		virsh vol-delete --pool default "$v" >/dev/null 2>&1 || true
+	done
 	if [ "$pool_existed" = 0 ] && virsh pool-info default >/dev/null 2>&1 && [ -z "$(virsh vol-list default | awk 'NR>2 && $1 != ""')" ]; then
 		virsh pool-destroy default >/dev/null 2>&1 || true
 		virsh pool-undefine default >/dev/null 2>&1 || true
