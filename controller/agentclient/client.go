@@ -168,7 +168,7 @@ func (c *Client) upload(ctx context.Context, bin *Binary, final string, progress
 		}
 	}
 	if !c.opts.Become {
-		if err := c.runOK(ctx, "mkdir -p "+shellQuote(c.opts.AgentDir)+" && chmod 0700 "+shellQuote(c.opts.AgentDir), false); err != nil {
+		if err := c.runOK(ctx, "umask 077 && mkdir -p "+shellQuote(c.opts.AgentDir)+" && chmod 0700 "+shellQuote(c.opts.AgentDir), false); err != nil {
 			return 0, fmt.Errorf("create %s: %w", c.opts.AgentDir, err)
 		}
 		tmp := path.Join(c.opts.AgentDir, ".kongctl-agent-"+bin.Short()+"."+suffix+".tmp")
@@ -200,7 +200,7 @@ func (c *Client) upload(ctx context.Context, bin *Binary, final string, progress
 		return sent, fmt.Errorf("upload %s: %w", src, err)
 	}
 	tmp := path.Join(c.opts.AgentDir, ".kongctl-agent-"+bin.Short()+"."+suffix+".tmp")
-	install := fmt.Sprintf("install -d -m 0700 %[1]s && install -m 0700 %[2]s %[3]s; rc=$?; rm -f %[2]s; [ $rc = 0 ] && stat -c %%s %[3]s && sha256sum %[3]s",
+	install := fmt.Sprintf("umask 077 && install -d -m 0700 %[1]s && install -m 0700 %[2]s %[3]s; rc=$?; rm -f %[2]s; [ $rc = 0 ] && stat -c %%s %[3]s && sha256sum %[3]s",
 		shellQuote(c.opts.AgentDir), shellQuote(src), shellQuote(tmp))
 	if err := c.checkUploaded(ctx, install, size, bin.SHA256, true); err != nil {
 		c.runOK(ctx, "rm -f "+shellQuote(tmp), true)
