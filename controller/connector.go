@@ -649,27 +649,38 @@ func (d *agentDB) Restore(ctx context.Context, b BackupInfo) error {
 	return err
 }
 
+// Fetch copies the backup to the bastion. The dump is owner-only (root)
+// on the tools host, so it is streamed through the host's become method
+// (`cat` under sudo when the inventory logs in as another user), not read
+// over SFTP as the login user. It lands in a temporary file that is
+// fsync'd and renamed into place; the caller checks its SHA-256.
 func (d *agentDB) Fetch(ctx context.Context, b BackupInfo, localPath string) error {
-	data, err := d.h.ssh.ReadFile(ctx, b.Path)
-	if err != nil {
-		return err
-	}
 	if err := os.MkdirAll(filepath.Dir(localPath), 0o700); err != nil {
-		return err
+		return fmt.Errorf("copy backup from %s: %w", d.h.name, err)
 	}
-	f, err := os.OpenFile(localPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	tmp := localPath + ".partial"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
-		return err
+		return fmt.Errorf("copy backup from %s: %w", d.h.name, err)
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
+	defer os.Remove(tmp)
+	r, err := d.h.ssh.Run(ctx, sshremote.RunRequest{Cmd: "cat -- " + shQuote(b.Path), Become: true, Stdout: f})
+	if err == nil && r.ExitCode != 0 {
+		err = fmt.Errorf("cat %s exited %d: %s", b.Path, r.ExitCode, strings.TrimSpace(string(r.Stderr)))
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
+	if err == nil {
+		err = f.Sync()
 	}
-	return f.Close()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, localPath)
+	}
+	if err != nil {
+		return fmt.Errorf("copy backup %s from %s: %w", b.Path, d.h.name, err)
+	}
+	return nil
 }
 
 func (d *agentDB) MigrationLock(ctx context.Context) (MigrationLock, error) {
