@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 )
 
 // agents holds the binaries built by `make agents`, plus README.txt so the
@@ -31,11 +32,26 @@ type Binary struct {
 // Short is the first 12 hex digits of the hash, used in the remote file name.
 func (b *Binary) Short() string { return b.SHA256[:12] }
 
+// embedded caches the embedded agents by GOARCH. Their Data is shared by
+// every caller and must not be modified.
+var embedded sync.Map
+
 // AgentBinary returns the agent for goarch (amd64, arm64): the embedded one,
 // else $KONGCTL_AGENT_DIR/kongctl-agent-linux-<goarch>.
 func AgentBinary(goarch string) (*Binary, error) {
+	if b, ok := embedded.Load(goarch); ok {
+		return b.(*Binary), nil
+	}
 	name := "kongctl-agent-linux-" + goarch
 	data, err := fs.ReadFile(agents, "agents/"+name)
+	if err == nil && len(data) > 0 {
+		// fs.ReadFile copies: read and hash each embedded agent once, not
+		// once per host (16 MB a host made the controller's RSS grow with
+		// the fleet).
+		sum := sha256.Sum256(data)
+		b, _ := embedded.LoadOrStore(goarch, &Binary{GOARCH: goarch, Data: data, SHA256: hex.EncodeToString(sum[:])})
+		return b.(*Binary), nil
+	}
 	if err != nil {
 		dir := os.Getenv(EnvAgentDir)
 		if dir == "" {
