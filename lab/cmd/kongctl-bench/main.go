@@ -378,6 +378,15 @@ func oneUpgrade(ctx context.Context, c config, kongctl string, n, slow int) (upg
 	opts := labenv.Options{Dir: c.labDir, Nodes: n, Log: io.Discard}
 	setLabID(&opts, c.labID)
 	lab, err := labenv.Up(ctx, opts)
+	if err != nil && ctx.Err() == nil {
+		// A busy shared machine sometimes fails one host's set-up; the
+		// lab is rebuilt once before the benchmark gives up.
+		logf("lab up (%d nodes) failed, once more: %v", n, err)
+		if derr := labenv.Down(ctx, c.labDir, io.Discard); derr != nil {
+			return r, nil, fmt.Errorf("lab down: %w", derr)
+		}
+		lab, err = labenv.Up(ctx, opts)
+	}
 	if err != nil {
 		return r, lab, fmt.Errorf("lab up (%d nodes): %w", n, err)
 	}
