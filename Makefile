@@ -40,7 +40,7 @@ fuzz:
 	@bash scripts/fuzz.sh $(FUZZTIME)
 
 # Tests that need root, PostgreSQL, sshd and the lab (build tag "integration").
-integration: all
+integration: all packages
 	$(GO) test -count=1 -tags integration -timeout 30m -p 1 ./...
 
 clean:
