@@ -8,6 +8,8 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,6 +26,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/kongctl/kongctl/lab/labenv"
 )
 
 // kongctlRun runs bin/kongctl with KONGCTL_STATE_DIR=state and returns its
@@ -184,8 +188,8 @@ func TestSecretsNeverLeak(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n < 2 {
-			t.Fatalf("only %d files under the state dir %s: no journal?", n, state)
+		if n < 1 {
+			t.Fatalf("no file under the state dir %s: no journal?", state)
 		}
 	})
 
@@ -285,14 +289,20 @@ func TestAgentReplacedOnNode(t *testing.T) {
 	if _, e, code := kongctlRun(ctx, t, state, "plan", "-i", inv); code != 0 {
 		t.Fatalf("plan exit %d: %s", code, lastLines(e, 10))
 	}
-	path, err := lab.Exec(ctx, otherNode, "ls /var/lib/kongctl/bin/kongctl-agent-*")
-	path = strings.TrimSpace(path)
-	if err != nil || strings.Contains(path, "\n") || path == "" {
-		t.Fatalf("agent on %s: %q %v", otherNode, path, err)
-	}
-	want, err := lab.Exec(ctx, otherNode, "sha256sum "+path+" | cut -d' ' -f1")
+	// The agent this kongctl delivers (other builds' agents may be there too).
+	root, err := labenv.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
+	}
+	agent, err := os.ReadFile(filepath.Join(root, "controller", "agentclient", "agents", "kongctl-agent-linux-amd64"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(agent)
+	want := hex.EncodeToString(sum[:])
+	path := "/var/lib/kongctl/bin/kongctl-agent-" + want[:12]
+	if got, err := lab.Exec(ctx, otherNode, "sha256sum "+path+" | cut -d' ' -f1"); err != nil || strings.TrimSpace(got) != want {
+		t.Fatalf("agent %s on %s: sha256 %q, want %s (%v)", path, otherNode, got, want, err)
 	}
 	imposter := "#!/bin/sh\ntouch /var/lib/kongctl/imposter-ran\necho '{\"protocol_version\":1}'\n"
 	if _, err := lab.Exec(ctx, otherNode, fmt.Sprintf("rm -f /var/lib/kongctl/imposter-ran; printf %%s %s > %s && chmod 0700 %s", shq(imposter), path, path)); err != nil {
@@ -305,7 +315,7 @@ func TestAgentReplacedOnNode(t *testing.T) {
 		t.Fatal("kongctl ran the replaced agent")
 	}
 	got, err := lab.Exec(ctx, otherNode, "sha256sum "+path+" | cut -d' ' -f1")
-	if err != nil || strings.TrimSpace(got) != strings.TrimSpace(want) {
+	if err != nil || strings.TrimSpace(got) != want {
 		t.Fatalf("agent on %s has sha256 %q after the plan, want %q (%v)", otherNode, got, want, err)
 	}
 }
