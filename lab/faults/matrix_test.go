@@ -1,0 +1,73 @@
+package faults
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestMatrixIsComplete(t *testing.T) {
+	cells := Matrix()
+	if len(cells) != len(Phases)*len(Faults) {
+		t.Fatalf("%d cells, want %d", len(cells), len(Phases)*len(Faults))
+	}
+	seen := map[string]bool{}
+	quick, na := 0, 0
+	for _, c := range cells {
+		if seen[c.Name()] {
+			t.Fatalf("cell %s twice", c.Name())
+		}
+		seen[c.Name()] = true
+		if c.NA != "" {
+			na++
+			if c.Quick {
+				t.Errorf("%s: n/a cell in the quick subset", c.Name())
+			}
+			continue
+		}
+		if c.Quick {
+			quick++
+		}
+		if c.Fault != FaultKill && c.Host == "" {
+			t.Errorf("%s: no host", c.Name())
+		}
+		if (c.Fault == FaultKongRefuse || c.Fault == FaultMigrationFail || c.Fault == FaultMigrationCrash) && c.Line == "" {
+			t.Errorf("%s: simulator fault without a fault.env line", c.Name())
+		}
+		if c.Fault == FaultKill && c.Trigger.Phase == "" {
+			t.Errorf("%s: a kill needs a phase to happen in", c.Name())
+		}
+	}
+	if quick != 5 {
+		t.Errorf("%d quick cells, want 5", quick)
+	}
+	if na == 0 || na > len(cells)/2 {
+		t.Errorf("%d n/a cells", na)
+	}
+}
+
+func TestPrintAndSummary(t *testing.T) {
+	rs := []Result{
+		{Phase: PhaseStop, Fault: FaultNetworkCut, Outcome: OutUpgraded, Passed: ptr(true)},
+		{Phase: PhaseInstall, Fault: FaultKill, Outcome: OutUpgraded, Passed: ptr(true), Steps: []string{"upgrade=SIGKILL", "upgrade --resume=0"}},
+		{Phase: PhaseBackup, Fault: FaultDBDown, Outcome: OutBroken, Passed: ptr(false), Reason: "lock held"},
+		{Phase: PhaseStop, Fault: FaultMigrationFail, Outcome: OutNA, Reason: "no migration"},
+	}
+	if s := Summarize(rs); s != (Summary{Passed: 2, Failed: 1, NA: 1}) {
+		t.Fatalf("summary %+v", s)
+	}
+	var b bytes.Buffer
+	Print(&b, rs)
+	for _, want := range []string{"resumed→upgraded", "FAIL backup/db-unreachable: lock held", "n/a", "2 passed, 1 failed, 1 n/a"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("matrix lacks %q:\n%s", want, b.String())
+		}
+	}
+}
+
+func TestCmdLabel(t *testing.T) {
+	got := strings.Join(cmdLabel([]string{"upgrade", "-i", "x.hcl", "--resume", "--yes", "-o", "json"}), " ")
+	if got != "upgrade --resume" {
+		t.Fatalf("label %q", got)
+	}
+}
