@@ -67,6 +67,13 @@ func runRollback(ctx context.Context, req *rollbackRequest) error {
 	o := req.options()
 	o.Yes = req.Yes
 	r, err := controller.Rollback(ctx, o)
+	if err == nil && r.Outcome == controller.RolledBack {
+		// The rollback asked for was done: that is this command's success.
+		if !req.JSON {
+			return r.WriteText(req.Stdout)
+		}
+		return nil
+	}
 	return finishReport(req.request, r, err)
 }
 

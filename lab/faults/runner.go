@@ -196,13 +196,18 @@ func (r *Runner) drive(ctx context.Context, c Cell, dir, state, inv string) (dri
 		rep := cr.report
 		switch cr.code {
 		case 0:
+			if args[0] == "rollback" {
+				// kongctl rollback succeeds (exit 0) when the fleet is back on X.
+				if rep.Outcome != "rolled-back" {
+					return out, fmt.Errorf("%s exited 0 with outcome %s", label, rep.Outcome)
+				}
+				out.outcome = OutRolledBack
+				return out, nil
+			}
 			if rep.Outcome != "succeeded" {
 				return out, fmt.Errorf("%s exited 0 with outcome %s", label, rep.Outcome)
 			}
 			out.outcome = OutUpgraded
-			if args[0] == "rollback" {
-				out.outcome = OutRolledBack
-			}
 			return out, nil
 		case 3:
 			out.outcome = OutRolledBack
