@@ -19,7 +19,11 @@
 # that lab only, e.g. `make lab-up LAB_ID=2 NODES=1`, `make lab-down LAB_ID=2`.
 
 LAB_ID ?= $(if $(KONGCTL_LAB_ID),$(KONGCTL_LAB_ID),0)
-LAB_DIR ?= build/lab$(filter-out 0,$(LAB_ID))
+# Labs live in build/ unless this checkout sits where the lab's hosts cannot
+# see it (they overlay or replace /tmp, /home, /root, /var, ...): then in
+# /kongctl-lab/<hash of the checkout path>, as labenv.BuildBase computes.
+LAB_BASE := $(shell sh scripts/lab-base.sh "$(CURDIR)")
+LAB_DIR ?= $(LAB_BASE)/lab$(filter-out 0,$(LAB_ID))
 LAB_BIN := bin/kongctl-lab
 LAB_REF = --id $(LAB_ID) --dir $(LAB_DIR)
 LAB_USER := $(if $(filter command line,$(origin USER)),$(USER),)

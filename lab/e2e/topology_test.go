@@ -88,7 +88,7 @@ func TestHybridIncompatibleDataPlaneInPlan(t *testing.T) {
 	newer := dps[1]
 	ctx, cancel := shortCtx()
 	defer cancel()
-	pkg := e.lab.Options().PackagesDir + "/" + labenv.PackageFile(labenv.EditionOSS, "3.9.1")
+	pkg := e.lab.NodePackagesDir() + "/" + labenv.PackageFile(labenv.EditionOSS, "3.9.1")
 	if out, err := e.lab.Exec(ctx, newer, "dpkg -i "+pkg); err != nil {
 		t.Fatalf("%s: install 3.9.1: %v: %s", newer, err, out)
 	}

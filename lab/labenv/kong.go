@@ -12,7 +12,7 @@ import (
 func (l *Lab) kongEnv(h *Host) []string {
 	o := l.st.Options
 	env := []string{
-		"PKG_FILE=" + filepath.Join(o.PackagesDir, PackageFile(o.Edition, o.From)),
+		"PKG_FILE=" + filepath.Join(l.NodePackagesDir(), PackageFile(o.Edition, o.From)),
 		"DB_HOST=" + l.DBHost().Address,
 		fmt.Sprintf("DB_PORT=%d", l.st.DBPort),
 		"DB_USER=" + DBUser,

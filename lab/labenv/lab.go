@@ -72,6 +72,9 @@ func Up(ctx context.Context, o Options) (*Lab, error) {
 		RunNetns: isMountPoint("/run/netns"),
 	}}
 	l.st.Hosts = plan(o)
+	if err := l.sharePackages(); err != nil {
+		return nil, err
+	}
 	if err := l.build(ctx); err != nil {
 		return l, err
 	}
@@ -564,4 +567,49 @@ func (l *Lab) SSHArgs(name string) []string {
 func isMountPoint(path string) bool {
 	out, err := exec.Command("findmnt", "-n", "-o", "TARGET", "--mountpoint", path).Output()
 	return err == nil && strings.TrimSpace(string(out)) == path
+}
+
+// NodePackagesDir is the packages dir as the lab's hosts see it: the
+// options' PackagesDir, or a copy inside the lab dir when PackagesDir sits
+// under a directory the hosts overlay or replace (a checkout under /tmp).
+func (l *Lab) NodePackagesDir() string {
+	if hiddenTop(l.st.Options.PackagesDir) == "" {
+		return l.st.Options.PackagesDir
+	}
+	return filepath.Join(l.st.Dir, "packages")
+}
+
+// sharePackages puts the packages where the hosts can read them (see
+// NodePackagesDir): hard links when possible, copies otherwise.
+func (l *Lab) sharePackages() error {
+	dst := l.NodePackagesDir()
+	src := l.st.Options.PackagesDir
+	if dst == src {
+		return nil
+	}
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return fmt.Errorf("share packages: %w", err)
+	}
+	ents, err := os.ReadDir(src)
+	if err != nil {
+		return fmt.Errorf("share packages: %w", err)
+	}
+	for _, e := range ents {
+		if !e.Type().IsRegular() || !(strings.HasSuffix(e.Name(), ".deb") || strings.HasSuffix(e.Name(), ".rpm")) {
+			continue
+		}
+		from, to := filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())
+		_ = os.Remove(to)
+		if os.Link(from, to) == nil {
+			continue
+		}
+		b, err := os.ReadFile(from)
+		if err == nil {
+			err = os.WriteFile(to, b, 0o644)
+		}
+		if err != nil {
+			return fmt.Errorf("share packages: %w", err)
+		}
+	}
+	return nil
 }

@@ -136,7 +136,7 @@ func DefaultDir(id int) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return filepath.Join(root, "build", DirName(id)), nil
+	return filepath.Join(BuildBase(root), DirName(id)), nil
 }
 
 // idFromDirName returns k for a dir named like a default dir (lab, lab<k>).

@@ -1,6 +1,8 @@
 package labenv
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -98,7 +100,7 @@ func (o Options) normalize() (Options, error) {
 			return o, err
 		}
 		if o.Dir == "" {
-			o.Dir = filepath.Join(root, "build", DirName(o.ID))
+			o.Dir = filepath.Join(BuildBase(root), DirName(o.ID))
 		}
 		if o.PackagesDir == "" {
 			o.PackagesDir = filepath.Join(root, "build", "packages")
@@ -111,10 +113,8 @@ func (o Options) normalize() (Options, error) {
 	if o.PackagesDir, err = filepath.Abs(o.PackagesDir); err != nil {
 		return o, fmt.Errorf("packages dir: %w", err)
 	}
-	for _, top := range []string{"/etc", "/usr", "/var", "/home", "/root", "/opt", "/srv", "/tmp", "/run"} {
-		if o.Dir == top || strings.HasPrefix(o.Dir, top+"/") {
-			return o, fmt.Errorf("lab dir %s: must not be under %s (the hosts overlay or replace it)", o.Dir, top)
-		}
+	if top := hiddenTop(o.Dir); top != "" {
+		return o, fmt.Errorf("lab dir %s: must not be under %s (the hosts overlay or replace it)", o.Dir, top)
 	}
 	if o.Nodes == 0 {
 		o.Nodes = DefaultNodes
@@ -195,6 +195,34 @@ func PackageFile(edition, version string) string {
 }
 
 // RepoRoot finds the kongctl repository root above the working directory.
+// hostTops are the machine's directories that every lab host overlays or
+// replaces with its own: a path under one of them is not the same file
+// inside a host.
+var hostTops = []string{"/etc", "/usr", "/var", "/home", "/root", "/opt", "/srv", "/tmp", "/run"}
+
+// hiddenTop returns the top directory under which path is hidden from the
+// lab's hosts, or "".
+func hiddenTop(path string) string {
+	for _, top := range hostTops {
+		if path == top || strings.HasPrefix(path, top+"/") {
+			return top
+		}
+	}
+	return ""
+}
+
+// BuildBase is where labs live for a checkout at root: <root>/build, or,
+// when the checkout itself sits where the hosts cannot see it (a clone
+// under /tmp, /home or /root), /kongctl-lab/<hash of root>. mk/lab.mk
+// computes the same path.
+func BuildBase(root string) string {
+	if hiddenTop(root) == "" {
+		return filepath.Join(root, "build")
+	}
+	sum := sha256.Sum256([]byte(root))
+	return filepath.Join("/kongctl-lab", hex.EncodeToString(sum[:])[:8])
+}
+
 func RepoRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {

@@ -175,10 +175,7 @@ func run(ctx context.Context, c config) error {
 	}
 	kongctl, _ := filepath.Abs(c.kongctl)
 	if c.labDir == "" {
-		c.labDir = filepath.Join(root, "build", "lab")
-		if c.labID > 0 {
-			c.labDir = filepath.Join(root, "build", fmt.Sprintf("lab%d", c.labID))
-		}
+		c.labDir = filepath.Join(labenv.BuildBase(root), labenv.DirName(c.labID))
 	}
 	if err := os.MkdirAll(c.outDir, 0o755); err != nil {
 		return err
