@@ -132,3 +132,36 @@ func TestUnlock(t *testing.T) {
 		t.Fatalf("unlock: %v, lock %+v", err, c.lock)
 	}
 }
+
+// deliveringCluster is a fake connector that reports agent delivery, as
+// the SSH connector does.
+type deliveringCluster struct {
+	*fakeCluster
+	d AgentDelivery
+}
+
+func (c deliveringCluster) AgentDelivery() AgentDelivery { return c.d }
+
+// TestStatusReportsAgentDelivery: status says how many bytes delivering
+// the agent cost, so a second run visibly uploads nothing.
+func TestStatusReportsAgentDelivery(t *testing.T) {
+	inv := labInventory(t, "pw-123")
+	for _, tc := range []struct {
+		d    AgentDelivery
+		want string
+	}{
+		{AgentDelivery{Hosts: 4, UploadedTo: 4, UploadedBytes: 44_000_000}, "agent: 44000000 bytes uploaded to 4 of 4 hosts"},
+		{AgentDelivery{Hosts: 4}, "agent: 0 bytes uploaded to 0 of 4 hosts"},
+	} {
+		c := newFakeCluster(t, "2.8.4", "kong-1", "kong-2", "kong-3")
+		st, err := Status(context.Background(), Options{Inventory: inv, Connector: deliveringCluster{c, tc.d}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		st.WriteText(&b)
+		if !strings.Contains(b.String(), tc.want) || st.Agent == nil || *st.Agent != tc.d {
+			t.Errorf("status does not report %q:\n%s", tc.want, b.String())
+		}
+	}
+}

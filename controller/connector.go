@@ -45,10 +45,11 @@ type sshConnector struct {
 
 // agentHost is one host's SSH connection and agent client.
 type agentHost struct {
-	name string
-	ssh  *sshremote.Client
-	ac   *agentclient.Client
-	time agentTiming
+	name     string
+	ssh      *sshremote.Client
+	ac       *agentclient.Client
+	time     agentTiming
+	delivery *agentclient.Delivery
 }
 
 // agentTiming sums, per operation, the durations the agent itself
@@ -140,10 +141,12 @@ func (c *sshConnector) host(ctx context.Context, name string) (*agentHost, error
 	ah := &agentHost{name: name, ssh: cl}
 	ah.ac = agentclient.New(cl, agentclient.Options{Become: cfg.Become != nil,
 		Observe: func(rep *agentproto.Reply) { ah.time.add(string(rep.Op), rep.Duration) }})
-	if _, err := ah.ac.Deliver(ctx, nil); err != nil {
+	d, err := ah.ac.Deliver(ctx, nil)
+	if err != nil {
 		cl.Close()
 		return nil, err
 	}
+	ah.delivery = d
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if prev, ok := c.hosts[name]; ok {
@@ -152,6 +155,26 @@ func (c *sshConnector) host(ctx context.Context, name string) (*agentHost, error
 	}
 	c.hosts[name] = ah
 	return ah, nil
+}
+
+// AgentDelivery sums what delivering the agent cost this run: the hosts
+// reached and the bytes uploaded (0 when every host already had this
+// agent).
+func (c *sshConnector) AgentDelivery() AgentDelivery {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var d AgentDelivery
+	for _, ah := range c.hosts {
+		if ah.delivery == nil {
+			continue
+		}
+		d.Hosts++
+		d.UploadedBytes += ah.delivery.Uploaded
+		if ah.delivery.Uploaded > 0 {
+			d.UploadedTo++
+		}
+	}
+	return d
 }
 
 func (c *sshConnector) Node(ctx context.Context, name string) (Node, error) {

@@ -92,6 +92,17 @@ type Connector interface {
 	Close() error
 }
 
+// AgentDelivery is what delivering the agent cost: hosts reached, hosts
+// that needed an upload, and the bytes sent.
+type AgentDelivery struct {
+	Hosts         int   `json:"hosts"`
+	UploadedTo    int   `json:"uploaded_to"`
+	UploadedBytes int64 `json:"uploaded_bytes"`
+}
+
+// deliveryReporter is implemented by connectors that deliver an agent.
+type deliveryReporter interface{ AgentDelivery() AgentDelivery }
+
 // ErrLockHeld is wrapped by Locker.Acquire when another run holds the lock.
 var ErrLockHeld = errors.New("fleet lock held by another run")
 

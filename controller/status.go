@@ -21,6 +21,8 @@ type StatusReport struct {
 	SchemaErr string       `json:"schema_error,omitempty"`
 	Lock      *LockInfo    `json:"fleet_lock,omitempty"`
 	LastRun   *RunSummary  `json:"last_run,omitempty"`
+	// Agent is what delivering the agent cost (SSH connector only).
+	Agent *AgentDelivery `json:"agent_delivery,omitempty"`
 }
 
 // HostStatus is one host's state.
@@ -102,6 +104,10 @@ func status(ctx context.Context, spec *Spec, cfg runConfig) (*StatusReport, erro
 			rep.Lock = &info
 		}
 	}
+	if dr, ok := cfg.conn.(deliveryReporter); ok {
+		d := dr.AgentDelivery()
+		rep.Agent = &d
+	}
 	if spec.StateDir != "" {
 		if dir, err := journal.Latest(spec.StateDir); err == nil && dir != "" {
 			if recs, err := journal.Read(dir); err == nil {
@@ -168,6 +174,9 @@ func (s *StatusReport) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "fleet lock: held by run %s (%s), heartbeat %s\n", s.Lock.RunID, s.Lock.Owner, s.Lock.Heartbeat.Format("2006-01-02 15:04:05"))
 	} else {
 		b.WriteString("fleet lock: free\n")
+	}
+	if s.Agent != nil {
+		fmt.Fprintf(&b, "agent: %d bytes uploaded to %d of %d hosts\n", s.Agent.UploadedBytes, s.Agent.UploadedTo, s.Agent.Hosts)
 	}
 	if s.LastRun != nil {
 		fmt.Fprintf(&b, "last run: %s %s → %s: %s (last step: %s)\n", s.LastRun.RunID, dash(s.LastRun.From), s.LastRun.To, s.LastRun.Status, dash(s.LastRun.Last))
