@@ -50,6 +50,22 @@ type agentHost struct {
 	ac       *agentclient.Client
 	time     agentTiming
 	delivery *agentclient.Delivery
+	// redial opens a new connection (and agent client) to the host, for
+	// re-attaching to a detached step after the connection was lost.
+	redial func(ctx context.Context) (*sshremote.Client, *agentclient.Client, error)
+}
+
+// reconnect replaces a lost connection. Only callers that own the host at
+// that moment (a detached step's wait) use it.
+func (ah *agentHost) reconnect(ctx context.Context) error {
+	cl, ac, err := ah.redial(ctx)
+	if err != nil {
+		return err
+	}
+	old := ah.ssh
+	ah.ssh, ah.ac = cl, ac
+	old.Close()
+	return nil
 }
 
 // agentTiming sums, per operation, the durations the agent itself
@@ -139,8 +155,23 @@ func (c *sshConnector) host(ctx context.Context, name string) (*agentHost, error
 		return nil, err
 	}
 	ah := &agentHost{name: name, ssh: cl}
-	ah.ac = agentclient.New(cl, agentclient.Options{Become: cfg.Become != nil,
-		Observe: func(rep *agentproto.Reply) { ah.time.add(string(rep.Op), rep.Duration) }})
+	newClient := func(cl *sshremote.Client) *agentclient.Client {
+		return agentclient.New(cl, agentclient.Options{Become: cfg.Become != nil,
+			Observe: func(rep *agentproto.Reply) { ah.time.add(string(rep.Op), rep.Duration) }})
+	}
+	ah.ac = newClient(cl)
+	ah.redial = func(ctx context.Context) (*sshremote.Client, *agentclient.Client, error) {
+		cl, err := c.dial(ctx, cfg)
+		if err != nil {
+			return nil, nil, err
+		}
+		ac := newClient(cl)
+		if _, err := ac.Deliver(ctx, nil); err != nil {
+			cl.Close()
+			return nil, nil, err
+		}
+		return cl, ac, nil
+	}
 	d, err := ah.ac.Deliver(ctx, nil)
 	if err != nil {
 		cl.Close()
@@ -423,16 +454,43 @@ func (n *agentNode) Migrations(ctx context.Context, req MigrationsRequest) (Sche
 	return st, nil
 }
 
+// reattachFor bounds how long a lost connection to a node running a
+// detached step is retried before the wait fails.
+const reattachFor = 3 * time.Minute
+
 // detachedMigrations starts up/finish as a detached step (or attaches to
 // it when it already exists) and waits for its reply.
 func (n *agentNode) detachedMigrations(ctx context.Context, req MigrationsRequest, params agentproto.MigrationsParams) (*agentproto.MigrationsResult, error) {
 	if _, err := n.h.ac.StartDetached(ctx, req.StepID, agentproto.OpMigrations, params, req.DBTimeout); err != nil {
 		return nil, err
 	}
+	var lost time.Time // when the connection was first found lost
 	for {
 		ar, err := n.h.ac.Attach(ctx, req.StepID, 20*time.Second)
 		if err != nil {
-			return nil, err
+			// The step runs detached on the node: a lost connection loses
+			// only this wait. Reconnect and attach again (never start the
+			// step a second time), for as long as the step may run.
+			var opErr *agentclient.OpError
+			if errors.As(err, &opErr) || ctx.Err() != nil {
+				return nil, err
+			}
+			if lost.IsZero() {
+				lost = time.Now()
+			}
+			if time.Since(lost) > reattachFor {
+				return nil, fmt.Errorf("host %s: migrations step %s: connection lost and not back within %s: %w", n.h.name, req.StepID, reattachFor, err)
+			}
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(2 * time.Second):
+			}
+			if rerr := n.h.reconnect(ctx); rerr != nil {
+				continue // still the lost connection: the next Attach fails and retries
+			}
+			lost = time.Time{}
+			continue
 		}
 		switch ar.Status.State {
 		case agentproto.StepRunning:
