@@ -380,30 +380,6 @@ func (c *Client) Migrations(ctx context.Context, p agentproto.MigrationsParams) 
 	return call[agentproto.MigrationsResult](ctx, c, agentproto.OpMigrations, p)
 }
 
-// MigrationsList is Migrations with Action list.
-func (c *Client) MigrationsList(ctx context.Context, p agentproto.MigrationsParams) (*agentproto.MigrationsResult, error) {
-	p.Action = agentproto.MigList
-	return c.Migrations(ctx, p)
-}
-
-// MigrationsStatus is Migrations with Action status.
-func (c *Client) MigrationsStatus(ctx context.Context, p agentproto.MigrationsParams) (*agentproto.MigrationsResult, error) {
-	p.Action = agentproto.MigStatus
-	return c.Migrations(ctx, p)
-}
-
-// MigrationsUp is Migrations with Action up.
-func (c *Client) MigrationsUp(ctx context.Context, p agentproto.MigrationsParams) (*agentproto.MigrationsResult, error) {
-	p.Action = agentproto.MigUp
-	return c.Migrations(ctx, p)
-}
-
-// MigrationsFinish is Migrations with Action finish.
-func (c *Client) MigrationsFinish(ctx context.Context, p agentproto.MigrationsParams) (*agentproto.MigrationsResult, error) {
-	p.Action = agentproto.MigFinish
-	return c.Migrations(ctx, p)
-}
-
 // DBFingerprint hashes Kong's tables in one consistent snapshot.
 func (c *Client) DBFingerprint(ctx context.Context, p agentproto.FingerprintParams) (*agentproto.Fingerprint, error) {
 	return call[agentproto.Fingerprint](ctx, c, agentproto.OpDBFingerprint, p)
