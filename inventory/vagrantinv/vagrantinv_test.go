@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -178,11 +179,14 @@ func TestParseProbeAndChooseAddress(t *testing.T) {
 type fakeNet struct {
 	facts  map[string]*Facts
 	served map[string]string
+	mu     sync.Mutex // Generate probes machines concurrently
 	probed []string
 }
 
 func (n *fakeNet) probe(_ context.Context, h Host, _ time.Duration) (*Facts, error) {
+	n.mu.Lock()
 	n.probed = append(n.probed, h.Name)
+	n.mu.Unlock()
 	f, ok := n.facts[h.Name]
 	if !ok {
 		return nil, errors.New("no such machine")

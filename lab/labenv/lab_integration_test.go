@@ -229,8 +229,8 @@ func TestLab(t *testing.T) {
 		}
 	})
 	n := NetworkOf(testLabMain)
-	if root, _ := RepoRoot(); l.Dir() != filepath.Join(root, "build", "lab5") {
-		t.Errorf("lab %d dir = %s, want build/lab5", testLabMain, l.Dir())
+	if root, _ := RepoRoot(); l.Dir() != filepath.Join(BuildBase(root), "lab5") {
+		t.Errorf("lab %d dir = %s, want %s/lab5", testLabMain, l.Dir(), BuildBase(root))
 	}
 	if want := "198.18.161.1"; l.Address("kong-1") != want || l.DBHost().Address != "198.18.160.2" {
 		t.Errorf("lab %d: kong-1 %s, db %s; want %s, 198.18.160.2", testLabMain, l.Address("kong-1"), l.DBHost().Address, want)
