@@ -33,11 +33,11 @@ func (r *request) options() controller.Options {
 	return o
 }
 
-// runPlan runs the preflight and prints the plan. In JSON mode the
+// runPlan runs the preflight and prints the plan (--to is already applied
+// to the inventory, which the controller reads). In JSON mode the
 // controller has already streamed the plan as the last event.
 func runPlan(ctx context.Context, req *planRequest) error {
 	o := req.options()
-	o.To = req.Inventory.Upgrade.To.String()
 	p, err := controller.Plan(ctx, o)
 	if err != nil {
 		return WithCode(ExitFailure, err)
@@ -57,7 +57,6 @@ func runPlan(ctx context.Context, req *planRequest) error {
 func runUpgrade(ctx context.Context, req *upgradeRequest) error {
 	o := req.options()
 	o.Yes, o.Resume, o.OnFailure = req.Yes, req.Resume, req.OnFailure
-	o.To = req.Inventory.Upgrade.To.String()
 	r, err := controller.Upgrade(ctx, o)
 	return finishReport(req.request, r, err)
 }
