@@ -2,8 +2,6 @@ package cli
 
 import (
 	"github.com/spf13/cobra"
-
-	"github.com/kongctl/kongctl/inventory"
 )
 
 type planOptions struct {
@@ -40,23 +38,16 @@ steps an upgrade would take, host by host.`,
 }
 
 func (a *app) parsePlan(o planOptions) (*planRequest, error) {
-	var to inventory.Version
-	if o.to != "" {
-		v, err := inventory.ParseVersion(o.to)
-		if err != nil {
-			return nil, usageErrorf("--to: %w", err)
-		}
-		to = v
+	to, err := parseTo(o.to)
+	if err != nil {
+		return nil, err
 	}
 	req, err := a.newRequest(o.limit)
 	if err != nil {
 		return nil, err
 	}
-	if !to.IsZero() {
-		if err := checkTarget(req.Inventory.Upgrade, to); err != nil {
-			return nil, err
-		}
-		req.Inventory.Upgrade.To = to
+	if err := applyTo(req.Inventory.Upgrade, to); err != nil {
+		return nil, err
 	}
 	return &planRequest{request: req}, nil
 }

@@ -59,30 +59,49 @@ func (a *app) parseUpgrade(o upgradeOptions) (*upgradeRequest, error) {
 	default:
 		return nil, usageErrorf("--on-failure must be rollback or pause, not %q", o.onFailure)
 	}
-	var to inventory.Version
-	if o.to != "" {
-		v, err := inventory.ParseVersion(o.to)
-		if err != nil {
-			return nil, usageErrorf("--to: %w", err)
-		}
-		to = v
+	to, err := parseTo(o.to)
+	if err != nil {
+		return nil, err
 	}
 	req, err := a.newRequest(o.limit)
 	if err != nil {
 		return nil, err
 	}
 	u := req.Inventory.Upgrade
-	if !to.IsZero() {
-		if err := checkTarget(u, to); err != nil {
-			return nil, err
-		}
-		u.To = to
+	if err := applyTo(u, to); err != nil {
+		return nil, err
 	}
 	onFailure := u.OnFailure
 	if o.onFailure != "" {
 		onFailure = o.onFailure
 	}
 	return &upgradeRequest{request: req, Yes: o.yes, Resume: o.resume, OnFailure: onFailure}, nil
+}
+
+// parseTo parses --to ("" = not given). It runs before the inventory is
+// loaded, so a malformed flag is reported first.
+func parseTo(s string) (inventory.Version, error) {
+	if s == "" {
+		return inventory.Version{}, nil
+	}
+	v, err := inventory.ParseVersion(s)
+	if err != nil {
+		return inventory.Version{}, usageErrorf("--to: %w", err)
+	}
+	return v, nil
+}
+
+// applyTo makes a given --to the inventory's upgrade.to, once it is checked
+// against the inventory's edition and from version.
+func applyTo(u *inventory.Upgrade, to inventory.Version) error {
+	if to.IsZero() {
+		return nil
+	}
+	if err := checkTarget(u, to); err != nil {
+		return err
+	}
+	u.To = to
+	return nil
 }
 
 // checkTarget validates a --to version against the inventory's edition and
