@@ -313,17 +313,27 @@ func (a *app) prefixOnly(p parsedArgs) (string, error) {
 	return c.Prefix(), nil
 }
 
+// existingPrefix is prefixOnly for the commands that act on a running
+// node: a missing prefix is `no such prefix: <p>` (section 3.1).
+func (a *app) existingPrefix(p parsedArgs) (string, error) {
+	prefix, err := a.prefixOnly(p)
+	if err != nil {
+		return "", err
+	}
+	if fi, err := os.Stat(prefix); err != nil || !fi.IsDir() {
+		return "", fail("no such prefix: %s", prefix)
+	}
+	return prefix, nil
+}
+
 func (a *app) cmdStop(ctx context.Context, args []string) error {
 	p, err := a.parseArgs("Usage: kong stop [OPTIONS]\n\nStop a running Kong node (Nginx and other configured services) in given\nprefix directory.\n\nOptions:\n -p,--prefix      (optional string) prefix Kong is running at\n", args, fPrefix)
 	if err != nil {
 		return err
 	}
-	prefix, err := a.prefixOnly(p)
+	prefix, err := a.existingPrefix(p)
 	if err != nil {
 		return err
-	}
-	if fi, err := os.Stat(prefix); err != nil || !fi.IsDir() {
-		return fail("no such prefix: %s", prefix)
 	}
 	pid, ok := readPid(prefix)
 	if !ok {
@@ -354,12 +364,9 @@ func (a *app) cmdQuit(ctx context.Context, args []string) error {
 			return fail("wait must be a number")
 		}
 	}
-	prefix, err := a.prefixOnly(p)
+	prefix, err := a.existingPrefix(p)
 	if err != nil {
 		return err
-	}
-	if fi, err := os.Stat(prefix); err != nil || !fi.IsDir() {
-		return fail("no such prefix: %s", prefix)
 	}
 	pid, ok := readPid(prefix)
 	if !ok {
@@ -418,12 +425,9 @@ func (a *app) cmdHealth(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	prefix, err := a.prefixOnly(p)
+	prefix, err := a.existingPrefix(p)
 	if err != nil {
 		return err
-	}
-	if fi, err := os.Stat(prefix); err != nil || !fi.IsDir() {
-		return fail("no such prefix: %s", prefix)
 	}
 	if _, err := os.Stat(kongEnvFile(prefix)); err != nil {
 		return fail("Kong is not running at %s", prefix)
