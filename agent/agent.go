@@ -150,6 +150,11 @@ func (a *Agent) ServeRPC(ctx context.Context, in io.Reader, out, errw io.Writer)
 			secrets = req.Redact
 		}
 		rep.Duration = a.Now().Sub(start)
+	case req.AgentSHA256 != "" && a.checkSelf(req.AgentSHA256) != nil:
+		rep = a.newReply(req)
+		rep.Error = toProtoError(a.checkSelf(req.AgentSHA256))
+		secrets = req.Redact
+		rep.Duration = a.Now().Sub(start)
 	case req.Detach:
 		rep, secrets = a.startDetached(ctx, req)
 		rep.Duration = a.Now().Sub(start)
@@ -291,6 +296,20 @@ func toProtoError(err error) *agentproto.Error {
 		return &agentproto.Error{Code: agentproto.CodeNotFound, Message: err.Error()}
 	}
 	return &agentproto.Error{Code: agentproto.CodeInternal, Message: err.Error()}
+}
+
+// checkSelf refuses to serve when the agent's own executable is not the
+// binary the controller delivered (want is its SHA-256): a binary replaced
+// on the node runs nothing on kongctl's behalf.
+func (a *Agent) checkSelf(want string) error {
+	h, err := a.hello()
+	if err != nil {
+		return agentproto.Errorf(agentproto.CodeAgentMismatch, "cannot verify own executable: %v", err)
+	}
+	if h.SHA256 != want {
+		return agentproto.Errorf(agentproto.CodeAgentMismatch, "agent %s has sha256 %s, the controller delivered %s: refusing to run", a.Exe, h.SHA256, want)
+	}
+	return nil
 }
 
 func (a *Agent) hello() (*agentproto.HelloResult, error) {

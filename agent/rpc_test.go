@@ -254,3 +254,32 @@ func TestDetachedSecretsNotOnDisk(t *testing.T) {
 		return nil
 	})
 }
+
+// An agent whose own executable is not the binary the controller delivered
+// refuses every request and runs nothing; the right hash is served.
+func TestAgentRefusesForeignHash(t *testing.T) {
+	a := testAgent(t)
+	marker := filepath.Join(t.TempDir(), "ran")
+	req := mustReq(t, agentproto.OpExec, agentproto.ExecParams{Command: "touch " + marker})
+	req.AgentSHA256 = strings.Repeat("0", 64)
+	rep, _ := rpc(t, a, req)
+	if rep.Error == nil || rep.Error.Code != agentproto.CodeAgentMismatch {
+		t.Fatalf("reply = %+v, want %s", rep, agentproto.CodeAgentMismatch)
+	}
+	want, _ := fileSHA256(a.Exe)
+	if !strings.Contains(rep.Error.Message, want) || !strings.Contains(rep.Error.Message, req.AgentSHA256) {
+		t.Fatalf("error %q should name both hashes", rep.Error.Message)
+	}
+	if _, err := os.Stat(marker); !os.IsNotExist(err) {
+		t.Fatalf("the refused request ran its command (stat: %v)", err)
+	}
+
+	req.AgentSHA256 = want
+	rep, _ = rpc(t, a, req)
+	if rep.Error != nil {
+		t.Fatalf("request with the right hash: %+v", rep.Error)
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Fatalf("the accepted request did not run: %v", err)
+	}
+}

@@ -116,6 +116,11 @@ type Request struct {
 	// Redact lists extra secrets (e.g. the sudo password) the agent must
 	// scrub from everything it returns, besides the secrets in Params.
 	Redact []string `json:"redact,omitempty"`
+	// AgentSHA256 is the SHA-256 of the agent binary the controller
+	// delivered. An agent whose own executable hashes differently (replaced
+	// or tampered with on the node) refuses the request with
+	// CodeAgentMismatch and runs nothing.
+	AgentSHA256 string `json:"agent_sha256,omitempty"`
 }
 
 // Reply is what the agent writes on its stdout.
@@ -152,6 +157,7 @@ const (
 	CodeDBUnreachable    ErrorCode = "db_unreachable"
 	CodeChecksumMismatch ErrorCode = "checksum_mismatch"
 	CodeProtocolMismatch ErrorCode = "protocol_mismatch"
+	CodeAgentMismatch    ErrorCode = "agent_mismatch" // the agent's own hash is not the one the controller delivered
 	CodeCommandFailed    ErrorCode = "command_failed" // a non-kong command exited non-zero
 	CodeUnhealthy        ErrorCode = "unhealthy"
 	CodeUnparsed         ErrorCode = "unparsed_output" // kong printed something the parser does not know

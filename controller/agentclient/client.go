@@ -65,6 +65,7 @@ type Client struct {
 	r    Remote
 	opts Options
 	path string // the delivered agent, set by Deliver or SetPath
+	sha  string // its SHA-256, sent with every request (the agent refuses to run if it differs)
 }
 
 // New returns a client for the host behind r.
@@ -84,8 +85,9 @@ func (c *Client) Host() string { return c.r.Name() }
 // Path is the remote path of the delivered agent ("" before Deliver).
 func (c *Client) Path() string { return c.path }
 
-// SetPath uses an agent already on the node at p (tests, resume).
-func (c *Client) SetPath(p string) { c.path = p }
+// SetPath uses an agent already on the node at p (tests, resume). Its
+// hash is not checked by the agent until Deliver has run.
+func (c *Client) SetPath(p string) { c.path, c.sha = p, "" }
 
 // Delivery reports what Deliver did.
 type Delivery struct {
@@ -141,7 +143,7 @@ func (c *Client) Deliver(ctx context.Context, progress func(int64)) (*Delivery, 
 			return d, fmt.Errorf("deliver agent to %s: %w", host, err)
 		}
 	}
-	c.path = final
+	c.path, c.sha = final, bin.SHA256
 	hello, err := c.Hello(ctx)
 	if err != nil {
 		return d, fmt.Errorf("deliver agent to %s: handshake: %w", host, err)
@@ -288,6 +290,9 @@ func (c *Client) Call(ctx context.Context, req *agentproto.Request) (*agentproto
 		}
 	}
 	req.Redact = append(req.Redact, c.opts.Redact...)
+	if req.AgentSHA256 == "" {
+		req.AgentSHA256 = c.sha
+	}
 	body, err := json.Marshal(req)
 	if err != nil {
 		return nil, fmt.Errorf("host %s: agent %s: %w", host, req.Op, err)

@@ -200,3 +200,40 @@ func TestCallWithoutDelivery(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// The agent replaced on the node after delivery (same path, other bytes)
+// refuses the controller's requests: every call carries the delivered hash.
+func TestCallRefusedByReplacedAgent(t *testing.T) {
+	_, remote := dialTestServer(t)
+	root := t.TempDir()
+	opts := Options{AgentDir: filepath.Join(root, "bin"), StateDir: filepath.Join(root, "state"), Binary: localBinary}
+	c := New(remote, opts)
+	d, err := c.Deliver(testCtx(t), nil)
+	if err != nil {
+		t.Fatalf("Deliver: %v", err)
+	}
+	// A tampered copy: the same program with bytes appended still runs.
+	data, _ := os.ReadFile(builtAgent)
+	tmp := d.Path + ".tampered"
+	if err := os.WriteFile(tmp, append(data, []byte("tampered")...), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, d.Path); err != nil {
+		t.Fatal(err)
+	}
+	marker := filepath.Join(root, "ran")
+	_, err = c.Exec(testCtx(t), agentproto.ExecParams{Command: "touch " + marker})
+	if agentproto.CodeOf(err) != agentproto.CodeAgentMismatch || !strings.Contains(err.Error(), d.SHA256) || !strings.Contains(err.Error(), "kong-1") {
+		t.Fatalf("call to a replaced agent: %v, want %s naming the host and the delivered hash", err, agentproto.CodeAgentMismatch)
+	}
+	if _, serr := os.Stat(marker); !os.IsNotExist(serr) {
+		t.Fatalf("the replaced agent ran the command (stat: %v)", serr)
+	}
+	// Delivering again puts the right binary back, and calls work.
+	if _, err := c.Deliver(testCtx(t), nil); err != nil {
+		t.Fatalf("re-deliver: %v", err)
+	}
+	if _, err := c.Exec(testCtx(t), agentproto.ExecParams{Command: "touch " + marker}); err != nil {
+		t.Fatalf("call after re-delivery: %v", err)
+	}
+}
