@@ -279,6 +279,12 @@ func SpecFromInventory(inv *inventory.Inventory, limit string, wholeFleet bool) 
 		if v.Gate.MaxErrorRate < 1 {
 			s.Verify.MaxErrorRate = v.Gate.MaxErrorRate
 		}
+		if v.Gate.Max5xx >= 0 {
+			m := v.Gate.Max5xx
+			s.Verify.Max5xx = &m
+		}
+		s.Verify.MaxLatencyP99 = v.Gate.MaxLatencyP99
+		s.Verify.MinRequests = v.Gate.MinRequests
 		for _, sm := range v.Smoke {
 			s.Verify.Smoke = append(s.Verify.Smoke, SmokeSpec{Path: sm.Path, Host: sm.Host, Status: sm.Status})
 		}

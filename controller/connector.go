@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,8 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -43,9 +46,14 @@ type sshConnector struct {
 	hosts map[string]*agentHost
 }
 
-// agentHost is one host's SSH connection and agent client.
+// agentHost is one host's SSH connection and agent client. The connection
+// may be replaced (reconnect) while other goroutines use the host (the
+// fleet-lock heartbeat on the tools host while a detached migrations step
+// on the same host re-attaches): ssh and ac are read through conn() and
+// client() under mu.
 type agentHost struct {
 	name     string
+	mu       sync.RWMutex
 	ssh      *sshremote.Client
 	ac       *agentclient.Client
 	time     agentTiming
@@ -55,16 +63,36 @@ type agentHost struct {
 	redial func(ctx context.Context) (*sshremote.Client, *agentclient.Client, error)
 }
 
-// reconnect replaces a lost connection. Only callers that own the host at
-// that moment (a detached step's wait) use it.
+// client is the host's current agent client.
+func (ah *agentHost) client() *agentclient.Client {
+	ah.mu.RLock()
+	defer ah.mu.RUnlock()
+	return ah.ac
+}
+
+// conn is the host's current SSH connection.
+func (ah *agentHost) conn() *sshremote.Client {
+	ah.mu.RLock()
+	defer ah.mu.RUnlock()
+	return ah.ssh
+}
+
+// reconnect replaces a lost connection (a detached step's wait). Other
+// users of the host keep the client they hold for their call in flight
+// (it fails with the lost connection) and pick up the new one on their
+// next call.
 func (ah *agentHost) reconnect(ctx context.Context) error {
 	cl, ac, err := ah.redial(ctx)
 	if err != nil {
 		return err
 	}
+	ah.mu.Lock()
 	old := ah.ssh
 	ah.ssh, ah.ac = cl, ac
-	old.Close()
+	ah.mu.Unlock()
+	if old != nil {
+		old.Close()
+	}
 	return nil
 }
 
@@ -261,7 +289,7 @@ func (c *sshConnector) Close() error {
 	defer c.mu.Unlock()
 	var errs []error
 	for _, ah := range c.hosts {
-		errs = append(errs, ah.ssh.Close())
+		errs = append(errs, ah.conn().Close())
 	}
 	c.hosts = map[string]*agentHost{}
 	return errors.Join(errs...)
@@ -288,7 +316,7 @@ var _ Node = (*agentNode)(nil)
 func (n *agentNode) AgentTimes() map[string]time.Duration { return n.h.time.snapshot() }
 
 func (n *agentNode) Facts(ctx context.Context) (Facts, error) {
-	f, err := n.h.ac.Facts(ctx, agentproto.FactsParams{KongConf: n.conf})
+	f, err := n.h.client().Facts(ctx, agentproto.FactsParams{KongConf: n.conf})
 	if err != nil {
 		return Facts{}, err
 	}
@@ -305,12 +333,21 @@ func (n *agentNode) Facts(ctx context.Context) (Facts, error) {
 			out.Plugins = append(out.Plugins, p)
 		}
 	}
-	for _, d := range f.Disk {
-		if d.Err == "" && (out.DiskFreeBytes == 0 || int64(d.FreeBytes) < out.DiskFreeBytes) {
-			out.DiskFreeBytes = int64(d.FreeBytes)
+	out.DiskFreeBytes = minDiskFree(f.Disk)
+	return out, nil
+}
+
+// minDiskFree is the least free space of the file systems a node reported,
+// or -1 when it reported none: a full disk (0 bytes free) is a value, not
+// "unknown".
+func minDiskFree(ds []agentproto.DiskFree) int64 {
+	free := int64(-1)
+	for _, d := range ds {
+		if d.Err == "" && (free < 0 || int64(d.FreeBytes) < free) {
+			free = int64(d.FreeBytes)
 		}
 	}
-	return out, nil
+	return free
 }
 
 func goarch(uname string) string {
@@ -336,7 +373,7 @@ func (n *agentNode) svc(timeout time.Duration) agentproto.ServiceParams {
 }
 
 func (n *agentNode) Stop(ctx context.Context, timeout time.Duration) error {
-	res, err := n.h.ac.ServiceStop(ctx, n.svc(timeout))
+	res, err := n.h.client().ServiceStop(ctx, n.svc(timeout))
 	if err != nil {
 		return err
 	}
@@ -347,12 +384,12 @@ func (n *agentNode) Stop(ctx context.Context, timeout time.Duration) error {
 }
 
 func (n *agentNode) Start(ctx context.Context, timeout time.Duration) error {
-	_, err := n.h.ac.ServiceStart(ctx, n.svc(timeout))
+	_, err := n.h.client().ServiceStart(ctx, n.svc(timeout))
 	return err
 }
 
 func (n *agentNode) Health(ctx context.Context) (Health, error) {
-	hr, err := n.h.ac.Health(ctx, agentproto.HealthParams{Conf: n.conf, Prefix: n.prefix})
+	hr, err := n.h.client().Health(ctx, agentproto.HealthParams{Conf: n.conf, Prefix: n.prefix})
 	if err != nil {
 		if agentproto.CodeOf(err) == agentproto.CodeUnhealthy {
 			return Health{Detail: err.Error()}, nil
@@ -387,14 +424,14 @@ func (n *agentNode) StagePackage(ctx context.Context, p PackageRef) error {
 		// Packages are not secret; the agent moves the upload into its
 		// own packages directory after checking the hash.
 		tmp := "/tmp/kongctl-upload-" + p.SHA256[:12] + "-" + filepath.Base(p.LocalPath)
-		if err := n.h.ssh.Upload(ctx, tmp, f, st.Size(), 0o600, nil); err != nil {
+		if err := n.h.conn().Upload(ctx, tmp, f, st.Size(), 0o600, nil); err != nil {
 			return fmt.Errorf("upload %s to %s: %w", filepath.Base(p.LocalPath), n.h.name, err)
 		}
 		params = agentproto.StageParams{Source: agentproto.SourceUpload, UploadedPath: tmp, SHA256: p.SHA256, FileName: filepath.Base(p.LocalPath)}
 	} else {
 		params = agentproto.StageParams{Source: agentproto.SourceRepo, Package: p.Name, Version: p.Version}
 	}
-	res, err := n.h.ac.StagePackage(ctx, params)
+	res, err := n.h.client().StagePackage(ctx, params)
 	if err != nil {
 		return err
 	}
@@ -421,7 +458,7 @@ func (n *agentNode) InstallPackage(ctx context.Context, p PackageRef, timeout ti
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	_, err := n.h.ac.InstallPackage(ctx, agentproto.InstallParams{Path: path, SHA256: p.SHA256, Package: p.Name, AllowDowngrade: true, ExpectVersion: p.Version})
+	_, err := n.h.client().InstallPackage(ctx, agentproto.InstallParams{Path: path, SHA256: p.SHA256, Package: p.Name, AllowDowngrade: true, ExpectVersion: p.Version})
 	return err
 }
 
@@ -432,7 +469,7 @@ func (n *agentNode) Migrations(ctx context.Context, req MigrationsRequest) (Sche
 	if req.Command == agentproto.MigUp || req.Command == agentproto.MigFinish {
 		res, err = n.detachedMigrations(ctx, req, params)
 	} else {
-		res, err = n.h.ac.Migrations(ctx, params)
+		res, err = n.h.client().Migrations(ctx, params)
 	}
 	switch agentproto.CodeOf(err) {
 	case agentproto.CodeAborted:
@@ -461,12 +498,12 @@ const reattachFor = 3 * time.Minute
 // detachedMigrations starts up/finish as a detached step (or attaches to
 // it when it already exists) and waits for its reply.
 func (n *agentNode) detachedMigrations(ctx context.Context, req MigrationsRequest, params agentproto.MigrationsParams) (*agentproto.MigrationsResult, error) {
-	if _, err := n.h.ac.StartDetached(ctx, req.StepID, agentproto.OpMigrations, params, req.DBTimeout); err != nil {
+	if _, err := n.h.client().StartDetached(ctx, req.StepID, agentproto.OpMigrations, params, req.DBTimeout); err != nil {
 		return nil, err
 	}
 	var lost time.Time // when the connection was first found lost
 	for {
-		ar, err := n.h.ac.Attach(ctx, req.StepID, 20*time.Second)
+		ar, err := n.h.client().Attach(ctx, req.StepID, 20*time.Second)
 		if err != nil {
 			// The step runs detached on the node: a lost connection loses
 			// only this wait. Reconnect and attach again (never start the
@@ -514,6 +551,28 @@ func (n *agentNode) detachedMigrations(ctx context.Context, req MigrationsReques
 	}
 }
 
+// MigrationStep attaches to detached step stepID for up to wait and
+// reports its state (StepNone when the agent does not know it).
+func (n *agentNode) MigrationStep(ctx context.Context, stepID string, wait time.Duration) (string, error) {
+	ar, err := n.h.client().Attach(ctx, stepID, wait)
+	switch agentproto.CodeOf(err) {
+	case agentproto.CodeNotFound:
+		return StepNone, nil
+	case agentproto.CodeStepLost:
+		return StepLost, nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("host %s: state of migrations step %s: %w", n.h.name, stepID, err)
+	}
+	switch ar.Status.State {
+	case agentproto.StepRunning:
+		return StepRunning, nil
+	case agentproto.StepDone:
+		return StepDone, nil
+	}
+	return StepLost, nil
+}
+
 func flatten(ss []agentproto.SubsystemMigrations) []string {
 	var out []string
 	for _, s := range ss {
@@ -530,7 +589,7 @@ func (n *agentNode) Exec(ctx context.Context, req ExecRequest) (ExecResult, erro
 		ctx, cancel = context.WithTimeout(ctx, req.Timeout)
 		defer cancel()
 	}
-	r, err := n.h.ac.Exec(ctx, agentproto.ExecParams{Command: req.Command, Env: req.Env})
+	r, err := n.h.client().Exec(ctx, agentproto.ExecParams{Command: req.Command, Env: req.Env})
 	if err != nil {
 		return ExecResult{}, err
 	}
@@ -569,7 +628,7 @@ func (n *agentNode) conf0(ctx context.Context) (*agentproto.Facts, error) {
 
 // curl runs curl on the node (the agent has no HTTP op for these yet).
 func (n *agentNode) curl(ctx context.Context, args string) (string, error) {
-	r, err := n.h.ac.Exec(ctx, agentproto.ExecParams{Command: "curl -sk --max-time 10 " + args})
+	r, err := n.h.client().Exec(ctx, agentproto.ExecParams{Command: "curl -sk --max-time 10 " + args})
 	if err != nil {
 		return "", err
 	}
@@ -610,10 +669,13 @@ func (n *agentNode) Metrics(ctx context.Context) (Metrics, error) {
 	return parseMetrics(out), nil
 }
 
-// parseMetrics sums request and 5xx counters from Prometheus text (3.x
-// and 2.8 names).
+// parseMetrics sums request, per-status and 5xx counters and the request
+// latency histogram from Prometheus text (3.x and 2.8 names).
 func parseMetrics(text string) Metrics {
 	var m Metrics
+	buckets := map[float64]float64{}
+	var count float64
+	hasLatency := false
 	for _, line := range strings.Split(text, "\n") {
 		if line == "" || line[0] == '#' {
 			continue
@@ -622,21 +684,85 @@ func parseMetrics(text string) Metrics {
 		if i < 0 {
 			continue
 		}
-		var v float64
-		if _, err := fmt.Sscanf(line[i+1:], "%g", &v); err != nil {
+		v, err := strconv.ParseFloat(strings.TrimSpace(line[i+1:]), 64)
+		if err != nil {
 			continue
 		}
-		name := line[:i]
-		switch {
-		case strings.HasPrefix(name, "kong_nginx_requests_total"):
+		series := line[:i]
+		name, labels, _ := strings.Cut(series, "{")
+		switch name {
+		case "kong_nginx_requests_total":
 			m.Requests += v
-		case strings.HasPrefix(name, "kong_http_requests_total") || strings.HasPrefix(name, "kong_http_status"):
-			if strings.Contains(name, `code="5`) {
+		case "kong_http_requests_total", "kong_http_status":
+			m.StatusCodes = true
+			m.Proxied += v
+			if strings.HasPrefix(promLabel(labels, "code"), "5") {
 				m.Errors += v
+			}
+		case "kong_request_latency_ms_bucket", "kong_latency_bucket":
+			if name == "kong_latency_bucket" && promLabel(labels, "type") != "request" {
+				continue
+			}
+			le := promLabel(labels, "le")
+			hasLatency = true
+			if le == "+Inf" {
+				count += v
+				continue
+			}
+			if b, err := strconv.ParseFloat(le, 64); err == nil {
+				buckets[b] += v
 			}
 		}
 	}
+	if hasLatency {
+		h := &Histogram{Count: count}
+		for le, n := range buckets {
+			h.Buckets = append(h.Buckets, Bucket{LE: le, N: n})
+		}
+		slices.SortFunc(h.Buckets, func(a, b Bucket) int { return cmp.Compare(a.LE, b.LE) })
+		m.Latency = h
+	}
 	return m
+}
+
+// promLabel returns the value of label name in a Prometheus label set
+// (the text between the braces).
+func promLabel(labels, name string) string {
+	for _, kv := range splitLabels(labels) {
+		k, v, ok := strings.Cut(kv, "=")
+		if ok && strings.TrimSpace(k) == name {
+			v = strings.TrimSpace(v)
+			if u, err := strconv.Unquote(v); err == nil {
+				return u
+			}
+			return strings.Trim(v, `"`)
+		}
+	}
+	return ""
+}
+
+// splitLabels splits `a="x",b="y,z"}` at the commas outside quotes.
+func splitLabels(s string) []string {
+	s = strings.TrimSuffix(strings.TrimSpace(s), "}")
+	var out []string
+	inQ, esc, start := false, false, 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case esc:
+			esc = false
+		case c == '\\':
+			esc = true
+		case c == '"':
+			inQ = !inQ
+		case c == ',' && !inQ:
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	if start < len(s) {
+		out = append(out, s[start:])
+	}
+	return out
 }
 
 func (n *agentNode) DataPlanes(ctx context.Context) ([]DataPlane, error) {
@@ -661,7 +787,7 @@ func (n *agentNode) DataPlanes(ctx context.Context) ([]DataPlane, error) {
 }
 
 func (n *agentNode) ReadConf(ctx context.Context) ([]byte, error) {
-	r, err := n.h.ssh.Run(ctx, sshremote.RunRequest{Cmd: "cat " + shQuote(n.conf), Become: true})
+	r, err := n.h.conn().Run(ctx, sshremote.RunRequest{Cmd: "cat " + shQuote(n.conf), Become: true})
 	if err != nil {
 		return nil, fmt.Errorf("read %s on %s: %w", n.conf, n.h.name, err)
 	}
@@ -673,7 +799,7 @@ func (n *agentNode) ReadConf(ctx context.Context) ([]byte, error) {
 
 func (n *agentNode) WriteConf(ctx context.Context, b []byte) error {
 	cmd := "umask 077; mkdir -p " + shQuote(filepath.Dir(n.conf)) + " && cat > " + shQuote(n.conf)
-	r, err := n.h.ssh.Run(ctx, sshremote.RunRequest{Cmd: cmd, Stdin: strings.NewReader(string(b)), Become: true})
+	r, err := n.h.conn().Run(ctx, sshremote.RunRequest{Cmd: cmd, Stdin: strings.NewReader(string(b)), Become: true})
 	if err != nil {
 		return fmt.Errorf("write %s on %s: %w", n.conf, n.h.name, err)
 	}
@@ -705,7 +831,7 @@ func toFingerprint(f agentproto.Fingerprint) Fingerprint {
 }
 
 func (d *agentDB) Fingerprint(ctx context.Context) (Fingerprint, error) {
-	f, err := d.h.ac.DBFingerprint(ctx, agentproto.FingerprintParams{DB: d.conn})
+	f, err := d.h.client().DBFingerprint(ctx, agentproto.FingerprintParams{DB: d.conn})
 	if err != nil {
 		return Fingerprint{}, err
 	}
@@ -713,7 +839,7 @@ func (d *agentDB) Fingerprint(ctx context.Context) (Fingerprint, error) {
 }
 
 func (d *agentDB) Backup(ctx context.Context, req BackupRequest) (BackupInfo, error) {
-	r, err := d.h.ac.Backup(ctx, agentproto.BackupParams{DB: d.conn, Dir: req.Dir, Name: req.Name + ".dump", Format: agentproto.FormatCustom})
+	r, err := d.h.client().Backup(ctx, agentproto.BackupParams{DB: d.conn, Dir: req.Dir, Name: req.Name + ".dump", Format: agentproto.FormatCustom})
 	if err != nil {
 		return BackupInfo{}, err
 	}
@@ -721,12 +847,12 @@ func (d *agentDB) Backup(ctx context.Context, req BackupRequest) (BackupInfo, er
 }
 
 func (d *agentDB) VerifyRestore(ctx context.Context, b BackupInfo) error {
-	_, err := d.h.ac.VerifyRestore(ctx, agentproto.VerifyRestoreParams{DB: d.conn, Path: b.Path, SHA256: b.SHA256})
+	_, err := d.h.client().VerifyRestore(ctx, agentproto.VerifyRestoreParams{DB: d.conn, Path: b.Path, SHA256: b.SHA256})
 	return err
 }
 
 func (d *agentDB) Restore(ctx context.Context, b BackupInfo) error {
-	_, err := d.h.ac.Restore(ctx, agentproto.RestoreParams{DB: d.conn, Path: b.Path, SHA256: b.SHA256})
+	_, err := d.h.client().Restore(ctx, agentproto.RestoreParams{DB: d.conn, Path: b.Path, SHA256: b.SHA256})
 	return err
 }
 
@@ -745,7 +871,7 @@ func (d *agentDB) Fetch(ctx context.Context, b BackupInfo, localPath string) err
 		return fmt.Errorf("copy backup from %s: %w", d.h.name, err)
 	}
 	defer os.Remove(tmp)
-	r, err := d.h.ssh.Run(ctx, sshremote.RunRequest{Cmd: "cat -- " + shQuote(b.Path), Become: true, Stdout: f})
+	r, err := d.h.conn().Run(ctx, sshremote.RunRequest{Cmd: "cat -- " + shQuote(b.Path), Become: true, Stdout: f})
 	if err == nil && r.ExitCode != 0 {
 		err = fmt.Errorf("cat %s exited %d: %s", b.Path, r.ExitCode, strings.TrimSpace(string(r.Stderr)))
 	}
@@ -765,7 +891,7 @@ func (d *agentDB) Fetch(ctx context.Context, b BackupInfo, localPath string) err
 }
 
 func (d *agentDB) MigrationLock(ctx context.Context) (MigrationLock, error) {
-	r, err := d.h.ac.MigrationLock(ctx, agentproto.MigrationLockParams{DB: d.conn})
+	r, err := d.h.client().MigrationLock(ctx, agentproto.MigrationLockParams{DB: d.conn})
 	if err != nil {
 		return MigrationLock{}, err
 	}
@@ -803,7 +929,7 @@ func (l *agentLocker) Acquire(ctx context.Context, req LockRequest) (LockInfo, e
 	if req.TTL > 0 {
 		l.ttl = req.TTL
 	}
-	r, err := l.h.ac.FleetLockAcquire(ctx, l.params(agentproto.LockAcquire, req.RunID, req.Owner))
+	r, err := l.h.client().FleetLockAcquire(ctx, l.params(agentproto.LockAcquire, req.RunID, req.Owner))
 	if agentproto.CodeOf(err) == agentproto.CodeLockHeld {
 		holder, _, ierr := l.Inspect(ctx)
 		if ierr != nil {
@@ -818,17 +944,17 @@ func (l *agentLocker) Acquire(ctx context.Context, req LockRequest) (LockInfo, e
 }
 
 func (l *agentLocker) Heartbeat(ctx context.Context, li LockInfo) error {
-	_, err := l.h.ac.FleetLockHeartbeat(ctx, l.params(agentproto.LockHeartbeat, li.RunID, li.Owner))
+	_, err := l.h.client().FleetLockHeartbeat(ctx, l.params(agentproto.LockHeartbeat, li.RunID, li.Owner))
 	return err
 }
 
 func (l *agentLocker) Release(ctx context.Context, li LockInfo) error {
-	_, err := l.h.ac.FleetLockRelease(ctx, l.params(agentproto.LockRelease, li.RunID, li.Owner))
+	_, err := l.h.client().FleetLockRelease(ctx, l.params(agentproto.LockRelease, li.RunID, li.Owner))
 	return err
 }
 
 func (l *agentLocker) Inspect(ctx context.Context) (LockInfo, bool, error) {
-	r, err := l.h.ac.FleetLockInspect(ctx, l.params(agentproto.LockInspect, "", ""))
+	r, err := l.h.client().FleetLockInspect(ctx, l.params(agentproto.LockInspect, "", ""))
 	if err != nil {
 		return LockInfo{}, false, err
 	}
@@ -836,6 +962,6 @@ func (l *agentLocker) Inspect(ctx context.Context) (LockInfo, bool, error) {
 }
 
 func (l *agentLocker) RecordRun(ctx context.Context, r RunRecord) error {
-	_, err := l.h.ac.RunJournal(ctx, agentproto.RunJournalParams{DB: l.conn, RunID: r.RunID, Phase: r.Phase, Status: r.Status, Summary: r.From + " -> " + r.To})
+	_, err := l.h.client().RunJournal(ctx, agentproto.RunJournalParams{DB: l.conn, RunID: r.RunID, Phase: r.Phase, Status: r.Status, Summary: r.From + " -> " + r.To})
 	return err
 }

@@ -97,6 +97,7 @@ type engine struct {
 	pnr       bool
 	dbRestore bool // restored in this rollback
 	findings  []Finding
+	gates     []GateResult
 	timeline  []PhaseResult
 	hostSteps map[string][]StepResult
 	started   []phase
@@ -125,14 +126,8 @@ type preflightData struct {
 
 type rateSample struct {
 	M0, M1 Metrics
-}
-
-func (r rateSample) rate() (float64, bool) {
-	dr := r.M1.Requests - r.M0.Requests
-	if dr <= 0 {
-		return 0, false
-	}
-	return (r.M1.Errors - r.M0.Errors) / dr, true
+	// Seconds between the two samples (0 in journals of older versions).
+	Seconds float64 `json:",omitempty"`
 }
 
 func newEngine(spec *Spec, conn Connector, clk clock, sink progress.Sink, red *redactor) *engine {

@@ -65,11 +65,21 @@ type fakeCluster struct {
 	// abort makes `up`/`finish` answer "aborted" this many times.
 	abort map[string]int
 	dps   []DataPlane
+	// steps holds the detached migrations steps by step id (state);
+	// running counts the MigrationStep polls a step still reports running.
+	steps   map[string]string
+	running map[string]int
+	// metrics, when set, answers Metrics (n counts the host's reads).
+	metrics func(host, version string, n int) Metrics
+	reads   map[string]int
+	// removed records hosts whose Kong package was removed.
+	removed map[string]bool
 }
 
 func newFakeCluster(t *testing.T, from string, nodes ...string) *fakeCluster {
 	c := &fakeCluster{nodes: map[string]*fakeNode{}, backups: map[string]dbSnap{}, teardowns: true,
 		clk: &fakeClock{t: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}, abort: map[string]int{},
+		steps: map[string]string{}, running: map[string]int{}, reads: map[string]int{}, removed: map[string]bool{},
 		db: dbSnap{schema: from, writes: 10}}
 	for _, n := range nodes {
 		c.nodes[n] = &fakeNode{c: c, name: n, version: from, running: true, plugins: []string{"key-auth", "rate-limiting"}, conf: map[string]string{"database": "postgres"}}
@@ -198,6 +208,9 @@ func (n *fakeNode) Migrations(ctx context.Context, req MigrationsRequest) (Schem
 	}
 	c := n.c
 	c.mu.Lock()
+	if req.StepID != "" {
+		c.steps[req.StepID] = StepDone
+	}
 	bin := upgradepath.MustParse(n.version)
 	dbv := upgradepath.MustParse(c.db.schema)
 	var st SchemaState
@@ -242,6 +255,23 @@ func (n *fakeNode) Migrations(ctx context.Context, req MigrationsRequest) (Schem
 	}
 	return st, nil
 }
+func (n *fakeNode) MigrationStep(ctx context.Context, stepID string, wait time.Duration) (string, error) {
+	if err := n.op("step " + stepID); err != nil {
+		return "", err
+	}
+	n.c.mu.Lock()
+	defer n.c.mu.Unlock()
+	st, ok := n.c.steps[stepID]
+	if !ok {
+		return StepNone, nil
+	}
+	if n.c.running[stepID] > 0 {
+		n.c.running[stepID]--
+		n.c.clk.t = n.c.clk.t.Add(wait)
+		return StepRunning, nil
+	}
+	return st, nil
+}
 func (n *fakeNode) Exec(ctx context.Context, req ExecRequest) (ExecResult, error) {
 	if err := n.op("exec " + req.Command); err != nil {
 		return ExecResult{}, err
@@ -257,6 +287,14 @@ func (n *fakeNode) Probe(ctx context.Context, req ProbeRequest) (ProbeResult, er
 func (n *fakeNode) Metrics(ctx context.Context) (Metrics, error) {
 	if err := n.op("metrics"); err != nil {
 		return Metrics{}, err
+	}
+	n.c.mu.Lock()
+	f := n.c.metrics
+	n.c.reads[n.name]++
+	k, v := n.c.reads[n.name], n.version
+	n.c.mu.Unlock()
+	if f != nil {
+		return f(n.name, v, k), nil
 	}
 	return Metrics{Requests: 100, Errors: 0}, nil
 }

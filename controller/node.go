@@ -32,6 +32,10 @@ type Node interface {
 	// req.StepID: calling again with the same StepID attaches to the
 	// running (or finished) step instead of starting a second one.
 	Migrations(ctx context.Context, req MigrationsRequest) (SchemaState, error)
+	// MigrationStep reports the state of the detached migrations step
+	// stepID, waiting up to wait for it while it runs: StepRunning,
+	// StepDone, StepLost, or StepNone when the node never started it.
+	MigrationStep(ctx context.Context, stepID string, wait time.Duration) (string, error)
 	// Exec runs a hook command on the host.
 	Exec(ctx context.Context, req ExecRequest) (ExecResult, error)
 	// Probe sends one smoke request through the host's own proxy.
@@ -171,6 +175,14 @@ type SchemaState struct {
 	After *SchemaState `json:"-"`
 }
 
+// States of a detached migrations step (Node.MigrationStep).
+const (
+	StepNone    = ""
+	StepRunning = "running"
+	StepDone    = "done"
+	StepLost    = "lost" // its runner died without a reply
+)
+
 // UpToDate is `list` exit 0.
 func (s SchemaState) UpToDate() bool {
 	return s.ExitCode == 0 && !s.NeedsBootstrap && len(s.New) == 0 && len(s.Pending) == 0
@@ -206,8 +218,30 @@ type ProbeResult struct {
 
 // Metrics are cumulative counters from a node's /metrics.
 type Metrics struct {
-	Requests float64 `json:"requests"` // kong_nginx_requests_total (or http_status sum)
-	Errors   float64 `json:"errors"`   // 5xx responses
+	Requests float64 `json:"requests"` // kong_nginx_requests_total (every request nginx served, admin included)
+	Errors   float64 `json:"errors"`   // 5xx responses (kong_http_requests_total / kong_http_status)
+	// Proxied sums the per-status counters over every code; StatusCodes
+	// says the node exports them (3.x: the prometheus plugin's
+	// status_code_metrics; 2.8: always).
+	Proxied     float64 `json:"proxied,omitempty"`
+	StatusCodes bool    `json:"status_codes,omitempty"`
+	// Latency is the request latency histogram, summed over its series:
+	// kong_request_latency_ms (3.x, latency_metrics) or
+	// kong_latency{type="request"} (2.8). Nil when not exported.
+	Latency *Histogram `json:"latency,omitempty"`
+}
+
+// Histogram is a cumulative Prometheus histogram in milliseconds. Buckets
+// are the finite upper bounds in ascending order; Count is the +Inf bucket.
+type Histogram struct {
+	Buckets []Bucket `json:"buckets"`
+	Count   float64  `json:"count"`
+}
+
+// Bucket is one cumulative bucket: N observations at most LE ms.
+type Bucket struct {
+	LE float64 `json:"le"`
+	N  float64 `json:"n"`
 }
 
 // DataPlane is one entry of /clustering/data-planes.

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kongctl/kongctl/controller/progress"
@@ -677,15 +678,24 @@ func (e *engine) waitHealthy(ctx context.Context, h, want string) error {
 // ---- verify ----
 
 // verifyPhase checks every Y node: version, /status and readiness, smoke
-// requests through each proxy, and the error-rate gate against the
-// pre-upgrade baseline over the soak window.
+// requests through each proxy, then keeps checking over the soak window
+// and judges the metric gates (max_error_rate, max_5xx, max_latency_p99,
+// min_requests) on the window's counters against the pre-upgrade
+// baseline. A failed gate fails the phase (rollback or pause), named in
+// the report with its threshold and measured value.
 type verifyPhase struct{}
 
 func (verifyPhase) name() PhaseName { return PhaseVerify }
 
 func (verifyPhase) run(ctx context.Context, e *engine) error {
 	targets := e.spec.targets()
-	start := map[string]Metrics{}
+	type sample struct {
+		m     Metrics
+		at    time.Time
+		smoke int // smoke requests sent through the node since the sample
+	}
+	var smu sync.Mutex
+	start := map[string]*sample{}
 	check := func(ctx context.Context, h string) error {
 		n, err := e.node(ctx, h)
 		if err != nil {
@@ -705,6 +715,11 @@ func (verifyPhase) run(ctx context.Context, e *engine) error {
 			smoke = nil
 		}
 		for _, s := range smoke {
+			smu.Lock()
+			if st := start[h]; st != nil {
+				st.smoke++
+			}
+			smu.Unlock()
 			res, err := n.Probe(ctx, ProbeRequest{Path: s.Path, Host: s.Host, WantStatus: s.Status, Timeout: 10 * time.Second})
 			if err != nil {
 				return fmt.Errorf("smoke request %s through %s: %w", s.Path, h, err)
@@ -726,9 +741,9 @@ func (verifyPhase) run(ctx context.Context, e *engine) error {
 		}
 		n, _ := e.node(ctx, h)
 		if m, err := n.Metrics(ctx); err == nil {
-			e.mu.Lock()
-			start[h] = m
-			e.mu.Unlock()
+			smu.Lock()
+			start[h] = &sample{m: m, at: e.clk.Now()}
+			smu.Unlock()
 		}
 		e.hostResult(PhaseVerify, h, "ok", 0, "healthy on "+e.spec.To+", smoke ok", nil)
 		return nil
@@ -736,7 +751,7 @@ func (verifyPhase) run(ctx context.Context, e *engine) error {
 	if err != nil {
 		return err
 	}
-	// Soak: keep checking, then gate the error rate.
+	// Soak: keep checking, then judge the gates on the window.
 	deadline := e.clk.Now().Add(e.spec.Verify.Soak)
 	for e.clk.Now().Before(deadline) {
 		if err := e.clk.Sleep(ctx, e.spec.Verify.Interval); err != nil {
@@ -746,31 +761,34 @@ func (verifyPhase) run(ctx context.Context, e *engine) error {
 			return fmt.Errorf("during the soak window: %w", err)
 		}
 	}
-	if e.spec.Verify.MaxErrorRate <= 0 {
+	v := e.spec.Verify
+	if v.MaxErrorRate <= 0 && v.Max5xx == nil && v.MaxLatencyP99 <= 0 && v.MinRequests <= 0 {
 		return nil
 	}
-	var gateErrs []error
+	win := map[string]gateWindow{}
+	var readErrs []error
 	for _, h := range targets {
-		m0, ok := start[h]
+		st, ok := start[h]
 		if !ok {
+			readErrs = append(readErrs, fmt.Errorf("read metrics of %s: no sample at the start of the soak window", h))
 			continue
 		}
 		n, _ := e.node(ctx, h)
 		m1, err := n.Metrics(ctx)
 		if err != nil {
-			gateErrs = append(gateErrs, fmt.Errorf("read metrics of %s: %w", h, err))
+			readErrs = append(readErrs, fmt.Errorf("read metrics of %s: %w", h, err))
 			continue
 		}
-		rate, ok := rateSample{M0: m0, M1: m1}.rate()
-		if !ok {
-			continue
-		}
-		base, hasBase := e.pf.Baseline[h].rate()
-		if rate > e.spec.Verify.MaxErrorRate && (!hasBase || rate > base) {
-			gateErrs = append(gateErrs, fmt.Errorf("error-rate gate on %s: %.2f%% 5xx over the soak window, gate %.2f%% (before the upgrade: %.2f%%)", h, rate*100, e.spec.Verify.MaxErrorRate*100, base*100))
-		}
+		win[h] = gateWindow{M0: st.m, M1: m1, Seconds: e.clk.Now().Sub(st.at).Seconds(), Smoke: st.smoke}
 	}
-	return errors.Join(gateErrs...)
+	gates := evaluateGates(v, targets, win, e.pf.Baseline)
+	e.mu.Lock()
+	e.gates = gates
+	e.mu.Unlock()
+	for _, g := range gates {
+		e.emit(progress.Event{Type: progress.Message, Phase: string(PhaseVerify), Host: g.Host, Status: map[bool]string{true: "ok", false: "failed"}[g.Passed], Message: g.String()})
+	}
+	return errors.Join(append(readErrs, gateErrors(gates))...)
 }
 
 // ---- cleanup ----

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/kongctl/kongctl/controller/upgradepath"
 )
@@ -36,6 +37,7 @@ func (preflightPhase) run(ctx context.Context, e *engine) error {
 	// Reachability, agent delivery, facts, first metric sample.
 	hosts := e.allHosts()
 	m0 := map[string]Metrics{}
+	t0 := map[string]time.Time{}
 	_ = e.forEach(ctx, hosts, 16, func(ctx context.Context, h string) error {
 		n, err := e.node(ctx, h)
 		if err != nil {
@@ -55,7 +57,7 @@ func (preflightPhase) run(ctx context.Context, e *engine) error {
 		if slices.Contains(e.spec.Nodes, h) && f.Running {
 			if m, err := n.Metrics(ctx); err == nil {
 				mu.Lock()
-				m0[h] = m
+				m0[h], t0[h] = m, e.clk.Now()
 				mu.Unlock()
 			}
 		}
@@ -87,9 +89,10 @@ func (preflightPhase) run(ctx context.Context, e *engine) error {
 			continue
 		}
 		if m1, err := n.Metrics(ctx); err == nil {
-			pf.Baseline[h] = rateSample{M0: m, M1: m1}
+			pf.Baseline[h] = rateSample{M0: m, M1: m1, Seconds: e.clk.Now().Sub(t0[h]).Seconds()}
 		}
 	}
+	e.checkGatesMeasurable(&pf)
 
 	e.pf = pf
 	if errs := e.errorFindings(); len(errs) > 0 {
@@ -420,8 +423,8 @@ func (e *engine) resolvePackages(pf *preflightData) {
 func (e *engine) checkDisk(pf *preflightData) {
 	for _, h := range e.spec.targets() {
 		f, ok := pf.Facts[h]
-		if !ok || f.DiskFreeBytes <= 0 {
-			continue
+		if !ok || f.DiskFreeBytes < 0 {
+			continue // unknown (-1); 0 is a full disk
 		}
 		need := e.diskNeeded(pf, h)
 		if f.DiskFreeBytes < need {
@@ -542,4 +545,29 @@ func firstLine(s string) string {
 		return s[:i]
 	}
 	return s
+}
+
+// checkGatesMeasurable: a max_5xx or max_latency_p99 gate needs metrics
+// that Kong exports only when the prometheus plugin is told to (3.x:
+// status_code_metrics, latency_metrics). When no running X node exports
+// them, the gate could never be judged after the upgrade: say so before
+// anything stops.
+func (e *engine) checkGatesMeasurable(pf *preflightData) {
+	if len(pf.Baseline) == 0 {
+		return
+	}
+	var codes, latency bool
+	for _, b := range pf.Baseline {
+		codes = codes || b.M1.StatusCodes
+		latency = latency || b.M1.Latency != nil
+	}
+	v := e.spec.Verify
+	if v.Max5xx != nil && !codes {
+		e.find(Finding{Severity: SevError, Code: "gate-unmeasurable", Message: "verify.gate.max_5xx is set but no running node exports per-status counters (kong_http_requests_total), so the gate could never pass",
+			Fix: "enable status_code_metrics of the prometheus plugin, or remove max_5xx"})
+	}
+	if v.MaxLatencyP99 > 0 && !latency {
+		e.find(Finding{Severity: SevError, Code: "gate-unmeasurable", Message: "verify.gate.max_latency_p99 is set but no running node exports a request latency histogram (kong_request_latency_ms), so the gate could never pass",
+			Fix: "enable latency_metrics of the prometheus plugin, or remove max_latency_p99"})
+	}
 }

@@ -106,8 +106,11 @@ type Report struct {
 	Backup          *BackupInfo   `json:"backup,omitempty"`
 	PointOfNoReturn bool          `json:"point_of_no_return_passed"`
 	Findings        []Finding     `json:"findings,omitempty"`
-	Error           string        `json:"error,omitempty"`
-	RollbackError   string        `json:"rollback_error,omitempty"`
+	// Gates are the verify phase's metric gates, each with its threshold
+	// and measured value.
+	Gates         []GateResult `json:"gates,omitempty"`
+	Error         string       `json:"error,omitempty"`
+	RollbackError string       `json:"rollback_error,omitempty"`
 	// Next is the exact command to run next (paused, failed), if any.
 	Next    string `json:"next,omitempty"`
 	Journal string `json:"journal,omitempty"`
@@ -158,6 +161,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	if r.PointOfNoReturn {
 		b.WriteString("point of no return (kong migrations finish) was passed: rolling back means restoring the database backup\n")
+	}
+	for _, g := range r.Gates {
+		fmt.Fprintf(&b, "%s\n", g)
 	}
 	for _, f := range r.Findings {
 		fmt.Fprintf(&b, "%s", findingLine(f))

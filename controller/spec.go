@@ -104,6 +104,15 @@ type VerifySpec struct {
 	Interval     time.Duration // between samples in the soak window
 	Smoke        []SmokeSpec
 	MaxErrorRate float64 // 0..1; 0 = no gate
+	// Max5xx is the 5xx responses the fleet may serve over the soak
+	// window; nil = no gate.
+	Max5xx *int
+	// MaxLatencyP99 bounds each node's p99 request latency over the soak
+	// window (Kong's latency histogram); 0 = no gate.
+	MaxLatencyP99 time.Duration
+	// MinRequests is the proxied requests the fleet must serve over the
+	// soak window for the verify to pass at all; 0 = no gate.
+	MinRequests int
 }
 
 // SmokeSpec is one request sent through every node's proxy.

@@ -36,7 +36,7 @@ type Gate struct {
 	MaxErrorRate  float64       // failed/total proxied requests, 0..1 (1 = no gate)
 	Max5xx        int           // 5xx responses tolerated; negative = no gate
 	MaxLatencyP99 time.Duration // 0 = no gate
-	MinRequests   int           // requests needed before the rates count
+	MinRequests   int           // proxied requests the fleet must serve over the soak window, else the gate fails (0 = no gate)
 }
 
 func defaultVerify() *Verify {
