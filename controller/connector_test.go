@@ -1,12 +1,15 @@
 package controller
 
 import (
+	"context"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/kongctl/kongctl/controller/agentclient"
 	"github.com/kongctl/kongctl/controller/sshremote"
 	"github.com/kongctl/kongctl/inventory"
 )
@@ -79,5 +82,44 @@ kong_http_status{service="s",route="r",code="502"} 2
 `)
 	if m.Requests != 120 || m.Errors != 5 {
 		t.Errorf("metrics %+v", m)
+	}
+}
+
+// reconnect swaps the connection while other goroutines (the fleet-lock
+// heartbeat on the tools host) use the host: they see either the old or
+// the new client, never a torn pair (run with -race).
+func TestAgentHostReconnectSwapsUnderLock(t *testing.T) {
+	first, second := &agentclient.Client{}, &agentclient.Client{}
+	ah := &agentHost{name: "db", ac: first}
+	ah.redial = func(ctx context.Context) (*sshremote.Client, *agentclient.Client, error) {
+		return nil, second, nil
+	}
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if c := ah.client(); c != first && c != second {
+					t.Error("torn client")
+					return
+				}
+				_ = ah.conn()
+			}
+		}()
+	}
+	if err := ah.reconnect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	close(stop)
+	wg.Wait()
+	if ah.client() != second {
+		t.Error("reconnect did not install the new client")
 	}
 }

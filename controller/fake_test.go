@@ -203,14 +203,16 @@ func (n *fakeNode) InstallPackage(ctx context.Context, p PackageRef, timeout tim
 }
 func (n *fakeNode) Migrations(ctx context.Context, req MigrationsRequest) (SchemaState, error) {
 	call := "migrations " + req.Command
+	c := n.c
+	if req.StepID != "" {
+		c.mu.Lock()
+		c.steps[req.StepID] = StepDone
+		c.mu.Unlock()
+	}
 	if err := n.op(call); err != nil {
 		return SchemaState{}, err
 	}
-	c := n.c
 	c.mu.Lock()
-	if req.StepID != "" {
-		c.steps[req.StepID] = StepDone
-	}
 	bin := upgradepath.MustParse(n.version)
 	dbv := upgradepath.MustParse(c.db.schema)
 	var st SchemaState

@@ -533,7 +533,7 @@ func (e *engine) migrateAndList(ctx context.Context, n Node, cmd string) (Schema
 func (e *engine) migrate(ctx context.Context, n Node, cmd string) (SchemaState, error) {
 	h := e.spec.MigrationHost
 	for attempt := 1; ; attempt++ {
-		req := MigrationsRequest{Command: cmd, StepID: fmt.Sprintf("%s-migrations-%s-%d", e.runID, cmd, attempt),
+		req := MigrationsRequest{Command: cmd, StepID: e.migrationStepID(cmd, attempt),
 			DBTimeout: e.spec.Timeouts.Migrations, LockTimeout: e.spec.Timeouts.MigrationLockTTL}
 		st, err := n.Migrations(ctx, req)
 		if err != nil {
@@ -567,6 +567,11 @@ func (e *engine) restoreDB(ctx context.Context) error {
 	if !upStarted && !finishStarted {
 		return nil
 	}
+	if !e.prior.Done("rollback/restore-db") && !(e.j != nil && e.j.State().Done("rollback/restore-db")) {
+		if err := e.settleMigrations(ctx); err != nil {
+			return err
+		}
+	}
 	if !finishStarted && !e.spec.RestoreDB {
 		e.note("migrations up ran but finish did not: X can use the database as it is (restore skipped as configured)")
 		e.dbRestore = true
@@ -596,6 +601,89 @@ func (e *engine) restoreDB(ctx context.Context) error {
 		e.dbRestore = true
 	}
 	return err
+}
+
+// migrationStepID names the detached step of one attempt of `kong
+// migrations <cmd>` in this run.
+func (e *engine) migrationStepID(cmd string, attempt int) string {
+	return fmt.Sprintf("%s-migrations-%s-%d", e.runID, cmd, attempt)
+}
+
+// settleMigrations makes sure no `kong migrations up` or `finish` is still
+// running when the database is about to be restored (or X put back on
+// it): the detached steps this run may have started on the migration
+// host outlive a lost connection or a killed controller. A running one is
+// waited for, up to the migrations timeout (the bound the agent puts on
+// the step itself) plus a minute; then Kong's own migrations lock must be
+// free. Each wait is reported. Past the bound the rollback stops here,
+// the database untouched, and `kongctl rollback` continues it later.
+func (e *engine) settleMigrations(ctx context.Context) error {
+	h := e.spec.MigrationHost
+	n, err := e.node(ctx, h)
+	if err != nil {
+		return fmt.Errorf("check for a running migrations step on %s before the restore: %w", h, err)
+	}
+	bound := e.spec.Timeouts.Migrations + time.Minute
+	deadline := e.clk.Now().Add(bound)
+	tooLong := func(what string) error {
+		err := fmt.Errorf("%s still running on %s after waiting %s: the database is not restored under it; once it ended, `kongctl rollback -i %s` continues the rollback", what, h, bound, orDefault(e.spec.InventoryPath, "INVENTORY"))
+		e.find(Finding{Severity: SevError, Code: "migrations-running", Host: h, Message: err.Error()})
+		return err
+	}
+	for _, cmd := range []string{"up", "finish"} {
+		for attempt := 1; attempt <= 2; attempt++ {
+			id := e.migrationStepID(cmd, attempt)
+			var waitedFrom time.Time
+			for {
+				st, err := n.MigrationStep(ctx, id, 10*time.Second)
+				if err != nil {
+					return fmt.Errorf("check migrations step %s on %s before the restore: %w", id, h, err)
+				}
+				if st != StepRunning {
+					if !waitedFrom.IsZero() {
+						e.find(Finding{Severity: SevWarning, Code: "migrations-waited", Host: h,
+							Message: fmt.Sprintf("kong migrations %s (step %s) ended (%s) after %s; the database is restored only now", cmd, id, st, e.clk.Now().Sub(waitedFrom).Round(time.Second))})
+					}
+					break
+				}
+				if waitedFrom.IsZero() {
+					waitedFrom = e.clk.Now()
+					e.find(Finding{Severity: SevWarning, Code: "migrations-running", Host: h,
+						Message: fmt.Sprintf("kong migrations %s (step %s) is still running on %s: waiting for it to end before restoring the database (at most %s)", cmd, id, h, bound)})
+				}
+				if !e.clk.Now().Before(deadline) {
+					return tooLong(fmt.Sprintf("kong migrations %s (step %s)", cmd, id))
+				}
+			}
+		}
+	}
+	db, err := e.database(ctx)
+	if err != nil {
+		return err
+	}
+	var waitedFrom time.Time
+	for {
+		ml, err := db.MigrationLock(ctx)
+		if err != nil {
+			return fmt.Errorf("read Kong's migrations lock before the restore: %w", err)
+		}
+		if !ml.Held {
+			if !waitedFrom.IsZero() {
+				e.note("Kong's migrations lock is free after %s", e.clk.Now().Sub(waitedFrom).Round(time.Second))
+			}
+			return nil
+		}
+		if waitedFrom.IsZero() {
+			waitedFrom = e.clk.Now()
+			e.find(Finding{Severity: SevWarning, Code: "migrations-lock", Message: fmt.Sprintf("Kong's migrations lock is held (owner %s, until %s): waiting for it before restoring the database", dash(ml.Owner), ml.Expires.UTC().Format(time.RFC3339))})
+		}
+		if !e.clk.Now().Before(deadline) {
+			return tooLong("a process holding Kong's migrations lock")
+		}
+		if err := e.clk.Sleep(ctx, 2*time.Second); err != nil {
+			return err
+		}
+	}
 }
 
 // ---- start ----
