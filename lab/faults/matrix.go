@@ -183,8 +183,13 @@ func cell(p Phase, f Fault) Cell {
 		c.Hold = 8 * time.Second
 	case FaultDiskFull:
 		c.Hold = 0 // until the operator frees it
-		if p == PhaseBackup {
+		switch p {
+		case PhaseBackup:
 			c.Host = dbHost // /var/backups
+		case PhasePreflight:
+			// Full before the run: preflight's disk check must see it
+			// (filling at phase_start races the facts it reads).
+			c.Trigger = Trigger{}
 		}
 	case FaultKill:
 		c.Host = ""

@@ -71,3 +71,22 @@ func TestCmdLabel(t *testing.T) {
 		t.Fatalf("label %q", got)
 	}
 }
+
+func TestMergeAndReadJSON(t *testing.T) {
+	prior := []Result{
+		{Phase: PhaseStop, Fault: FaultNetworkCut, Outcome: OutBroken, Passed: ptr(false)},
+		{Phase: PhasePreflight, Fault: FaultSSHCut, Outcome: OutRefused, Passed: ptr(true)},
+	}
+	now := []Result{{Phase: PhaseStop, Fault: FaultNetworkCut, Outcome: OutUpgraded, Passed: ptr(true)}}
+	p := t.TempDir() + "/matrix.json"
+	if err := WriteJSON(p, Merge(prior, now)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadJSON(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Phase != PhasePreflight || got[1].Outcome != OutUpgraded || !*got[1].Passed {
+		t.Fatalf("merged %+v", got)
+	}
+}

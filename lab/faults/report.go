@@ -49,6 +49,40 @@ func WriteJSON(path string, rs []Result) error {
 	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
 
+// ReadJSON reads the cells of a matrix.json written by WriteJSON.
+func ReadJSON(path string) ([]Result, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var m struct {
+		Cells []Result `json:"cells"`
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return m.Cells, nil
+}
+
+// Merge returns prior with the cells of now replacing those of the same
+// phase and fault, in matrix order (cells of neither are left out).
+func Merge(prior, now []Result) []Result {
+	by := map[string]Result{}
+	for _, r := range prior {
+		by[string(r.Phase)+"/"+string(r.Fault)] = r
+	}
+	for _, r := range now {
+		by[string(r.Phase)+"/"+string(r.Fault)] = r
+	}
+	var out []Result
+	for _, c := range Matrix() {
+		if r, ok := by[c.Name()]; ok {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // mark is a cell's short form in the printed matrix.
 func mark(r Result) string {
 	switch {

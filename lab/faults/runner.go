@@ -292,17 +292,20 @@ func (r *Runner) kongctl(ctx context.Context, c *Cell, base, state string, args 
 	if err != nil {
 		return cr, err
 	}
-	if err := cmd.Start(); err != nil {
-		return cr, fmt.Errorf("start %s: %w", r.Kongctl, err)
-	}
-	inj := &injection{r: r, c: c, pid: cmd.Process.Pid}
+	inj := &injection{r: r, c: c}
 	if c != nil && c.Trigger.Phase == "" {
+		// In place before kongctl starts: its first look at the fleet
+		// already sees the fault.
 		if err := inj.fire(ctx); err != nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-			return cr, err
+			inj.heal(context.WithoutCancel(ctx))
+			return cr, fmt.Errorf("inject %s: %w", c.Fault, err)
 		}
 	}
+	if err := cmd.Start(); err != nil {
+		inj.heal(context.WithoutCancel(ctx))
+		return cr, fmt.Errorf("start %s: %w", r.Kongctl, err)
+	}
+	inj.pid = cmd.Process.Pid
 	sc := bufio.NewScanner(pipe)
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
 	var injErr error

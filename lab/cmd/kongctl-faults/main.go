@@ -1,7 +1,10 @@
 // Command kongctl-faults runs kongctl's fault matrix on the rehearsal lab
 // (lab/faults) and writes build/faults/matrix.json.
 //
-//	kongctl-faults [-cells quick|all|PHASE/FAULT,...] [-out build/faults] [-kongctl bin/kongctl]
+//	kongctl-faults [-cells quick|all|PHASE/FAULT,...] [-out build/faults] [-kongctl bin/kongctl] [-merge] [-lab-id 3]
+//
+// -merge keeps the other cells of an existing matrix.json and replaces the
+// ones run now (to re-run failed cells after a fix).
 package main
 
 import (
@@ -28,6 +31,8 @@ func run() int {
 	kongctl := flag.String("kongctl", "bin/kongctl", "the kongctl binary to drive")
 	soak := flag.String("soak", "3s", "verify soak window of the upgrades")
 	keep := flag.Bool("keep", false, "leave the lab up afterwards")
+	merge := flag.Bool("merge", false, "keep the other cells of an existing matrix.json, replacing the ones run now")
+	labID := flag.Int("lab-id", faults.LabOptions().ID, "lab ID to run on")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -46,7 +51,17 @@ func run() int {
 		fmt.Fprintf(os.Stderr, "kongctl-faults: %v (run make)\n", err)
 		return 2
 	}
-	lab, err := labenv.Up(ctx, faults.LabOptions())
+	var prior []faults.Result
+	jsonPath := filepath.Join(*out, "matrix.json")
+	if *merge {
+		if prior, err = faults.ReadJSON(jsonPath); err != nil && !os.IsNotExist(err) {
+			fmt.Fprintln(os.Stderr, "kongctl-faults:", err)
+			return 2
+		}
+	}
+	opts := faults.LabOptions()
+	opts.ID = *labID
+	lab, err := labenv.Up(ctx, opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "kongctl-faults: lab up:", err)
 		return 1
@@ -59,7 +74,7 @@ func run() int {
 		}
 		results = append(results, r.Run(ctx, c))
 		// Written after every cell, so an interrupted matrix keeps its results.
-		if err := faults.WriteJSON(filepath.Join(*out, "matrix.json"), results); err != nil {
+		if err := faults.WriteJSON(jsonPath, faults.Merge(prior, results)); err != nil {
 			fmt.Fprintln(os.Stderr, "kongctl-faults:", err)
 		}
 	}
@@ -68,10 +83,11 @@ func run() int {
 			fmt.Fprintln(os.Stderr, "kongctl-faults: lab down:", err)
 		}
 	}
+	all := faults.Merge(prior, results)
 	fmt.Println()
-	faults.Print(os.Stdout, results)
-	fmt.Printf("matrix: %s\n", filepath.Join(*out, "matrix.json"))
-	if s := faults.Summarize(results); s.Failed > 0 || ctx.Err() != nil {
+	faults.Print(os.Stdout, all)
+	fmt.Printf("matrix: %s (%d cells run now)\n", jsonPath, len(results))
+	if s := faults.Summarize(all); s.Failed > 0 || ctx.Err() != nil {
 		return 1
 	}
 	return 0
