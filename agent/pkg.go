@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/kongctl/kongctl/agent/agentproto"
@@ -187,21 +188,39 @@ func (a *Agent) installPackage(ctx context.Context, run *opRun, p *agentproto.In
 		var env []string
 		switch mgr {
 		case "apt":
-			args = []string{"apt-get", "install", "-y", "--allow-change-held-packages", "-o", "DPkg::Lock::Timeout=300"}
-			if p.AllowDowngrade {
-				args = append(args, "--allow-downgrades")
-			}
-			args = append(args, absPath(p.Path))
+			args = aptInstallArgs(p, false)
 			env = []string{"DEBIAN_FRONTEND=noninteractive"}
+			// First against the installed packages only (no source lists,
+			// no cache files written): apt then resolves the staged file's
+			// dependencies from dpkg's status alone instead of parsing
+			// every repository's package list, seconds of CPU a node. When
+			// a dependency is missing apt stops before dpkg runs, and the
+			// install is retried with the repositories.
+			local := aptInstallArgs(p, true)
+			res, err := run.exec(ctx, cmdSpec{Args: local, Env: env})
+			if err != nil {
+				return r, err
+			}
+			if res.ExitCode == 0 || dpkgRan(res.Stdout, res.Stderr) {
+				r.Method = strings.Join(local, " ")
+				if res.ExitCode != 0 {
+					return r, agentproto.Errorf(agentproto.CodeCommandFailed, "%s exited %d: %s", r.Method, res.ExitCode, clip(strings.TrimSpace(string(res.Stderr)), 1024))
+				}
+				args = nil
+			}
 		case "dpkg":
 			args = []string{"dpkg", "-i", p.Path}
 			env = []string{"DEBIAN_FRONTEND=noninteractive"}
 		case "dnf", "yum":
-			if p.AllowDowngrade {
-				args = []string{"rpm", "-U", "--oldpackage", "--replacepkgs", p.Path}
-			} else {
-				args = []string{mgr, "install", "-y", absPath(p.Path)}
+			// A versionlock (kongctl's own hold from an earlier run, or the
+			// operator's) would make dnf refuse the new version: release it;
+			// the hold is put back on the installed version below.
+			a.unhold(ctx, run, mgr, pkgName)
+			verb := "install"
+			if p.AllowDowngrade && installedVer != "" && fileVer != "" && compareVersions(fileVer, installedVer) < 0 {
+				verb = "downgrade" // dnf install refuses an older version
 			}
+			args = []string{mgr, verb, "-y", absPath(p.Path)}
 		case "rpm":
 			args = []string{"rpm", "-U", "--replacepkgs", p.Path}
 			if p.AllowDowngrade {
@@ -210,13 +229,15 @@ func (a *Agent) installPackage(ctx context.Context, run *opRun, p *agentproto.In
 		default:
 			return nil, agentproto.Errorf(agentproto.CodeInvalid, "manager %q", mgr)
 		}
-		r.Method = strings.Join(args, " ")
-		res, err := run.exec(ctx, cmdSpec{Args: args, Env: env})
-		if err != nil {
-			return r, err
-		}
-		if res.ExitCode != 0 {
-			return r, agentproto.Errorf(agentproto.CodeCommandFailed, "%s exited %d: %s", r.Method, res.ExitCode, clip(strings.TrimSpace(string(res.Stderr)), 1024))
+		if args != nil {
+			r.Method = strings.Join(args, " ")
+			res, err := run.exec(ctx, cmdSpec{Args: args, Env: env})
+			if err != nil {
+				return r, err
+			}
+			if res.ExitCode != 0 {
+				return r, agentproto.Errorf(agentproto.CodeCommandFailed, "%s exited %d: %s", r.Method, res.ExitCode, clip(strings.TrimSpace(string(res.Stderr)), 1024))
+			}
 		}
 	}
 	r.PackageVersion = a.installedVersion(ctx, run, pkgName, isDeb)
@@ -239,6 +260,42 @@ func (a *Agent) installPackage(ctx context.Context, run *opRun, p *agentproto.In
 		return r, agentproto.Errorf(agentproto.CodeCommandFailed, "installed %s but kong version says %s, want %s", p.Path, ver, p.ExpectVersion)
 	}
 	return r, nil
+}
+
+// aptLocalOnly makes apt-get see no repository: only dpkg's status and
+// the package file given on the command line, and write no cache file.
+var aptLocalOnly = []string{
+	"-o", "Dir::Etc::SourceList=/dev/null",
+	"-o", "Dir::Etc::SourceParts=/dev/null",
+	"-o", "Dir::Cache::pkgcache=",
+	"-o", "Dir::Cache::srcpkgcache=",
+}
+
+// aptInstallArgs installs the staged file p.Path with apt-get, waiting for
+// dpkg's lock; localOnly resolves dependencies from the installed packages
+// only (aptLocalOnly).
+func aptInstallArgs(p *agentproto.InstallParams, localOnly bool) []string {
+	args := []string{"apt-get", "install", "-y", "--allow-change-held-packages", "-o", "DPkg::Lock::Timeout=300"}
+	if localOnly {
+		args = append(args, aptLocalOnly...)
+	}
+	if p.AllowDowngrade {
+		args = append(args, "--allow-downgrades")
+	}
+	return append(args, absPath(p.Path))
+}
+
+// dpkgRan reports whether an apt-get run got as far as dpkg (its output
+// names the unpack or dpkg's own failure): such a failure is the
+// package's, not a dependency apt could not resolve, and is not retried.
+func dpkgRan(stdout, stderr []byte) bool {
+	for _, b := range [][]byte{stdout, stderr} {
+		s := string(b)
+		if strings.Contains(s, "Preparing to unpack") || strings.Contains(s, "Unpacking ") || strings.Contains(s, "Sub-process /usr/bin/dpkg") {
+			return true
+		}
+	}
+	return false
 }
 
 func absPath(p string) string {
@@ -286,6 +343,12 @@ func (a *Agent) installedVersion(ctx context.Context, run *opRun, name string, i
 	return out
 }
 
+// unhold drops dnf/yum's versionlock on name (nothing when the plugin is
+// not installed).
+func (a *Agent) unhold(ctx context.Context, run *opRun, mgr, name string) {
+	_, _ = run.exec(ctx, cmdSpec{Args: []string{mgr, "-q", "versionlock", "delete", name}})
+}
+
 // hold pins name against automatic upgrades.
 func (a *Agent) hold(ctx context.Context, run *opRun, name string, isDeb bool) (bool, string) {
 	try := func(args ...string) bool {
@@ -309,4 +372,35 @@ func (a *Agent) hold(ctx context.Context, run *opRun, name string, isDeb bool) (
 		}
 	}
 	return false, "no dnf/yum"
+}
+
+// compareVersions orders two package versions ("3.10.0.2-1", "2.8.4") by
+// their numeric parts, then by the rest as text: -1, 0 or 1.
+func compareVersions(a, b string) int {
+	split := func(s string) []string {
+		return strings.FieldsFunc(s, func(r rune) bool { return r == '.' || r == '-' || r == '_' || r == '~' || r == '+' })
+	}
+	pa, pb := split(a), split(b)
+	for i := 0; i < len(pa) || i < len(pb); i++ {
+		if i >= len(pa) {
+			return -1
+		}
+		if i >= len(pb) {
+			return 1
+		}
+		na, ea := strconv.Atoi(pa[i])
+		nb, eb := strconv.Atoi(pb[i])
+		switch {
+		case ea == nil && eb == nil && na != nb:
+			if na < nb {
+				return -1
+			}
+			return 1
+		case ea != nil || eb != nil:
+			if c := strings.Compare(pa[i], pb[i]); c != 0 {
+				return c
+			}
+		}
+	}
+	return 0
 }

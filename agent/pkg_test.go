@@ -48,3 +48,22 @@ func TestStageUploadedPackage(t *testing.T) {
 		t.Fatalf("install bad checksum: %+v", rep.Error)
 	}
 }
+
+func TestCompareVersions(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want int
+	}{
+		{"3.4.2-1", "2.8.4-1", 1},
+		{"2.8.4-1", "3.4.2-1", -1},
+		{"3.10.0.2-1", "3.4.3.5-1", 1},
+		{"3.4.3.5-1", "3.10.0.2-1", -1},
+		{"3.4.2-1", "3.4.2-1", 0},
+		{"3.4.2", "3.4.2-1", -1},
+		{"3.4.2-1.el8", "3.4.2-1.el9", -1},
+	} {
+		if got := compareVersions(c.a, c.b); got != c.want {
+			t.Errorf("compareVersions(%q, %q) = %d, want %d", c.a, c.b, got, c.want)
+		}
+	}
+}

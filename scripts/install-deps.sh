@@ -10,6 +10,9 @@ command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v sudo >/dev/null 2>&1 || need+=(sudo)
 command -v dpkg-deb >/dev/null 2>&1 || need+=(dpkg)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+# the lab's RPM nodes (labenv PackageFormat rpm and dnf)
+command -v rpm >/dev/null 2>&1 || need+=(rpm)
+command -v dnf >/dev/null 2>&1 || need+=(dnf)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "install-deps: missing ${need[*]}; run as root or install them" >&2

@@ -30,28 +30,71 @@ func TestUpgradeInPlaceOSS(t *testing.T) {
 	e.requireServing(nodes, labRoutes)
 }
 
-// Issue 6, case 2: Enterprise 3.4.3.5 → 3.10.0.2.
-func TestUpgradeInPlaceEnterprise(t *testing.T) {
-	e := upLab(t, labenv.Options{Nodes: 3, Edition: labenv.EditionEnterprise, From: "3.4.3.5", To: "3.10.0.2"})
+// Issue 6, case 2: Enterprise 3.4.3.5 → 3.10.0.2, on RPM hosts with dnf
+// (issue 5: no apt or dpkg on the nodes, so the agent stages the .rpm and
+// installs it with dnf); then `kongctl rollback` on demand downgrades every
+// node (rpm --oldpackage) and restores the database as it was.
+func TestUpgradeInPlaceEnterpriseDNF(t *testing.T) {
+	e := upLab(t, labenv.Options{Nodes: 3, Edition: labenv.EditionEnterprise, From: "3.4.3.5", To: "3.10.0.2", PackageFormat: "dnf"})
 	nodes := names(e.lab.KongHosts())
+	const pkg = "kong-enterprise-edition"
+	e.requireRPMPackage(pkg, "3.4.3.5", nodes...)
 	e.createEntities(nodes[0])
 	e.requireServing(nodes, labRoutes)
+	before := e.fingerprint()
 
 	r := e.kongctl("upgrade", "-i", e.inv, "--yes")
 	if r.code != 0 {
 		t.Fatalf("upgrade: %s", r)
 	}
 	e.requireVersion("3.10.0.2", nodes...)
+	e.requireRPMPackage(pkg, "3.10.0.2", nodes...)
+	for _, h := range nodes {
+		// The lab provisions with rpm; dnf's log names the agent's install.
+		ctx, cancel := shortCtx()
+		out, err := e.lab.SSH(ctx, h, "grep -h 'Command: dnf install -y .*"+pkg+"_3.10.0.2_amd64.rpm' /var/log/dnf.log")
+		cancel()
+		if err != nil || out == "" {
+			t.Errorf("%s: dnf's log has no install of %s 3.10.0.2: %v\n%s", h, pkg, err, out)
+		}
+	}
 	if code, out := e.migrationsList(nodes[1]); code != 0 {
 		t.Errorf("kong migrations list on %s: exit %d: %s", nodes[1], code, out)
 	}
 	e.requireServing(nodes, labRoutes)
+
+	r = e.kongctl("rollback", "-i", e.inv, "--yes")
+	if r.code != 0 {
+		t.Fatalf("rollback: %s", r)
+	}
+	e.requireVersion("3.4.3.5", nodes...)
+	e.requireRPMPackage(pkg, "3.4.3.5", nodes...)
+	e.requireServing(nodes, labRoutes)
+	if d := diffFingerprints(before, e.fingerprint()); len(d) > 0 {
+		t.Errorf("database after the rollback differs from before the upgrade:\n%s", strings.Join(d, "\n"))
+	}
+}
+
+// requireRPMPackage checks that rpm's database on every host holds pkg at
+// version want, and that the host has no dpkg.
+func (e *env) requireRPMPackage(pkg, want string, hosts ...string) {
+	e.t.Helper()
+	for _, h := range hosts {
+		ctx, cancel := shortCtx()
+		out, err := e.lab.SSH(ctx, h, "rpm -q --qf '%{VERSION}' "+pkg+"; if command -v dpkg; then echo ' has dpkg'; fi")
+		cancel()
+		if err != nil || strings.TrimSpace(out) != want {
+			e.t.Errorf("%s: rpm -q %s = %q (%v), want %s and no dpkg", h, pkg, out, err, want)
+		}
+	}
 }
 
 // Issue 6, case 3: Y refuses to start on one node; the run rolls back
-// (exit 3): every node on 2.8.4 and serving, the database as it was.
+// (exit 3): every node on 2.8.4 and serving, the database as it was. The
+// nodes are RPM hosts without dnf (issue 5): rpm -U installs 3.4.2 and
+// rpm -U --oldpackage puts 2.8.4 back.
 func TestStartFailureRollsBack(t *testing.T) {
-	e := upLab(t, labenv.Options{Nodes: 3, From: "2.8.4", To: "3.4.2"})
+	e := upLab(t, labenv.Options{Nodes: 3, From: "2.8.4", To: "3.4.2", PackageFormat: "rpm"})
 	nodes := names(e.lab.KongHosts())
 	e.createEntities(nodes[0])
 	e.requireServing(nodes, labRoutes)
@@ -73,6 +116,7 @@ func TestStartFailureRollsBack(t *testing.T) {
 		t.Errorf("the events do not name the failed host %s", bad)
 	}
 	e.requireVersion("2.8.4", nodes...)
+	e.requireRPMPackage("kong", "2.8.4", nodes...)
 	e.requireServing(nodes, labRoutes)
 	if d := diffFingerprints(before, e.fingerprint()); len(d) > 0 {
 		t.Errorf("database differs from before the upgrade:\n%s", strings.Join(d, "\n"))

@@ -12,7 +12,7 @@ import (
 func (l *Lab) kongEnv(h *Host) []string {
 	o := l.st.Options
 	env := []string{
-		"PKG_FILE=" + filepath.Join(l.NodePackagesDir(), PackageFile(o.Edition, o.From)),
+		"PKG_FILE=" + filepath.Join(l.NodePackagesDir(), PackageFileOf(o.Edition, o.From, o.PackageFormat)),
 		"DB_HOST=" + l.DBHost().Address,
 		fmt.Sprintf("DB_PORT=%d", l.st.DBPort),
 		"DB_USER=" + DBUser,
@@ -52,9 +52,29 @@ func (l *Lab) controlPlaneFor(dp *Host) *Host {
 	return cps[0]
 }
 
+// debToolsHide removes apt and dpkg (and for format %[1]s = rpm, dnf and
+// yum) from a node's own view of /usr.
+const debToolsHide = `hide="apt apt-get apt-cache apt-mark dpkg dpkg-query dpkg-deb dpkg-divert dpkg-split dpkg-trigger"
+[ %[1]s = rpm ] && hide="$hide dnf dnf-3 yum"
+for f in $hide; do
+	rm -f /usr/bin/$f /usr/sbin/$f
+done
+for f in $hide; do
+	if command -v $f >/dev/null; then echo "$f still visible" >&2; exit 1; fi
+done
+command -v rpm >/dev/null
+[ %[1]s = rpm ] || command -v %[1]s >/dev/null`
+
 // installKong installs the FROM package on a host and writes its kong.conf.
 func (l *Lab) installKong(ctx context.Context, h *Host) error {
 	env := l.kongEnv(h)
+	if f := l.st.Options.PackageFormat; f != "deb" {
+		// An RPM host: Debian's package tools vanish from this node's view
+		// (whiteouts in its /usr overlay), so the agent finds rpm (and dnf).
+		if _, err := execIn(ctx, h, nil, nil, fmt.Sprintf(debToolsHide, f)); err != nil {
+			return fmt.Errorf("host %s: hide apt and dpkg: %w", h.Name, err)
+		}
+	}
 	if _, err := execIn(ctx, h, nil, env, l.script("kong-node.sh")+" install"); err != nil {
 		return fmt.Errorf("host %s: install kong: %w", h.Name, err)
 	}

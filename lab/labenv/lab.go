@@ -61,9 +61,16 @@ func Up(ctx context.Context, o Options) (*Lab, error) {
 	if err := down(ctx, o.Dir, o.ID, o.Log); err != nil {
 		return nil, fmt.Errorf("tear down the previous lab: %w", err)
 	}
-	pkg := filepath.Join(o.PackagesDir, PackageFile(o.Edition, o.From))
+	pkg := filepath.Join(o.PackagesDir, PackageFileOf(o.Edition, o.From, o.PackageFormat))
 	if _, err := os.Stat(pkg); err != nil {
 		return nil, fmt.Errorf("package for %s %s: %w (run `make packages`)", o.Edition, o.From, err)
+	}
+	if o.PackageFormat != "deb" {
+		for _, tool := range []string{"rpm", o.PackageFormat} {
+			if _, err := exec.LookPath(tool); err != nil {
+				return nil, fmt.Errorf("package format %s: %s is missing on this machine (apt-get install %s): %w", o.PackageFormat, tool, tool, err)
+			}
+		}
 	}
 	start := time.Now()
 	l := &Lab{log: o.Log, st: &State{

@@ -63,6 +63,13 @@ type Options struct {
 	// DiskMB is the size of each node's /usr/local (a tmpfs, so a full disk
 	// is a real ENOSPC). Default 512.
 	DiskMB int `json:"disk_mb"`
+	// PackageFormat is "deb" (default: nodes keep Debian's apt and dpkg),
+	// "rpm" or "dnf": each node's own view of the file system loses apt and
+	// dpkg (and, for "rpm", dnf and yum), so Kong is installed, upgraded and
+	// rolled back from .rpm files with rpm alone or with dnf, as on
+	// RHEL-family hosts. The machine needs the rpm tool (and dnf for "dnf"):
+	// scripts/install-deps.sh installs both.
+	PackageFormat string `json:"package_format"`
 	// NoSeed skips creating the lab's services and routes.
 	NoSeed bool `json:"no_seed"`
 	// Concurrency bounds the per-host work done at once. Default 8.
@@ -171,6 +178,13 @@ func (o Options) normalize() (Options, error) {
 	if o.DiskMB < 16 {
 		return o, fmt.Errorf("disk_mb = %d: must be at least 16", o.DiskMB)
 	}
+	switch o.PackageFormat {
+	case "", "deb":
+		o.PackageFormat = "deb"
+	case "rpm", "dnf":
+	default:
+		return o, fmt.Errorf("package format %q: must be deb, rpm or dnf", o.PackageFormat)
+	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = DefaultConcurrency
 	}
@@ -181,17 +195,26 @@ func (o Options) normalize() (Options, error) {
 // a lab that is up with the same fingerprint is reused by Up. "net=/19" marks
 // the per-ID address plan (a lab built with the old /16 is rebuilt).
 func (o Options) fingerprint() string {
-	return fmt.Sprintf("id=%d net=/%d nodes=%d from=%s edition=%s bastion=%t user=%s hybrid=%t dps=%d spares=%d disk=%d seed=%t packages=%s",
-		o.ID, NetPrefix, o.Nodes, o.From, o.Edition, o.Bastion, o.User, o.Hybrid, o.DPs, o.Spares, o.DiskMB, !o.NoSeed, o.PackagesDir)
+	return fmt.Sprintf("id=%d net=/%d nodes=%d from=%s edition=%s bastion=%t user=%s hybrid=%t dps=%d spares=%d disk=%d seed=%t packages=%s format=%s",
+		o.ID, NetPrefix, o.Nodes, o.From, o.Edition, o.Bastion, o.User, o.Hybrid, o.DPs, o.Spares, o.DiskMB, !o.NoSeed, o.PackagesDir, o.PackageFormat)
 }
 
 // PackageFile is the file name of the simulated Kong package of a version:
 // kong_<v>_amd64.deb, or kong-enterprise-edition_<v>_amd64.deb.
 func PackageFile(edition, version string) string {
-	if edition == EditionEnterprise {
-		return "kong-enterprise-edition_" + version + "_amd64.deb"
+	return PackageFileOf(edition, version, "deb")
+}
+
+// PackageFileOf is PackageFile in another format ("deb", or "rpm" and
+// "dnf" for .rpm files).
+func PackageFileOf(edition, version, format string) string {
+	if format == "dnf" {
+		format = "rpm"
 	}
-	return "kong_" + version + "_amd64.deb"
+	if edition == EditionEnterprise {
+		return "kong-enterprise-edition_" + version + "_amd64." + format
+	}
+	return "kong_" + version + "_amd64." + format
 }
 
 // RepoRoot finds the kongctl repository root above the working directory.

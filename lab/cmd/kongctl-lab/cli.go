@@ -89,6 +89,7 @@ func parseUpArgs(args []string) (upArgs, error) {
 	fs.StringVar(&a.opts.From, "from", "", "installed version")
 	fs.StringVar(&a.opts.To, "to", "", "upgrade target in the inventory")
 	fs.StringVar(&a.opts.Edition, "edition", "", "oss | enterprise")
+	fs.StringVar(&a.opts.PackageFormat, "package-format", "", "deb | rpm | dnf (nodes without apt and dpkg)")
 	bastion := fs.String("bastion", "", "1: nodes behind a bastion")
 	hybrid := fs.String("hybrid", "", "1: control planes + data planes")
 	fs.StringVar(&a.opts.User, "user", "", "SSH user (default root)")
