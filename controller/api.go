@@ -290,7 +290,7 @@ func SpecFromInventory(inv *inventory.Inventory, limit string, wholeFleet bool) 
 		}
 	}
 	if b := inv.Backup; b != nil {
-		s.Backup = BackupSpec{Dir: b.Dir, LocalDir: b.LocalDir}
+		s.Backup = BackupSpec{Dir: b.Dir, LocalDir: b.LocalDir, Retention: b.Retention}
 	}
 	t := inv.Timeouts
 	s.Timeouts.Stop, s.Timeouts.Install, s.Timeouts.Migrations, s.Timeouts.Start = t.Stop, t.Install, t.Migrations, t.Start

@@ -890,6 +890,19 @@ func (d *agentDB) Fetch(ctx context.Context, b BackupInfo, localPath string) err
 	return nil
 }
 
+// Remove deletes the backup on the tools host through the host's become
+// method (the dump is owner-only).
+func (d *agentDB) Remove(ctx context.Context, b BackupInfo) error {
+	r, err := d.h.conn().Run(ctx, sshremote.RunRequest{Cmd: "rm -rf -- " + shQuote(b.Path), Become: true})
+	if err == nil && r.ExitCode != 0 {
+		err = fmt.Errorf("rm exited %d: %s", r.ExitCode, strings.TrimSpace(string(r.Stderr)))
+	}
+	if err != nil {
+		return fmt.Errorf("delete backup %s on %s: %w", b.Path, d.h.name, err)
+	}
+	return nil
+}
+
 func (d *agentDB) MigrationLock(ctx context.Context) (MigrationLock, error) {
 	r, err := d.h.client().MigrationLock(ctx, agentproto.MigrationLockParams{DB: d.conn})
 	if err != nil {

@@ -98,6 +98,7 @@ type engine struct {
 	dbRestore bool // restored in this rollback
 	findings  []Finding
 	gates     []GateResult
+	pruned    []string // backups deleted by retention
 	timeline  []PhaseResult
 	hostSteps map[string][]StepResult
 	started   []phase

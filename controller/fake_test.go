@@ -366,6 +366,15 @@ func (d fakeDB) Fetch(ctx context.Context, b BackupInfo, localPath string) error
 	}
 	return os.WriteFile(localPath, []byte(content), 0o600)
 }
+func (d fakeDB) Remove(ctx context.Context, b BackupInfo) error {
+	if err := d.c.record("db remove " + filepath.Base(b.Path)); err != nil {
+		return err
+	}
+	d.c.mu.Lock()
+	defer d.c.mu.Unlock()
+	delete(d.c.backups, b.Path)
+	return nil
+}
 func (d fakeDB) MigrationLock(ctx context.Context) (MigrationLock, error) {
 	if err := d.c.record("db migration-lock"); err != nil {
 		return MigrationLock{}, err

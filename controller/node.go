@@ -66,6 +66,8 @@ type Database interface {
 	Restore(ctx context.Context, b BackupInfo) error
 	// Fetch copies b to localPath on the bastion.
 	Fetch(ctx context.Context, b BackupInfo, localPath string) error
+	// Remove deletes b on the tools host (backup retention).
+	Remove(ctx context.Context, b BackupInfo) error
 	// MigrationLock inspects Kong's own `locks` row for key "migrations".
 	MigrationLock(ctx context.Context) (MigrationLock, error)
 	Close() error

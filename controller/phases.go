@@ -114,7 +114,7 @@ func (backupPhase) run(ctx context.Context, e *engine) error {
 		e.note("backup taken before resume: %s", b.Path)
 		return nil
 	}
-	return e.step(ctx, PhaseBackup, "backup", e.spec.ToolsHost, func(ctx context.Context) (any, error) {
+	err := e.step(ctx, PhaseBackup, "backup", e.spec.ToolsHost, func(ctx context.Context) (any, error) {
 		b, err := e.takeBackup(ctx, "pre")
 		if err != nil {
 			return nil, err
@@ -122,6 +122,11 @@ func (backupPhase) run(ctx context.Context, e *engine) error {
 		e.backup = &b
 		return b, nil
 	})
+	if err == nil {
+		// Only now, with this run's backup verified and on the bastion.
+		e.pruneBackups(ctx)
+	}
+	return err
 }
 
 func (e *engine) takeBackup(ctx context.Context, tag string) (BackupInfo, error) {
@@ -372,7 +377,7 @@ type installPhase struct{}
 func (installPhase) name() PhaseName { return PhaseInstall }
 
 func (installPhase) run(ctx context.Context, e *engine) error {
-	return e.forEach(ctx, e.spec.Nodes, 16, func(ctx context.Context, h string) error {
+	return e.forEach(ctx, e.spec.Nodes, nodeLimit, func(ctx context.Context, h string) error {
 		return e.step(ctx, PhaseInstall, "install/"+h, h, func(ctx context.Context) (any, error) {
 			return nil, e.install(ctx, h, e.pf.PkgY[h], e.spec.To)
 		})
@@ -386,7 +391,7 @@ func (installPhase) undo(ctx context.Context, e *engine) error {
 			hosts = append(hosts, h)
 		}
 	}
-	return e.forEach(ctx, hosts, 16, func(ctx context.Context, h string) error {
+	return e.forEach(ctx, hosts, nodeLimit, func(ctx context.Context, h string) error {
 		return e.undoStep(ctx, PhaseInstall, "rollback/install-x/"+h, h, func(ctx context.Context) error {
 			return e.install(ctx, h, e.pf.PkgX[h], e.pf.From)
 		})
@@ -696,7 +701,7 @@ type startPhase struct{}
 func (startPhase) name() PhaseName { return PhaseStart }
 
 func (startPhase) run(ctx context.Context, e *engine) error {
-	return e.forEach(ctx, e.spec.targets(), 16, func(ctx context.Context, h string) error {
+	return e.forEach(ctx, e.spec.targets(), nodeLimit, func(ctx context.Context, h string) error {
 		return e.step(ctx, PhaseStart, "start/"+h, h, func(ctx context.Context) (any, error) {
 			n, err := e.node(ctx, h)
 			if err != nil {
@@ -720,7 +725,7 @@ func (startPhase) undo(ctx context.Context, e *engine) error {
 			hosts = append(hosts, h)
 		}
 	}
-	return e.forEach(ctx, hosts, 16, func(ctx context.Context, h string) error {
+	return e.forEach(ctx, hosts, nodeLimit, func(ctx context.Context, h string) error {
 		return e.undoStep(ctx, PhaseStart, "rollback/stop-y/"+h, h, func(ctx context.Context) error {
 			n, err := e.node(ctx, h)
 			if err != nil {
@@ -822,7 +827,7 @@ func (verifyPhase) run(ctx context.Context, e *engine) error {
 		}
 		return nil
 	}
-	err := e.forEach(ctx, targets, 16, func(ctx context.Context, h string) error {
+	err := e.forEach(ctx, targets, nodeLimit, func(ctx context.Context, h string) error {
 		if err := check(ctx, h); err != nil {
 			e.hostResult(PhaseVerify, h, "failed", 0, "", err)
 			return err
@@ -845,7 +850,7 @@ func (verifyPhase) run(ctx context.Context, e *engine) error {
 		if err := e.clk.Sleep(ctx, e.spec.Verify.Interval); err != nil {
 			return err
 		}
-		if err := e.forEach(ctx, targets, 16, check); err != nil {
+		if err := e.forEach(ctx, targets, nodeLimit, check); err != nil {
 			return fmt.Errorf("during the soak window: %w", err)
 		}
 	}

@@ -92,20 +92,22 @@ type Window struct {
 
 // Report is the result of Upgrade or Rollback.
 type Report struct {
-	RunID           string        `json:"run_id"`
-	Operation       string        `json:"operation"` // upgrade | rollback
-	Outcome         Outcome       `json:"outcome"`
-	From            string        `json:"from"`
-	To              string        `json:"to"`
-	MigrationHost   string        `json:"migration_host,omitempty"`
-	Started         time.Time     `json:"started"`
-	Finished        time.Time     `json:"finished"`
-	Timeline        []PhaseResult `json:"timeline"`
-	Hosts           []HostReport  `json:"hosts"`
-	Downtime        *Window       `json:"downtime,omitempty"`
-	Backup          *BackupInfo   `json:"backup,omitempty"`
-	PointOfNoReturn bool          `json:"point_of_no_return_passed"`
-	Findings        []Finding     `json:"findings,omitempty"`
+	RunID         string        `json:"run_id"`
+	Operation     string        `json:"operation"` // upgrade | rollback
+	Outcome       Outcome       `json:"outcome"`
+	From          string        `json:"from"`
+	To            string        `json:"to"`
+	MigrationHost string        `json:"migration_host,omitempty"`
+	Started       time.Time     `json:"started"`
+	Finished      time.Time     `json:"finished"`
+	Timeline      []PhaseResult `json:"timeline"`
+	Hosts         []HostReport  `json:"hosts"`
+	Downtime      *Window       `json:"downtime,omitempty"`
+	Backup        *BackupInfo   `json:"backup,omitempty"`
+	// BackupsPruned are older runs' backups deleted by backup retention.
+	BackupsPruned   []string  `json:"backups_pruned,omitempty"`
+	PointOfNoReturn bool      `json:"point_of_no_return_passed"`
+	Findings        []Finding `json:"findings,omitempty"`
 	// Gates are the verify phase's metric gates, each with its threshold
 	// and measured value.
 	Gates         []GateResult `json:"gates,omitempty"`
@@ -158,6 +160,9 @@ func (r *Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, ", copy on bastion: %s", r.Backup.LocalPath)
 		}
 		b.WriteString("\n")
+	}
+	if len(r.BackupsPruned) > 0 {
+		fmt.Fprintf(&b, "older backups deleted (retention): %s\n", strings.Join(r.BackupsPruned, ", "))
 	}
 	if r.PointOfNoReturn {
 		b.WriteString("point of no return (kong migrations finish) was passed: rolling back means restoring the database backup\n")

@@ -126,6 +126,10 @@ type SmokeSpec struct {
 type BackupSpec struct {
 	Dir      string // on the tools host
 	LocalDir string // on the bastion; "" = the run directory
+	// Retention is how many runs' backups are kept (0 =
+	// DefaultBackupRetention); older ones are deleted once a new backup is
+	// verified, never those of a run that is paused or not finished.
+	Retention int
 }
 
 // Timeouts bounds each step.
