@@ -32,11 +32,14 @@ type Options struct {
 	Yes           bool
 	Resume        bool
 	OnFailure     string // rollback | pause; "" = inventory
-	To            string // overrides upgrade.to
-	Output        string // text | json
-	Stdout        io.Writer
-	Stderr        io.Writer
-	Confirm       func(prompt string) bool
+	// Decommission removes Kong from the old hosts once the new hosts
+	// passed verify (new-hosts mode); false = inventory.
+	Decommission bool
+	To           string // overrides upgrade.to
+	Output       string // text | json
+	Stdout       io.Writer
+	Stderr       io.Writer
+	Confirm      func(prompt string) bool
 	// NoProgress turns progress bars off even on a terminal.
 	NoProgress bool
 	// Version is kongctl's version, recorded in the journal.
@@ -136,6 +139,9 @@ func prepare(o Options, wholeFleet bool) (*Spec, runConfig, func(), error) {
 	if o.OnFailure != "" {
 		spec.OnFailure = o.OnFailure
 	}
+	if o.Decommission {
+		spec.Decommission = true
+	}
 	if o.StateDir != "" {
 		spec.StateDir = o.StateDir
 	}
@@ -196,6 +202,7 @@ func SpecFromInventory(inv *inventory.Inventory, limit string, wholeFleet bool) 
 		KongConf:      u.KongConf,
 		Prefix:        u.Prefix,
 		OnFailure:     u.OnFailure,
+		Decommission:  u.Decommission,
 		RestoreDB:     true,
 		Hooks:         map[HookPoint][]HookSpec{},
 	}

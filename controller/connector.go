@@ -462,6 +462,24 @@ func (n *agentNode) InstallPackage(ctx context.Context, p PackageRef, timeout ti
 	return err
 }
 
+func (n *agentNode) RemovePackage(ctx context.Context, p PackageRef) error {
+	cmd, err := removeCommand(p)
+	if err != nil {
+		return fmt.Errorf("host %s: remove package: %w", n.h.name, err)
+	}
+	r, err := n.h.client().Exec(ctx, agentproto.ExecParams{Command: cmd})
+	if err != nil {
+		return err
+	}
+	if r.ExitCode != 0 {
+		return fmt.Errorf("host %s: %s: exit %d: %s", n.h.name, cmd, r.ExitCode, strings.TrimSpace(r.StderrTail))
+	}
+	n.mu.Lock()
+	n.facts = nil
+	n.mu.Unlock()
+	return nil
+}
+
 func (n *agentNode) Migrations(ctx context.Context, req MigrationsRequest) (SchemaState, error) {
 	params := agentproto.MigrationsParams{Action: req.Command, Conf: n.conf, Prefix: n.prefix, Force: req.Force, DBTimeout: req.DBTimeout, LockTimeout: req.LockTimeout}
 	var res *agentproto.MigrationsResult

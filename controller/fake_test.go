@@ -201,6 +201,16 @@ func (n *fakeNode) InstallPackage(ctx context.Context, p PackageRef, timeout tim
 	n.c.done(n.name + " " + call)
 	return nil
 }
+func (n *fakeNode) RemovePackage(ctx context.Context, p PackageRef) error {
+	if err := n.op("remove " + p.Name + " " + p.Version); err != nil {
+		return err
+	}
+	n.c.mu.Lock()
+	n.version = ""
+	n.c.removed[n.name] = true
+	n.c.mu.Unlock()
+	return nil
+}
 func (n *fakeNode) Migrations(ctx context.Context, req MigrationsRequest) (SchemaState, error) {
 	call := "migrations " + req.Command
 	c := n.c

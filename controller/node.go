@@ -27,6 +27,9 @@ type Node interface {
 	StagePackage(ctx context.Context, p PackageRef) error
 	// InstallPackage installs a staged package (Y forward, X on rollback).
 	InstallPackage(ctx context.Context, p PackageRef, timeout time.Duration) error
+	// RemovePackage removes the installed Kong package p (decommission);
+	// staged packages and /etc/kong/kong.conf stay.
+	RemovePackage(ctx context.Context, p PackageRef) error
 	// Migrations runs one `kong migrations` command and returns the parsed
 	// state. For "up" and "finish" the command runs detached under
 	// req.StepID: calling again with the same StepID attaches to the

@@ -25,8 +25,11 @@ func (e *engine) phases() []phase {
 	if !e.spec.NewHosts {
 		ps = append(ps, installPhase{})
 	}
-	ps = append(ps, migrateUpPhase{}, migrateFinishPhase{}, startPhase{}, hookPhase{PhaseAfterStart, HookAfterStart}, verifyPhase{}, cleanupPhase{})
-	return ps
+	ps = append(ps, migrateUpPhase{}, migrateFinishPhase{}, startPhase{}, hookPhase{PhaseAfterStart, HookAfterStart}, verifyPhase{})
+	if e.spec.NewHosts && e.spec.Decommission {
+		ps = append(ps, decommissionPhase{})
+	}
+	return append(ps, cleanupPhase{})
 }
 
 // ---- lock ----
@@ -342,6 +345,9 @@ func (stopPhase) undo(ctx context.Context, e *engine) error {
 	for _, h := range e.spec.Nodes {
 		if !e.stepStarted("stop/" + h) {
 			continue
+		}
+		if err := e.undecommission(ctx, h); err != nil {
+			return err
 		}
 		err := e.undoStep(ctx, PhaseStop, "rollback/start-x/"+h, h, func(ctx context.Context) error {
 			n, err := e.node(ctx, h)
@@ -894,9 +900,9 @@ type cleanupPhase struct{}
 func (cleanupPhase) name() PhaseName { return PhaseCleanup }
 
 func (cleanupPhase) run(ctx context.Context, e *engine) error {
-	if e.spec.NewHosts {
+	if e.spec.NewHosts && !e.spec.Decommission {
 		e.find(Finding{Severity: SevInfo, Code: "old-hosts", Message: fmt.Sprintf("X hosts %s are stopped with %s installed, kept for rollback", strings.Join(e.spec.Nodes, ", "), e.pf.From),
-			Fix: "decommission them when the new hosts have proven themselves"})
+			Fix: "decommission them when the new hosts have proven themselves (upgrade.decommission = true, or kongctl upgrade --decommission)"})
 	}
 	e.recordRun(ctx, string(PhaseCleanup), "succeeded")
 	return e.releaseLock(ctx)

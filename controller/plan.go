@@ -110,6 +110,8 @@ func plan(ctx context.Context, spec *Spec, cfg runConfig) (*UpgradePlan, error) 
 			ph.Actions = []string{"checked for compatibility with " + spec.To + " control planes; not changed"}
 		case spec.NewHosts && slices.Contains(spec.Spares, h):
 			ph.Actions = []string{"stage and install " + spec.To + " before the stop", "carry kong.conf", "start " + spec.To}
+		case spec.NewHosts && spec.Decommission:
+			ph.Actions = []string{"stop", "after verify passed: decommissioned (kong.conf kept on the bastion, " + dash(e.pf.From) + " package kept staged for rollback, Kong removed)"}
 		case spec.NewHosts:
 			ph.Actions = []string{"stop", "left stopped with " + dash(e.pf.From) + " installed for rollback"}
 		default:
@@ -140,7 +142,8 @@ func planPhases(e *engine) ([]PlanPhase, PlanWindow) {
 		PhaseMigrateFinish: {"kong migrations finish: POINT OF NO RETURN for the old version", "only by restoring the database backup (writes since are lost)", "n"},
 		PhaseStart:         {"starts " + spec.To + " everywhere, waits until healthy: downtime ends", "stop " + spec.To, "y"},
 		PhaseAfterStart:    {"runs after_start hooks", "", "y"},
-		PhaseVerify:        {fmt.Sprintf("version, /status, readiness, smoke requests, error-rate gate over a %s soak", spec.Verify.Soak), "", "y"},
+		PhaseVerify:        {fmt.Sprintf("version, /status, readiness, smoke requests, metric gates over a %s soak", spec.Verify.Soak), "", "y"},
+		PhaseDecommission:  {"removes Kong from the old hosts (" + strings.Join(spec.Nodes, ", ") + "), keeping kong.conf on the bastion and " + dash(e.pf.From) + "'s package staged", "reinstall " + dash(e.pf.From) + " and restore kong.conf", "y"},
 		PhaseCleanup:       {"releases the lock; X packages stay staged", "", "y"},
 	}
 	var out []PlanPhase

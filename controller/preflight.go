@@ -38,7 +38,7 @@ func (preflightPhase) run(ctx context.Context, e *engine) error {
 	hosts := e.allHosts()
 	m0 := map[string]Metrics{}
 	t0 := map[string]time.Time{}
-	_ = e.forEach(ctx, hosts, 16, func(ctx context.Context, h string) error {
+	_ = e.forEach(ctx, hosts, bastionLimit, func(ctx context.Context, h string) error {
 		n, err := e.node(ctx, h)
 		if err != nil {
 			e.find(Finding{Severity: SevError, Code: "unreachable", Host: h, Message: e.red.err(err), Fix: "check the host's address, SSH settings and known_hosts in the inventory"})
@@ -408,7 +408,9 @@ func (e *engine) resolvePackages(pf *preflightData) {
 			pf.PkgY[h] = ref
 		}
 	}
-	if !e.spec.NewHosts && pf.From != "" {
+	// X's package for the old hosts: kept for rollback in place, and on
+	// hosts that will be decommissioned (a rollback reinstalls it).
+	if (!e.spec.NewHosts || e.spec.Decommission) && pf.From != "" {
 		for _, h := range e.spec.Nodes {
 			if ref, ok := want(h, pf.From, orDefault(pf.FromEdition, "oss")); ok {
 				pf.PkgX[h] = ref
@@ -458,7 +460,7 @@ func (e *engine) diskNeeded(pf *preflightData, h string) int64 {
 // stagePackages copies Y (and X, kept for rollback) onto every target and
 // verifies the checksums there.
 func (e *engine) stagePackages(ctx context.Context, pf *preflightData) {
-	_ = e.forEach(ctx, e.spec.targets(), 4, func(ctx context.Context, h string) error {
+	_ = e.forEach(ctx, e.spec.targets(), uploadLimit, func(ctx context.Context, h string) error {
 		n, err := e.node(ctx, h)
 		if err != nil {
 			return err

@@ -332,6 +332,8 @@ func (e *engine) finish(started time.Time, o Outcome, err, rerr error) *Report {
 			hr.Result, hr.Version = "rolled-back", e.pf.From
 		case o == Succeeded && slices.Contains(e.spec.targets(), h):
 			hr.Version = e.spec.To
+		case o == Succeeded && e.j != nil && e.j.State().Done("decommission/"+h):
+			hr.Result, hr.Version = "decommissioned", "removed"
 		case o == Succeeded:
 			hr.Version = e.pf.From + " (stopped)"
 		}

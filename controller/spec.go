@@ -31,14 +31,16 @@ type Spec struct {
 
 	DB DBSpec
 
-	From, To    string // From "" = detect from the fleet
-	Edition     string // target edition: oss | enterprise
-	Package     PackageSpec
-	KongConf    string
-	Prefix      string
-	OnFailure   string // rollback | pause
-	RestoreDB   bool   // restore the DB on rollback even before finish (default true)
-	Decommision bool   // cleanup: uninstall X from old hosts (new-hosts mode)
+	From, To  string // From "" = detect from the fleet
+	Edition   string // target edition: oss | enterprise
+	Package   PackageSpec
+	KongConf  string
+	Prefix    string
+	OnFailure string // rollback | pause
+	RestoreDB bool   // restore the DB on rollback even before finish (default true)
+	// Decommission removes Kong from the old hosts once the new ones
+	// passed verify (new-hosts mode, on request).
+	Decommission bool
 
 	Hooks    map[HookPoint][]HookSpec
 	Verify   VerifySpec
@@ -183,6 +185,9 @@ func (s *Spec) validate() error {
 	}
 	if s.NewHosts && len(s.Spares) < 1 {
 		return fmt.Errorf("new-hosts mode needs hosts with role spare")
+	}
+	if s.Decommission && !s.NewHosts {
+		return fmt.Errorf("decommission applies to the old hosts of a new-hosts upgrade (hosts with role spare); an in-place upgrade keeps its hosts")
 	}
 	if s.ToolsHost == "" {
 		return fmt.Errorf("no database tools host: set database.tools_host")

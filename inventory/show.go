@@ -130,6 +130,9 @@ func Redacted(inv *Inventory) *Document {
 		b.str("service_manager", u.ServiceManager)
 		b.strIf("migration_host", u.MigrationHost)
 		b.str("on_failure", u.OnFailure)
+		if u.Decommission {
+			b.attr("decommission", cty.True)
+		}
 		if len(u.Order) > 0 {
 			b.list("order", u.Order)
 		}

@@ -33,7 +33,10 @@ type Upgrade struct {
 	MigrationHost  string   // "" = first healthy node that can migrate
 	OnFailure      string   // "rollback" or "pause"
 	Order          []string // stop order: host names, groups expanded; nil = inventory order
-	Package        Package
+	// Decommission removes Kong from the old hosts once the spare hosts
+	// passed verify (Kong's step 12; new-hosts upgrades only).
+	Decommission bool
+	Package      Package
 
 	DeclRange hcl.Range
 	Ranges    map[string]hcl.Range // attribute name -> its value's range
@@ -84,6 +87,7 @@ var upgradeSchema = &hcl.BodySchema{
 		{Name: "migration_host"},
 		{Name: "on_failure"},
 		{Name: "order"},
+		{Name: "decommission"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "package"}},
 }
@@ -146,6 +150,11 @@ func (d *decoder) decodeUpgrade(block *hcl.Block) *Upgrade {
 	if at, ok := a["on_failure"]; ok {
 		if v, ok := d.oneOf(at, "rollback", "pause"); ok {
 			u.OnFailure = v
+		}
+	}
+	if at, ok := a["decommission"]; ok {
+		if v, ok := d.boolean(at); ok {
+			u.Decommission = v
 		}
 	}
 	if at, ok := a["migration_host"]; ok {

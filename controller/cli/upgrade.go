@@ -7,11 +7,12 @@ import (
 )
 
 type upgradeOptions struct {
-	limit     string
-	yes       bool
-	resume    bool
-	onFailure string
-	to        string
+	limit        string
+	yes          bool
+	resume       bool
+	onFailure    string
+	to           string
+	decommission bool
 }
 
 // upgradeRequest is what `kongctl upgrade` asks of the controller.
@@ -20,6 +21,9 @@ type upgradeRequest struct {
 	Yes       bool   // no confirmation prompt
 	Resume    bool   // continue the run recorded in the journal
 	OnFailure string // "rollback" or "pause" (flag, else inventory)
+	// Decommission: remove Kong from the old hosts after the new ones
+	// passed verify (flag, else upgrade.decommission).
+	Decommission bool
 	// The target version is Inventory.Upgrade.To, with --to applied.
 }
 
@@ -49,6 +53,7 @@ start, verify; roll back (or pause) when a step fails.`,
 	f.BoolVar(&o.resume, "resume", false, "resume an interrupted or paused upgrade")
 	f.StringVar(&o.onFailure, "on-failure", "", "what to do when a step fails: rollback or pause (default from the inventory, else rollback)")
 	f.StringVar(&o.to, "to", "", "target version, overriding upgrade.to in the inventory")
+	f.BoolVar(&o.decommission, "decommission", false, "upgrading onto new hosts (role spare): once they pass verify, remove Kong from the old hosts, keeping their kong.conf on the bastion (default from upgrade.decommission)")
 	_ = cmd.RegisterFlagCompletionFunc("on-failure", cobra.FixedCompletions([]string{"rollback", "pause"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -75,7 +80,10 @@ func (a *app) parseUpgrade(o upgradeOptions) (*upgradeRequest, error) {
 	if o.onFailure != "" {
 		onFailure = o.onFailure
 	}
-	return &upgradeRequest{request: req, Yes: o.yes, Resume: o.resume, OnFailure: onFailure}, nil
+	if o.decommission && len(req.Inventory.HostsWithRole(inventory.RoleSpare)) == 0 {
+		return nil, usageErrorf("--decommission removes Kong from the old hosts of an upgrade onto new hosts (role spare); this inventory has none")
+	}
+	return &upgradeRequest{request: req, Yes: o.yes, Resume: o.resume, OnFailure: onFailure, Decommission: o.decommission || u.Decommission}, nil
 }
 
 // parseTo parses --to ("" = not given). It runs before the inventory is
