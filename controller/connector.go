@@ -695,7 +695,20 @@ func parseMetrics(text string) Metrics {
 	var count float64
 	hasLatency := false
 	for _, line := range strings.Split(text, "\n") {
-		if line == "" || line[0] == '#' {
+		if line == "" {
+			continue
+		}
+		if line[0] == '#' {
+			// A declared family is exported even before its first
+			// observation (an idle node has no series yet).
+			if f := strings.Fields(line); len(f) >= 3 && f[1] == "TYPE" {
+				switch f[2] {
+				case "kong_http_requests_total", "kong_http_status":
+					m.StatusCodes = true
+				case "kong_request_latency_ms", "kong_latency":
+					hasLatency = true
+				}
+			}
 			continue
 		}
 		i := strings.LastIndexByte(line, ' ')

@@ -241,3 +241,14 @@ func TestPreflightRefusesUnmeasurableGates(t *testing.T) {
 		t.Error("a node was stopped")
 	}
 }
+
+// An idle node declares the families before it has any series.
+func TestParseMetricsDeclaredFamilies(t *testing.T) {
+	m := parseMetrics("# HELP kong_http_requests_total x\n# TYPE kong_http_requests_total counter\n# TYPE kong_request_latency_ms histogram\nkong_nginx_requests_total 3\n")
+	if !m.StatusCodes || m.Latency == nil || m.Latency.Count != 0 {
+		t.Errorf("%+v", m)
+	}
+	if _, ok := m.Latency.quantile(0.99); ok {
+		t.Error("p99 of nothing")
+	}
+}
