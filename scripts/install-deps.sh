@@ -13,6 +13,7 @@ command -v curl >/dev/null 2>&1 || need+=(curl)
 # the lab's RPM nodes (labenv PackageFormat rpm and dnf)
 command -v rpm >/dev/null 2>&1 || need+=(rpm)
 command -v dnf >/dev/null 2>&1 || need+=(dnf)
+command -v dpkg-scanpackages >/dev/null 2>&1 || need+=(dpkg-dev)  # the lab's apt repository (REPO=1)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "install-deps: missing ${need[*]}; run as root or install them" >&2

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -13,8 +14,15 @@ import (
 // Issue 6, case 1: a 3-node OSS fleet upgraded in place 2.8.4 → 3.4.2 with
 // the real CLI; the entities created before the upgrade (the lab's and a
 // regex route of the test's own) are served through every proxy after it.
+// The packages come from the nodes' apt repository (issue 5: package
+// { source = "repository" }, apt-get download on every node).
 func TestUpgradeInPlaceOSS(t *testing.T) {
-	e := upLab(t, labenv.Options{Nodes: 3, From: "2.8.4", To: "3.4.2"})
+	// A package's size is unknown before the download: kongctl asks for
+	// 512 MiB free, more than the lab's default disk.
+	e := upLab(t, labenv.Options{Nodes: 3, From: "2.8.4", To: "3.4.2", Repository: true, DiskMB: 1024})
+	if b, err := os.ReadFile(e.inv); err != nil || !strings.Contains(string(b), `source = "repository"`) {
+		t.Fatalf("the lab's inventory does not use the repository (%v):\n%s", err, b)
+	}
 	nodes := names(e.lab.KongHosts())
 	e.createEntities(nodes[0])
 	e.requireServing(nodes, labRoutes)
@@ -24,6 +32,14 @@ func TestUpgradeInPlaceOSS(t *testing.T) {
 		t.Fatalf("upgrade: %s", r)
 	}
 	e.requireVersion("3.4.2", nodes...)
+	for _, h := range nodes {
+		ctx, cancel := shortCtx()
+		out, err := e.lab.SSH(ctx, h, "ls /var/lib/kongctl/packages/")
+		cancel()
+		if err != nil || !strings.Contains(out, "kong_3.4.2_amd64.deb") || !strings.Contains(out, "kong_2.8.4_amd64.deb") {
+			t.Errorf("%s: the staged packages (Y, and X for rollback) are not both there: %v: %s", h, err, out)
+		}
+	}
 	if code, out := e.migrationsList(nodes[len(nodes)-1]); code != 0 {
 		t.Errorf("kong migrations list on %s: exit %d: %s", nodes[len(nodes)-1], code, out)
 	}

@@ -103,7 +103,9 @@ if [ "%[3]s" = node ]; then
 	mount -t tmpfs -o size=%[4]dm,mode=0755 kl-disk /usr/local
 	mkdir -p /usr/local/bin /usr/local/sbin /usr/local/lib /usr/local/share /usr/local/include /usr/local/etc /usr/local/src /usr/local/games /usr/local/man
 	mkdir -p /var/lib/kongctl
-	mount -t tmpfs -o size=256m,mode=0700 kl-state /var/lib/kongctl
+	# kongctl's agent, steps and staged packages: room for the 512 MiB
+	# kongctl asks for when a package's size is unknown (repository).
+	mount -t tmpfs -o size=1024m,mode=0700 kl-state /var/lib/kongctl
 fi
 if [ "%[3]s" = database ]; then
 	mkdir -p /var/backups

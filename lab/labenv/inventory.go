@@ -102,8 +102,14 @@ func renderInventory(st *State) string {
 	w("  migration_host  = %s\n", hclString(kongs[0].Name))
 	w("  on_failure      = \"rollback\"\n")
 	w("\n  package {\n")
-	w("    source = \"file\"\n")
-	w("    dir    = %s\n", hclString(o.PackagesDir))
+	if o.Repository {
+		// The nodes' apt source (see AptSource); kongctl downloads there.
+		w("    source = \"repository\"\n")
+		w("    repository {\n      url = %s\n    }\n", hclString("file://"+nodePackagesDir(st)))
+	} else {
+		w("    source = \"file\"\n")
+		w("    dir    = %s\n", hclString(o.PackagesDir))
+	}
 	w("  }\n}\n")
 
 	w("\nverify {\n")

@@ -78,6 +78,15 @@ func (l *Lab) installKong(ctx context.Context, h *Host) error {
 	if _, err := execIn(ctx, h, nil, env, l.script("kong-node.sh")+" install"); err != nil {
 		return fmt.Errorf("host %s: install kong: %w", h.Name, err)
 	}
+	if l.st.Options.Repository {
+		// The lab's repository is the node's only apt source (the
+		// machine's mirrors are out of the lab's reach).
+		src := fmt.Sprintf("rm -f /etc/apt/sources.list.d/* && echo %s >/etc/apt/sources.list && apt-get update -qq -o Acquire::Languages=none",
+			shQuote(l.AptSource()))
+		if _, err := execIn(ctx, h, nil, nil, src); err != nil {
+			return fmt.Errorf("host %s: configure the lab's apt repository: %w", h.Name, err)
+		}
+	}
 	if l.st.Options.Hybrid {
 		cp := fmt.Sprintf("install -m 0644 %s /etc/kong/cluster.crt && install -m 0640 %s /etc/kong/cluster.key && "+
 			"if getent group kong >/dev/null; then chgrp kong /etc/kong/cluster.key; fi",

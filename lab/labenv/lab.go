@@ -82,6 +82,11 @@ func Up(ctx context.Context, o Options) (*Lab, error) {
 	if err := l.sharePackages(); err != nil {
 		return nil, err
 	}
+	if o.Repository {
+		if err := writeAptIndex(ctx, l.NodePackagesDir()); err != nil {
+			return nil, err
+		}
+	}
 	if err := l.build(ctx); err != nil {
 		return l, err
 	}
@@ -579,11 +584,36 @@ func isMountPoint(path string) bool {
 // NodePackagesDir is the packages dir as the lab's hosts see it: the
 // options' PackagesDir, or a copy inside the lab dir when PackagesDir sits
 // under a directory the hosts overlay or replace (a checkout under /tmp).
-func (l *Lab) NodePackagesDir() string {
-	if hiddenTop(l.st.Options.PackagesDir) == "" {
-		return l.st.Options.PackagesDir
+func (l *Lab) NodePackagesDir() string { return nodePackagesDir(l.st) }
+
+func nodePackagesDir(st *State) string {
+	if hiddenTop(st.Options.PackagesDir) == "" {
+		return st.Options.PackagesDir
 	}
-	return filepath.Join(l.st.Dir, "packages")
+	return filepath.Join(st.Dir, "packages")
+}
+
+// writeAptIndex makes dir a flat apt repository ("deb file:<dir> ./"):
+// a Packages index of every .deb in it, all versions.
+func writeAptIndex(ctx context.Context, dir string) error {
+	cmd := exec.CommandContext(ctx, "dpkg-scanpackages", "--multiversion", ".")
+	cmd.Dir = dir
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("apt repository index in %s: dpkg-scanpackages (apt-get install dpkg-dev): %w: %s", dir, err, stderr.String())
+	}
+	tmp := filepath.Join(dir, ".Packages.tmp")
+	if err := os.WriteFile(tmp, out, 0o644); err != nil {
+		return fmt.Errorf("apt repository index: %w", err)
+	}
+	return os.Rename(tmp, filepath.Join(dir, "Packages"))
+}
+
+// AptSource is the apt source line of a Repository lab's packages.
+func (l *Lab) AptSource() string {
+	return "deb [trusted=yes] file://" + l.NodePackagesDir() + " ./"
 }
 
 // sharePackages puts the packages where the hosts can read them (see

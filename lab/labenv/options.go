@@ -70,6 +70,12 @@ type Options struct {
 	// RHEL-family hosts. The machine needs the rpm tool (and dnf for "dnf"):
 	// scripts/install-deps.sh installs both.
 	PackageFormat string `json:"package_format"`
+	// Repository serves the packages as an apt repository (a flat file:
+	// repository in the packages directory the nodes see), makes it the
+	// nodes' only apt source, and writes the inventory with
+	// package { source = "repository" }: kongctl downloads Kong with
+	// apt-get on each node instead of uploading it. deb only.
+	Repository bool `json:"repository"`
 	// NoSeed skips creating the lab's services and routes.
 	NoSeed bool `json:"no_seed"`
 	// Concurrency bounds the per-host work done at once. Default 8.
@@ -185,6 +191,9 @@ func (o Options) normalize() (Options, error) {
 	default:
 		return o, fmt.Errorf("package format %q: must be deb, rpm or dnf", o.PackageFormat)
 	}
+	if o.Repository && o.PackageFormat != "deb" {
+		return o, fmt.Errorf("repository: the lab serves an apt repository only (package format deb, not %s)", o.PackageFormat)
+	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = DefaultConcurrency
 	}
@@ -195,8 +204,8 @@ func (o Options) normalize() (Options, error) {
 // a lab that is up with the same fingerprint is reused by Up. "net=/19" marks
 // the per-ID address plan (a lab built with the old /16 is rebuilt).
 func (o Options) fingerprint() string {
-	return fmt.Sprintf("id=%d net=/%d nodes=%d from=%s edition=%s bastion=%t user=%s hybrid=%t dps=%d spares=%d disk=%d seed=%t packages=%s format=%s",
-		o.ID, NetPrefix, o.Nodes, o.From, o.Edition, o.Bastion, o.User, o.Hybrid, o.DPs, o.Spares, o.DiskMB, !o.NoSeed, o.PackagesDir, o.PackageFormat)
+	return fmt.Sprintf("id=%d net=/%d nodes=%d from=%s edition=%s bastion=%t user=%s hybrid=%t dps=%d spares=%d disk=%d seed=%t packages=%s format=%s repo=%t",
+		o.ID, NetPrefix, o.Nodes, o.From, o.Edition, o.Bastion, o.User, o.Hybrid, o.DPs, o.Spares, o.DiskMB, !o.NoSeed, o.PackagesDir, o.PackageFormat, o.Repository)
 }
 
 // PackageFile is the file name of the simulated Kong package of a version:

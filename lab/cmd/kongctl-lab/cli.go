@@ -97,6 +97,7 @@ func parseUpArgs(args []string) (upArgs, error) {
 	fs.IntVar(&a.opts.Spares, "spares", 0, "spare hosts without Kong")
 	fs.IntVar(&a.opts.DiskMB, "disk-mb", 0, "size of each node's /usr/local")
 	fs.IntVar(&a.opts.Concurrency, "concurrency", 0, "hosts set up at once")
+	fs.BoolVar(&a.opts.Repository, "repository", false, "serve the packages as the nodes' apt repository")
 	noSeed := fs.Bool("no-seed", false, "create no services or routes")
 	if err := fs.Parse(args); err != nil {
 		return a, usageError{err}
