@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/kongctl/kongctl/lab/faults"
 	"github.com/kongctl/kongctl/lab/labenv"
@@ -35,6 +36,7 @@ func run() int {
 	labID := flag.Int("lab-id", faults.LabOptions().ID, "lab ID to run on")
 	flag.Parse()
 
+	t0 := time.Now()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	sel, err := selectCells(*cells)
@@ -86,7 +88,7 @@ func run() int {
 	all := faults.Merge(prior, results)
 	fmt.Println()
 	faults.Print(os.Stdout, all)
-	fmt.Printf("matrix: %s (%d cells run now)\n", jsonPath, len(results))
+	fmt.Printf("matrix: %s (%d cells run now, in %s)\n", jsonPath, len(results), time.Since(t0).Round(time.Second))
 	if s := faults.Summarize(all); s.Failed > 0 || ctx.Err() != nil {
 		return 1
 	}
