@@ -458,7 +458,10 @@ func (n *agentNode) InstallPackage(ctx context.Context, p PackageRef, timeout ti
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	_, err := n.h.client().InstallPackage(ctx, agentproto.InstallParams{Path: path, SHA256: p.SHA256, Package: p.Name, AllowDowngrade: true, ExpectVersion: p.Version})
+	// Hold: the installed version (Y, or X on rollback) is pinned against
+	// unattended upgrades (apt-mark hold, dnf versionlock); kongctl's own
+	// next install releases it.
+	_, err := n.h.client().InstallPackage(ctx, agentproto.InstallParams{Path: path, SHA256: p.SHA256, Package: p.Name, AllowDowngrade: true, Hold: true, ExpectVersion: p.Version})
 	return err
 }
 

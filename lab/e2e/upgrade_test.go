@@ -39,6 +39,12 @@ func TestUpgradeInPlaceOSS(t *testing.T) {
 		if err != nil || !strings.Contains(out, "kong_3.4.2_amd64.deb") || !strings.Contains(out, "kong_2.8.4_amd64.deb") {
 			t.Errorf("%s: the staged packages (Y, and X for rollback) are not both there: %v: %s", h, err, out)
 		}
+		ctx, cancel = shortCtx()
+		out, err = e.lab.SSH(ctx, h, "apt-mark showhold")
+		cancel()
+		if err != nil || strings.TrimSpace(out) != "kong" {
+			t.Errorf("%s: kong is not held against automatic upgrades: apt-mark showhold = %q (%v)", h, out, err)
+		}
 	}
 	if code, out := e.migrationsList(nodes[len(nodes)-1]); code != 0 {
 		t.Errorf("kong migrations list on %s: exit %d: %s", nodes[len(nodes)-1], code, out)
