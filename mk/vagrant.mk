@@ -21,7 +21,4 @@ vagrant-box: vagrant-setup
 	bash scripts/vagrant/build-box.sh
 
 vagrant-clean:
-	-VAGRANT_DOTFILE_PATH=$(CURDIR)/build/vagrant/dot KONGCTL_BOX=$$(bash scripts/vagrant/build-box.sh --print-name) \
-		KONGCTL_KONG_SOURCE=repository KONGCTL_KONG_NODES=$(VAGRANT_NODES) VAGRANT_DEFAULT_PROVIDER=libvirt vagrant destroy -f
-	-for v in $$(virsh vol-list default 2>/dev/null | awk 'NR>2 {print $$1}' | grep '^kongctl'); do virsh vol-delete --pool default $$v; done
-	bash scripts/vagrant/check-clean.sh kongctl
+	bash scripts/vagrant/clean.sh

@@ -101,31 +101,41 @@ install -d -m 700 "$root/home/vagrant/.ssh"
 install -m 600 "$insecure_pub" "$root/home/vagrant/.ssh/authorized_keys"
 in_root chown -R vagrant:vagrant /home/vagrant/.ssh
 
-# sshd: no DNS; every VM makes its own host keys at first boot.
-printf 'UseDNS no\n' >"$root/etc/ssh/sshd_config.d/kongctl.conf"
+# sshd: no DNS; every VM makes its own host key at first boot: ed25519 only
+# (an RSA key costs seconds of emulated CPU, and kongctl pins the ed25519 key).
+printf 'UseDNS no\nHostKey /etc/ssh/ssh_host_ed25519_key\n' >"$root/etc/ssh/sshd_config.d/kongctl.conf"
 rm -f "$root"/etc/ssh/ssh_host_*
 cat >"$root/etc/systemd/system/kongctl-hostkeys.service" <<'UNIT'
 [Unit]
-Description=Generate this VM's SSH host keys
+Description=Generate this VM's SSH host key
 Before=ssh.service
 ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key
 
 [Service]
 Type=oneshot
-ExecStart=/usr/bin/ssh-keygen -A
+ExecStart=/usr/bin/ssh-keygen -q -t ed25519 -N "" -f /etc/ssh/ssh_host_ed25519_key
 
 [Install]
 WantedBy=multi-user.target
 UNIT
 in_root systemctl enable kongctl-hostkeys.service ssh.service >/dev/null 2>&1
 
+# eth0 is brought up by networking.service at boot ("auto"), not by a udev
+# hotplug job: on a starved host that job times out waiting for the device
+# unit, and the VM never gets its address.
 cat >"$root/etc/network/interfaces" <<'NET'
 auto lo
 iface lo inet loopback
 
-allow-hotplug eth0
+auto eth0
 iface eth0 inet dhcp
 NET
+# Emulated guests on a loaded 2-core host can take minutes to boot: no start
+# or device job may time out (the defaults, 90 s, left VMs without udev,
+# journald or eth0). The kernel command line also turns service watchdogs off.
+echo 'timeout 600;' >>"$root/etc/dhcp/dhclient.conf"
+mkdir -p "$root/etc/systemd/system.conf.d"
+printf '[Manager]\nDefaultTimeoutStartSec=15min\nDefaultDeviceTimeoutSec=15min\n' >"$root/etc/systemd/system.conf.d/kongctl-slow.conf"
 printf '/dev/vda / ext4 defaults,noatime 0 1\n' >"$root/etc/fstab"
 echo kongbox >"$root/etc/hostname"
 printf '127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
@@ -146,7 +156,8 @@ in_root update-initramfs -u -k "$kver" >/dev/null 2>&1
 
 # Timers that only cost CPU under emulation.
 in_root systemctl mask apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer \
-	e2scrub_reap.service fstrim.timer >/dev/null 2>&1 || true
+	e2scrub_reap.service fstrim.timer man-db.timer logrotate.timer \
+	systemd-tmpfiles-clean.timer getty@tty1.service >/dev/null 2>&1 || true
 
 rm -f "$root/usr/sbin/policy-rc.d"
 : >"$root/etc/machine-id"
@@ -175,7 +186,7 @@ Vagrant.configure("2") do |config|
     lv.driver = "qemu"
     lv.kernel = "$kernel"
     lv.initrd = "$initrd"
-    lv.cmd_line = "root=/dev/vda rw console=ttyS0 net.ifnames=0 quiet"
+    lv.cmd_line = "root=/dev/vda rw console=ttyS0 net.ifnames=0 quiet systemd.service_watchdogs=0"
   end
 end
 VF

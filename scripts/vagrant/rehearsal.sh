@@ -11,9 +11,10 @@
 #   6. kongctl upgrade -i build/vagrant/hosts.hcl --yes  (FROM -> TO, systemd)
 #   7. checks on every Kong VM: package and `kong version` = TO, `kong
 #      migrations list` exits 0, the unit is active, /lab served through the proxy
-#   8. vagrant destroy -f, the box volume removed from the pool, and a check that
-#      no domain, network, volume or pool of ours is left (the trap does 8 on
-#      any failure too)
+#   8. clean.sh: vagrant destroy -f, then whatever Vagrant missed (domains,
+#      networks, volumes named kongctl-v*, the box volume) removed with virsh,
+#      and check-clean.sh: nothing of ours left (the EXIT trap does 8 on any
+#      failure too; clean.sh also runs before step 3 for a crashed earlier run)
 # Timings go to stdout and build/vagrant/times.txt.
 #
 # Environment: FROM (2.8.4), TO (3.4.2), KONGCTL_KONG_NODES (3), KONGCTL_NET
@@ -33,7 +34,8 @@ export VAGRANT_DEFAULT_PROVIDER=libvirt
 export VAGRANT_NO_COLOR=1
 work=$KONGCTL_VAGRANT_WORK
 mkdir -p "$work"
-rm -f "$work/times.txt" "$work/ssh_config" "$work/hosts.hcl" "$work"/cm-*
+# Run journals and backups of earlier runs belong to VMs that no longer exist.
+rm -rf "$work/times.txt" "$work/ssh_config" "$work/hosts.hcl" "$work"/cm-* "$work/.kongctl" "$work/backups" "$work"/upgrade*
 log() { echo "vagrant-rehearsal: $*" >&2; }
 times=()
 t_last=$(date +%s)
@@ -46,8 +48,18 @@ lap setup
 export KONGCTL_BOX
 KONGCTL_BOX=$(bash scripts/vagrant/build-box.sh)
 lap box
-# The box's volume in the pool: <name with / as -VAGRANTSLASH->_vagrant_box_image_0_<time>_box.img
-box_vol_prefix="$(echo "$KONGCTL_BOX" | sed 's#/#-VAGRANTSLASH-#')_vagrant_box_image_"
+# Boxes of older versions of build-box.sh are never used again: free their space.
+cache=${KONGCTL_BOX_CACHE:-/var/cache/kongctl-vagrant}
+for b in $(vagrant box list 2>/dev/null | awk '$1 ~ /^kongctl\/bookworm-/ {print $1}'); do
+	[ "$b" = "$KONGCTL_BOX" ] && continue
+	h=${b#kongctl/bookworm-}
+	log "removing the old box $b"
+	vagrant box remove --force --all "$b" >/dev/null 2>&1 || true
+	rm -rf "${cache:?}/$h" /var/lib/libvirt/boot/kongctl-"$h"-*
+done
+# Leftovers of an earlier run that crashed or was killed: away with them first.
+bash scripts/vagrant/clean.sh
+lap preclean
 pool_existed=0
 virsh pool-info default >/dev/null 2>&1 && pool_existed=1
 export KONGCTL_SERIAL_DIR=$work/serial
@@ -59,23 +71,17 @@ teardown() {
 	trap - EXIT INT TERM
 	if [ "${KEEP:-0}" = 1 ] && [ "$destroyed" = 0 ]; then
 		printf '%s\n' "${times[@]}" | tee "$work/times.txt"
-		log "KEEP=1: VMs left running; destroy with: VAGRANT_DOTFILE_PATH=$VAGRANT_DOTFILE_PATH KONGCTL_BOX=$KONGCTL_BOX vagrant destroy -f"
+		log "KEEP=1: VMs left running (ssh -F $work/ssh_config kong1); remove them with: make vagrant-clean"
 		exit $rc
 	fi
-	if [ "$destroyed" = 0 ]; then
-		log "vagrant destroy -f"
-		vagrant destroy -f 2>&1 | grep -v Progress >&2 || true
-		destroyed=1
-	fi
-	for v in $(virsh vol-list default 2>/dev/null | awk 'NR>2 {print $1}' | grep -F "$box_vol_prefix" || true); do
-		virsh vol-delete --pool default "$v" >/dev/null 2>&1 || true
-	done
+	for s in "$work"/cm-*; do [ -S "$s" ] && ssh -o ControlPath="$s" -O exit x 2>/dev/null; done
+	# vagrant destroy -f, then whatever Vagrant missed, then check-clean.sh.
+	if ! bash scripts/vagrant/clean.sh; then rc=1; fi
+	destroyed=1
 	if [ "$pool_existed" = 0 ] && virsh pool-info default >/dev/null 2>&1 && [ -z "$(virsh vol-list default | awk 'NR>2 && $1 != ""')" ]; then
 		virsh pool-destroy default >/dev/null 2>&1 || true
 		virsh pool-undefine default >/dev/null 2>&1 || true
 	fi
-	for s in "$work"/cm-*; do [ -S "$s" ] && ssh -o ControlPath="$s" -O exit x 2>/dev/null; done
-	if ! bash scripts/vagrant/check-clean.sh kongctl; then rc=1; fi
 	lap destroy
 	{
 		echo "==== vagrant rehearsal ($FROM -> $TO, $KONGCTL_KONG_NODES Kong VMs) ===="
@@ -89,7 +95,12 @@ trap teardown EXIT
 trap 'exit 130' INT TERM
 
 log "vagrant up (box $KONGCTL_BOX, $KONGCTL_KONG_NODES Kong VMs on $FROM, network $KONGCTL_NET.0/24)"
-vagrant up 2>&1 | grep --line-buffered -v -e Progress -e '^==> .*: -- ' >"$work/up.log" || { tail -n 40 "$work/up.log" >&2; exit 1; }
+stamp() { local l; while IFS= read -r l; do printf '%(%T)T %s\n' -1 "$l"; done; }
+set +e
+vagrant up 2>&1 | grep --line-buffered -v -e Progress -e '^==> .*: -- ' | stamp >"$work/up.log"
+uprc=${PIPESTATUS[0]}
+set -e
+[ "$uprc" = 0 ] || { tail -n 40 "$work/up.log" >&2; exit 1; }
 lap up
 
 bash scripts/vagrant/provision.sh
