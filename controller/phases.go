@@ -707,7 +707,7 @@ type startPhase struct{}
 func (startPhase) name() PhaseName { return PhaseStart }
 
 func (startPhase) run(ctx context.Context, e *engine) error {
-	return e.forEach(ctx, e.spec.targets(), nodeLimit, func(ctx context.Context, h string) error {
+	return e.forEach(ctx, e.spec.targets(), startLimit, func(ctx context.Context, h string) error {
 		return e.step(ctx, PhaseStart, "start/"+h, h, func(ctx context.Context) (any, error) {
 			n, err := e.node(ctx, h)
 			if err != nil {
