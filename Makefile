@@ -15,6 +15,8 @@ agents:
 	@mkdir -p $(AGENT_DIR)
 	GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '-s -w' -o $(AGENT_DIR)/kongctl-agent-linux-amd64 ./cmd/kongctl-agent
 	GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags '-s -w' -o $(AGENT_DIR)/kongctl-agent-linux-arm64 ./cmd/kongctl-agent
+	# what travels to the nodes (decompressed and SHA-256 checked there)
+	gzip -9 -n -f -k $(AGENT_DIR)/kongctl-agent-linux-amd64 $(AGENT_DIR)/kongctl-agent-linux-arm64
 
 bin/kongctl: agents FORCE
 	@mkdir -p bin

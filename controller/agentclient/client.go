@@ -111,7 +111,7 @@ func (c *Client) Deliver(ctx context.Context, progress func(int64)) (*Delivery, 
 	start := time.Now()
 	host := c.r.Name()
 	dir := c.opts.AgentDir
-	probe := fmt.Sprintf("uname -m; for f in %s/kongctl-agent-*; do [ -f \"$f\" ] && sha256sum \"$f\"; done; true", shellQuote(dir))
+	probe := fmt.Sprintf("uname -m; command -v gzip >/dev/null 2>&1 && echo gzip; for f in %s/kongctl-agent-*; do [ -f \"$f\" ] && sha256sum \"$f\"; done; true", shellQuote(dir))
 	res, err := c.r.Run(ctx, sshremote.RunRequest{Cmd: probe, Become: c.opts.Become})
 	if err != nil {
 		return nil, fmt.Errorf("deliver agent to %s: probe: %w", host, err)
@@ -130,14 +130,18 @@ func (c *Client) Deliver(ctx context.Context, progress func(int64)) (*Delivery, 
 	}
 	final := path.Join(dir, "kongctl-agent-"+bin.Short())
 	d := &Delivery{Host: host, Path: final, GOARCH: goarch, SHA256: bin.SHA256}
+	gz := false
 	for _, l := range lines[1:] {
 		f := strings.Fields(l)
 		if len(f) == 2 && f[1] == final && f[0] == bin.SHA256 {
 			d.Skipped = true
 		}
+		if l == "gzip" {
+			gz = true
+		}
 	}
 	if !d.Skipped {
-		n, err := c.upload(ctx, bin, final, progress)
+		n, err := c.upload(ctx, bin, final, gz, progress)
 		d.Uploaded = n
 		if err != nil {
 			return d, fmt.Errorf("deliver agent to %s: %w", host, err)
@@ -159,34 +163,65 @@ func (c *Client) Deliver(ctx context.Context, progress func(int64)) (*Delivery, 
 	return d, nil
 }
 
-func (c *Client) upload(ctx context.Context, bin *Binary, final string, progress func(int64)) (int64, error) {
+// upload sends the agent to a temp name beside final, checks its size
+// and SHA-256 there and renames it into place. With gz (the node has
+// gzip) the binary travels gzip-compressed (about a third of its size)
+// and is decompressed on the node before the check, so the check is
+// always of the final file. It returns the bytes sent.
+func (c *Client) upload(ctx context.Context, bin *Binary, final string, gz bool, progress func(int64)) (int64, error) {
 	suffix := randHex(6)
 	size := int64(len(bin.Data))
-	var sent int64
+	data := bin.Data
+	if gz {
+		data = bin.Gzipped()
+	}
+	sent := int64(len(data))
+	var partial int64
 	track := func(n int64) {
-		sent = n
+		partial = n
 		if progress != nil {
 			progress(n)
 		}
+	}
+	// put writes the upload at up into place at tmp: decompressed, or
+	// copied with install (become), or left as it is.
+	put := func(up, tmp string, move bool) string {
+		switch {
+		case gz:
+			return fmt.Sprintf("gzip -dc %[1]s > %[2]s; rc=$?; rm -f %[1]s; [ $rc = 0 ] && chmod 0700 %[2]s", shellQuote(up), shellQuote(tmp))
+		case move:
+			return fmt.Sprintf("install -m 0700 %[1]s %[2]s; rc=$?; rm -f %[1]s; [ $rc = 0 ]", shellQuote(up), shellQuote(tmp))
+		}
+		return "chmod 0700 " + shellQuote(tmp)
+	}
+	checkSum := func(tmp string) string {
+		return fmt.Sprintf(" && stat -c %%s %[1]s && sha256sum %[1]s", shellQuote(tmp))
+	}
+	upName := func(p string) string {
+		if gz {
+			return p + ".gz"
+		}
+		return p
 	}
 	if !c.opts.Become {
 		if err := c.runOK(ctx, "umask 077 && mkdir -p "+shellQuote(c.opts.AgentDir)+" && chmod 0700 "+shellQuote(c.opts.AgentDir), false); err != nil {
 			return 0, fmt.Errorf("create %s: %w", c.opts.AgentDir, err)
 		}
 		tmp := path.Join(c.opts.AgentDir, ".kongctl-agent-"+bin.Short()+"."+suffix+".tmp")
-		if err := c.r.Upload(ctx, tmp, bytes.NewReader(bin.Data), size, 0o700, track); err != nil {
-			return sent, fmt.Errorf("upload %s: %w", tmp, err)
+		up := upName(tmp)
+		if err := c.r.Upload(ctx, up, bytes.NewReader(data), sent, 0o700, track); err != nil {
+			return partial, fmt.Errorf("upload %s: %w", up, err)
 		}
-		check := fmt.Sprintf("chmod 0700 %[1]s && stat -c %%s %[1]s && sha256sum %[1]s", shellQuote(tmp))
+		check := "umask 077; " + put(up, tmp, false) + checkSum(tmp)
 		if err := c.checkUploaded(ctx, check, size, bin.SHA256, false); err != nil {
-			c.runOK(ctx, "rm -f "+shellQuote(tmp), false)
-			return size, err
+			c.runOK(ctx, "rm -f "+shellQuote(tmp)+" "+shellQuote(up), false)
+			return sent, err
 		}
 		if err := c.r.Rename(ctx, tmp, final); err != nil {
 			c.runOK(ctx, "rm -f "+shellQuote(tmp), false)
-			return size, fmt.Errorf("rename %s to %s: %w", tmp, final, err)
+			return sent, fmt.Errorf("rename %s to %s: %w", tmp, final, err)
 		}
-		return size, nil
+		return sent, nil
 	}
 	// Become: upload as the login user, then install as root.
 	staging := c.opts.StagingDir
@@ -197,22 +232,22 @@ func (c *Client) upload(ctx context.Context, bin *Binary, final string, progress
 		}
 		staging = strings.TrimSpace(string(res.Stdout))
 	}
-	src := path.Join(staging, "kongctl-agent-"+bin.Short()+"."+suffix+".upload")
-	if err := c.r.Upload(ctx, src, bytes.NewReader(bin.Data), size, 0o700, track); err != nil {
-		return sent, fmt.Errorf("upload %s: %w", src, err)
+	src := upName(path.Join(staging, "kongctl-agent-"+bin.Short()+"."+suffix+".upload"))
+	if err := c.r.Upload(ctx, src, bytes.NewReader(data), sent, 0o700, track); err != nil {
+		return partial, fmt.Errorf("upload %s: %w", src, err)
 	}
 	tmp := path.Join(c.opts.AgentDir, ".kongctl-agent-"+bin.Short()+"."+suffix+".tmp")
-	install := fmt.Sprintf("umask 077 && install -d -m 0700 %[1]s && install -m 0700 %[2]s %[3]s; rc=$?; rm -f %[2]s; [ $rc = 0 ] && stat -c %%s %[3]s && sha256sum %[3]s",
-		shellQuote(c.opts.AgentDir), shellQuote(src), shellQuote(tmp))
+	install := fmt.Sprintf("umask 077 && install -d -m 0700 %s && { %s; }", shellQuote(c.opts.AgentDir), put(src, tmp, true)) + checkSum(tmp)
 	if err := c.checkUploaded(ctx, install, size, bin.SHA256, true); err != nil {
 		c.runOK(ctx, "rm -f "+shellQuote(tmp), true)
-		return size, err
+		c.runOK(ctx, "rm -f "+shellQuote(src), false)
+		return sent, err
 	}
 	if err := c.runOK(ctx, "mv -f "+shellQuote(tmp)+" "+shellQuote(final), true); err != nil {
 		c.runOK(ctx, "rm -f "+shellQuote(tmp), true)
-		return size, fmt.Errorf("move %s into place: %w", tmp, err)
+		return sent, fmt.Errorf("move %s into place: %w", tmp, err)
 	}
-	return size, nil
+	return sent, nil
 }
 
 // checkUploaded runs cmd, which prints the size and then `sha256sum` of the

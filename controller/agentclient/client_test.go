@@ -88,9 +88,10 @@ func TestDeliverUploadsOnceAndCalls(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Deliver: %v", err)
 	}
-	size := int64(len(bin.Data))
-	if d.Skipped || d.Uploaded != size || last.Load() != size {
-		t.Fatalf("first delivery: %+v (progress %d), want %d bytes uploaded", d, last.Load(), size)
+	// The node has gzip: the agent travels compressed.
+	size := int64(len(bin.Gzipped()))
+	if d.Skipped || d.Uploaded != size || last.Load() != size || size >= int64(len(bin.Data))/2 {
+		t.Fatalf("first delivery: %+v (progress %d), want %d bytes uploaded (the agent is %d)", d, last.Load(), size, len(bin.Data))
 	}
 	if d.Hello.SHA256 != bin.SHA256 || d.Hello.ProtocolVersion != agentproto.ProtocolVersion {
 		t.Fatalf("handshake: %+v", d.Hello)
@@ -167,12 +168,56 @@ func TestDeliverReplacesCorruptAgent(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Deliver: %v", err)
 	}
-	if d.Skipped || d.Uploaded != int64(len(bin.Data)) {
+	if d.Skipped || d.Uploaded != int64(len(bin.Gzipped())) {
 		t.Fatalf("delivery over a corrupt agent: %+v", d)
 	}
 	got, _ := os.ReadFile(final)
 	if sha := sha256.Sum256(got); hex.EncodeToString(sha[:]) != bin.SHA256 {
 		t.Fatal("corrupt agent not replaced")
+	}
+}
+
+// A node without gzip gets the agent as it is; the checked file is the
+// same either way.
+func TestDeliverWithoutGzip(t *testing.T) {
+	bindir := t.TempDir()
+	for _, tool := range []string{"sh", "uname", "sha256sum", "mkdir", "chmod", "stat", "rm", "install", "mv"} {
+		p, err := exec.LookPath(tool)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(p, filepath.Join(bindir, tool)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("PATH", bindir) // the test SSH server runs commands with this environment
+	_, remote := dialTestServer(t)
+	root := t.TempDir()
+	opts := Options{AgentDir: filepath.Join(root, "bin"), StateDir: filepath.Join(root, "state"), Binary: localBinary}
+	bin, _ := localBinary("amd64")
+	d, err := New(remote, opts).Deliver(testCtx(t), nil)
+	if err != nil {
+		t.Fatalf("Deliver: %v", err)
+	}
+	if d.Skipped || d.Uploaded != int64(len(bin.Data)) || d.Hello.SHA256 != bin.SHA256 {
+		t.Fatalf("delivery without gzip: %+v, want %d bytes uploaded", d, len(bin.Data))
+	}
+	if ents, _ := os.ReadDir(opts.AgentDir); len(ents) != 1 {
+		t.Fatalf("agent dir holds %d files, want 1 (no temp file left)", len(ents))
+	}
+}
+
+// The .gz `make agents` builds beside an agent is used only when its
+// trailer matches the agent (a stale one is not sent).
+func TestGzipHolds(t *testing.T) {
+	data := []byte(strings.Repeat("kongctl-agent ", 1000))
+	b := &Binary{Data: data, SHA256: "test-gzip-holds"}
+	gz := b.Gzipped()
+	if !gzipHolds(gz, data) {
+		t.Fatal("gzip of the data does not hold it")
+	}
+	if gzipHolds(gz, append([]byte("x"), data[1:]...)) || gzipHolds(gz, data[1:]) || gzipHolds(data, data) {
+		t.Fatal("gzipHolds accepted a stream of other data")
 	}
 }
 

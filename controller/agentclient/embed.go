@@ -1,19 +1,24 @@
 package agentclient
 
 import (
+	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"embed"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
 )
 
-// agents holds the binaries built by `make agents`, plus README.txt so the
-// pattern matches on a fresh clone.
+// agents holds the binaries built by `make agents` (each also
+// gzip-compressed, <name>.gz, what travels to the nodes), plus README.txt
+// so the pattern matches on a fresh clone.
 //
 //go:embed agents
 var agents embed.FS
@@ -49,7 +54,11 @@ func AgentBinary(goarch string) (*Binary, error) {
 		// once per host (16 MB a host made the controller's RSS grow with
 		// the fleet).
 		sum := sha256.Sum256(data)
-		b, _ := embedded.LoadOrStore(goarch, &Binary{GOARCH: goarch, Data: data, SHA256: hex.EncodeToString(sum[:])})
+		bin := &Binary{GOARCH: goarch, Data: data, SHA256: hex.EncodeToString(sum[:])}
+		if gz, err := fs.ReadFile(agents, "agents/"+name+".gz"); err == nil && gzipHolds(gz, data) {
+			gzipped.LoadOrStore(bin.SHA256, gz)
+		}
+		b, _ := embedded.LoadOrStore(goarch, bin)
 		return b.(*Binary), nil
 	}
 	if err != nil {
@@ -78,4 +87,34 @@ func GOARCHFromUname(machine string) (string, error) {
 		return "arm64", nil
 	}
 	return "", fmt.Errorf("unsupported architecture %q (kongctl ships agents for x86_64 and aarch64)", machine)
+}
+
+// gzipped caches Binary.Gzipped by SHA-256.
+var gzipped sync.Map
+
+// Gzipped returns the binary gzip-compressed, as it travels to nodes that
+// have gzip: the one `make agents` built beside it when embedded, else
+// compressed here once. The node decompresses it and checks the SHA-256
+// of the result.
+func (b *Binary) Gzipped() []byte {
+	if gz, ok := gzipped.Load(b.SHA256); ok {
+		return gz.([]byte)
+	}
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	_, _ = zw.Write(b.Data)
+	_ = zw.Close()
+	gz, _ := gzipped.LoadOrStore(b.SHA256, buf.Bytes())
+	return gz.([]byte)
+}
+
+// gzipHolds reports whether the single-member gzip stream gz was made
+// from data, by the CRC-32 and size in its trailer (a stale .gz beside a
+// rebuilt agent is not used).
+func gzipHolds(gz, data []byte) bool {
+	if len(gz) < 18 || gz[0] != 0x1f || gz[1] != 0x8b {
+		return false
+	}
+	t := gz[len(gz)-8:]
+	return binary.LittleEndian.Uint32(t[:4]) == crc32.ChecksumIEEE(data) && binary.LittleEndian.Uint32(t[4:]) == uint32(len(data))
 }
