@@ -55,14 +55,22 @@ func main() {
 	flag.IntVar(&c.labID, "lab-id", -1, "lab id (labenv.Options.ID) when the lab supports several at once")
 	flag.StringVar(&c.outDir, "out", "build/bench", "where results.json goes")
 	flag.StringVar(&c.mdPath, "md", "BENCHMARKS.md", "the report to write")
-	flag.IntVar(&c.runs3, "runs", 3, "repetitions of the 3-node upgrade")
+	flag.IntVar(&c.runs3, "runs", 3, "repetitions of the 3-node upgrade (0: none, only -sizes; no ratios, for a look at one size)")
 	flag.StringVar(&sizes, "sizes", "16,64", "larger fleets (comma-separated node counts)")
 	flag.IntVar(&c.runsBig, "runs-big", 1, "repetitions of each larger fleet")
 	flag.IntVar(&c.slow, "slow", 1, "seconds the simulator sleeps before each migration in the slow-migration runs (0: none)")
 	flag.IntVar(&c.slowRuns, "slow-runs", 2, "repetitions of the slow-migration run (3 nodes)")
 	flag.DurationVar(&c.interval, "interval", 50*time.Millisecond, "probe interval per node")
 	flag.BoolVar(&c.keep, "keep", false, "leave the last lab up")
+	from := flag.String("from", "", "measure nothing: print and write the report again from this results.json")
 	flag.Parse()
+	if *from != "" {
+		if err := rerender(*from, c.mdPath); err != nil {
+			fmt.Fprintf(os.Stderr, "kongctl-bench: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
 	for _, s := range strings.Split(sizes, ",") {
 		if s = strings.TrimSpace(s); s == "" {
 			continue
@@ -123,6 +131,8 @@ type scaleRow struct {
 	CPU         float64    `json:"controller_cpu_s"`
 	WallStat    bench.Stat `json:"wall_stat"`
 	CriticalSum float64    `json:"critical_path_s"`
+	// Phases is the median duration of each of kongctl's phases.
+	Phases map[string]float64 `json:"phases_s"`
 }
 
 type results struct {
@@ -228,13 +238,15 @@ func run(ctx context.Context, c config) error {
 		ratio = append(ratio, r.Ratio)
 		rdown = append(rdown, r.ReportDowntime)
 	}
-	res.DowntimeStat, res.CriticalStat, res.RatioStat, res.ReportDowntime = bench.Summarize(down), bench.Summarize(crit), bench.Summarize(ratio), bench.Summarize(rdown)
-	res.Downtime, res.CriticalPath, res.Ratio = res.DowntimeStat.Median, res.CriticalStat.Median, res.RatioStat.Median
-	res.CriticalSteps = medianRun(three).Critical
-	res.Scale = append(res.Scale, scale(3, three))
+	if len(three) > 0 { // -runs 0: only the larger fleets (a look at one size; no ratio)
+		res.DowntimeStat, res.CriticalStat, res.RatioStat, res.ReportDowntime = bench.Summarize(down), bench.Summarize(crit), bench.Summarize(ratio), bench.Summarize(rdown)
+		res.Downtime, res.CriticalPath, res.Ratio = res.DowntimeStat.Median, res.CriticalStat.Median, res.RatioStat.Median
+		res.CriticalSteps = medianRun(three).Critical
+		res.Scale = append(res.Scale, scale(3, three))
+	}
 
 	// The slow migration.
-	if c.slow > 0 && c.slowRuns > 0 {
+	if c.slow > 0 && c.slowRuns > 0 && len(three) > 0 {
 		var sd, sc, sr, so, bo []float64
 		for i := 0; i < c.slowRuns; i++ {
 			r, err := do(3, c.slow)
@@ -273,12 +285,13 @@ func run(ctx context.Context, c config) error {
 		res.Scale = append(res.Scale, scale(n, rs))
 	}
 	for _, row := range res.Scale {
-		if row.Nodes == 64 && res.Scale[0].Wall > 0 {
+		if row.Nodes == 64 && len(three) > 0 && res.Scale[0].Wall > 0 {
 			res.WallRatio = row.Wall / res.Scale[0].Wall
 		}
 	}
-	res.Bars = map[string]bar{
-		"downtime_over_critical_path_3_nodes": {Value: res.Ratio, Limit: 1.25, Met: res.Ratio > 0 && res.Ratio <= 1.25},
+	res.Bars = map[string]bar{}
+	if len(three) > 0 {
+		res.Bars["downtime_over_critical_path_3_nodes"] = bar{Value: res.Ratio, Limit: 1.25, Met: res.Ratio > 0 && res.Ratio <= 1.25}
 	}
 	if res.WallRatio > 0 {
 		res.Bars["wall_ratio_64_over_3"] = bar{Value: res.WallRatio, Limit: 2.5, Met: res.WallRatio <= 2.5}
@@ -311,6 +324,25 @@ func run(ctx context.Context, c config) error {
 		}
 	}
 	return nil
+}
+
+// rerender prints the table and writes the markdown report of a
+// results.json written earlier (after the known limits were updated).
+func rerender(path, md string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var res results
+	if err := json.Unmarshal(b, &res); err != nil {
+		return fmt.Errorf("decode %s: %w", path, err)
+	}
+	table := renderTable(&res)
+	fmt.Print(table)
+	if md == "" {
+		return nil
+	}
+	return os.WriteFile(md, []byte(renderMarkdown(&res, table)), 0o644)
 }
 
 func slowLabel(slow int) string {
@@ -359,8 +391,16 @@ func scale(n int, rs []upgradeRun) scaleRow {
 		cp = append(cp, r.Critical.Total)
 	}
 	ws := bench.Summarize(wall)
+	phases := map[string]float64{}
+	for ph := range rs[0].Phases {
+		var v []float64
+		for _, r := range rs {
+			v = append(v, r.Phases[ph])
+		}
+		phases[ph] = bench.Summarize(v).Median
+	}
 	return scaleRow{Nodes: n, Runs: len(rs), Wall: ws.Median, WallStat: ws, Downtime: bench.Summarize(down).Median,
-		RSS: bench.Summarize(rss).Max, CPU: bench.Summarize(cpu).Median, CriticalSum: bench.Summarize(cp).Median}
+		RSS: bench.Summarize(rss).Max, CPU: bench.Summarize(cpu).Median, CriticalSum: bench.Summarize(cp).Median, Phases: phases}
 }
 
 // oneUpgrade brings up a fresh lab of n nodes on the old version, probes
@@ -443,6 +483,12 @@ func oneUpgrade(ctx context.Context, c config, kongctl string, n, slow int) (upg
 	}
 	if len(kr.Report) == 0 {
 		return r, lab, fmt.Errorf("kongctl exited %d without a report: %s", kr.Usage.ExitCode, tail(kr.Stderr, 2000))
+	}
+	// kongctl's whole report (timeline, every host step with the agents'
+	// own durations), for a look at where the time went.
+	if dir := filepath.Join(c.outDir, "reports"); os.MkdirAll(dir, 0o755) == nil {
+		name := fmt.Sprintf("%02d-nodes%s-%s.json", n, map[bool]string{true: fmt.Sprintf("-slow%d", slow)}[slow > 0], time.Now().UTC().Format("150405"))
+		_ = os.WriteFile(filepath.Join(dir, name), append(append([]byte(nil), kr.Report...), '\n'), 0o644)
 	}
 	if err := json.Unmarshal(kr.Report, &rep); err != nil {
 		return r, lab, fmt.Errorf("decode kongctl report: %w", err)

@@ -40,6 +40,25 @@ func renderTable(r *results) string {
 	if r.WallRatio > 0 {
 		fmt.Fprintf(&b, "wall time 64 / 3 nodes: %.2f\n", r.WallRatio)
 	}
+	b.WriteString("\n")
+	w = tabwriter.NewWriter(&b, 0, 2, 2, ' ', 0)
+	fmt.Fprintf(w, "where the wall time goes, s: nodes\t")
+	for _, g := range phaseGroups {
+		fmt.Fprintf(w, "%s\t", g.name)
+	}
+	fmt.Fprintf(w, "\n")
+	for _, s := range r.Scale {
+		fmt.Fprintf(w, "%d\t", s.Nodes)
+		for _, g := range phaseGroups {
+			var sum float64
+			for _, ph := range g.phases {
+				sum += s.Phases[ph]
+			}
+			fmt.Fprintf(w, "%.1f\t", sum)
+		}
+		fmt.Fprintf(w, "\n")
+	}
+	w.Flush()
 	if len(r.Delivery) > 0 {
 		b.WriteString("\n")
 		w = tabwriter.NewWriter(&b, 0, 2, 2, ' ', 0)
@@ -64,6 +83,21 @@ func renderTable(r *results) string {
 		fmt.Fprintf(&b, "  %-40s %.2f (limit %.2f): %s\n", n, v.Value, v.Limit, met)
 	}
 	return b.String()
+}
+
+// phaseGroups are kongctl's phases as the wall-time table shows them.
+var phaseGroups = []struct {
+	name   string
+	phases []string
+}{
+	{"preflight", []string{"preflight"}},
+	{"lock+backup", []string{"lock", "backup", "backup-check"}},
+	{"stop", []string{"stop"}},
+	{"install", []string{"install"}},
+	{"migrations", []string{"migrate-up", "migrate-finish"}},
+	{"start", []string{"start"}},
+	{"verify", []string{"verify"}},
+	{"cleanup", []string{"cleanup"}},
 }
 
 func renderMarkdown(r *results, table string) string {
@@ -111,8 +145,13 @@ run as a child process of the benchmark.
   (` + "`ru_utime + ru_stime`" + `) from wait4's rusage of the kongctl process.
 - **Agent delivery.** After an upgrade, the agent directory is emptied on every
   node; then the agent is delivered to all nodes at once (16 at a time, as
-  kongctl does: SSH connect, probe, SFTP upload, checksum, handshake), and a
-  second time over new connections (nothing to upload).
+  kongctl does: SSH connect, probe, SFTP upload of the gzip-compressed agent,
+  decompression and checksum on the node, handshake), and a second time over
+  new connections (nothing to upload). Inside the upgrade the same delivery
+  is part of preflight, so its time is in the wall time.
+- **Where the wall time goes.** kongctl's own timeline (phase start and end in
+  its JSON report) per fleet size; every run's whole report is kept in
+  ` + "`build/bench/reports/`" + ` (host steps with the agents' own durations).
 - **Repetition.** The 3-node upgrade runs several times (median, min, max and
   spread = (max-min)/median); the larger fleets once each by default. The
   machine is shared and noisy: compare ratios within one run of the benchmark
