@@ -77,6 +77,11 @@ type Trigger struct {
 	Phase string
 	// Delay after the event.
 	Delay time.Duration
+	// Migrating waits, after the event, until Kong's migrations lock row
+	// exists (a `kong migrations up|finish` is running) before the
+	// delay: a fixed delay misses the command on a loaded machine. When
+	// the phase ends first, the fault is injected then.
+	Migrating bool
 }
 
 func (t Trigger) String() string {
@@ -84,6 +89,9 @@ func (t Trigger) String() string {
 		return "before the run"
 	}
 	s := t.Event + " " + t.Phase
+	if t.Migrating {
+		s += ", once kong migrations holds its lock"
+	}
 	if t.Delay > 0 {
 		s += fmt.Sprintf(" +%s", t.Delay)
 	}
@@ -155,14 +163,16 @@ func cell(p Phase, f Fault) Cell {
 	switch p {
 	case PhaseBackup:
 		host = dbHost // the tools host runs pg_dump
-	case PhaseMigrateUp:
+	case PhaseMigrateUp, PhaseMigrateFinish:
+		// While `kong migrations up|finish` runs (slowed to widen the
+		// window), not during the `list` before it.
 		host = migHost
 		c.Arm = []string{slowMigrations}
-		trig = at("phase_start", string(p), time.Second)
-	case PhaseMigrateFinish:
-		host = migHost
-		c.Arm = []string{slowMigrations}
-		trig = at("phase_start", string(p), 200*time.Millisecond)
+		trig = at("phase_start", string(p), 0)
+		if p == PhaseMigrateUp {
+			trig.Delay = 300 * time.Millisecond // a migration or two in
+		}
+		trig.Migrating = true
 	case PhaseInstall:
 		trig = at("phase_start", string(p), time.Second)
 	case PhaseVerify:

@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/kongctl/kongctl/lab/labenv"
 )
 
@@ -309,6 +311,7 @@ func (r *Runner) kongctl(ctx context.Context, c *Cell, base, state string, args 
 	sc := bufio.NewScanner(pipe)
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
 	var injErr error
+	var phaseEnded chan struct{} // closed at the triggering phase's end
 	for sc.Scan() {
 		line := sc.Bytes()
 		events.Write(line)
@@ -331,10 +334,20 @@ func (r *Runner) kongctl(ctx context.Context, c *Cell, base, state string, args 
 			}
 		}
 		if c != nil && !inj.fired && matches(c.Trigger, ev) {
-			if err := inj.fireAfter(ctx, c.Trigger.Delay); err != nil && injErr == nil {
+			if c.Trigger.Migrating {
+				phaseEnded = make(chan struct{})
+				inj.fireWhenMigrating(ctx, phaseEnded)
+			} else if err := inj.fireAfter(ctx, c.Trigger.Delay); err != nil && injErr == nil {
 				injErr = err
 			}
 		}
+		if phaseEnded != nil && ev.Type == "phase_end" && ev.Phase == c.Trigger.Phase {
+			close(phaseEnded)
+			phaseEnded = nil
+		}
+	}
+	if phaseEnded != nil {
+		close(phaseEnded)
 	}
 	err = cmd.Wait()
 	inj.wait()
@@ -405,6 +418,68 @@ func (in *injection) fireAfter(ctx context.Context, d time.Duration) error {
 		}
 	}()
 	return nil
+}
+
+// fireWhenMigrating injects, in the background, once Kong's migrations
+// lock row exists (plus the trigger's delay), or when ended is closed
+// (the phase ended, or kongctl exited) if that comes first.
+func (in *injection) fireWhenMigrating(ctx context.Context, ended <-chan struct{}) {
+	in.fired = true
+	in.wg.Add(1)
+	go func() {
+		defer in.wg.Done()
+		seen := in.r.waitMigrationsLock(ctx, ended)
+		if !seen {
+			in.r.logf("%s: kong migrations' lock not seen before the phase ended; injecting now", in.c.Name())
+		} else if sleep(ctx, in.c.Trigger.Delay) != nil {
+			return
+		}
+		if err := in.inject(ctx); err != nil {
+			in.r.logf("%s: inject: %v", in.c.Name(), err)
+		}
+	}()
+}
+
+// waitMigrationsLock polls the lab database until Kong's migrations lock
+// row is there (true), or ended is closed (false).
+func (r *Runner) waitMigrationsLock(ctx context.Context, ended <-chan struct{}) bool {
+	dsn, err := r.Lab.DSN()
+	if err != nil {
+		return false
+	}
+	var conn *pgx.Conn
+	defer func() {
+		if conn != nil {
+			conn.Close(context.Background())
+		}
+	}()
+	for {
+		if conn == nil {
+			cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			conn, _ = pgx.Connect(cctx, dsn)
+			cancel()
+		}
+		if conn != nil {
+			var n int
+			qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			err := conn.QueryRow(qctx, `SELECT count(*) FROM public.locks WHERE key = 'migrations'`).Scan(&n)
+			cancel()
+			if err == nil && n > 0 {
+				return true
+			}
+			if err != nil {
+				conn.Close(context.Background())
+				conn = nil
+			}
+		}
+		select {
+		case <-ended:
+			return false
+		case <-ctx.Done():
+			return false
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 func (in *injection) fire(ctx context.Context) error {
