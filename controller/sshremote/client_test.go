@@ -917,7 +917,9 @@ func TestCancelEscalatesToClosingTheConnection(t *testing.T) {
 		func() { stages = append(stages, "term") },
 		func() { stages = append(stages, "kill+close") })
 	took := time.Since(start)
-	if !errors.Is(err, context.Canceled) || took > 100*time.Millisecond+cancelStageWait+cancelGrace+500*time.Millisecond {
+	// Bounded by the stages' waits, with room for a loaded machine: the
+	// point is that it ends long before the test's own deadline.
+	if !errors.Is(err, context.Canceled) || took > 100*time.Millisecond+cancelStageWait+cancelGrace+10*time.Second {
 		t.Fatalf("guard: %v after %s", err, took)
 	}
 	if !slices.Equal(stages, []string{"term", "kill+close"}) {
