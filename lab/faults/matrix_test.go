@@ -51,14 +51,15 @@ func TestPrintAndSummary(t *testing.T) {
 		{Phase: PhaseStop, Fault: FaultNetworkCut, Outcome: OutUpgraded, Passed: ptr(true)},
 		{Phase: PhaseInstall, Fault: FaultKill, Outcome: OutUpgraded, Passed: ptr(true), Steps: []string{"upgrade=SIGKILL", "upgrade --resume=0"}},
 		{Phase: PhaseBackup, Fault: FaultDBDown, Outcome: OutBroken, Passed: ptr(false), Reason: "lock held"},
+		{Phase: PhaseStart, Fault: FaultSSHCut, Outcome: OutRolledBack, Passed: ptr(true), Steps: []string{"upgrade=1", "rollback=1", "rollback=0"}},
 		{Phase: PhaseStop, Fault: FaultMigrationFail, Outcome: OutNA, Reason: "no migration"},
 	}
-	if s := Summarize(rs); s != (Summary{Passed: 2, Failed: 1, NA: 1}) {
+	if s := Summarize(rs); s != (Summary{Passed: 3, Failed: 1, NA: 1}) {
 		t.Fatalf("summary %+v", s)
 	}
 	var b bytes.Buffer
 	Print(&b, rs)
-	for _, want := range []string{"resumed→upgraded", "FAIL backup/db-unreachable: lock held", "n/a", "2 passed, 1 failed, 1 n/a"} {
+	for _, want := range []string{"upgraded (+resume)", "FAIL backup/db-unreachable: lock held", "n/a", "rolled-back (+rollback)", "3 passed, 1 failed, 1 n/a"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("matrix lacks %q:\n%s", want, b.String())
 		}

@@ -92,8 +92,21 @@ func mark(r Result) string {
 		return "FAIL"
 	}
 	s := map[Outcome]string{OutUpgraded: "upgraded", OutRolledBack: "rolled-back", OutRefused: "refused"}[r.Outcome]
-	if len(r.Steps) > 1 {
-		s = "resumed→" + s
+	// The commands the operator ran after the first (paused or killed)
+	// one, as the report named them.
+	var then []string
+	for _, st := range r.Steps[min(1, len(r.Steps)):] {
+		cmd, _, _ := strings.Cut(st, "=")
+		switch cmd {
+		case "upgrade --resume":
+			cmd = "resume"
+		}
+		if len(then) == 0 || then[len(then)-1] != cmd {
+			then = append(then, cmd)
+		}
+	}
+	if len(then) > 0 {
+		s += " (+" + strings.Join(then, "+") + ")"
 	}
 	return s
 }
@@ -126,6 +139,7 @@ func Print(w io.Writer, rs []Result) {
 	tw.Flush()
 	s := Summarize(rs)
 	fmt.Fprintf(w, "\n%d passed, %d failed, %d n/a (of %d cells run or listed; '-' = not run)\n", s.Passed, s.Failed, s.NA, len(rs))
+	fmt.Fprintln(w, "(+cmd) = the run paused or was killed, and the command its report named (resume, rollback, unlock) then ended it so")
 	for _, r := range rs {
 		if r.Passed != nil && !*r.Passed {
 			fmt.Fprintf(w, "FAIL %s/%s: %s [%s]\n", r.Phase, r.Fault, r.Reason, strings.Join(r.Steps, " → "))

@@ -34,7 +34,20 @@ func run() int {
 	keep := flag.Bool("keep", false, "leave the lab up afterwards")
 	merge := flag.Bool("merge", false, "keep the other cells of an existing matrix.json, replacing the ones run now")
 	labID := flag.Int("lab-id", faults.LabOptions().ID, "lab ID to run on")
+	printOnly := flag.Bool("print", false, "print the matrix of an existing matrix.json and exit (no lab)")
 	flag.Parse()
+	if *printOnly {
+		rs, err := faults.ReadJSON(filepath.Join(*out, "matrix.json"))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "kongctl-faults:", err)
+			return 2
+		}
+		faults.Print(os.Stdout, rs)
+		if faults.Summarize(rs).Failed > 0 {
+			return 1
+		}
+		return 0
+	}
 
 	t0 := time.Now()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
