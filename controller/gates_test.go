@@ -252,3 +252,27 @@ func TestParseMetricsDeclaredFamilies(t *testing.T) {
 		t.Error("p99 of nothing")
 	}
 }
+
+// /metrics comes from the nodes: parsing never panics, buckets come out
+// sorted, and a p99 lies within the finite bounds.
+func FuzzParseMetrics(f *testing.F) {
+	f.Add("kong_request_latency_ms_bucket{service=\"s\",le=\"25\"} 3\nkong_request_latency_ms_bucket{service=\"s\",le=\"+Inf\"} 4\n")
+	f.Add("kong_http_requests_total{code=\"503\",route=\"a,\\\"b\"} 2\n# TYPE kong_latency histogram\nkong_latency_bucket{type=\"request\",le=\"1e3\"} NaN\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		m := parseMetrics(text)
+		if m.Latency == nil {
+			return
+		}
+		for i := 1; i < len(m.Latency.Buckets); i++ {
+			if m.Latency.Buckets[i-1].LE > m.Latency.Buckets[i].LE {
+				t.Fatalf("buckets out of order: %+v", m.Latency.Buckets)
+			}
+		}
+		if q, ok := m.Latency.quantile(0.99); ok && len(m.Latency.Buckets) > 0 && !math.IsNaN(q) {
+			lo, hi := math.Min(0, m.Latency.Buckets[0].LE), m.Latency.Buckets[len(m.Latency.Buckets)-1].LE
+			if q < lo-1e-9*math.Abs(lo) || q > hi+1e-9*math.Abs(hi) {
+				t.Fatalf("p99 %v outside [%v, %v]: %+v", q, lo, hi, m.Latency)
+			}
+		}
+	})
+}
