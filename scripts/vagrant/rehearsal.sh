@@ -132,13 +132,28 @@ echo "package=\$v kong=\$k"
 [ "\$v" = "$TO" ] && [ "\$k" = "$TO" ]
 /usr/local/bin/kong migrations list -c /etc/kong/kong.conf >/dev/null
 echo "migrations list: exit 0"
-systemctl is-active --quiet kong.service || systemctl is-active --quiet kong-enterprise-edition.service
-echo "unit active"
+u=kong.service
+[ -e /lib/systemd/system/kong-enterprise-edition.service ] && u=kong-enterprise-edition.service
+systemctl is-active --quiet \$u
+echo "\$u active"
+# Kong under systemd, stopped and started by systemd during the upgrade (the
+# agent's systemctl stop/start; the package scripts never call systemctl):
+# provisioning started it once, so the unit's journal must show a stop and
+# then a second start, the last event being a start.
+j=\$(journalctl -q -u \$u -o cat --no-pager)
+stops=\$(echo "\$j" | grep -c '^Stopping ' || true)
+starts=\$(echo "\$j" | grep -c '^Started ' || true)
+echo "systemd journal: \$stops stop(s), \$starts start(s)"
+[ "\$stops" -ge 1 ] && [ "\$starts" -ge 2 ]
+echo "\$j" | grep -e '^Stopped ' -e '^Started ' | tail -n1 | grep -q '^Started '
 SH
 	) || { fail=1; log "$h: FAILED: $(echo $out)"; continue; }
-	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://$KONGCTL_NET.$((10 + i)):8000/lab" || true)
+	ip=$KONGCTL_NET.$((10 + i))
+	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://$ip:8000/lab" || true)
 	if [ "$code" != 200 ]; then fail=1; log "$h: GET /lab through the proxy: HTTP $code"; continue; fi
-	log "$h: $(echo $out), /lab 200"
+	routes=$(curl -s --max-time 10 "http://$ip:8001/services/echo/routes" | grep -o '"name": *"lab[a-z-]*"' | sort -u | wc -l)
+	if [ "$routes" != 3 ]; then fail=1; log "$h: service echo has $routes of its 3 routes"; continue; fi
+	log "$h: $(echo $out), /lab 200, service echo with its 3 routes"
 done
 lap checks
 [ "$fail" = 0 ] || exit 1
