@@ -34,7 +34,11 @@ func renderTable(r *results) string {
 	w = tabwriter.NewWriter(&b, 0, 2, 2, ' ', 0)
 	fmt.Fprintf(w, "nodes\truns\twall s\tfleet downtime s\tcritical path s\tcontroller peak RSS MB\tcontroller CPU s\n")
 	for _, s := range r.Scale {
-		fmt.Fprintf(w, "%d\t%d\t%.1f\t%.2f\t%.2f\t%.1f\t%.2f\n", s.Nodes, s.Runs, s.Wall, s.Downtime, s.CriticalSum, s.RSS, s.CPU)
+		note := ""
+		if s.Failed > 0 {
+			note = fmt.Sprintf("\t%d of %d rolled back (wall includes the rollback)", s.Failed, s.Runs)
+		}
+		fmt.Fprintf(w, "%d\t%d\t%.1f\t%.2f\t%.2f\t%.1f\t%.2f%s\n", s.Nodes, s.Runs, s.Wall, s.Downtime, s.CriticalSum, s.RSS, s.CPU, note)
 	}
 	w.Flush()
 	if r.WallRatio > 0 {
