@@ -228,3 +228,49 @@ func TestNewHostsDecommissionAndRetention(t *testing.T) {
 		t.Errorf("on the database host: first backup %s should be gone, %s kept: %v %s", first.Backup.Path, second.Backup.Path, err, out)
 	}
 }
+
+// Issue 6, verify: Y answers every proxied request 300 ms late on the node
+// (FAKE_KONG_PROXY_DELAY, read by the simulator when Y starts); the p99 of
+// Kong's request latency histogram over the soak window exceeds the
+// max_latency_p99 gate and its pre-upgrade baseline (2.8's kong_latency
+// histogram), so the run rolls back to X with the gate in the report.
+func TestLatencyGateRollsBack(t *testing.T) {
+	e := upLab(t, labenv.Options{Nodes: 1, From: "2.8.4", To: "3.4.2"})
+	nodes := names(e.lab.KongHosts())
+	e.requireServing(nodes, []route{{"/lab", ""}})
+	before := e.fingerprint()
+	e.inv = e.writeInventory(func(s string) string {
+		return strings.Replace(s, "max_error_rate = 0.01", "max_error_rate  = 0.01\n    max_latency_p99 = \"200ms\"", 1)
+	})
+	e.writeFault(nodes[0], "FAKE_KONG_PROXY_DELAY=0.3")
+
+	p := e.probe(nodes)
+	r := e.kongctl("upgrade", "-i", e.inv, "--yes", "--output", "json")
+	p.stop()
+	e.clearFault(nodes[0])
+	if r.code != 3 {
+		t.Fatalf("upgrade: want exit 3 (rolled back): %s", r)
+	}
+	rep := finalReport(t, r.stdout)
+	var saw bool
+	for _, g := range rep.Gates {
+		if g.Gate == "max_latency_p99" {
+			saw = true
+			// Threshold and measured are in the report's unit for the gate;
+			// the measured p99 must be above the threshold and failed.
+			if g.Passed || g.Measured <= g.Threshold {
+				t.Errorf("max_latency_p99 gate %+v", g)
+			}
+		}
+	}
+	if !saw {
+		t.Errorf("no max_latency_p99 gate in the report: %+v", rep.Gates)
+	}
+	if !strings.Contains(rep.Error, "max_latency_p99") {
+		t.Errorf("report error %q does not name the gate", rep.Error)
+	}
+	e.requireVersion("2.8.4", nodes...)
+	if d := diffFingerprints(before, e.fingerprint()); len(d) > 0 {
+		t.Errorf("database after the rollback differs from before:\n%s", strings.Join(d, "\n"))
+	}
+}

@@ -131,7 +131,8 @@ type daemon struct {
 	accepted, active, writing, totalReq atomic.Int64
 
 	cmu     sync.Mutex
-	counts  map[[3]string]int64 // service, route, code (+source in key[2] suffix)
+	counts  map[[3]string]int64        // service, route, code (+source in key[2] suffix)
+	latency map[[2]string]*latencyHist // service, route: request latency (latency.go)
 	logMu   sync.Mutex
 	errLog  *os.File
 	accLog  *os.File
@@ -481,8 +482,14 @@ func (d *daemon) serveProxy(w http.ResponseWriter, r *http.Request) {
 	rec := &statusRecorder{ResponseWriter: w}
 	w = rec
 	svcName, routeName, source := "", "", "kong"
+	if delay := d.faults.ProxyDelay; delay > 0 {
+		time.Sleep(delay)
+	}
 	defer func() {
 		d.count(svcName, routeName, strconv.Itoa(rec.code), source)
+		if routeName != "" {
+			d.observeLatency(svcName, routeName, time.Since(start))
+		}
 		d.accessLog(func() *os.File { return d.accLog }, r, rec.code, start)
 	}()
 	w.Header().Set("Server", d.serverHeader())
@@ -709,6 +716,7 @@ func (d *daemon) serveMetrics(w http.ResponseWriter, r *http.Request) {
 			code, source, _ := strings.Cut(k[2], "|")
 			fmt.Fprintf(&b, "kong_http_requests_total{service=%q,route=%q,code=%q,source=%q,workspace=\"default\",consumer=\"\"} %d\n", k[0], k[1], code, source, counts[k])
 		}
+		d.writeLatency(&b)
 		if d.role == "data_plane" {
 			c := 0
 			if d.cpConnected.Load() {
@@ -732,6 +740,7 @@ func (d *daemon) serveMetrics(w http.ResponseWriter, r *http.Request) {
 			code, _, _ := strings.Cut(k[2], "|")
 			fmt.Fprintf(&b, "kong_http_status{service=%q,route=%q,code=%q} %d\n", k[0], k[1], code, counts[k])
 		}
+		d.writeLatency(&b)
 	}
 	gauge("kong_memory_lua_shared_dict_bytes", "Allocated slabs in bytes in a shared_dict")
 	fmt.Fprintf(&b, "kong_memory_lua_shared_dict_bytes{node_id=%q,shared_dict=\"kong\",kong_subsystem=\"http\"} 40960\n", node)

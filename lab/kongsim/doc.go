@@ -87,5 +87,6 @@
 //	FAKE_KONG_REFUSE_START=1          start fails: "Error: nginx: [emerg] bind() to <addr> failed
 //	                                  (98: Address already in use)", exit 1.
 //	FAKE_KONG_START_5XX=1             start succeeds, the proxy answers every request with 500.
+//	FAKE_KONG_PROXY_DELAY=<seconds>   every proxied request waits that long (the latency histogram shows it).
 //	FAKE_KONG_SLOW_STOP=<sec>         the daemon ignores QUIT for that long (TERM still stops it).
 package kongsim

@@ -18,6 +18,7 @@ type Faults struct {
 	RefuseStart   bool          // FAKE_KONG_REFUSE_START
 	Start5xx      bool          // FAKE_KONG_START_5XX
 	SlowStop      time.Duration // FAKE_KONG_SLOW_STOP: QUIT is ignored for that long
+	ProxyDelay    time.Duration // FAKE_KONG_PROXY_DELAY: every proxied request waits that long
 }
 
 // FaultFile is the name of the per-prefix fault file.
@@ -58,6 +59,7 @@ func loadFaults(prefix string, env []string) Faults {
 		RefuseStart:   truthy(vals["FAKE_KONG_REFUSE_START"]),
 		Start5xx:      truthy(vals["FAKE_KONG_START_5XX"]),
 		SlowStop:      secs("FAKE_KONG_SLOW_STOP"),
+		ProxyDelay:    secs("FAKE_KONG_PROXY_DELAY"),
 	}
 	if n, err := strconv.Atoi(vals["FAKE_KONG_CRASH_AFTER"]); err == nil && n >= 0 {
 		fl.CrashAfter = n
