@@ -109,7 +109,7 @@ func renderMarkdown(r *results, table string) string {
 	b.WriteString(`# kongctl benchmarks
 
 Written by ` + "`make bench`" + ` (lab/cmd/kongctl-bench); the same figures, machine-readable,
-are in ` + "`build/bench/results.json`" + `. Regenerate with ` + "`make bench`" + ` (about 10 minutes
+are in ` + "`build/bench/results.json`" + `. Regenerate with ` + "`make bench`" + ` (about 35 minutes
 on 2 cores; ` + "`make bench BENCH_FLAGS='-runs 1 -sizes 16 -slow-runs 1'`" + ` for a quick look).
 
 ## Method
@@ -189,20 +189,49 @@ run as a child process of the benchmark.
 
 // knownLimits is the analysis of the last full run (kept by hand).
 const knownLimits = `
-## Known limits (from the run of 2026-11-25)
+## Known limits (from the runs of 2026-11-26)
 
-- **Wall ratio 64/3 is far above 2.5 (18.6).** At 64 nodes the phases were:
-  preflight 164 s (agent delivery, 11 MB a node, and package staging, 4.4 MB
-  a package, to every node, 16 at a time), install 174 s (four waves of 16 by
-  the 16-host concurrency; each node's ` + "`apt-get install`" + ` took up to 46 s on the
-  2 shared cores), stop 34 s (in order, ~0.5 s a node), start 31 s, verify
-  63 s. Most of it is the lab's own CPU work growing with the fleet on 2
-  cores (64 apt-get runs, 64 sshd, 64 simulators), which no controller
-  change can make 2.5x of the 3-node run here; what kongctl can still do:
-  concurrency above 16 for install/start/verify, ` + "`dpkg -i`" + ` when the staged
-  package's dependencies are met, delivering the agent and staging packages
-  with fewer round trips, a per-node stop that returns as soon as the port
-  closes.
+These figures come from ` + "`make bench BENCH_FLAGS='-runs 1 -sizes 64 -slow 0'`" + `
+(00:40-00:54 UTC): the full ` + "`make bench`" + ` of 00:06 (3 runs of 3 nodes, the slow
+migration, 16 and 64 nodes) ended the same way at 64 nodes, and the machine
+ran other helpers' VMs and builds throughout (load average 20-31 on 2 cores;
+the 3-node wall time was 40-49 s against 26 s in the run of 2026-11-25).
+
+- **The 64-node upgrade was rolled back by the verify gate.** Both 64-node
+  runs got through preflight, stop, install, migrations and start, then the
+  error-rate gate (lab inventory: ` + "`max_error_rate = 0.01`" + `) measured 1.1-1.4% 5xx
+  on a few nodes over the soak window (0-0.25% before the upgrade) and kongctl
+  rolled the fleet back, as it should. The 5xx come from simulators starved of
+  CPU while 64 nodes, their sshd, PostgreSQL and the prober (640 requests/s)
+  share the two cores. So there is no 64/3 wall ratio from this run; the
+  time up to the gate's verdict was 378 s against the 3-node run's 39.7 s
+  whole upgrade (9.5x; 18.6x for the whole upgrade in the run of 2026-11-25).
+- **Where the 64-node time went** (this run, before the verdict): preflight
+  134 s, stop 32 s, install 85 s, start 33 s, verify 84 s. Against the run of
+  2026-11-25 (preflight 164, stop 34, install 174, start 31, verify 63):
+  - install: the staged .deb is installed by ` + "`apt-get`" + ` with the repositories
+    hidden (` + "`-o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts=/dev/null`" + `,
+    no cache files written), so apt resolves dependencies from dpkg's status
+    alone; it falls back to the repositories only when a dependency is
+    missing (apt stops before dpkg in that case). The package is held with
+    ` + "`dpkg --set-selections`" + ` (what ` + "`apt-mark hold`" + ` sets, without apt's cache). On a lab
+    node that is ~2 s of CPU instead of ~4-5 s. The agents' install time at 64
+    nodes went from 46 s (max) to 40 s with twice the concurrency (32).
+  - agent delivery: sent gzip-compressed (` + "`make agents`" + ` builds the .gz) and
+    decompressed on the node before the size and SHA-256 check of the final
+    file: 11.0 MB to 4.0 MB a node (704 MB to 253 MB for 64 nodes).
+  - concurrency: package uploads 8 at a time (was 4), install and verify 32
+    (was 16); starts stay at 16: 64 starts at once made PostgreSQL time out
+    the simulators' connections here (` + "`failed to retrieve PostgreSQL server_version_num: timeout`" + `).
+- **What still grows with the fleet:** preflight (SSH handshake, delivery,
+  facts and the staging of X and Y, 4.4 MB each, on every node: bounded by the
+  bastion); the ordered stop (one node after the other by design, ` + "`upgrade.order`" + `,
+  ~0.5 s a node); install (apt and dpkg read the host's 19,000-line dpkg
+  status on every lab node); verify (an agent call and a curl per node per
+  check). On the lab, every simulator also rebuilds its router from
+  PostgreSQL every second (real Kong: ` + "`db_update_frequency`" + `, 5 s), about half a
+  core of the two for 64 idle nodes and their database backends. None of this
+  makes a 64-node upgrade on 2 shared cores come within 2.5x of a 3-node one.
 - Fleet downtime at 16 and 64 nodes is the time in which no node serves: it
   starts when the last node in stop order stops and ends when the first node
   serves Y, so it can be below the critical path (taken on the slowest node).
