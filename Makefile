@@ -25,7 +25,7 @@ bin/kongctl: agents FORCE
 FORCE:
 
 # make test: everything. Installs what it needs on a fresh Debian machine (root).
-test: deps all vet unit fuzz integration
+test: deps all vet unit fuzz integration vagrant-rehearsal
 
 deps:
 	@bash scripts/install-deps.sh
