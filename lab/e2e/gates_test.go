@@ -14,6 +14,21 @@ import (
 	"github.com/kongctl/kongctl/lab/labenv"
 )
 
+// upgradeRolledBackByGate runs the upgrade under the prober (so the gates
+// see traffic), lifts the fault armed on nodes[0], requires exit 3 (rolled
+// back) and returns the final report.
+func (e *env) upgradeRolledBackByGate(nodes []string) reportJSON {
+	e.t.Helper()
+	p := e.probe(nodes)
+	r := e.kongctl("upgrade", "-i", e.inv, "--yes", "--output", "json")
+	p.stop()
+	e.clearFault(nodes[0])
+	if r.code != 3 {
+		e.t.Fatalf("upgrade: want exit 3 (rolled back): %s", r)
+	}
+	return finalReport(e.t, r.stdout)
+}
+
 // reportJSON is the part of the final report (--output json, last line)
 // these tests read.
 type reportJSON struct {
@@ -84,14 +99,7 @@ func TestVerifyGateRollsBack(t *testing.T) {
 	// Read by the simulator when Y starts there.
 	e.writeFault(nodes[0], "FAKE_KONG_START_5XX=1")
 
-	p := e.probe(nodes)
-	r := e.kongctl("upgrade", "-i", e.inv, "--yes", "--output", "json")
-	p.stop()
-	e.clearFault(nodes[0])
-	if r.code != 3 {
-		t.Fatalf("upgrade: want exit 3 (rolled back): %s", r)
-	}
-	rep := finalReport(t, r.stdout)
+	rep := e.upgradeRolledBackByGate(nodes)
 	var sawMax5xx, sawMin bool
 	for _, g := range rep.Gates {
 		switch g.Gate {
@@ -244,14 +252,7 @@ func TestLatencyGateRollsBack(t *testing.T) {
 	})
 	e.writeFault(nodes[0], "FAKE_KONG_PROXY_DELAY=0.3")
 
-	p := e.probe(nodes)
-	r := e.kongctl("upgrade", "-i", e.inv, "--yes", "--output", "json")
-	p.stop()
-	e.clearFault(nodes[0])
-	if r.code != 3 {
-		t.Fatalf("upgrade: want exit 3 (rolled back): %s", r)
-	}
-	rep := finalReport(t, r.stdout)
+	rep := e.upgradeRolledBackByGate(nodes)
 	var saw bool
 	for _, g := range rep.Gates {
 		if g.Gate == "max_latency_p99" {
