@@ -314,7 +314,7 @@ func (a *Agent) checkSelf(want string) error {
 
 func (a *Agent) hello() (*agentproto.HelloResult, error) {
 	a.shaOnce.Do(func() {
-		a.sha, a.shaErr = fileSHA256(a.Exe)
+		a.sha, a.shaErr = a.selfSHA256()
 	})
 	if a.shaErr != nil {
 		return nil, fmt.Errorf("hash own executable %s: %w", a.Exe, a.shaErr)

@@ -381,9 +381,15 @@ func (d *daemon) refreshFromDB(ctx context.Context) {
 	}
 }
 
+// refreshLoop polls the control plane every second (a data plane) and
+// rebuilds the router from the database every db_update_frequency seconds
+// (Kong's workers poll for changes that often; default 5). The node's own
+// Admin API writes rebuild it at once.
 func (d *daemon) refreshLoop(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
+	every := d.updateFrequency()
+	last := time.Now()
 	for {
 		if d.role == "data_plane" {
 			d.pollControlPlane(ctx)
@@ -393,10 +399,26 @@ func (d *daemon) refreshLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if d.pool != nil {
+		if d.pool != nil && time.Since(last) >= every {
 			d.refreshFromDB(ctx)
+			last = time.Now()
 		}
 	}
+}
+
+// updateFrequency is kong.conf's db_update_frequency (seconds), at least 1s.
+func (d *daemon) updateFrequency() time.Duration {
+	d.mu.RLock()
+	v := d.conf.Get("db_update_frequency")
+	d.mu.RUnlock()
+	sec, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil || sec < 1 {
+		sec = 5
+		if err == nil {
+			sec = 1
+		}
+	}
+	return time.Duration(sec * float64(time.Second))
 }
 
 func (d *daemon) reload() {
@@ -570,6 +592,12 @@ func (d *daemon) serveProxy(w http.ResponseWriter, r *http.Request) {
 			pr.SetXForwarded()
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if r.Context().Err() != nil {
+				// The client went away first: nginx logs 499 (and Kong's
+				// metrics count it), not an upstream error.
+				w.WriteHeader(499)
+				return
+			}
 			d.logf("error", "upstream %s: %v", target.Host, err)
 			writeJSON(w, 502, map[string]string{"message": "An invalid response was received from the upstream server"})
 		},
