@@ -284,6 +284,18 @@ func (c *sshConnector) Locker(ctx context.Context) (Locker, error) {
 	return &agentLocker{h: ah, conn: conn, ttl: 2 * time.Minute}, nil
 }
 
+// Reconnect replaces the lost connection to host (and its agent client)
+// in place; a host never connected is dialled by its next use.
+func (c *sshConnector) Reconnect(ctx context.Context, host string) error {
+	c.mu.Lock()
+	ah := c.hosts[host]
+	c.mu.Unlock()
+	if ah == nil {
+		return nil
+	}
+	return ah.reconnect(ctx)
+}
+
 func (c *sshConnector) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kongctl/kongctl/controller/journal"
 	"github.com/kongctl/kongctl/controller/progress"
+	"github.com/kongctl/kongctl/controller/sshremote"
 	"github.com/kongctl/kongctl/controller/upgradepath"
 )
 
@@ -239,6 +240,9 @@ func (e *engine) node(ctx context.Context, name string) (Node, error) {
 	}
 	n, err := e.conn.Node(ctx, name)
 	if err != nil {
+		if !sshremote.IsFatal(err) {
+			err = &connectError{err}
+		}
 		return nil, fmt.Errorf("connect to %s: %w", name, err)
 	}
 	e.mu.Lock()

@@ -76,7 +76,10 @@ func (e *engine) releaseLock(ctx context.Context) error {
 	if l == nil || info == nil {
 		return nil
 	}
-	if err := l.Release(ctx, *info); err != nil {
+	err := e.retryLost(ctx, e.spec.ToolsHost, "release fleet lock", func(ctx context.Context) error {
+		return l.Release(ctx, *info)
+	})
+	if err != nil {
 		return fmt.Errorf("release fleet lock: %w", err)
 	}
 	e.mu.Lock()
@@ -342,14 +345,19 @@ func (stopPhase) run(ctx context.Context, e *engine) error {
 }
 
 func (stopPhase) undo(ctx context.Context, e *engine) error {
+	var hosts []string
 	for _, h := range e.spec.Nodes {
-		if !e.stepStarted("stop/" + h) {
-			continue
+		if e.stepStarted("stop/" + h) {
+			hosts = append(hosts, h)
 		}
+	}
+	// X comes back on every node at once (as Y starts), not one after the
+	// other: the fleet is down until the first node serves again.
+	return e.forEach(ctx, hosts, startLimit, func(ctx context.Context, h string) error {
 		if err := e.undecommission(ctx, h); err != nil {
 			return err
 		}
-		err := e.undoStep(ctx, PhaseStop, "rollback/start-x/"+h, h, func(ctx context.Context) error {
+		return e.undoStep(ctx, PhaseStop, "rollback/start-x/"+h, h, func(ctx context.Context) error {
 			n, err := e.node(ctx, h)
 			if err != nil {
 				return err
@@ -359,19 +367,19 @@ func (stopPhase) undo(ctx context.Context, e *engine) error {
 			}
 			return e.waitHealthy(ctx, h, e.pf.From)
 		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	})
 }
 
 // undoStep journals a rollback step so an interrupted rollback resumes.
+// A step whose connection to its host is lost is tried again over a new
+// one for a while (retryLost): rollback steps are safe to run twice.
 func (e *engine) undoStep(ctx context.Context, ph PhaseName, key, host string, fn func(ctx context.Context) error) error {
 	if e.j != nil && e.j.State().Done(key) {
 		return nil
 	}
-	return e.step(ctx, ph, key, host, func(ctx context.Context) (any, error) { return nil, fn(ctx) })
+	return e.step(ctx, ph, key, host, func(ctx context.Context) (any, error) {
+		return nil, e.retryLost(ctx, host, key, fn)
+	})
 }
 
 // ---- install ----

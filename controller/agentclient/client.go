@@ -284,6 +284,14 @@ func (c *Client) runOK(ctx context.Context, cmd string, become bool) error {
 	return nil
 }
 
+// TransportError is a call that got no reply because the SSH session
+// could not be opened or broke: whether the agent ran the operation is
+// unknown. The error text is the transport's own.
+type TransportError struct{ Err error }
+
+func (e *TransportError) Error() string { return e.Err.Error() }
+func (e *TransportError) Unwrap() error { return e.Err }
+
 // OpError is an operation the agent ran and reported as failed. Unwrap
 // gives the *agentproto.Error, so errors.As and agentproto.CodeOf work.
 type OpError struct {
@@ -338,7 +346,7 @@ func (c *Client) Call(ctx context.Context, req *agentproto.Request) (*agentproto
 	}
 	res, err := c.r.Run(ctx, sshremote.RunRequest{Cmd: cmd, Stdin: bytes.NewReader(body), Become: c.opts.Become})
 	if err != nil {
-		return nil, fmt.Errorf("host %s: agent %s: %w", host, req.Op, err)
+		return nil, fmt.Errorf("host %s: agent %s: %w", host, req.Op, &TransportError{err})
 	}
 	rep, derr := agentproto.DecodeReply(bytes.NewReader(res.Stdout))
 	if derr != nil {

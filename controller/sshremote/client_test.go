@@ -263,7 +263,7 @@ func TestCertAuthority(t *testing.T) {
 	cfg2 := baseConfig(t, srv2)
 	cfg2.KnownHostsFiles = []string{writeFile(t, "@cert-authority "+knownhosts.Line([]string{knownhosts.Normalize(srv2.Addr)}, ca.PublicKey())+"\n")}
 	cfg2.ConnectRetries = 2
-	if _, err := Dial(testCtx(t), cfg2); err == nil || !isFatal(err) {
+	if _, err := Dial(testCtx(t), cfg2); err == nil || !IsFatal(err) {
 		t.Fatalf("Dial with a foreign CA: err = %v, want a fatal host key error", err)
 	}
 	if srv2.Connections() != 1 {

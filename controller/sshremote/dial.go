@@ -153,7 +153,7 @@ func dialHop(ctx context.Context, cfg *Config, via *Client) (*Client, error) {
 		if err == nil {
 			return c, nil
 		}
-		if ctxErr(ctx) != nil || isFatal(err) || attempt >= retries {
+		if ctxErr(ctx) != nil || IsFatal(err) || attempt >= retries {
 			return nil, err
 		}
 		// Full jitter on the upper half: [d/2, d).
@@ -250,7 +250,7 @@ func dialOnce(ctx context.Context, cfg *Config, via *Client, label string, auth 
 			return nil, fmt.Errorf("ssh %s: %w", label, mm)
 		case errors.As(err, &uk):
 			return nil, fmt.Errorf("ssh %s: %w", label, uk)
-		case isFatal(err):
+		case IsFatal(err):
 			return nil, fmt.Errorf("ssh %s: host key: %w", label, err)
 		case hk.verified && isAuthFailure(err):
 			return nil, fmt.Errorf("ssh %s: %w", label, &AuthError{User: user, Methods: auth.offered, Err: err})

@@ -60,8 +60,9 @@ type fatalError struct{ err error }
 func (e *fatalError) Error() string { return e.err.Error() }
 func (e *fatalError) Unwrap() error { return e.err }
 
-// isFatal reports whether err must not be retried.
-func isFatal(err error) bool {
+// IsFatal reports whether err must not be retried: a host key that is
+// unknown or does not match, or authentication that failed.
+func IsFatal(err error) bool {
 	var f *fatalError
 	var m *HostKeyMismatchError
 	var u *HostKeyUnknownError

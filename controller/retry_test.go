@@ -1,0 +1,108 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/kongctl/kongctl/controller/agentclient"
+)
+
+// A rollback step whose connection drops is tried again over a new
+// connection; a failure the host itself reported is not.
+func TestRollbackRetriesLostConnections(t *testing.T) {
+	lost := func(call string) error {
+		return fmt.Errorf("host x: agent op: %w", &agentclient.TransportError{Err: errors.New("ssh: session: EOF (" + call + ")")})
+	}
+	for _, tc := range []struct {
+		name       string
+		fail       func(call string, n int) error // n: how often this call was seen
+		outcome    Outcome
+		minRetries int
+	}{
+		{name: "start X drops twice", outcome: RolledBack, minRetries: 2, fail: func(call string, n int) error {
+			if call == "kong-2 start 2.8.4" && n <= 2 {
+				return lost(call)
+			}
+			return nil
+		}},
+		{name: "install X drops once", outcome: RolledBack, minRetries: 1, fail: func(call string, n int) error {
+			if call == "kong-3 install 2.8.4" && n == 1 {
+				return lost(call)
+			}
+			return nil
+		}},
+		{name: "lock release drops", outcome: RolledBack, minRetries: 1, fail: func(call string, n int) error {
+			if call == "lock release" && n == 1 {
+				return lost(call)
+			}
+			return nil
+		}},
+		{name: "never back", outcome: Failed, fail: func(call string, n int) error {
+			if call == "kong-2 start 2.8.4" {
+				return lost(call)
+			}
+			return nil
+		}},
+		{name: "host reports failure", outcome: Failed, fail: func(call string, n int) error {
+			if call == "kong-2 start 2.8.4" {
+				return &agentclient.OpError{Host: "kong-2", Op: "service.start"}
+			}
+			return nil
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newFakeCluster(t, "2.8.4", "kong-1", "kong-2", "kong-3")
+			var mu sync.Mutex // rollback steps run on several hosts at once
+			seen := map[string]int{}
+			c.fail = func(call string) error {
+				if strings.HasPrefix(call, "kong-1 migrations up") {
+					return errors.New("injected: migrations up failed")
+				}
+				mu.Lock()
+				seen[call]++
+				n := seen[call]
+				mu.Unlock()
+				return tc.fail(call, n)
+			}
+			r, err := upgrade(context.Background(), testSpec(t), testConfig(c))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Outcome != tc.outcome {
+				t.Fatalf("outcome %s, want %s (rollback error %q)", r.Outcome, tc.outcome, r.RollbackError)
+			}
+			retried := 0
+			for k, n := range seen {
+				if tc.fail(k, 1) != nil {
+					retried += n - 1
+				}
+			}
+			if retried < tc.minRetries {
+				t.Errorf("failing call retried %d times, want at least %d (%v)", retried, tc.minRetries, seen)
+			}
+			switch tc.name {
+			case "never back":
+				if !strings.Contains(r.RollbackError, "not back within") {
+					t.Errorf("rollback error %q should say the connection did not come back", r.RollbackError)
+				}
+			case "host reports failure":
+				if seen["kong-2 start 2.8.4"] != 1 {
+					t.Errorf("a failure the host reported was retried: %d starts", seen["kong-2 start 2.8.4"])
+				}
+			default:
+				for name, n := range c.nodes {
+					if n.version != "2.8.4" || !n.running {
+						t.Errorf("%s left on %s, running=%v", name, n.version, n.running)
+					}
+				}
+				if c.lock != nil {
+					t.Error("fleet lock still held after the rollback")
+				}
+			}
+		})
+	}
+}
