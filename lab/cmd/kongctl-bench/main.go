@@ -45,6 +45,8 @@ type config struct {
 	slowRuns int
 	interval time.Duration
 	keep     bool
+	// acct charges the lab's processes to one cgroup (nil: not available).
+	acct *bench.CPUAccount
 }
 
 func main() {
@@ -110,6 +112,23 @@ type upgradeRun struct {
 	Phases         map[string]float64 `json:"phases_s"`
 	Probes         int                `json:"probes"`
 	LabUpSeconds   float64            `json:"lab_up_s"`
+	CPU            *runCPU            `json:"cpu,omitempty"`
+}
+
+// runCPU is the CPU the whole machine spent on one upgrade, from the
+// cgroup that holds the lab (bench.CPUAccount).
+type runCPU struct {
+	// Lab is every lab process (sshd and its sessions, agents, dpkg, the
+	// Kong simulators, PostgreSQL) while kongctl ran.
+	Lab float64 `json:"lab_s"`
+	// Kongctl is the controller's own (rusage); Bench the prober's.
+	Kongctl float64 `json:"kongctl_s"`
+	Bench   float64 `json:"bench_s"`
+	// Floor is (Lab + Kongctl) / CPUs: no controller could finish this
+	// run on this machine in less wall time.
+	Floor float64 `json:"floor_s"`
+	// Phases is the lab's CPU per kongctl phase (kongctl's share included).
+	Phases map[string]float64 `json:"phases_s"`
 }
 
 // deliveryRun is the agent pushed to every Kong node of a lab.
@@ -136,6 +155,10 @@ type scaleRow struct {
 	// Failed counts the runs that did not succeed (their wall time
 	// includes the rollback); no ratio is taken from such a size.
 	Failed int `json:"failed_runs,omitempty"`
+	// LabCPU and Floor are the medians of the runs' lab CPU seconds and
+	// CPU floor (runCPU); 0 without CPU accounting.
+	LabCPU float64 `json:"lab_cpu_s,omitempty"`
+	Floor  float64 `json:"cpu_floor_s,omitempty"`
 }
 
 type results struct {
@@ -145,6 +168,9 @@ type results struct {
 	CriticalPath    float64            `json:"critical_path_s"`
 	Ratio           float64            `json:"downtime_over_critical_path"`
 	WallRatio       float64            `json:"wall_ratio_64_over_3"`
+	// FloorRatio is the 64-node run's CPU floor over the 3-node wall time:
+	// the least wall ratio any controller could reach on this machine.
+	FloorRatio float64 `json:"cpu_floor_64_over_wall_3,omitempty"`
 	Scale           []scaleRow         `json:"scale"`
 	DowntimeStat    bench.Stat         `json:"downtime_stat"`
 	CriticalStat    bench.Stat         `json:"critical_path_stat"`
@@ -192,6 +218,13 @@ func run(ctx context.Context, c config) error {
 	}
 	if err := os.MkdirAll(c.outDir, 0o755); err != nil {
 		return err
+	}
+	// The lab's processes inherit this process's cgroup: join one of our
+	// own before any lab comes up, to account the CPU they burn.
+	if a, err := bench.NewCPUAccount(fmt.Sprintf("kongctl-bench-lab%d", max(c.labID, 0))); err != nil {
+		logf("warning: no CPU figures for the lab: %v", err)
+	} else {
+		c.acct = a
 	}
 	res := &results{Generated: time.Now().UTC(), ProbeIntervalMS: float64(c.interval) / 1e6,
 		Machine: map[string]any{"cpus": runtime.NumCPU(), "go": runtime.Version(), "goos": runtime.GOOS, "goarch": runtime.GOARCH}}
@@ -298,8 +331,11 @@ func run(ctx context.Context, c config) error {
 		res.Scale = append(res.Scale, scale(n, rs))
 	}
 	for _, row := range res.Scale {
-		if row.Nodes == 64 && row.Failed == 0 && len(three) > 0 && res.Scale[0].Wall > 0 {
-			res.WallRatio = row.Wall / res.Scale[0].Wall
+		if row.Nodes == 64 && len(three) > 0 && res.Scale[0].Wall > 0 {
+			if row.Failed == 0 {
+				res.WallRatio = row.Wall / res.Scale[0].Wall
+			}
+			res.FloorRatio = row.Floor / res.Scale[0].Wall
 		}
 	}
 	res.Bars = map[string]bar{}
@@ -418,8 +454,18 @@ func scale(n int, rs []upgradeRun) scaleRow {
 		}
 		phases[ph] = bench.Summarize(v).Median
 	}
-	return scaleRow{Nodes: n, Runs: len(rs), Wall: ws.Median, WallStat: ws, Downtime: bench.Summarize(down).Median,
+	var labCPU, floor []float64
+	for _, r := range rs {
+		if r.CPU != nil {
+			labCPU, floor = append(labCPU, r.CPU.Lab), append(floor, r.CPU.Floor)
+		}
+	}
+	row := scaleRow{Nodes: n, Runs: len(rs), Wall: ws.Median, WallStat: ws, Downtime: bench.Summarize(down).Median,
 		RSS: bench.Summarize(rss).Max, CPU: bench.Summarize(cpu).Median, CriticalSum: bench.Summarize(cp).Median, Phases: phases, Failed: failed}
+	if len(labCPU) > 0 {
+		row.LabCPU, row.Floor = bench.Summarize(labCPU).Median, bench.Summarize(floor).Median
+	}
+	return row
 }
 
 // oneUpgrade brings up a fresh lab of n nodes on the old version, probes
@@ -471,11 +517,24 @@ func oneUpgrade(ctx context.Context, c config, kongctl string, n, slow int) (upg
 		return r, lab, errors.New("not every proxy serves /lab before the upgrade")
 	}
 	logf("kongctl upgrade (%d nodes%s)", n, slowLabel(slow))
+	var sampler *bench.Sampler
+	if c.acct != nil {
+		sampler = c.acct.Sample(ctx, 250*time.Millisecond)
+	}
 	kr, err := bench.RunKongctl(ctx, kongctl, []string{"upgrade", "-i", lab.InventoryPath(), "--yes", "--output", "json"})
+	var cpuSamples []bench.CPUSample
+	if sampler != nil {
+		cpuSamples = sampler.Stop()
+	}
 	if err != nil {
 		return r, lab, err
 	}
 	r.Controller = kr.Usage
+	if g, self, ok := bench.CPUBetween(cpuSamples, kr.Started, kr.Ended); ok {
+		labCPU := (g - self).Seconds() - kr.Usage.CPUSeconds
+		r.CPU = &runCPU{Lab: labCPU, Kongctl: kr.Usage.CPUSeconds, Bench: self.Seconds(),
+			Floor: (labCPU + kr.Usage.CPUSeconds) / float64(runtime.NumCPU()), Phases: map[string]float64{}}
+	}
 	if !waitUntil(ctx, 30*time.Second, func() bool { return p.AllServingSince(kr.Ended) }) {
 		logf("warning: not every proxy serves again 30s after kongctl ended")
 	}
@@ -516,6 +575,9 @@ func oneUpgrade(ctx context.Context, c config, kongctl string, n, slow int) (upg
 	r.Phases = map[string]float64{}
 	for _, ph := range rep.Timeline {
 		r.Phases[ph.Phase] = ph.Finished.Sub(ph.Started).Seconds()
+		if g, self, ok := bench.CPUBetween(cpuSamples, ph.Started, ph.Finished); ok && r.CPU != nil {
+			r.CPU.Phases[ph.Phase] = (g - self).Seconds()
+		}
 	}
 	if rep.Outcome != "succeeded" {
 		return r, lab, fmt.Errorf("upgrade of %d nodes %s: %s", n, rep.Outcome, tail(kr.Stderr, 2000))

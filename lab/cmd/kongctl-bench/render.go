@@ -32,17 +32,20 @@ func renderTable(r *results) string {
 	w.Flush()
 	b.WriteString("\n")
 	w = tabwriter.NewWriter(&b, 0, 2, 2, ' ', 0)
-	fmt.Fprintf(w, "nodes\truns\twall s\tfleet downtime s\tcritical path s\tcontroller peak RSS MB\tcontroller CPU s\n")
+	fmt.Fprintf(w, "nodes\truns\twall s\tfleet downtime s\tcritical path s\tcontroller peak RSS MB\tcontroller CPU s\tlab CPU s\tCPU floor s\n")
 	for _, s := range r.Scale {
 		note := ""
 		if s.Failed > 0 {
 			note = fmt.Sprintf("\t%d of %d rolled back (wall includes the rollback)", s.Failed, s.Runs)
 		}
-		fmt.Fprintf(w, "%d\t%d\t%.1f\t%.2f\t%.2f\t%.1f\t%.2f%s\n", s.Nodes, s.Runs, s.Wall, s.Downtime, s.CriticalSum, s.RSS, s.CPU, note)
+		fmt.Fprintf(w, "%d\t%d\t%.1f\t%.2f\t%.2f\t%.1f\t%.2f\t%.1f\t%.1f%s\n", s.Nodes, s.Runs, s.Wall, s.Downtime, s.CriticalSum, s.RSS, s.CPU, s.LabCPU, s.Floor, note)
 	}
 	w.Flush()
 	if r.WallRatio > 0 {
 		fmt.Fprintf(&b, "wall time 64 / 3 nodes: %.2f\n", r.WallRatio)
+	}
+	if r.FloorRatio > 0 {
+		fmt.Fprintf(&b, "CPU floor of 64 nodes / wall time of 3 nodes: %.2f (no controller can do better on this machine)\n", r.FloorRatio)
 	}
 	b.WriteString("\n")
 	w = tabwriter.NewWriter(&b, 0, 2, 2, ' ', 0)
@@ -147,6 +150,16 @@ run as a child process of the benchmark.
   verify soak of the lab inventory) at 3, 16 and 64 nodes: wall time, fleet
   downtime, and the controller's peak RSS (` + "`ru_maxrss`" + `) and CPU seconds
   (` + "`ru_utime + ru_stime`" + `) from wait4's rusage of the kongctl process.
+- **CPU floor.** The benchmark joins a cgroup of its own before it brings
+  a lab up (cgroup v1 ` + "`cpuacct`" + ` or v2 ` + "`cpu.stat`" + `), so every lab process (each
+  node's sshd and the sessions, agents, apt/dpkg and Kong simulator under it,
+  and PostgreSQL) is charged to it. Sampled every 250 ms while kongctl runs,
+  minus the benchmark's own CPU (the prober) and kongctl's (rusage), that is
+  the **lab CPU** of the run, also per phase in ` + "`runs[].cpu`" + `. The **CPU floor**
+  is (lab CPU + kongctl CPU) / CPUs: the least wall time in which any
+  controller could have done that work on this machine. On real hosts each
+  node has its own CPU; on the lab all nodes share two cores, so once the
+  floor reaches the wall time the lab, not kongctl, sets the pace.
 - **Agent delivery.** After an upgrade, the agent directory is emptied on every
   node; then the agent is delivered to all nodes at once (16 at a time, as
   kongctl does: SSH connect, probe, SFTP upload of the gzip-compressed agent,
@@ -175,13 +188,14 @@ run as a child process of the benchmark.
 | ` + "`critical_path_s`" + ` | median critical path of the 3-node upgrade (agents) |
 | ` + "`downtime_over_critical_path`" + ` | median of the per-run ratio (bar: at most 1.25) |
 | ` + "`wall_ratio_64_over_3`" + ` | 64-node wall time / 3-node wall time (median) (bar: at most 2.5) |
-| ` + "`scale`" + ` | per fleet size: ` + "`nodes`, `runs`, `wall_s`, `downtime_s`, `critical_path_s`, `controller_peak_rss_mb` (max of the runs; bar: at most 150 at 64), `controller_cpu_s`, `wall_stat`" + ` |
+| ` + "`scale`" + ` | per fleet size: ` + "`nodes`, `runs`, `wall_s`, `downtime_s`, `critical_path_s`, `controller_peak_rss_mb` (max of the runs; bar: at most 150 at 64), `controller_cpu_s`, `wall_stat`, `lab_cpu_s`, `cpu_floor_s`" + ` |
 | ` + "`downtime_stat`, `critical_path_stat`, `ratio_stat`, `report_downtime_stat`" + ` | n, median, min, max, spread and the values of the 3-node runs; ` + "`report_downtime`" + ` is kongctl's own window (first stop to last node healthy) |
 | ` + "`critical_path_steps`" + ` | the median run's critical path by step (` + "`stop_s`, `install_s`, `migrations_up_s`, `migrations_finish_s`, `start_s`, `start_fastest_s`, `total_s`" + `) |
 | ` + "`slow_migration`" + ` | the slow-migration runs: sleep per migration, downtime/critical path/ratio stats, ` + "`overhead_stat`" + ` (downtime - critical path) and ` + "`base_overhead_stat`" + ` (the same without the slow migration) |
 | ` + "`agent_delivery`" + ` | per lab: ` + "`nodes`, `first_bytes`, `first_s`, `second_bytes`, `second_s`, `agent_binary_bytes`" + ` |
+| ` + "`cpu_floor_64_over_wall_3`" + ` | the 64-node run's CPU floor / the 3-node wall time: the least 64/3 wall ratio any controller could reach on this machine |
 | ` + "`bars`" + ` | each bar of issue 7: value, limit, met |
-| ` + "`runs`" + ` | every upgrade measured: controller rusage, fleet and per-node outage windows, kongctl's phases, critical path, probes sent, lab-up time |
+| ` + "`runs`" + ` | every upgrade measured: controller rusage, fleet and per-node outage windows, kongctl's phases, critical path, probes sent, lab-up time, ` + "`cpu`" + ` (lab, kongctl and prober CPU seconds, the floor, the lab's CPU per phase) |
 | ` + "`machine`, `probe_interval_ms`, `generated`" + ` | where and how |
 `)
 	return b.String()
