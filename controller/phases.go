@@ -873,21 +873,24 @@ func (verifyPhase) run(ctx context.Context, e *engine) error {
 		return nil
 	}
 	win := map[string]gateWindow{}
-	var readErrs []error
-	for _, h := range targets {
+	readErr := e.forEach(ctx, targets, nodeLimit, func(ctx context.Context, h string) error {
 		st, ok := start[h]
 		if !ok {
-			readErrs = append(readErrs, fmt.Errorf("read metrics of %s: no sample at the start of the soak window", h))
-			continue
+			return fmt.Errorf("read metrics of %s: no sample at the start of the soak window", h)
 		}
-		n, _ := e.node(ctx, h)
+		n, err := e.node(ctx, h)
+		if err != nil {
+			return fmt.Errorf("read metrics of %s: %w", h, err)
+		}
 		m1, err := n.Metrics(ctx)
 		if err != nil {
-			readErrs = append(readErrs, fmt.Errorf("read metrics of %s: %w", h, err))
-			continue
+			return fmt.Errorf("read metrics of %s: %w", h, err)
 		}
+		smu.Lock()
 		win[h] = gateWindow{M0: st.m, M1: m1, Seconds: e.clk.Now().Sub(st.at).Seconds(), Smoke: st.smoke}
-	}
+		smu.Unlock()
+		return nil
+	})
 	gates := evaluateGates(v, targets, win, e.pf.Baseline)
 	e.mu.Lock()
 	e.gates = gates
@@ -895,7 +898,7 @@ func (verifyPhase) run(ctx context.Context, e *engine) error {
 	for _, g := range gates {
 		e.emit(progress.Event{Type: progress.Message, Phase: string(PhaseVerify), Host: g.Host, Status: map[bool]string{true: "ok", false: "failed"}[g.Passed], Message: g.String()})
 	}
-	return errors.Join(append(readErrs, gateErrors(gates))...)
+	return errors.Join(readErr, gateErrors(gates))
 }
 
 // ---- cleanup ----

@@ -83,15 +83,18 @@ func (preflightPhase) run(ctx context.Context, e *engine) error {
 	}
 
 	// Second metric sample: the pre-upgrade error rate.
-	for h, m := range m0 {
+	_ = e.forEach(ctx, sortedKeys(m0), nodeLimit, func(ctx context.Context, h string) error {
 		n, err := e.node(ctx, h)
 		if err != nil {
-			continue
+			return nil
 		}
 		if m1, err := n.Metrics(ctx); err == nil {
-			pf.Baseline[h] = rateSample{M0: m, M1: m1, Seconds: e.clk.Now().Sub(t0[h]).Seconds()}
+			mu.Lock()
+			pf.Baseline[h] = rateSample{M0: m0[h], M1: m1, Seconds: e.clk.Now().Sub(t0[h]).Seconds()}
+			mu.Unlock()
 		}
-	}
+		return nil
+	})
 	e.checkGatesMeasurable(&pf)
 
 	e.pf = pf
