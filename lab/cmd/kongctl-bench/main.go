@@ -162,15 +162,15 @@ type scaleRow struct {
 }
 
 type results struct {
-	Generated       time.Time          `json:"generated"`
-	Machine         map[string]any     `json:"machine"`
-	Downtime        float64            `json:"downtime_s"`
-	CriticalPath    float64            `json:"critical_path_s"`
-	Ratio           float64            `json:"downtime_over_critical_path"`
-	WallRatio       float64            `json:"wall_ratio_64_over_3"`
+	Generated    time.Time      `json:"generated"`
+	Machine      map[string]any `json:"machine"`
+	Downtime     float64        `json:"downtime_s"`
+	CriticalPath float64        `json:"critical_path_s"`
+	Ratio        float64        `json:"downtime_over_critical_path"`
+	WallRatio    float64        `json:"wall_ratio_64_over_3"`
 	// FloorRatio is the 64-node run's CPU floor over the 3-node wall time:
 	// the least wall ratio any controller could reach on this machine.
-	FloorRatio float64 `json:"cpu_floor_64_over_wall_3,omitempty"`
+	FloorRatio      float64            `json:"cpu_floor_64_over_wall_3,omitempty"`
 	Scale           []scaleRow         `json:"scale"`
 	DowntimeStat    bench.Stat         `json:"downtime_stat"`
 	CriticalStat    bench.Stat         `json:"critical_path_stat"`
