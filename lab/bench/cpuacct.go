@@ -56,6 +56,15 @@ func (a *CPUAccount) enter() error {
 	return nil
 }
 
+// Close moves this process back to the parent cgroup and removes the
+// cgroup (it stays while lab processes are still in it).
+func (a *CPUAccount) Close() error {
+	if err := os.WriteFile(filepath.Join(filepath.Dir(a.dir), "cgroup.procs"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		return fmt.Errorf("cpu accounting: leave cgroup %s: %w", a.dir, err)
+	}
+	return os.Remove(a.dir)
+}
+
 // Usage is the CPU time charged to the cgroup so far.
 func (a *CPUAccount) Usage() (time.Duration, error) { return a.usage() }
 

@@ -225,6 +225,7 @@ func run(ctx context.Context, c config) error {
 		logf("warning: no CPU figures for the lab: %v", err)
 	} else {
 		c.acct = a
+		defer a.Close() // after the lab is down (deferred below)
 	}
 	res := &results{Generated: time.Now().UTC(), ProbeIntervalMS: float64(c.interval) / 1e6,
 		Machine: map[string]any{"cpus": runtime.NumCPU(), "go": runtime.Version(), "goos": runtime.GOOS, "goarch": runtime.GOARCH}}
