@@ -76,7 +76,7 @@ func (e *engine) releaseLock(ctx context.Context) error {
 	if l == nil || info == nil {
 		return nil
 	}
-	err := e.retryLost(ctx, e.spec.ToolsHost, "release fleet lock", func(ctx context.Context) error {
+	err := e.retryTransient(ctx, e.spec.ToolsHost, "release fleet lock", func(ctx context.Context) error {
 		return l.Release(ctx, *info)
 	})
 	if err != nil {
@@ -371,14 +371,15 @@ func (stopPhase) undo(ctx context.Context, e *engine) error {
 }
 
 // undoStep journals a rollback step so an interrupted rollback resumes.
-// A step whose connection to its host is lost is tried again over a new
-// one for a while (retryLost): rollback steps are safe to run twice.
+// A step that fails because its connection to the host was lost, or the
+// host could not reach the database, is tried again for a while
+// (retryTransient): rollback steps are safe to run twice.
 func (e *engine) undoStep(ctx context.Context, ph PhaseName, key, host string, fn func(ctx context.Context) error) error {
 	if e.j != nil && e.j.State().Done(key) {
 		return nil
 	}
 	return e.step(ctx, ph, key, host, func(ctx context.Context) (any, error) {
-		return nil, e.retryLost(ctx, host, key, fn)
+		return nil, e.retryTransient(ctx, host, key, fn)
 	})
 }
 

@@ -6,13 +6,15 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/kongctl/kongctl/agent/agentproto"
 	"github.com/kongctl/kongctl/controller/agentclient"
 )
 
-// lostConnectionRetry is how long a rollback step keeps trying again over
-// a new connection after its connection to the host was lost. A network
-// fault shorter than this no longer leaves the fleet half rolled back.
-const lostConnectionRetry = 2 * time.Minute
+// transientRetry is how long a rollback step keeps trying again after a
+// fault that passes by itself: the connection to its host lost, or the
+// database unreachable from the host. A network or database blip shorter
+// than this no longer leaves the fleet half rolled back.
+const transientRetry = 2 * time.Minute
 
 // reconnector is implemented by connectors that can replace a host's lost
 // connection in place (the SSH connector).
@@ -36,28 +38,40 @@ func connectionLost(err error) bool {
 	return errors.As(err, &t) || errors.As(err, &c)
 }
 
-// retryLost runs fn and, while it fails only because the connection to
-// host was lost, reconnects and runs it again, for up to
-// lostConnectionRetry. Only for steps that are safe to run twice: rollback
-// steps are (a resumed rollback runs them again anyway).
-func (e *engine) retryLost(ctx context.Context, host, what string, fn func(ctx context.Context) error) error {
+// retryTransient runs fn and, while it fails only because the connection
+// to host was lost (then it reconnects first) or because host could not
+// reach the database, runs it again, for up to transientRetry. Only for
+// steps that are safe to run twice: rollback steps are (a resumed rollback
+// runs them again anyway), and releasing the fleet lock.
+func (e *engine) retryTransient(ctx context.Context, host, what string, fn func(ctx context.Context) error) error {
 	var since time.Time
 	for {
 		err := fn(ctx)
-		if err == nil || ctx.Err() != nil || !connectionLost(err) {
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		lost := connectionLost(err)
+		if !lost && agentproto.CodeOf(err) != agentproto.CodeDBUnreachable {
 			return err
 		}
 		if since.IsZero() {
 			since = e.clk.Now()
 		}
-		if e.clk.Now().Sub(since) >= lostConnectionRetry {
-			return fmt.Errorf("%w (connection to %s not back within %s)", err, host, lostConnectionRetry)
+		if e.clk.Now().Sub(since) >= transientRetry {
+			if lost {
+				return fmt.Errorf("%w (connection to %s not back within %s)", err, host, transientRetry)
+			}
+			return fmt.Errorf("%w (database still unreachable from %s after %s)", err, host, transientRetry)
 		}
-		e.note("%s: connection to %s lost (%s); trying again", what, host, e.red.err(err))
+		cause := "the database is unreachable from " + host
+		if lost {
+			cause = "connection to " + host + " lost"
+		}
+		e.note("%s: %s (%s); trying again", what, cause, e.red.err(err))
 		if err := e.clk.Sleep(ctx, 2*time.Second); err != nil {
 			return err
 		}
-		if r, ok := e.conn.(reconnector); ok {
+		if r, ok := e.conn.(reconnector); ok && lost {
 			// A failed reconnect leaves the lost connection; the next
 			// try fails the same way and comes back here.
 			_ = r.Reconnect(ctx, host)

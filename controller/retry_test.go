@@ -8,14 +8,19 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/kongctl/kongctl/agent/agentproto"
 	"github.com/kongctl/kongctl/controller/agentclient"
 )
 
-// A rollback step whose connection drops is tried again over a new
-// connection; a failure the host itself reported is not.
-func TestRollbackRetriesLostConnections(t *testing.T) {
+// A rollback step whose connection drops, or whose host cannot reach the
+// database for a while, is tried again; any other failure the host
+// reported is not.
+func TestRollbackRetriesTransientFaults(t *testing.T) {
 	lost := func(call string) error {
 		return fmt.Errorf("host x: agent op: %w", &agentclient.TransportError{Err: errors.New("ssh: session: EOF (" + call + ")")})
+	}
+	dbDown := func(call string) error {
+		return &agentclient.OpError{Host: "db", Op: "fleet_lock", Err: agentproto.Errorf(agentproto.CodeDBUnreachable, "connect to kong@db:5432/kong: connection refused")}
 	}
 	for _, tc := range []struct {
 		name       string
@@ -41,6 +46,12 @@ func TestRollbackRetriesLostConnections(t *testing.T) {
 			}
 			return nil
 		}},
+		{name: "database unreachable for a while", outcome: RolledBack, minRetries: 6, fail: func(call string, n int) error {
+			if (strings.HasPrefix(call, "db restore") || call == "lock release") && n <= 3 {
+				return dbDown(call)
+			}
+			return nil
+		}},
 		{name: "never back", outcome: Failed, fail: func(call string, n int) error {
 			if call == "kong-2 start 2.8.4" {
 				return lost(call)
@@ -49,7 +60,7 @@ func TestRollbackRetriesLostConnections(t *testing.T) {
 		}},
 		{name: "host reports failure", outcome: Failed, fail: func(call string, n int) error {
 			if call == "kong-2 start 2.8.4" {
-				return &agentclient.OpError{Host: "kong-2", Op: "service.start"}
+				return &agentclient.OpError{Host: "kong-2", Op: "service.start", Err: agentproto.Errorf(agentproto.CodeKongFailed, "kong start exited 1")}
 			}
 			return nil
 		}},

@@ -188,7 +188,7 @@ func Errorf(code ErrorCode, format string, args ...any) *Error {
 // there is none.
 func CodeOf(err error) ErrorCode {
 	var e *Error
-	if errors.As(err, &e) {
+	if errors.As(err, &e) && e != nil {
 		return e.Code
 	}
 	return ""
