@@ -263,6 +263,9 @@ func (e *engine) database(ctx context.Context) (Database, error) {
 	}
 	db, err := e.conn.Database(ctx)
 	if err != nil {
+		if !sshremote.IsFatal(err) {
+			err = &connectError{err}
+		}
 		return nil, fmt.Errorf("connect to database tools host %s: %w", e.spec.ToolsHost, err)
 	}
 	e.db = db

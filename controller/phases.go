@@ -639,7 +639,13 @@ func (e *engine) migrationStepID(cmd string, attempt int) string {
 // the database untouched, and `kongctl rollback` continues it later.
 func (e *engine) settleMigrations(ctx context.Context) error {
 	h := e.spec.MigrationHost
-	n, err := e.node(ctx, h)
+	// Every read below rides out a lost connection or a database blip
+	// (retryTransient), as the rollback steps do.
+	var n Node
+	err := e.retryTransient(ctx, h, "connect to the migration host", func(ctx context.Context) (err error) {
+		n, err = e.node(ctx, h)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("check for a running migrations step on %s before the restore: %w", h, err)
 	}
@@ -655,7 +661,11 @@ func (e *engine) settleMigrations(ctx context.Context) error {
 			id := e.migrationStepID(cmd, attempt)
 			var waitedFrom time.Time
 			for {
-				st, err := n.MigrationStep(ctx, id, 10*time.Second)
+				var st string
+				err := e.retryTransient(ctx, h, "check migrations step "+id, func(ctx context.Context) (err error) {
+					st, err = n.MigrationStep(ctx, id, 10*time.Second)
+					return err
+				})
 				if err != nil {
 					return fmt.Errorf("check migrations step %s on %s before the restore: %w", id, h, err)
 				}
@@ -677,13 +687,17 @@ func (e *engine) settleMigrations(ctx context.Context) error {
 			}
 		}
 	}
-	db, err := e.database(ctx)
-	if err != nil {
-		return err
-	}
 	var waitedFrom time.Time
 	for {
-		ml, err := db.MigrationLock(ctx)
+		var ml MigrationLock
+		err := e.retryTransient(ctx, e.spec.ToolsHost, "read Kong's migrations lock", func(ctx context.Context) error {
+			db, err := e.database(ctx)
+			if err != nil {
+				return err
+			}
+			ml, err = db.MigrationLock(ctx)
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("read Kong's migrations lock before the restore: %w", err)
 		}

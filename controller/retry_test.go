@@ -46,8 +46,8 @@ func TestRollbackRetriesTransientFaults(t *testing.T) {
 			}
 			return nil
 		}},
-		{name: "database unreachable for a while", outcome: RolledBack, minRetries: 6, fail: func(call string, n int) error {
-			if (strings.HasPrefix(call, "db restore") || call == "lock release") && n <= 3 {
+		{name: "database unreachable for a while", outcome: RolledBack, minRetries: 9, fail: func(call string, n int) error {
+			if (strings.HasPrefix(call, "db restore") || strings.HasPrefix(call, "db migration-lock") || call == "lock release") && n <= 3 {
 				return dbDown(call)
 			}
 			return nil
@@ -69,15 +69,19 @@ func TestRollbackRetriesTransientFaults(t *testing.T) {
 			c := newFakeCluster(t, "2.8.4", "kong-1", "kong-2", "kong-3")
 			var mu sync.Mutex // rollback steps run on several hosts at once
 			seen := map[string]int{}
+			rollingBack := false // faults hit the rollback only
 			c.fail = func(call string) error {
+				mu.Lock()
+				defer mu.Unlock()
 				if strings.HasPrefix(call, "kong-1 migrations up") {
+					rollingBack = true
 					return errors.New("injected: migrations up failed")
 				}
-				mu.Lock()
+				if !rollingBack {
+					return nil
+				}
 				seen[call]++
-				n := seen[call]
-				mu.Unlock()
-				return tc.fail(call, n)
+				return tc.fail(call, seen[call])
 			}
 			r, err := upgrade(context.Background(), testSpec(t), testConfig(c))
 			if err != nil {
