@@ -11,7 +11,6 @@ import (
 
 	"github.com/kongctl/kongctl/controller/journal"
 	"github.com/kongctl/kongctl/controller/progress"
-	"github.com/kongctl/kongctl/controller/sshremote"
 	"github.com/kongctl/kongctl/controller/upgradepath"
 )
 
@@ -240,10 +239,7 @@ func (e *engine) node(ctx context.Context, name string) (Node, error) {
 	}
 	n, err := e.conn.Node(ctx, name)
 	if err != nil {
-		if !sshremote.IsFatal(err) {
-			err = &connectError{err}
-		}
-		return nil, fmt.Errorf("connect to %s: %w", name, err)
+		return nil, fmt.Errorf("connect to %s: %w", name, transientConnect(err))
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -263,10 +259,7 @@ func (e *engine) database(ctx context.Context) (Database, error) {
 	}
 	db, err := e.conn.Database(ctx)
 	if err != nil {
-		if !sshremote.IsFatal(err) {
-			err = &connectError{err}
-		}
-		return nil, fmt.Errorf("connect to database tools host %s: %w", e.spec.ToolsHost, err)
+		return nil, fmt.Errorf("connect to database tools host %s: %w", e.spec.ToolsHost, transientConnect(err))
 	}
 	e.db = db
 	return db, nil

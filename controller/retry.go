@@ -8,6 +8,7 @@ import (
 
 	"github.com/kongctl/kongctl/agent/agentproto"
 	"github.com/kongctl/kongctl/controller/agentclient"
+	"github.com/kongctl/kongctl/controller/sshremote"
 )
 
 // transientRetry is how long a rollback step keeps trying again after a
@@ -28,6 +29,15 @@ type connectError struct{ err error }
 
 func (e *connectError) Error() string { return e.err.Error() }
 func (e *connectError) Unwrap() error { return e.err }
+
+// transientConnect marks a failed connection as one that may succeed
+// later, unless SSH refused it for good (host key, authentication).
+func transientConnect(err error) error {
+	if sshremote.IsFatal(err) {
+		return err
+	}
+	return &connectError{err}
+}
 
 // connectionLost reports whether err is a call that never got an answer
 // from its host (the connection could not be made or broke), as opposed to
