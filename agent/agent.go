@@ -276,6 +276,8 @@ func (a *Agent) dispatch(ctx context.Context, run *opRun, op agentproto.Op, para
 		return a.execOp(ctx, run, p)
 	case *agentproto.AttachParams:
 		return a.attach(ctx, p)
+	case *agentproto.HTTPGetParams:
+		return a.httpGet(ctx, p)
 	}
 	return nil, agentproto.Errorf(agentproto.CodeInternal, "op %s has no handler", op)
 }

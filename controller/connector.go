@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -659,35 +660,16 @@ func (n *agentNode) conf0(ctx context.Context) (*agentproto.Facts, error) {
 	return n.facts, nil
 }
 
-// curl runs curl on the node (the agent has no HTTP op for these yet).
-func (n *agentNode) curl(ctx context.Context, args string) (string, error) {
-	r, err := n.h.client().Exec(ctx, agentproto.ExecParams{Command: "curl -sk --max-time 10 " + args})
-	if err != nil {
-		return "", err
-	}
-	if r.ExitCode != 0 {
-		return "", fmt.Errorf("host %s: curl exit %d: %s", n.h.name, r.ExitCode, strings.TrimSpace(r.StderrTail))
-	}
-	return r.StdoutTail, nil
-}
-
 func (n *agentNode) Probe(ctx context.Context, req ProbeRequest) (ProbeResult, error) {
 	f, err := n.conf0(ctx)
 	if err != nil {
 		return ProbeResult{}, err
 	}
-	hdr := ""
-	if req.Host != "" {
-		hdr = "-H " + shQuote("Host: "+req.Host) + " "
-	}
-	t0 := time.Now()
-	out, err := n.curl(ctx, "-o /dev/null -w '%{http_code}' "+hdr+shQuote(listenURL(f.Conf.ProxyListen, "0.0.0.0:8000")+req.Path))
+	r, err := n.h.client().HTTPGet(ctx, agentproto.HTTPGetParams{URL: listenURL(f.Conf.ProxyListen, "0.0.0.0:8000") + req.Path, Host: req.Host, Timeout: req.Timeout, Discard: true})
 	if err != nil {
 		return ProbeResult{}, err
 	}
-	var code int
-	fmt.Sscanf(strings.TrimSpace(out), "%d", &code)
-	return ProbeResult{Status: code, Latency: time.Since(t0)}, nil
+	return ProbeResult{Status: r.Status, Latency: r.Latency}, nil
 }
 
 func (n *agentNode) Metrics(ctx context.Context) (Metrics, error) {
@@ -695,11 +677,15 @@ func (n *agentNode) Metrics(ctx context.Context) (Metrics, error) {
 	if err != nil {
 		return Metrics{}, err
 	}
-	out, err := n.curl(ctx, shQuote(listenURL(f.Conf.AdminListen, "127.0.0.1:8001")+"/metrics"))
+	url := listenURL(f.Conf.AdminListen, "127.0.0.1:8001") + "/metrics"
+	r, err := n.h.client().HTTPGet(ctx, agentproto.HTTPGetParams{URL: url})
 	if err != nil {
 		return Metrics{}, err
 	}
-	return parseMetrics(out), nil
+	if r.Status != http.StatusOK {
+		return Metrics{}, fmt.Errorf("host %s: GET %s: HTTP %d", n.h.name, url, r.Status)
+	}
+	return parseMetrics(r.Body), nil
 }
 
 // parseMetrics sums request, per-status and 5xx counters and the request
@@ -819,14 +805,18 @@ func (n *agentNode) DataPlanes(ctx context.Context) ([]DataPlane, error) {
 	if f.Conf.Role != "control_plane" {
 		return nil, nil
 	}
-	out, err := n.curl(ctx, shQuote(listenURL(f.Conf.AdminListen, "127.0.0.1:8001")+"/clustering/data-planes"))
+	url := listenURL(f.Conf.AdminListen, "127.0.0.1:8001") + "/clustering/data-planes"
+	r, err := n.h.client().HTTPGet(ctx, agentproto.HTTPGetParams{URL: url})
 	if err != nil {
 		return nil, err
+	}
+	if r.Status != http.StatusOK {
+		return nil, fmt.Errorf("host %s: GET %s: HTTP %d", n.h.name, url, r.Status)
 	}
 	var body struct {
 		Data []DataPlane `json:"data"`
 	}
-	if err := json.Unmarshal([]byte(out), &body); err != nil {
+	if err := json.Unmarshal([]byte(r.Body), &body); err != nil {
 		return nil, fmt.Errorf("host %s: /clustering/data-planes: %w", n.h.name, err)
 	}
 	return body.Data, nil

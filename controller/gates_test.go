@@ -3,6 +3,7 @@ package controller
 import (
 	"bytes"
 	"context"
+	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -239,6 +240,48 @@ func TestPreflightRefusesUnmeasurableGates(t *testing.T) {
 	}
 	if countCalls(c.Calls(), hasSuffix(" stop")) != 0 {
 		t.Error("a node was stopped")
+	}
+}
+
+// A running node whose /metrics cannot be read stops the run in preflight
+// when gates are set (the soak would have no sample, after the downtime),
+// and does not matter without gates.
+func TestPreflightRefusesUnreadableMetrics(t *testing.T) {
+	for _, gates := range []bool{true, false} {
+		c := newFakeCluster(t, "2.8.4", "kong-1", "kong-2")
+		c.fail = func(call string) error {
+			if call == "kong-2 metrics" {
+				return errors.New("host kong-2: GET http://127.0.0.1:8001/metrics: HTTP 404")
+			}
+			return nil
+		}
+		spec := testSpecWith(t, func(s *Spec) {
+			if !gates {
+				s.Verify.MaxErrorRate, s.Verify.Max5xx, s.Verify.MaxLatencyP99, s.Verify.MinRequests = 0, nil, 0, 0
+			}
+		})
+		r, err := upgrade(context.Background(), spec, testConfig(c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var found *Finding
+		for i, f := range r.Findings {
+			if f.Code == "metrics-unreadable" {
+				found = &r.Findings[i]
+			}
+		}
+		if !gates {
+			if r.Outcome != Succeeded || found != nil {
+				t.Errorf("without gates: outcome %s, finding %+v", r.Outcome, found)
+			}
+			continue
+		}
+		if r.Outcome != Failed || found == nil || found.Host != "kong-2" || !strings.Contains(found.Message, "HTTP 404") {
+			t.Fatalf("with gates: outcome %s, finding %+v", r.Outcome, found)
+		}
+		if countCalls(c.Calls(), hasSuffix(" stop")) != 0 {
+			t.Error("a node was stopped")
+		}
 	}
 }
 

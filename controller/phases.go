@@ -884,7 +884,7 @@ func (verifyPhase) run(ctx context.Context, e *engine) error {
 		}
 	}
 	v := e.spec.Verify
-	if v.MaxErrorRate <= 0 && v.Max5xx == nil && v.MaxLatencyP99 <= 0 && v.MinRequests <= 0 {
+	if !v.hasGates() {
 		return nil
 	}
 	win := map[string]gateWindow{}

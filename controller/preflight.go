@@ -55,10 +55,16 @@ func (preflightPhase) run(ctx context.Context, e *engine) error {
 		pf.Facts[h] = f
 		mu.Unlock()
 		if slices.Contains(e.spec.Nodes, h) && f.Running {
-			if m, err := n.Metrics(ctx); err == nil {
+			m, err := n.Metrics(ctx)
+			switch {
+			case err == nil:
 				mu.Lock()
 				m0[h], t0[h] = m, e.clk.Now()
 				mu.Unlock()
+			case e.spec.Verify.hasGates():
+				// The gates would find no sample after the downtime.
+				e.find(Finding{Severity: SevError, Code: "metrics-unreadable", Host: h, Message: "the verify gates read /metrics, which failed: " + e.red.err(err),
+					Fix: "make the Admin API's /metrics answer on the node (the prometheus plugin is bundled with Kong and must stay in `plugins`), or remove the verify gates"})
 			}
 		}
 		e.hostResult(PhasePreflight, h, "ok", 0, fmt.Sprintf("kong %s (%s), running=%v", dash(f.Version), dash(f.Edition), f.Running), nil)

@@ -117,6 +117,11 @@ type VerifySpec struct {
 	MinRequests int
 }
 
+// hasGates says whether any metric gate is set (they read /metrics).
+func (v VerifySpec) hasGates() bool {
+	return v.MaxErrorRate > 0 || v.Max5xx != nil || v.MaxLatencyP99 > 0 || v.MinRequests > 0
+}
+
 // SmokeSpec is one request sent through every node's proxy.
 type SmokeSpec struct {
 	Path   string

@@ -3,6 +3,7 @@ package agentproto
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"time"
 )
 
@@ -702,4 +703,47 @@ func (p *AttachParams) Validate() error {
 type AttachResult struct {
 	Status StepStatus `json:"status"`
 	Reply  *Reply     `json:"reply,omitempty"`
+}
+
+// ---- HTTP on the node ----
+
+// MaxHTTPBody bounds the body http.get returns. A larger body is an error,
+// never cut short: a /metrics page read in part would hide counters from
+// the gates.
+const MaxHTTPBody = 8 << 20
+
+// HTTPGetParams asks for one GET from the node itself, to Kong's own
+// listeners: /metrics and /clustering/data-planes on the Admin API, a smoke
+// request through the proxy. Like `curl -sk`: no proxy from the
+// environment, no redirect followed, the certificate not verified (Kong's
+// listeners carry its self-signed one).
+type HTTPGetParams struct {
+	URL     string        `json:"url"`
+	Host    string        `json:"host,omitempty"`    // the Host header
+	Timeout time.Duration `json:"timeout,omitempty"` // the whole exchange; default 10s
+	Discard bool          `json:"discard,omitempty"` // read the body, return only its size
+}
+
+// Validate checks the params.
+func (p *HTTPGetParams) Validate() error {
+	u, err := url.Parse(p.URL)
+	if err != nil {
+		return fmt.Errorf("url: %v", err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("url %q: want http(s)://host[:port]/path", p.URL)
+	}
+	if p.Timeout < 0 {
+		return errors.New("negative timeout")
+	}
+	return nil
+}
+
+// HTTPGetResult is the answer to an http.get: any status is a result, not
+// an error; a connection or read failure is an error.
+type HTTPGetResult struct {
+	Status  int           `json:"status"`
+	Body    string        `json:"body,omitempty"` // the whole body, unless discarded
+	Bytes   int64         `json:"bytes"`          // the body's size
+	Latency time.Duration `json:"latency"`        // request sent to body read
 }

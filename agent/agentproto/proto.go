@@ -70,6 +70,7 @@ const (
 	OpMigrationLock  Op = "db.migration_lock"
 	OpExec           Op = "exec"
 	OpAttach         Op = "attach"
+	OpHTTPGet        Op = "http.get"
 )
 
 // OpInfo describes one operation: a zero value of its params and result.
@@ -97,6 +98,7 @@ var Ops = map[Op]OpInfo{
 	OpMigrationLock:  {func() any { return new(MigrationLockParams) }, func() any { return new(MigrationLockResult) }},
 	OpExec:           {func() any { return new(ExecParams) }, func() any { return new(ExecResult) }},
 	OpAttach:         {func() any { return new(AttachParams) }, func() any { return new(AttachResult) }},
+	OpHTTPGet:        {func() any { return new(HTTPGetParams) }, func() any { return new(HTTPGetResult) }},
 }
 
 // Request is what the controller writes on the agent's stdin.

@@ -413,6 +413,12 @@ func (c *Client) Health(ctx context.Context, p agentproto.HealthParams) (*agentp
 	return call[agentproto.HealthResult](ctx, c, agentproto.OpHealth, p)
 }
 
+// HTTPGet sends one GET from the node to one of its own listeners and
+// returns the whole answer.
+func (c *Client) HTTPGet(ctx context.Context, p agentproto.HTTPGetParams) (*agentproto.HTTPGetResult, error) {
+	return call[agentproto.HTTPGetResult](ctx, c, agentproto.OpHTTPGet, p)
+}
+
 // StagePackage checks and keeps a package file under <state>/packages.
 func (c *Client) StagePackage(ctx context.Context, p agentproto.StageParams) (*agentproto.StageResult, error) {
 	return call[agentproto.StageResult](ctx, c, agentproto.OpPackageStage, p)

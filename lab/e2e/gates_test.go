@@ -3,10 +3,17 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -125,6 +132,90 @@ func TestVerifyGateRollsBack(t *testing.T) {
 	if d := diffFingerprints(before, e.fingerprint()); len(d) > 0 {
 		t.Errorf("database after the rollback differs from before:\n%s", strings.Join(d, "\n"))
 	}
+}
+
+// Issue 6 (verify gates) and the agent's http.get: the gates read a
+// node's whole /metrics page. Forty routes with traffic make Y's page tens
+// of KiB, with the error-rate gate's counters near its top (families come
+// sorted, as Kong's exporter writes them); the routes' upstream fails once
+// Y starts. Read in part (the last 4 KiB of a command's output, as kongctl
+// once did through curl) the gate found no requests and passed; read
+// whole, it fails and the run rolls back.
+func TestVerifyGateReadsWholeMetrics(t *testing.T) {
+	e := upLab(t, labenv.Options{Nodes: 1, From: "2.8.4", To: "3.4.2"})
+	nodes := names(e.lab.KongHosts())
+	node, addr := nodes[0], e.lab.Address(nodes[0])
+
+	// The upstream, on the bastion's side of the lab's bridge.
+	var broken atomic.Bool
+	l, err := net.Listen("tcp", e.lab.Network().BridgeAddr+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if broken.Load() {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		io.WriteString(w, "ok")
+	})}
+	go srv.Serve(l)
+	defer srv.Close()
+	const nRoutes = 40
+	e.adminPost(node, "/services", fmt.Sprintf(`{"name":"bulk","url":"http://%s/"}`, l.Addr()))
+	var bulk []route
+	for i := range nRoutes {
+		e.adminPost(node, "/services/bulk/routes", fmt.Sprintf(`{"name":"bulk-%d","paths":["/bulk-%d"]}`, i, i))
+		bulk = append(bulk, route{fmt.Sprintf("/bulk-%d", i), ""})
+	}
+	e.requireServing(nodes, bulk)
+
+	// Traffic on every route throughout, and the largest /metrics page Y served.
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var pageY atomic.Int64
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; ctx.Err() == nil; i++ {
+			get(addr, 8000, bulk[i%nRoutes].path, "")
+			if i%nRoutes == 0 {
+				if resp, err := httpClient.Get(fmt.Sprintf("http://%s:8001/metrics", addr)); err == nil {
+					b, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					if strings.Contains(string(b), `version="3.4.2"`) && int64(len(b)) > pageY.Load() {
+						pageY.Store(int64(len(b)))
+					}
+				}
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	run := e.start("upgrade", "-i", e.inv, "--yes", "--output", "json")
+	run.waitEvent(t, 3*time.Minute, "the start phase", func(ev event) bool {
+		return ev.Type == "phase_start" && ev.Phase == "start"
+	})
+	broken.Store(true)
+	code := run.wait(t, 5*time.Minute)
+	cancel()
+	wg.Wait()
+	if code != 3 {
+		t.Fatalf("upgrade: exit %d, want 3 (rolled back by the error-rate gate)\nstderr:\n%s", code, run.stderr)
+	}
+	if n := pageY.Load(); n < 16<<10 {
+		t.Errorf("Y's /metrics page was %d bytes: too small to test a whole read", n)
+	}
+	rep := finalReport(t, run.stdout.String())
+	failed := false
+	for _, g := range rep.Gates {
+		if g.Gate == "max_error_rate" && g.Host == node {
+			failed = !g.Passed && g.Measured > 0.5
+		}
+	}
+	if !failed {
+		t.Errorf("max_error_rate gate on %s did not fail with the measured errors: %+v", node, rep.Gates)
+	}
+	e.requireVersion("2.8.4", nodes...)
 }
 
 // Issue 6, rollback hazard: the controller is killed while a detached

@@ -311,21 +311,24 @@ func (e *env) createEntities(host string) {
 	if !strings.HasPrefix(e.lab.Options().From, "2.") {
 		regex = "~" + regex
 	}
-	admin := fmt.Sprintf("http://%s:8001", e.lab.Address(host))
-	post := func(path, body string) {
-		resp, err := httpClient.Post(admin+path, "application/json", strings.NewReader(body))
-		if err != nil {
-			e.t.Fatalf("POST %s%s: %v", admin, path, err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != 201 && resp.StatusCode != 200 {
-			e.t.Fatalf("POST %s%s: %d %s", admin, path, resp.StatusCode, b)
-		}
+	e.adminPost(host, "/services", `{"name":"e2e","url":"http://127.0.0.1:8007/status"}`)
+	e.adminPost(host, "/services/e2e/routes", `{"name":"e2e-plain","paths":["/e2e-plain"],"strip_path":true}`)
+	e.adminPost(host, "/services/e2e/routes", `{"name":"e2e-regex","paths":["`+regex+`"],"strip_path":true}`)
+}
+
+// adminPost creates an entity through the Admin API of host (port 8001).
+func (e *env) adminPost(host, path, body string) {
+	e.t.Helper()
+	url := fmt.Sprintf("http://%s:8001%s", e.lab.Address(host), path)
+	resp, err := httpClient.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		e.t.Fatalf("POST %s: %v", url, err)
 	}
-	post("/services", `{"name":"e2e","url":"http://127.0.0.1:8007/status"}`)
-	post("/services/e2e/routes", `{"name":"e2e-plain","paths":["/e2e-plain"],"strip_path":true}`)
-	post("/services/e2e/routes", `{"name":"e2e-regex","paths":["`+regex+`"],"strip_path":true}`)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 201 && resp.StatusCode != 200 {
+		e.t.Fatalf("POST %s: %d %s", url, resp.StatusCode, b)
+	}
 }
 
 // fingerprint hashes every table of the public schema (but locks), rows in

@@ -1,0 +1,71 @@
+package agent
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/kongctl/kongctl/agent/agentproto"
+)
+
+// httpGet answers http.get: one GET to a listener of Kong on this node,
+// whose whole body comes back (up to agentproto.MaxHTTPBody). The node
+// needs no curl for it, and no output is cut to a tail.
+func (a *Agent) httpGet(ctx context.Context, p *agentproto.HTTPGetParams) (*agentproto.HTTPGetResult, error) {
+	timeout := p.Timeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.URL, nil)
+	if err != nil {
+		return nil, agentproto.Errorf(agentproto.CodeInvalid, "GET %s: %v", p.URL, err)
+	}
+	if p.Host != "" {
+		req.Host = p.Host
+	}
+	client := &http.Client{
+		Transport: &http.Transport{
+			Proxy:             nil, // the node's own listeners: never through a proxy
+			TLSClientConfig:   &tls.Config{InsecureSkipVerify: true},
+			DisableKeepAlives: true,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	start := time.Now()
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, httpGetError(p.URL, err)
+	}
+	defer resp.Body.Close()
+	res := &agentproto.HTTPGetResult{Status: resp.StatusCode}
+	var body []byte
+	if p.Discard {
+		res.Bytes, err = io.Copy(io.Discard, resp.Body)
+	} else {
+		body, err = io.ReadAll(io.LimitReader(resp.Body, agentproto.MaxHTTPBody+1))
+		res.Bytes = int64(len(body))
+	}
+	if err != nil {
+		return nil, httpGetError(p.URL, err)
+	}
+	if res.Bytes > agentproto.MaxHTTPBody {
+		return nil, agentproto.Errorf(agentproto.CodeInvalid, "GET %s: body larger than %d bytes", p.URL, agentproto.MaxHTTPBody)
+	}
+	res.Body = string(body)
+	res.Latency = time.Since(start)
+	return res, nil
+}
+
+// httpGetError classifies a failed GET: out of time, or nothing (healthy)
+// answering.
+func httpGetError(url string, err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return agentproto.Errorf(agentproto.CodeTimeout, "GET %s: %v", url, err)
+	}
+	return agentproto.Errorf(agentproto.CodeUnhealthy, "GET %s: %v", url, err)
+}
