@@ -267,7 +267,14 @@ func (a *Agent) serviceStart(ctx context.Context, run *opRun, p *agentproto.Serv
 		return r, err
 	}
 	if res.ExitCode != 0 {
-		return r, agentproto.Errorf(agentproto.CodeKongFailed, "%s exited %d: %s", r.Steps[len(r.Steps)-1], res.ExitCode, firstErrorLine(string(res.Stderr)))
+		// `kong start` connects to the database before nginx starts:
+		// that failure is the database's (a controller may wait for it),
+		// not Kong's. systemctl's own message does not tell.
+		code := agentproto.CodeKongFailed
+		if strings.Contains(string(res.Stderr), msgDBUnreachable) {
+			code = agentproto.CodeDBUnreachable
+		}
+		return r, agentproto.Errorf(code, "%s exited %d: %s", r.Steps[len(r.Steps)-1], res.ExitCode, firstErrorLine(string(res.Stderr)))
 	}
 	var h *agentproto.HealthResult
 	ok := waitFor(ctx, wait, func() bool {

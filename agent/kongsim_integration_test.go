@@ -198,6 +198,15 @@ func TestServiceAgainstSimulator(t *testing.T) {
 		t.Fatalf("health when stopped: %+v", rep.Error)
 	}
 
+	// Start with the database unreachable: Kong's PostgreSQL error, coded
+	// as the database's so the controller can wait for it.
+	down := svc
+	down.Conf = filepath.Join(t.TempDir(), "down.conf")
+	os.WriteFile(down.Conf, []byte("pg_host = 127.0.0.1\npg_port = 1\nprefix = "+t.TempDir()+"\n"), 0o600)
+	if _, rep := call[agentproto.ServiceResult](t, a, agentproto.OpServiceStart, down); rep.Error == nil || rep.Error.Code != agentproto.CodeDBUnreachable {
+		t.Fatalf("start with the database down: %+v", rep.Error)
+	}
+
 	// 3.9 drains before quitting. (Its migrations first.)
 	if r, rep := call[agentproto.MigrationsResult](t, a, agentproto.OpMigrations, agentproto.MigrationsParams{Action: "up", KongBin: bins["3.9.1"], Conf: conf}); r == nil {
 		t.Fatalf("up to 3.9: %+v\n%s", rep.Error, rep.StdoutTail)

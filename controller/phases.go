@@ -190,11 +190,18 @@ func (backupCheckPhase) run(ctx context.Context, e *engine) error {
 		return nil
 	}
 	return e.step(ctx, PhaseBackupCheck, "backup-check", e.spec.ToolsHost, func(ctx context.Context) (any, error) {
-		db, err := e.database(ctx)
-		if err != nil {
-			return nil, err
-		}
-		fp, err := db.Fingerprint(ctx)
+		// A read: a database or network blip here (the fleet already
+		// down) is waited out rather than turned into a rollback, which
+		// would need the database as much.
+		var fp Fingerprint
+		err := e.retryTransient(ctx, e.spec.ToolsHost, "fingerprint database after stop", func(ctx context.Context) error {
+			db, err := e.database(ctx)
+			if err != nil {
+				return err
+			}
+			fp, err = db.Fingerprint(ctx)
+			return err
+		})
 		if err != nil {
 			return nil, fmt.Errorf("fingerprint database after stop: %w", err)
 		}

@@ -52,7 +52,8 @@ func connectionLost(err error) bool {
 // to host was lost (then it reconnects first) or because host could not
 // reach the database, runs it again, for up to transientRetry. Only for
 // steps that are safe to run twice: rollback steps are (a resumed rollback
-// runs them again anyway), and releasing the fleet lock.
+// runs them again anyway), releasing the fleet lock, and reads (the
+// database fingerprint after the stop).
 func (e *engine) retryTransient(ctx context.Context, host, what string, fn func(ctx context.Context) error) error {
 	var since time.Time
 	for {

@@ -52,6 +52,13 @@ func TestRollbackRetriesTransientFaults(t *testing.T) {
 			}
 			return nil
 		}},
+		{name: "X cannot start until the database is back", outcome: RolledBack, minRetries: 2, fail: func(call string, n int) error {
+			if call == "kong-2 start 2.8.4" && n <= 2 {
+				return &agentclient.OpError{Host: "kong-2", Op: "service.start", Err: agentproto.Errorf(agentproto.CodeDBUnreachable,
+					"kong start exited 1: Error: [PostgreSQL error] failed to retrieve PostgreSQL server_version_num: connection refused")}
+			}
+			return nil
+		}},
 		{name: "never back", outcome: Failed, fail: func(call string, n int) error {
 			if call == "kong-2 start 2.8.4" {
 				return lost(call)
@@ -119,5 +126,34 @@ func TestRollbackRetriesTransientFaults(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The fingerprint after the stop is a read: a database blip there (the
+// fleet already down) is waited out, and the upgrade goes on.
+func TestBackupCheckWaitsForDatabase(t *testing.T) {
+	c := newFakeCluster(t, "2.8.4", "kong-1", "kong-2", "kong-3")
+	var mu sync.Mutex
+	stopped, fingerprints := false, 0
+	c.fail = func(call string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if strings.HasSuffix(call, " stop") {
+			stopped = true
+		}
+		if call == "db fingerprint" && stopped {
+			fingerprints++
+			if fingerprints <= 2 {
+				return &agentclient.OpError{Host: "db", Op: "db.fingerprint", Err: agentproto.Errorf(agentproto.CodeDBUnreachable, "connect to kong@db:5432/kong: connection refused")}
+			}
+		}
+		return nil
+	}
+	r, err := upgrade(context.Background(), testSpec(t), testConfig(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Outcome != Succeeded || fingerprints != 3 {
+		t.Fatalf("outcome %s after %d fingerprints after the stop, want succeeded after 3 (error %q)", r.Outcome, fingerprints, r.Error)
 	}
 }
