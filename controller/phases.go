@@ -194,11 +194,7 @@ func (backupCheckPhase) run(ctx context.Context, e *engine) error {
 		// down) is waited out rather than turned into a rollback, which
 		// would need the database as much.
 		var fp Fingerprint
-		err := e.retryTransient(ctx, e.spec.ToolsHost, "fingerprint database after stop", func(ctx context.Context) error {
-			db, err := e.database(ctx)
-			if err != nil {
-				return err
-			}
+		err := e.retryDatabase(ctx, "fingerprint database after stop", func(ctx context.Context, db Database) (err error) {
 			fp, err = db.Fingerprint(ctx)
 			return err
 		})
@@ -697,11 +693,7 @@ func (e *engine) settleMigrations(ctx context.Context) error {
 	var waitedFrom time.Time
 	for {
 		var ml MigrationLock
-		err := e.retryTransient(ctx, e.spec.ToolsHost, "read Kong's migrations lock", func(ctx context.Context) error {
-			db, err := e.database(ctx)
-			if err != nil {
-				return err
-			}
+		err := e.retryDatabase(ctx, "read Kong's migrations lock", func(ctx context.Context, db Database) (err error) {
 			ml, err = db.MigrationLock(ctx)
 			return err
 		})

@@ -89,3 +89,15 @@ func (e *engine) retryTransient(ctx context.Context, host, what string, fn func(
 		}
 	}
 }
+
+// retryDatabase runs fn on the database (through the tools host) under
+// retryTransient: for reads, and steps safe to run twice.
+func (e *engine) retryDatabase(ctx context.Context, what string, fn func(ctx context.Context, db Database) error) error {
+	return e.retryTransient(ctx, e.spec.ToolsHost, what, func(ctx context.Context) error {
+		db, err := e.database(ctx)
+		if err != nil {
+			return err
+		}
+		return fn(ctx, db)
+	})
+}
