@@ -17,7 +17,7 @@ import (
 // Prober sends GETs to every node's proxy at a fixed interval and records
 // the answers. Targets are lab addresses only.
 type Prober struct {
-	Targets  map[string]string // node -> URL (http://<lab address>:8000/lab)
+	Targets  map[string]string // node -> URL (http://<lab address>:8000/bench-probe)
 	Interval time.Duration     // between two probes of one node
 	Timeout  time.Duration     // per request
 	MaxTime  time.Duration     // the prober never runs longer than this

@@ -123,10 +123,14 @@ Kong 2.8.4, upgraded to 3.4.2 by ` + "`bin/kongctl upgrade -i <lab>/hosts.hcl --
 run as a child process of the benchmark.
 
 - **Fleet downtime.** A prober on the machine (outside the nodes) sends
-  ` + "`GET http://<node>:8000/lab`" + ` to every node's proxy every ` + fmt.Sprintf("%.0f", r.ProbeIntervalMS) + ` ms (twice that at
+  ` + "`GET http://<node>:8000/bench-probe`" + ` to every node's proxy every ` + fmt.Sprintf("%.0f", r.ProbeIntervalMS) + ` ms (twice that at
   64 nodes), each node on its own keep-alive connection with a 500 ms timeout,
   from before kongctl starts until every node answers again after it ended.
-  A good answer is HTTP 200 (the route the lab seeds). Per node and for the
+  A good answer is HTTP 200. The benchmark adds that route before it starts
+  probing, on a service the simulator answers itself (` + "`http://echo.internal/`" + `):
+  the lab's own ` + "`/lab`" + ` route is proxied to the node's Status API, whose
+  ` + "`/status`" + ` pings PostgreSQL on every request, and at 64 nodes the probes
+  alone then took a quarter of a core from the upgrade. Per node and for the
   fleet, the downtime is the longest gap between two consecutive good answers
   with failed probes in between: from the last good answer before the outage
   to the first good answer after it. For the fleet any node's good answer
@@ -203,54 +207,52 @@ run as a child process of the benchmark.
 
 // knownLimits is the analysis of the last full run (kept by hand).
 const knownLimits = `
-## Known limits (from the run of 2026-11-26 03:44 UTC)
+## Known limits (from the run of 2026-11-26 05:10 UTC)
 
-These figures come from one ` + "`make bench`" + ` (03:44-03:55 UTC, 2 cores, nothing
-else running), on the code of the fault matrix's run plus the benchmark's CPU
-accounting.
+These figures come from one ` + "`make bench`" + ` (05:10-05:20 UTC, 2 cores, nothing
+else running), on the code that reads Kong's HTTP endpoints through the
+agent's own ` + "`http.get`" + ` and probes a route the simulator answers itself.
 
-- **The 64/3 wall ratio is 9.98, against a bar of 2.5, and this machine
-  cannot do better than 8.5.** The 64-node upgrade succeeded in 249.7 s (the
-  3-node one: 25.0 s). Its lab processes burned 418 s of CPU (6.5 s a node)
-  and kongctl 8.2 s, so on 2 cores no controller could have finished it in
-  less than 213 s: 8.5 times the 3-node wall time. kongctl's run took 1.17
+- **The 64/3 wall ratio is 7.86, against a bar of 2.5, and this machine
+  cannot do better than 6.7.** The 64-node upgrade succeeded in 180.2 s (the
+  3-node one: 22.9 s). Its lab processes burned 301 s of CPU (4.7 s a node)
+  and kongctl 7.2 s, so on 2 cores no controller could have finished it in
+  less than 154 s: 6.7 times the 3-node wall time. kongctl's run took 1.17
   times that floor, so the cores were busy nearly all the time. On real
   hosts every node brings its own CPU and this floor does not exist; what
   the ratio measures here is the lab, not kongctl. What a node costs the
-  lab, in CPU seconds (64-node run, ` + "`runs[].cpu.phases_s`" + ` / 64): preflight 2.15
-  (SSH handshake, the agent delivered gzip-compressed and decompressed and
-  hashed on the node, facts, X and Y packages staged and checked, 4.4 MB
-  each), install 2.07 (apt-get and dpkg on the node's 19,000-line package
-  status, and the hold), verify 1.12 (a health check and a smoke request per
-  node every 2 s through the 10 s soak, and /metrics twice), start 0.81
-  (the simulator starting and connecting to PostgreSQL), stop 0.33.
-- **Where the 64-node time went:** preflight 78.5 s, stop 21.8 s (one node
-  after the other by design, ` + "`upgrade.order`" + `), install 72.5 s, start 29.6 s (16
+  lab, in CPU seconds (64-node run, ` + "`runs[].cpu.phases_s`" + ` / 64): install 1.88
+  (apt-get and dpkg on the node's 19,000-line package status, and the hold),
+  preflight 1.26 (SSH handshake, the agent delivered gzip-compressed and
+  decompressed and hashed on the node, facts, X and Y packages staged and
+  checked, 4.4 MB each, /metrics twice), verify 0.86 (a health check, with
+  ` + "`kong health`" + `, and a smoke request per node every 2 s through the 10 s soak),
+  start 0.56 (the simulator starting and connecting to PostgreSQL), stop 0.17.
+  Process accounting of a 16-node run (` + "`acct`" + `, by command) puts the rest of a
+  node's cost in the agent's ~25 invocations (about 45 ms of CPU each, an SSH
+  session and a process per call), apt-get and its 6 dpkg runs (about 1 s),
+  and the simulator's 18 CLI runs (20 ms each).
+- **Where the 64-node time went:** preflight 44.0 s, stop 17.2 s (one node
+  after the other by design, ` + "`upgrade.order`" + `), install 63.4 s, start 19.4 s (16
   at a time: 64 starts at once made PostgreSQL time out the simulators'
-  connections), verify 39.7 s (including the 10 s soak).
-- **What changed since the run of 2026-11-26 00:40** (64 nodes, at load
-  20-31: 378 s to the gate's verdict, then rolled back by it; now 249.7 s to
-  a verified upgrade):
-  - the simulator counted a prober request that timed out (the client went
-    away) as a 502; nginx logs 499, and Kong's metrics count it so. The lab's
-    1% error-rate gate then rolled back every 64-node run, with the
-    simulators starved of CPU. It now counts 499, as Kong does;
-  - the simulator rebuilt its router from PostgreSQL every second; Kong polls
-    every ` + "`db_update_frequency`" + ` (5 s by default), and now so does the simulator
-    (idle 64-node lab: from about half a core to almost nothing);
-  - the agent hashed its own 11 MB binary on every call (the check that it is
-    the binary kongctl delivered); the hash is now cached in the state
-    directory, keyed by the file's inode, size, mtime and ctime;
-  - preflight's second metrics sample and verify's last one read the nodes
-    in parallel, not one after the other; a rollback starts X on 16 nodes at
-    a time instead of one after the other (138 s at 64 nodes before);
-  - install runs apt without repository lists, the agent travels
-    gzip-compressed, and concurrency is set per kind of work (the runs of
-    2026-11-25/26 before this one).
-- **Controller memory** stays under the bar (107 MB at 64 nodes), but peaked
-  at 145 MB at 16 nodes in this run: Go's heap grows with the garbage of
-  16 concurrent agent uploads on an idle machine (the 64-node run uploads 16
-  at a time too). Not investigated further.
+  connections), verify 32.3 s (including the 10 s soak).
+- **What changed since the run of 2026-11-26 03:44** (64 nodes: 249.7 s, lab
+  CPU 418 s, ratio 9.98):
+  - kongctl read /metrics and sent its smoke requests through ` + "`exec curl`" + ` on
+    the node (an agent, a shell and curl per call, about 40 ms of CPU more
+    each, ten times a node). The agent's ` + "`http.get`" + ` does it in-process, and
+    returns the whole page: the exec's reply carried only the last 4 KiB,
+    which on a fleet with a few dozen routes hid the counters the error-rate
+    gate reads (a correctness bug, fixed by the same change; see README);
+  - the prober requested the lab's ` + "`/lab`" + `, proxied to the node's Status API,
+    whose ` + "`/status`" + ` pings PostgreSQL: 0.62 ms of lab CPU a probe, a quarter
+    of a core at 64 nodes. It now requests a route the simulator answers
+    itself (0.23 ms).
+- **Controller memory** stays under the bar: 84 MB at 64 nodes, 118 MB at 16
+  (the earlier run: 107 and 145). The 16-node peak above the 64-node one is
+  Go's heap growing with the garbage of 16 concurrent agent uploads on an
+  idle machine (the 64-node run uploads 16 at a time too). Not investigated
+  further.
 - Fleet downtime at 16 and 64 nodes is the time in which no node serves: it
   starts when the last node in stop order stops and ends when the first node
   serves Y, so it can be below the critical path (taken on the slowest node).
