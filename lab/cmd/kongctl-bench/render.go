@@ -112,7 +112,7 @@ func renderMarkdown(r *results, table string) string {
 	b.WriteString(`# kongctl benchmarks
 
 Written by ` + "`make bench`" + ` (lab/cmd/kongctl-bench); the same figures, machine-readable,
-are in ` + "`build/bench/results.json`" + `. Regenerate with ` + "`make bench`" + ` (11 minutes on 2 idle
+are in ` + "`build/bench/results.json`" + `. Regenerate with ` + "`make bench`" + ` (10 minutes on 2 idle
 cores, 35 beside other jobs; ` + "`make bench BENCH_FLAGS='-runs 1 -sizes 16 -slow-runs 1'`" + ` for a quick look).
 
 ## Method
