@@ -61,8 +61,8 @@ func (a *Agent) httpGet(ctx context.Context, p *agentproto.HTTPGetParams) (*agen
 	return res, nil
 }
 
-// httpGetError classifies a failed GET: out of time, or nothing (healthy)
-// answering.
+// httpGetError classifies a failed GET: out of time, or no answer from the
+// listener (Kong not serving there).
 func httpGetError(url string, err error) error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return agentproto.Errorf(agentproto.CodeTimeout, "GET %s: %v", url, err)
