@@ -173,6 +173,7 @@ func TestVerifyGateReadsWholeMetrics(t *testing.T) {
 	// Traffic on every route throughout, and the largest /metrics page Y served.
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
+	defer func() { cancel(); wg.Wait() }() // also when the test fails early
 	var pageY atomic.Int64
 	wg.Add(1)
 	go func() {
