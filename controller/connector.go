@@ -339,7 +339,7 @@ func (n *agentNode) Facts(ctx context.Context) (Facts, error) {
 	out := Facts{
 		Version: f.Kong.Version, Edition: f.Kong.Edition, Running: f.Service.Running,
 		Arch: goarch(f.Arch), PackageFormat: pkgFormat(f.PackageManager), Role: f.Conf.Role, Service: f.Service.Unit,
-		Conf: map[string]string{"database": f.Conf.DB.Database, "role": f.Conf.Role, "status_listen": f.Conf.StatusListen, "plugins": f.Conf.Plugins},
+		Conf: map[string]string{"database": f.Conf.DB.Database, "role": f.Conf.Role, "status_listen": f.Conf.StatusListen, "admin_listen": f.Conf.AdminListen, "plugins": f.Conf.Plugins},
 	}
 	for _, p := range strings.Split(f.Conf.Plugins, ",") {
 		if p = strings.TrimSpace(p); p != "" {

@@ -285,6 +285,29 @@ func TestPreflightRefusesUnreadableMetrics(t *testing.T) {
 	}
 }
 
+// A node whose Admin API is off (a proxy-only node) is refused in
+// preflight: kongctl could never read Y's version or metrics there.
+func TestPreflightRefusesAdminAPIOff(t *testing.T) {
+	c := newFakeCluster(t, "2.8.4", "kong-1", "kong-2", "kong-3")
+	c.nodes["kong-2"].conf = map[string]string{"database": "postgres", "admin_listen": "off"}
+	r, err := upgrade(context.Background(), testSpec(t), testConfig(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found *Finding
+	for i, f := range r.Findings {
+		if f.Code == "admin-api-off" {
+			found = &r.Findings[i]
+		}
+	}
+	if r.Outcome != Failed || found == nil || found.Host != "kong-2" || found.Severity != SevError {
+		t.Fatalf("outcome %s, finding %+v", r.Outcome, found)
+	}
+	if countCalls(c.Calls(), hasSuffix(" stop")) != 0 {
+		t.Error("a node was stopped")
+	}
+}
+
 // An idle node declares the families before it has any series.
 func TestParseMetricsDeclaredFamilies(t *testing.T) {
 	m := parseMetrics("# HELP kong_http_requests_total x\n# TYPE kong_http_requests_total counter\n# TYPE kong_request_latency_ms histogram\nkong_nginx_requests_total 3\n")

@@ -216,6 +216,12 @@ func (e *engine) checkNodes(pf *preflightData) {
 		if !f.Running {
 			e.find(Finding{Severity: SevWarning, Code: "not-running", Host: h, Message: "Kong is not running before the upgrade", Fix: "start it, or accept that it will be started on Y"})
 		}
+		if first, _, _ := strings.Cut(f.Conf["admin_listen"], ","); strings.TrimSpace(first) == "off" {
+			// Found before the downtime, not when Y never reads healthy.
+			e.find(Finding{Severity: SevError, Code: "admin-api-off", Host: h,
+				Message: "admin_listen is off: kongctl checks the version Kong runs, and reads /metrics for the gates, through the node's own Admin API",
+				Fix:     "let the Admin API listen on the node's loopback at least (admin_listen = 127.0.0.1:8001): it stays closed to the network"})
+		}
 		if h != e.spec.MigrationHost && mig.Plugins != nil && !sameSet(f.Plugins, mig.Plugins) {
 			e.find(Finding{Severity: SevError, Code: "plugins", Host: h,
 				Message: fmt.Sprintf("loaded plugins differ from the migration node %s (only here: %s; only there: %s)", e.spec.MigrationHost, strings.Join(minus(f.Plugins, mig.Plugins), ","), strings.Join(minus(mig.Plugins, f.Plugins), ",")),

@@ -172,3 +172,35 @@ func TestUnsupportedPathRefused(t *testing.T) {
 		t.Errorf("database changed by a refused upgrade:\n%s", strings.Join(d, "\n"))
 	}
 }
+
+// A proxy-only node (admin_listen = off) is refused before anything stops:
+// kongctl reads the version Kong runs and /metrics through the node's own
+// Admin API, and would otherwise find out only once Y never read healthy.
+func TestAdminAPIOffRefused(t *testing.T) {
+	e := upLab(t, labenv.Options{Nodes: 2, From: "2.8.4", To: "3.4.2"})
+	nodes := names(e.lab.KongHosts())
+	ctx, cancel := shortCtx()
+	defer cancel()
+	if out, err := e.lab.SSH(ctx, nodes[1], "sed -i 's/^admin_listen = .*/admin_listen = off/' /etc/kong/kong.conf && kong restart -c /etc/kong/kong.conf"); err != nil {
+		t.Fatalf("%s: admin_listen = off: %v: %s", nodes[1], err, out)
+	}
+	pidsBefore := e.kongPIDs(nodes)
+
+	r := e.kongctl("upgrade", "-i", e.inv, "--yes", "--output", "json")
+	if r.code != 1 {
+		t.Fatalf("upgrade: want exit 1 (refused in preflight): %s", r)
+	}
+	rep := finalReport(t, r.stdout)
+	if msg, ok := rep.finding("admin-api-off"); !ok || !strings.Contains(msg, "admin_listen is off") {
+		t.Errorf("no admin-api-off finding: %+v", rep.Findings)
+	}
+	for _, f := range rep.Findings {
+		if f.Code == "admin-api-off" && f.Host != nodes[1] {
+			t.Errorf("admin-api-off on %s, want %s", f.Host, nodes[1])
+		}
+	}
+	if pids := e.kongPIDs(nodes); !equalMaps(pids, pidsBefore) {
+		t.Errorf("Kong restarted on some node: pids before %v, after %v", pidsBefore, pids)
+	}
+	e.requireVersion("2.8.4", nodes...)
+}
