@@ -264,12 +264,7 @@ func TestPreflightRefusesUnreadableMetrics(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var found *Finding
-		for i, f := range r.Findings {
-			if f.Code == "metrics-unreadable" {
-				found = &r.Findings[i]
-			}
-		}
+		found := findingOf(r, "metrics-unreadable")
 		if !gates {
 			if r.Outcome != Succeeded || found != nil {
 				t.Errorf("without gates: outcome %s, finding %+v", r.Outcome, found)
@@ -294,12 +289,7 @@ func TestPreflightRefusesAdminAPIOff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var found *Finding
-	for i, f := range r.Findings {
-		if f.Code == "admin-api-off" {
-			found = &r.Findings[i]
-		}
-	}
+	found := findingOf(r, "admin-api-off")
 	if r.Outcome != Failed || found == nil || found.Host != "kong-2" || found.Severity != SevError {
 		t.Fatalf("outcome %s, finding %+v", r.Outcome, found)
 	}

@@ -19,13 +19,17 @@ func (c *fakeCluster) runningStep(cmd string, polls int) {
 	}
 }
 
-func hasFinding(r *Report, code string) bool {
-	for _, f := range r.Findings {
+func hasFinding(r *Report, code string) bool { return findingOf(r, code) != nil }
+
+// findingOf returns the last finding of code in r, or nil.
+func findingOf(r *Report, code string) *Finding {
+	var found *Finding
+	for i, f := range r.Findings {
 		if f.Code == code {
-			return true
+			found = &r.Findings[i]
 		}
 	}
-	return false
+	return found
 }
 
 // The reply of `migrations up` is lost (the step keeps running on the
