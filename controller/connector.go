@@ -630,9 +630,14 @@ func (n *agentNode) Exec(ctx context.Context, req ExecRequest) (ExecResult, erro
 	return ExecResult{ExitCode: r.ExitCode, Stdout: r.StdoutTail, Stderr: r.StderrTail}, nil
 }
 
+// firstListen is the first entry of a Kong *_listen setting.
+func firstListen(listen string) string {
+	return strings.TrimSpace(strings.Split(listen, ",")[0])
+}
+
 // listenURL turns the first entry of a Kong *_listen setting into a URL.
 func listenURL(listen, def string) string {
-	first := strings.TrimSpace(strings.Split(listen, ",")[0])
+	first := firstListen(listen)
 	if first == "" || first == "off" {
 		first = def
 	}
@@ -677,15 +682,25 @@ func (n *agentNode) Metrics(ctx context.Context) (Metrics, error) {
 	if err != nil {
 		return Metrics{}, err
 	}
-	url := listenURL(f.Conf.AdminListen, "127.0.0.1:8001") + "/metrics"
-	r, err := n.h.client().HTTPGet(ctx, agentproto.HTTPGetParams{URL: url})
+	body, err := n.adminGet(ctx, f, "/metrics")
 	if err != nil {
 		return Metrics{}, err
 	}
-	if r.Status != http.StatusOK {
-		return Metrics{}, fmt.Errorf("host %s: GET %s: HTTP %d", n.h.name, url, r.Status)
+	return parseMetrics(body), nil
+}
+
+// adminGet reads path from the node's own Admin API (the agent's http.get:
+// the whole body); any status but 200 is an error.
+func (n *agentNode) adminGet(ctx context.Context, f *agentproto.Facts, path string) (string, error) {
+	url := listenURL(f.Conf.AdminListen, "127.0.0.1:8001") + path
+	r, err := n.h.client().HTTPGet(ctx, agentproto.HTTPGetParams{URL: url})
+	if err != nil {
+		return "", err
 	}
-	return parseMetrics(r.Body), nil
+	if r.Status != http.StatusOK {
+		return "", fmt.Errorf("host %s: GET %s: HTTP %d", n.h.name, url, r.Status)
+	}
+	return r.Body, nil
 }
 
 // parseMetrics sums request, per-status and 5xx counters and the request
@@ -805,18 +820,14 @@ func (n *agentNode) DataPlanes(ctx context.Context) ([]DataPlane, error) {
 	if f.Conf.Role != "control_plane" {
 		return nil, nil
 	}
-	url := listenURL(f.Conf.AdminListen, "127.0.0.1:8001") + "/clustering/data-planes"
-	r, err := n.h.client().HTTPGet(ctx, agentproto.HTTPGetParams{URL: url})
+	out, err := n.adminGet(ctx, f, "/clustering/data-planes")
 	if err != nil {
 		return nil, err
-	}
-	if r.Status != http.StatusOK {
-		return nil, fmt.Errorf("host %s: GET %s: HTTP %d", n.h.name, url, r.Status)
 	}
 	var body struct {
 		Data []DataPlane `json:"data"`
 	}
-	if err := json.Unmarshal([]byte(r.Body), &body); err != nil {
+	if err := json.Unmarshal([]byte(out), &body); err != nil {
 		return nil, fmt.Errorf("host %s: /clustering/data-planes: %w", n.h.name, err)
 	}
 	return body.Data, nil
