@@ -202,6 +202,8 @@ func SpecFromInventory(inv *inventory.Inventory, limit string, wholeFleet bool) 
 		KongConf:      u.KongConf,
 		Prefix:        u.Prefix,
 		OnFailure:     u.OnFailure,
+		StopMode:      u.Stop,
+		FinishMode:    u.Finish,
 		Decommission:  u.Decommission,
 		RestoreDB:     true,
 		Hooks:         map[HookPoint][]HookSpec{},

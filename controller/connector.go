@@ -396,9 +396,12 @@ func (n *agentNode) Stop(ctx context.Context, timeout time.Duration) error {
 	return nil
 }
 
-func (n *agentNode) Start(ctx context.Context, timeout time.Duration) error {
-	_, err := n.h.client().ServiceStart(ctx, n.svc(timeout))
-	return err
+func (n *agentNode) Start(ctx context.Context, timeout time.Duration) (Health, error) {
+	res, err := n.h.client().ServiceStart(ctx, n.svc(timeout))
+	if err != nil || res.Health == nil {
+		return Health{}, err
+	}
+	return healthOf(res.Health), nil
 }
 
 func (n *agentNode) Health(ctx context.Context) (Health, error) {
@@ -409,6 +412,11 @@ func (n *agentNode) Health(ctx context.Context) (Health, error) {
 		}
 		return Health{}, err
 	}
+	return healthOf(hr), nil
+}
+
+// healthOf reads the agent's health result.
+func healthOf(hr *agentproto.HealthResult) Health {
 	h := Health{Running: hr.CLI, Version: hr.Version, Ready: true, DBReachable: hr.Healthy}
 	if hr.Admin != nil {
 		h.StatusOK = hr.Admin.Status >= 200 && hr.Admin.Status < 300
@@ -419,7 +427,7 @@ func (n *agentNode) Health(ctx context.Context) (Health, error) {
 	if !hr.Healthy {
 		h.Detail = hr.CLIOut
 	}
-	return h, nil
+	return h
 }
 
 func (n *agentNode) StagePackage(ctx context.Context, p PackageRef) error {

@@ -386,9 +386,14 @@ func (e *engine) runPhases(ctx context.Context, phases []phase) (int, error) {
 		if err := ctx.Err(); err != nil {
 			return i, err
 		}
-		e.mu.Lock()
-		e.started = append(e.started, p)
-		e.mu.Unlock()
+		if _, ok := p.(group); ok {
+			// A group enters its parts itself, as each begins.
+			if err := p.run(ctx, e); err != nil {
+				return i, err
+			}
+			continue
+		}
+		e.enter(p)
 		if err := e.runPhase(ctx, p); err != nil {
 			return i, err
 		}
@@ -404,12 +409,18 @@ func (e *engine) runPhase(ctx context.Context, p phase) error {
 	if err != nil {
 		pr.Status, pr.Error = "failed", e.red.err(err)
 	}
+	e.endPhase(ctx, pr)
+	return err
+}
+
+// endPhase puts a phase's result in the timeline, tells the operator and
+// records it in the run summary.
+func (e *engine) endPhase(ctx context.Context, pr PhaseResult) {
 	e.mu.Lock()
 	e.timeline = append(e.timeline, pr)
 	e.mu.Unlock()
-	e.emit(progress.Event{Type: progress.PhaseEnd, Phase: pr.Phase, Status: pr.Status, Error: pr.Error, Duration: pr.Finished.Sub(t0).Seconds()})
-	e.recordRun(ctx, string(p.name()), pr.Status)
-	return err
+	e.emit(progress.Event{Type: progress.PhaseEnd, Phase: pr.Phase, Status: pr.Status, Error: pr.Error, Duration: pr.Finished.Sub(pr.Started).Seconds()})
+	e.recordRun(ctx, pr.Phase, pr.Status)
 }
 
 func (e *engine) phaseTotal(p PhaseName) int {

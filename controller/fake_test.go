@@ -160,17 +160,17 @@ func (n *fakeNode) Stop(ctx context.Context, timeout time.Duration) error {
 	n.c.done(n.name + " stop")
 	return nil
 }
-func (n *fakeNode) Start(ctx context.Context, timeout time.Duration) error {
+func (n *fakeNode) Start(ctx context.Context, timeout time.Duration) (Health, error) {
 	n.c.mu.Lock()
 	v := n.version
 	n.c.mu.Unlock()
 	if err := n.op("start " + v); err != nil {
-		return err
+		return Health{}, err
 	}
 	n.c.mu.Lock()
 	n.running = true
 	n.c.mu.Unlock()
-	return nil
+	return Health{}, nil // health is asked separately
 }
 func (n *fakeNode) Health(ctx context.Context) (Health, error) {
 	if err := n.op("health"); err != nil {

@@ -17,8 +17,9 @@ type Node interface {
 	// returns once it is verified down.
 	Stop(ctx context.Context, timeout time.Duration) error
 	// Start starts Kong with the installed version and returns once the
-	// process is up (health is checked separately).
-	Start(ctx context.Context, timeout time.Duration) error
+	// process is up, with the health it last saw (zero when the node
+	// does not report it; the caller checks health again then).
+	Start(ctx context.Context, timeout time.Duration) (Health, error)
 	// Health reports the running state, version and /status, readiness.
 	Health(ctx context.Context) (Health, error)
 	// StagePackage copies a package onto the host and verifies its

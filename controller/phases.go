@@ -21,11 +21,13 @@ func (e *engine) phases() []phase {
 	if e.spec.NewHosts {
 		ps = append(ps, preparePhase{})
 	}
-	ps = append(ps, hookPhase{PhaseBeforeStop, HookBeforeStop}, stopPhase{}, backupCheckPhase{}, hookPhase{PhaseAfterStop, HookAfterStop})
-	if !e.spec.NewHosts {
-		ps = append(ps, installPhase{})
+	after := e.spec.finishAfterVerify()
+	ps = append(ps, hookPhase{PhaseBeforeStop, HookBeforeStop},
+		windowPhase{install: !e.spec.NewHosts, finish: !after},
+		hookPhase{PhaseAfterStart, HookAfterStart}, verifyPhase{})
+	if after {
+		ps = append(ps, migrateFinishPhase{})
 	}
-	ps = append(ps, migrateUpPhase{}, migrateFinishPhase{}, startPhase{}, hookPhase{PhaseAfterStart, HookAfterStart}, verifyPhase{})
 	if e.spec.NewHosts && e.spec.Decommission {
 		ps = append(ps, decommissionPhase{})
 	}
@@ -317,34 +319,34 @@ func hookName(h HookSpec, i int) string {
 
 // ---- stop ----
 
-// stopPhase stops every X node, one after the other in stop order
-// (inventory order or upgrade.order), gracefully, and verifies each down.
-// Downtime starts with the first stop. Undo: start X again on the stopped
-// nodes (after the database restore and the reinstall of X that undo
-// later phases) and verify them healthy.
+// stopPhase stops the X nodes (see windowPhase for the order) gracefully
+// and verifies each down. Downtime starts with the first stop. Undo:
+// start X again on the stopped nodes (after the database restore and the
+// reinstall of X that undo later phases) and verify them healthy.
 type stopPhase struct{}
 
 func (stopPhase) name() PhaseName { return PhaseStop }
 
+// run stops every node (the window runs the stop itself; this serves the
+// flows that stop outside it).
 func (stopPhase) run(ctx context.Context, e *engine) error {
-	for _, h := range e.spec.Nodes {
-		err := e.step(ctx, PhaseStop, "stop/"+h, h, func(ctx context.Context) (any, error) {
-			n, err := e.node(ctx, h)
-			if err != nil {
-				return nil, err
-			}
-			// Stop returns once the node verified Kong down (process gone,
-			// ports closed): no second round trip to ask again.
-			if err := n.Stop(ctx, e.spec.Timeouts.Stop); err != nil {
-				return nil, fmt.Errorf("stop kong on %s: %w", h, err)
-			}
-			return nil, nil
-		})
+	return e.forEach(ctx, e.spec.Nodes, nodeLimit, e.stopNode)
+}
+
+// stopNode stops Kong on h as a journaled step.
+func (e *engine) stopNode(ctx context.Context, h string) error {
+	return e.step(ctx, PhaseStop, "stop/"+h, h, func(ctx context.Context) (any, error) {
+		n, err := e.node(ctx, h)
 		if err != nil {
-			return err
+			return nil, err
 		}
-	}
-	return nil
+		// Stop returns once the node verified Kong down (process gone,
+		// ports closed): no second round trip to ask again.
+		if err := n.Stop(ctx, e.spec.Timeouts.Stop); err != nil {
+			return nil, fmt.Errorf("stop kong on %s: %w", h, err)
+		}
+		return nil, nil
+	})
 }
 
 func (stopPhase) undo(ctx context.Context, e *engine) error {
@@ -361,14 +363,7 @@ func (stopPhase) undo(ctx context.Context, e *engine) error {
 			return err
 		}
 		return e.undoStep(ctx, PhaseStop, "rollback/start-x/"+h, h, func(ctx context.Context) error {
-			n, err := e.node(ctx, h)
-			if err != nil {
-				return err
-			}
-			if err := n.Start(ctx, e.spec.Timeouts.Start); err != nil {
-				return fmt.Errorf("start kong %s on %s: %w", e.pf.From, h, err)
-			}
-			return e.waitHealthy(ctx, h, e.pf.From)
+			return e.startAndWait(ctx, h, e.pf.From)
 		})
 	})
 }
@@ -395,10 +390,13 @@ type installPhase struct{}
 func (installPhase) name() PhaseName { return PhaseInstall }
 
 func (installPhase) run(ctx context.Context, e *engine) error {
-	return e.forEach(ctx, e.spec.Nodes, nodeLimit, func(ctx context.Context, h string) error {
-		return e.step(ctx, PhaseInstall, "install/"+h, h, func(ctx context.Context) (any, error) {
-			return nil, e.install(ctx, h, e.pf.PkgY[h], e.spec.To)
-		})
+	return e.forEach(ctx, e.spec.Nodes, nodeLimit, e.installY)
+}
+
+// installY installs Y on h as a journaled step.
+func (e *engine) installY(ctx context.Context, h string) error {
+	return e.step(ctx, PhaseInstall, "install/"+h, h, func(ctx context.Context) (any, error) {
+		return nil, e.install(ctx, h, e.pf.PkgY[h], e.spec.To)
 	})
 }
 
@@ -527,7 +525,16 @@ func (migrateFinishPhase) run(ctx context.Context, e *engine) error {
 	})
 }
 
-func (migrateFinishPhase) undo(ctx context.Context, e *engine) error { return e.restoreDB(ctx) }
+func (migrateFinishPhase) undo(ctx context.Context, e *engine) error {
+	if e.spec.finishAfterVerify() {
+		// Finish ran after Y started: Y stops before the database is
+		// restored under it (start's own undo then finds it done).
+		if err := (startPhase{}).undo(ctx, e); err != nil {
+			return err
+		}
+	}
+	return e.restoreDB(ctx)
+}
 
 func (e *engine) migList(ctx context.Context, n Node) (SchemaState, error) {
 	st, err := n.Migrations(ctx, MigrationsRequest{Command: "list", DBTimeout: e.spec.Timeouts.Migrations})
@@ -729,21 +736,36 @@ type startPhase struct{}
 func (startPhase) name() PhaseName { return PhaseStart }
 
 func (startPhase) run(ctx context.Context, e *engine) error {
-	return e.forEach(ctx, e.spec.targets(), startLimit, func(ctx context.Context, h string) error {
-		return e.step(ctx, PhaseStart, "start/"+h, h, func(ctx context.Context) (any, error) {
-			n, err := e.node(ctx, h)
-			if err != nil {
-				return nil, err
-			}
-			if err := n.Start(ctx, e.spec.Timeouts.Start); err != nil {
-				return nil, fmt.Errorf("start kong %s on %s: %w", e.spec.To, h, err)
-			}
-			if err := e.waitHealthy(ctx, h, e.spec.To); err != nil {
-				return nil, err
-			}
-			return map[string]time.Time{"healthy": e.clk.Now()}, nil
-		})
+	return e.forEach(ctx, e.spec.targets(), startLimit, e.startY)
+}
+
+// startY starts Y on h as a journaled step and waits until it is healthy
+// on Y; the step's data holds the time it was.
+func (e *engine) startY(ctx context.Context, h string) error {
+	return e.step(ctx, PhaseStart, "start/"+h, h, func(ctx context.Context) (any, error) {
+		if err := e.startAndWait(ctx, h, e.spec.To); err != nil {
+			return nil, err
+		}
+		return map[string]time.Time{"healthy": e.clk.Now()}, nil
 	})
+}
+
+// startAndWait starts Kong on h and returns once it is healthy on want.
+// The agent's start already waits for health: when what it saw answers,
+// no second round trip asks again.
+func (e *engine) startAndWait(ctx context.Context, h, want string) error {
+	n, err := e.node(ctx, h)
+	if err != nil {
+		return err
+	}
+	hl, err := n.Start(ctx, e.spec.Timeouts.Start)
+	if err != nil {
+		return fmt.Errorf("start kong %s on %s: %w", want, h, err)
+	}
+	if hl.Healthy() && sameVersion(hl.Version, want) {
+		return nil
+	}
+	return e.waitHealthy(ctx, h, want)
 }
 
 func (startPhase) undo(ctx context.Context, e *engine) error {
@@ -785,7 +807,9 @@ func (e *engine) waitHealthy(ctx context.Context, h, want string) error {
 		if !e.clk.Now().Before(deadline) {
 			break
 		}
-		if err := e.clk.Sleep(ctx, time.Second); err != nil {
+		// Every poll is a round trip to the node; the first seconds after
+		// a start are where the downtime ends, so poll those closely.
+		if err := e.clk.Sleep(ctx, 250*time.Millisecond); err != nil {
 			return err
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/kongctl/kongctl/inventory"
 	"io"
 	"slices"
 	"strings"
@@ -69,7 +70,7 @@ type PlanWindow struct {
 // typical step durations used for the estimate (measured on the lab and
 // on small fleets; the worst case comes from the inventory's timeouts).
 var typical = map[PhaseName]time.Duration{
-	PhaseStop:          5 * time.Second, // per node, sequential
+	PhaseStop:          5 * time.Second, // per node when sequential
 	PhaseBackupCheck:   3 * time.Second,
 	PhaseInstall:       20 * time.Second,
 	PhaseMigrateUp:     30 * time.Second,
@@ -128,28 +129,44 @@ func plan(ctx context.Context, spec *Spec, cfg runConfig) (*UpgradePlan, error) 
 
 func planPhases(e *engine) ([]PlanPhase, PlanWindow) {
 	spec := e.spec
+	after := spec.finishAfterVerify()
+	stopDoes := "stops " + spec.MigrationHost + " first and installs " + spec.To + " on it while the other nodes still serve, then stops the others at once (" + strings.Join(spec.Nodes, ", ") + "): the fleet is down from then"
+	switch {
+	case spec.StopMode == inventory.StopSequential:
+		stopDoes = "stops every node one after the other in order (" + strings.Join(spec.Nodes, ", ") + "): downtime starts"
+	case spec.NewHosts || len(spec.Nodes) == 1:
+		stopDoes = "stops every node at once (" + strings.Join(spec.Nodes, ", ") + "): downtime starts"
+	}
+	startDoes := "starts " + spec.To + " on " + spec.MigrationHost + " right after the migrations (the fleet serves again), on the others as soon as they are installed; waits until healthy"
+	finishDoes := "kong migrations finish: POINT OF NO RETURN for the old version"
+	if after {
+		startDoes = "starts " + spec.To + " right after migrations up, with pending migrations (Kong starts with pending migrations: only new ones refuse it), " + spec.MigrationHost + " first; waits until healthy"
+		finishDoes = "kong migrations finish, once the verify gates passed (outside the downtime): POINT OF NO RETURN for the old version"
+	}
 	desc := map[PhaseName][3]string{ // does, undo, reversible("y"/"n")
 		PhasePreflight:     {"checks reachability, versions, path, config, disk, plugins, schema state, locks, hybrid compatibility; stages packages", "", "y"},
 		PhaseLock:          {"takes the fleet lock in the database", "release the lock", "y"},
 		PhaseBackup:        {"fingerprints Kong's tables, pg_dump on " + spec.ToolsHost + ", verifies it restores, copies it to the bastion", "", "y"},
 		PhasePrepare:       {"installs " + spec.To + " on the new hosts and carries kong.conf", "", "y"},
 		PhaseBeforeStop:    {"runs before_stop hooks", "", "y"},
-		PhaseStop:          {"stops every node in order (" + strings.Join(spec.Nodes, ", ") + "): downtime starts", "start " + dash(e.pf.From) + " again", "y"},
-		PhaseBackupCheck:   {"fingerprints again; retakes the backup if writes slipped in", "", "y"},
+		PhaseStop:          {stopDoes, "start " + dash(e.pf.From) + " again", "y"},
+		PhaseBackupCheck:   {"checks no write reached the database since the backup; retakes the backup if one did", "", "y"},
 		PhaseAfterStop:     {"runs after_stop hooks", "", "y"},
-		PhaseInstall:       {"installs " + spec.To + " on every node in parallel", "reinstall " + dash(e.pf.From) + " from the kept package", "y"},
+		PhaseInstall:       {"installs " + spec.To + ": " + spec.MigrationHost + " first, the other nodes while the migrations run", "reinstall " + dash(e.pf.From) + " from the kept package", "y"},
 		PhaseMigrateUp:     {"kong migrations up on " + spec.MigrationHost + " only (non-destructive)", "restore the database backup (reinstalling X alone would also work before finish)", "y"},
-		PhaseMigrateFinish: {"kong migrations finish: POINT OF NO RETURN for the old version", "only by restoring the database backup (writes since are lost)", "n"},
-		PhaseStart:         {"starts " + spec.To + " everywhere, waits until healthy: downtime ends", "stop " + spec.To, "y"},
+		PhaseMigrateFinish: {finishDoes, "only by restoring the database backup (writes since are lost)", "n"},
+		PhaseStart:         {startDoes, "stop " + spec.To, "y"},
 		PhaseAfterStart:    {"runs after_start hooks", "", "y"},
 		PhaseVerify:        {fmt.Sprintf("version, /status, readiness, smoke requests, metric gates over a %s soak", spec.Verify.Soak), "", "y"},
 		PhaseDecommission:  {"removes Kong from the old hosts (" + strings.Join(spec.Nodes, ", ") + "), keeping kong.conf on the bastion and " + dash(e.pf.From) + "'s package staged", "reinstall " + dash(e.pf.From) + " and restore kong.conf", "y"},
 		PhaseCleanup:       {"releases the lock; X packages stay staged", "", "y"},
 	}
 	var out []PlanPhase
+	// The fleet is down from the last stop until the migration node's
+	// chain ends; the estimate follows that chain.
 	var expected, worst time.Duration
 	down := false
-	for _, p := range e.phases() {
+	for _, p := range flatPhases(e.phases()) {
 		d := desc[p.name()]
 		pp := PlanPhase{Name: string(p.name()), Does: d[0], Undo: d[1], Reversible: d[2] == "y", PointOfNoReturn: p.name() == PhaseMigrateFinish}
 		if p.name() == PhaseStop {
@@ -157,14 +174,20 @@ func planPhases(e *engine) ([]PlanPhase, PlanWindow) {
 		}
 		pp.InDowntime = down
 		est := typical[p.name()]
-		if p.name() == PhaseStop {
+		if p.name() == PhaseStop && spec.StopMode == inventory.StopSequential {
 			est *= time.Duration(len(spec.Nodes))
 		}
-		if down {
+		// With the parallel stop in place, Y goes on the migration node
+		// while the others still serve: its install is not in the outage.
+		earlyInstall := p.name() == PhaseInstall && spec.StopMode != inventory.StopSequential && len(spec.Nodes) > 1
+		if down && !earlyInstall {
 			expected += est
 			switch p.name() {
 			case PhaseStop:
-				worst += spec.Timeouts.Stop * time.Duration(len(spec.Nodes))
+				worst += spec.Timeouts.Stop
+				if spec.StopMode == inventory.StopSequential {
+					worst += spec.Timeouts.Stop * time.Duration(len(spec.Nodes)-1)
+				}
 			case PhaseInstall:
 				worst += spec.Timeouts.Install
 			case PhaseMigrateUp, PhaseMigrateFinish:
@@ -180,7 +203,7 @@ func planPhases(e *engine) ([]PlanPhase, PlanWindow) {
 		out = append(out, pp)
 	}
 	return out, PlanWindow{Expected: expected.Seconds(), Worst: worst.Seconds(),
-		Basis: "typical step durations (stop per node, install, migrations, start until healthy); worst case is the sum of the inventory's timeouts"}
+		Basis: "typical step durations along the migration node's chain (stop, install, migrations, start until healthy); worst case is the sum of the inventory's timeouts along it"}
 }
 
 // WriteJSON writes the plan as JSON.

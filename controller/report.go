@@ -83,11 +83,19 @@ type HostReport struct {
 	Steps       []StepResult `json:"steps,omitempty"`
 }
 
-// Window is a measured interval.
+// Window is the measured downtime window: Start is the first stop, End
+// the moment the last node was healthy again (all nodes serving).
 type Window struct {
 	Start    time.Time `json:"start"`
 	End      time.Time `json:"end"`
 	Duration float64   `json:"duration_seconds"`
+	// AllStopped is when the last node was verified down, FirstServing
+	// when the first node was healthy again (FirstServingAfter seconds
+	// after Start). FleetDown is the time in between, when no node served.
+	AllStopped        time.Time `json:"all_stopped,omitzero"`
+	FirstServing      time.Time `json:"first_serving,omitzero"`
+	FirstServingAfter float64   `json:"first_serving_after_seconds"`
+	FleetDown         float64   `json:"fleet_down_seconds"`
 }
 
 // Report is the result of Upgrade or Rollback.
@@ -103,7 +111,10 @@ type Report struct {
 	Timeline      []PhaseResult `json:"timeline"`
 	Hosts         []HostReport  `json:"hosts"`
 	Downtime      *Window       `json:"downtime,omitempty"`
-	Backup        *BackupInfo   `json:"backup,omitempty"`
+	// Order says how the window ran: the stop mode and where `kong
+	// migrations finish` ran.
+	Order  string      `json:"order,omitempty"`
+	Backup *BackupInfo `json:"backup,omitempty"`
 	// BackupsPruned are older runs' backups deleted by backup retention.
 	BackupsPruned   []string  `json:"backups_pruned,omitempty"`
 	PointOfNoReturn bool      `json:"point_of_no_return_passed"`
@@ -149,10 +160,17 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(tw, "  %s\t%s\t%s → %s\t%s\n", h.Name, strings.Join(h.Roles, ","), dash(h.FromVersion), dash(h.Version), h.Result)
 	}
 	tw.Flush()
-	if r.Downtime != nil {
-		fmt.Fprintf(&b, "\ndowntime: %s (first stop %s → last node healthy %s)\n",
-			time.Duration(r.Downtime.Duration*float64(time.Second)).Round(100*time.Millisecond),
-			r.Downtime.Start.Format("15:04:05.0"), r.Downtime.End.Format("15:04:05.0"))
+	if w := r.Downtime; w != nil {
+		secs := func(v float64) time.Duration {
+			return time.Duration(v * float64(time.Second)).Round(100 * time.Millisecond)
+		}
+		fmt.Fprintf(&b, "\ndowntime: no node serving for %s (all stopped %s → first node serving %s)\n",
+			secs(w.FleetDown), w.AllStopped.Format("15:04:05.0"), w.FirstServing.Format("15:04:05.0"))
+		fmt.Fprintf(&b, "  first stop %s; first node serving after %s; all nodes serving after %s (%s)\n",
+			w.Start.Format("15:04:05.0"), secs(w.FirstServingAfter), secs(w.Duration), w.End.Format("15:04:05.0"))
+	}
+	if r.Order != "" {
+		fmt.Fprintf(&b, "order: %s\n", r.Order)
 	}
 	if r.Backup != nil {
 		fmt.Fprintf(&b, "backup: %s (sha256 %s, %d bytes)", r.Backup.Path, r.Backup.SHA256, r.Backup.Size)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kongctl/kongctl/controller/journal"
 	"github.com/kongctl/kongctl/controller/progress"
+	"github.com/kongctl/kongctl/inventory"
 )
 
 // runConfig is what the flows need beyond the Spec.
@@ -250,7 +251,7 @@ func rollbackRun(ctx context.Context, spec *Spec, cfg runConfig) (*Report, error
 	}
 	// The phases that started, from the journal.
 	st := e.j.State()
-	for _, p := range e.phases() {
+	for _, p := range flatPhases(e.phases()) {
 		if phaseStarted(st, p.name(), e.spec) {
 			e.started = append(e.started, p)
 		}
@@ -314,6 +315,9 @@ func (e *engine) finish(started time.Time, o Outcome, err, rerr error) *Report {
 	if e.j != nil {
 		r.Journal = e.j.Dir()
 		r.Downtime = downtime(e.j.Records(), e.spec)
+		if r.Downtime != nil {
+			r.Order = e.orderText()
+		}
 	}
 	for _, h := range append(slices.Clone(e.spec.Nodes), e.spec.Spares...) {
 		hr := HostReport{Name: h, Roles: e.spec.host(h).Roles, FromVersion: e.pf.Facts[h].Version, Steps: e.hostSteps[h], Result: "untouched"}
@@ -343,22 +347,54 @@ func (e *engine) finish(started time.Time, o Outcome, err, rerr error) *Report {
 	return r
 }
 
-// downtime measures first stop → last node healthy from the journal.
+// orderText says how the window ran, for the report.
+func (e *engine) orderText() string {
+	s := "nodes stopped at once"
+	switch {
+	case e.spec.StopMode == inventory.StopSequential:
+		s = "nodes stopped one after the other (stop = \"sequential\")"
+	case !e.spec.NewHosts && len(e.spec.Nodes) > 1:
+		s = "stop = \"parallel\": " + e.spec.MigrationHost + " stopped first and got " + e.spec.To + " while the others served, then the others stopped at once"
+	}
+	if e.spec.finishAfterVerify() {
+		return s + "; finish = \"after-verify\": " + e.spec.To + " started right after migrations up, with pending migrations (Kong starts on a database whose only pending migrations are teardowns), and kong migrations finish ran once the verify gates passed"
+	}
+	return s + "; kong migrations up → finish → start on " + e.spec.MigrationHost + " first (the guide's order), the other nodes installed meanwhile and started once finish was done"
+}
+
+// downtime measures the window from the journal: first stop → last node
+// healthy (on Y, or on X again after a rollback), with the moment every
+// node was down and the first node served again in between.
 func downtime(recs []journal.Record, spec *Spec) *Window {
-	var start, end time.Time
+	var start, end, allDown, firstUp time.Time
 	for _, r := range recs {
 		if r.Kind != "step" {
 			continue
 		}
-		if strings.HasPrefix(r.Step, "stop/") && r.Status == journal.Started && start.IsZero() {
-			start = r.Time
+		if strings.HasPrefix(r.Step, "stop/") {
+			if r.Status == journal.Started && start.IsZero() {
+				start = r.Time
+			}
+			if r.Status == journal.Done && r.Time.After(allDown) {
+				allDown = r.Time
+			}
 		}
-		if (strings.HasPrefix(r.Step, "start/") || strings.HasPrefix(r.Step, "rollback/start-x/")) && r.Status == journal.Done && r.Time.After(end) {
-			end = r.Time
+		if (strings.HasPrefix(r.Step, "start/") || strings.HasPrefix(r.Step, "rollback/start-x/")) && r.Status == journal.Done {
+			if r.Time.After(end) {
+				end = r.Time
+			}
+			if firstUp.IsZero() || r.Time.Before(firstUp) {
+				firstUp = r.Time
+			}
 		}
 	}
 	if start.IsZero() || end.IsZero() || end.Before(start) {
 		return nil
 	}
-	return &Window{Start: start, End: end, Duration: end.Sub(start).Seconds()}
+	w := &Window{Start: start, End: end, Duration: end.Sub(start).Seconds(), FirstServing: firstUp, AllStopped: allDown}
+	w.FirstServingAfter = firstUp.Sub(start).Seconds()
+	if firstUp.After(allDown) && !allDown.IsZero() {
+		w.FleetDown = firstUp.Sub(allDown).Seconds()
+	}
+	return w
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/kongctl/kongctl/inventory"
 )
 
 // Spec is the controller's view of one upgrade, built from the inventory
@@ -37,7 +39,11 @@ type Spec struct {
 	KongConf  string
 	Prefix    string
 	OnFailure string // rollback | pause
-	RestoreDB bool   // restore the DB on rollback even before finish (default true)
+	// StopMode is "parallel" (default) or "sequential"; FinishMode is
+	// "before-start" (default) or "after-verify" (inventory.Upgrade).
+	StopMode   string
+	FinishMode string
+	RestoreDB  bool // restore the DB on rollback even before finish (default true)
 	// Decommission removes Kong from the old hosts once the new ones
 	// passed verify (new-hosts mode, on request).
 	Decommission bool
@@ -166,6 +172,12 @@ func (s *Spec) withDefaults() {
 	if s.Edition == "" {
 		s.Edition = "oss"
 	}
+	if s.StopMode == "" {
+		s.StopMode = inventory.StopParallel
+	}
+	if s.FinishMode == "" {
+		s.FinishMode = inventory.FinishBeforeStart
+	}
 	if s.MinDiskFree == 0 {
 		s.MinDiskFree = 512 << 20
 	}
@@ -197,11 +209,21 @@ func (s *Spec) validate() error {
 	if s.ToolsHost == "" {
 		return fmt.Errorf("no database tools host: set database.tools_host")
 	}
+	if s.StopMode != inventory.StopParallel && s.StopMode != inventory.StopSequential {
+		return fmt.Errorf("stop %q: want %s or %s", s.StopMode, inventory.StopParallel, inventory.StopSequential)
+	}
+	if s.FinishMode != inventory.FinishBeforeStart && s.FinishMode != inventory.FinishAfterVerify {
+		return fmt.Errorf("finish %q: want %s or %s", s.FinishMode, inventory.FinishBeforeStart, inventory.FinishAfterVerify)
+	}
 	if s.OnFailure != "rollback" && s.OnFailure != "pause" {
 		return fmt.Errorf("on_failure %q: want rollback or pause", s.OnFailure)
 	}
 	return nil
 }
+
+// finishAfterVerify says whether `kong migrations finish` waits for the
+// verify gates (Y starts right after up, with pending migrations).
+func (s *Spec) finishAfterVerify() bool { return s.FinishMode == inventory.FinishAfterVerify }
 
 // targets are the hosts that end up running Y.
 func (s *Spec) targets() []string {

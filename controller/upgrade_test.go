@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/kongctl/kongctl/inventory"
 	"slices"
 	"strings"
 	"testing"
@@ -24,12 +25,13 @@ func TestUpgradeRunsKongStepsInOrder(t *testing.T) {
 		t.Fatalf("outcome %s: %s (rollback: %s)\ncalls: %q", r.Outcome, r.Error, r.RollbackError, c.Calls())
 	}
 	calls := c.Calls()
-	// Kong's in-place procedure, in order.
+	// Kong's in-place procedure, in order, around the migration node
+	// (kong-1): it stops first and gets Y while the others still serve.
 	seq := []string{
 		"kong-1 stage 3.4.2", "lock acquire", "db fingerprint", "db backup kong-" + r.RunID + "-pre",
 		"db verify-restore kong-" + r.RunID + "-pre.dump", "db fetch kong-" + r.RunID + "-pre.dump",
-		"kong-1 stop", "kong-2 stop", "kong-3 stop", "db fingerprint",
-		"kong-1 migrations up", "kong-1 migrations finish", "lock release",
+		"kong-1 stop", "kong-1 install 3.4.2", "db fingerprint",
+		"kong-1 migrations up", "kong-1 migrations finish", "kong-1 start 3.4.2", "lock release",
 	}
 	pos := 0
 	for _, want := range seq {
@@ -39,17 +41,23 @@ func TestUpgradeRunsKongStepsInOrder(t *testing.T) {
 		}
 		pos = i + 1
 	}
-	lastStop := indexOfCall(calls, "kong-3 stop", 0)
-	up := indexOfCall(calls, "kong-1 migrations up", 0)
+	migInstall := indexOfCall(calls, "kong-1 install 3.4.2", 0)
+	check := indexOfCall(calls, "db fingerprint", migInstall)
+	lastStop := max(indexOfCall(calls, "kong-2 stop", 0), indexOfCall(calls, "kong-3 stop", 0))
+	for _, h := range []string{"kong-2", "kong-3"} {
+		if st := indexOfCall(calls, h+" stop", 0); st < migInstall || st > check {
+			t.Errorf("%s stopped at %d: want after Y went on the migration node (%d) and before the write check (%d)", h, st, migInstall, check)
+		}
+	}
 	finish := indexOfCall(calls, "kong-1 migrations finish", 0)
 	for _, h := range spec.Nodes {
 		inst := indexOfCall(calls, h+" install 3.4.2", 0)
-		if inst < lastStop || inst > up {
-			t.Errorf("%s installed at %d: want after the last stop (%d) and before migrations up (%d)", h, inst, lastStop, up)
+		if h != "kong-1" && inst < lastStop {
+			t.Errorf("%s installed at %d: want after the last stop (%d)", h, inst, lastStop)
 		}
 		st := indexOfCall(calls, h+" start 3.4.2", 0)
-		if st < finish {
-			t.Errorf("%s started at %d, before migrations finish (%d)", h, st, finish)
+		if st < finish || st < inst {
+			t.Errorf("%s started at %d, before migrations finish (%d) or its install (%d)", h, st, finish, inst)
 		}
 		if indexOfCall(calls, h+" stage 2.8.4", 0) < 0 {
 			t.Errorf("X package not kept (staged) on %s for rollback", h)
@@ -109,6 +117,7 @@ func TestUpgradeRunsKongStepsInOrder(t *testing.T) {
 func TestStopFollowsUpgradeOrder(t *testing.T) {
 	c := newFakeCluster(t, "2.8.4", "kong-1", "kong-2", "kong-3")
 	spec := testSpec(t, "kong-3", "kong-1", "kong-2")
+	spec.StopMode = inventory.StopSequential
 	r, _ := upgrade(context.Background(), spec, testConfig(c))
 	if r.Outcome != Succeeded {
 		t.Fatalf("outcome %s: %s", r.Outcome, r.Error)
@@ -143,7 +152,8 @@ func TestRollbackAtEachPhase(t *testing.T) {
 	}{
 		{name: "backup", failOn: "db fetch", outcome: Failed, wantNoStops: true},
 		{name: "stop second node", failOn: "kong-2 stop", outcome: RolledBack, startX: []string{"kong-1", "kong-2"}},
-		{name: "install", failOn: "kong-2 install 3.4.2", outcome: RolledBack, reinstallX: []string{"kong-1", "kong-2", "kong-3"}, startX: []string{"kong-1", "kong-2", "kong-3"}},
+		// The migration node's install fails while the others still serve X.
+		{name: "install", failOn: "kong-1 install 3.4.2", outcome: RolledBack, reinstallX: []string{"kong-1"}, startX: []string{"kong-1"}},
 		{name: "migrate up", failOn: "kong-1 migrations up", outcome: RolledBack, restore: true, reinstallX: []string{"kong-1", "kong-2", "kong-3"}, startX: []string{"kong-1", "kong-2", "kong-3"}},
 		{name: "migrate finish", failOn: "kong-1 migrations finish", outcome: RolledBack, restore: true, wantPNR: true, reinstallX: []string{"kong-1", "kong-2", "kong-3"}, startX: []string{"kong-1", "kong-2", "kong-3"}},
 		{name: "start", failOn: "kong-3 start 3.4.2", outcome: RolledBack, restore: true, wantPNR: true, reinstallX: []string{"kong-1", "kong-2", "kong-3"}, startX: []string{"kong-1", "kong-2", "kong-3"}, stopY: []string{"kong-1", "kong-2", "kong-3"}},

@@ -130,6 +130,8 @@ func Redacted(inv *Inventory) *Document {
 		b.str("service_manager", u.ServiceManager)
 		b.strIf("migration_host", u.MigrationHost)
 		b.str("on_failure", u.OnFailure)
+		b.str("stop", u.Stop)
+		b.str("finish", u.Finish)
 		if u.Decommission {
 			b.attr("decommission", cty.True)
 		}

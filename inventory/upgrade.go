@@ -22,6 +22,14 @@ const (
 	SourceRepository = "repository"
 )
 
+// Stop modes and finish placements (upgrade.stop, upgrade.finish).
+const (
+	StopParallel      = "parallel"
+	StopSequential    = "sequential"
+	FinishBeforeStart = "before-start"
+	FinishAfterVerify = "after-verify"
+)
+
 // Upgrade says what to upgrade and how.
 type Upgrade struct {
 	From           Version // zero when not given (detected on the nodes)
@@ -29,10 +37,20 @@ type Upgrade struct {
 	Edition        Edition
 	KongConf       string
 	Prefix         string
-	ServiceManager string   // "cli" (kong start/stop) or "systemd"
-	MigrationHost  string   // "" = first healthy node that can migrate
-	OnFailure      string   // "rollback" or "pause"
-	Order          []string // stop order: host names, groups expanded; nil = inventory order
+	ServiceManager string // "cli" (kong start/stop) or "systemd"
+	MigrationHost  string // "" = first healthy node that can migrate
+	OnFailure      string // "rollback" or "pause"
+	// Stop is how the nodes stop: "parallel" (default: the migration node
+	// first, Y installed on it while the others still serve, then the
+	// others at once) or "sequential" (one after another in stop order,
+	// for operators who drain each node through a load balancer).
+	Stop string
+	// Finish places `kong migrations finish`: "before-start" (default, the
+	// guide's order up → finish → start) or "after-verify" (Y starts
+	// right after up, with pending migrations, and finish runs once the
+	// verify gates passed).
+	Finish string
+	Order  []string // stop order: host names, groups expanded; nil = inventory order
 	// Decommission removes Kong from the old hosts once the spare hosts
 	// passed verify (Kong's step 12; new-hosts upgrades only).
 	Decommission bool
@@ -88,6 +106,8 @@ var upgradeSchema = &hcl.BodySchema{
 		{Name: "on_failure"},
 		{Name: "order"},
 		{Name: "decommission"},
+		{Name: "stop"},
+		{Name: "finish"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "package"}},
 }
@@ -108,6 +128,8 @@ func (d *decoder) decodeUpgrade(block *hcl.Block) *Upgrade {
 		Prefix:         "/usr/local/kong",
 		ServiceManager: "cli",
 		OnFailure:      "rollback",
+		Stop:           StopParallel,
+		Finish:         FinishBeforeStart,
 		Package:        Package{Source: SourceFile},
 		DeclRange:      block.DefRange,
 		Ranges:         map[string]hcl.Range{},
@@ -150,6 +172,16 @@ func (d *decoder) decodeUpgrade(block *hcl.Block) *Upgrade {
 	if at, ok := a["on_failure"]; ok {
 		if v, ok := d.oneOf(at, "rollback", "pause"); ok {
 			u.OnFailure = v
+		}
+	}
+	if at, ok := a["stop"]; ok {
+		if v, ok := d.oneOf(at, StopParallel, StopSequential); ok {
+			u.Stop = v
+		}
+	}
+	if at, ok := a["finish"]; ok {
+		if v, ok := d.oneOf(at, FinishBeforeStart, FinishAfterVerify); ok {
+			u.Finish = v
 		}
 	}
 	if at, ok := a["decommission"]; ok {

@@ -1,0 +1,294 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/kongctl/kongctl/controller/progress"
+	"github.com/kongctl/kongctl/inventory"
+)
+
+// PhaseWindow names the group of phases that make the downtime window.
+const PhaseWindow PhaseName = "window"
+
+// errNotStarted ends the migration node's chain when another node's step
+// failed first.
+var errNotStarted = errors.New("not started: the window stopped on another node's failure")
+
+// windowPhase runs the downtime window: stop, backup-check, after_stop
+// hooks, install, migrations and start, built around the migration node,
+// whose chain (install → up → finish → start) is the critical path:
+//
+//   - stop = "parallel" (default), in place: the migration node stops
+//     first and gets Y while the other nodes still serve X; then the others
+//     stop at once. The fleet is down from that second stop only.
+//   - stop = "sequential": every node stops one after the other in stop
+//     order, as an operator draining each through a load balancer does.
+//   - Then the migration node runs `migrations up` (and `finish` unless
+//     finish = "after-verify") and starts Y: the fleet serves again. The
+//     other nodes install Y while the migrations run and start as soon as
+//     the database allows (after finish, or after up with after-verify).
+//
+// Each part is still its own phase (its steps, journal keys, timeline
+// entry and undo), entered when its first step begins, so the rollback
+// undoes them in reverse order as before. A part that fails stops the
+// chain before its next step; steps already running on other nodes are
+// let finish (an install is never cut half-way) before the window ends.
+type windowPhase struct {
+	install bool // in place: Y is installed inside the window
+	finish  bool // migrations finish runs inside the window (before start)
+}
+
+func (windowPhase) name() PhaseName { return PhaseWindow }
+
+// parts are the phases of the window in the order their undo must be
+// reversed: what rollbackRun and the plan walk.
+func (w windowPhase) parts() []phase {
+	ps := []phase{stopPhase{}, backupCheckPhase{}, hookPhase{PhaseAfterStop, HookAfterStop}}
+	if w.install {
+		ps = append(ps, installPhase{})
+	}
+	ps = append(ps, migrateUpPhase{})
+	if w.finish {
+		ps = append(ps, migrateFinishPhase{})
+	}
+	return append(ps, startPhase{})
+}
+
+// group is a phase made of phases that it enters itself.
+type group interface {
+	phase
+	parts() []phase
+}
+
+// flatPhases is the pipeline with every group expanded into its parts.
+func flatPhases(ps []phase) []phase {
+	var out []phase
+	for _, p := range ps {
+		if g, ok := p.(group); ok {
+			out = append(out, g.parts()...)
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func (w windowPhase) run(ctx context.Context, e *engine) error {
+	mig := e.spec.MigrationHost
+	stop := e.stage(ctx, stopPhase{}, len(e.spec.Nodes))
+	var install *stage
+	if w.install {
+		install = e.stage(ctx, installPhase{}, len(e.spec.Nodes))
+	}
+	var early bool // Y went on the migration node before the others stopped
+	err := func() error {
+		rest := e.spec.Nodes
+		if e.spec.StopMode == inventory.StopSequential {
+			for _, h := range rest {
+				if err := stop.do(ctx, h, e.stopNode); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		if install != nil && len(rest) > 1 && slices.Contains(rest, mig) {
+			if err := stop.do(ctx, mig, e.stopNode); err != nil {
+				return err
+			}
+			if err := install.do(ctx, mig, e.installY); err != nil {
+				return err
+			}
+			early = true
+			rest = slices.DeleteFunc(slices.Clone(rest), func(h string) bool { return h == mig })
+		}
+		return e.forEach(ctx, rest, nodeLimit, func(ctx context.Context, h string) error {
+			return stop.do(ctx, h, e.stopNode)
+		})
+	}()
+	stop.close()
+	if err != nil {
+		install.close()
+		return err
+	}
+	for _, p := range []phase{backupCheckPhase{}, hookPhase{PhaseAfterStop, HookAfterStop}} {
+		e.enter(p)
+		if err := e.runPhase(ctx, p); err != nil {
+			install.close()
+			return err
+		}
+	}
+
+	start := e.stage(ctx, startPhase{}, len(e.spec.targets()))
+	ready := make(chan struct{}) // closed once the database takes Y
+	halt := make(chan struct{})  // closed when the window fails
+	var haltOnce sync.Once
+	stopAll := func() { haltOnce.Do(func() { close(halt) }) }
+	halted := func() bool {
+		select {
+		case <-halt:
+			return true
+		default:
+			return false
+		}
+	}
+
+	// The other nodes install Y while the migrations run...
+	others := slices.DeleteFunc(slices.Clone(e.spec.targets()), func(h string) bool { return h == mig })
+	var installErr, startErr error
+	installed := make(chan struct{})
+	go func() {
+		defer close(installed)
+		if install == nil {
+			return
+		}
+		installErr = e.forEach(ctx, others, nodeLimit, func(ctx context.Context, h string) error {
+			return install.do(ctx, h, e.installY)
+		})
+		if installErr != nil {
+			stopAll()
+		}
+	}()
+	// ...and start once the database takes Y.
+	started := make(chan struct{})
+	go func() {
+		defer close(started)
+		select {
+		case <-ready:
+		case <-halt:
+			return
+		}
+		<-installed
+		if installErr != nil {
+			return
+		}
+		startErr = e.forEach(ctx, others, startLimit, func(ctx context.Context, h string) error {
+			return start.do(ctx, h, e.startY)
+		})
+	}()
+
+	// The critical path: the migration node.
+	chainErr := func() error {
+		if install != nil && !early {
+			if err := install.do(ctx, mig, e.installY); err != nil {
+				return err
+			}
+		}
+		for _, p := range w.migrations() {
+			if p.name() == PhaseMigrateFinish {
+				// Never past the point of no return while a node may
+				// still fail to install Y: finish waits for the installs
+				// (they run while up does, so this rarely waits).
+				<-installed
+			}
+			if halted() {
+				return fmt.Errorf("%s on %s: %w", p.name(), mig, errNotStarted)
+			}
+			e.enter(p)
+			if err := e.runPhase(ctx, p); err != nil {
+				return err
+			}
+		}
+		close(ready)
+		if !slices.Contains(e.spec.targets(), mig) {
+			return nil
+		}
+		return start.do(ctx, mig, e.startY)
+	}()
+	if chainErr != nil {
+		stopAll()
+	}
+	<-installed
+	<-started
+	install.close()
+	start.close()
+	if errors.Is(chainErr, errNotStarted) {
+		// The chain stopped for another node's failure: that one says why.
+		chainErr = nil
+	}
+	return errors.Join(chainErr, installErr, startErr)
+}
+
+// migrations are the migration phases inside the window.
+func (w windowPhase) migrations() []phase {
+	if w.finish {
+		return []phase{migrateUpPhase{}, migrateFinishPhase{}}
+	}
+	return []phase{migrateUpPhase{}}
+}
+
+// enter records p as started, so that a rollback undoes it.
+func (e *engine) enter(p phase) {
+	e.mu.Lock()
+	e.started = append(e.started, p)
+	e.mu.Unlock()
+}
+
+// stage is one phase of the window whose steps run on several hosts,
+// possibly interleaved with other phases: it is entered (started, in the
+// timeline, PhaseStart emitted) with its first step and ends with its
+// last one, or when the window closes it.
+type stage struct {
+	e      *engine
+	ctx    context.Context // the window's, for the run summary
+	p      phase
+	expect int
+
+	mu    sync.Mutex
+	begun bool
+	ended bool
+	pr    PhaseResult
+	n     int
+	errs  []error
+}
+
+func (e *engine) stage(ctx context.Context, p phase, expect int) *stage {
+	return &stage{e: e, ctx: ctx, p: p, expect: expect}
+}
+
+// do runs one host's step of the stage.
+func (s *stage) do(ctx context.Context, h string, fn func(ctx context.Context, h string) error) error {
+	s.mu.Lock()
+	if !s.begun {
+		s.begun = true
+		s.pr = PhaseResult{Phase: string(s.p.name()), Started: s.e.clk.Now(), Status: "ok"}
+		s.e.enter(s.p)
+		s.e.emit(progress.Event{Type: progress.PhaseStart, Phase: string(s.p.name()), Total: s.expect})
+	}
+	s.mu.Unlock()
+	err := fn(ctx, h)
+	s.mu.Lock()
+	s.n++
+	if err != nil {
+		s.errs = append(s.errs, err)
+	}
+	last := s.n >= s.expect
+	s.mu.Unlock()
+	if last {
+		s.close()
+	}
+	return err
+}
+
+// close ends the stage if it began and has not ended (nil-safe).
+func (s *stage) close() {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	if !s.begun || s.ended {
+		s.mu.Unlock()
+		return
+	}
+	s.ended = true
+	pr := s.pr
+	pr.Finished = s.e.clk.Now()
+	if err := errors.Join(s.errs...); err != nil {
+		pr.Status, pr.Error = "failed", s.e.red.err(err)
+	}
+	s.mu.Unlock()
+	s.e.endPhase(s.ctx, pr)
+}
