@@ -240,12 +240,14 @@ func (preparePhase) run(ctx context.Context, e *engine) error {
 	}
 	return e.forEach(ctx, e.spec.Spares, 8, func(ctx context.Context, h string) error {
 		return e.step(ctx, PhasePrepare, "prepare/"+h, h, func(ctx context.Context) (any, error) {
+			// Installed and checked before the stop: the window is then
+			// stop, migrations and start only.
+			if err := e.install(ctx, h, e.pf.PkgY[h], e.spec.To); err != nil {
+				return nil, err
+			}
 			n, err := e.node(ctx, h)
 			if err != nil {
 				return nil, err
-			}
-			if err := n.InstallPackage(ctx, e.pf.PkgY[h], e.spec.Timeouts.Install); err != nil {
-				return nil, fmt.Errorf("install %s on %s: %w", e.spec.To, h, err)
 			}
 			if err := n.WriteConf(ctx, conf); err != nil {
 				return nil, fmt.Errorf("write kong.conf on %s: %w", h, err)
@@ -454,6 +456,13 @@ func (migrateUpPhase) run(ctx context.Context, e *engine) error {
 		if err != nil {
 			return nil, err
 		}
+		if e.prior.Status("migrate/up") == "" {
+			// A first attempt: preflight found the database current for X
+			// (nothing pending) and the fleet lock kept it so; up runs
+			// straight away (Kong's up is itself a no-op on a current
+			// database), its result checked by the list after it.
+			return e.upAndCheck(ctx, n)
+		}
 		st, err := e.migList(ctx, n)
 		if err != nil {
 			return nil, err
@@ -467,15 +476,22 @@ func (migrateUpPhase) run(ctx context.Context, e *engine) error {
 		if st.ExitCode != 5 {
 			return nil, fmt.Errorf("kong migrations list on %s before up: exit %d: %s", h, st.ExitCode, firstLine(st.Output))
 		}
-		if st, err = e.migrateAndList(ctx, n, "up"); err != nil {
-			return nil, err
-		}
-		if st.ExitCode != 4 && st.ExitCode != 0 {
-			return nil, fmt.Errorf("kong migrations up on %s: afterwards list exits %d (want 4 with teardowns pending, or 0): %s", h, st.ExitCode, firstLine(st.Output))
-		}
-		e.lastList = &st
-		return st, nil
+		return e.upAndCheck(ctx, n)
 	})
+}
+
+// upAndCheck runs `kong migrations up` on the migration node and checks
+// the list after it: 4 (teardowns pending) or 0.
+func (e *engine) upAndCheck(ctx context.Context, n Node) (SchemaState, error) {
+	st, err := e.migrateAndList(ctx, n, "up")
+	if err != nil {
+		return st, err
+	}
+	if st.ExitCode != 4 && st.ExitCode != 0 {
+		return st, fmt.Errorf("kong migrations up on %s: afterwards list exits %d (want 4 with teardowns pending, or 0): %s", e.spec.MigrationHost, st.ExitCode, firstLine(st.Output))
+	}
+	e.lastList = &st
+	return st, nil
 }
 
 func (migrateUpPhase) undo(ctx context.Context, e *engine) error { return e.restoreDB(ctx) }

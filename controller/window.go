@@ -136,36 +136,48 @@ func (w windowPhase) run(ctx context.Context, e *engine) error {
 		}
 	}
 
-	// The other nodes install Y while the migrations run...
+	// The other nodes install Y while the migrations run, and each starts
+	// once its install is done and the database takes Y.
 	others := slices.DeleteFunc(slices.Clone(e.spec.targets()), func(h string) bool { return h == mig })
+	installDone := map[string]chan error{}
+	for _, h := range others {
+		installDone[h] = make(chan error, 1)
+	}
 	var installErr, startErr error
 	installed := make(chan struct{})
 	go func() {
 		defer close(installed)
-		if install == nil {
-			return
-		}
 		installErr = e.forEach(ctx, others, nodeLimit, func(ctx context.Context, h string) error {
-			return install.do(ctx, h, e.installY)
+			var err error
+			if install != nil {
+				err = install.do(ctx, h, e.installY)
+			}
+			if err != nil {
+				stopAll()
+			}
+			installDone[h] <- err
+			return err
 		})
-		if installErr != nil {
-			stopAll()
-		}
 	}()
-	// ...and start once the database takes Y.
 	started := make(chan struct{})
 	go func() {
 		defer close(started)
-		select {
-		case <-ready:
-		case <-halt:
-			return
-		}
-		<-installed
-		if installErr != nil {
-			return
-		}
-		startErr = e.forEach(ctx, others, startLimit, func(ctx context.Context, h string) error {
+		startSem := make(chan struct{}, startLimit)
+		startErr = e.forEach(ctx, others, len(others), func(ctx context.Context, h string) error {
+			select {
+			case <-ready:
+			case <-halt:
+				return nil // not started: the failure that halted the window says why
+			}
+			if err := <-installDone[h]; err != nil {
+				return nil // its install's error is reported
+			}
+			select {
+			case startSem <- struct{}{}:
+			case <-ctx.Done():
+				return fmt.Errorf("start kong %s on %s: %w", e.spec.To, h, ctx.Err())
+			}
+			defer func() { <-startSem }()
 			return start.do(ctx, h, e.startY)
 		})
 	}()
@@ -178,12 +190,11 @@ func (w windowPhase) run(ctx context.Context, e *engine) error {
 			}
 		}
 		for _, p := range w.migrations() {
-			if p.name() == PhaseMigrateFinish {
-				// Never past the point of no return while a node may
-				// still fail to install Y: finish waits for the installs
-				// (they run while up does, so this rarely waits).
-				<-installed
-			}
+			// A node that failed to install Y ends the chain before the
+			// next migration step. finish does not wait for installs
+			// still running: should one fail after it, the rollback
+			// restores the backup, which holds every write (they are
+			// frozen), as for any failure past the point of no return.
 			if halted() {
 				return fmt.Errorf("%s on %s: %w", p.name(), mig, errNotStarted)
 			}

@@ -59,9 +59,9 @@ func TestWindowStopsOthersAtOnce(t *testing.T) {
 	}
 }
 
-// An install that fails on another node ends the window before the point
-// of no return: finish waits for the installs; X comes back everywhere
-// and the database equals the backup.
+// An install that fails on another node ends the window before the next
+// migration step (here finish, the point of no return): X comes back
+// everywhere and the database equals the backup.
 func TestWindowInstallFailureStopsBeforeMigrations(t *testing.T) {
 	c := newFakeCluster(t, "2.8.4", "kong-1", "kong-2", "kong-3")
 	before := c.fingerprint()
@@ -69,6 +69,12 @@ func TestWindowInstallFailureStopsBeforeMigrations(t *testing.T) {
 		switch call {
 		case "kong-2 install 3.4.2":
 			return errors.New("injected failure: " + call)
+		case "kong-1 migrations up":
+			// Hold up until kong-2's install has failed (recorded, then
+			// given time to reach the window).
+			err := waitForCall(c, "kong-2 install 3.4.2")
+			time.Sleep(200 * time.Millisecond)
+			return err
 		}
 		return nil
 	}

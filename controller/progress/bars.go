@@ -10,10 +10,13 @@ import (
 
 // Bars draws one progress bar per phase on a terminal (stderr), counting
 // host results; findings and failures are printed as lines above it.
+// Phases of the downtime window overlap: the bar shows the latest phase
+// begun and counts its hosts only.
 type Bars struct {
-	mu  sync.Mutex
-	w   io.Writer
-	bar *progressbar.ProgressBar
+	mu    sync.Mutex
+	w     io.Writer
+	bar   *progressbar.ProgressBar
+	phase string
 }
 
 // NewBars returns a bar sink writing to w, which must be a terminal.
@@ -30,6 +33,7 @@ func (b *Bars) Emit(e Event) {
 		if total <= 0 {
 			total = -1 // spinner
 		}
+		b.phase = e.Phase
 		b.bar = progressbar.NewOptions64(total,
 			progressbar.OptionSetWriter(b.w),
 			progressbar.OptionSetDescription(fmt.Sprintf("%-16s", e.Phase)),
@@ -39,14 +43,16 @@ func (b *Bars) Emit(e Event) {
 			progressbar.OptionClearOnFinish(),
 		)
 	case HostResult:
-		if b.bar != nil {
+		if b.bar != nil && e.Phase == b.phase {
 			_ = b.bar.Add(1)
 		}
 		if e.Status == "failed" {
 			b.line(e)
 		}
 	case PhaseEnd:
-		b.finish()
+		if e.Phase == b.phase {
+			b.finish()
+		}
 		b.line(e)
 	case Finding, Message, RunStart, RunEnd:
 		b.line(e)

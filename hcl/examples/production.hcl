@@ -91,6 +91,7 @@ upgrade {
   service_manager = "systemd"
   migration_host  = "kong-b1"
   on_failure      = "pause"
+  stop            = "sequential"           # one node after the other, in order
   order           = ["internal", "edge"]
 
   package {
