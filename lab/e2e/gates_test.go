@@ -64,6 +64,12 @@ type reportJSON struct {
 		LocalPath string `json:"local_path"`
 	} `json:"backup"`
 	BackupsPruned []string `json:"backups_pruned"`
+	Downtime      *struct {
+		Duration          float64 `json:"duration_seconds"`
+		FirstServingAfter float64 `json:"first_serving_after_seconds"`
+		FleetDown         float64 `json:"fleet_down_seconds"`
+	} `json:"downtime"`
+	Order string `json:"order"`
 }
 
 // finalReport decodes the last stdout line of a --output json run.

@@ -17,11 +17,12 @@ import (
 
 // journalRecord is the part of a journal line the tests read.
 type journalRecord struct {
-	Kind   string `json:"kind"`
-	Phase  string `json:"phase"`
-	Step   string `json:"step"`
-	Host   string `json:"host"`
-	Status string `json:"status"`
+	Time   time.Time `json:"time"`
+	Kind   string    `json:"kind"`
+	Phase  string    `json:"phase"`
+	Step   string    `json:"step"`
+	Host   string    `json:"host"`
+	Status string    `json:"status"`
 }
 
 // readJournals reads every run journal under the state dir, by run ID.
