@@ -28,6 +28,9 @@ func (a *Agent) httpGet(ctx context.Context, p *agentproto.HTTPGetParams) (*agen
 	if p.Host != "" {
 		req.Host = p.Host
 	}
+	if p.AdminToken != "" {
+		req.Header.Set(cmpOr(p.TokenHeader, agentproto.DefaultTokenHeader), p.AdminToken)
+	}
 	client := &http.Client{
 		Transport: &http.Transport{
 			Proxy:             nil, // the node's own listeners: never through a proxy
