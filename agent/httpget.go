@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -29,7 +30,7 @@ func (a *Agent) httpGet(ctx context.Context, p *agentproto.HTTPGetParams) (*agen
 		req.Host = p.Host
 	}
 	if p.AdminToken != "" {
-		req.Header.Set(cmpOr(p.TokenHeader, agentproto.DefaultTokenHeader), p.AdminToken)
+		req.Header.Set(cmp.Or(p.TokenHeader, agentproto.DefaultTokenHeader), p.AdminToken)
 	}
 	client := &http.Client{
 		Transport: &http.Transport{

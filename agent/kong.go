@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -364,7 +365,7 @@ func (a *Agent) probe(ctx context.Context, run *opRun, p *agentproto.HealthParam
 			Edition string `json:"edition"`
 			NodeID  string `json:"node_id"`
 		}
-		h.Admin = httpProbe(ctx, client, admin, &root, cmpOr(t.tokenHeader, agentproto.DefaultTokenHeader), cmpOr(p.AdminToken, t.adminToken))
+		h.Admin = httpProbe(ctx, client, admin, &root, cmp.Or(t.tokenHeader, agentproto.DefaultTokenHeader), cmp.Or(p.AdminToken, t.adminToken))
 		h.Version, h.Edition, h.NodeID = root.Version, root.Edition, root.NodeID
 	}
 	if status != "" {
@@ -376,14 +377,6 @@ func (a *Agent) probe(ctx context.Context, run *opRun, p *agentproto.HealthParam
 	}
 	h.Healthy = (t.bin == "" || h.CLI) && served
 	return h
-}
-
-// cmpOr is s, or def when s is empty.
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 func ok2xx(p *agentproto.HTTPProbe) bool {
