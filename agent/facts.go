@@ -418,7 +418,11 @@ func (c *kongConf) facts(version string) agentproto.KongConf {
 			Schema:   c.get("pg_schema", "public"),
 			SSL:      ssl == "on" || ssl == "true",
 		},
-		HasPGPassword: hasPW,
+		HasPGPassword:       hasPW,
+		EnforceRBAC:         c.get("enforce_rbac", "off"),
+		RBACAuthHeader:      c.get("rbac_auth_header", agentproto.DefaultTokenHeader),
+		KonnectMode:         c.get("konnect_mode", "off"),
+		ClusterControlPlane: c.get("cluster_control_plane", ""),
 	}
 }
 

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -27,6 +28,9 @@ func (a *Agent) httpGet(ctx context.Context, p *agentproto.HTTPGetParams) (*agen
 	}
 	if p.Host != "" {
 		req.Host = p.Host
+	}
+	if p.AdminToken != "" {
+		req.Header.Set(cmp.Or(p.TokenHeader, agentproto.DefaultTokenHeader), p.AdminToken)
 	}
 	client := &http.Client{
 		Transport: &http.Transport{

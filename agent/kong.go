@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -102,6 +103,8 @@ type serviceTarget struct {
 	manager, unit, bin, conf, prefix, version string
 	adminURL, statusURL                       string
 	ports                                     []string
+	// adminToken goes in tokenHeader on the Admin API probe (RBAC).
+	adminToken, tokenHeader string
 }
 
 func (a *Agent) resolveService(ctx context.Context, run *opRun, p *agentproto.ServiceParams) (*serviceTarget, error) {
@@ -139,6 +142,7 @@ func (a *Agent) resolveService(ctx context.Context, run *opRun, p *agentproto.Se
 		}
 	}
 	t.adminURL, t.statusURL = p.AdminURL, p.StatusURL
+	t.adminToken, t.tokenHeader = p.AdminToken, cf.RBACAuthHeader
 	if t.adminURL == "" {
 		if addr := plainHTTPAddr(cf.AdminListen); addr != "" {
 			t.adminURL = "http://" + addr + "/"
@@ -239,7 +243,7 @@ func (a *Agent) serviceStart(ctx context.Context, run *opRun, p *agentproto.Serv
 	}
 	r := &agentproto.ServiceResult{Manager: t.manager}
 	_, r.WasRunning = pidFromFile(t.pidFile())
-	hp := &agentproto.HealthParams{KongBin: t.bin, Prefix: t.prefix, AdminURL: t.adminURL, StatusURL: t.statusURL}
+	hp := &agentproto.HealthParams{KongBin: t.bin, Prefix: t.prefix, AdminURL: t.adminURL, StatusURL: t.statusURL, AdminToken: t.adminToken}
 	if r.WasRunning {
 		h := a.probe(ctx, run, hp, t)
 		if h.Healthy {
@@ -318,7 +322,7 @@ func describeHealth(h *agentproto.HealthResult) string {
 }
 
 func (a *Agent) health(ctx context.Context, run *opRun, p *agentproto.HealthParams) (*agentproto.HealthResult, error) {
-	t, err := a.resolveService(ctx, run, &agentproto.ServiceParams{KongBin: p.KongBin, Conf: p.Conf, Prefix: p.Prefix, AdminURL: p.AdminURL, StatusURL: p.StatusURL, Manager: agentproto.ManagerKongCLI})
+	t, err := a.resolveService(ctx, run, &agentproto.ServiceParams{KongBin: p.KongBin, Conf: p.Conf, Prefix: p.Prefix, AdminURL: p.AdminURL, StatusURL: p.StatusURL, Manager: agentproto.ManagerKongCLI, AdminToken: p.AdminToken})
 	if err != nil {
 		return nil, err
 	}
@@ -329,7 +333,11 @@ func (a *Agent) health(ctx context.Context, run *opRun, p *agentproto.HealthPara
 	return h, nil
 }
 
-// probe runs `kong health` and GETs the admin and status URLs.
+// probe runs `kong health` and GETs the admin and status URLs. Where the
+// node has a Status API, it alone decides health (it is never
+// RBAC-checked, kong-reference 9.1); the Admin API's GET / (with the
+// token, when given) still reads the version. Without a Status API the
+// Admin API's answer decides.
 func (a *Agent) probe(ctx context.Context, run *opRun, p *agentproto.HealthParams, t *serviceTarget) *agentproto.HealthResult {
 	timeout := p.Timeout
 	if timeout <= 0 {
@@ -357,13 +365,17 @@ func (a *Agent) probe(ctx context.Context, run *opRun, p *agentproto.HealthParam
 			Edition string `json:"edition"`
 			NodeID  string `json:"node_id"`
 		}
-		h.Admin = httpProbe(ctx, client, admin, &root)
+		h.Admin = httpProbe(ctx, client, admin, &root, cmp.Or(t.tokenHeader, agentproto.DefaultTokenHeader), cmp.Or(p.AdminToken, t.adminToken))
 		h.Version, h.Edition, h.NodeID = root.Version, root.Edition, root.NodeID
 	}
 	if status != "" {
-		h.Status = httpProbe(ctx, client, status, nil)
+		h.Status = httpProbe(ctx, client, status, nil, "", "")
 	}
-	h.Healthy = (t.bin == "" || h.CLI) && ok2xx(h.Admin) && ok2xx(h.Status)
+	served := ok2xx(h.Admin)
+	if h.Status != nil {
+		served = ok2xx(h.Status)
+	}
+	h.Healthy = (t.bin == "" || h.CLI) && served
 	return h
 }
 
@@ -371,12 +383,16 @@ func ok2xx(p *agentproto.HTTPProbe) bool {
 	return p == nil || p.Err == "" && p.Status >= 200 && p.Status < 300
 }
 
-func httpProbe(ctx context.Context, c *http.Client, url string, into any) *agentproto.HTTPProbe {
+// httpProbe GETs url; a non-empty token goes in the header named header.
+func httpProbe(ctx context.Context, c *http.Client, url string, into any, header, token string) *agentproto.HTTPProbe {
 	pr := &agentproto.HTTPProbe{URL: url}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		pr.Err = err.Error()
 		return pr
+	}
+	if token != "" {
+		req.Header.Set(header, token)
 	}
 	resp, err := c.Do(req)
 	if err != nil {

@@ -266,6 +266,9 @@ func SpecFromInventory(inv *inventory.Inventory, limit string, wholeFleet bool) 
 	if !db.Secret.IsZero() {
 		s.DB.Password = db.Password
 	}
+	if inv.Kong != nil && !inv.Kong.AdminToken.IsZero() {
+		s.AdminToken = inv.AdminToken
+	}
 	for _, hk := range inv.Hooks {
 		spec := HookSpec{Name: hk.Event, Command: hk.Command, Timeout: hk.Timeout}
 		if spec.Timeout == 0 {

@@ -247,7 +247,10 @@ func (c *sshConnector) Node(ctx context.Context, name string) (Node, error) {
 	if u.ServiceManager == "systemd" {
 		mgr = agentproto.ManagerSystemd
 	}
-	return &agentNode{h: ah, conf: u.KongConf, prefix: u.Prefix, manager: mgr, staged: map[string]string{}}, nil
+	// A reference that does not resolve is preflight's finding
+	// (checkSecrets); the node then calls without a token.
+	tok, _ := c.inv.AdminToken()
+	return &agentNode{h: ah, conf: u.KongConf, prefix: u.Prefix, manager: mgr, staged: map[string]string{}, token: string(tok)}, nil
 }
 
 func (c *sshConnector) dbConn() (agentproto.DBConn, error) {
@@ -315,6 +318,9 @@ type agentNode struct {
 	conf    string
 	prefix  string
 	manager string
+	// token is the Admin API token (Enterprise RBAC), "" for none: it
+	// travels to the agent in request bodies only.
+	token string
 
 	mu     sync.Mutex
 	staged map[string]string // package version -> staged path
@@ -339,8 +345,10 @@ func (n *agentNode) Facts(ctx context.Context) (Facts, error) {
 	out := Facts{
 		Version: f.Kong.Version, Edition: f.Kong.Edition, Running: f.Service.Running,
 		Arch: goarch(f.Arch), PackageFormat: pkgFormat(f.PackageManager), Role: f.Conf.Role, Service: f.Service.Unit,
-		Conf: map[string]string{"database": f.Conf.DB.Database, "role": f.Conf.Role, "status_listen": f.Conf.StatusListen, "admin_listen": f.Conf.AdminListen, "plugins": f.Conf.Plugins},
+		Conf: map[string]string{"database": f.Conf.DB.Database, "role": f.Conf.Role, "status_listen": f.Conf.StatusListen, "admin_listen": f.Conf.AdminListen, "plugins": f.Conf.Plugins,
+			"enforce_rbac": f.Conf.EnforceRBAC, "konnect_mode": f.Conf.KonnectMode, "cluster_control_plane": f.Conf.ClusterControlPlane},
 	}
+	out.AdminAPI = n.adminAPIStatus(ctx, f)
 	for _, p := range strings.Split(f.Conf.Plugins, ",") {
 		if p = strings.TrimSpace(p); p != "" {
 			out.Plugins = append(out.Plugins, p)
@@ -348,6 +356,21 @@ func (n *agentNode) Facts(ctx context.Context) (Facts, error) {
 	}
 	out.DiskFreeBytes = minDiskFree(f.Disk)
 	return out, nil
+}
+
+// adminAPIStatus is the HTTP status of a running node's Admin API GET /
+// with the inventory's token (0: not read: Kong stopped, the Admin API off
+// or not answering). Preflight refuses a 401 or 403 (kong-reference 9.1).
+func (n *agentNode) adminAPIStatus(ctx context.Context, f *agentproto.Facts) int {
+	if !f.Service.Running || firstListen(f.Conf.AdminListen) == "off" {
+		return 0
+	}
+	r, err := n.h.client().HTTPGet(ctx, agentproto.HTTPGetParams{URL: listenURL(f.Conf.AdminListen, "127.0.0.1:8001") + "/",
+		AdminToken: n.token, TokenHeader: f.Conf.RBACAuthHeader, Timeout: 10 * time.Second, Discard: true})
+	if err != nil {
+		return 0
+	}
+	return r.Status
 }
 
 // minDiskFree is the least free space of the file systems a node reported,
@@ -382,7 +405,7 @@ func pkgFormat(mgr string) string {
 }
 
 func (n *agentNode) svc(timeout time.Duration) agentproto.ServiceParams {
-	return agentproto.ServiceParams{Manager: n.manager, Conf: n.conf, Prefix: n.prefix, GraceTimeout: timeout, StartTimeout: timeout}
+	return agentproto.ServiceParams{Manager: n.manager, Conf: n.conf, Prefix: n.prefix, GraceTimeout: timeout, StartTimeout: timeout, AdminToken: n.token}
 }
 
 func (n *agentNode) Stop(ctx context.Context, timeout time.Duration) error {
@@ -405,7 +428,7 @@ func (n *agentNode) Start(ctx context.Context, timeout time.Duration) (Health, e
 }
 
 func (n *agentNode) Health(ctx context.Context) (Health, error) {
-	hr, err := n.h.client().Health(ctx, agentproto.HealthParams{Conf: n.conf, Prefix: n.prefix})
+	hr, err := n.h.client().Health(ctx, agentproto.HealthParams{Conf: n.conf, Prefix: n.prefix, AdminToken: n.token})
 	if err != nil {
 		if agentproto.CodeOf(err) == agentproto.CodeUnhealthy {
 			return Health{Detail: err.Error()}, nil
@@ -701,7 +724,7 @@ func (n *agentNode) Metrics(ctx context.Context) (Metrics, error) {
 // the whole body); any status but 200 is an error.
 func (n *agentNode) adminGet(ctx context.Context, f *agentproto.Facts, path string) (string, error) {
 	url := listenURL(f.Conf.AdminListen, "127.0.0.1:8001") + path
-	r, err := n.h.client().HTTPGet(ctx, agentproto.HTTPGetParams{URL: url})
+	r, err := n.h.client().HTTPGet(ctx, agentproto.HTTPGetParams{URL: url, AdminToken: n.token, TokenHeader: f.Conf.RBACAuthHeader})
 	if err != nil {
 		return "", err
 	}

@@ -65,6 +65,14 @@ func TestSpecFromInventory(t *testing.T) {
 	if s.ToolsHost != "pg-1" || s.To == "" || s.StateDir != filepath.Join(inv.Dir, ".kongctl") || s.DB.Password == nil {
 		t.Errorf("spec %+v", s)
 	}
+	// production.hcl: kong { admin_token_env = "KONG_ADMIN_TOKEN" }.
+	t.Setenv("KONG_ADMIN_TOKEN", "tok-from-env")
+	if tok, err := s.AdminToken(); s.AdminToken == nil || err != nil || string(tok) != "tok-from-env" {
+		t.Errorf("spec admin token: %q %v", tok, err)
+	}
+	if n := (&agentNode{token: "tok-from-env"}); n.svc(0).AdminToken != "tok-from-env" {
+		t.Error("service start/stop params lack the admin token")
+	}
 	if _, err := SpecFromInventory(inv, "edge", true); err == nil || !strings.Contains(err.Error(), "kong-b1") {
 		t.Errorf("a limit leaving out nodes sharing the database must be refused for an upgrade: %v", err)
 	}

@@ -138,6 +138,8 @@ type fakeNode struct {
 	plugins []string
 	conf    map[string]string
 	staged  []string
+	// adminAPI is Facts.AdminAPI (the Admin API's answer to the token).
+	adminAPI int
 }
 
 func (n *fakeNode) op(op string) error { return n.c.record(n.name + " " + op) }
@@ -148,7 +150,7 @@ func (n *fakeNode) Facts(ctx context.Context) (Facts, error) {
 	}
 	n.c.mu.Lock()
 	defer n.c.mu.Unlock()
-	return Facts{Version: n.version, Edition: "oss", Running: n.running, Arch: "amd64", PackageFormat: "deb", DiskFreeBytes: 10 << 30, Plugins: n.plugins, Conf: n.conf, Role: "traditional"}, nil
+	return Facts{Version: n.version, Edition: "oss", Running: n.running, Arch: "amd64", PackageFormat: "deb", DiskFreeBytes: 10 << 30, Plugins: n.plugins, Conf: n.conf, Role: "traditional", AdminAPI: n.adminAPI}, nil
 }
 func (n *fakeNode) Stop(ctx context.Context, timeout time.Duration) error {
 	if err := n.op("stop"); err != nil {

@@ -128,6 +128,9 @@ type Facts struct {
 	Role          string            `json:"role"`              // traditional | control_plane | data_plane
 	Conf          map[string]string `json:"conf,omitempty"`    // kong.conf + KONG_* env; secret keys removed
 	Service       string            `json:"service,omitempty"` // systemd unit, when used
+	// AdminAPI is the HTTP status of the running node's Admin API GET /
+	// with the inventory's token; 0 when not read.
+	AdminAPI int `json:"admin_api,omitempty"`
 }
 
 // Health is a node's running state.

@@ -27,6 +27,7 @@ type preflightPhase struct{}
 func (preflightPhase) name() PhaseName { return PhasePreflight }
 
 func (preflightPhase) run(ctx context.Context, e *engine) error {
+	e.redactSecrets()
 	if e.prior.Done("preflight") && e.prior.Data("preflight", &e.pf) {
 		e.note("preflight done before resume (X=%s, Y=%s)", e.pf.From, e.pf.To)
 		return nil
@@ -74,6 +75,7 @@ func (preflightPhase) run(ctx context.Context, e *engine) error {
 	e.checkFleetVersion(&pf)
 	e.checkPath(&pf)
 	e.checkNodes(&pf)
+	e.checkNodeKinds(&pf)
 	e.checkSpares(&pf)
 	e.checkDatabase(ctx, &pf)
 	e.checkFleetLock(ctx)
@@ -382,9 +384,27 @@ func (e *engine) checkHybrid(ctx context.Context, pf *preflightData) {
 	}
 }
 
-// checkSecrets: the database password reference resolves (the value is
-// only kept to redact it from output).
+// redactSecrets hands the database password and the admin token to the
+// redactor before anything is reported (resume included).
+func (e *engine) redactSecrets() {
+	for _, get := range []func() ([]byte, error){e.spec.DB.Password, e.spec.AdminToken} {
+		if get == nil {
+			continue
+		}
+		if v, err := get(); err == nil {
+			e.red.add(v)
+		}
+	}
+}
+
+// checkSecrets: the database password and admin token references resolve
+// (the values are only kept to redact them from output).
 func (e *engine) checkSecrets() {
+	if e.spec.AdminToken != nil {
+		if _, err := e.spec.AdminToken(); err != nil {
+			e.find(Finding{Severity: SevError, Code: "admin-token", Message: "resolve the " + err.Error(), Fix: "set the environment variable or file named by kong.admin_token_env / admin_token_file"})
+		}
+	}
 	if e.spec.DB.Password == nil {
 		return
 	}

@@ -32,6 +32,10 @@ type Spec struct {
 	ToolsHost     string
 
 	DB DBSpec
+	// AdminToken resolves the Admin API token's reference (Enterprise
+	// RBAC), nil when the inventory names none; the value is only used to
+	// redact it from output here (the connector sends it to the agents).
+	AdminToken func() ([]byte, error)
 
 	From, To  string // From "" = detect from the fleet
 	Edition   string // target edition: oss | enterprise

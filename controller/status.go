@@ -51,11 +51,7 @@ func status(ctx context.Context, spec *Spec, cfg runConfig) (*StatusReport, erro
 	e := newEngine(spec, cfg.conn, cfg.clk, cfg.sink, &redactor{})
 	e.op = "status"
 	defer e.close()
-	if spec.DB.Password != nil {
-		if pw, err := spec.DB.Password(); err == nil {
-			e.red.add(pw)
-		}
-	}
+	e.redactSecrets()
 	rep := &StatusReport{}
 	var mu sync.Mutex
 	hosts := e.allHosts()

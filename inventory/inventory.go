@@ -30,6 +30,7 @@ type Inventory struct {
 	Verify   *Verify
 	Backup   *Backup
 	Timeouts Timeouts
+	Kong     *Kong // nil when the inventory has no kong block
 
 	// Files holds the parsed source files by name, for rendering
 	// diagnostics with source snippets.
@@ -48,6 +49,7 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "verify"},
 		{Type: "backup"},
 		{Type: "timeouts"},
+		{Type: "kong"},
 	},
 }
 
@@ -157,6 +159,9 @@ func (d *decoder) decodeRoot(inv *Inventory, body hcl.Body) {
 	inv.Backup = d.defaultBackup()
 	if b := d.single(c.Blocks.OfType("backup"), "backup"); b != nil {
 		inv.Backup = d.decodeBackup(b)
+	}
+	if b := d.single(c.Blocks.OfType("kong"), "kong"); b != nil {
+		inv.Kong = d.decodeKong(b)
 	}
 	inv.Timeouts = defaultTimeouts()
 	if b := d.single(c.Blocks.OfType("timeouts"), "timeouts"); b != nil {

@@ -185,6 +185,11 @@ func Redacted(inv *Inventory) *Document {
 		b.str("local_dir", bk.LocalDir)
 		b.num("retention", bk.Retention)
 	}
+	if k := inv.Kong; k != nil {
+		b := doc.sub("kong")
+		b.strIf("admin_token_env", k.AdminToken.Env)
+		b.strIf("admin_token_file", k.AdminToken.File)
+	}
 	tb := doc.sub("timeouts")
 	for _, f := range inv.Timeouts.fields() {
 		tb.dur(f.name, *f.p)

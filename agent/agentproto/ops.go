@@ -109,6 +109,14 @@ type KongConf struct {
 	DB             DBSettings `json:"db"`
 	HasPGPassword  bool       `json:"has_pg_password"`
 	UnknownEntries int        `json:"unknown_entries,omitempty"`
+	// Enterprise RBAC (kong-reference 9.1): enforce_rbac (default off) and
+	// the header the token goes in (rbac_auth_header).
+	EnforceRBAC    string `json:"enforce_rbac,omitempty"`
+	RBACAuthHeader string `json:"rbac_auth_header,omitempty"`
+	// Konnect (kong-reference 9.6): konnect_mode and the control plane a
+	// data plane connects to.
+	KonnectMode         string `json:"konnect_mode,omitempty"`
+	ClusterControlPlane string `json:"cluster_control_plane,omitempty"`
 }
 
 // DBSettings are the database settings from kong.conf.
@@ -154,7 +162,13 @@ type ServiceParams struct {
 	StatusURL string `json:"status_url,omitempty"`
 	// StartTimeout bounds the wait for a started Kong to serve (default 60s).
 	StartTimeout time.Duration `json:"start_timeout,omitempty"`
+	// AdminToken is sent as Kong-Admin-Token on the Admin API probes
+	// (Enterprise RBAC). A secret: it travels in the request body only.
+	AdminToken string `json:"admin_token,omitempty"`
 }
+
+// Secrets implements SecretHolder.
+func (p *ServiceParams) Secrets() []string { return []string{p.AdminToken} }
 
 // ServiceResult is the state after stop or start.
 type ServiceResult struct {
@@ -178,7 +192,12 @@ type HealthParams struct {
 	AdminURL  string        `json:"admin_url,omitempty"`  // default http://<admin_listen>/
 	StatusURL string        `json:"status_url,omitempty"` // default http://<status_listen>/status/ready if status_listen is on
 	Timeout   time.Duration `json:"timeout,omitempty"`    // per probe, default 5s
+	// AdminToken is sent as Kong-Admin-Token on the Admin API probe.
+	AdminToken string `json:"admin_token,omitempty"`
 }
+
+// Secrets implements SecretHolder.
+func (p *HealthParams) Secrets() []string { return []string{p.AdminToken} }
 
 // HealthResult is the outcome of `kong health` and the HTTP probes.
 type HealthResult struct {
@@ -722,7 +741,19 @@ type HTTPGetParams struct {
 	Host    string        `json:"host,omitempty"`    // the Host header
 	Timeout time.Duration `json:"timeout,omitempty"` // the whole exchange; default 10s
 	Discard bool          `json:"discard,omitempty"` // read the body, return only its size
+	// AdminToken, when set, is sent in TokenHeader (default
+	// Kong-Admin-Token): an Admin API read on an Enterprise node with RBAC
+	// enforced.
+	AdminToken  string `json:"admin_token,omitempty"`
+	TokenHeader string `json:"token_header,omitempty"`
 }
+
+// Secrets implements SecretHolder.
+func (p *HTTPGetParams) Secrets() []string { return []string{p.AdminToken} }
+
+// DefaultTokenHeader is the header of an Admin API token when
+// rbac_auth_header is not set (kong-reference 9.1).
+const DefaultTokenHeader = "Kong-Admin-Token"
 
 // Validate checks the params.
 func (p *HTTPGetParams) Validate() error {

@@ -156,6 +156,12 @@ backup {
   retention = 10
 }
 
+# Enterprise fleets with RBAC enforced: the Admin API token (Kong-Admin-Token),
+# read from kongctl's environment; admin_token_file = "path" reads a file.
+kong {
+  admin_token_env = "KONG_ADMIN_TOKEN"
+}
+
 timeouts {
   preflight  = "5m"
   backup     = "1h"

@@ -64,9 +64,9 @@ func resetLab(t *testing.T, ctx context.Context) string {
 
 // argvSampler reads /proc/*/cmdline of every process on the machine (the
 // lab's hosts are namespaces of it: nodes, db host and the bastion
-// included) until stopped, and records any holding the secret.
+// included) until stopped, and records any holding one of the secrets.
 type argvSampler struct {
-	secret  string
+	secrets []string
 	mu      sync.Mutex
 	leaks   map[string]bool
 	agents  int // samples that saw a kongctl-agent process
@@ -75,8 +75,8 @@ type argvSampler struct {
 	done    chan struct{}
 }
 
-func sampleArgv(secret string) *argvSampler {
-	s := &argvSampler{secret: secret, leaks: map[string]bool{}, stop: make(chan struct{}), done: make(chan struct{})}
+func sampleArgv(secrets ...string) *argvSampler {
+	s := &argvSampler{secrets: secrets, leaks: map[string]bool{}, stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
 		for {
@@ -105,11 +105,13 @@ func (s *argvSampler) once() {
 		if bytes.Contains(b, []byte("kongctl-agent")) {
 			agent = true
 		}
-		if bytes.Contains(b, []byte(s.secret)) {
-			line := strings.ReplaceAll(strings.ReplaceAll(string(b), s.secret, "<PASSWORD>"), "\x00", " ")
-			s.mu.Lock()
-			s.leaks[line] = true
-			s.mu.Unlock()
+		for _, sec := range s.secrets {
+			if bytes.Contains(b, []byte(sec)) {
+				line := strings.ReplaceAll(strings.ReplaceAll(string(b), sec, "<SECRET>"), "\x00", " ")
+				s.mu.Lock()
+				s.leaks[line] = true
+				s.mu.Unlock()
+			}
 		}
 	}
 	s.mu.Lock()
@@ -131,14 +133,58 @@ func (s *argvSampler) Stop() { close(s.stop); <-s.done }
 func TestSecretsNeverLeak(t *testing.T) {
 	ctx := labCtx(t, 10*time.Minute)
 	inv := resetLab(t, ctx)
-	lab := testRunner.Lab
-	pw, err := lab.DBPassword()
-	if err != nil || len(pw) < 8 {
-		t.Fatalf("db password %d chars: %v", len(pw), err)
+	scanRunForSecrets(t, ctx, testRunner.Lab, inv, secretFile{"database password", testRunner.Lab.PasswordFile()})
+}
+
+// TestAdminTokenNeverLeaks is the same scan on an Enterprise lab with RBAC
+// enforced (RBAC=1), for the Admin API token and the database password:
+// the token travels to every node's agent (health, /metrics) and must
+// show in no argv, output, journal or file. The package's lab is rebuilt
+// as it was afterwards.
+func TestAdminTokenNeverLeaks(t *testing.T) {
+	ctx := labCtx(t, 12*time.Minute)
+	o := LabOptions()
+	o.Nodes, o.Edition, o.RBAC = 2, labenv.EditionEnterprise, true
+	lab, err := labenv.Up(ctx, o)
+	if err != nil {
+		t.Fatalf("RBAC lab up: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		l, err := labenv.Up(ctx, LabOptions())
+		if err != nil {
+			t.Fatalf("bring the package's lab back: %v", err)
+		}
+		testRunner.Lab = l
+	})
+	scanRunForSecrets(t, ctx, lab, lab.InventoryPath(),
+		secretFile{"admin token", filepath.Join(lab.Dir(), labenv.AdminTokenFile)},
+		secretFile{"database password", lab.PasswordFile()})
+}
+
+// secretFile is a secret the scan looks for, and the lab's file holding it
+// (hosts grep with it as the pattern file, never in argv).
+type secretFile struct{ name, file string }
+
+// scanRunForSecrets runs the upgrade and the rollback on lab and scans
+// everything they left for the secrets.
+func scanRunForSecrets(t *testing.T, ctx context.Context, lab *labenv.Lab, inv string, secrets ...secretFile) {
+	t.Helper()
+	vals := map[string]string{}
+	var all []string
+	for _, sf := range secrets {
+		b, err := os.ReadFile(sf.file)
+		v := strings.TrimSpace(string(b))
+		if err != nil || len(v) < 8 {
+			t.Fatalf("%s: %d chars: %v", sf.name, len(v), err)
+		}
+		vals[sf.name] = v
+		all = append(all, v)
 	}
 	state := t.TempDir()
 
-	s := sampleArgv(pw)
+	s := sampleArgv(all...)
 	upOut, upErr, code := kongctlRun(ctx, t, state, "upgrade", "-i", inv, "--yes", "-o", "json", "-v")
 	if code != 0 {
 		s.Stop()
@@ -166,8 +212,10 @@ func TestSecretsNeverLeak(t *testing.T) {
 			t.Fatalf("outputs lack the reports:\n%s\n%s", lastLines(upOut, 2), lastLines(rbOut, 5))
 		}
 		for name, b := range map[string][]byte{"upgrade stdout (JSON events)": upOut, "upgrade stderr": upErr, "rollback stdout": rbOut, "rollback stderr": rbErr} {
-			if bytes.Contains(b, []byte(pw)) {
-				t.Errorf("%s holds the database password", name)
+			for what, v := range vals {
+				if bytes.Contains(b, []byte(v)) {
+					t.Errorf("%s holds the %s", name, what)
+				}
 			}
 		}
 		n := 0
@@ -180,8 +228,10 @@ func TestSecretsNeverLeak(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			if bytes.Contains(b, []byte(pw)) {
-				t.Errorf("%s holds the database password", p)
+			for what, v := range vals {
+				if bytes.Contains(b, []byte(v)) {
+					t.Errorf("%s holds the %s", p, what)
+				}
 			}
 			return nil
 		})
@@ -194,18 +244,20 @@ func TestSecretsNeverLeak(t *testing.T) {
 	})
 
 	t.Run("hosts", func(t *testing.T) {
-		// grep reads the password from the lab's file, never from its argv.
+		// grep reads each secret from the lab's file, never from its argv.
 		for _, h := range lab.Hosts() {
-			out, err := lab.Exec(ctx, h.Name, fmt.Sprintf(`n=$(find /var/lib/kongctl /tmp /root -type f 2>/dev/null | wc -l); echo "files $n"; for d in /var/lib/kongctl /var/backups/kongctl /tmp /root; do [ -d "$d" ] && grep -rlF -f %s "$d" 2>/dev/null; done; true`, shq(lab.PasswordFile())))
-			if err != nil {
-				t.Fatalf("scan %s: %v", h.Name, err)
-			}
-			lines := strings.Split(strings.TrimSpace(out), "\n")
-			if !strings.HasPrefix(lines[0], "files ") {
-				t.Fatalf("scan %s: %q", h.Name, out)
-			}
-			for _, l := range lines[1:] {
-				t.Errorf("host %s: %s holds the database password", h.Name, l)
+			for _, sf := range secrets {
+				out, err := lab.Exec(ctx, h.Name, fmt.Sprintf(`n=$(find /var/lib/kongctl /tmp /root -type f 2>/dev/null | wc -l); echo "files $n"; for d in /var/lib/kongctl /var/backups/kongctl /tmp /root; do [ -d "$d" ] && grep -rlF -f %s "$d" 2>/dev/null; done; true`, shq(sf.file)))
+				if err != nil {
+					t.Fatalf("scan %s: %v", h.Name, err)
+				}
+				lines := strings.Split(strings.TrimSpace(out), "\n")
+				if !strings.HasPrefix(lines[0], "files ") {
+					t.Fatalf("scan %s: %q", h.Name, out)
+				}
+				for _, l := range lines[1:] {
+					t.Errorf("host %s: %s holds the %s", h.Name, l, sf.name)
+				}
 			}
 		}
 		// The agent's steps are there to be scanned.

@@ -60,7 +60,7 @@ func (d *daemon) adminHandler() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 404, map[string]string{"message": "Not found"})
 	})
-	return d.withServer(mux)
+	return d.withServer(d.withRBAC(mux))
 }
 
 func (d *daemon) adminRoot(w http.ResponseWriter, r *http.Request) {

@@ -56,6 +56,13 @@ func (r Release) Defaults() map[string]string {
 		"db_update_frequency":   "5",
 		"anonymous_reports":     "on",
 	}
+	if r.EE() {
+		// EE conf_loader L55 and kong-conf 3.4.json (kong-reference 9.1).
+		d["enforce_rbac"] = "off"
+		d["rbac_auth_header"] = "Kong-Admin-Token"
+		d["admin_gui_auth"] = ""
+		d["admin_gui_auth_header"] = "Kong-Admin-User"
+	}
 	if r.AtLeast(3, 6) {
 		d["status_listen"] = "127.0.0.1:8007 reuseport backlog=16384"
 	}
@@ -291,6 +298,14 @@ func (r Release) Validate(c *Config) []string {
 	for _, k := range []string{"proxy_listen", "admin_listen", "status_listen", "cluster_listen"} {
 		if _, err := ParseListen(k, c.Get(k)); err != nil {
 			errs = append(errs, err.Error())
+		}
+	}
+	if r.EE() {
+		// EE conf_loader L55 (the enum) and L356-359 (admin_gui_auth).
+		if v := c.Get("enforce_rbac"); !contains(RBACModes, v) {
+			errs = append(errs, fmt.Sprintf("enforce_rbac has an invalid value: '%s' (%s)", v, strings.Join(RBACModes, ", ")))
+		} else if v == "off" && c.Get("admin_gui_auth") != "" {
+			errs = append(errs, "enforce_rbac must be enabled when admin_gui_auth is enabled")
 		}
 	}
 	if role == "data_plane" {

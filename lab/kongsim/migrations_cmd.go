@@ -303,6 +303,12 @@ func (a *app) bootstrap(ctx context.Context, db *kdb, c *Config, cat []Subsystem
 		if err := a.runMigrations(ctx, db, st.New, runMode{up: true, teardown: true}, o, ctr); err != nil {
 			return err
 		}
+		// EE's enterprise/000_base reads KONG_PASSWORD (kong-reference 9.1).
+		if pw := lookupEnv(a.env, "KONG_PASSWORD"); a.rel.EE() && pw != "" {
+			if err := seedSuperAdmin(ctx, db.conn, pw); err != nil {
+				return err
+			}
+		}
 		a.log("Database is up-to-date")
 		return nil
 	})

@@ -18,7 +18,11 @@ type migSQL struct{ up, teardown string }
 //     on a finished 3.x database fails on plugins (reference 6.7).
 //   - core/017_300_to_310 adds routes.expression and routes.priority.
 //   - http-log/001_280_to_300 turns array header values into strings.
-//   - enterprise/006_1301_to_1500 creates rbac_users.
+//   - enterprise/006_1301_to_1500 creates the RBAC tables (rbac_users,
+//     rbac_roles, rbac_user_roles, rbac_role_endpoints, admins; the columns
+//     kongctl's upgrade touches, kong-reference 9.1) and seeds the roles
+//     read-only, admin and super-admin (actions: read=1 ... delete=8); the
+//     super admin from KONG_PASSWORD is seeded by bootstrap (rbac.go).
 var migrationSQL = map[string]migSQL{
 	"core/000_base": {up: `
 CREATE TABLE IF NOT EXISTS workspaces (
@@ -79,7 +83,34 @@ WHERE name = 'http-log' AND jsonb_typeof(config->'headers') = 'object';
 `},
 	"enterprise/006_1301_to_1500": {up: `
 CREATE TABLE IF NOT EXISTS rbac_users (
-  id uuid PRIMARY KEY, name text UNIQUE, user_token text, enabled boolean,
+  id uuid PRIMARY KEY, name text UNIQUE, user_token text, user_token_ident text,
+  comment text, enabled boolean, created_at timestamptz, ws_id uuid REFERENCES workspaces (id));
+CREATE INDEX IF NOT EXISTS rbac_users_token_ident_idx ON rbac_users (user_token_ident);
+CREATE TABLE IF NOT EXISTS rbac_roles (
+  id uuid PRIMARY KEY, name text UNIQUE, comment text, is_default boolean DEFAULT false,
   created_at timestamptz, ws_id uuid REFERENCES workspaces (id));
+CREATE TABLE IF NOT EXISTS rbac_user_roles (
+  user_id uuid REFERENCES rbac_users (id) ON DELETE CASCADE,
+  role_id uuid REFERENCES rbac_roles (id) ON DELETE CASCADE,
+  PRIMARY KEY (user_id, role_id));
+CREATE TABLE IF NOT EXISTS rbac_role_endpoints (
+  role_id uuid REFERENCES rbac_roles (id) ON DELETE CASCADE, workspace text NOT NULL,
+  endpoint text NOT NULL, actions smallint NOT NULL, negative boolean NOT NULL DEFAULT false,
+  created_at timestamptz, PRIMARY KEY (role_id, workspace, endpoint));
+CREATE TABLE IF NOT EXISTS admins (
+  id uuid PRIMARY KEY, username text UNIQUE, custom_id text, email text,
+  rbac_user_id uuid REFERENCES rbac_users (id), rbac_token_enabled boolean NOT NULL,
+  status smallint, created_at timestamptz);
+INSERT INTO rbac_roles (id, name, comment, created_at, ws_id) VALUES
+  ('b6d1a0c2-7e55-4c1b-9f0a-3c1d2e4f5a61', 'read-only', 'Read access to all endpoints, across all workspaces', now(), '` + DefaultWorkspaceID + `'),
+  ('b6d1a0c2-7e55-4c1b-9f0a-3c1d2e4f5a62', 'admin', 'Full access to all endpoints, across all workspaces, except the RBAC Admin API', now(), '` + DefaultWorkspaceID + `'),
+  ('b6d1a0c2-7e55-4c1b-9f0a-3c1d2e4f5a63', 'super-admin', 'Full access to all endpoints, across all workspaces', now(), '` + DefaultWorkspaceID + `')
+  ON CONFLICT (name) DO NOTHING;
+INSERT INTO rbac_role_endpoints (role_id, workspace, endpoint, actions, negative, created_at) VALUES
+  ('b6d1a0c2-7e55-4c1b-9f0a-3c1d2e4f5a61', '*', '*', 1, false, now()),
+  ('b6d1a0c2-7e55-4c1b-9f0a-3c1d2e4f5a62', '*', '*', 15, false, now()),
+  ('b6d1a0c2-7e55-4c1b-9f0a-3c1d2e4f5a62', '*', '/rbac/*', 15, true, now()),
+  ('b6d1a0c2-7e55-4c1b-9f0a-3c1d2e4f5a63', '*', '*', 15, false, now())
+  ON CONFLICT DO NOTHING;
 `},
 }

@@ -39,7 +39,12 @@ func (l *Lab) dbClients() string {
 
 // ensurePassword writes build/lab/pg_password (0600) unless it exists.
 func ensurePassword(dir string) (string, error) {
-	path := filepath.Join(dir, "pg_password")
+	return ensureSecretFile(filepath.Join(dir, "pg_password"))
+}
+
+// ensureSecretFile writes a new random secret to path (0600) unless the
+// file holds one already, and returns it.
+func ensureSecretFile(path string) (string, error) {
 	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
 		return strings.TrimSpace(string(b)), nil
 	}
@@ -48,7 +53,7 @@ func ensurePassword(dir string) (string, error) {
 		return "", err
 	}
 	if err := os.WriteFile(path, []byte(pw+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("write db password file: %w", err)
+		return "", fmt.Errorf("write secret file %s: %w", filepath.Base(path), err)
 	}
 	return pw, nil
 }

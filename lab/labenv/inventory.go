@@ -117,6 +117,10 @@ func renderInventory(st *State) string {
 	w("  smoke {\n    path   = \"/lab\"\n    host   = \"\"\n    status = 200\n  }\n")
 	w("  gate {\n    max_error_rate = 0.01\n  }\n}\n")
 
+	if o.RBAC {
+		w("\nkong {\n  admin_token_file = %s\n}\n", hclString(AdminTokenFile))
+	}
+
 	w("\nbackup {\n")
 	w("  dir       = \"/var/backups/kongctl\"\n")
 	w("  local_dir = \"backups\"\n")

@@ -3,6 +3,7 @@ package labenv
 import (
 	"context"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 	"time"
@@ -27,6 +28,9 @@ func (l *Lab) kongEnv(h *Host) []string {
 		role = "control_plane"
 	}
 	env = append(env, "NODE_ROLE="+role)
+	if o.RBAC {
+		env = append(env, "ENFORCE_RBAC=on")
+	}
 	if o.Hybrid {
 		env = append(env, "CLUSTER_CERT=/etc/kong/cluster.crt", "CLUSTER_CERT_KEY=/etc/kong/cluster.key")
 	}
@@ -118,10 +122,16 @@ func (l *Lab) StartKong(ctx context.Context, name string) error {
 	return nil
 }
 
-// bootstrap runs `kong migrations bootstrap` once, from the first Kong host.
+// bootstrap runs `kong migrations bootstrap` once, from the first Kong
+// host; on an RBAC lab with KONG_PASSWORD (fed on stdin, never in argv)
+// so that Kong seeds the super admin.
 func (l *Lab) bootstrap(ctx context.Context) error {
 	h := l.KongHosts()[0]
-	if _, err := execIn(ctx, h, nil, l.kongEnv(h), l.script("kong-node.sh")+" bootstrap"); err != nil {
+	stdin, env, err := l.adminTokenStdin(l.kongEnv(h))
+	if err != nil {
+		return err
+	}
+	if _, err := execIn(ctx, h, stdin, env, l.script("kong-node.sh")+" bootstrap"); err != nil {
 		return fmt.Errorf("host %s: bootstrap database: %w", h.Name, err)
 	}
 	return nil
@@ -133,12 +143,27 @@ func (l *Lab) seed(ctx context.Context) error {
 	h := l.KongHosts()[0]
 	var err error
 	for i := 0; i < 20; i++ {
-		if _, err = execIn(ctx, h, nil, nil, l.script("seed.sh")); err == nil {
+		stdin, env, terr := l.adminTokenStdin(nil)
+		if terr != nil {
+			return terr
+		}
+		if _, err = execIn(ctx, h, stdin, env, l.script("seed.sh")); err == nil {
 			return nil
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
 	return fmt.Errorf("host %s: seed services and routes: %w", h.Name, err)
+}
+
+// adminTokenStdin is what a provisioning script reads the RBAC lab's
+// admin token from: stdin (ADMIN_TOKEN_STDIN=1 added to env), never argv
+// or the environment of Kong. Without RBAC: no stdin, env unchanged.
+func (l *Lab) adminTokenStdin(env []string) (io.Reader, []string, error) {
+	tok, err := l.AdminToken()
+	if err != nil || tok == "" {
+		return nil, env, err
+	}
+	return strings.NewReader(tok + "\n"), append(append([]string(nil), env...), "ADMIN_TOKEN_STDIN=1"), nil
 }
 
 func (l *Lab) script(name string) string {

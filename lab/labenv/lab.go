@@ -139,6 +139,11 @@ func (l *Lab) build(ctx context.Context) error {
 	if _, err := ensurePassword(o.Dir); err != nil {
 		return err
 	}
+	if o.RBAC {
+		if _, err := ensureSecretFile(filepath.Join(o.Dir, AdminTokenFile)); err != nil {
+			return err
+		}
+	}
 	if o.Hybrid {
 		if err := writeClusterCert(filepath.Join(o.Dir, "cluster.crt"), filepath.Join(o.Dir, "cluster.key")); err != nil {
 			return err
@@ -467,6 +472,22 @@ func (l *Lab) KnownHostsPath() string { return filepath.Join(l.st.Dir, "known_ho
 
 // SSHConfigPath is an ssh_config naming every host (ssh -F it HOST).
 func (l *Lab) SSHConfigPath() string { return filepath.Join(l.st.Dir, "ssh_config") }
+
+// AdminTokenFile is the RBAC lab's super-admin token (Kong-Admin-Token),
+// beside hosts.hcl, mode 0600: the KONG_PASSWORD of the bootstrap.
+const AdminTokenFile = "admin-token"
+
+// AdminToken is the RBAC lab's super-admin token ("" without RBAC).
+func (l *Lab) AdminToken() (string, error) {
+	if !l.st.Options.RBAC {
+		return "", nil
+	}
+	b, err := os.ReadFile(filepath.Join(l.st.Dir, AdminTokenFile))
+	if err != nil {
+		return "", fmt.Errorf("read admin token: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
 
 // PasswordFile is build/lab/pg_password (0600).
 func (l *Lab) PasswordFile() string { return filepath.Join(l.st.Dir, "pg_password") }

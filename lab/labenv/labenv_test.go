@@ -33,6 +33,9 @@ func TestNormalizeDefaults(t *testing.T) {
 	if ee.From != "3.4.3.5" || ee.To != "3.10.0.2" {
 		t.Errorf("enterprise defaults = %s -> %s, want 3.4.3.5 -> 3.10.0.2", ee.From, ee.To)
 	}
+	if r := testOptions(t, Options{Edition: "enterprise", RBAC: true}); !r.RBAC {
+		t.Errorf("enterprise RBAC lost: %+v", r)
+	}
 	h := testOptions(t, Options{Hybrid: true})
 	if h.DPs != 1 {
 		t.Errorf("hybrid DPs = %d, want 1", h.DPs)
@@ -51,6 +54,7 @@ func TestNormalizeRejects(t *testing.T) {
 		"dir under /etc":  {Dir: "/etc/lab", PackagesDir: "/srv"},
 		"tiny disk":       {DiskMB: 4},
 		"too many spares": {Spares: 100},
+		"rbac on oss":     {RBAC: true},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if o.Dir == "" {
@@ -106,18 +110,31 @@ func TestInventoryLoads(t *testing.T) {
 		"bastion":    {Nodes: 2, Bastion: true, User: "kongops"},
 		"hybrid":     {Nodes: 2, Hybrid: true, DPs: 3, Spares: 2},
 		"enterprise": {Edition: "enterprise", Nodes: 1},
+		"rbac":       {Edition: "enterprise", Nodes: 1, RBAC: true},
 	}
 	for name, o := range cases {
 		t.Run(name, func(t *testing.T) {
 			o := testOptions(t, o)
+			if o.RBAC {
+				o.Dir = t.TempDir() // the token file is checked when the inventory loads
+			}
 			st := &State{Options: o, To: o.To, Dir: o.Dir, DBPort: DBPort, Fingerprint: o.fingerprint(), Hosts: plan(o)}
 			for _, h := range st.Hosts {
 				h.HostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGq1xZ1Jk3lW0i2T6u4m1f8H4r6oVv8R2m0gkz3c7m9x"
 			}
 			src := renderInventory(st)
+			tokenFile := filepath.Join(o.Dir, AdminTokenFile)
+			if o.RBAC {
+				if _, err := ensureSecretFile(tokenFile); err != nil {
+					t.Fatal(err)
+				}
+			}
 			inv, diags := inventory.LoadBytes(filepath.Join(o.Dir, "hosts.hcl"), []byte(src))
 			if diags.HasErrors() {
 				t.Fatalf("inventory does not load: %s\n%s", diags.Error(), src)
+			}
+			if got := inv.Kong != nil && inv.Kong.AdminToken.File == tokenFile; got != o.RBAC {
+				t.Errorf("kong.admin_token_file = %+v with RBAC %v", inv.Kong, o.RBAC)
 			}
 			if len(inv.Hosts) != len(st.Hosts) {
 				t.Errorf("inventory has %d hosts, want %d", len(inv.Hosts), len(st.Hosts))

@@ -76,6 +76,12 @@ type Options struct {
 	// package { source = "repository" }: kongctl downloads Kong with
 	// apt-get on each node instead of uploading it. deb only.
 	Repository bool `json:"repository"`
+	// RBAC (Enterprise only) enforces RBAC on every node's Admin API
+	// (enforce_rbac = on) with a super admin seeded at bootstrap from a
+	// generated KONG_PASSWORD, the way Kong's bootstrap does
+	// (kong-reference 9.1); the token is written to admin-token (0600)
+	// beside hosts.hcl, which names it in kong { admin_token_file }.
+	RBAC bool `json:"rbac"`
 	// NoSeed skips creating the lab's services and routes.
 	NoSeed bool `json:"no_seed"`
 	// Concurrency bounds the per-host work done at once. Default 8.
@@ -158,6 +164,9 @@ func (o Options) normalize() (Options, error) {
 			return o, fmt.Errorf("version %q: not a %s version (%s)", v, o.Edition,
 				map[string]string{EditionOSS: "X.Y.Z", EditionEnterprise: "X.Y.Z.W"}[o.Edition])
 		}
+	}
+	if o.RBAC && o.Edition != EditionEnterprise {
+		return o, errors.New("rbac: RBAC is an Enterprise feature; use it with edition enterprise (make lab-up EDITION=enterprise RBAC=1)")
 	}
 	if o.User == "" {
 		o.User = "root"

@@ -70,6 +70,9 @@ configure() {
 			echo "pg_password = $password"
 			;;
 		esac
+		if [ -n "${ENFORCE_RBAC:-}" ]; then
+			echo "enforce_rbac = $ENFORCE_RBAC"
+		fi
 		if [ -n "${CLUSTER_CERT:-}" ]; then
 			echo "cluster_cert = $CLUSTER_CERT"
 			echo "cluster_cert_key = ${CLUSTER_CERT_KEY:?CLUSTER_CERT_KEY must be set}"
@@ -80,7 +83,15 @@ configure() {
 	mv "$tmp" "$CONF_FILE"
 }
 
-bootstrap() { kong migrations bootstrap -c "$CONF_FILE"; }
+bootstrap() {
+	# An RBAC lab: the super admin's password (its Admin API token) on stdin,
+	# handed to Kong's bootstrap as KONG_PASSWORD (kong-reference 9.1).
+	if [ "${ADMIN_TOKEN_STDIN:-}" = 1 ]; then
+		IFS= read -r KONG_PASSWORD
+		export KONG_PASSWORD
+	fi
+	kong migrations bootstrap -c "$CONF_FILE"
+}
 
 health_wait() {
 	n=$(( ${START_TIMEOUT:-30} * 5 ))

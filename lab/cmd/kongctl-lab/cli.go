@@ -92,6 +92,7 @@ func parseUpArgs(args []string) (upArgs, error) {
 	fs.StringVar(&a.opts.PackageFormat, "package-format", "", "deb | rpm | dnf (nodes without apt and dpkg)")
 	bastion := fs.String("bastion", "", "1: nodes behind a bastion")
 	hybrid := fs.String("hybrid", "", "1: control planes + data planes")
+	rbac := fs.String("rbac", "", "1: Enterprise with RBAC enforced (super-admin token in <dir>/admin-token)")
 	fs.StringVar(&a.opts.User, "user", "", "SSH user (default root)")
 	fs.IntVar(&a.opts.DPs, "dps", 0, "data planes (hybrid)")
 	fs.IntVar(&a.opts.Spares, "spares", 0, "spare hosts without Kong")
@@ -113,6 +114,9 @@ func parseUpArgs(args []string) (upArgs, error) {
 		return a, err
 	}
 	if a.opts.Hybrid, err = parseBool("hybrid", *hybrid); err != nil {
+		return a, err
+	}
+	if a.opts.RBAC, err = parseBool("rbac", *rbac); err != nil {
 		return a, err
 	}
 	a.opts.NoSeed = *noSeed

@@ -18,6 +18,9 @@ func TestParseUpArgs(t *testing.T) {
 	if o.Nodes != 32 || o.From != "3.4.2" || o.To != "3.9.1" || !o.Bastion || o.User != "kongops" || !o.Hybrid || o.DPs != 2 || o.Spares != 1 || !o.NoSeed {
 		t.Errorf("parsed %+v", o)
 	}
+	if a, err := parseUpArgs(strings.Fields("--edition enterprise --rbac 1")); err != nil || !a.opts.RBAC {
+		t.Errorf("--rbac 1: %+v %v", a.opts, err)
+	}
 	if _, err := parseUpArgs([]string{"--bastion", "maybe"}); err == nil {
 		t.Error("--bastion maybe accepted")
 	}
