@@ -105,6 +105,7 @@ func (d *decoder) decodeRoot(inv *Inventory, body hcl.Body) {
 	d.ctx.Variables["var"] = d.decodeVariables(c.Blocks.OfType("variable"))
 
 	inv.SSH = defaultSSH()
+	inv.SSH.SSHConfig = d.defaultSSHConfig()
 	var globalJump hcl.Range
 	if b := d.single(c.Blocks.OfType("ssh"), "ssh"); b != nil {
 		globalJump = d.applySSH(&inv.SSH, b, globalSSHSchema).jump

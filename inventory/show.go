@@ -219,7 +219,9 @@ func writeSSH(d *Document, s SSH, base *SSH) {
 	if diff(base != nil && slices.Equal(s.Jump, base.Jump)) {
 		d.list("jump", s.Jump)
 	}
-	if s.SSHConfig != "" && diff(base != nil && s.SSHConfig == base.SSHConfig) {
+	// Always at fleet level: "" (off) must load back as off, not as the
+	// default ~/.ssh/config.
+	if diff(base != nil && s.SSHConfig == base.SSHConfig) {
 		d.str("ssh_config", s.SSHConfig)
 	}
 	if diff(base != nil && s.ConnectTimeout == base.ConnectTimeout) {

@@ -1,6 +1,8 @@
 package inventory
 
 import (
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -26,7 +28,7 @@ type SSH struct {
 	KnownHosts        []string // known_hosts files
 	HostKeyPolicy     HostKeyPolicy
 	Jump              []string // names of bastion hosts, outermost first
-	SSHConfig         string   // ssh_config file, "" = none
+	SSHConfig         string   // ssh_config file; default ~/.ssh/config when it exists, "" = none
 	ConnectTimeout    time.Duration
 	Keepalive         time.Duration
 	ConnectRetries    int
@@ -63,6 +65,20 @@ func defaultSSH() SSH {
 		Concurrency:       DefaultConcurrency,
 		UploadConcurrency: DefaultUploadConcurrency,
 	}
+}
+
+// defaultSSHConfig is ~/.ssh/config when it exists, as ssh reads it
+// without -F; "" otherwise.
+func (d *decoder) defaultSSHConfig() string {
+	home, err := d.home()
+	if err != nil || home == "" {
+		return ""
+	}
+	p := filepath.Join(home, ".ssh", "config")
+	if fi, err := os.Stat(p); err != nil || fi.IsDir() {
+		return ""
+	}
+	return p
 }
 
 func (s SSH) clone() SSH {
@@ -156,8 +172,13 @@ func (d *decoder) applySSH(s *SSH, block *hcl.Block, schema *hcl.BodySchema) ssh
 		}
 	}
 	if at, ok := a["ssh_config"]; ok {
-		if v, ok := d.path(at); ok {
-			s.SSHConfig = v
+		// ssh_config = "" turns the default ~/.ssh/config off.
+		if v, ok := d.str(at); ok && v == "" {
+			s.SSHConfig = ""
+		} else if ok {
+			if p, ok := d.path(at); ok {
+				s.SSHConfig = p
+			}
 		}
 	}
 	if at, ok := a["connect_timeout"]; ok {
