@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 
 	"golang.org/x/term"
 
@@ -115,6 +117,35 @@ func Status(ctx context.Context, o Options) (*StatusReport, error) {
 	return status(ctx, spec, cfg)
 }
 
+// JSONSchema is the version of kongctl's JSON output, carried as "schema"
+// by every event line (the final report included) and every JSON result.
+// It changes when a field changes meaning or goes away; new fields do not
+// change it.
+const JSONSchema = 1
+
+// schemaSink writes one JSON line per event, each carrying JSONSchema.
+type schemaSink struct {
+	mu  sync.Mutex
+	enc *json.Encoder
+}
+
+func newSchemaSink(w io.Writer) *schemaSink {
+	e := json.NewEncoder(w)
+	e.SetEscapeHTML(false)
+	return &schemaSink{enc: e}
+}
+
+func (s *schemaSink) Emit(e progress.Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_ = s.enc.Encode(struct {
+		Schema int `json:"schema"`
+		progress.Event
+	}{JSONSchema, e})
+}
+
+func (s *schemaSink) Close() {}
+
 // prepare turns Options into a Spec and a runConfig.
 func prepare(o Options, wholeFleet bool) (*Spec, runConfig, func(), error) {
 	if o.Inventory == nil {
@@ -170,7 +201,7 @@ func prepare(o Options, wholeFleet bool) (*Spec, runConfig, func(), error) {
 
 func newSink(o Options) progress.Sink {
 	if o.Output == "json" {
-		return progress.NewJSON(o.Stdout)
+		return newSchemaSink(o.Stdout)
 	}
 	if f, ok := o.Stderr.(*os.File); ok && !o.NoProgress && term.IsTerminal(int(f.Fd())) {
 		return progress.NewBars(o.Stderr)

@@ -6,6 +6,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -99,6 +100,9 @@ func (a *app) newRoot() *cobra.Command {
 		Short: "Upgrade a fleet of Kong Gateway nodes in place, over SSH",
 		Long: `kongctl upgrades a fleet of Kong Gateway nodes in place, over SSH, from a bastion.
 
+This kongctl is the Kong Gateway fleet upgrade tool; it is not Kong's
+Konnect CLI of the same name.
+
 It reads an HCL inventory (-i hosts.hcl) describing the Kong nodes and their
 PostgreSQL database, and drives Kong's documented upgrade: freeze, verified
 backup, ordered stop, package install, migrations on one node, start, verify,
@@ -109,7 +113,7 @@ Exit codes: 0 success, 1 failure, 2 usage or inventory error,
 		SilenceUsage:      true,
 		SilenceErrors:     true,
 		DisableAutoGenTag: true,
-		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return a.setup() },
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return a.setup(cmd) },
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &ExitError{Code: ExitUsage, Err: flagError{err}}
@@ -136,11 +140,16 @@ Exit codes: 0 success, 1 failure, 2 usage or inventory error,
 }
 
 // setup validates global flags and builds the logger.
-func (a *app) setup() error {
+func (a *app) setup(cmd *cobra.Command) error {
 	switch a.output {
 	case "text", "json":
 	default:
 		return usageErrorf("--output must be text or json, not %q", a.output)
+	}
+	// Every command honours --output json, except the completion scripts,
+	// which are shell code: refuse rather than print text.
+	if a.json() && cmd.Parent() != nil && cmd.Parent().Name() == "completion" {
+		return usageErrorf("completion writes a shell script; --output json does not apply")
 	}
 	if a.quiet && a.verbose > 0 {
 		return usageErrorf("--quiet and --verbose contradict each other; use one")
@@ -156,6 +165,14 @@ func (a *app) setup() error {
 	}
 	a.log = slog.New(slog.NewTextHandler(a.streams.err, &slog.HandlerOptions{Level: level}))
 	return nil
+}
+
+// writeJSON writes a command's JSON result, indented, on w.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
 }
 
 // json reports whether --output json was asked for.
@@ -240,9 +257,19 @@ func selectHosts(inv *inventory.Inventory, limit string) ([]*inventory.Host, err
 	return hs, nil
 }
 
-// addLimitFlag adds --limit with completion of host, group and tag names.
-func (a *app) addLimitFlag(cmd *cobra.Command, p *string) {
-	cmd.Flags().StringVarP(p, "limit", "l", "", "only these hosts: comma-separated host names, group names, tag:NAME, role:NAME")
+// selectionSyntax is what --limit takes, on every command that has it.
+const selectionSyntax = "comma-separated host names, group names, tag:NAME, role:NAME"
+
+// Each command's --limit help says what it accepts.
+const (
+	limitAnySubset  = "only these hosts (any selection): " + selectionSyntax
+	limitWholeFleet = "the hosts to upgrade: " + selectionSyntax + "; upgrade refuses any subset of the fleet (the Kong nodes share one database and stop together), so it must name every Kong node; default all"
+)
+
+// addLimitFlag adds --limit, with usage saying what the command accepts,
+// and completion of host, group and tag names.
+func (a *app) addLimitFlag(cmd *cobra.Command, p *string, usage string) {
+	cmd.Flags().StringVarP(p, "limit", "l", "", usage)
 	_ = cmd.RegisterFlagCompletionFunc("limit", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		inv, diags := inventory.Load(a.inventoryFile())
 		if diags.HasErrors() {

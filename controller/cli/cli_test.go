@@ -188,7 +188,6 @@ func TestFleetCommandsFailWithoutFleet(t *testing.T) {
 		code     int
 		inStderr string
 	}{
-		{[]string{"upgrade", "-i", lab}, ExitFailure, "kongctl upgrade: "},
 		{[]string{"upgrade", "-i", lab, "--yes"}, ExitFailure, "ssh kong-1 (198.18.0.11:22)"},
 		{[]string{"upgrade", "-i", lab, "--yes", "--resume"}, ExitFailure, "no run journal"},
 		{[]string{"plan", "-i", lab}, ExitFailure, "not ready"},

@@ -83,7 +83,10 @@ func runStatus(ctx context.Context, req *statusRequest) error {
 		return WithCode(ExitFailure, err)
 	}
 	if req.JSON {
-		err = s.WriteJSON(req.Stdout)
+		err = writeJSON(req.Stdout, struct {
+			Schema int `json:"schema"`
+			*controller.StatusReport
+		}{controller.JSONSchema, s})
 	} else {
 		err = s.WriteText(req.Stdout)
 	}

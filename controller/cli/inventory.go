@@ -17,7 +17,13 @@ func (a *app) newInventoryCmd() *cobra.Command {
 		Short: "Check or show the inventory",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return usageErrorf("missing subcommand: check or show")
+			var names []string
+			for _, c := range cmd.Commands() {
+				if c.IsAvailableCommand() {
+					names = append(names, c.Name())
+				}
+			}
+			return usageErrorf("missing subcommand: %s", strings.Join(names, ", "))
 		},
 	}
 	cmd.AddCommand(a.newInventoryCheckCmd(), a.newInventoryShowCmd(), a.newInventoryVagrantCmd())

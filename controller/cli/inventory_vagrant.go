@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"os"
@@ -32,7 +33,8 @@ func (a *app) newInventoryVagrantCmd() *cobra.Command {
 		Use:   "vagrant",
 		Short: "Write an inventory for Vagrant VMs from `vagrant ssh-config`",
 		Long: `Turn the output of "vagrant ssh-config" (read from stdin, or run in --dir)
-into a hosts.hcl for "kongctl upgrade -i": one host per machine, the
+into a hosts.hcl (with --output json, a hosts.json in HCL JSON syntax) for
+"kongctl upgrade -i": one host per machine, the
 database machine (--db) with role "database" and every other machine a Kong
 node; addresses on the VMs' private network; Vagrant's user and keys, with
 become sudo when the user is not root; service_manager "systemd"; the
@@ -82,6 +84,9 @@ The result is loaded back and must have no diagnostics; it goes to --out
 }
 
 func (a *app) inventoryVagrant(cmd *cobra.Command, o inventoryVagrantOptions) error {
+	if a.json() && o.out != "" && filepath.Ext(o.out) != ".json" {
+		return usageErrorf("--output json writes the inventory in HCL JSON syntax, which kongctl reads only from files named *.json; not %q", o.out)
+	}
 	g := vagrantinv.GenerateOptions{Options: o.gen, Timeout: o.timeout, SkipAddressCheck: o.noAddressCheck}
 	if o.network != "" {
 		p, err := netip.ParsePrefix(o.network)
@@ -124,13 +129,21 @@ func (a *app) inventoryVagrant(cmd *cobra.Command, o inventoryVagrantOptions) er
 	}
 
 	name := o.out
-	if name == "" {
+	if name == "" || a.json() {
 		name = inventory.DefaultFile
 	}
 	inv, diags := inventory.LoadBytes(name, doc)
 	if len(diags) > 0 {
 		a.renderDiags(a.streams.err, inv.Files, diags)
 		return fmt.Errorf("the generated inventory does not load cleanly (%s); this is a bug in kongctl inventory vagrant", countErrors(diags))
+	}
+	if a.json() {
+		// HCL JSON syntax, as inventory show -o json writes it.
+		b, err := json.MarshalIndent(inventory.Redacted(inv), "", "  ")
+		if err != nil {
+			return fmt.Errorf("inventory as JSON: %w", err)
+		}
+		doc = append(b, '\n')
 	}
 	if o.out == "" {
 		_, err = a.streams.out.Write(doc)

@@ -32,7 +32,7 @@ steps an upgrade would take, host by host.`,
 			return runPlan(cmd.Context(), req)
 		},
 	}
-	a.addLimitFlag(cmd, &o.limit)
+	a.addLimitFlag(cmd, &o.limit, limitAnySubset)
 	cmd.Flags().StringVar(&o.to, "to", "", "target version, overriding upgrade.to in the inventory")
 	return cmd
 }

@@ -53,6 +53,16 @@ func (a *app) newRequest(limit string) (*request, error) {
 	}, nil
 }
 
+// requireConsent refuses, before any host is touched, a command that asks
+// before it stops nodes when nobody can answer: without a terminal on
+// stdin it needs --yes (usage error, exit 2).
+func (r *request) requireConsent(command string, yes bool) error {
+	if yes || isTerminal(r.Stdin) {
+		return nil
+	}
+	return usageErrorf("stdin is not a terminal and --yes was not given: %s asks before it stops any node; pass --yes to run it unattended", command)
+}
+
 // confirm asks a yes/no question on stderr and reads the answer from
 // stdin. Without a terminal on stdin it refuses, so that unattended runs
 // must pass --yes.

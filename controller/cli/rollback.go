@@ -29,6 +29,9 @@ the old Kong version on every node and start it.`,
 			if err != nil {
 				return err
 			}
+			if err := req.requireConsent("rollback", o.yes); err != nil {
+				return err
+			}
 			return runRollback(cmd.Context(), &rollbackRequest{request: req, Yes: o.yes})
 		},
 	}

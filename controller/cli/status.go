@@ -29,6 +29,6 @@ func (a *app) newStatusCmd() *cobra.Command {
 			return runStatus(cmd.Context(), &statusRequest{request: req})
 		},
 	}
-	a.addLimitFlag(cmd, &o.limit)
+	a.addLimitFlag(cmd, &o.limit, limitAnySubset)
 	return cmd
 }

@@ -2,11 +2,19 @@ package cli
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kongctl/kongctl/controller"
 )
+
+// unlockResult is unlock's --output json result.
+type unlockResult struct {
+	Schema  int    `json:"schema"`
+	Cleared bool   `json:"cleared"`
+	RunID   string `json:"run_id"`
+}
 
 func (a *app) newUnlockCmd() *cobra.Command {
 	var runID string
@@ -30,10 +38,19 @@ the run that holds it. Clear it only when you are sure that run is dead; the
 			if err := controller.Unlock(cmd.Context(), req.options(), runID); err != nil {
 				return WithCode(ExitFailure, err)
 			}
-			fmt.Fprintf(req.Stdout, "fleet lock of run %s cleared\n", runID)
-			return nil
+			return writeUnlocked(req.Stdout, req.JSON, runID)
 		},
 	}
 	cmd.Flags().StringVar(&runID, "run", "", "the run id that holds the lock")
 	return cmd
+}
+
+// writeUnlocked reports the cleared lock of run runID on w, as text or as
+// JSON.
+func writeUnlocked(w io.Writer, asJSON bool, runID string) error {
+	if asJSON {
+		return writeJSON(w, unlockResult{Schema: controller.JSONSchema, Cleared: true, RunID: runID})
+	}
+	_, err := fmt.Fprintf(w, "fleet lock of run %s cleared\n", runID)
+	return err
 }

@@ -44,11 +44,14 @@ start, verify; roll back (or pause) when a step fails.`,
 			if err != nil {
 				return err
 			}
+			if err := req.requireConsent("upgrade", o.yes); err != nil {
+				return err
+			}
 			return runUpgrade(cmd.Context(), req)
 		},
 	}
 	f := cmd.Flags()
-	a.addLimitFlag(cmd, &o.limit)
+	a.addLimitFlag(cmd, &o.limit, limitWholeFleet)
 	f.BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation")
 	f.BoolVar(&o.resume, "resume", false, "resume an interrupted or paused upgrade")
 	f.StringVar(&o.onFailure, "on-failure", "", "what to do when a step fails: rollback or pause (default from the inventory, else rollback)")
