@@ -182,7 +182,8 @@ func TestFlagAndInventoryErrors(t *testing.T) {
 // example inventory, whose key and hosts do not exist here: each must fail
 // (exit 1) naming the host and what went wrong, never print a success.
 func TestFleetCommandsFailWithoutFleet(t *testing.T) {
-	lab := examples + "lab.hcl"
+	// A copy: an upgrade creates its state directories beside the inventory.
+	lab := copyInventory(t, examples+"lab.hcl")
 	tests := []struct {
 		args     []string
 		code     int
