@@ -332,7 +332,7 @@ func SpecFromInventory(inv *inventory.Inventory, limit string, wholeFleet bool) 
 		s.ToolsHost = th.Name
 	}
 	db := inv.Database
-	s.DB = DBSpec{Host: db.Host, Port: db.Port, Name: db.Name, User: db.User, Schema: db.Schema}
+	s.DB = DBSpec{Host: db.Host, Port: db.Port, Name: db.Name, User: db.User, Schema: db.Schema, TLSMode: db.TLSMode}
 	if !db.Secret.IsZero() {
 		s.DB.Password = db.Password
 	}

@@ -78,6 +78,7 @@ func (preflightPhase) run(ctx context.Context, e *engine) error {
 	e.checkNodeKinds(&pf)
 	e.checkSpares(&pf)
 	e.checkDatabase(ctx, &pf)
+	e.checkDatabaseTLS()
 	e.checkFleetLock(ctx)
 	e.checkHybrid(ctx, &pf)
 	e.checkSecrets()

@@ -78,6 +78,7 @@ func (h HostSpec) Has(r string) bool { return slices.Contains(h.Roles, r) }
 type DBSpec struct {
 	Host, Name, User, Schema string
 	Port                     int
+	TLSMode                  string // libpq sslmode of kongctl's own connection (database.tls_mode; "" = prefer)
 	Password                 func() ([]byte, error)
 }
 
