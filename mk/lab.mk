@@ -49,7 +49,11 @@ lab-packages:
 	if [ $$rc -ne 2 ]; then $(MAKE) --no-print-directory packages; \
 	else echo "lab: no 'packages' target; using build/packages as it is" >&2; fi
 
-lab-up: lab-tool lab-packages
+# deps (scripts/install-deps.sh) first: on a fresh Debian machine it installs
+# what the lab needs (openssh-server, PostgreSQL, ...) as root, and stops at
+# once otherwise, naming the missing packages and the command that installs
+# them.
+lab-up: deps lab-tool lab-packages
 	$(LAB_BIN) up $(LAB_FLAGS)
 
 lab-down: lab-tool
@@ -64,8 +68,9 @@ lab-fault: lab-tool
 
 # The main job: the lab on the old version (an existing lab is used as it is),
 # then the upgrade with the real controller. It fails when the upgrade fails.
+# deps first, as for lab-up.
 REHEARSAL_LOG ?= build/rehearsal/upgrade$(filter-out 0,$(LAB_ID)).log
-rehearsal: all lab-tool lab-packages
+rehearsal: deps all lab-tool lab-packages
 	@if $(LAB_BIN) status $(LAB_REF) >/dev/null 2>&1; then \
 		echo "rehearsal: using the lab that is up in $(LAB_DIR)" >&2; \
 	else \

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Installs what the tests need on a fresh Debian machine, as root. Quick when
-# everything is there already.
+# Installs what the tests and the lab need on a fresh Debian machine, as
+# root. Quick when everything is there already. Not root and something
+# missing: one line naming the packages and the command that installs them,
+# exit 1. DEPS_ROOT (tests) is a root file system to look in instead of /.
 set -euo pipefail
+root="${DEPS_ROOT:-}"
 need=()
-command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v sshd >/dev/null 2>&1 || [ -x "$root/usr/sbin/sshd" ] || need+=(openssh-server)
 command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
-ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+compgen -G "$root/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v sudo >/dev/null 2>&1 || need+=(sudo)
 command -v dpkg-deb >/dev/null 2>&1 || need+=(dpkg)
@@ -16,7 +19,7 @@ command -v dnf >/dev/null 2>&1 || need+=(dnf)
 command -v dpkg-scanpackages >/dev/null 2>&1 || need+=(dpkg-dev)  # the lab's apt repository (REPO=1)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
-    echo "install-deps: missing ${need[*]}; run as root or install them" >&2
+    echo "install-deps: missing ${need[*]}; install them as root: apt-get install -y --no-install-recommends ${need[*]} (or: sudo make deps)" >&2
     exit 1
   fi
   echo "install-deps: installing ${need[*]}" >&2

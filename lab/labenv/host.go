@@ -174,7 +174,11 @@ func startHolder(ctx context.Context, h *Host, o Options, hostsFile string) erro
 	case s := <-line:
 		if strings.TrimSpace(s) != "ready" {
 			b, _ := os.ReadFile(filepath.Join(h.Dir, "setup.log"))
-			return fmt.Errorf("host %s: set up namespaces: %s", h.Name, strings.TrimSpace(string(b)))
+			why := lastLines(string(b), exitedLines)
+			if why == "" {
+				why = fmt.Sprintf("the namespace holder said %q and wrote nothing to %s", strings.TrimSpace(s), filepath.Join(h.Dir, "setup.log"))
+			}
+			return fmt.Errorf("host %s: set up namespaces: %s", h.Name, why)
 		}
 	case <-ctx.Done():
 		cmd.Process.Kill()
@@ -240,11 +244,22 @@ func startSSHD(ctx context.Context, h *Host) error {
 	cmd.Env = nodeEnv
 	cmd.Dir = "/"
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
+	// Its own stderr (nsenter's, or sshd's before it opens its log) goes
+	// to a file, not a pipe: sshd outlives this process.
+	stderrPath := filepath.Join(h.Dir, "sshd.stderr")
+	stderr, err := os.Create(stderrPath)
+	if err != nil {
+		return fmt.Errorf("host %s: start sshd: %w", h.Name, err)
+	}
+	cmd.Stderr = stderr
+	err = cmd.Start()
+	stderr.Close()
+	if err != nil {
 		return fmt.Errorf("host %s: start sshd: %w", h.Name, err)
 	}
 	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
 	deadline := time.After(20 * time.Second)
 	for {
 		if b, err := os.ReadFile(logPath); err == nil && int64(len(b)) >= offset {
@@ -257,7 +272,8 @@ func startSSHD(ctx context.Context, h *Host) error {
 		select {
 		case <-exited:
 			b, _ := os.ReadFile(logPath)
-			return fmt.Errorf("host %s: sshd exited: %s", h.Name, strings.TrimSpace(string(b[min(int(offset), len(b)):])))
+			se, _ := os.ReadFile(stderrPath)
+			return exitedError(h.Name, "sshd", waitErr, string(se), string(b[min(int(offset), len(b)):]))
 		case <-ctx.Done():
 			cmd.Process.Kill()
 			return fmt.Errorf("host %s: start sshd: %w", h.Name, ctx.Err())
