@@ -64,6 +64,23 @@ func TestLimitHelpSaysWhatIsAccepted(t *testing.T) {
 	}
 }
 
+// TestUpgradeRefusesSubset: a --limit that leaves Kong nodes out is a usage
+// error, before any host is touched; one that names them all is accepted.
+func TestUpgradeRefusesSubset(t *testing.T) {
+	lab := copyInventory(t, examples+"lab.hcl")
+	r := kongctl(t, nil, "upgrade", "-i", lab, "--yes", "--limit", "kong-1")
+	if r.code != ExitUsage || !strings.Contains(r.stderr, `--limit "kong-1" leaves out [kong-2 kong-3]`) || strings.Contains(r.stderr, "ssh ") {
+		t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(lab), ".kongctl")); !os.IsNotExist(err) {
+		t.Errorf("state written for a refused subset (%v)", err)
+	}
+	r = kongctl(t, nil, "upgrade", "-i", lab, "--yes", "--limit", "kong")
+	if r.code != ExitFailure || !strings.Contains(r.stderr, "ssh kong-1 (198.18.0.11:22)") {
+		t.Errorf("--limit naming every node: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+}
+
 func TestInventoryAloneListsSubcommands(t *testing.T) {
 	r := kongctl(t, nil, "inventory")
 	if r.code != ExitUsage || !strings.Contains(r.stderr, "missing subcommand: check, show, vagrant") {

@@ -3,6 +3,7 @@ package cli
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/kongctl/kongctl/controller"
 	"github.com/kongctl/kongctl/inventory"
 )
 
@@ -78,6 +79,12 @@ func (a *app) parseUpgrade(o upgradeOptions) (*upgradeRequest, error) {
 	u := req.Inventory.Upgrade
 	if err := applyTo(u, to); err != nil {
 		return nil, err
+	}
+	if o.limit != "" {
+		// A subset of the fleet is a usage error, found before any host.
+		if _, err := controller.SpecFromInventory(req.Inventory, o.limit, true); err != nil {
+			return nil, WithCode(ExitUsage, err)
+		}
 	}
 	onFailure := u.OnFailure
 	if o.onFailure != "" {
