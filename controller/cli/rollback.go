@@ -35,6 +35,6 @@ the old Kong version on every node and start it.`,
 			return runRollback(cmd.Context(), &rollbackRequest{request: req, Yes: o.yes})
 		},
 	}
-	cmd.Flags().BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation")
+	cmd.Flags().BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation (required when stdin is not a terminal: without it the command stops before any host)")
 	return cmd
 }
