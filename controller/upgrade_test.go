@@ -26,9 +26,9 @@ func TestUpgradeRunsKongStepsInOrder(t *testing.T) {
 	calls := c.Calls()
 	// Kong's in-place procedure, in order.
 	seq := []string{
-		"kong-1 stage 3.4.2", "lock acquire", "db fingerprint", "db backup kong-" + r.RunID + "-pre",
+		"kong-1 stage 3.4.2", "lock acquire", "db write-signature", "db backup kong-" + r.RunID + "-pre",
 		"db verify-restore kong-" + r.RunID + "-pre.dump", "db fetch kong-" + r.RunID + "-pre.dump",
-		"kong-1 stop", "kong-2 stop", "kong-3 stop", "db fingerprint",
+		"kong-1 stop", "kong-2 stop", "kong-3 stop", "db write-signature",
 		"kong-1 migrations up", "kong-1 migrations finish", "lock release",
 	}
 	pos := 0
