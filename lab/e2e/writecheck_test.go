@@ -1,0 +1,186 @@
+//go:build integration
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/kongctl/kongctl/lab/labenv"
+)
+
+// tableWrites is a table's cumulative inserts plus updates, from the lab
+// database's statistics.
+func (e *env) tableWrites(table string) int64 {
+	e.t.Helper()
+	ctx, cancel := shortCtx()
+	defer cancel()
+	dsn, err := e.lab.DSN()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		e.t.Fatalf("connect to the lab database: %v", err)
+	}
+	defer conn.Close(context.Background())
+	var n int64
+	if err := conn.QueryRow(ctx, "SELECT coalesce(sum(n_tup_ins + n_tup_upd), 0)::int8 FROM pg_stat_user_tables WHERE schemaname = 'public' AND relname = $1", table).Scan(&n); err != nil {
+		e.t.Fatalf("writes to %s: %v", table, err)
+	}
+	return n
+}
+
+// runEvent is the part of a --output json event these tests read.
+type runEvent struct {
+	Time    time.Time `json:"time"`
+	Type    string    `json:"type"`
+	Phase   string    `json:"phase"`
+	Message string    `json:"message"`
+	Seconds float64   `json:"duration_seconds"`
+}
+
+// runEvents decodes the events of a --output json run.
+func runEvents(t *testing.T, stdout string) []runEvent {
+	t.Helper()
+	var evs []runEvent
+	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		var ev runEvent
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("event %.200q: %v", line, err)
+		}
+		evs = append(evs, ev)
+	}
+	return evs
+}
+
+// findEvent is the first event of typ for phase.
+func findEvent(t *testing.T, evs []runEvent, typ, phase string) runEvent {
+	t.Helper()
+	for _, ev := range evs {
+		if ev.Type == typ && ev.Phase == phase {
+			return ev
+		}
+	}
+	t.Fatalf("no %s event for phase %s", typ, phase)
+	return runEvent{}
+}
+
+func runMessages(evs []runEvent) string {
+	var b strings.Builder
+	for _, ev := range evs {
+		if ev.Type == "message" {
+			b.WriteString(ev.Message + "\n")
+		}
+	}
+	return b.String()
+}
+
+// Issue 15, item 5: hybrid data planes heartbeat every 100 ms throughout
+// the upgrade (the simulator's lab-only FAKE_KONG_CLUSTER_PING; each sync
+// is an upsert into clustering_data_planes by the control plane). The
+// write check after the stop compares the configuration tables' write
+// counters, so the heartbeats between the backup and the stop no longer
+// make kongctl take the backup again.
+func TestHybridHeartbeatsDoNotRetakeBackup(t *testing.T) {
+	e := upLab(t, labenv.Options{Nodes: 2, Hybrid: true, DPs: 2, Edition: labenv.EditionEnterprise, From: "3.4.3.5", To: "3.10.0.2"})
+	cps, dps := names(e.lab.KongHosts()), names(e.lab.DataPlanes())
+	for _, dp := range dps {
+		e.writeFault(dp, "FAKE_KONG_CLUSTER_PING=0.1")
+		ctx, cancel := shortCtx()
+		out, err := e.lab.Exec(ctx, dp, "kong reload")
+		cancel()
+		if err != nil {
+			t.Fatalf("%s: kong reload: %v: %s", dp, err, out)
+		}
+	}
+	// The heartbeats land at the rate asked: 2 data planes, 10 a second each.
+	const span = 3 * time.Second
+	h0 := e.tableWrites("clustering_data_planes")
+	time.Sleep(span)
+	rate := float64(e.tableWrites("clustering_data_planes")-h0) / span.Seconds()
+	if rate < 8 {
+		t.Fatalf("clustering_data_planes takes %.1f heartbeats a second, want about 20", rate)
+	}
+	t.Logf("clustering_data_planes: %.1f heartbeats a second", rate)
+
+	r := e.kongctl("upgrade", "-i", e.inv, "--yes", "--output", "json")
+	if r.code != 0 {
+		t.Fatalf("upgrade: %s", r)
+	}
+	rep := finalReport(t, r.stdout)
+	evs := runEvents(t, r.stdout)
+	// Heartbeats landed between the write counters (the backup's start)
+	// and the stop.
+	window := findEvent(t, evs, "phase_start", "stop").Time.Sub(findEvent(t, evs, "phase_start", "backup").Time)
+	if want := time.Duration(float64(time.Second) * 3 / rate); window < want {
+		t.Fatalf("only %s between the backup and the stop: fewer than 3 heartbeats", window)
+	}
+	t.Logf("%s between the backup's start and the stop: about %.0f heartbeats", window.Round(time.Millisecond), window.Seconds()*rate)
+	if msg, ok := rep.finding("writes-during-freeze"); ok {
+		t.Errorf("heartbeats made kongctl take the backup again: %s", msg)
+	}
+	if rep.Backup == nil || !strings.HasSuffix(rep.Backup.Path, "-pre.dump") {
+		t.Errorf("kept backup %+v, want the one taken before the stop", rep.Backup)
+	}
+	if msgs := runMessages(evs); !strings.Contains(msgs, "write check: the write counters of") {
+		t.Errorf("the check after the stop did not compare write counters:\n%s", msgs)
+	}
+	t.Logf("backup-check took %.3fs", findEvent(t, evs, "phase_end", "backup-check").Seconds)
+	e.requireVersion("3.10.0.2", cps...)
+	e.requireServing(dps, labRoutes[:1])
+}
+
+// Issue 15, item 5: a route written through a node's Admin API between the
+// backup and the stop (a before_stop hook on the bastion) is caught by the
+// write check: the finding names routes, the backup is taken again, and
+// the kept backup holds the route.
+func TestWriteBetweenBackupAndStopRetakesBackup(t *testing.T) {
+	e := upLab(t, labenv.Options{Nodes: 2, From: "2.8.4", To: "3.4.2"})
+	nodes := names(e.lab.KongHosts())
+	e.createEntities(nodes[0])
+	e.requireServing(nodes, labRoutes)
+	post := fmt.Sprintf(`curl -fsS -o /dev/null -X POST -H 'Content-Type: application/json' -d '{"name":"freeze-write","paths":["/freeze-write"],"strip_path":true}' http://%s:8001/services/e2e/routes`,
+		e.lab.Address(nodes[1]))
+	e.inv = e.writeInventory(func(s string) string {
+		return s + "\nhook \"before_stop\" {\n  command = " + strconv.Quote(post) + "\n  on      = \"bastion\"\n}\n"
+	})
+
+	r := e.kongctl("upgrade", "-i", e.inv, "--yes", "--output", "json")
+	if r.code != 0 {
+		t.Fatalf("upgrade: %s", r)
+	}
+	rep := finalReport(t, r.stdout)
+	msg, ok := rep.finding("writes-during-freeze")
+	if !ok || !strings.Contains(msg, "routes") {
+		t.Fatalf("finding %q (found %v), want writes-during-freeze naming routes\n%s", msg, ok, r)
+	}
+	t.Logf("finding: %s (backup-check with the retake: %.3fs)", msg, findEvent(t, runEvents(t, r.stdout), "phase_end", "backup-check").Seconds)
+	if rep.Backup == nil || !strings.HasSuffix(rep.Backup.Path, "-final.dump") || rep.Backup.LocalPath == "" {
+		t.Fatalf("kept backup %+v, want the one taken again after the stop, copied to the bastion", rep.Backup)
+	}
+	restore, err := filepath.Glob("/usr/lib/postgresql/*/bin/pg_restore")
+	if err != nil || len(restore) == 0 {
+		t.Fatalf("pg_restore not found: %v", err)
+	}
+	ctx, cancel := shortCtx()
+	defer cancel()
+	out, err := exec.CommandContext(ctx, restore[len(restore)-1], "--data-only", "--table=routes", "--file=-", rep.Backup.LocalPath).CombinedOutput()
+	if err != nil {
+		t.Fatalf("pg_restore %s: %v: %s", rep.Backup.LocalPath, err, out)
+	}
+	if !strings.Contains(string(out), "freeze-write") {
+		t.Errorf("the kept backup %s lacks the route written before the stop:\n%s", rep.Backup.LocalPath, out)
+	}
+	e.requireVersion("3.4.2", nodes...)
+	e.requireServing(nodes, append(labRoutes, route{"/freeze-write", ""}))
+}
