@@ -43,12 +43,17 @@ func changedTables(a, b map[string]string) []string {
 	return out
 }
 
-// seedRuntime adds runtime tables (kong-reference 9.5) to seedKong's.
-func seedRuntime(t *testing.T, ctx context.Context, s *pgtest.Server) {
+// kongDB starts a cluster with seedKong's tables plus runtime tables
+// (kong-reference 9.5), and an agent to reach it.
+func kongDB(t *testing.T, ctx context.Context) (*pgtest.Server, *Agent, agentproto.DBConn) {
+	t.Helper()
+	s := pgtest.Start(t)
+	seedKong(t, ctx, s)
 	execSQL(t, ctx, s, `
 		CREATE TABLE clustering_data_planes (id uuid PRIMARY KEY, hostname text, last_seen timestamptz);
 		CREATE TABLE cluster_events (id uuid PRIMARY KEY, channel text, data text, at timestamptz);
 		CREATE TABLE vitals_stats_seconds (node_id uuid, at int, l2_hit int, PRIMARY KEY (node_id, at));`)
+	return s, testAgent(t), dbConn(s)
 }
 
 // A configuration write committed through a connection that then closes
@@ -59,13 +64,9 @@ func seedRuntime(t *testing.T, ctx context.Context, s *pgtest.Server) {
 // connection (the first commit flushes and starts the interval, the
 // second stays pending), closes it and checks at once.
 func TestWriteSignatureSeesEveryClosedWrite(t *testing.T) {
-	s := pgtest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	seedKong(t, ctx, s)
-	seedRuntime(t, ctx, s)
-	a := testAgent(t)
-	db := dbConn(s)
+	s, a, db := kongDB(t, ctx)
 
 	prev := writeSig(t, a, db, 3*time.Second)
 	if !prev.Settled || slices.Contains(prev.Excluded, "services") || !slices.Contains(prev.Excluded, "clustering_data_planes") ||
@@ -117,12 +118,9 @@ func TestWriteSignatureSeesEveryClosedWrite(t *testing.T) {
 // Read at once with the writer still connected, the signature is not
 // settled and names the writer.
 func TestWriteSignatureUnsettledWhileWriterConnected(t *testing.T) {
-	s := pgtest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	seedKong(t, ctx, s)
-	a := testAgent(t)
-	db := dbConn(s)
+	s, a, db := kongDB(t, ctx)
 	before := writeSig(t, a, db, time.Second)
 
 	cfg, err := pgx.ParseConfig(s.DSN())
@@ -160,13 +158,9 @@ func TestWriteSignatureUnsettledWhileWriterConnected(t *testing.T) {
 // as it was; a truncate, a new table and a dropped table
 // change it.
 func TestWriteSignatureIgnoresRuntimeTables(t *testing.T) {
-	s := pgtest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	seedKong(t, ctx, s)
-	seedRuntime(t, ctx, s)
-	a := testAgent(t)
-	db := dbConn(s)
+	s, a, db := kongDB(t, ctx)
 	base := writeSig(t, a, db, 3*time.Second)
 
 	for i := range 20 {
@@ -202,15 +196,12 @@ func TestWriteSignatureIgnoresRuntimeTables(t *testing.T) {
 // table, the full fingerprint against the write signature. Timings are
 // logged (the report quotes them); the assertion is loose.
 func TestWriteSignatureCost(t *testing.T) {
-	s := pgtest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	seedKong(t, ctx, s)
+	s, a, db := kongDB(t, ctx)
 	execSQL(t, ctx, s, `CREATE TABLE consumers (id uuid PRIMARY KEY, username text UNIQUE, created_at timestamptz DEFAULT now());
 		INSERT INTO consumers (id, username) SELECT gen_random_uuid(), 'c' || g FROM generate_series(1, 200000) g;
 		ANALYZE consumers`)
-	a := testAgent(t)
-	db := dbConn(s)
 	best := func(f func()) time.Duration {
 		var b time.Duration
 		for i := range 3 {

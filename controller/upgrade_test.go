@@ -266,19 +266,7 @@ func TestPauseOnFailure(t *testing.T) {
 func TestResumeMidInstall(t *testing.T) {
 	c := newFakeCluster(t, "2.8.4", "kong-1", "kong-2", "kong-3")
 	spec := testSpec(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	c.fail = func(call string) error {
-		if call == "kong-2 install 3.4.2" {
-			cancel()
-			return context.Canceled
-		}
-		return nil
-	}
-	r, _ := upgrade(ctx, spec, testConfig(c))
-	if r.Outcome != Paused {
-		t.Fatalf("interrupted run: outcome %s, want paused", r.Outcome)
-	}
-	c.fail = nil
+	r := interruptAt(t, c, spec, "kong-2 install 3.4.2")
 	st := journal.Fold(mustRead(t, r.Journal))
 	var doneInstalls []string
 	for _, h := range spec.Nodes {
@@ -289,15 +277,7 @@ func TestResumeMidInstall(t *testing.T) {
 	if st.Done("install/kong-2") || st.Status("install/kong-2") == "" {
 		t.Fatalf("journal: install/kong-2 = %q", st.Status("install/kong-2"))
 	}
-	before := len(c.Calls())
-	r2, err := upgrade(context.Background(), spec, runConfig{conn: c, clk: c.clk, yes: true, resume: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r2.Outcome != Succeeded {
-		t.Fatalf("resume: %s %s", r2.Outcome, r2.Error)
-	}
-	second := c.Calls()[before:]
+	r2, second := resumeSucceeds(t, c, spec)
 	for _, s := range second {
 		if strings.HasSuffix(s, " stop") || strings.HasPrefix(s, "db backup") || strings.Contains(s, " stage ") {
 			t.Errorf("resume repeated %q", s)
@@ -354,6 +334,42 @@ func TestResumeAfterUpAppliedNotJournaled(t *testing.T) {
 	if n := countCalls(second, hasSuffix("migrations finish")); n != 1 {
 		t.Errorf("migrations finish ran %d times on resume", n)
 	}
+}
+
+// interruptAt runs an upgrade whose controller is interrupted (its context
+// cancelled) at call; the run must pause.
+func interruptAt(t *testing.T, c *fakeCluster, spec *Spec, at string) *Report {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c.fail = func(call string) error {
+		if call == at {
+			cancel()
+			return context.Canceled
+		}
+		return nil
+	}
+	r, _ := upgrade(ctx, spec, testConfig(c))
+	c.fail = nil
+	if r.Outcome != Paused {
+		t.Fatalf("run interrupted at %q: outcome %s, want paused", at, r.Outcome)
+	}
+	return r
+}
+
+// resumeSucceeds resumes the latest run on c, which must succeed, and
+// returns its report and the calls it made.
+func resumeSucceeds(t *testing.T, c *fakeCluster, spec *Spec) (*Report, []string) {
+	t.Helper()
+	before := len(c.Calls())
+	r, err := upgrade(context.Background(), spec, runConfig{conn: c, clk: c.clk, yes: true, resume: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Outcome != Succeeded {
+		t.Fatalf("resume: %s %s", r.Outcome, r.Error)
+	}
+	return r, c.Calls()[before:]
 }
 
 func mustRead(t *testing.T, dir string) []journal.Record {

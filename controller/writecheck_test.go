@@ -29,6 +29,23 @@ func heartbeats(c *fakeCluster, also func(call string) error) {
 	}
 }
 
+// upgradeSucceeds runs an upgrade on c that must succeed, recording its
+// events.
+func upgradeSucceeds(t *testing.T, c *fakeCluster, spec *Spec) (*Report, *eventLog) {
+	t.Helper()
+	cfg := testConfig(c)
+	log := &eventLog{}
+	cfg.sink = log
+	r, err := upgrade(context.Background(), spec, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Outcome != Succeeded {
+		t.Fatalf("outcome %s: %s", r.Outcome, r.Error)
+	}
+	return r, log
+}
+
 func afterLastStop(calls []string, last string) []string {
 	i := indexOfCall(calls, last, 0)
 	if i < 0 {
@@ -55,16 +72,7 @@ func notes(l *eventLog) string {
 func TestWriteCheckIgnoresRuntimeChurn(t *testing.T) {
 	c := newFakeCluster(t, "2.8.4", "kong-1", "kong-2", "kong-3")
 	heartbeats(c, nil)
-	cfg := testConfig(c)
-	log := &eventLog{}
-	cfg.sink = log
-	r, err := upgrade(context.Background(), testSpec(t), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.Outcome != Succeeded {
-		t.Fatalf("outcome %s: %s", r.Outcome, r.Error)
-	}
+	r, log := upgradeSucceeds(t, c, testSpec(t))
 	calls := c.Calls()
 	if f := findingOf(r, "writes-during-freeze"); f != nil {
 		t.Errorf("finding on runtime churn only: %s", f.Message)
@@ -161,16 +169,7 @@ func TestWriteCheckFallsBackToFingerprint(t *testing.T) {
 			if strings.HasPrefix(tc.name, "counters unusable") {
 				tc.setup(c)
 			}
-			cfg := testConfig(c)
-			log := &eventLog{}
-			cfg.sink = log
-			r, err := upgrade(context.Background(), testSpec(t, "kong-1", "kong-2"), cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if r.Outcome != Succeeded {
-				t.Fatalf("outcome %s: %s", r.Outcome, r.Error)
-			}
+			r, log := upgradeSucceeds(t, c, testSpec(t, "kong-1", "kong-2"))
 			window := afterLastStop(c.Calls(), "kong-2 stop")
 			if indexOfCall(window, "db fingerprint", 0) < 0 {
 				t.Errorf("no fingerprint after the stop: %q", window)
@@ -196,19 +195,7 @@ func TestWriteCheckFallsBackToFingerprint(t *testing.T) {
 func TestWriteCheckOldJournalUsesFingerprint(t *testing.T) {
 	c := newFakeCluster(t, "2.8.4", "kong-1", "kong-2")
 	spec := testSpec(t, "kong-1", "kong-2")
-	ctx, cancel := context.WithCancel(context.Background())
-	c.fail = func(call string) error {
-		if call == "kong-1 stop" {
-			cancel()
-			return context.Canceled
-		}
-		return nil
-	}
-	r, _ := upgrade(ctx, spec, testConfig(c))
-	if r.Outcome != Paused {
-		t.Fatalf("interrupted run: outcome %s, want paused", r.Outcome)
-	}
-	c.fail = nil
+	r := interruptAt(t, c, spec, "kong-1 stop")
 	stripWriteSignatures(t, r.Journal)
 	var b BackupInfo
 	if st := journal.Fold(mustRead(t, r.Journal)); !st.Data("backup", &b) || b.WriteSignature != nil || b.Fingerprint.Sum == "" {
@@ -218,15 +205,8 @@ func TestWriteCheckOldJournalUsesFingerprint(t *testing.T) {
 	c.db.writes++ // accepted before the stop
 	c.db.runtime++
 	c.mu.Unlock()
-	before := len(c.Calls())
-	r2, err := upgrade(context.Background(), spec, runConfig{conn: c, clk: c.clk, yes: true, resume: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r2.Outcome != Succeeded {
-		t.Fatalf("resume: %s %s", r2.Outcome, r2.Error)
-	}
-	window := afterLastStop(c.Calls()[before:], "kong-2 stop")
+	r2, calls := resumeSucceeds(t, c, spec)
+	window := afterLastStop(calls, "kong-2 stop")
 	if i := indexOfCall(window, "db fingerprint", 0); i < 0 || indexOfCall(window[:i], "db write-signature", 0) >= 0 {
 		t.Errorf("after the stop: want the fingerprint first, no write counters: %q", window)
 	}

@@ -18,12 +18,9 @@ import (
 	"github.com/kongctl/kongctl/lab/labenv"
 )
 
-// tableWrites is a table's cumulative inserts plus updates, from the lab
-// database's statistics.
-func (e *env) tableWrites(table string) int64 {
+// dbConnect connects to the lab's Kong database; the caller closes it.
+func (e *env) dbConnect(ctx context.Context) *pgx.Conn {
 	e.t.Helper()
-	ctx, cancel := shortCtx()
-	defer cancel()
 	dsn, err := e.lab.DSN()
 	if err != nil {
 		e.t.Fatal(err)
@@ -32,6 +29,16 @@ func (e *env) tableWrites(table string) int64 {
 	if err != nil {
 		e.t.Fatalf("connect to the lab database: %v", err)
 	}
+	return conn
+}
+
+// tableWrites is a table's cumulative inserts plus updates, from the lab
+// database's statistics.
+func (e *env) tableWrites(table string) int64 {
+	e.t.Helper()
+	ctx, cancel := shortCtx()
+	defer cancel()
+	conn := e.dbConnect(ctx)
 	defer conn.Close(context.Background())
 	var n int64
 	if err := conn.QueryRow(ctx, "SELECT coalesce(sum(n_tup_ins + n_tup_upd), 0)::int8 FROM pg_stat_user_tables WHERE schemaname = 'public' AND relname = $1", table).Scan(&n); err != nil {
