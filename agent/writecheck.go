@@ -102,14 +102,15 @@ func otherClients(ctx context.Context, conn *pgx.Conn) ([]string, error) {
 	return out, nil
 }
 
-// readWriteCounters fills sig.Tables, sig.Excluded and sig.Server from a
-// fresh statistics snapshot.
+// readWriteCounters fills sig.Tables, sig.Excluded, sig.Server and
+// sig.Transactions from a fresh statistics snapshot.
 func readWriteCounters(ctx context.Context, conn *pgx.Conn, sig *agentproto.WriteSignature) error {
 	if _, err := conn.Exec(ctx, "SELECT pg_stat_clear_snapshot()"); err != nil {
 		return fmt.Errorf("write signature: clear statistics snapshot: %w", err)
 	}
-	err := conn.QueryRow(ctx, `SELECT extract(epoch FROM pg_postmaster_start_time())::text || ' ' ||
-		coalesce((SELECT extract(epoch FROM stats_reset)::text FROM pg_stat_database WHERE datname = current_database()), '-')`).Scan(&sig.Server)
+	err := conn.QueryRow(ctx, `SELECT extract(epoch FROM pg_postmaster_start_time())::text || ' ' || coalesce(extract(epoch FROM d.stats_reset)::text, '-'),
+		coalesce(d.xact_commit + d.xact_rollback, 0)
+		FROM (SELECT 1) one LEFT JOIN pg_stat_database d ON d.datname = current_database()`).Scan(&sig.Server, &sig.Transactions)
 	if err != nil {
 		return fmt.Errorf("write signature: read server start: %w", err)
 	}

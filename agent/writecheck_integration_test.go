@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
@@ -223,4 +224,47 @@ func TestWriteSignatureCost(t *testing.T) {
 	if ws >= fp {
 		t.Errorf("write signature %s is not cheaper than the fingerprint %s", ws, fp)
 	}
+}
+
+// Crash recovery discards the statistics without changing the postmaster's
+// start time: a table whose counters were zero would read zero again
+// after a write its crashed backend never flushed. The database's
+// transaction count, smaller than before, shows the reset (the controller
+// then fingerprints).
+func TestWriteSignatureShowsCrashReset(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, a, db := kongDB(t, ctx)
+	before := writeSig(t, a, db, time.Second)
+	conn, err := pgx.Connect(ctx, s.DSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	if err := conn.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"UPDATE routes SET paths = ARRAY['/y']", "INSERT INTO services (id, name, host) VALUES (gen_random_uuid(), 'crash', 'x')"} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatalf("kill backend %d: %v", pid, err)
+	}
+	var cur *agentproto.WriteSignature
+	for i := 0; cur == nil; i++ {
+		var rep *agentproto.Reply
+		if cur, rep = call[agentproto.WriteSignature](t, a, agentproto.OpWriteSignature, agentproto.WriteSignatureParams{DB: db, Settle: time.Second}); cur == nil {
+			if i == 40 {
+				t.Fatalf("no write signature after the crash: %+v", rep.Error)
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+	}
+	if cur.Server != before.Server || cur.Transactions >= before.Transactions {
+		t.Fatalf("after crash recovery: server %q (before %q), transactions %d (before %d): want the same server and fewer transactions",
+			cur.Server, before.Server, cur.Transactions, before.Transactions)
+	}
+	t.Logf("crash recovery: server %q unchanged, transactions %d -> %d, services %q -> %q", cur.Server, before.Transactions, cur.Transactions, before.Tables["services"], cur.Tables["services"])
 }

@@ -890,7 +890,7 @@ func (d *agentDB) WriteSignature(ctx context.Context, settle time.Duration) (Wri
 	if err != nil {
 		return WriteSignature{}, err
 	}
-	return WriteSignature{Usable: s.Usable, Settled: s.Settled, Tables: s.Tables, Server: s.Server, Others: s.Others, Waited: s.Waited, Note: s.Note}, nil
+	return WriteSignature{Usable: s.Usable, Settled: s.Settled, Tables: s.Tables, Server: s.Server, Transactions: s.Transactions, Others: s.Others, Waited: s.Waited, Note: s.Note}, nil
 }
 
 func (d *agentDB) Backup(ctx context.Context, req BackupRequest) (BackupInfo, error) {

@@ -81,6 +81,10 @@ type fakeCluster struct {
 	clients  []string
 	statsOff bool
 	restarts int // of the database server (its counters start over)
+	// crashed is the services counters crash recovery left (as a table
+	// whose counters were zero reads zero again): set, the statistics
+	// were reset.
+	crashed string
 }
 
 func newFakeCluster(t *testing.T, from string, nodes ...string) *fakeCluster {
@@ -128,8 +132,11 @@ func (c *fakeCluster) writeSignature(settle time.Duration) WriteSignature {
 	if c.statsOff {
 		return WriteSignature{Note: "PostgreSQL 14.9 sends table statistics through the statistics collector"}
 	}
-	s := WriteSignature{Usable: true, Settled: len(c.clients) == 0, Server: fmt.Sprint(c.restarts), Tables: map[string]string{
+	s := WriteSignature{Usable: true, Settled: len(c.clients) == 0, Server: fmt.Sprint(c.restarts), Transactions: int64(1000 + len(c.calls)), Tables: map[string]string{
 		"services": fmt.Sprintf("16390 %d 0 0", c.db.writes), "schema_meta": "16400 " + c.db.schema + fmt.Sprint(c.db.pending)}}
+	if c.crashed != "" {
+		s.Tables["services"], s.Transactions = c.crashed, 3
+	}
 	if !s.Settled {
 		s.Others, s.Waited = append([]string(nil), c.clients...), settle
 	}

@@ -32,11 +32,14 @@ type WriteSignature struct {
 	// counters were read, so every committed write is in them.
 	Settled bool              `json:"settled"`
 	Tables  map[string]string `json:"tables,omitempty"` // table -> "relfilenode ins upd del"
-	// Server changes when the server restarts or its statistics are reset.
-	Server string        `json:"server,omitempty"`
-	Others []string      `json:"others,omitempty"` // clients still connected
-	Waited time.Duration `json:"waited,omitempty"`
-	Note   string        `json:"note,omitempty"`
+	// Server changes when the server restarts or its statistics are reset
+	// by hand; Transactions (the database's transaction count) only grows
+	// unless the statistics start over, as after crash recovery.
+	Server       string        `json:"server,omitempty"`
+	Transactions int64         `json:"transactions,omitempty"`
+	Others       []string      `json:"others,omitempty"` // clients still connected
+	Waited       time.Duration `json:"waited,omitempty"`
+	Note         string        `json:"note,omitempty"`
 }
 
 // ChangedTables lists, sorted, the tables whose counters differ (a table
@@ -110,8 +113,8 @@ func (e *engine) writesSinceBackup(ctx context.Context) ([]string, error) {
 		case !sig.Settled:
 			e.note("write check: %d other client(s) still connected to Kong's database %s after the stop (%s): their last writes may not be in the counters yet; fingerprinting the configuration tables instead",
 				len(sig.Others), sig.Waited.Round(time.Millisecond), strings.Join(sig.Others, ", "))
-		case sig.Server != base.Server:
-			e.note("write check: the database server restarted or its statistics were reset since the backup; fingerprinting the configuration tables instead")
+		case sig.Server != base.Server || sig.Transactions < base.Transactions:
+			e.note("write check: the database server restarted or its statistics were reset (crash recovery, pg_stat_reset) since the backup; fingerprinting the configuration tables instead")
 		default:
 			changed := base.ChangedTables(sig)
 			if len(changed) == 0 {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -132,8 +133,9 @@ func TestWriteCheckRetakesOnConfigWrite(t *testing.T) {
 
 // Counters that cannot prove anything fall back to the fingerprint of the
 // configuration tables: a client still connected after the stop (its
-// last counts may be pending), a server restarted since the backup, or a
-// server whose counters are unusable.
+// last counts may be pending), a server restarted or its statistics reset
+// (crash recovery) since the backup, or a server whose counters are
+// unusable.
 // Runtime churn alone still takes no second backup; a configuration write
 // still does.
 func TestWriteCheckFallsBackToFingerprint(t *testing.T) {
@@ -146,7 +148,8 @@ func TestWriteCheckFallsBackToFingerprint(t *testing.T) {
 		{"client connected, churn only", func(c *fakeCluster) { c.clients = []string{"pgbouncer@10.0.0.5"} }, false,
 			"1 other client(s) still connected to Kong's database 3s after the stop (pgbouncer@10.0.0.5)"},
 		{"client connected, config write", func(c *fakeCluster) { c.clients = []string{"pgbouncer@10.0.0.5"} }, true, "fingerprinting the configuration tables instead"},
-		{"server restarted, churn only", func(c *fakeCluster) { c.restarts++ }, false, "restarted or its statistics were reset since the backup"},
+		{"server restarted, churn only", func(c *fakeCluster) { c.restarts++ }, false, "restarted or its statistics were reset (crash recovery, pg_stat_reset) since the backup"},
+		{"crash recovery, config write", func(c *fakeCluster) { c.crashed = fmt.Sprintf("16390 %d 0 0", c.db.writes) }, true, "restarted or its statistics were reset"},
 		{"counters unusable, churn only", func(c *fakeCluster) { c.statsOff = true }, false,
 			"write check: PostgreSQL 14.9 sends table statistics through the statistics collector; the check after the stop fingerprints"},
 		{"counters unusable, config write", func(c *fakeCluster) { c.statsOff = true }, true, "the check after the stop fingerprints"},

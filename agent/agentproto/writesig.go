@@ -94,10 +94,16 @@ type WriteSignature struct {
 	Tables  map[string]string `json:"tables,omitempty"` // table -> "relfilenode ins upd del"
 	// Server is what invalidates the counters as a whole: the postmaster's
 	// start time and the database's statistics reset time.
-	Server   string        `json:"server,omitempty"`
-	Excluded []string      `json:"excluded,omitempty"` // runtime tables present and left out
-	Others   []string      `json:"others,omitempty"`   // other clients still connected (application@address)
-	Waited   time.Duration `json:"waited"`             // spent waiting for them to leave
-	Note     string        `json:"note,omitempty"`
-	TakenAt  time.Time     `json:"taken_at"`
+	Server string `json:"server,omitempty"`
+	// Transactions is the database's committed plus rolled-back
+	// transactions (pg_stat_database): it only grows, unless the
+	// statistics were reset, as crash recovery does without changing
+	// Server. A smaller number than the baseline's means the table
+	// counters started over.
+	Transactions int64         `json:"transactions"`
+	Excluded     []string      `json:"excluded,omitempty"` // runtime tables present and left out
+	Others       []string      `json:"others,omitempty"`   // other clients still connected (application@address)
+	Waited       time.Duration `json:"waited"`             // spent waiting for them to leave
+	Note         string        `json:"note,omitempty"`
+	TakenAt      time.Time     `json:"taken_at"`
 }
