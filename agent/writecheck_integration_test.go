@@ -113,6 +113,33 @@ func TestWriteSignatureSeesEveryClosedWrite(t *testing.T) {
 	t.Logf("%d writes through closed connections, each seen; longest wait for the writer's backend to leave: %s", n, maxWait)
 }
 
+// pendingWrite connects as a Kong worker would and commits two writes: the
+// first flushes the backend's counts and starts PGSTAT_MIN_INTERVAL, so
+// the second (an insert into services) stays pending in the backend. It
+// returns the open connection and its backend's pid.
+func pendingWrite(t *testing.T, ctx context.Context, s *pgtest.Server) (*pgx.Conn, int) {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(s.DSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.RuntimeParams["application_name"] = "kong-worker"
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	if err := conn.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"UPDATE routes SET paths = ARRAY['/x']", "INSERT INTO services (id, name, host) VALUES (gen_random_uuid(), 'pending', 'x')"} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return conn, pid
+}
+
 // The hazard the wait guards against, shown: a second commit within
 // PGSTAT_MIN_INTERVAL of a backend's last flush stays out of the shared
 // counters while the backend lives (idle, it flushes after up to 10 s).
@@ -124,21 +151,8 @@ func TestWriteSignatureUnsettledWhileWriterConnected(t *testing.T) {
 	s, a, db := kongDB(t, ctx)
 	before := writeSig(t, a, db, time.Second)
 
-	cfg, err := pgx.ParseConfig(s.DSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.RuntimeParams["application_name"] = "kong-worker"
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn, _ := pendingWrite(t, ctx, s)
 	defer conn.Close(ctx)
-	for _, q := range []string{"UPDATE routes SET paths = ARRAY['/x']", "INSERT INTO services (id, name, host) VALUES (gen_random_uuid(), 'pending', 'x')"} {
-		if _, err := conn.Exec(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
 	t0 := time.Now()
 	cur := writeSig(t, a, db, 300*time.Millisecond)
 	if cur.Settled || len(cur.Others) != 1 || cur.Others[0] != "kong-worker@127.0.0.1" || cur.Waited < 300*time.Millisecond {
@@ -236,19 +250,8 @@ func TestWriteSignatureShowsCrashReset(t *testing.T) {
 	defer cancel()
 	s, a, db := kongDB(t, ctx)
 	before := writeSig(t, a, db, time.Second)
-	conn, err := pgx.Connect(ctx, s.DSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pid int
-	if err := conn.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{"UPDATE routes SET paths = ARRAY['/y']", "INSERT INTO services (id, name, host) VALUES (gen_random_uuid(), 'crash', 'x')"} {
-		if _, err := conn.Exec(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
+	conn, pid := pendingWrite(t, ctx, s)
+	defer conn.Close(ctx)
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatalf("kill backend %d: %v", pid, err)
 	}

@@ -92,6 +92,24 @@ func runMessages(evs []runEvent) string {
 	return b.String()
 }
 
+// upgradeRefusedStart runs an upgrade in which Y refuses to start on bad:
+// the fault hits the first start after the upgrade's stop and is lifted
+// once the start phase failed, so that X can start again. The run must
+// roll back (exit 3).
+func (e *env) upgradeRefusedStart(bad string) *running {
+	e.t.Helper()
+	e.writeFault(bad, "FAKE_KONG_REFUSE_START=1")
+	run := e.start("upgrade", "-i", e.inv, "--yes", "--output", "json")
+	run.waitEvent(e.t, 3*time.Minute, "a failed start phase", func(ev event) bool {
+		return ev.Type == "phase_end" && ev.Phase == "start" && ev.Status == "failed"
+	})
+	e.clearFault(bad)
+	if code := run.wait(e.t, 3*time.Minute); code != 3 {
+		e.t.Fatalf("upgrade: exit %d, want 3 (rolled back)\nstdout:\n%s\nstderr:\n%s", code, run.stdout, run.stderr)
+	}
+	return run
+}
+
 // fastHeartbeats makes the data planes heartbeat every 100 ms (the
 // simulator's lab-only FAKE_KONG_CLUSTER_PING, read on reload) and
 // returns the rate measured in clustering_data_planes.
@@ -170,16 +188,7 @@ func TestHybridHeartbeatsRollbackRestoresKeptBackup(t *testing.T) {
 	e := upLab(t, labenv.Options{Nodes: 2, Hybrid: true, DPs: 2, Edition: labenv.EditionEnterprise, From: "3.4.3.5", To: "3.10.0.2"})
 	cps, dps := names(e.lab.KongHosts()), names(e.lab.DataPlanes())
 	e.fastHeartbeats(dps)
-	bad := cps[1]
-	e.writeFault(bad, "FAKE_KONG_REFUSE_START=1")
-	run := e.start("upgrade", "-i", e.inv, "--yes", "--output", "json")
-	run.waitEvent(t, 3*time.Minute, "a failed start phase", func(ev event) bool {
-		return ev.Type == "phase_end" && ev.Phase == "start" && ev.Status == "failed"
-	})
-	e.clearFault(bad)
-	if code := run.wait(t, 3*time.Minute); code != 3 {
-		t.Fatalf("upgrade: exit %d, want 3 (rolled back)\nstdout:\n%s\nstderr:\n%s", code, run.stdout, run.stderr)
-	}
+	run := e.upgradeRefusedStart(cps[1])
 	rep := finalReport(t, run.stdout.String())
 	if msg, ok := rep.finding("writes-during-freeze"); ok {
 		t.Errorf("heartbeats made kongctl take the backup again: %s", msg)
