@@ -260,6 +260,8 @@ func (a *Agent) dispatch(ctx context.Context, run *opRun, op agentproto.Op, para
 		return a.migrations(ctx, run, p)
 	case *agentproto.FingerprintParams:
 		return a.fingerprintOp(ctx, run, p)
+	case *agentproto.WriteSignatureParams:
+		return a.writeSignature(ctx, run, p)
 	case *agentproto.FleetLockParams:
 		return a.fleetLock(ctx, run, p)
 	case *agentproto.RunJournalParams:

@@ -916,12 +916,26 @@ func (d *agentDB) Fingerprint(ctx context.Context) (Fingerprint, error) {
 	return toFingerprint(*f), nil
 }
 
+func (d *agentDB) WriteSignature(ctx context.Context, settle time.Duration) (WriteSignature, error) {
+	s, err := d.h.client().WriteSignature(ctx, agentproto.WriteSignatureParams{DB: d.conn, Settle: settle})
+	if err != nil {
+		return WriteSignature{}, err
+	}
+	return WriteSignature{Usable: s.Usable, Settled: s.Settled, Tables: s.Tables, Server: s.Server, Transactions: s.Transactions, Others: s.Others, Waited: s.Waited, Note: s.Note}, nil
+}
+
 func (d *agentDB) Backup(ctx context.Context, req BackupRequest) (BackupInfo, error) {
 	r, err := d.h.client().Backup(ctx, agentproto.BackupParams{DB: d.conn, Dir: req.Dir, Name: req.Name + ".dump", Format: agentproto.FormatCustom})
 	if err != nil {
 		return BackupInfo{}, err
 	}
-	return BackupInfo{Path: r.Path, SHA256: r.SHA256, Size: r.Size}, nil
+	b := BackupInfo{Path: r.Path, SHA256: r.SHA256, Size: r.Size}
+	if r.Fingerprint != nil {
+		// Taken in the dump's own snapshot: exactly what a restore gives
+		// back, even when runtime tables changed while the dump started.
+		b.Fingerprint = toFingerprint(*r.Fingerprint)
+	}
+	return b, nil
 }
 
 func (d *agentDB) VerifyRestore(ctx context.Context, b BackupInfo) error {

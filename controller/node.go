@@ -62,7 +62,13 @@ type Node interface {
 type Database interface {
 	// Fingerprint checksums Kong's tables (row counts and content hashes).
 	Fingerprint(ctx context.Context) (Fingerprint, error)
-	// Backup takes a pg_dump on the tools host.
+	// WriteSignature reads the write counters of Kong's configuration
+	// tables (a cost that does not grow with the rows), waiting up to
+	// settle for Kong's other connections to close (0: read at once).
+	WriteSignature(ctx context.Context, settle time.Duration) (WriteSignature, error)
+	// Backup takes a pg_dump on the tools host; the BackupInfo carries the
+	// fingerprint taken in the dump's snapshot (none for a dump an earlier
+	// attempt left).
 	Backup(ctx context.Context, req BackupRequest) (BackupInfo, error)
 	// VerifyRestore restores b into a scratch database and compares it.
 	VerifyRestore(ctx context.Context, b BackupInfo) error
@@ -297,9 +303,14 @@ type BackupInfo struct {
 	Path        string      `json:"path"` // on the tools host
 	SHA256      string      `json:"sha256"`
 	Size        int64       `json:"size"`
-	Fingerprint Fingerprint `json:"fingerprint"` // of the data it holds
+	Fingerprint Fingerprint `json:"fingerprint"` // of the data it holds (the dump's snapshot)
 	LocalPath   string      `json:"local_path,omitempty"`
 	Taken       time.Time   `json:"taken"`
+
+	// WriteSignature is the configuration tables' write counters read
+	// right before the dump (nil: not usable on this server, or a backup
+	// recorded by an older kongctl).
+	WriteSignature *WriteSignature `json:"write_signature,omitempty"`
 }
 
 // MigrationLock is Kong's `locks` row for migrations.

@@ -62,6 +62,7 @@ const (
 	OpPackageInstall Op = "package.install"
 	OpMigrations     Op = "migrations"
 	OpDBFingerprint  Op = "db.fingerprint"
+	OpWriteSignature Op = "db.write_signature"
 	OpFleetLock      Op = "db.fleet_lock"
 	OpRunJournal     Op = "db.run_journal"
 	OpBackup         Op = "db.backup"
@@ -90,6 +91,7 @@ var Ops = map[Op]OpInfo{
 	OpPackageInstall: {func() any { return new(InstallParams) }, func() any { return new(InstallResult) }},
 	OpMigrations:     {func() any { return new(MigrationsParams) }, func() any { return new(MigrationsResult) }},
 	OpDBFingerprint:  {func() any { return new(FingerprintParams) }, func() any { return new(Fingerprint) }},
+	OpWriteSignature: {func() any { return new(WriteSignatureParams) }, func() any { return new(WriteSignature) }},
 	OpFleetLock:      {func() any { return new(FleetLockParams) }, func() any { return new(FleetLockResult) }},
 	OpRunJournal:     {func() any { return new(RunJournalParams) }, func() any { return new(RunJournalResult) }},
 	OpBackup:         {func() any { return new(BackupParams) }, func() any { return new(BackupResult) }},

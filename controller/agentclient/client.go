@@ -439,6 +439,12 @@ func (c *Client) DBFingerprint(ctx context.Context, p agentproto.FingerprintPara
 	return call[agentproto.Fingerprint](ctx, c, agentproto.OpDBFingerprint, p)
 }
 
+// WriteSignature reads the write counters of Kong's configuration tables,
+// waiting up to p.Settle for Kong's other clients to disconnect.
+func (c *Client) WriteSignature(ctx context.Context, p agentproto.WriteSignatureParams) (*agentproto.WriteSignature, error) {
+	return call[agentproto.WriteSignature](ctx, c, agentproto.OpWriteSignature, p)
+}
+
 // FleetLock runs a fleet-lock action as given in p.Action.
 func (c *Client) FleetLock(ctx context.Context, p agentproto.FleetLockParams) (*agentproto.FleetLockResult, error) {
 	return call[agentproto.FleetLockResult](ctx, c, agentproto.OpFleetLock, p)

@@ -6,7 +6,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/kongctl/kongctl/lab/labenv"
 )
@@ -122,18 +121,8 @@ func TestStartFailureRollsBack(t *testing.T) {
 	e.requireServing(nodes, labRoutes)
 	before := e.fingerprint()
 
-	// The fault hits the first start after the upgrade's stop (Y); it is
-	// lifted once the rollback begins, so that X can start again.
 	bad := nodes[1]
-	e.writeFault(bad, "FAKE_KONG_REFUSE_START=1")
-	run := e.start("upgrade", "-i", e.inv, "--yes", "--output", "json")
-	run.waitEvent(t, 3*time.Minute, "a failed start phase", func(ev event) bool {
-		return ev.Type == "phase_end" && ev.Phase == "start" && ev.Status == "failed"
-	})
-	e.clearFault(bad)
-	if code := run.wait(t, 3*time.Minute); code != 3 {
-		t.Fatalf("upgrade: exit %d, want 3 (rolled back)\nstdout:\n%s\nstderr:\n%s", code, run.stdout, run.stderr)
-	}
+	run := e.upgradeRefusedStart(bad)
 	if !strings.Contains(run.stdout.String(), bad) {
 		t.Errorf("the events do not name the failed host %s", bad)
 	}

@@ -381,19 +381,19 @@ func (d *daemon) refreshFromDB(ctx context.Context) {
 	}
 }
 
-// refreshLoop polls the control plane every second (a data plane) and
+// refreshLoop polls the control plane (a data plane, see pingLoop) and
 // rebuilds the router from the database every db_update_frequency seconds
 // (Kong's workers poll for changes that often; default 5). The node's own
 // Admin API writes rebuild it at once.
 func (d *daemon) refreshLoop(ctx context.Context) {
+	if d.role == "data_plane" {
+		go d.pingLoop(ctx)
+	}
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	every := d.updateFrequency()
 	last := time.Now()
 	for {
-		if d.role == "data_plane" {
-			d.pollControlPlane(ctx)
-		}
 		select {
 		case <-ctx.Done():
 			return
@@ -402,6 +402,25 @@ func (d *daemon) refreshLoop(ctx context.Context) {
 		if d.pool != nil && time.Since(last) >= every {
 			d.refreshFromDB(ctx)
 			last = time.Now()
+		}
+	}
+}
+
+// pingLoop syncs a data plane with its control plane every second, or
+// every FAKE_KONG_CLUSTER_PING (a lab-only knob: Kong's own ping is every
+// 30 s, CLUSTERING_PING_INTERVAL); each sync is a heartbeat the control
+// plane writes into clustering_data_planes.
+func (d *daemon) pingLoop(ctx context.Context) {
+	for {
+		d.pollControlPlane(ctx)
+		every := d.faults.ClusterPing
+		if every <= 0 {
+			every = time.Second
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(every):
 		}
 	}
 }

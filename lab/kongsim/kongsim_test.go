@@ -370,9 +370,9 @@ func TestCLIWithoutDatabase(t *testing.T) {
 
 func TestFaultsFromFileAndEnv(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, FaultFile), []byte("# x\nFAKE_KONG_CRASH_AFTER=3\nFAKE_KONG_SLOW=0.5\nFAKE_KONG_REFUSE_START=1\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, FaultFile), []byte("# x\nFAKE_KONG_CRASH_AFTER=3\nFAKE_KONG_SLOW=0.5\nFAKE_KONG_REFUSE_START=1\nFAKE_KONG_CLUSTER_PING=0.1\n"), 0o644)
 	f := loadFaults(dir, []string{"FAKE_KONG_CRASH_AFTER=5", "FAKE_KONG_MIGRATION_FAIL=016_280_to_300"})
-	if f.CrashAfter != 5 || f.Slow.Seconds() != 0.5 || !f.RefuseStart || f.MigrationFail != "016_280_to_300" || f.Start5xx {
+	if f.CrashAfter != 5 || f.Slow.Seconds() != 0.5 || !f.RefuseStart || f.MigrationFail != "016_280_to_300" || f.Start5xx || f.ClusterPing.Milliseconds() != 100 {
 		t.Fatalf("%+v", f)
 	}
 	if f := loadFaults(t.TempDir(), nil); f.CrashAfter != -1 || f.RefuseStart {
