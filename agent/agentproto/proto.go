@@ -60,6 +60,7 @@ const (
 	OpHealth         Op = "health"
 	OpPackageStage   Op = "package.stage"
 	OpPackageInstall Op = "package.install"
+	OpPackageHold    Op = "package.hold"
 	OpMigrations     Op = "migrations"
 	OpDBFingerprint  Op = "db.fingerprint"
 	OpFleetLock      Op = "db.fleet_lock"
@@ -88,6 +89,7 @@ var Ops = map[Op]OpInfo{
 	OpHealth:         {func() any { return new(HealthParams) }, func() any { return new(HealthResult) }},
 	OpPackageStage:   {func() any { return new(StageParams) }, func() any { return new(StageResult) }},
 	OpPackageInstall: {func() any { return new(InstallParams) }, func() any { return new(InstallResult) }},
+	OpPackageHold:    {func() any { return new(HoldParams) }, func() any { return new(HoldResult) }},
 	OpMigrations:     {func() any { return new(MigrationsParams) }, func() any { return new(MigrationsResult) }},
 	OpDBFingerprint:  {func() any { return new(FingerprintParams) }, func() any { return new(Fingerprint) }},
 	OpFleetLock:      {func() any { return new(FleetLockParams) }, func() any { return new(FleetLockResult) }},
