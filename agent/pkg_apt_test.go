@@ -56,13 +56,19 @@ func aptCalls(t *testing.T, log string) []string {
 	return strings.Split(strings.TrimSpace(string(b)), "\n")
 }
 
-func installResult(t *testing.T, rep *agentproto.Reply) agentproto.InstallResult {
+// decoded is the result of a successful reply (the test fails otherwise).
+func decoded[T any](t *testing.T, rep *agentproto.Reply) T {
 	t.Helper()
-	r, err := agentproto.DecodeResult[agentproto.InstallResult](rep)
+	r, err := agentproto.DecodeResult[T](rep)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return r
+}
+
+func installResult(t *testing.T, rep *agentproto.Reply) agentproto.InstallResult {
+	t.Helper()
+	return decoded[agentproto.InstallResult](t, rep)
 }
 
 // The staged .deb is installed by apt against the installed packages only

@@ -61,11 +61,7 @@ func stagePkg(t *testing.T, a *Agent, name string) *agentproto.Reply {
 
 func stageResult(t *testing.T, rep *agentproto.Reply) agentproto.StageResult {
 	t.Helper()
-	r, err := agentproto.DecodeResult[agentproto.StageResult](rep)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return decoded[agentproto.StageResult](t, rep)
 }
 
 // Staging a .deb reads its name and version and asks apt-get to simulate
