@@ -15,13 +15,15 @@ import (
 
 func (a *Agent) packagesDir() string { return filepath.Join(a.StateDir, "packages") }
 
-// stagePackage stages the file, then reads what it holds and checks its
-// dependencies (inspectStaged): all before the stop.
+// stagePackage stages the file, stamps its sha256 (checkStagedSum), then
+// reads what it holds and checks its dependencies (inspectStaged): all
+// before the stop.
 func (a *Agent) stagePackage(ctx context.Context, run *opRun, p *agentproto.StageParams) (*agentproto.StageResult, error) {
 	r, err := a.stageFile(ctx, run, p)
 	if err != nil {
 		return nil, err
 	}
+	stampSum(r.Path, r.SHA256)
 	if err := a.inspectStaged(ctx, run, r); err != nil {
 		return nil, err
 	}
@@ -155,12 +157,8 @@ func moveFile(src, dst string) error {
 
 func (a *Agent) installPackage(ctx context.Context, run *opRun, p *agentproto.InstallParams) (*agentproto.InstallResult, error) {
 	if p.SHA256 != "" {
-		sum, err := fileSHA256(p.Path)
-		if err != nil {
-			return nil, agentproto.Errorf(agentproto.CodeNotFound, "package file: %v", err)
-		}
-		if sum != p.SHA256 {
-			return nil, agentproto.Errorf(agentproto.CodeChecksumMismatch, "package %s has sha256 %s, want %s", p.Path, sum, p.SHA256)
+		if _, err := a.checkStagedSum(p.Path, p.SHA256); err != nil {
+			return nil, err
 		}
 	} else if _, err := os.Stat(p.Path); err != nil {
 		return nil, agentproto.Errorf(agentproto.CodeNotFound, "package file: %v", err)

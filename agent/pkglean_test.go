@@ -312,3 +312,36 @@ func TestHoldPackage(t *testing.T) {
 		t.Fatalf("hold without the versionlock plugin: %+v", rep.Error)
 	}
 }
+
+// The sha256 staging computed is trusted at the install while the file is
+// the one staging hashed; rewritten (even to its old size and mtime), it
+// is read again and refused.
+func TestStagedSumStamp(t *testing.T) {
+	a := testAgent(t)
+	fakeTools(t, a, t.TempDir(), map[string]string{"dpkg-deb": `printf 'kong\t3.4.2'`, "apt-get": "exit 0"})
+	r := stageResult(t, stagePkg(t, a, "kong_3.4.2_amd64.deb"))
+	if fromStamp, err := a.checkStagedSum(r.Path, r.SHA256); err != nil || !fromStamp {
+		t.Fatalf("staged file: from stamp %v, %v; want the stamp trusted", fromStamp, err)
+	}
+	if fromStamp, err := a.checkStagedSum(r.Path, strings.Repeat("b", 64)); err == nil || fromStamp {
+		t.Fatalf("another sum: from stamp %v, %v; want the file read and refused", fromStamp, err)
+	}
+	fi, err := os.Stat(r.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(r.Path, []byte("PKG"), 0o600); err != nil { // same size
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(r.Path, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	fromStamp, err := a.checkStagedSum(r.Path, r.SHA256)
+	if fromStamp || agentproto.CodeOf(err) != agentproto.CodeChecksumMismatch {
+		t.Fatalf("rewritten file: from stamp %v, %v; want it read and refused (%s)", fromStamp, err, agentproto.CodeChecksumMismatch)
+	}
+	rep, _ := rpc(t, a, mustReq(t, agentproto.OpPackageInstall, agentproto.InstallParams{Path: r.Path, SHA256: r.SHA256, Lean: true}))
+	if rep.Error == nil || rep.Error.Code != agentproto.CodeChecksumMismatch {
+		t.Fatalf("install of the rewritten file: %+v, want %s", rep.Error, agentproto.CodeChecksumMismatch)
+	}
+}

@@ -475,9 +475,9 @@ func (n *agentNode) InstallPackage(ctx context.Context, p PackageRef, timeout ti
 	// unattended upgrades (apt-mark hold, dnf versionlock); kongctl's own
 	// next install releases it. The lean install (dependencies met at
 	// staging) leaves the hold to HoldPackage, after the fleet serves.
-	// The staged file's sha256 is checked again either way: it costs
-	// tens of milliseconds in the agent's own process and proves the
-	// file dpkg reads is the one staging checked.
+	// The staged file's sha256 is checked again either way; the agent
+	// answers it from the stamp staging left while the file is the one
+	// it hashed (same inode, size, mtime and ctime), without reading it.
 	_, err := n.h.client().InstallPackage(ctx, agentproto.InstallParams{Path: path, SHA256: p.SHA256, Package: p.Name, AllowDowngrade: true, Hold: !p.DepsMet, Lean: p.DepsMet, ExpectVersion: p.Version})
 	return err
 }

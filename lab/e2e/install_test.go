@@ -90,6 +90,10 @@ func TestUpgradeInstallsWithDpkgAlone(t *testing.T) {
 		if !strings.Contains(log, "startup archives install") || !strings.Contains(log, "upgrade kong:amd64 2.8.4 3.4.2") {
 			t.Errorf("%s: dpkg's log shows no dpkg -i of kong 3.4.2:\n%s", h, log)
 		}
+		// Staging stamped the file's sha256: the install did not read it again.
+		if out := e.ssh(h, "ls -a /var/lib/kongctl/packages/"); !strings.Contains(out, ".kong_3.4.2_amd64.deb.sha256") {
+			t.Errorf("%s: no sha256 stamp beside the staged package:\n%s", h, out)
+		}
 		if got := e.ssh(h, "grep -c '^Commandline' /var/log/apt/history.log || true"); got != aptRuns[h] {
 			t.Errorf("%s: apt ran during the upgrade (history entries %s → %s)", h, strings.TrimSpace(aptRuns[h]), strings.TrimSpace(got))
 		}
