@@ -168,6 +168,9 @@ type fakeNode struct {
 	staged  []string
 	// adminAPI is Facts.AdminAPI (the Admin API's answer to the token).
 	adminAPI int
+	// stagedFile, when set, is what the host finds in a staged file
+	// (default: the ref's package and version, dependencies met).
+	stagedFile func(PackageRef) StagedPackage
 }
 
 func (n *fakeNode) op(op string) error { return n.c.record(n.name + " " + op) }
@@ -210,12 +213,18 @@ func (n *fakeNode) Health(ctx context.Context) (Health, error) {
 	defer n.c.mu.Unlock()
 	return Health{Running: n.running, Version: n.version, StatusOK: n.running, Ready: n.running, DBReachable: n.running}, nil
 }
-func (n *fakeNode) StagePackage(ctx context.Context, p PackageRef) error {
+func (n *fakeNode) StagePackage(ctx context.Context, p PackageRef) (StagedPackage, error) {
 	if err := n.op("stage " + p.Version); err != nil {
-		return err
+		return StagedPackage{}, err
 	}
 	n.staged = append(n.staged, p.Version)
-	return nil
+	if n.stagedFile != nil {
+		return n.stagedFile(p), nil
+	}
+	return StagedPackage{Package: p.Name, Version: p.Version, DepsMet: true}, nil
+}
+func (n *fakeNode) HoldPackage(ctx context.Context, p PackageRef) error {
+	return n.op("hold " + p.Name + " " + p.Version)
 }
 func (n *fakeNode) InstallPackage(ctx context.Context, p PackageRef, timeout time.Duration) error {
 	call := "install " + p.Version

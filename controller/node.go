@@ -23,11 +23,20 @@ type Node interface {
 	// Health reports the running state, version and /status, readiness.
 	Health(ctx context.Context) (Health, error)
 	// StagePackage copies a package onto the host and verifies its
-	// checksum there, without installing it. Staged packages are kept
-	// until the run is cleaned up (X's is the rollback package).
-	StagePackage(ctx context.Context, p PackageRef) error
-	// InstallPackage installs a staged package (Y forward, X on rollback).
+	// checksum there, without installing it, and reports what the file
+	// holds and whether the host's installed packages meet its
+	// dependencies. Staged packages are kept until the run is cleaned up
+	// (X's is the rollback package).
+	StagePackage(ctx context.Context, p PackageRef) (StagedPackage, error)
+	// InstallPackage installs a staged package (Y forward, X on rollback)
+	// and returns once `kong version` on the host reports p.Version.
+	// When p.DepsMet it is the lean install (dpkg -i / rpm -U alone,
+	// `kong version` checked, no hold: HoldPackage sets it later);
+	// otherwise apt/dnf install it and hold it.
 	InstallPackage(ctx context.Context, p PackageRef, timeout time.Duration) error
+	// HoldPackage pins the installed package p against automatic
+	// upgrades (apt-mark hold / dnf versionlock), alone.
+	HoldPackage(ctx context.Context, p PackageRef) error
 	// RemovePackage removes the installed Kong package p (decommission);
 	// staged packages and /etc/kong/kong.conf stay.
 	RemovePackage(ctx context.Context, p PackageRef) error
@@ -163,6 +172,24 @@ type PackageRef struct {
 	Source    string `json:"source"` // file | repository
 	LocalPath string `json:"local_path,omitempty"`
 	SHA256    string `json:"sha256,omitempty"`
+	// Set by staging (journaled with preflight's data): the package and
+	// version inside the staged file, and whether the host's installed
+	// packages meet its dependencies, which makes the install inside the
+	// downtime a plain dpkg -i / rpm -U. Only Y's ref carries DepsMet: X's
+	// reinstall on rollback takes the package manager's path, hold
+	// included.
+	FilePackage string `json:"file_package,omitempty"`
+	FileVersion string `json:"file_version,omitempty"`
+	DepsMet     bool   `json:"deps_met,omitempty"`
+}
+
+// StagedPackage is what a host found in a staged package file.
+type StagedPackage struct {
+	Package string // name inside the file
+	Version string // deb Version, rpm VERSION-RELEASE
+	DepsMet bool   // the installed packages meet its dependencies
+	// DepsDetail says why they do not.
+	DepsDetail string
 }
 
 // MigrationsRequest is one `kong migrations` command.

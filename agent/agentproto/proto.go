@@ -60,6 +60,7 @@ const (
 	OpHealth         Op = "health"
 	OpPackageStage   Op = "package.stage"
 	OpPackageInstall Op = "package.install"
+	OpPackageHold    Op = "package.hold"
 	OpMigrations     Op = "migrations"
 	OpDBFingerprint  Op = "db.fingerprint"
 	OpWriteSignature Op = "db.write_signature"
@@ -89,6 +90,7 @@ var Ops = map[Op]OpInfo{
 	OpHealth:         {func() any { return new(HealthParams) }, func() any { return new(HealthResult) }},
 	OpPackageStage:   {func() any { return new(StageParams) }, func() any { return new(StageResult) }},
 	OpPackageInstall: {func() any { return new(InstallParams) }, func() any { return new(InstallResult) }},
+	OpPackageHold:    {func() any { return new(HoldParams) }, func() any { return new(HoldResult) }},
 	OpMigrations:     {func() any { return new(MigrationsParams) }, func() any { return new(MigrationsResult) }},
 	OpDBFingerprint:  {func() any { return new(FingerprintParams) }, func() any { return new(Fingerprint) }},
 	OpWriteSignature: {func() any { return new(WriteSignatureParams) }, func() any { return new(WriteSignature) }},

@@ -429,6 +429,11 @@ func (c *Client) InstallPackage(ctx context.Context, p agentproto.InstallParams)
 	return call[agentproto.InstallResult](ctx, c, agentproto.OpPackageInstall, p)
 }
 
+// HoldPackage pins an installed package against automatic upgrades.
+func (c *Client) HoldPackage(ctx context.Context, p agentproto.HoldParams) (*agentproto.HoldResult, error) {
+	return call[agentproto.HoldResult](ctx, c, agentproto.OpPackageHold, p)
+}
+
 // Migrations runs `kong migrations <p.Action>` and returns the parsed state.
 func (c *Client) Migrations(ctx context.Context, p agentproto.MigrationsParams) (*agentproto.MigrationsResult, error) {
 	return call[agentproto.MigrationsResult](ctx, c, agentproto.OpMigrations, p)
