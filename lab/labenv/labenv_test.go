@@ -51,6 +51,8 @@ func TestNormalizeRejects(t *testing.T) {
 		"dir under /etc":  {Dir: "/etc/lab", PackagesDir: "/srv"},
 		"tiny disk":       {DiskMB: 4},
 		"too many spares": {Spares: 100},
+		"negative rows":   {Rows: -1},
+		"too many rows":   {Rows: MaxRows + 1},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if o.Dir == "" {
@@ -396,5 +398,24 @@ func TestDBClientsPerLab(t *testing.T) {
 		if env := strings.Join(l.dbEnv(), " "); !strings.Contains(env, "PG_ALLOW="+c.want) {
 			t.Errorf("lab %d: db env %s lacks PG_ALLOW=%s", c.id, env, c.want)
 		}
+	}
+}
+
+func TestRowsFingerprintAndSQL(t *testing.T) {
+	plain, rows := testOptions(t, Options{}), testOptions(t, Options{Rows: 2000})
+	if strings.Contains(plain.fingerprint(), "rows") {
+		t.Errorf("a lab without Rows has a new fingerprint: %q", plain.fingerprint())
+	}
+	if !strings.HasSuffix(rows.fingerprint(), " rows=2000") || strings.TrimSuffix(rows.fingerprint(), " rows=2000") != plain.fingerprint() {
+		t.Errorf("fingerprint with Rows = %q, want %q + \" rows=2000\"", rows.fingerprint(), plain.fingerprint())
+	}
+	sql := rowsSQL(2000)
+	for _, want := range []string{"generate_series(1, 2000)", "INSERT INTO consumers", "INSERT INTO plugins", "BEGIN;", "COMMIT;", "ANALYZE plugins;"} {
+		if !strings.Contains(sql, want) {
+			t.Errorf("rowsSQL(2000) lacks %q:\n%s", want, sql)
+		}
+	}
+	if strings.Contains(sql, "run_on") {
+		t.Error("rowsSQL writes run_on, which 3.x databases no longer have")
 	}
 }
