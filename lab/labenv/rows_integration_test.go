@@ -84,11 +84,7 @@ func TestLabRowsBaseline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := []string{filepath.Join(root, "lab", "baseline", "inplace.sh"), "-i", l.KeyPath(), "-k", l.KnownHostsPath(),
-		"-d", l.DBHost().Address, "-p", filepath.Join(pkgs, PackageFile(EditionOSS, DefaultToOSS))}
-	for _, h := range l.KongHosts() {
-		args = append(args, h.Address)
-	}
+	args := append([]string{filepath.Join(root, BaselineScript)}, l.BaselineArgs()...)
 	cmd := exec.CommandContext(ctx, "bash", args...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr

@@ -1,7 +1,8 @@
-// Command kongctl-bench runs the benchmarks of issue 7 on the rehearsal lab
+// Command kongctl-bench runs the benchmarks of issues 7 and 15 on the rehearsal lab
 // (`make bench`): fleet downtime seen by a prober against the critical path
 // the agents timed, a slow migration, the whole upgrade at 3/16/64 nodes
-// under rusage, and agent delivery. It prints a table and writes
+// under rusage, agent delivery, and (-only outage alone) the outage against
+// a plain in-place script (outage.go). It prints a table and writes
 // build/bench/results.json and BENCHMARKS.md.
 package main
 
@@ -46,6 +47,14 @@ type config struct {
 	slowRuns int
 	interval time.Duration
 	keep     bool
+	// only names the sections to run ("upgrade", "outage"); empty: all.
+	only map[string]bool
+	// The outage section (issue 15): sizes, pairs per size (0: the
+	// defaults), probe interval, rows of the "-rows" sizes.
+	outageSizes    []outageSize
+	outageRuns     int
+	outageInterval time.Duration
+	outageRows     int
 	// acct charges the lab's processes to one cgroup (nil: not available).
 	acct *bench.CPUAccount
 }
@@ -65,6 +74,11 @@ func main() {
 	flag.IntVar(&c.slowRuns, "slow-runs", 2, "repetitions of the slow-migration run (3 nodes)")
 	flag.DurationVar(&c.interval, "interval", 50*time.Millisecond, "probe interval per node")
 	flag.BoolVar(&c.keep, "keep", false, "leave the last lab up")
+	only := flag.String("only", "", "run only these sections (comma-separated: upgrade, outage); the others' figures are kept from the results.json in -out")
+	outageSizes := flag.String("outage-sizes", "3,16,3-rows", "fleets of the outage section: node counts, N-rows for N nodes on a database of -outage-rows rows")
+	flag.IntVar(&c.outageRuns, "outage-runs", 0, "kongctl/baseline pairs per outage size (0: 3 at 3 and 3-rows, 2 at 16)")
+	flag.DurationVar(&c.outageInterval, "outage-interval", 20*time.Millisecond, "probe interval per node in the outage section")
+	flag.IntVar(&c.outageRows, "outage-rows", 200000, "consumers (each with a plugin row) of the N-rows outage sizes")
 	from := flag.String("from", "", "measure nothing: print and write the report again from this results.json")
 	flag.Parse()
 	if *from != "" {
@@ -73,6 +87,23 @@ func main() {
 			os.Exit(1)
 		}
 		return
+	}
+	if *only != "" {
+		c.only = map[string]bool{}
+		for _, sec := range strings.Split(*only, ",") {
+			switch sec = strings.TrimSpace(sec); sec {
+			case "upgrade", "outage":
+				c.only[sec] = true
+			default:
+				fmt.Fprintf(os.Stderr, "kongctl-bench: -only %q: want upgrade and/or outage\n", *only)
+				os.Exit(2)
+			}
+		}
+	}
+	var err error
+	if c.outageSizes, err = parseOutageSizes(*outageSizes, c.outageRows); err != nil {
+		fmt.Fprintf(os.Stderr, "kongctl-bench: %v\n", err)
+		os.Exit(2)
 	}
 	for _, s := range strings.Split(sizes, ",") {
 		if s = strings.TrimSpace(s); s == "" {
@@ -183,6 +214,10 @@ type results struct {
 	Bars            map[string]bar     `json:"bars"`
 	Runs            []upgradeRun       `json:"runs"`
 	ProbeIntervalMS float64            `json:"probe_interval_ms"`
+	// Outage is issue 15's comparison with the plain script, per size
+	// ("3", "16", "3-rows").
+	Outage                map[string]*outageResult `json:"outage,omitempty"`
+	OutageProbeIntervalMS float64                  `json:"outage_probe_interval_ms,omitempty"`
 }
 
 type slowResult struct {
@@ -253,111 +288,147 @@ func run(ctx context.Context, c config) error {
 		return r, err
 	}
 
-	// 3 nodes, repeated.
-	var three []upgradeRun
-	for i := 0; i < c.runs3; i++ {
-		r, err := do(3, 0)
-		if err != nil {
-			return err
-		}
-		three = append(three, r)
-		if i == 0 {
-			d, err := delivery(ctx, lastLab)
+	// The upgrade section (issue 7): 3 nodes repeated, the slow migration,
+	// the larger fleets.
+	upgrades := func() (failed []error, err error) {
+		// 3 nodes, repeated.
+		var three []upgradeRun
+		for i := 0; i < c.runs3; i++ {
+			r, err := do(3, 0)
 			if err != nil {
-				return err
+				return nil, err
 			}
-			res.Delivery = append(res.Delivery, d)
-		}
-	}
-	var down, crit, ratio, rdown []float64
-	for _, r := range three {
-		down = append(down, outageSeconds(r.FleetDowntime))
-		crit = append(crit, r.Critical.Total)
-		ratio = append(ratio, r.Ratio)
-		rdown = append(rdown, r.ReportDowntime)
-	}
-	if len(three) > 0 { // -runs 0: only the larger fleets (a look at one size; no ratio)
-		res.DowntimeStat, res.CriticalStat, res.RatioStat, res.ReportDowntime = bench.Summarize(down), bench.Summarize(crit), bench.Summarize(ratio), bench.Summarize(rdown)
-		res.Downtime, res.CriticalPath, res.Ratio = res.DowntimeStat.Median, res.CriticalStat.Median, res.RatioStat.Median
-		res.CriticalSteps = medianRun(three).Critical
-		res.Scale = append(res.Scale, scale(3, three))
-	}
-
-	// The slow migration.
-	if c.slow > 0 && c.slowRuns > 0 && len(three) > 0 {
-		var sd, sc, sr, so, bo []float64
-		for i := 0; i < c.slowRuns; i++ {
-			r, err := do(3, c.slow)
-			if err != nil {
-				return err
-			}
-			sd = append(sd, outageSeconds(r.FleetDowntime))
-			sc = append(sc, r.Critical.Total)
-			sr = append(sr, r.Ratio)
-			so = append(so, outageSeconds(r.FleetDowntime)-r.Critical.Total)
-		}
-		for _, r := range three {
-			bo = append(bo, outageSeconds(r.FleetDowntime)-r.Critical.Total)
-		}
-		res.Slow = &slowResult{SleepPerMigration: c.slow, Downtime: bench.Summarize(sd), Critical: bench.Summarize(sc),
-			Ratio: bench.Summarize(sr), Overhead: bench.Summarize(so), BaseOverhead: bench.Summarize(bo)}
-	}
-
-	// Larger fleets. A failed upgrade is recorded (outcome, wall time) and
-	// the benchmark goes on, so the figures of the other sizes are written;
-	// it exits non-zero at the end.
-	var failed []error
-	for _, n := range c.sizes {
-		var rs []upgradeRun
-		for i := 0; i < c.runsBig; i++ {
-			r, err := do(n, 0)
-			if err != nil && r.Outcome != "" && ctx.Err() == nil {
-				logf("%d nodes: %v", n, err)
-				failed = append(failed, err)
-				res.Runs = append(res.Runs, r)
-				rs = append(rs, r)
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			rs = append(rs, r)
+			three = append(three, r)
 			if i == 0 {
 				d, err := delivery(ctx, lastLab)
 				if err != nil {
-					return err
+					return nil, err
 				}
 				res.Delivery = append(res.Delivery, d)
 			}
 		}
-		res.Scale = append(res.Scale, scale(n, rs))
-	}
-	for _, row := range res.Scale {
-		if row.Nodes == 64 && len(three) > 0 && res.Scale[0].Wall > 0 {
-			if row.Failed == 0 {
-				res.WallRatio = row.Wall / res.Scale[0].Wall
+		var down, crit, ratio, rdown []float64
+		for _, r := range three {
+			down = append(down, outageSeconds(r.FleetDowntime))
+			crit = append(crit, r.Critical.Total)
+			ratio = append(ratio, r.Ratio)
+			rdown = append(rdown, r.ReportDowntime)
+		}
+		if len(three) > 0 { // -runs 0: only the larger fleets (a look at one size; no ratio)
+			res.DowntimeStat, res.CriticalStat, res.RatioStat, res.ReportDowntime = bench.Summarize(down), bench.Summarize(crit), bench.Summarize(ratio), bench.Summarize(rdown)
+			res.Downtime, res.CriticalPath, res.Ratio = res.DowntimeStat.Median, res.CriticalStat.Median, res.RatioStat.Median
+			res.CriticalSteps = medianRun(three).Critical
+			res.Scale = append(res.Scale, scale(3, three))
+		}
+
+		// The slow migration.
+		if c.slow > 0 && c.slowRuns > 0 && len(three) > 0 {
+			var sd, sc, sr, so, bo []float64
+			for i := 0; i < c.slowRuns; i++ {
+				r, err := do(3, c.slow)
+				if err != nil {
+					return nil, err
+				}
+				sd = append(sd, outageSeconds(r.FleetDowntime))
+				sc = append(sc, r.Critical.Total)
+				sr = append(sr, r.Ratio)
+				so = append(so, outageSeconds(r.FleetDowntime)-r.Critical.Total)
 			}
-			res.FloorRatio = row.Floor / res.Scale[0].Wall
+			for _, r := range three {
+				bo = append(bo, outageSeconds(r.FleetDowntime)-r.Critical.Total)
+			}
+			res.Slow = &slowResult{SleepPerMigration: c.slow, Downtime: bench.Summarize(sd), Critical: bench.Summarize(sc),
+				Ratio: bench.Summarize(sr), Overhead: bench.Summarize(so), BaseOverhead: bench.Summarize(bo)}
 		}
-	}
-	res.Bars = map[string]bar{}
-	if len(three) > 0 {
-		res.Bars["downtime_over_critical_path_3_nodes"] = bar{Value: res.Ratio, Limit: 1.25, Met: res.Ratio > 0 && res.Ratio <= 1.25}
-	}
-	if res.WallRatio > 0 {
-		res.Bars["wall_ratio_64_over_3"] = bar{Value: res.WallRatio, Limit: 2.5, Met: res.WallRatio <= 2.5}
-	}
-	for _, row := range res.Scale {
-		if row.Nodes == 64 {
-			res.Bars["controller_peak_rss_mb_64_nodes"] = bar{Value: row.RSS, Limit: 150, Met: row.RSS <= 150}
+
+		// Larger fleets. A failed upgrade is recorded (outcome, wall time) and
+		// the benchmark goes on, so the figures of the other sizes are written;
+		// it exits non-zero at the end.
+		for _, n := range c.sizes {
+			var rs []upgradeRun
+			for i := 0; i < c.runsBig; i++ {
+				r, err := do(n, 0)
+				if err != nil && r.Outcome != "" && ctx.Err() == nil {
+					logf("%d nodes: %v", n, err)
+					failed = append(failed, err)
+					res.Runs = append(res.Runs, r)
+					rs = append(rs, r)
+					continue
+				}
+				if err != nil {
+					return nil, err
+				}
+				rs = append(rs, r)
+				if i == 0 {
+					d, err := delivery(ctx, lastLab)
+					if err != nil {
+						return nil, err
+					}
+					res.Delivery = append(res.Delivery, d)
+				}
+			}
+			res.Scale = append(res.Scale, scale(n, rs))
 		}
+		for _, row := range res.Scale {
+			if row.Nodes == 64 && len(three) > 0 && res.Scale[0].Wall > 0 {
+				if row.Failed == 0 {
+					res.WallRatio = row.Wall / res.Scale[0].Wall
+				}
+				res.FloorRatio = row.Floor / res.Scale[0].Wall
+			}
+		}
+		if len(three) > 0 {
+			res.Bars["downtime_over_critical_path_3_nodes"] = bar{Value: res.Ratio, Limit: 1.25, Met: res.Ratio > 0 && res.Ratio <= 1.25}
+		}
+		if res.WallRatio > 0 {
+			res.Bars["wall_ratio_64_over_3"] = bar{Value: res.WallRatio, Limit: 2.5, Met: res.WallRatio <= 2.5}
+		}
+		for _, row := range res.Scale {
+			if row.Nodes == 64 {
+				res.Bars["controller_peak_rss_mb_64_nodes"] = bar{Value: row.RSS, Limit: 150, Met: row.RSS <= 150}
+			}
+		}
+		return failed, nil
 	}
 
+	var failed []error
+	if res.Bars == nil {
+		res.Bars = map[string]bar{}
+	}
+	if c.section("upgrade") {
+		f, err := upgrades()
+		if err != nil {
+			return err
+		}
+		failed = append(failed, f...)
+	}
+	if c.section("outage") {
+		out, f := runOutage(ctx, c, kongctl, func(l *labenv.Lab) { lastLab = l })
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		res.Outage, res.OutageProbeIntervalMS = out, float64(c.outageInterval)/1e6
+		failed = append(failed, f...)
+		addOutageBars(res)
+	}
+
+	jp := filepath.Join(c.outDir, "results.json")
+	if c.only != nil {
+		var prev results
+		if b, err := os.ReadFile(jp); err == nil && json.Unmarshal(b, &prev) == nil {
+			keepUnmeasured(c, res, &prev)
+		} else if c.mdPath != "" {
+			// Without the other sections' figures the report would lose
+			// them: this run's goes beside results.json instead.
+			partial := filepath.Join(c.outDir, "BENCHMARKS-partial.md")
+			logf("no earlier %s to take the other sections from: the report goes to %s, not %s", jp, partial, c.mdPath)
+			c.mdPath = partial
+		}
+	}
 	b, err := json.MarshalIndent(res, "", "  ")
 	if err != nil {
 		return err
 	}
-	jp := filepath.Join(c.outDir, "results.json")
 	if err := os.WriteFile(jp, append(b, '\n'), 0o644); err != nil {
 		return err
 	}
@@ -370,7 +441,7 @@ func run(ctx context.Context, c config) error {
 	}
 	logf("wrote %s and %s", jp, c.mdPath)
 	for name, b := range res.Bars {
-		if !b.Met {
+		if !b.Met && c.section(barSection(name)) {
 			failed = append(failed, fmt.Errorf("bar not met: %s = %.2f (limit %.2f)", name, b.Value, b.Limit))
 		}
 	}
@@ -503,16 +574,15 @@ func addProbeRoute(ctx context.Context, addr string) error {
 	return nil
 }
 
-// oneUpgrade brings up a fresh lab of n nodes on the old version, probes
-// every proxy while kongctl upgrades it, and computes the figures.
-func oneUpgrade(ctx context.Context, c config, kongctl string, n, slow int) (upgradeRun, *labenv.Lab, error) {
-	r := upgradeRun{Nodes: n, SlowMigration: slow}
-	logf("lab up: %d nodes (fresh)", n)
+// freshLab brings up a fresh lab of n nodes (and rows database rows) on
+// the old version: the lab that was up is taken down first.
+func freshLab(ctx context.Context, c config, n, rows int) (*labenv.Lab, float64, error) {
+	logf("lab up: %d nodes%s (fresh)", n, rowsLabel(rows))
 	if err := labenv.Down(ctx, c.labDir, io.Discard); err != nil {
-		return r, nil, fmt.Errorf("lab down: %w", err)
+		return nil, 0, fmt.Errorf("lab down: %w", err)
 	}
 	t0 := time.Now()
-	opts := labenv.Options{Dir: c.labDir, Nodes: n, Log: io.Discard}
+	opts := labenv.Options{Dir: c.labDir, Nodes: n, Rows: rows, Log: io.Discard}
 	setLabID(&opts, c.labID)
 	lab, err := labenv.Up(ctx, opts)
 	if err != nil && ctx.Err() == nil {
@@ -520,14 +590,79 @@ func oneUpgrade(ctx context.Context, c config, kongctl string, n, slow int) (upg
 		// lab is rebuilt once before the benchmark gives up.
 		logf("lab up (%d nodes) failed, once more: %v", n, err)
 		if derr := labenv.Down(ctx, c.labDir, io.Discard); derr != nil {
-			return r, nil, fmt.Errorf("lab down: %w", derr)
+			return nil, 0, fmt.Errorf("lab down: %w", derr)
 		}
 		lab, err = labenv.Up(ctx, opts)
 	}
 	if err != nil {
-		return r, lab, fmt.Errorf("lab up (%d nodes): %w", n, err)
+		return lab, 0, fmt.Errorf("lab up (%d nodes): %w", n, err)
 	}
-	r.LabUpSeconds = time.Since(t0).Seconds()
+	return lab, time.Since(t0).Seconds(), nil
+}
+
+func rowsLabel(rows int) string {
+	if rows == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", %d rows", rows)
+}
+
+// probeFleet adds the probe route and probes every Kong node's proxy every
+// interval until stop is called; it returns once every node serves.
+func probeFleet(ctx context.Context, lab *labenv.Lab, interval time.Duration) (p *bench.Prober, stop func(), err error) {
+	kongs := lab.KongHosts()
+	if err := addProbeRoute(ctx, kongs[0].Address); err != nil {
+		return nil, func() {}, err
+	}
+	p = &bench.Prober{Targets: map[string]string{}, Interval: interval, Timeout: 500 * time.Millisecond, MaxTime: 15 * time.Minute}
+	for _, h := range kongs {
+		p.Targets[h.Name] = "http://" + h.Address + ":8000" + probePath
+	}
+	pctx, pcancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); p.Run(pctx) }()
+	stop = func() { pcancel(); wg.Wait() }
+	if !waitUntil(ctx, 20*time.Second, func() bool { return p.AllServingSince(time.Now().Add(-p.Interval * 3)) }) {
+		return p, stop, errors.New("not every proxy serves " + probePath + " before the upgrade")
+	}
+	return p, stop, nil
+}
+
+// kongctlReport is the part of kongctl's JSON report the benchmark reads.
+type kongctlReport struct {
+	Outcome       string `json:"outcome"`
+	MigrationHost string `json:"migration_host"`
+	Downtime      *struct {
+		Duration float64 `json:"duration_seconds"`
+	} `json:"downtime"`
+	Timeline []struct {
+		Phase    string    `json:"phase"`
+		Started  time.Time `json:"started"`
+		Finished time.Time `json:"finished"`
+	} `json:"timeline"`
+	Hosts []bench.ReportHost `json:"hosts"`
+}
+
+// keepReport writes kongctl's whole report (timeline, every host step with
+// the agents' own durations) to <out>/reports/<name>-<time>.json, for a
+// look at where the time went.
+func keepReport(c config, name string, report []byte) {
+	if dir := filepath.Join(c.outDir, "reports"); os.MkdirAll(dir, 0o755) == nil {
+		name := fmt.Sprintf("%s-%s.json", name, time.Now().UTC().Format("150405"))
+		_ = os.WriteFile(filepath.Join(dir, name), append(append([]byte(nil), report...), '\n'), 0o644)
+	}
+}
+
+// oneUpgrade brings up a fresh lab of n nodes on the old version, probes
+// every proxy while kongctl upgrades it, and computes the figures.
+func oneUpgrade(ctx context.Context, c config, kongctl string, n, slow int) (upgradeRun, *labenv.Lab, error) {
+	r := upgradeRun{Nodes: n, SlowMigration: slow}
+	lab, upSeconds, err := freshLab(ctx, c, n, 0)
+	if err != nil {
+		return r, lab, err
+	}
+	r.LabUpSeconds = upSeconds
 	kongs := lab.KongHosts()
 	if slow > 0 {
 		// The migration host is the first Kong host (the lab's inventory).
@@ -536,23 +671,14 @@ func oneUpgrade(ctx context.Context, c config, kongctl string, n, slow int) (upg
 			return r, lab, err
 		}
 	}
-	if err := addProbeRoute(ctx, kongs[0].Address); err != nil {
-		return r, lab, err
-	}
-	p := &bench.Prober{Targets: map[string]string{}, Interval: c.interval, Timeout: 500 * time.Millisecond, MaxTime: 15 * time.Minute}
+	interval := c.interval
 	if n > 16 {
-		p.Interval = 2 * c.interval // 64 nodes × 20/s would load a 2-core machine
+		interval = 2 * c.interval // 64 nodes × 20/s would load a 2-core machine
 	}
-	for _, h := range kongs {
-		p.Targets[h.Name] = "http://" + h.Address + ":8000" + probePath
-	}
-	pctx, pcancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); p.Run(pctx) }()
-	defer func() { pcancel(); wg.Wait() }()
-	if !waitUntil(ctx, 20*time.Second, func() bool { return p.AllServingSince(time.Now().Add(-p.Interval * 3)) }) {
-		return r, lab, errors.New("not every proxy serves " + probePath + " before the upgrade")
+	p, stopProbes, err := probeFleet(ctx, lab, interval)
+	defer stopProbes()
+	if err != nil {
+		return r, lab, err
 	}
 	logf("kongctl upgrade (%d nodes%s)", n, slowLabel(slow))
 	var sampler *bench.Sampler
@@ -576,8 +702,7 @@ func oneUpgrade(ctx context.Context, c config, kongctl string, n, slow int) (upg
 	if !waitUntil(ctx, 30*time.Second, func() bool { return p.AllServingSince(kr.Ended) }) {
 		logf("warning: not every proxy serves again 30s after kongctl ended")
 	}
-	pcancel()
-	wg.Wait()
+	stopProbes()
 	samples := p.Samples()
 	r.Probes = len(samples)
 	if o, ok := bench.LongestOutage(samples); ok {
@@ -585,27 +710,11 @@ func oneUpgrade(ctx context.Context, c config, kongctl string, n, slow int) (upg
 	}
 	r.NodeDowntime = bench.NodeOutages(samples)
 
-	var rep struct {
-		Outcome  string `json:"outcome"`
-		Downtime *struct {
-			Duration float64 `json:"duration_seconds"`
-		} `json:"downtime"`
-		Timeline []struct {
-			Phase    string    `json:"phase"`
-			Started  time.Time `json:"started"`
-			Finished time.Time `json:"finished"`
-		} `json:"timeline"`
-		Hosts []bench.ReportHost `json:"hosts"`
-	}
+	var rep kongctlReport
 	if len(kr.Report) == 0 {
 		return r, lab, fmt.Errorf("kongctl exited %d without a report: %s", kr.Usage.ExitCode, tail(kr.Stderr, 2000))
 	}
-	// kongctl's whole report (timeline, every host step with the agents'
-	// own durations), for a look at where the time went.
-	if dir := filepath.Join(c.outDir, "reports"); os.MkdirAll(dir, 0o755) == nil {
-		name := fmt.Sprintf("%02d-nodes%s-%s.json", n, map[bool]string{true: fmt.Sprintf("-slow%d", slow)}[slow > 0], time.Now().UTC().Format("150405"))
-		_ = os.WriteFile(filepath.Join(dir, name), append(append([]byte(nil), kr.Report...), '\n'), 0o644)
-	}
+	keepReport(c, fmt.Sprintf("%02d-nodes%s", n, map[bool]string{true: fmt.Sprintf("-slow%d", slow)}[slow > 0]), kr.Report)
 	if err := json.Unmarshal(kr.Report, &rep); err != nil {
 		return r, lab, fmt.Errorf("decode kongctl report: %w", err)
 	}
