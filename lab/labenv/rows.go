@@ -10,7 +10,8 @@ import (
 // rowsSQL fills the Kong database with n consumers and one plugin row per
 // consumer (rate-limiting, scoped to the consumer), in the simulator's own
 // schema (lab/kongsim/schema.go: core/000_base's consumers and plugins,
-// which every version has), in one transaction, then ANALYZE. Ids are
+// which every version has), in one transaction, then ANALYZE (the
+// simulator sizes its configuration loads by the planner's row count). Ids are
 // derived from the row number, so a second run adds nothing (ON CONFLICT DO
 // NOTHING). The plugin rows leave run_on NULL (a 2.x node reads it as
 // "first"; 3.0's teardown drops the column), and their cache_key has the
@@ -18,6 +19,9 @@ import (
 // simulator has no keyauth_credentials table.
 func rowsSQL(n int) string {
 	return strings.ReplaceAll(`BEGIN;
+-- The rows reference what exists by construction (the default workspace,
+-- the consumers just written): no foreign-key trigger per row.
+SET LOCAL session_replication_role = replica;
 INSERT INTO consumers (id, created_at, username, custom_id, tags, ws_id)
 SELECT md5('kongctl-lab-consumer-' || i)::uuid, now(), 'lab-consumer-' || i, 'lab-' || i,
        ARRAY['lab-rows'], (SELECT id FROM workspaces WHERE name = 'default')

@@ -417,11 +417,12 @@ func run(ctx context.Context, c config) error {
 		var prev results
 		if b, err := os.ReadFile(jp); err == nil && json.Unmarshal(b, &prev) == nil {
 			keepUnmeasured(c, res, &prev)
-		} else if c.mdPath != "" {
+		}
+		if complete := len(res.Scale) > 0 && len(res.Outage) > 0; !complete && c.mdPath != "" {
 			// Without the other sections' figures the report would lose
 			// them: this run's goes beside results.json instead.
 			partial := filepath.Join(c.outDir, "BENCHMARKS-partial.md")
-			logf("no earlier %s to take the other sections from: the report goes to %s, not %s", jp, partial, c.mdPath)
+			logf("%s lacks the figures of the sections not run: the report goes to %s, not %s", jp, partial, c.mdPath)
 			c.mdPath = partial
 		}
 	}

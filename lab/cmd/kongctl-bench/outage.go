@@ -333,5 +333,21 @@ func keepUnmeasured(c config, res, prev *results) {
 				res.Bars[name] = b
 			}
 		}
+		return
+	}
+	// The outage sizes not measured this time (-outage-sizes) keep theirs.
+	for size, o := range prev.Outage {
+		if _, measured := res.Outage[size]; measured {
+			continue
+		}
+		if res.Outage == nil {
+			res.Outage = map[string]*outageResult{}
+		}
+		res.Outage[size] = o
+		for name, b := range prev.Bars {
+			if barSection(name) == "outage" && strings.HasSuffix(name, "_"+size) {
+				res.Bars[name] = b
+			}
+		}
 	}
 }

@@ -112,6 +112,12 @@ func TestKeepUnmeasured(t *testing.T) {
 	if res.Bars["wall_ratio_64_over_3"].Value != 7 || res.Bars["outage_ratio_fleet_3"].Value != 0.7 {
 		t.Errorf("-only outage bars: %+v", res.Bars)
 	}
+	// -only outage -outage-sizes 16: size 3 keeps its figures and bars.
+	res = &results{Outage: map[string]*outageResult{"16": {RatioFleet: 0.4}}, Bars: map[string]bar{"outage_ratio_fleet_16": {Value: 0.4}}}
+	keepUnmeasured(config{only: map[string]bool{"outage": true}}, res, prev)
+	if res.Outage["3"].RatioFleet != 1.9 || res.Outage["16"].RatioFleet != 0.4 || res.Bars["outage_ratio_fleet_3"].Value != 1.9 || res.Bars["outage_ratio_fleet_16"].Value != 0.4 {
+		t.Errorf("-only outage -outage-sizes 16: %+v %+v", res.Outage, res.Bars)
+	}
 	res = &results{Downtime: 2, Bars: map[string]bar{"wall_ratio_64_over_3": {Value: 3}}}
 	keepUnmeasured(config{only: map[string]bool{"upgrade": true}}, res, prev)
 	if res.Downtime != 2 || res.Outage["3"].RatioFleet != 1.9 || res.Bars["outage_ratio_fleet_3"].Value != 1.9 || res.Bars["wall_ratio_64_over_3"].Value != 3 {
