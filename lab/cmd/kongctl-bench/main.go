@@ -116,6 +116,12 @@ func main() {
 		}
 		c.sizes = append(c.sizes, n)
 	}
+	if !c.section("upgrade") {
+		c.runs3, c.sizes = 0, nil
+	}
+	if !c.section("outage") {
+		c.outageSizes = nil
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, c); err != nil {
@@ -288,121 +294,108 @@ func run(ctx context.Context, c config) error {
 		return r, err
 	}
 
-	// The upgrade section (issue 7): 3 nodes repeated, the slow migration,
-	// the larger fleets.
-	upgrades := func() (failed []error, err error) {
-		// 3 nodes, repeated.
-		var three []upgradeRun
-		for i := 0; i < c.runs3; i++ {
-			r, err := do(3, 0)
+	// 3 nodes, repeated.
+	var three []upgradeRun
+	for i := 0; i < c.runs3; i++ {
+		r, err := do(3, 0)
+		if err != nil {
+			return err
+		}
+		three = append(three, r)
+		if i == 0 {
+			d, err := delivery(ctx, lastLab)
 			if err != nil {
-				return nil, err
+				return err
 			}
-			three = append(three, r)
+			res.Delivery = append(res.Delivery, d)
+		}
+	}
+	var down, crit, ratio, rdown []float64
+	for _, r := range three {
+		down = append(down, outageSeconds(r.FleetDowntime))
+		crit = append(crit, r.Critical.Total)
+		ratio = append(ratio, r.Ratio)
+		rdown = append(rdown, r.ReportDowntime)
+	}
+	if len(three) > 0 { // -runs 0: only the larger fleets (a look at one size; no ratio)
+		res.DowntimeStat, res.CriticalStat, res.RatioStat, res.ReportDowntime = bench.Summarize(down), bench.Summarize(crit), bench.Summarize(ratio), bench.Summarize(rdown)
+		res.Downtime, res.CriticalPath, res.Ratio = res.DowntimeStat.Median, res.CriticalStat.Median, res.RatioStat.Median
+		res.CriticalSteps = medianRun(three).Critical
+		res.Scale = append(res.Scale, scale(3, three))
+	}
+
+	// The slow migration.
+	if c.slow > 0 && c.slowRuns > 0 && len(three) > 0 {
+		var sd, sc, sr, so, bo []float64
+		for i := 0; i < c.slowRuns; i++ {
+			r, err := do(3, c.slow)
+			if err != nil {
+				return err
+			}
+			sd = append(sd, outageSeconds(r.FleetDowntime))
+			sc = append(sc, r.Critical.Total)
+			sr = append(sr, r.Ratio)
+			so = append(so, outageSeconds(r.FleetDowntime)-r.Critical.Total)
+		}
+		for _, r := range three {
+			bo = append(bo, outageSeconds(r.FleetDowntime)-r.Critical.Total)
+		}
+		res.Slow = &slowResult{SleepPerMigration: c.slow, Downtime: bench.Summarize(sd), Critical: bench.Summarize(sc),
+			Ratio: bench.Summarize(sr), Overhead: bench.Summarize(so), BaseOverhead: bench.Summarize(bo)}
+	}
+
+	// Larger fleets. A failed upgrade is recorded (outcome, wall time) and
+	// the benchmark goes on, so the figures of the other sizes are written;
+	// it exits non-zero at the end.
+	var failed []error
+	for _, n := range c.sizes {
+		var rs []upgradeRun
+		for i := 0; i < c.runsBig; i++ {
+			r, err := do(n, 0)
+			if err != nil && r.Outcome != "" && ctx.Err() == nil {
+				logf("%d nodes: %v", n, err)
+				failed = append(failed, err)
+				res.Runs = append(res.Runs, r)
+				rs = append(rs, r)
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			rs = append(rs, r)
 			if i == 0 {
 				d, err := delivery(ctx, lastLab)
 				if err != nil {
-					return nil, err
+					return err
 				}
 				res.Delivery = append(res.Delivery, d)
 			}
 		}
-		var down, crit, ratio, rdown []float64
-		for _, r := range three {
-			down = append(down, outageSeconds(r.FleetDowntime))
-			crit = append(crit, r.Critical.Total)
-			ratio = append(ratio, r.Ratio)
-			rdown = append(rdown, r.ReportDowntime)
-		}
-		if len(three) > 0 { // -runs 0: only the larger fleets (a look at one size; no ratio)
-			res.DowntimeStat, res.CriticalStat, res.RatioStat, res.ReportDowntime = bench.Summarize(down), bench.Summarize(crit), bench.Summarize(ratio), bench.Summarize(rdown)
-			res.Downtime, res.CriticalPath, res.Ratio = res.DowntimeStat.Median, res.CriticalStat.Median, res.RatioStat.Median
-			res.CriticalSteps = medianRun(three).Critical
-			res.Scale = append(res.Scale, scale(3, three))
-		}
-
-		// The slow migration.
-		if c.slow > 0 && c.slowRuns > 0 && len(three) > 0 {
-			var sd, sc, sr, so, bo []float64
-			for i := 0; i < c.slowRuns; i++ {
-				r, err := do(3, c.slow)
-				if err != nil {
-					return nil, err
-				}
-				sd = append(sd, outageSeconds(r.FleetDowntime))
-				sc = append(sc, r.Critical.Total)
-				sr = append(sr, r.Ratio)
-				so = append(so, outageSeconds(r.FleetDowntime)-r.Critical.Total)
+		res.Scale = append(res.Scale, scale(n, rs))
+	}
+	for _, row := range res.Scale {
+		if row.Nodes == 64 && len(three) > 0 && res.Scale[0].Wall > 0 {
+			if row.Failed == 0 {
+				res.WallRatio = row.Wall / res.Scale[0].Wall
 			}
-			for _, r := range three {
-				bo = append(bo, outageSeconds(r.FleetDowntime)-r.Critical.Total)
-			}
-			res.Slow = &slowResult{SleepPerMigration: c.slow, Downtime: bench.Summarize(sd), Critical: bench.Summarize(sc),
-				Ratio: bench.Summarize(sr), Overhead: bench.Summarize(so), BaseOverhead: bench.Summarize(bo)}
+			res.FloorRatio = row.Floor / res.Scale[0].Wall
 		}
-
-		// Larger fleets. A failed upgrade is recorded (outcome, wall time) and
-		// the benchmark goes on, so the figures of the other sizes are written;
-		// it exits non-zero at the end.
-		for _, n := range c.sizes {
-			var rs []upgradeRun
-			for i := 0; i < c.runsBig; i++ {
-				r, err := do(n, 0)
-				if err != nil && r.Outcome != "" && ctx.Err() == nil {
-					logf("%d nodes: %v", n, err)
-					failed = append(failed, err)
-					res.Runs = append(res.Runs, r)
-					rs = append(rs, r)
-					continue
-				}
-				if err != nil {
-					return nil, err
-				}
-				rs = append(rs, r)
-				if i == 0 {
-					d, err := delivery(ctx, lastLab)
-					if err != nil {
-						return nil, err
-					}
-					res.Delivery = append(res.Delivery, d)
-				}
-			}
-			res.Scale = append(res.Scale, scale(n, rs))
+	}
+	res.Bars = map[string]bar{}
+	if len(three) > 0 {
+		res.Bars["downtime_over_critical_path_3_nodes"] = bar{Value: res.Ratio, Limit: 1.25, Met: res.Ratio > 0 && res.Ratio <= 1.25}
+	}
+	if res.WallRatio > 0 {
+		res.Bars["wall_ratio_64_over_3"] = bar{Value: res.WallRatio, Limit: 2.5, Met: res.WallRatio <= 2.5}
+	}
+	for _, row := range res.Scale {
+		if row.Nodes == 64 {
+			res.Bars["controller_peak_rss_mb_64_nodes"] = bar{Value: row.RSS, Limit: 150, Met: row.RSS <= 150}
 		}
-		for _, row := range res.Scale {
-			if row.Nodes == 64 && len(three) > 0 && res.Scale[0].Wall > 0 {
-				if row.Failed == 0 {
-					res.WallRatio = row.Wall / res.Scale[0].Wall
-				}
-				res.FloorRatio = row.Floor / res.Scale[0].Wall
-			}
-		}
-		if len(three) > 0 {
-			res.Bars["downtime_over_critical_path_3_nodes"] = bar{Value: res.Ratio, Limit: 1.25, Met: res.Ratio > 0 && res.Ratio <= 1.25}
-		}
-		if res.WallRatio > 0 {
-			res.Bars["wall_ratio_64_over_3"] = bar{Value: res.WallRatio, Limit: 2.5, Met: res.WallRatio <= 2.5}
-		}
-		for _, row := range res.Scale {
-			if row.Nodes == 64 {
-				res.Bars["controller_peak_rss_mb_64_nodes"] = bar{Value: row.RSS, Limit: 150, Met: row.RSS <= 150}
-			}
-		}
-		return failed, nil
 	}
 
-	var failed []error
-	if res.Bars == nil {
-		res.Bars = map[string]bar{}
-	}
-	if c.section("upgrade") {
-		f, err := upgrades()
-		if err != nil {
-			return err
-		}
-		failed = append(failed, f...)
-	}
-	if c.section("outage") {
+	// The outage section (issue 15): kongctl against the plain script.
+	if len(c.outageSizes) > 0 {
 		out, f := runOutage(ctx, c, kongctl, func(l *labenv.Lab) { lastLab = l })
 		if ctx.Err() != nil {
 			return ctx.Err()
