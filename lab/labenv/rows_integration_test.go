@@ -26,7 +26,8 @@ func rowsLabID(t *testing.T) int {
 	return testLabMain
 }
 
-// TestLabRowsBaseline brings a 2-node lab up with Rows, counts the rows the
+// TestLabRowsBaseline brings a 2-node lab up with Rows (and an SSH user
+// that is not root, so the baseline goes through sudo), counts the rows the
 // simulator's schema holds, checks that every node still serves, then runs
 // the outage benchmark's baseline (lab/baseline/inplace.sh: the guide's
 // commands over SSH) to Y on it: `kong migrations up` and `finish` must
@@ -41,7 +42,7 @@ func TestLabRowsBaseline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := Up(ctx, Options{ID: id, Dir: dir, Nodes: 2, Rows: rows, PackagesDir: pkgs, Log: testWriter{t}})
+	l, err := Up(ctx, Options{ID: id, Dir: dir, Nodes: 2, Rows: rows, User: "kongops", PackagesDir: pkgs, Log: testWriter{t}})
 	t.Cleanup(func() {
 		if err := DownID(context.Background(), id, dir, testWriter{t}); err != nil {
 			t.Errorf("Down of lab %d: %v", id, err)
@@ -72,7 +73,7 @@ func TestLabRowsBaseline(t *testing.T) {
 	serves := func(version string) {
 		t.Helper()
 		for _, h := range l.KongHosts() {
-			if out, err := l.SSH(ctx, h.Name, "kong version && curl -s -m 5 -o /dev/null -w '%{http_code}' http://127.0.0.1:8000/lab"); err != nil ||
+			if out, err := l.Exec(ctx, h.Name, "kong version && curl -s -m 5 -o /dev/null -w '%{http_code}' http://127.0.0.1:8000/lab"); err != nil ||
 				!strings.Contains(out, version) || !strings.HasSuffix(strings.TrimSpace(out), "200") {
 				t.Errorf("host %s: want Kong %s serving /lab with 200, got %q (%v)", h.Name, version, out, err)
 			}
@@ -99,7 +100,7 @@ func TestLabRowsBaseline(t *testing.T) {
 		}
 	}
 	serves(DefaultToOSS)
-	if out, err := l.SSH(ctx, l.KongHosts()[0].Name, "kong migrations list -c /etc/kong/kong.conf"); err != nil {
+	if out, err := l.Exec(ctx, l.KongHosts()[0].Name, "kong migrations list -c /etc/kong/kong.conf"); err != nil {
 		t.Errorf("kong migrations list after the baseline: %v\n%s", err, out)
 	}
 	if n := count("SELECT count(*) FROM plugins WHERE name = 'rate-limiting'"); n != rows {
