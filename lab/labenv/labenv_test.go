@@ -419,3 +419,19 @@ func TestRowsFingerprintAndSQL(t *testing.T) {
 		t.Error("rowsSQL writes run_on, which 3.x databases no longer have")
 	}
 }
+
+// The baseline gets the lab's key, known_hosts, user, database and the
+// target's package, then the Kong nodes with the migration node first.
+func TestBaselineArgs(t *testing.T) {
+	o := testOptions(t, Options{Nodes: 3, User: "kongops", PackageFormat: "rpm"})
+	l := &Lab{st: &State{Options: o, To: o.To, Dir: o.Dir, DBPort: DBPort, Hosts: plan(o)}}
+	got := strings.Join(l.BaselineArgs(), " ")
+	want := fmt.Sprintf("-i %[1]s/id_ed25519 -k %[1]s/known_hosts -u kongops -d %[2]s -P 5432 -n kong -p /srv/packages/kong_3.4.2_amd64.rpm %[3]s %[4]s %[5]s",
+		o.Dir, l.DBHost().Address, l.KongHosts()[0].Address, l.KongHosts()[1].Address, l.KongHosts()[2].Address)
+	if got != want {
+		t.Errorf("BaselineArgs:\n got %s\nwant %s", got, want)
+	}
+	if l.KongHosts()[0].Name != "kong-1" {
+		t.Errorf("first Kong host %s, want kong-1 (the inventory's migration host)", l.KongHosts()[0].Name)
+	}
+}

@@ -220,12 +220,12 @@ func outageOne(ctx context.Context, c config, kongctl string, sz outageSize, too
 	samples := p.Samples()
 	run.Probes = len(samples)
 	o := bench.OutagesOf(samples)
-	run.Fleet, run.WorstNode, run.WorstNodeName = o.Fleet, o.WorstNode, o.WorstNodeName
-	if math.IsNaN(run.Fleet) || math.IsNaN(run.WorstNode) {
+	if math.IsNaN(o.Fleet) || math.IsNaN(o.WorstNode) {
 		// Every run stops every node: an outage the prober did not see
-		// is a measurement that failed.
+		// is a measurement that failed (and JSON has no NaN).
 		return run, lab, fmt.Errorf("the prober saw no outage (%d probes)", run.Probes)
 	}
+	run.Fleet, run.WorstNode, run.WorstNodeName = o.Fleet, o.WorstNode, o.WorstNodeName
 	run.OK = true
 	return run, lab, nil
 }
