@@ -348,13 +348,28 @@ func (d *daemon) snapshot() (*KongConfig, string, *Router) {
 	return d.cfg, d.cfgHash, d.router
 }
 
+// loadTimeout bounds one configuration load: 5 s on a lab's database,
+// plus 100 µs per plugin row the planner counts (pg_class.reltuples), up
+// to a minute: every plugin row is loaded, and on a production-sized
+// database (make lab-up ROWS=200000) that takes seconds. A database that
+// does not answer fails the row count within the 5 s.
+func loadTimeout(pluginRows int64) time.Duration {
+	return min(5*time.Second+time.Duration(max(pluginRows, 0))*100*time.Microsecond, time.Minute)
+}
+
 func (d *daemon) refreshFromDB(ctx context.Context) {
 	var k *KongConfig
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	cctx, cancel := context.WithTimeout(ctx, loadTimeout(0))
 	defer cancel()
-	err := d.pool.with(ctx, func(c *pgx.Conn) error {
+	err := d.pool.with(cctx, func(c *pgx.Conn) error {
+		var rows int64
+		if err := c.QueryRow(cctx, `SELECT coalesce(max(reltuples), 0)::bigint FROM pg_class WHERE relname = 'plugins' AND relkind = 'r'`).Scan(&rows); err != nil {
+			return err
+		}
+		lctx, cancel := context.WithTimeout(ctx, loadTimeout(rows))
+		defer cancel()
 		var err error
-		k, err = d.app.rel.loadSnapshot(ctx, c)
+		k, err = d.app.rel.loadSnapshot(lctx, c)
 		return err
 	})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func names(ss Subsystem) []string {
@@ -377,5 +378,18 @@ func TestFaultsFromFileAndEnv(t *testing.T) {
 	}
 	if f := loadFaults(t.TempDir(), nil); f.CrashAfter != -1 || f.RefuseStart {
 		t.Fatalf("defaults %+v", f)
+	}
+}
+
+func TestLoadTimeout(t *testing.T) {
+	for rows, want := range map[int64]time.Duration{
+		-1:        5 * time.Second, // never analyzed
+		0:         5 * time.Second,
+		200000:    25 * time.Second,
+		100000000: time.Minute,
+	} {
+		if got := loadTimeout(rows); got != want {
+			t.Errorf("loadTimeout(%d) = %s, want %s", rows, got, want)
+		}
 	}
 }
