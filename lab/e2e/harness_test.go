@@ -337,14 +337,7 @@ func (e *env) fingerprint() map[string]string {
 	e.t.Helper()
 	ctx, cancel := shortCtx()
 	defer cancel()
-	dsn, err := e.lab.DSN()
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		e.t.Fatalf("connect to the lab database: %v", err)
-	}
+	conn := e.dbConnect(ctx)
 	defer conn.Close(context.Background())
 	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
