@@ -190,6 +190,16 @@ func TestJSONEverywhere(t *testing.T) {
 		if diags.HasErrors() || len(inv.KongHosts()) != 3 {
 			t.Errorf("-o json output does not load as hosts.json: %v\n%s", diags, out.String())
 		}
+		// --out: relative paths (backup.local_dir) resolve beside the file.
+		out2 := filepath.Join(dir, "sub", "hosts.json")
+		if err := os.Mkdir(filepath.Dir(out2), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		code = run(context.Background(), append(args, "--out", out2), &streams{in: bytes.NewReader(src), out: &out, err: &errb}, func(string) string { return "" })
+		written, diags := inventory.Load(out2)
+		if code != ExitOK || diags.HasErrors() || written.Backup.LocalDir != filepath.Join(dir, "sub", "backups") {
+			t.Errorf("--out %s: exit %d, %v, backup.local_dir %q\n%s", out2, code, diags, written.Backup.LocalDir, errb.String())
+		}
 		r := kongctl(t, nil, append(args, "--out", filepath.Join(dir, "hosts.hcl"))...)
 		if r.code != ExitUsage || !strings.Contains(r.stderr, "*.json") {
 			t.Errorf("--out hosts.hcl with -o json: exit %d, stderr %q", r.code, r.stderr)

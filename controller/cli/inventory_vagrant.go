@@ -129,8 +129,13 @@ func (a *app) inventoryVagrant(cmd *cobra.Command, o inventoryVagrantOptions) er
 	}
 
 	name := o.out
-	if name == "" || a.json() {
+	if name == "" {
 		name = inventory.DefaultFile
+	}
+	if a.json() {
+		// The generated document is native syntax: load it as such, from
+		// beside --out, so relative paths resolve where the JSON will be.
+		name = strings.TrimSuffix(name, ".json") + ".hcl"
 	}
 	inv, diags := inventory.LoadBytes(name, doc)
 	if len(diags) > 0 {
