@@ -532,6 +532,26 @@ func (c *Client) StartDetached(ctx context.Context, stepID string, op agentproto
 	return &st, nil
 }
 
+// StartAttached starts op as detached step stepID like StartDetached (or
+// finds it started) and waits up to wait for it in the same call, like
+// Attach.
+func (c *Client) StartAttached(ctx context.Context, stepID string, op agentproto.Op, params any, timeout, wait time.Duration) (*agentproto.AttachResult, error) {
+	req, err := agentproto.NewRequest(op, params)
+	if err != nil {
+		return nil, fmt.Errorf("host %s: %w", c.r.Name(), err)
+	}
+	req.Detach, req.StepID, req.Timeout, req.AttachWait = true, stepID, timeout, wait
+	rep, err := c.Call(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	ar, err := agentproto.DecodeResult[agentproto.AttachResult](rep)
+	if err != nil {
+		return nil, fmt.Errorf("host %s: agent %s: %w", c.r.Name(), op, err)
+	}
+	return &ar, nil
+}
+
 // Attach waits up to wait for detached step stepID. The result's Reply is
 // the step's own reply once it is done (decode it with
 // agentproto.DecodeResult); an unknown step fails with code not_found.
