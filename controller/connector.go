@@ -509,7 +509,7 @@ func (n *agentNode) InstallPackage(ctx context.Context, p PackageRef, timeout ti
 	// The staged file's sha256 is checked again either way; the agent
 	// answers it from the stamp staging left while the file is the one
 	// it hashed (same inode, size, mtime and ctime), without reading it.
-	_, err := n.h.client().InstallPackage(ctx, agentproto.InstallParams{Path: path, SHA256: p.SHA256, Package: p.Name, AllowDowngrade: true, Hold: !p.DepsMet, Lean: p.DepsMet, ExpectVersion: p.Version})
+	_, err := n.h.client().InstallPackage(ctx, agentproto.InstallParams{Path: path, SHA256: p.SHA256, Package: p.Name, AllowDowngrade: true, Hold: !p.DepsMet, Lean: p.DepsMet, ExpectVersion: p.Version, Background: p.Background})
 	return err
 }
 

@@ -48,6 +48,17 @@ func TestWindowStopsOthersAtOnce(t *testing.T) {
 	if !strings.Contains(r.Order, "kong-1 stopped first") {
 		t.Errorf("report order %q", r.Order)
 	}
+	// Only the migration node installs at full priority; and it serves
+	// before any other node starts.
+	if c.background["kong-1"] || !c.background["kong-2"] || !c.background["kong-3"] {
+		t.Errorf("installs at lower priority: %v, want kong-2 and kong-3 only", c.background)
+	}
+	firstUp := indexOfCall(c.Calls(), "kong-1 health", indexOfCall(c.Calls(), "kong-1 start 3.4.2", 0))
+	for _, h := range []string{"kong-2", "kong-3"} {
+		if st := indexOfCall(c.Calls(), h+" start 3.4.2", 0); st < firstUp {
+			t.Errorf("%s started at %d, before the migration node served (%d)", h, st, firstUp)
+		}
+	}
 	// The lean install leaves the hold to after the fleet serves.
 	calls := c.Calls()
 	lastStart := 0
