@@ -87,6 +87,19 @@ func (e *serviceEnv) merge(vars map[string]string, from string) {
 	}
 }
 
+// flagsDiffer says when the unit gives `kong prepare` another -c or -p
+// than the ones kongctl would give its kong commands: they would then run
+// on another configuration than the service's.
+func (e *serviceEnv) flagsDiffer(conf, prefix string) error {
+	for _, f := range []struct{ flag, unit, ours, attr string }{{"-c", e.Conf, conf, "kong_conf"}, {"-p", e.Prefix, prefix, "prefix"}} {
+		if f.unit != "" && f.ours != "" && filepath.Clean(f.unit) != filepath.Clean(f.ours) {
+			return agentproto.Errorf(agentproto.CodeInvalid, "%s prepares kong with %s %s, not %s: set the inventory's upgrade.%s to %s",
+				e.Source, f.flag, f.unit, f.ours, f.attr, f.unit)
+		}
+	}
+	return nil
+}
+
 // childEnv is the environment to add to a kong command: KEY=VALUE, sorted.
 func (e *serviceEnv) childEnv() []string {
 	if e == nil {
@@ -337,6 +350,7 @@ func (a *Agent) effectiveConf(ctx context.Context, run *opRun, ref svcRef, confP
 	}
 	if ref.Manager == agentproto.ManagerSystemd {
 		if env, envErr = a.readServiceEnv(ctx, run, ref, ""); envErr == nil {
+			envErr = env.flagsDiffer(confPath, ref.Prefix)
 			confPath, ref.Prefix = cmp.Or(confPath, env.Conf), cmp.Or(ref.Prefix, env.Prefix)
 		}
 	}

@@ -74,6 +74,24 @@ func TestParseSystemdShow(t *testing.T) {
 	}
 }
 
+// A unit that prepares Kong with another -c or -p than kongctl's is an
+// error naming the inventory attribute to set; trailing slashes do not count.
+func TestUnitFlagsDiffer(t *testing.T) {
+	e := &serviceEnv{Source: "systemd unit kong.service", Conf: "/etc/kong/other.conf", Prefix: "/usr/local/kong"}
+	if err := e.flagsDiffer("/etc/kong/kong.conf", "/usr/local/kong/"); err == nil || !strings.Contains(err.Error(), "-c /etc/kong/other.conf, not /etc/kong/kong.conf: set the inventory's upgrade.kong_conf") {
+		t.Errorf("conf: %v", err)
+	}
+	if err := e.flagsDiffer("/etc/kong/other.conf", "/srv/kong"); err == nil || !strings.Contains(err.Error(), "upgrade.prefix to /usr/local/kong") {
+		t.Errorf("prefix: %v", err)
+	}
+	if err := e.flagsDiffer("/etc/kong/other.conf", "/usr/local/kong/"); err != nil {
+		t.Errorf("same flags: %v", err)
+	}
+	if err := (&serviceEnv{}).flagsDiffer("/etc/kong/kong.conf", "/usr/local/kong"); err != nil {
+		t.Errorf("no flags in the unit: %v", err)
+	}
+}
+
 // A node whose effective configuration cannot be read is an error that
 // names what is missing.
 func TestParseSystemdShowMissing(t *testing.T) {
