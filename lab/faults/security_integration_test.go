@@ -163,6 +163,35 @@ func TestAdminTokenNeverLeaks(t *testing.T) {
 		secretFile{"database password", lab.PasswordFile()})
 }
 
+// TestEnvConfSecretsNeverLeak is the same scan on an ENVCONF=1 lab: the
+// database password lives only in each node's service environment file
+// (kong.conf holds the decoy's), so the agent reads it there (or from the
+// running Kong's /proc/<pid>/environ) and hands it to kong in the child's
+// environment: it must show in no argv, output, journal or file, and
+// neither must the decoy's password. The package's lab is rebuilt as it
+// was afterwards.
+func TestEnvConfSecretsNeverLeak(t *testing.T) {
+	ctx := labCtx(t, 12*time.Minute)
+	o := LabOptions()
+	o.Nodes, o.EnvConf = 2, true
+	lab, err := labenv.Up(ctx, o)
+	if err != nil {
+		t.Fatalf("ENVCONF lab up: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		l, err := labenv.Up(ctx, LabOptions())
+		if err != nil {
+			t.Fatalf("bring the package's lab back: %v", err)
+		}
+		testRunner.Lab = l
+	})
+	scanRunForSecrets(t, ctx, lab, lab.InventoryPath(),
+		secretFile{"database password", lab.PasswordFile()},
+		secretFile{"decoy database password", filepath.Join(lab.Dir(), labenv.DecoyPasswordFile)})
+}
+
 // secretFile is a secret the scan looks for, and the lab's file holding it
 // (hosts grep with it as the pattern file, never in argv).
 type secretFile struct{ name, file string }
