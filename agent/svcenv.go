@@ -46,7 +46,11 @@ func (a *Agent) readServiceEnv(ctx context.Context, run *opRun, ref svcRef, conf
 		if unit == "" {
 			return nil, agentproto.Errorf(agentproto.CodeNotFound, "read the kong service's environment: no kong systemd unit found")
 		}
-		res, err := run.exec(ctx, cmdSpec{Args: []string{"systemctl", "show", unit, "-p", "Environment", "-p", "EnvironmentFiles", "-p", "ExecStartPre", "-p", "DropInPaths", "-p", "FragmentPath"}})
+		systemctl, err := a.lookPath("systemctl")
+		if err != nil {
+			return nil, agentproto.Errorf(agentproto.CodeNotFound, "read the environment of unit %s: %v", unit, err)
+		}
+		res, err := run.exec(ctx, cmdSpec{Args: []string{systemctl, "show", unit, "-p", "Environment", "-p", "EnvironmentFiles", "-p", "ExecStartPre", "-p", "DropInPaths", "-p", "FragmentPath"}})
 		if err != nil {
 			return nil, fmt.Errorf("read the environment of unit %s: %w", unit, err)
 		}

@@ -223,3 +223,41 @@ func TestMigrationsUseServiceEnv(t *testing.T) {
 		t.Fatalf("missing env file: %+v", rep.Error)
 	}
 }
+
+// On a systemd node the agent asks systemctl for the unit's environment
+// (here a fake systemctl printing what systemd prints for a unit with a
+// drop-in and an EnvironmentFile=): kong migrations gets the file's value,
+// which wins over Environment=, in its environment.
+func TestMigrationsUseSystemdUnitEnv(t *testing.T) {
+	dir := t.TempDir()
+	unit := filepath.Join(dir, "kong.service")
+	dropIn := filepath.Join(dir, "db.conf")
+	envFile := filepath.Join(dir, "kong_env.conf")
+	os.WriteFile(unit, []byte("[Service]\nEnvironment=KONG_NGINX_DAEMON=off KONG_PG_HOST=unit-host\n"), 0o644)
+	os.WriteFile(dropIn, []byte("[Service]\nEnvironment=KONG_PG_USER=dropin-user\n"), 0o644)
+	os.WriteFile(envFile, []byte("KONG_PG_HOST=file-host\n"), 0o600)
+	show := "Environment=KONG_NGINX_DAEMON=off KONG_PG_HOST=unit-host KONG_PG_USER=dropin-user\n" +
+		"EnvironmentFiles=" + envFile + " (ignore_errors=no)\n" +
+		"ExecStartPre={ path=/usr/local/bin/kong ; argv[]=/usr/local/bin/kong prepare -p /usr/local/kong ; ignore_errors=no }\n" +
+		"DropInPaths=" + dropIn + "\nFragmentPath=" + unit + "\n"
+	bin := filepath.Join(dir, "bin")
+	os.Mkdir(bin, 0o755)
+	os.WriteFile(filepath.Join(bin, "systemctl"), []byte("#!/bin/sh\n[ \"$1 $2\" = \"show kong.service\" ] || exit 1\ncat <<'EOF'\n"+show+"EOF\n"), 0o755)
+	kong := filepath.Join(bin, "kong")
+	os.WriteFile(kong, []byte("#!/bin/sh\necho \"Error: $KONG_PG_HOST $KONG_PG_USER $KONG_NGINX_DAEMON\" >&2\nexit 1\n"), 0o755)
+	a := testAgent(t)
+	for i, kv := range a.Env {
+		if strings.HasPrefix(kv, "PATH=") {
+			a.Env[i] = "PATH=" + bin + ":/usr/bin:/bin"
+		}
+	}
+	rep, _ := rpc(t, a, mustReq(t, agentproto.OpMigrations, agentproto.MigrationsParams{Action: "list", KongBin: kong, Manager: agentproto.ManagerSystemd, Unit: "kong.service", Prefix: "/usr/local/kong"}))
+	if rep.Error == nil || !strings.Contains(rep.Error.Message, "file-host dropin-user off") {
+		t.Fatalf("kong did not get the unit's environment: %+v", rep.Error)
+	}
+	os.Remove(envFile)
+	rep, _ = rpc(t, a, mustReq(t, agentproto.OpMigrations, agentproto.MigrationsParams{Action: "list", KongBin: kong, Manager: agentproto.ManagerSystemd, Unit: "kong.service"}))
+	if rep.Error == nil || !strings.Contains(rep.Error.Message, "EnvironmentFile "+envFile) {
+		t.Fatalf("a missing EnvironmentFile: %+v", rep.Error)
+	}
+}
