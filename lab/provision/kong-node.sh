@@ -64,6 +64,7 @@ configure() {
 			echo "KONG_PG_PASSWORD=$password"
 		} >"$SERVICE_ENV_FILE.tmp.$$"
 		mv "$SERVICE_ENV_FILE.tmp.$$" "$SERVICE_ENV_FILE"
+		systemd_drop_in
 		DB_USER=${DECOY_USER:?DECOY_USER must be set}
 		DB_NAME=${DECOY_NAME:?DECOY_NAME must be set}
 		password=$decoy_password
@@ -107,6 +108,26 @@ configure() {
 	if getent group kong >/dev/null; then chgrp kong "$tmp"; fi
 	chmod 0640 "$tmp"
 	mv "$tmp" "$CONF_FILE"
+}
+
+# systemd_drop_in: on a systemd host (the Vagrant VMs), a drop-in for Kong's
+# unit gives the service the same settings: Environment= for the host, port,
+# user and database, and the environment file as EnvironmentFile= (which
+# wins over Environment=, systemd.exec(5)) for the password.
+systemd_drop_in() {
+	[ -d /run/systemd/system ] || return 0
+	for unit in kong-enterprise-edition.service kong.service; do
+		[ -f "/lib/systemd/system/$unit" ] || [ -f "/usr/lib/systemd/system/$unit" ] || continue
+		mkdir -p "/etc/systemd/system/$unit.d"
+		{
+			echo "# written by kongctl lab provisioning: the Kong service's database settings"
+			echo "[Service]"
+			echo "Environment=KONG_PG_HOST=${DB_HOST:-127.0.0.1} KONG_PG_PORT=${DB_PORT:-5432} KONG_PG_USER=${DB_USER:-kong} KONG_PG_DATABASE=${DB_NAME:-kong}"
+			echo "EnvironmentFile=$SERVICE_ENV_FILE"
+		} >"/etc/systemd/system/$unit.d/kongctl-lab-env.conf"
+		systemctl daemon-reload
+		return 0
+	done
 }
 
 # load_service_env exports the KONG_* lines of SERVICE_ENV_FILE, as systemd
