@@ -79,3 +79,29 @@ func TestPreflightRefusesUnreadableEnv(t *testing.T) {
 		t.Errorf("%+v", f)
 	}
 }
+
+// A node whose effective database is not the inventory's is refused
+// before any stop (kongctl would back up one database and migrate
+// another); another host name is a warning only.
+func TestPreflightRefusesDBMismatch(t *testing.T) {
+	c := newFakeCluster(t, "2.8.4", "kong-1", "kong-2")
+	settings := func(host, name string) []ConfSetting {
+		return []ConfSetting{{"database", "postgres", "default"}, {"pg_host", host, "environment (process 7)"}, {"pg_port", "5432", "default"},
+			{"pg_database", name, "kong.conf /etc/kong/kong.conf"}, {"pg_schema", "public", "default"}}
+	}
+	c.nodes["kong-1"].db = settings("db.internal", "kong")
+	c.nodes["kong-2"].db = settings("10.0.0.5", "kong_decoy")
+	spec := testSpec(t, "kong-1", "kong-2")
+	spec.DB = DBSpec{Host: "10.0.0.5", Name: "kong", Port: 5432, Schema: "public"}
+	f := preflightRefused(t, c, spec, "db-mismatch")
+	if f.Host != "kong-2" || !strings.Contains(f.Message, "effective pg_database is kong_decoy (kong.conf /etc/kong/kong.conf), the inventory's database is kong") {
+		t.Errorf("%+v", f)
+	}
+	r, err := upgrade(context.Background(), spec, testConfig(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := findingOf(r, "db-host"); w == nil || w.Severity != SevWarning || w.Host != "kong-1" {
+		t.Errorf("db-host warning: %+v", w)
+	}
+}
