@@ -257,10 +257,14 @@ func (a *Agent) dispatch(ctx context.Context, run *opRun, op agentproto.Op, para
 		return a.stagePackage(ctx, run, p)
 	case *agentproto.InstallParams:
 		return a.installPackage(ctx, run, p)
+	case *agentproto.HoldParams:
+		return a.holdPackage(ctx, run, p)
 	case *agentproto.MigrationsParams:
 		return a.migrations(ctx, run, p)
 	case *agentproto.FingerprintParams:
 		return a.fingerprintOp(ctx, run, p)
+	case *agentproto.WriteSignatureParams:
+		return a.writeSignature(ctx, run, p)
 	case *agentproto.FleetLockParams:
 		return a.fleetLock(ctx, run, p)
 	case *agentproto.RunJournalParams:

@@ -438,9 +438,11 @@ func openPorts(addrs []string) []string {
 	return open
 }
 
-// waitFor polls cond every 200ms until it holds or d passes.
+// waitFor polls cond until it holds or d passes: every 20 ms at first
+// (a stop or start ends the downtime's steps), backing off to 200 ms.
 func waitFor(ctx context.Context, d time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(d)
+	pause := 20 * time.Millisecond
 	for {
 		if cond() {
 			return true
@@ -451,7 +453,8 @@ func waitFor(ctx context.Context, d time.Duration, cond func() bool) bool {
 		select {
 		case <-ctx.Done():
 			return false
-		case <-time.After(200 * time.Millisecond):
+		case <-time.After(pause):
 		}
+		pause = min(pause*3/2, 200*time.Millisecond)
 	}
 }

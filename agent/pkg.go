@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,7 +15,22 @@ import (
 
 func (a *Agent) packagesDir() string { return filepath.Join(a.StateDir, "packages") }
 
+// stagePackage stages the file, stamps its sha256 (checkStagedSum), then
+// reads what it holds and checks its dependencies (inspectStaged): all
+// before the stop.
 func (a *Agent) stagePackage(ctx context.Context, run *opRun, p *agentproto.StageParams) (*agentproto.StageResult, error) {
+	r, err := a.stageFile(ctx, run, p)
+	if err != nil {
+		return nil, err
+	}
+	stampSum(r.Path, r.SHA256)
+	if err := a.inspectStaged(ctx, run, r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (a *Agent) stageFile(ctx context.Context, run *opRun, p *agentproto.StageParams) (*agentproto.StageResult, error) {
 	dir := a.packagesDir()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create %s: %w", dir, err)
@@ -141,17 +157,23 @@ func moveFile(src, dst string) error {
 
 func (a *Agent) installPackage(ctx context.Context, run *opRun, p *agentproto.InstallParams) (*agentproto.InstallResult, error) {
 	if p.SHA256 != "" {
-		sum, err := fileSHA256(p.Path)
-		if err != nil {
-			return nil, agentproto.Errorf(agentproto.CodeNotFound, "package file: %v", err)
-		}
-		if sum != p.SHA256 {
-			return nil, agentproto.Errorf(agentproto.CodeChecksumMismatch, "package %s has sha256 %s, want %s", p.Path, sum, p.SHA256)
+		if _, err := a.checkStagedSum(p.Path, p.SHA256); err != nil {
+			return nil, err
 		}
 	} else if _, err := os.Stat(p.Path); err != nil {
 		return nil, agentproto.Errorf(agentproto.CodeNotFound, "package file: %v", err)
 	}
 	isDeb := strings.HasSuffix(p.Path, ".deb")
+	var warnings []string
+	if p.Lean {
+		lr, err := a.installLean(ctx, run, p, isDeb)
+		if !errors.Is(err, errDepsUnmet) {
+			return lr, err
+		}
+		// dpkg unpacked the package but left it unconfigured (or rpm
+		// refused it): apt-get / dnf below install what is missing.
+		warnings = lr.Warnings
+	}
 	mgr := p.Manager
 	if mgr == "" {
 		pm := a.detectPackageManager()
@@ -166,9 +188,9 @@ func (a *Agent) installPackage(ctx context.Context, run *opRun, p *agentproto.In
 			mgr = "rpm"
 		}
 	}
-	r := &agentproto.InstallResult{}
+	r := &agentproto.InstallResult{Warnings: warnings}
 	// Name and version inside the file, and what is installed now.
-	pkgName, fileVer := a.packageFileInfo(ctx, run, p.Path, isDeb)
+	pkgName, fileVer, _ := a.packageFileInfo(ctx, run, p.Path, isDeb)
 	if p.Package != "" {
 		pkgName = p.Package
 	}
@@ -247,19 +269,25 @@ func (a *Agent) installPackage(ctx context.Context, run *opRun, p *agentproto.In
 			r.Warnings = append(r.Warnings, "could not hold "+pkgName+" against automatic upgrades ("+r.HoldMethod+")")
 		}
 	}
+	return r, a.checkKongVersion(ctx, run, p, r)
+}
+
+// checkKongVersion runs `kong version` once after an install: it must
+// print p.ExpectVersion when that is set.
+func (a *Agent) checkKongVersion(ctx context.Context, run *opRun, p *agentproto.InstallParams, r *agentproto.InstallResult) error {
 	bin, err := a.kongBin(p.KongBin)
 	if err != nil {
-		return r, err
+		return err
 	}
 	_, ver, _, err := a.kongVersion(ctx, run, bin)
 	if err != nil {
-		return r, fmt.Errorf("verify kong version after install: %w", err)
+		return fmt.Errorf("verify kong version after install: %w", err)
 	}
 	r.KongVersion = ver
 	if p.ExpectVersion != "" && ver != p.ExpectVersion {
-		return r, agentproto.Errorf(agentproto.CodeCommandFailed, "installed %s but kong version says %s, want %s", p.Path, ver, p.ExpectVersion)
+		return agentproto.Errorf(agentproto.CodeCommandFailed, "installed %s but kong version says %s, want %s", p.Path, ver, p.ExpectVersion)
 	}
-	return r, nil
+	return nil
 }
 
 // aptLocalOnly makes apt-get see no repository: only dpkg's status and
@@ -305,8 +333,9 @@ func absPath(p string) string {
 	return p
 }
 
-// packageFileInfo reads the package name and version inside a .deb or .rpm.
-func (a *Agent) packageFileInfo(ctx context.Context, run *opRun, path string, isDeb bool) (name, version string) {
+// packageFileInfo reads the package name and version inside a .deb or
+// .rpm; the error says why the tool could not.
+func (a *Agent) packageFileInfo(ctx context.Context, run *opRun, path string, isDeb bool) (name, version string, err error) {
 	var args []string
 	if isDeb {
 		args = []string{"dpkg-deb", "-W", "--showformat=${Package}\t${Version}", path}
@@ -314,11 +343,14 @@ func (a *Agent) packageFileInfo(ctx context.Context, run *opRun, path string, is
 		args = []string{"rpm", "-qp", "--qf", "%{NAME}\t%{VERSION}-%{RELEASE}", path}
 	}
 	res, err := run.exec(ctx, cmdSpec{Args: args})
-	if err != nil || res.ExitCode != 0 {
-		return "", ""
+	if err != nil {
+		return "", "", err
+	}
+	if res.ExitCode != 0 {
+		return "", "", fmt.Errorf("%s exited %d: %s", strings.Join(args, " "), res.ExitCode, clip(strings.TrimSpace(string(res.Stderr)), 1024))
 	}
 	n, v, _ := strings.Cut(strings.TrimSpace(string(res.Stdout)), "\t")
-	return n, v
+	return n, v, nil
 }
 
 func (a *Agent) installedVersion(ctx context.Context, run *opRun, name string, isDeb bool) string {

@@ -17,26 +17,34 @@ func fakeAptNode(t *testing.T, a *Agent, localOnly, full string) (pkg, log strin
 	t.Helper()
 	dir := t.TempDir()
 	log = filepath.Join(dir, "apt.log")
-	write := func(name, body string) {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("apt-get", `echo "$*" >> `+log+`
+	fakeTools(t, a, dir, map[string]string{
+		"apt-get": `echo "$*" >> ` + log + `
 case "$*" in
-*Dir::Etc::SourceList=/dev/null*) `+localOnly+` ;;
-*) `+full+` ;;
-esac`)
-	write("dpkg-deb", `printf 'kong\t3.4.2'`)
-	write("dpkg-query", `printf '2.8.4\tinstall ok installed'`)
-	write("kong", `echo 3.4.2`)
-	a.Env = []string{"PATH=" + dir + ":/usr/bin:/bin"}
-	t.Setenv("PATH", dir+":/usr/bin:/bin") // exec resolves argv[0] on the process's PATH
+*Dir::Etc::SourceList=/dev/null*) ` + localOnly + ` ;;
+*) ` + full + ` ;;
+esac`,
+		"dpkg-deb":   `printf 'kong\t3.4.2'`,
+		"dpkg-query": `printf '2.8.4\tinstall ok installed'`,
+		"kong":       `echo 3.4.2`,
+	})
 	pkg = filepath.Join(dir, "kong_3.4.2_amd64.deb")
 	if err := os.WriteFile(pkg, []byte("deb"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return pkg, log
+}
+
+// fakeTools writes each script (a /bin/sh body) as an executable named
+// after its key into dir, and puts dir first on the agent's PATH.
+func fakeTools(t *testing.T, a *Agent, dir string, scripts map[string]string) {
+	t.Helper()
+	for name, body := range scripts {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.Env = []string{"PATH=" + dir + ":/usr/bin:/bin"}
+	t.Setenv("PATH", dir+":/usr/bin:/bin") // exec resolves argv[0] on the process's PATH
 }
 
 func aptCalls(t *testing.T, log string) []string {
@@ -48,13 +56,19 @@ func aptCalls(t *testing.T, log string) []string {
 	return strings.Split(strings.TrimSpace(string(b)), "\n")
 }
 
-func installResult(t *testing.T, rep *agentproto.Reply) agentproto.InstallResult {
+// decoded is the result of a successful reply (the test fails otherwise).
+func decoded[T any](t *testing.T, rep *agentproto.Reply) T {
 	t.Helper()
-	r, err := agentproto.DecodeResult[agentproto.InstallResult](rep)
+	r, err := agentproto.DecodeResult[T](rep)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return r
+}
+
+func installResult(t *testing.T, rep *agentproto.Reply) agentproto.InstallResult {
+	t.Helper()
+	return decoded[agentproto.InstallResult](t, rep)
 }
 
 // The staged .deb is installed by apt against the installed packages only

@@ -13,6 +13,10 @@ import (
 
 func TestStageUploadedPackage(t *testing.T) {
 	a := testAgent(t)
+	fakeTools(t, a, t.TempDir(), map[string]string{
+		"dpkg-deb": `printf 'kong\t3.4.2'`,
+		"apt-get":  `echo 'Inst kong [2.8.4] (3.4.2 local-deb [amd64])'`,
+	})
 	up := filepath.Join(t.TempDir(), "kong_3.4.2_amd64.deb")
 	data := []byte("not really a deb")
 	os.WriteFile(up, data, 0o644)
@@ -31,6 +35,9 @@ func TestStageUploadedPackage(t *testing.T) {
 	fi, err := os.Stat(res.Path)
 	if err != nil || fi.Mode().Perm() != 0o600 || res.Size != int64(len(data)) || res.SHA256 != want || filepath.Dir(res.Path) != a.packagesDir() {
 		t.Fatalf("staged %+v %v %v", res, fi, err)
+	}
+	if res.Package != "kong" || res.PackageVersion != "3.4.2" || !res.DepsMet {
+		t.Fatalf("staged %+v: want kong 3.4.2 read from the file, its dependencies met", res)
 	}
 	if _, err := os.Stat(up); !os.IsNotExist(err) {
 		t.Fatal("uploaded file left behind")

@@ -475,23 +475,23 @@ func healthOf(hr *agentproto.HealthResult) Health {
 	return h
 }
 
-func (n *agentNode) StagePackage(ctx context.Context, p PackageRef) error {
+func (n *agentNode) StagePackage(ctx context.Context, p PackageRef) (StagedPackage, error) {
 	var params agentproto.StageParams
 	if p.Source == "file" {
 		f, err := os.Open(p.LocalPath)
 		if err != nil {
-			return fmt.Errorf("stage package on %s: %w", n.h.name, err)
+			return StagedPackage{}, fmt.Errorf("stage package on %s: %w", n.h.name, err)
 		}
 		defer f.Close()
 		st, err := f.Stat()
 		if err != nil {
-			return err
+			return StagedPackage{}, err
 		}
 		// Packages are not secret; the agent moves the upload into its
 		// own packages directory after checking the hash.
 		tmp := "/tmp/kongctl-upload-" + p.SHA256[:12] + "-" + filepath.Base(p.LocalPath)
 		if err := n.h.conn().Upload(ctx, tmp, f, st.Size(), 0o600, nil); err != nil {
-			return fmt.Errorf("upload %s to %s: %w", filepath.Base(p.LocalPath), n.h.name, err)
+			return StagedPackage{}, fmt.Errorf("upload %s to %s: %w", filepath.Base(p.LocalPath), n.h.name, err)
 		}
 		params = agentproto.StageParams{Source: agentproto.SourceUpload, UploadedPath: tmp, SHA256: p.SHA256, FileName: filepath.Base(p.LocalPath)}
 	} else {
@@ -499,12 +499,12 @@ func (n *agentNode) StagePackage(ctx context.Context, p PackageRef) error {
 	}
 	res, err := n.h.client().StagePackage(ctx, params)
 	if err != nil {
-		return err
+		return StagedPackage{}, err
 	}
 	n.mu.Lock()
 	n.staged[p.Version] = res.Path
 	n.mu.Unlock()
-	return nil
+	return StagedPackage{Package: res.Package, Version: res.PackageVersion, DepsMet: res.DepsMet, DepsDetail: res.DepsDetail}, nil
 }
 
 func (n *agentNode) InstallPackage(ctx context.Context, p PackageRef, timeout time.Duration) error {
@@ -512,7 +512,7 @@ func (n *agentNode) InstallPackage(ctx context.Context, p PackageRef, timeout ti
 	path := n.staged[p.Version]
 	n.mu.Unlock()
 	if path == "" { // a resumed run: staging is idempotent (same hash)
-		if err := n.StagePackage(ctx, p); err != nil {
+		if _, err := n.StagePackage(ctx, p); err != nil {
 			return err
 		}
 		n.mu.Lock()
@@ -526,8 +526,17 @@ func (n *agentNode) InstallPackage(ctx context.Context, p PackageRef, timeout ti
 	}
 	// Hold: the installed version (Y, or X on rollback) is pinned against
 	// unattended upgrades (apt-mark hold, dnf versionlock); kongctl's own
-	// next install releases it.
-	_, err := n.h.client().InstallPackage(ctx, agentproto.InstallParams{Path: path, SHA256: p.SHA256, Package: p.Name, AllowDowngrade: true, Hold: true, ExpectVersion: p.Version})
+	// next install releases it. The lean install (dependencies met at
+	// staging) leaves the hold to HoldPackage, after the fleet serves.
+	// The staged file's sha256 is checked again either way; the agent
+	// answers it from the stamp staging left while the file is the one
+	// it hashed (same inode, size, mtime and ctime), without reading it.
+	_, err := n.h.client().InstallPackage(ctx, agentproto.InstallParams{Path: path, SHA256: p.SHA256, Package: p.Name, AllowDowngrade: true, Hold: !p.DepsMet, Lean: p.DepsMet, ExpectVersion: p.Version})
+	return err
+}
+
+func (n *agentNode) HoldPackage(ctx context.Context, p PackageRef) error {
+	_, err := n.h.client().HoldPackage(ctx, agentproto.HoldParams{Package: p.Name, Format: p.Format})
 	return err
 }
 
@@ -938,12 +947,26 @@ func (d *agentDB) Fingerprint(ctx context.Context) (Fingerprint, error) {
 	return toFingerprint(*f), nil
 }
 
+func (d *agentDB) WriteSignature(ctx context.Context, settle time.Duration) (WriteSignature, error) {
+	s, err := d.h.client().WriteSignature(ctx, agentproto.WriteSignatureParams{DB: d.conn, Settle: settle})
+	if err != nil {
+		return WriteSignature{}, err
+	}
+	return WriteSignature{Usable: s.Usable, Settled: s.Settled, Tables: s.Tables, Server: s.Server, Transactions: s.Transactions, Others: s.Others, Waited: s.Waited, Note: s.Note}, nil
+}
+
 func (d *agentDB) Backup(ctx context.Context, req BackupRequest) (BackupInfo, error) {
 	r, err := d.h.client().Backup(ctx, agentproto.BackupParams{DB: d.conn, Dir: req.Dir, Name: req.Name + ".dump", Format: agentproto.FormatCustom})
 	if err != nil {
 		return BackupInfo{}, err
 	}
-	return BackupInfo{Path: r.Path, SHA256: r.SHA256, Size: r.Size}, nil
+	b := BackupInfo{Path: r.Path, SHA256: r.SHA256, Size: r.Size}
+	if r.Fingerprint != nil {
+		// Taken in the dump's own snapshot: exactly what a restore gives
+		// back, even when runtime tables changed while the dump started.
+		b.Fingerprint = toFingerprint(*r.Fingerprint)
+	}
+	return b, nil
 }
 
 func (d *agentDB) VerifyRestore(ctx context.Context, b BackupInfo) error {

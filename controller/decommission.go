@@ -81,7 +81,7 @@ func (e *engine) decommission(ctx context.Context, h string) (any, error) {
 	}
 	if d.Package.Version != "" {
 		// X stays staged on the host: a rollback reinstalls it from there.
-		if err := n.StagePackage(ctx, d.Package); err != nil {
+		if _, err := n.StagePackage(ctx, d.Package); err != nil {
 			return nil, fmt.Errorf("keep %s %s staged on %s: %w", d.Package.Name, d.Package.Version, h, err)
 		}
 	}

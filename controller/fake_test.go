@@ -42,6 +42,7 @@ type dbSnap struct {
 	schema  string
 	pending bool
 	writes  int
+	runtime int // heartbeats into clustering_data_planes (a runtime table)
 }
 
 // fakeCluster is an in-process fleet: nodes, a database with Kong's
@@ -74,6 +75,16 @@ type fakeCluster struct {
 	reads   map[string]int
 	// removed records hosts whose Kong package was removed.
 	removed map[string]bool
+	// clients are other clients connected to Kong's database (the write
+	// signature does not settle while there are any); statsOff makes the
+	// write counters unusable (PostgreSQL before 15).
+	clients  []string
+	statsOff bool
+	restarts int // of the database server (its counters start over)
+	// crashed is the services counters crash recovery left (as a table
+	// whose counters were zero reads zero again): set, the statistics
+	// were reset.
+	crashed string
 }
 
 func newFakeCluster(t *testing.T, from string, nodes ...string) *fakeCluster {
@@ -111,8 +122,25 @@ func (c *fakeCluster) Calls() []string {
 }
 
 func (c *fakeCluster) fingerprint() Fingerprint {
-	return Fingerprint{Sum: fmt.Sprintf("w%d-s%s-p%v", c.db.writes, c.db.schema, c.db.pending),
-		Tables: map[string]string{"services": fmt.Sprint(c.db.writes), "schema_meta": c.db.schema + fmt.Sprint(c.db.pending)}}
+	return Fingerprint{Sum: fmt.Sprintf("w%d-s%s-p%v-r%d", c.db.writes, c.db.schema, c.db.pending, c.db.runtime),
+		Tables: map[string]string{"services": fmt.Sprint(c.db.writes), "schema_meta": c.db.schema + fmt.Sprint(c.db.pending),
+			"clustering_data_planes": fmt.Sprint(c.db.runtime)}}
+}
+
+// writeSignature counts writes to the configuration tables only.
+func (c *fakeCluster) writeSignature(settle time.Duration) WriteSignature {
+	if c.statsOff {
+		return WriteSignature{Note: "PostgreSQL 14.9 sends table statistics through the statistics collector"}
+	}
+	s := WriteSignature{Usable: true, Settled: len(c.clients) == 0, Server: fmt.Sprint(c.restarts), Transactions: int64(1000 + len(c.calls)), Tables: map[string]string{
+		"services": fmt.Sprintf("16390 %d 0 0", c.db.writes), "schema_meta": "16400 " + c.db.schema + fmt.Sprint(c.db.pending)}}
+	if c.crashed != "" {
+		s.Tables["services"], s.Transactions = c.crashed, 3
+	}
+	if !s.Settled {
+		s.Others, s.Waited = append([]string(nil), c.clients...), settle
+	}
+	return s
 }
 
 // Connector
@@ -143,6 +171,9 @@ type fakeNode struct {
 	// db, envSource, envError are the effective database settings.
 	db                  []ConfSetting
 	envSource, envError string
+	// stagedFile, when set, is what the host finds in a staged file
+	// (default: the ref's package and version, dependencies met).
+	stagedFile func(PackageRef) StagedPackage
 }
 
 func (n *fakeNode) op(op string) error { return n.c.record(n.name + " " + op) }
@@ -186,12 +217,18 @@ func (n *fakeNode) Health(ctx context.Context) (Health, error) {
 	defer n.c.mu.Unlock()
 	return Health{Running: n.running, Version: n.version, StatusOK: n.running, Ready: n.running, DBReachable: n.running}, nil
 }
-func (n *fakeNode) StagePackage(ctx context.Context, p PackageRef) error {
+func (n *fakeNode) StagePackage(ctx context.Context, p PackageRef) (StagedPackage, error) {
 	if err := n.op("stage " + p.Version); err != nil {
-		return err
+		return StagedPackage{}, err
 	}
 	n.staged = append(n.staged, p.Version)
-	return nil
+	if n.stagedFile != nil {
+		return n.stagedFile(p), nil
+	}
+	return StagedPackage{Package: p.Name, Version: p.Version, DepsMet: true}, nil
+}
+func (n *fakeNode) HoldPackage(ctx context.Context, p PackageRef) error {
+	return n.op("hold " + p.Name + " " + p.Version)
 }
 func (n *fakeNode) InstallPackage(ctx context.Context, p PackageRef, timeout time.Duration) error {
 	call := "install " + p.Version
@@ -338,6 +375,14 @@ func (d fakeDB) Fingerprint(ctx context.Context) (Fingerprint, error) {
 	defer d.c.mu.Unlock()
 	return d.c.fingerprint(), nil
 }
+func (d fakeDB) WriteSignature(ctx context.Context, settle time.Duration) (WriteSignature, error) {
+	if err := d.c.record("db write-signature"); err != nil {
+		return WriteSignature{}, err
+	}
+	d.c.mu.Lock()
+	defer d.c.mu.Unlock()
+	return d.c.writeSignature(settle), nil
+}
 func (d fakeDB) Backup(ctx context.Context, req BackupRequest) (BackupInfo, error) {
 	if err := d.c.record("db backup " + req.Name); err != nil {
 		return BackupInfo{}, err
@@ -346,10 +391,11 @@ func (d fakeDB) Backup(ctx context.Context, req BackupRequest) (BackupInfo, erro
 	path := req.Dir + "/" + req.Name + ".dump"
 	d.c.backups[path] = d.c.db
 	content := backupContent(path, d.c.db)
+	fp := d.c.fingerprint() // in the dump's snapshot
 	d.c.mu.Unlock()
 	sum := sha256.Sum256([]byte(content))
 	d.c.done("db backup")
-	return BackupInfo{Path: path, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(content))}, nil
+	return BackupInfo{Path: path, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(content)), Fingerprint: fp}, nil
 }
 
 func backupContent(path string, s dbSnap) string { return fmt.Sprintf("%s %+v", path, s) }

@@ -23,11 +23,20 @@ type Node interface {
 	// Health reports the running state, version and /status, readiness.
 	Health(ctx context.Context) (Health, error)
 	// StagePackage copies a package onto the host and verifies its
-	// checksum there, without installing it. Staged packages are kept
-	// until the run is cleaned up (X's is the rollback package).
-	StagePackage(ctx context.Context, p PackageRef) error
-	// InstallPackage installs a staged package (Y forward, X on rollback).
+	// checksum there, without installing it, and reports what the file
+	// holds and whether the host's installed packages meet its
+	// dependencies. Staged packages are kept until the run is cleaned up
+	// (X's is the rollback package).
+	StagePackage(ctx context.Context, p PackageRef) (StagedPackage, error)
+	// InstallPackage installs a staged package (Y forward, X on rollback)
+	// and returns once `kong version` on the host reports p.Version.
+	// When p.DepsMet it is the lean install (dpkg -i / rpm -U alone,
+	// `kong version` checked, no hold: HoldPackage sets it later);
+	// otherwise apt/dnf install it and hold it.
 	InstallPackage(ctx context.Context, p PackageRef, timeout time.Duration) error
+	// HoldPackage pins the installed package p against automatic
+	// upgrades (apt-mark hold / dnf versionlock), alone.
+	HoldPackage(ctx context.Context, p PackageRef) error
 	// RemovePackage removes the installed Kong package p (decommission);
 	// staged packages and /etc/kong/kong.conf stay.
 	RemovePackage(ctx context.Context, p PackageRef) error
@@ -62,7 +71,13 @@ type Node interface {
 type Database interface {
 	// Fingerprint checksums Kong's tables (row counts and content hashes).
 	Fingerprint(ctx context.Context) (Fingerprint, error)
-	// Backup takes a pg_dump on the tools host.
+	// WriteSignature reads the write counters of Kong's configuration
+	// tables (a cost that does not grow with the rows), waiting up to
+	// settle for Kong's other connections to close (0: read at once).
+	WriteSignature(ctx context.Context, settle time.Duration) (WriteSignature, error)
+	// Backup takes a pg_dump on the tools host; the BackupInfo carries the
+	// fingerprint taken in the dump's snapshot (none for a dump an earlier
+	// attempt left).
 	Backup(ctx context.Context, req BackupRequest) (BackupInfo, error)
 	// VerifyRestore restores b into a scratch database and compares it.
 	VerifyRestore(ctx context.Context, b BackupInfo) error
@@ -174,6 +189,24 @@ type PackageRef struct {
 	Source    string `json:"source"` // file | repository
 	LocalPath string `json:"local_path,omitempty"`
 	SHA256    string `json:"sha256,omitempty"`
+	// Set by staging (journaled with preflight's data): the package and
+	// version inside the staged file, and whether the host's installed
+	// packages meet its dependencies, which makes the install inside the
+	// downtime a plain dpkg -i / rpm -U. Only Y's ref carries DepsMet: X's
+	// reinstall on rollback takes the package manager's path, hold
+	// included.
+	FilePackage string `json:"file_package,omitempty"`
+	FileVersion string `json:"file_version,omitempty"`
+	DepsMet     bool   `json:"deps_met,omitempty"`
+}
+
+// StagedPackage is what a host found in a staged package file.
+type StagedPackage struct {
+	Package string // name inside the file
+	Version string // deb Version, rpm VERSION-RELEASE
+	DepsMet bool   // the installed packages meet its dependencies
+	// DepsDetail says why they do not.
+	DepsDetail string
 }
 
 // MigrationsRequest is one `kong migrations` command.
@@ -314,9 +347,14 @@ type BackupInfo struct {
 	Path        string      `json:"path"` // on the tools host
 	SHA256      string      `json:"sha256"`
 	Size        int64       `json:"size"`
-	Fingerprint Fingerprint `json:"fingerprint"` // of the data it holds
+	Fingerprint Fingerprint `json:"fingerprint"` // of the data it holds (the dump's snapshot)
 	LocalPath   string      `json:"local_path,omitempty"`
 	Taken       time.Time   `json:"taken"`
+
+	// WriteSignature is the configuration tables' write counters read
+	// right before the dump (nil: not usable on this server, or a backup
+	// recorded by an older kongctl).
+	WriteSignature *WriteSignature `json:"write_signature,omitempty"`
 }
 
 // MigrationLock is Kong's `locks` row for migrations.

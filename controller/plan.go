@@ -151,11 +151,11 @@ func planPhases(e *engine) ([]PlanPhase, PlanWindow) {
 	desc := map[PhaseName][3]string{ // does, undo, reversible("y"/"n")
 		PhasePreflight:     {"checks reachability, versions, path, config, disk, plugins, schema state, locks, hybrid compatibility; stages packages", "", "y"},
 		PhaseLock:          {"takes the fleet lock in the database", "release the lock", "y"},
-		PhaseBackup:        {"fingerprints Kong's tables, pg_dump on " + spec.ToolsHost + ", verifies it restores, copies it to the bastion", "", "y"},
+		PhaseBackup:        {"reads the write counters, pg_dump on " + spec.ToolsHost + ", verifies it restores, copies it to the bastion", "", "y"},
 		PhasePrepare:       {"installs " + spec.To + " on the new hosts and carries kong.conf", "", "y"},
 		PhaseBeforeStop:    {"runs before_stop hooks", "", "y"},
 		PhaseStop:          {stopDoes, "start " + dash(e.pf.From) + " again", "y"},
-		PhaseBackupCheck:   {"checks no write reached the database since the backup; retakes the backup if one did", "", "y"},
+		PhaseBackupCheck:   {"compares the configuration tables' write counters (constant time); retakes the backup if writes slipped in", "", "y"},
 		PhaseAfterStop:     {"runs after_stop hooks", "", "y"},
 		PhaseInstall:       {"installs " + spec.To + ": " + spec.MigrationHost + " first, the other nodes while the migrations run", "reinstall " + dash(e.pf.From) + " from the kept package", "y"},
 		PhaseMigrateUp:     {"kong migrations up on " + spec.MigrationHost + " only (non-destructive)", "restore the database backup (reinstalling X alone would also work before finish)", "y"},

@@ -494,25 +494,55 @@ func (e *engine) diskNeeded(pf *preflightData, h string) int64 {
 	return 2*sum + margin
 }
 
-// stagePackages copies Y (and X, kept for rollback) onto every target and
-// verifies the checksums there.
+// stagePackages copies Y (and X, kept for rollback) onto every target,
+// verifies them there (checksum, the package and version inside) and
+// keeps on each ref what the host found. Y's dependencies met make the
+// install inside the downtime a plain dpkg -i / rpm -U (PackageRef.DepsMet).
 func (e *engine) stagePackages(ctx context.Context, pf *preflightData) {
+	var mu sync.Mutex // pf's maps, written per host
 	_ = e.forEach(ctx, e.spec.targets(), uploadLimit, func(ctx context.Context, h string) error {
 		n, err := e.node(ctx, h)
 		if err != nil {
 			return err
 		}
-		for _, ref := range []PackageRef{pf.PkgY[h], pf.PkgX[h]} {
+		for i, refs := range []map[string]PackageRef{pf.PkgY, pf.PkgX} {
+			mu.Lock()
+			ref := refs[h]
+			mu.Unlock()
 			if ref.Version == "" {
 				continue
 			}
-			if err := n.StagePackage(ctx, ref); err != nil {
+			st, err := n.StagePackage(ctx, ref)
+			if err == nil {
+				err = stagedMismatch(ref, st)
+			}
+			if err != nil {
 				e.find(Finding{Severity: SevError, Code: "stage", Host: h, Message: fmt.Sprintf("stage %s %s: %s", ref.Name, ref.Version, e.red.err(err))})
 				return err
 			}
+			ref.FilePackage, ref.FileVersion = st.Package, st.Version
+			if isY := i == 0; isY {
+				ref.DepsMet = st.DepsMet
+				if !st.DepsMet {
+					e.find(Finding{Severity: SevInfo, Code: "install-path", Host: h, Message: fmt.Sprintf("%s %s: the installed packages do not meet its dependencies (%s): the install inside the downtime resolves them with the package manager", ref.Name, ref.Version, e.red.redact(st.DepsDetail))})
+				}
+			}
+			mu.Lock()
+			refs[h] = ref
+			mu.Unlock()
 		}
 		return nil
 	})
+}
+
+// stagedMismatch: the staged file must hold the package and version asked
+// for (an rpm's release after the "-" aside).
+func stagedMismatch(ref PackageRef, st StagedPackage) error {
+	ver, _, _ := strings.Cut(st.Version, "-")
+	if (st.Package != "" && st.Package != ref.Name) || (ver != "" && !sameVersion(ver, ref.Version)) {
+		return fmt.Errorf("the staged file holds %s %s, not %s %s", dash(st.Package), dash(st.Version), ref.Name, ref.Version)
+	}
+	return nil
 }
 
 func packageName(edition string) string {

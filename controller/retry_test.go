@@ -129,22 +129,22 @@ func TestRollbackRetriesTransientFaults(t *testing.T) {
 	}
 }
 
-// The fingerprint after the stop is a read: a database blip there (the
+// The write check after the stop is a read: a database blip there (the
 // fleet already down) is waited out, and the upgrade goes on.
 func TestBackupCheckWaitsForDatabase(t *testing.T) {
 	c := newFakeCluster(t, "2.8.4", "kong-1", "kong-2", "kong-3")
 	var mu sync.Mutex
-	stopped, fingerprints := false, 0
+	stopped, checks := false, 0
 	c.fail = func(call string) error {
 		mu.Lock()
 		defer mu.Unlock()
 		if strings.HasSuffix(call, " stop") {
 			stopped = true
 		}
-		if call == "db fingerprint" && stopped {
-			fingerprints++
-			if fingerprints <= 2 {
-				return &agentclient.OpError{Host: "db", Op: "db.fingerprint", Err: agentproto.Errorf(agentproto.CodeDBUnreachable, "connect to kong@db:5432/kong: connection refused")}
+		if call == "db write-signature" && stopped {
+			checks++
+			if checks <= 2 {
+				return &agentclient.OpError{Host: "db", Op: "db.write_signature", Err: agentproto.Errorf(agentproto.CodeDBUnreachable, "connect to kong@db:5432/kong: connection refused")}
 			}
 		}
 		return nil
@@ -153,7 +153,7 @@ func TestBackupCheckWaitsForDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Outcome != Succeeded || fingerprints != 3 {
-		t.Fatalf("outcome %s after %d fingerprints after the stop, want succeeded after 3 (error %q)", r.Outcome, fingerprints, r.Error)
+	if r.Outcome != Succeeded || checks != 3 {
+		t.Fatalf("outcome %s after %d write checks after the stop, want succeeded after 3 (error %q)", r.Outcome, checks, r.Error)
 	}
 }

@@ -28,9 +28,9 @@ func TestUpgradeRunsKongStepsInOrder(t *testing.T) {
 	// Kong's in-place procedure, in order, around the migration node
 	// (kong-1): it stops first and gets Y while the others still serve.
 	seq := []string{
-		"kong-1 stage 3.4.2", "lock acquire", "db fingerprint", "db backup kong-" + r.RunID + "-pre",
+		"kong-1 stage 3.4.2", "lock acquire", "db write-signature", "db backup kong-" + r.RunID + "-pre",
 		"db verify-restore kong-" + r.RunID + "-pre.dump", "db fetch kong-" + r.RunID + "-pre.dump",
-		"kong-1 stop", "kong-1 install 3.4.2", "db fingerprint",
+		"kong-1 stop", "kong-1 install 3.4.2", "db write-signature",
 		"kong-1 migrations up", "kong-1 migrations finish", "kong-1 start 3.4.2", "lock release",
 	}
 	pos := 0
@@ -42,7 +42,7 @@ func TestUpgradeRunsKongStepsInOrder(t *testing.T) {
 		pos = i + 1
 	}
 	migInstall := indexOfCall(calls, "kong-1 install 3.4.2", 0)
-	check := indexOfCall(calls, "db fingerprint", migInstall)
+	check := indexOfCall(calls, "db write-signature", migInstall)
 	lastStop := max(indexOfCall(calls, "kong-2 stop", 0), indexOfCall(calls, "kong-3 stop", 0))
 	for _, h := range []string{"kong-2", "kong-3"} {
 		if st := indexOfCall(calls, h+" stop", 0); st < migInstall || st > check {
@@ -276,19 +276,7 @@ func TestPauseOnFailure(t *testing.T) {
 func TestResumeMidInstall(t *testing.T) {
 	c := newFakeCluster(t, "2.8.4", "kong-1", "kong-2", "kong-3")
 	spec := testSpec(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	c.fail = func(call string) error {
-		if call == "kong-2 install 3.4.2" {
-			cancel()
-			return context.Canceled
-		}
-		return nil
-	}
-	r, _ := upgrade(ctx, spec, testConfig(c))
-	if r.Outcome != Paused {
-		t.Fatalf("interrupted run: outcome %s, want paused", r.Outcome)
-	}
-	c.fail = nil
+	r := interruptAt(t, c, spec, "kong-2 install 3.4.2")
 	st := journal.Fold(mustRead(t, r.Journal))
 	var doneInstalls []string
 	for _, h := range spec.Nodes {
@@ -299,15 +287,7 @@ func TestResumeMidInstall(t *testing.T) {
 	if st.Done("install/kong-2") || st.Status("install/kong-2") == "" {
 		t.Fatalf("journal: install/kong-2 = %q", st.Status("install/kong-2"))
 	}
-	before := len(c.Calls())
-	r2, err := upgrade(context.Background(), spec, runConfig{conn: c, clk: c.clk, yes: true, resume: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r2.Outcome != Succeeded {
-		t.Fatalf("resume: %s %s", r2.Outcome, r2.Error)
-	}
-	second := c.Calls()[before:]
+	r2, second := resumeSucceeds(t, c, spec)
 	for _, s := range second {
 		if strings.HasSuffix(s, " stop") || strings.HasPrefix(s, "db backup") || strings.Contains(s, " stage ") {
 			t.Errorf("resume repeated %q", s)
@@ -364,6 +344,42 @@ func TestResumeAfterUpAppliedNotJournaled(t *testing.T) {
 	if n := countCalls(second, hasSuffix("migrations finish")); n != 1 {
 		t.Errorf("migrations finish ran %d times on resume", n)
 	}
+}
+
+// interruptAt runs an upgrade whose controller is interrupted (its context
+// cancelled) at call; the run must pause.
+func interruptAt(t *testing.T, c *fakeCluster, spec *Spec, at string) *Report {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c.fail = func(call string) error {
+		if call == at {
+			cancel()
+			return context.Canceled
+		}
+		return nil
+	}
+	r, _ := upgrade(ctx, spec, testConfig(c))
+	c.fail = nil
+	if r.Outcome != Paused {
+		t.Fatalf("run interrupted at %q: outcome %s, want paused", at, r.Outcome)
+	}
+	return r
+}
+
+// resumeSucceeds resumes the latest run on c, which must succeed, and
+// returns its report and the calls it made.
+func resumeSucceeds(t *testing.T, c *fakeCluster, spec *Spec) (*Report, []string) {
+	t.Helper()
+	before := len(c.Calls())
+	r, err := upgrade(context.Background(), spec, runConfig{conn: c, clk: c.clk, yes: true, resume: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Outcome != Succeeded {
+		t.Fatalf("resume: %s %s", r.Outcome, r.Error)
+	}
+	return r, c.Calls()[before:]
 }
 
 func mustRead(t *testing.T, dir string) []journal.Record {

@@ -220,7 +220,15 @@ func (w windowPhase) run(ctx context.Context, e *engine) error {
 		// The chain stopped for another node's failure: that one says why.
 		chainErr = nil
 	}
-	return errors.Join(chainErr, installErr, startErr)
+	if err := errors.Join(chainErr, installErr, startErr); err != nil {
+		return err
+	}
+	// The fleet serves: only now is Y held against automatic upgrades
+	// where the lean install left the hold out of the downtime.
+	if install != nil {
+		e.holdPackages(ctx, e.spec.targets())
+	}
+	return nil
 }
 
 // migrations are the migration phases inside the window.

@@ -48,6 +48,17 @@ func TestWindowStopsOthersAtOnce(t *testing.T) {
 	if !strings.Contains(r.Order, "kong-1 stopped first") {
 		t.Errorf("report order %q", r.Order)
 	}
+	// The lean install leaves the hold to after the fleet serves.
+	calls := c.Calls()
+	lastStart := 0
+	for _, h := range []string{"kong-1", "kong-2", "kong-3"} {
+		lastStart = max(lastStart, indexOfCall(calls, h+" start 3.4.2", 0))
+	}
+	for _, h := range []string{"kong-1", "kong-2", "kong-3"} {
+		if hold := indexOfCall(calls, h+" hold kong 3.4.2", 0); hold < lastStart {
+			t.Errorf("%s held at %d, want after every node started (%d)", h, hold, lastStart)
+		}
+	}
 	var text strings.Builder
 	if err := r.WriteText(&text); err != nil {
 		t.Fatal(err)

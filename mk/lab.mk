@@ -4,13 +4,20 @@
 #               [BASTION=1] [USER=kongops] [HYBRID=1 DPS=N] [SPARE=N] [DISK_MB=512]
 #               [PKG_FORMAT=rpm|dnf] [REPO=1] [RBAC=1 (with EDITION=enterprise)]
 #               [ENVCONF=1 (database settings only in the service's environment)]
-#               [NO_SEED=1] [PACKAGES_DIR=build/packages] [LAB_ID=0] [LAB_DIR=build/lab]
+#               [NO_SEED=1] [ROWS=N] [PACKAGES_DIR=build/packages] [LAB_ID=0] [LAB_DIR=build/lab]
 #   make lab-down                      # every trace, also after a crash
 #   make lab-fault FAULT=cut NODE=kong-2 [FAULT_PATH=/usr/local]
 #       FAULT: kill-sshd start-sshd kill-kong start-kong cut restore
 #              fill-disk free-disk heal stop-db start-db
 #   make lab-status
 #   make rehearsal                     # lab-up (2.8.4) unless one is up, then kongctl upgrade
+#
+# ROWS=N makes the database production-sized: after the seed, N consumers
+# and one plugin row per consumer (rate-limiting, scoped to it) are written
+# in the database in one transaction (INSERT ... SELECT generate_series,
+# then ANALYZE; a few seconds for 200000), in the simulator's own schema, so
+# Kong X serves them and `kong migrations up/finish` to Y runs over them.
+# `make lab-up ROWS=200000` is the bench's "3-rows" lab.
 #
 # USER is taken only from the make command line (the environment's $USER is
 # the login name, not a lab option).
@@ -37,7 +44,7 @@ LAB_FLAGS = $(LAB_REF) \
 	$(if $(ENVCONF),--envconf $(ENVCONF)) \
 	$(if $(DPS),--dps $(DPS)) $(if $(SPARE),--spares $(SPARE)) \
 	$(if $(DISK_MB),--disk-mb $(DISK_MB)) $(if $(PACKAGES_DIR),--packages $(PACKAGES_DIR)) \
-	$(if $(filter 1,$(NO_SEED)),--no-seed)
+	$(if $(filter 1,$(NO_SEED)),--no-seed) $(if $(ROWS),--rows $(ROWS))
 
 .PHONY: lab-tool lab-packages lab-up lab-down lab-fault lab-status rehearsal
 

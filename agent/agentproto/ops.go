@@ -288,6 +288,17 @@ type StageResult struct {
 	Size        int64  `json:"size"`
 	SHA256      string `json:"sha256"`
 	AlreadyDone bool   `json:"already_done,omitempty"` // was staged before with the same hash
+	// What the file holds, read from it after staging (dpkg-deb -W; rpm
+	// -K --nosignature then rpm -qp): a file its tool rejects fails the
+	// staging, before any downtime.
+	Package        string `json:"package,omitempty"`
+	PackageVersion string `json:"package_version,omitempty"` // deb Version, rpm VERSION-RELEASE
+	// DepsMet: the installed packages meet the file's dependencies
+	// (apt-get -s against dpkg's status alone, or rpm -U --test), so
+	// dpkg -i / rpm -U alone can install it (InstallParams.Lean).
+	// DepsDetail says why not.
+	DepsMet    bool   `json:"deps_met,omitempty"`
+	DepsDetail string `json:"deps_detail,omitempty"`
 }
 
 // InstallParams installs a staged package file.
@@ -300,6 +311,13 @@ type InstallParams struct {
 	Hold           bool   `json:"hold,omitempty"`            // apt-mark hold / dnf versionlock
 	ExpectVersion  string `json:"expect_version,omitempty"`  // `kong version` must print this
 	KongBin        string `json:"kong_bin,omitempty"`
+	// Lean installs a file whose dependencies staging found met
+	// (StageResult.DepsMet) with dpkg -i (waiting for dpkg's lock) or
+	// rpm -U --oldpackage --replacepkgs alone: no package database reads,
+	// no hold (OpPackageHold sets it later), `kong version` checked once.
+	// Should dpkg or rpm still find a dependency missing, the install
+	// goes on with apt-get / dnf as without Lean.
+	Lean bool `json:"lean,omitempty"`
 }
 
 // Validate checks the params.
@@ -319,6 +337,33 @@ type InstallResult struct {
 	PackageVersion string   `json:"package_version,omitempty"`
 	AlreadyDone    bool     `json:"already_done,omitempty"` // that version was installed already
 	Warnings       []string `json:"warnings,omitempty"`
+	// Lean: dpkg -i / rpm -U alone installed it (InstallParams.Lean, no
+	// fallback to apt-get / dnf).
+	Lean bool `json:"lean,omitempty"`
+}
+
+// HoldParams pins an installed package against automatic upgrades
+// (dpkg's hold selection, else apt-mark hold; dnf/yum versionlock),
+// apart from its install so that it runs after the fleet serves again.
+type HoldParams struct {
+	Package string `json:"package"`          // kong | kong-enterprise-edition
+	Format  string `json:"format,omitempty"` // deb | rpm; "" = from the node's package manager
+}
+
+// Validate checks the params.
+func (p *HoldParams) Validate() error {
+	if p.Package == "" {
+		return errors.New("package missing")
+	}
+	if p.Format != "" && p.Format != "deb" && p.Format != "rpm" {
+		return fmt.Errorf("format %q: want deb or rpm", p.Format)
+	}
+	return nil
+}
+
+// HoldResult is the hold that was set.
+type HoldResult struct {
+	Method string `json:"method"` // dpkg --set-selections, apt-mark hold, dnf versionlock...
 }
 
 // ---- migrations ----

@@ -60,8 +60,10 @@ const (
 	OpHealth         Op = "health"
 	OpPackageStage   Op = "package.stage"
 	OpPackageInstall Op = "package.install"
+	OpPackageHold    Op = "package.hold"
 	OpMigrations     Op = "migrations"
 	OpDBFingerprint  Op = "db.fingerprint"
+	OpWriteSignature Op = "db.write_signature"
 	OpFleetLock      Op = "db.fleet_lock"
 	OpRunJournal     Op = "db.run_journal"
 	OpBackup         Op = "db.backup"
@@ -88,8 +90,10 @@ var Ops = map[Op]OpInfo{
 	OpHealth:         {func() any { return new(HealthParams) }, func() any { return new(HealthResult) }},
 	OpPackageStage:   {func() any { return new(StageParams) }, func() any { return new(StageResult) }},
 	OpPackageInstall: {func() any { return new(InstallParams) }, func() any { return new(InstallResult) }},
+	OpPackageHold:    {func() any { return new(HoldParams) }, func() any { return new(HoldResult) }},
 	OpMigrations:     {func() any { return new(MigrationsParams) }, func() any { return new(MigrationsResult) }},
 	OpDBFingerprint:  {func() any { return new(FingerprintParams) }, func() any { return new(Fingerprint) }},
+	OpWriteSignature: {func() any { return new(WriteSignatureParams) }, func() any { return new(WriteSignature) }},
 	OpFleetLock:      {func() any { return new(FleetLockParams) }, func() any { return new(FleetLockResult) }},
 	OpRunJournal:     {func() any { return new(RunJournalParams) }, func() any { return new(RunJournalResult) }},
 	OpBackup:         {func() any { return new(BackupParams) }, func() any { return new(BackupResult) }},

@@ -429,6 +429,11 @@ func (c *Client) InstallPackage(ctx context.Context, p agentproto.InstallParams)
 	return call[agentproto.InstallResult](ctx, c, agentproto.OpPackageInstall, p)
 }
 
+// HoldPackage pins an installed package against automatic upgrades.
+func (c *Client) HoldPackage(ctx context.Context, p agentproto.HoldParams) (*agentproto.HoldResult, error) {
+	return call[agentproto.HoldResult](ctx, c, agentproto.OpPackageHold, p)
+}
+
 // Migrations runs `kong migrations <p.Action>` and returns the parsed state.
 func (c *Client) Migrations(ctx context.Context, p agentproto.MigrationsParams) (*agentproto.MigrationsResult, error) {
 	return call[agentproto.MigrationsResult](ctx, c, agentproto.OpMigrations, p)
@@ -437,6 +442,12 @@ func (c *Client) Migrations(ctx context.Context, p agentproto.MigrationsParams) 
 // DBFingerprint hashes Kong's tables in one consistent snapshot.
 func (c *Client) DBFingerprint(ctx context.Context, p agentproto.FingerprintParams) (*agentproto.Fingerprint, error) {
 	return call[agentproto.Fingerprint](ctx, c, agentproto.OpDBFingerprint, p)
+}
+
+// WriteSignature reads the write counters of Kong's configuration tables,
+// waiting up to p.Settle for Kong's other clients to disconnect.
+func (c *Client) WriteSignature(ctx context.Context, p agentproto.WriteSignatureParams) (*agentproto.WriteSignature, error) {
+	return call[agentproto.WriteSignature](ctx, c, agentproto.OpWriteSignature, p)
 }
 
 // FleetLock runs a fleet-lock action as given in p.Action.

@@ -119,8 +119,9 @@ type CriticalPath struct {
 
 // ReportStep is the part of a kongctl report host step the benchmark reads.
 type ReportStep struct {
-	Phase string             `json:"phase"`
-	Agent map[string]float64 `json:"agent_seconds"`
+	Phase    string             `json:"phase"`
+	Duration float64            `json:"duration_seconds"`
+	Agent    map[string]float64 `json:"agent_seconds"`
 }
 
 // ReportHost is the part of a kongctl report host the benchmark reads.

@@ -28,28 +28,42 @@ type journalRecord struct {
 // readJournals reads every run journal under the state dir, by run ID.
 func (e *env) readJournals() map[string][]journalRecord {
 	e.t.Helper()
+	out := map[string][]journalRecord{}
+	for _, p := range e.journalFiles() {
+		id := filepath.Base(filepath.Dir(p))
+		e.scanJournal(p, func(line []byte) {
+			var r journalRecord
+			if json.Unmarshal(line, &r) == nil {
+				out[id] = append(out[id], r)
+			}
+		})
+	}
+	return out
+}
+
+// journalFiles lists the run journals under the state dir.
+func (e *env) journalFiles() []string {
+	e.t.Helper()
 	files, err := filepath.Glob(filepath.Join(e.stateDir, "runs", "*", "journal.jsonl"))
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	out := map[string][]journalRecord{}
-	for _, p := range files {
-		f, err := os.Open(p)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 1<<20), 16<<20)
-		id := filepath.Base(filepath.Dir(p))
-		for sc.Scan() {
-			var r journalRecord
-			if json.Unmarshal(sc.Bytes(), &r) == nil {
-				out[id] = append(out[id], r)
-			}
-		}
-		f.Close()
+	return files
+}
+
+// scanJournal calls fn with every line of the journal at p.
+func (e *env) scanJournal(p string, fn func(line []byte)) {
+	e.t.Helper()
+	f, err := os.Open(p)
+	if err != nil {
+		e.t.Fatal(err)
 	}
-	return out
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		fn(sc.Bytes())
+	}
 }
 
 // Issue 6, case 4: the controller is killed (SIGKILL) during install;

@@ -348,13 +348,28 @@ func (d *daemon) snapshot() (*KongConfig, string, *Router) {
 	return d.cfg, d.cfgHash, d.router
 }
 
+// loadTimeout bounds one configuration load: 5 s on a lab's database,
+// plus 100 µs per plugin row the planner counts (pg_class.reltuples), up
+// to a minute: every plugin row is loaded, and on a production-sized
+// database (make lab-up ROWS=200000) that takes seconds. A database that
+// does not answer fails the row count within the 5 s.
+func loadTimeout(pluginRows int64) time.Duration {
+	return min(5*time.Second+time.Duration(max(pluginRows, 0))*100*time.Microsecond, time.Minute)
+}
+
 func (d *daemon) refreshFromDB(ctx context.Context) {
 	var k *KongConfig
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	cctx, cancel := context.WithTimeout(ctx, loadTimeout(0))
 	defer cancel()
-	err := d.pool.with(ctx, func(c *pgx.Conn) error {
+	err := d.pool.with(cctx, func(c *pgx.Conn) error {
+		var rows int64
+		if err := c.QueryRow(cctx, `SELECT coalesce(max(reltuples), 0)::bigint FROM pg_class WHERE relname = 'plugins' AND relkind = 'r'`).Scan(&rows); err != nil {
+			return err
+		}
+		lctx, cancel := context.WithTimeout(ctx, loadTimeout(rows))
+		defer cancel()
 		var err error
-		k, err = d.app.rel.loadSnapshot(ctx, c)
+		k, err = d.app.rel.loadSnapshot(lctx, c)
 		return err
 	})
 	if err != nil {
@@ -381,19 +396,19 @@ func (d *daemon) refreshFromDB(ctx context.Context) {
 	}
 }
 
-// refreshLoop polls the control plane every second (a data plane) and
+// refreshLoop polls the control plane (a data plane, see pingLoop) and
 // rebuilds the router from the database every db_update_frequency seconds
 // (Kong's workers poll for changes that often; default 5). The node's own
 // Admin API writes rebuild it at once.
 func (d *daemon) refreshLoop(ctx context.Context) {
+	if d.role == "data_plane" {
+		go d.pingLoop(ctx)
+	}
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	every := d.updateFrequency()
 	last := time.Now()
 	for {
-		if d.role == "data_plane" {
-			d.pollControlPlane(ctx)
-		}
 		select {
 		case <-ctx.Done():
 			return
@@ -402,6 +417,25 @@ func (d *daemon) refreshLoop(ctx context.Context) {
 		if d.pool != nil && time.Since(last) >= every {
 			d.refreshFromDB(ctx)
 			last = time.Now()
+		}
+	}
+}
+
+// pingLoop syncs a data plane with its control plane every second, or
+// every FAKE_KONG_CLUSTER_PING (a lab-only knob: Kong's own ping is every
+// 30 s, CLUSTERING_PING_INTERVAL); each sync is a heartbeat the control
+// plane writes into clustering_data_planes.
+func (d *daemon) pingLoop(ctx context.Context) {
+	for {
+		d.pollControlPlane(ctx)
+		every := d.faults.ClusterPing
+		if every <= 0 {
+			every = time.Second
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(every):
 		}
 	}
 }

@@ -68,7 +68,7 @@
 // Hybrid mode: a control plane serves cluster_listen with the simulator's
 // own protocol (POST /v1/sync, see hybrid.go) and records data planes in
 // clustering_data_planes; a data plane (database=off) polls
-// cluster_control_plane every second, serves the last configuration it
+// cluster_control_plane every second (FAKE_KONG_CLUSTER_PING), serves the last configuration it
 // received and keeps it in <prefix>/config.cache so a restart still
 // serves. A data plane whose major differs or whose minor is newer than the
 // control plane's is refused (sync_status "kong_version_incompatible").
@@ -90,4 +90,8 @@
 //	FAKE_KONG_START_5XX=1             start succeeds, the proxy answers every request with 500.
 //	FAKE_KONG_PROXY_DELAY=<seconds>   every proxied request waits that long (the latency histogram shows it).
 //	FAKE_KONG_SLOW_STOP=<sec>         the daemon ignores QUIT for that long (TERM still stops it).
+//	FAKE_KONG_CLUSTER_PING=<sec>      a data plane syncs with its control plane that often instead of
+//	                                  every second, each sync a heartbeat the control plane writes into
+//	                                  clustering_data_planes (lab-only: Kong pings every 30 s). Read at
+//	                                  start and on reload.
 package kongsim

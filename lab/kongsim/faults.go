@@ -19,6 +19,7 @@ type Faults struct {
 	Start5xx      bool          // FAKE_KONG_START_5XX
 	SlowStop      time.Duration // FAKE_KONG_SLOW_STOP: QUIT is ignored for that long
 	ProxyDelay    time.Duration // FAKE_KONG_PROXY_DELAY: every proxied request waits that long
+	ClusterPing   time.Duration // FAKE_KONG_CLUSTER_PING: a data plane syncs (heartbeats) that often (default 1s)
 }
 
 // FaultFile is the name of the per-prefix fault file.
@@ -60,6 +61,7 @@ func loadFaults(prefix string, env []string) Faults {
 		Start5xx:      truthy(vals["FAKE_KONG_START_5XX"]),
 		SlowStop:      secs("FAKE_KONG_SLOW_STOP"),
 		ProxyDelay:    secs("FAKE_KONG_PROXY_DELAY"),
+		ClusterPing:   secs("FAKE_KONG_CLUSTER_PING"),
 	}
 	if n, err := strconv.Atoi(vals["FAKE_KONG_CRASH_AFTER"]); err == nil && n >= 0 {
 		fl.CrashAfter = n

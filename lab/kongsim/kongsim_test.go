@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func names(ss Subsystem) []string {
@@ -370,12 +371,25 @@ func TestCLIWithoutDatabase(t *testing.T) {
 
 func TestFaultsFromFileAndEnv(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, FaultFile), []byte("# x\nFAKE_KONG_CRASH_AFTER=3\nFAKE_KONG_SLOW=0.5\nFAKE_KONG_REFUSE_START=1\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, FaultFile), []byte("# x\nFAKE_KONG_CRASH_AFTER=3\nFAKE_KONG_SLOW=0.5\nFAKE_KONG_REFUSE_START=1\nFAKE_KONG_CLUSTER_PING=0.1\n"), 0o644)
 	f := loadFaults(dir, []string{"FAKE_KONG_CRASH_AFTER=5", "FAKE_KONG_MIGRATION_FAIL=016_280_to_300"})
-	if f.CrashAfter != 5 || f.Slow.Seconds() != 0.5 || !f.RefuseStart || f.MigrationFail != "016_280_to_300" || f.Start5xx {
+	if f.CrashAfter != 5 || f.Slow.Seconds() != 0.5 || !f.RefuseStart || f.MigrationFail != "016_280_to_300" || f.Start5xx || f.ClusterPing.Milliseconds() != 100 {
 		t.Fatalf("%+v", f)
 	}
 	if f := loadFaults(t.TempDir(), nil); f.CrashAfter != -1 || f.RefuseStart {
 		t.Fatalf("defaults %+v", f)
+	}
+}
+
+func TestLoadTimeout(t *testing.T) {
+	for rows, want := range map[int64]time.Duration{
+		-1:        5 * time.Second, // never analyzed
+		0:         5 * time.Second,
+		200000:    25 * time.Second,
+		100000000: time.Minute,
+	} {
+		if got := loadTimeout(rows); got != want {
+			t.Errorf("loadTimeout(%d) = %s, want %s", rows, got, want)
+		}
 	}
 }

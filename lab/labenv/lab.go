@@ -232,6 +232,9 @@ func (l *Lab) build(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := l.fillRows(ctx); err != nil {
+		return err
+	}
 	if err := forEach(ctx, o.Concurrency, kongs[1:], start); err != nil {
 		return err
 	}

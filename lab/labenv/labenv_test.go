@@ -55,6 +55,8 @@ func TestNormalizeRejects(t *testing.T) {
 		"tiny disk":       {DiskMB: 4},
 		"too many spares": {Spares: 100},
 		"rbac on oss":     {RBAC: true},
+		"negative rows":   {Rows: -1},
+		"too many rows":   {Rows: MaxRows + 1},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if o.Dir == "" {
@@ -413,5 +415,40 @@ func TestDBClientsPerLab(t *testing.T) {
 		if env := strings.Join(l.dbEnv(), " "); !strings.Contains(env, "PG_ALLOW="+c.want) {
 			t.Errorf("lab %d: db env %s lacks PG_ALLOW=%s", c.id, env, c.want)
 		}
+	}
+}
+
+func TestRowsFingerprintAndSQL(t *testing.T) {
+	plain, rows := testOptions(t, Options{}), testOptions(t, Options{Rows: 2000})
+	if strings.Contains(plain.fingerprint(), "rows") {
+		t.Errorf("a lab without Rows has a new fingerprint: %q", plain.fingerprint())
+	}
+	if !strings.HasSuffix(rows.fingerprint(), " rows=2000") || strings.TrimSuffix(rows.fingerprint(), " rows=2000") != plain.fingerprint() {
+		t.Errorf("fingerprint with Rows = %q, want %q + \" rows=2000\"", rows.fingerprint(), plain.fingerprint())
+	}
+	sql := rowsSQL(2000)
+	for _, want := range []string{"generate_series(1, 2000)", "INSERT INTO consumers", "INSERT INTO plugins", "BEGIN;", "COMMIT;", "ANALYZE plugins;"} {
+		if !strings.Contains(sql, want) {
+			t.Errorf("rowsSQL(2000) lacks %q:\n%s", want, sql)
+		}
+	}
+	if strings.Contains(sql, "run_on") {
+		t.Error("rowsSQL writes run_on, which 3.x databases no longer have")
+	}
+}
+
+// The baseline gets the lab's key, known_hosts, user, database and the
+// target's package, then the Kong nodes with the migration node first.
+func TestBaselineArgs(t *testing.T) {
+	o := testOptions(t, Options{Nodes: 3, User: "kongops", PackageFormat: "rpm"})
+	l := &Lab{st: &State{Options: o, To: o.To, Dir: o.Dir, DBPort: DBPort, Hosts: plan(o)}}
+	got := strings.Join(l.BaselineArgs(), " ")
+	want := fmt.Sprintf("-i %[1]s/id_ed25519 -k %[1]s/known_hosts -u kongops -d %[2]s -P 5432 -n kong -p /srv/packages/kong_3.4.2_amd64.rpm %[3]s %[4]s %[5]s",
+		o.Dir, l.DBHost().Address, l.KongHosts()[0].Address, l.KongHosts()[1].Address, l.KongHosts()[2].Address)
+	if got != want {
+		t.Errorf("BaselineArgs:\n got %s\nwant %s", got, want)
+	}
+	if l.KongHosts()[0].Name != "kong-1" {
+		t.Errorf("first Kong host %s, want kong-1 (the inventory's migration host)", l.KongHosts()[0].Name)
 	}
 }

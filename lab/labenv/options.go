@@ -22,6 +22,7 @@ const (
 	DefaultToEE        = "3.10.0.2"
 	DefaultDiskMB      = 512
 	DefaultConcurrency = 8
+	MaxRows            = 5_000_000
 
 	EditionOSS        = "oss"
 	EditionEnterprise = "enterprise"
@@ -93,6 +94,10 @@ type Options struct {
 	EnvConf bool `json:"envconf"`
 	// NoSeed skips creating the lab's services and routes.
 	NoSeed bool `json:"no_seed"`
+	// Rows, when not 0, makes the database production-sized: that many
+	// consumers, each with a plugin row, written in the database once Kong
+	// X has bootstrapped it (see rows.go). 0..MaxRows.
+	Rows int `json:"rows,omitempty"`
 	// Concurrency bounds the per-host work done at once. Default 8.
 	Concurrency int `json:"-"`
 	// Log receives progress lines. Default: os.Stderr.
@@ -215,6 +220,9 @@ func (o Options) normalize() (Options, error) {
 	if o.Repository && o.PackageFormat != "deb" {
 		return o, fmt.Errorf("repository: the lab serves an apt repository only (package format deb, not %s)", o.PackageFormat)
 	}
+	if o.Rows < 0 || o.Rows > MaxRows {
+		return o, fmt.Errorf("rows = %d: must be 0..%d", o.Rows, MaxRows)
+	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = DefaultConcurrency
 	}
@@ -223,10 +231,16 @@ func (o Options) normalize() (Options, error) {
 
 // fingerprint identifies the parts of the options that shape the lab's hosts;
 // a lab that is up with the same fingerprint is reused by Up. "net=/19" marks
-// the per-ID address plan (a lab built with the old /16 is rebuilt).
+// the per-ID address plan (a lab built with the old /16 is rebuilt). Rows
+// appears only when set, so the fingerprints of labs without it stay as
+// they were.
 func (o Options) fingerprint() string {
+	rows := ""
+	if o.Rows > 0 {
+		rows = fmt.Sprintf(" rows=%d", o.Rows)
+	}
 	return fmt.Sprintf("id=%d net=/%d nodes=%d from=%s edition=%s bastion=%t user=%s hybrid=%t dps=%d spares=%d disk=%d seed=%t packages=%s format=%s repo=%t",
-		o.ID, NetPrefix, o.Nodes, o.From, o.Edition, o.Bastion, o.User, o.Hybrid, o.DPs, o.Spares, o.DiskMB, !o.NoSeed, o.PackagesDir, o.PackageFormat, o.Repository)
+		o.ID, NetPrefix, o.Nodes, o.From, o.Edition, o.Bastion, o.User, o.Hybrid, o.DPs, o.Spares, o.DiskMB, !o.NoSeed, o.PackagesDir, o.PackageFormat, o.Repository) + rows
 }
 
 // PackageFile is the file name of the simulated Kong package of a version:

@@ -16,7 +16,9 @@
 #   DB_NAME database to create (default kong)
 #   PG_MAX_CONNECTIONS (default 300)
 #
-# Usage: db.sh init|start|stop|status
+# Usage: db.sh init|start|stop|status|sql
+#   sql: run the SQL on stdin in DB_NAME as the postgres superuser (peer
+#        authentication over the local socket: no password anywhere)
 set -eu
 
 PG_DATA=${PG_DATA:-/var/lib/postgresql/kong}
@@ -96,10 +98,15 @@ SELECT 'CREATE DATABASE "$DB_NAME" OWNER "$DB_USER"'
 SQL
 }
 
+sql() {
+	as_pg "$BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_SOCKET_DIR" -p "$PG_PORT" -d "$DB_NAME"
+}
+
 case ${1:-} in
 init) init ;;
+sql) sql ;;
 start) start ;;
 stop) stop ;;
 status) if running; then echo running; else echo stopped; exit 3; fi ;;
-*) echo "usage: db.sh init|start|stop|status" >&2; exit 2 ;;
+*) echo "usage: db.sh init|start|stop|status|sql" >&2; exit 2 ;;
 esac

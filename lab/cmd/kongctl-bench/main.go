@@ -1,7 +1,8 @@
-// Command kongctl-bench runs the benchmarks of issue 7 on the rehearsal lab
+// Command kongctl-bench runs the benchmarks of issues 7 and 15 on the rehearsal lab
 // (`make bench`): fleet downtime seen by a prober against the critical path
 // the agents timed, a slow migration, the whole upgrade at 3/16/64 nodes
-// under rusage, and agent delivery. It prints a table and writes
+// under rusage, agent delivery, and (-only outage alone) the outage against
+// a plain in-place script (outage.go). It prints a table and writes
 // build/bench/results.json and BENCHMARKS.md.
 package main
 
@@ -46,6 +47,14 @@ type config struct {
 	slowRuns int
 	interval time.Duration
 	keep     bool
+	// only names the sections to run ("upgrade", "outage"); empty: all.
+	only map[string]bool
+	// The outage section (issue 15): sizes, pairs per size (0: the
+	// defaults), probe interval, rows of the "-rows" sizes.
+	outageSizes    []outageSize
+	outageRuns     int
+	outageInterval time.Duration
+	outageRows     int
 	// acct charges the lab's processes to one cgroup (nil: not available).
 	acct *bench.CPUAccount
 }
@@ -65,6 +74,11 @@ func main() {
 	flag.IntVar(&c.slowRuns, "slow-runs", 2, "repetitions of the slow-migration run (3 nodes)")
 	flag.DurationVar(&c.interval, "interval", 50*time.Millisecond, "probe interval per node")
 	flag.BoolVar(&c.keep, "keep", false, "leave the last lab up")
+	only := flag.String("only", "", "run only these sections (comma-separated: upgrade, outage); the others' figures are kept from the results.json in -out")
+	outageSizes := flag.String("outage-sizes", "3,16,3-rows", "fleets of the outage section: node counts, N-rows for N nodes on a database of -outage-rows rows")
+	flag.IntVar(&c.outageRuns, "outage-runs", 0, "kongctl/baseline pairs per outage size (0: 3 at 3 and 3-rows, 2 at 16)")
+	flag.DurationVar(&c.outageInterval, "outage-interval", 20*time.Millisecond, "probe interval per node in the outage section")
+	flag.IntVar(&c.outageRows, "outage-rows", 200000, "consumers (each with a plugin row) of the N-rows outage sizes")
 	from := flag.String("from", "", "measure nothing: print and write the report again from this results.json")
 	flag.Parse()
 	if *from != "" {
@@ -73,6 +87,23 @@ func main() {
 			os.Exit(1)
 		}
 		return
+	}
+	if *only != "" {
+		c.only = map[string]bool{}
+		for _, sec := range strings.Split(*only, ",") {
+			switch sec = strings.TrimSpace(sec); sec {
+			case "upgrade", "outage":
+				c.only[sec] = true
+			default:
+				fmt.Fprintf(os.Stderr, "kongctl-bench: -only %q: want upgrade and/or outage\n", *only)
+				os.Exit(2)
+			}
+		}
+	}
+	var err error
+	if c.outageSizes, err = parseOutageSizes(*outageSizes, c.outageRows); err != nil {
+		fmt.Fprintf(os.Stderr, "kongctl-bench: %v\n", err)
+		os.Exit(2)
 	}
 	for _, s := range strings.Split(sizes, ",") {
 		if s = strings.TrimSpace(s); s == "" {
@@ -84,6 +115,12 @@ func main() {
 			os.Exit(2)
 		}
 		c.sizes = append(c.sizes, n)
+	}
+	if !c.section("upgrade") {
+		c.runs3, c.sizes = 0, nil
+	}
+	if !c.section("outage") {
+		c.outageSizes = nil
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -183,6 +220,10 @@ type results struct {
 	Bars            map[string]bar     `json:"bars"`
 	Runs            []upgradeRun       `json:"runs"`
 	ProbeIntervalMS float64            `json:"probe_interval_ms"`
+	// Outage is issue 15's comparison with the plain script, per size
+	// ("3", "16", "3-rows").
+	Outage                map[string]*outageResult `json:"outage,omitempty"`
+	OutageProbeIntervalMS float64                  `json:"outage_probe_interval_ms,omitempty"`
 }
 
 type slowResult struct {
@@ -353,11 +394,35 @@ func run(ctx context.Context, c config) error {
 		}
 	}
 
+	// The outage section (issue 15): kongctl against the plain script.
+	if len(c.outageSizes) > 0 {
+		out, f := runOutage(ctx, c, kongctl, func(l *labenv.Lab) { lastLab = l })
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		res.Outage, res.OutageProbeIntervalMS = out, float64(c.outageInterval)/1e6
+		failed = append(failed, f...)
+		addOutageBars(res)
+	}
+
+	jp := filepath.Join(c.outDir, "results.json")
+	if c.only != nil {
+		var prev results
+		if b, err := os.ReadFile(jp); err == nil && json.Unmarshal(b, &prev) == nil {
+			keepUnmeasured(c, res, &prev)
+		}
+		if complete := len(res.Scale) > 0 && len(res.Outage) > 0; !complete && c.mdPath != "" {
+			// Without the other sections' figures the report would lose
+			// them: this run's goes beside results.json instead.
+			partial := filepath.Join(c.outDir, "BENCHMARKS-partial.md")
+			logf("%s lacks the figures of the sections not run: the report goes to %s, not %s", jp, partial, c.mdPath)
+			c.mdPath = partial
+		}
+	}
 	b, err := json.MarshalIndent(res, "", "  ")
 	if err != nil {
 		return err
 	}
-	jp := filepath.Join(c.outDir, "results.json")
 	if err := os.WriteFile(jp, append(b, '\n'), 0o644); err != nil {
 		return err
 	}
@@ -370,7 +435,7 @@ func run(ctx context.Context, c config) error {
 	}
 	logf("wrote %s and %s", jp, c.mdPath)
 	for name, b := range res.Bars {
-		if !b.Met {
+		if !b.Met && c.section(barSection(name)) {
 			failed = append(failed, fmt.Errorf("bar not met: %s = %.2f (limit %.2f)", name, b.Value, b.Limit))
 		}
 	}
@@ -503,16 +568,15 @@ func addProbeRoute(ctx context.Context, addr string) error {
 	return nil
 }
 
-// oneUpgrade brings up a fresh lab of n nodes on the old version, probes
-// every proxy while kongctl upgrades it, and computes the figures.
-func oneUpgrade(ctx context.Context, c config, kongctl string, n, slow int) (upgradeRun, *labenv.Lab, error) {
-	r := upgradeRun{Nodes: n, SlowMigration: slow}
-	logf("lab up: %d nodes (fresh)", n)
+// freshLab brings up a fresh lab of n nodes (and rows database rows) on
+// the old version: the lab that was up is taken down first.
+func freshLab(ctx context.Context, c config, n, rows int) (*labenv.Lab, float64, error) {
+	logf("lab up: %d nodes%s (fresh)", n, rowsLabel(rows))
 	if err := labenv.Down(ctx, c.labDir, io.Discard); err != nil {
-		return r, nil, fmt.Errorf("lab down: %w", err)
+		return nil, 0, fmt.Errorf("lab down: %w", err)
 	}
 	t0 := time.Now()
-	opts := labenv.Options{Dir: c.labDir, Nodes: n, Log: io.Discard}
+	opts := labenv.Options{Dir: c.labDir, Nodes: n, Rows: rows, Log: io.Discard}
 	setLabID(&opts, c.labID)
 	lab, err := labenv.Up(ctx, opts)
 	if err != nil && ctx.Err() == nil {
@@ -520,14 +584,79 @@ func oneUpgrade(ctx context.Context, c config, kongctl string, n, slow int) (upg
 		// lab is rebuilt once before the benchmark gives up.
 		logf("lab up (%d nodes) failed, once more: %v", n, err)
 		if derr := labenv.Down(ctx, c.labDir, io.Discard); derr != nil {
-			return r, nil, fmt.Errorf("lab down: %w", derr)
+			return nil, 0, fmt.Errorf("lab down: %w", derr)
 		}
 		lab, err = labenv.Up(ctx, opts)
 	}
 	if err != nil {
-		return r, lab, fmt.Errorf("lab up (%d nodes): %w", n, err)
+		return lab, 0, fmt.Errorf("lab up (%d nodes): %w", n, err)
 	}
-	r.LabUpSeconds = time.Since(t0).Seconds()
+	return lab, time.Since(t0).Seconds(), nil
+}
+
+func rowsLabel(rows int) string {
+	if rows == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", %d rows", rows)
+}
+
+// probeFleet adds the probe route and probes every Kong node's proxy every
+// interval until stop is called; it returns once every node serves.
+func probeFleet(ctx context.Context, lab *labenv.Lab, interval time.Duration) (p *bench.Prober, stop func(), err error) {
+	kongs := lab.KongHosts()
+	if err := addProbeRoute(ctx, kongs[0].Address); err != nil {
+		return nil, func() {}, err
+	}
+	p = &bench.Prober{Targets: map[string]string{}, Interval: interval, Timeout: 500 * time.Millisecond, MaxTime: 15 * time.Minute}
+	for _, h := range kongs {
+		p.Targets[h.Name] = "http://" + h.Address + ":8000" + probePath
+	}
+	pctx, pcancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); p.Run(pctx) }()
+	stop = func() { pcancel(); wg.Wait() }
+	if !waitUntil(ctx, 20*time.Second, func() bool { return p.AllServingSince(time.Now().Add(-p.Interval * 3)) }) {
+		return p, stop, errors.New("not every proxy serves " + probePath + " before the upgrade")
+	}
+	return p, stop, nil
+}
+
+// kongctlReport is the part of kongctl's JSON report the benchmark reads.
+type kongctlReport struct {
+	Outcome       string `json:"outcome"`
+	MigrationHost string `json:"migration_host"`
+	Downtime      *struct {
+		Duration float64 `json:"duration_seconds"`
+	} `json:"downtime"`
+	Timeline []struct {
+		Phase    string    `json:"phase"`
+		Started  time.Time `json:"started"`
+		Finished time.Time `json:"finished"`
+	} `json:"timeline"`
+	Hosts []bench.ReportHost `json:"hosts"`
+}
+
+// keepReport writes kongctl's whole report (timeline, every host step with
+// the agents' own durations) to <out>/reports/<name>-<time>.json, for a
+// look at where the time went.
+func keepReport(c config, name string, report []byte) {
+	if dir := filepath.Join(c.outDir, "reports"); os.MkdirAll(dir, 0o755) == nil {
+		name := fmt.Sprintf("%s-%s.json", name, time.Now().UTC().Format("150405"))
+		_ = os.WriteFile(filepath.Join(dir, name), append(append([]byte(nil), report...), '\n'), 0o644)
+	}
+}
+
+// oneUpgrade brings up a fresh lab of n nodes on the old version, probes
+// every proxy while kongctl upgrades it, and computes the figures.
+func oneUpgrade(ctx context.Context, c config, kongctl string, n, slow int) (upgradeRun, *labenv.Lab, error) {
+	r := upgradeRun{Nodes: n, SlowMigration: slow}
+	lab, upSeconds, err := freshLab(ctx, c, n, 0)
+	if err != nil {
+		return r, lab, err
+	}
+	r.LabUpSeconds = upSeconds
 	kongs := lab.KongHosts()
 	if slow > 0 {
 		// The migration host is the first Kong host (the lab's inventory).
@@ -536,23 +665,14 @@ func oneUpgrade(ctx context.Context, c config, kongctl string, n, slow int) (upg
 			return r, lab, err
 		}
 	}
-	if err := addProbeRoute(ctx, kongs[0].Address); err != nil {
-		return r, lab, err
-	}
-	p := &bench.Prober{Targets: map[string]string{}, Interval: c.interval, Timeout: 500 * time.Millisecond, MaxTime: 15 * time.Minute}
+	interval := c.interval
 	if n > 16 {
-		p.Interval = 2 * c.interval // 64 nodes × 20/s would load a 2-core machine
+		interval = 2 * c.interval // 64 nodes × 20/s would load a 2-core machine
 	}
-	for _, h := range kongs {
-		p.Targets[h.Name] = "http://" + h.Address + ":8000" + probePath
-	}
-	pctx, pcancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); p.Run(pctx) }()
-	defer func() { pcancel(); wg.Wait() }()
-	if !waitUntil(ctx, 20*time.Second, func() bool { return p.AllServingSince(time.Now().Add(-p.Interval * 3)) }) {
-		return r, lab, errors.New("not every proxy serves " + probePath + " before the upgrade")
+	p, stopProbes, err := probeFleet(ctx, lab, interval)
+	defer stopProbes()
+	if err != nil {
+		return r, lab, err
 	}
 	logf("kongctl upgrade (%d nodes%s)", n, slowLabel(slow))
 	var sampler *bench.Sampler
@@ -576,8 +696,7 @@ func oneUpgrade(ctx context.Context, c config, kongctl string, n, slow int) (upg
 	if !waitUntil(ctx, 30*time.Second, func() bool { return p.AllServingSince(kr.Ended) }) {
 		logf("warning: not every proxy serves again 30s after kongctl ended")
 	}
-	pcancel()
-	wg.Wait()
+	stopProbes()
 	samples := p.Samples()
 	r.Probes = len(samples)
 	if o, ok := bench.LongestOutage(samples); ok {
@@ -585,27 +704,11 @@ func oneUpgrade(ctx context.Context, c config, kongctl string, n, slow int) (upg
 	}
 	r.NodeDowntime = bench.NodeOutages(samples)
 
-	var rep struct {
-		Outcome  string `json:"outcome"`
-		Downtime *struct {
-			Duration float64 `json:"duration_seconds"`
-		} `json:"downtime"`
-		Timeline []struct {
-			Phase    string    `json:"phase"`
-			Started  time.Time `json:"started"`
-			Finished time.Time `json:"finished"`
-		} `json:"timeline"`
-		Hosts []bench.ReportHost `json:"hosts"`
-	}
+	var rep kongctlReport
 	if len(kr.Report) == 0 {
 		return r, lab, fmt.Errorf("kongctl exited %d without a report: %s", kr.Usage.ExitCode, tail(kr.Stderr, 2000))
 	}
-	// kongctl's whole report (timeline, every host step with the agents'
-	// own durations), for a look at where the time went.
-	if dir := filepath.Join(c.outDir, "reports"); os.MkdirAll(dir, 0o755) == nil {
-		name := fmt.Sprintf("%02d-nodes%s-%s.json", n, map[bool]string{true: fmt.Sprintf("-slow%d", slow)}[slow > 0], time.Now().UTC().Format("150405"))
-		_ = os.WriteFile(filepath.Join(dir, name), append(append([]byte(nil), kr.Report...), '\n'), 0o644)
-	}
+	keepReport(c, fmt.Sprintf("%02d-nodes%s", n, map[bool]string{true: fmt.Sprintf("-slow%d", slow)}[slow > 0]), kr.Report)
 	if err := json.Unmarshal(kr.Report, &rep); err != nil {
 		return r, lab, fmt.Errorf("decode kongctl report: %w", err)
 	}

@@ -2,13 +2,20 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 )
 
 func renderTable(r *results) string {
 	var b strings.Builder
+	if r.DowntimeStat.N == 0 && len(r.Scale) == 0 { // only the outage section measured
+		renderOutage(&b, r)
+		renderBars(&b, r)
+		return b.String()
+	}
 	w := tabwriter.NewWriter(&b, 0, 2, 2, ' ', 0)
 	fmt.Fprintf(w, "3-node upgrade (%d runs)\tmedian\tmin\tmax\tspread\n", r.DowntimeStat.N)
 	row := func(name string, med, mn, mx, sp float64) {
@@ -75,6 +82,13 @@ func renderTable(r *results) string {
 		}
 		w.Flush()
 	}
+	renderOutage(&b, r)
+	renderBars(&b, r)
+	return b.String()
+}
+
+// renderBars lists every bar: value, limit, met.
+func renderBars(b *strings.Builder, r *results) {
 	b.WriteString("\nbars:\n")
 	var names []string
 	for n := range r.Bars {
@@ -87,9 +101,8 @@ func renderTable(r *results) string {
 		if !v.Met {
 			met = "NOT MET"
 		}
-		fmt.Fprintf(&b, "  %-40s %.2f (limit %.2f): %s\n", n, v.Value, v.Limit, met)
+		fmt.Fprintf(b, "  %-40s %.2f (limit %.2f): %s\n", n, v.Value, v.Limit, met)
 	}
-	return b.String()
 }
 
 // phaseGroups are kongctl's phases as the wall-time table shows them.
@@ -170,6 +183,24 @@ run as a child process of the benchmark.
   decompression and checksum on the node, handshake), and a second time over
   new connections (nothing to upload). Inside the upgrade the same delivery
   is part of preflight, so its time is in the wall time.
+- **Outage against a plain script (issue 15).** For each size (3 nodes, 16,
+  and ` + "`3-rows`" + `: 3 nodes on a database of ` + "`ROWS`" + ` consumers, each with a plugin
+  row, ` + "`make lab-up ROWS=200000`" + `), pairs of runs, each run on a fresh lab,
+  alternated: kongctl (` + "`kongctl upgrade -i <lab>/hosts.hcl --yes --output json`" + `), then
+  the baseline ` + "`lab/baseline/inplace.sh`" + `, an operator's plain playbook with the
+  guide's commands over SSH (stage Y's package with scp and ` + "`pg_dump`" + ` before the
+  window; then ` + "`kong stop`" + ` on all nodes at once, ` + "`dpkg -i`" + ` of the staged file on
+  all, ` + "`kong migrations up`" + ` and ` + "`finish`" + ` on the first node, ` + "`kong start`" + ` on all;
+  SSH connections reused; no checks beyond exit codes). The same prober polls
+  every node every ` + fmt.Sprintf("%.0f", r.OutageProbeIntervalMS) + ` ms. Per run: the **fleet outage** (the longest time
+  in which no node answered), the **worst-node outage** (the longest outage
+  of any one node) and, for kongctl, the **migration chain**: the migration
+  node's stop + install + migrations up + finish + start, as its agent timed
+  each step (the sum of the step's ` + "`agent_seconds`" + `). The table gives the
+  medians per size and the ratios of the medians (kongctl / baseline; fleet
+  outage / migration chain). ` + "`-only outage`" + ` runs this section alone (the other
+  figures are kept from ` + "`build/bench/results.json`" + `), ` + "`-outage-sizes 3,16,3-rows`" + ` and
+  ` + "`-outage-runs N`" + ` choose the sizes and pairs.
 - **Where the wall time goes.** kongctl's own timeline (phase start and end in
   its JSON report) per fleet size; every run's whole report is kept in
   ` + "`build/bench/reports/`" + ` (host steps with the agents' own durations).
@@ -200,7 +231,11 @@ run as a child process of the benchmark.
 | ` + "`cpu_floor_64_over_wall_3`" + ` | the 64-node run's CPU floor / the 3-node wall time: the least 64/3 wall ratio any controller could reach on this machine |
 | ` + "`bars`" + ` | each bar of issue 7: value, limit, met |
 | ` + "`runs`" + ` | every upgrade measured: controller rusage, fleet and per-node outage windows, kongctl's phases, critical path, probes sent, lab-up time, ` + "`cpu`" + ` (lab, kongctl and prober CPU seconds, the floor, the lab's CPU per phase) |
-| ` + "`machine`, `probe_interval_ms`, `generated`" + ` | where and how |
+| ` + "`outage.<size>.kongctl_fleet_s`, `outage.<size>.baseline_fleet_s`, `outage.<size>.ratio_fleet`" + ` | issue 15, per size (` + "`3`, `16`, `3-rows`" + `): median fleet outage of kongctl and of the plain script, and kongctl / baseline (bars: at most 0.8, 0.5, 0.6) |
+| ` + "`outage.<size>.kongctl_worst_node_s`, `outage.<size>.baseline_worst_node_s`, `outage.<size>.ratio_worst_node`" + ` | the same for the worst node's outage (bar at 16 nodes: at most 0.8) |
+| ` + "`outage.<size>.migration_chain_s`, `outage.<size>.fleet_over_chain`" + ` | the migration node's chain as its agent timed it (median), and kongctl's fleet outage / chain (bar: at most 1.1) |
+| ` + "`outage.<size>.runs`" + ` | every outage run: tool, fleet and worst-node outage, the chain by step (kongctl), the script's own step times (baseline), wall and lab-up time, probes |
+| ` + "`machine`, `probe_interval_ms`, `outage_probe_interval_ms`, `generated`" + ` | where and how |
 `)
 	return b.String()
 }
@@ -257,3 +292,67 @@ agent's own ` + "`http.get`" + ` and probes a route the simulator answers itself
   starts when the last node in stop order stops and ends when the first node
   serves Y, so it can be below the critical path (taken on the slowest node).
 `
+
+// outageOrder is the order of the outage sizes in the table: the known
+// sizes first, then any other by name.
+func outageOrder(m map[string]*outageResult) []string {
+	var names []string
+	for n := range m {
+		names = append(names, n)
+	}
+	rank := func(n string) int {
+		if i := slices.Index([]string{"3", "16", "3-rows"}, n); i >= 0 {
+			return i
+		}
+		return 3
+	}
+	slices.SortFunc(names, func(a, b string) int {
+		if d := rank(a) - rank(b); d != 0 {
+			return d
+		}
+		return strings.Compare(a, b)
+	})
+	return names
+}
+
+// renderOutage writes the outage section's table (issue 15): medians per
+// size, kongctl against the plain script.
+func renderOutage(b *strings.Builder, r *results) {
+	if len(r.Outage) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\noutage: kongctl against the plain in-place script (fresh lab per run, runs alternated, probes every %.0f ms; medians)\n", r.OutageProbeIntervalMS)
+	w := tabwriter.NewWriter(b, 0, 2, 2, ' ', 0)
+	fmt.Fprintf(w, "size\tpairs\tkongctl fleet s\tbaseline fleet s\tratio\tkongctl worst node s\tbaseline worst node s\tratio\tmigration chain s\tfleet / chain\n")
+	for _, name := range outageOrder(r.Outage) {
+		o := r.Outage[name]
+		label := name
+		if o.Rows > 0 {
+			label = fmt.Sprintf("%s (%d nodes, %d rows)", name, o.Nodes, o.Rows)
+		}
+		note := ""
+		if o.Failed > 0 {
+			note = fmt.Sprintf("\t%d runs failed (left out)", o.Failed)
+		}
+		fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s%s\n", label, o.Pairs,
+			fmtF(o.KongctlFleet, 2), fmtF(o.BaselineFleet, 2), fmtF(o.RatioFleet, 2),
+			fmtF(o.KongctlWorst, 2), fmtF(o.BaselineWorst, 2), fmtF(o.RatioWorst, 2),
+			fmtF(o.Chain, 2), fmtF(o.FleetOverChain, 2), note)
+	}
+	w.Flush()
+	for _, name := range outageOrder(r.Outage) {
+		var ks, bs []string
+		for _, run := range r.Outage[name].Runs {
+			v := "failed"
+			if run.OK {
+				v = strconv.FormatFloat(run.Fleet, 'f', 2, 64)
+			}
+			if run.Tool == "kongctl" {
+				ks = append(ks, v)
+			} else {
+				bs = append(bs, v)
+			}
+		}
+		fmt.Fprintf(b, "  %s: kongctl fleet s %s; baseline %s\n", name, strings.Join(ks, ", "), strings.Join(bs, ", "))
+	}
+}

@@ -101,6 +101,7 @@ func parseUpArgs(args []string) (upArgs, error) {
 	fs.IntVar(&a.opts.Concurrency, "concurrency", 0, "hosts set up at once")
 	fs.BoolVar(&a.opts.Repository, "repository", false, "serve the packages as the nodes' apt repository")
 	noSeed := fs.Bool("no-seed", false, "create no services or routes")
+	fs.IntVar(&a.opts.Rows, "rows", 0, "a production-sized database: that many consumers, each with a plugin row")
 	if err := fs.Parse(args); err != nil {
 		return a, usageError{err}
 	}

@@ -10,12 +10,12 @@ import (
 )
 
 func TestParseUpArgs(t *testing.T) {
-	a, err := parseUpArgs(strings.Fields("--nodes 32 --from 3.4.2 --to 3.9.1 --bastion 1 --user kongops --hybrid 1 --dps 2 --spares 1 --no-seed"))
+	a, err := parseUpArgs(strings.Fields("--nodes 32 --from 3.4.2 --to 3.9.1 --bastion 1 --user kongops --hybrid 1 --dps 2 --spares 1 --no-seed --rows 2000"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	o := a.opts
-	if o.Nodes != 32 || o.From != "3.4.2" || o.To != "3.9.1" || !o.Bastion || o.User != "kongops" || !o.Hybrid || o.DPs != 2 || o.Spares != 1 || !o.NoSeed {
+	if o.Nodes != 32 || o.From != "3.4.2" || o.To != "3.9.1" || !o.Bastion || o.User != "kongops" || !o.Hybrid || o.DPs != 2 || o.Spares != 1 || !o.NoSeed || o.Rows != 2000 {
 		t.Errorf("parsed %+v", o)
 	}
 	if a, err := parseUpArgs(strings.Fields("--edition enterprise --rbac 1")); err != nil || !a.opts.RBAC {

@@ -1,0 +1,135 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kongctl/kongctl/agent/agentproto"
+)
+
+// The write check proves, inside the downtime, that the backup still holds
+// every configuration write: the write counters of Kong's configuration
+// tables (a read of the catalog, whatever the row count) are compared with
+// those taken right before the dump. Runtime tables that change on their
+// own (kong-reference 9.5, agentproto.IsRuntimeTable) are left out, so
+// data-plane heartbeats, cache invalidations or rate-limiting counters
+// never make the backup be taken again.
+
+// writeCheckSettle bounds the wait after the stop for Kong's connections
+// to close: a backend flushes its write counters when it exits.
+const writeCheckSettle = 3 * time.Second
+
+// WriteSignature is the write counters of Kong's configuration tables
+// (agentproto.WriteSignature).
+type WriteSignature struct {
+	// Usable is false when the server's counters cannot prove anything
+	// (PostgreSQL before 15, track_counts off): Note says why.
+	Usable bool `json:"usable"`
+	// Settled: no other client was connected to Kong's database when the
+	// counters were read, so every committed write is in them.
+	Settled bool              `json:"settled"`
+	Tables  map[string]string `json:"tables,omitempty"` // table -> "relfilenode ins upd del"
+	// Server changes when the server restarts or its statistics are reset
+	// by hand; Transactions (the database's transaction count) only grows
+	// unless the statistics start over, as after crash recovery.
+	Server       string        `json:"server,omitempty"`
+	Transactions int64         `json:"transactions,omitempty"`
+	Others       []string      `json:"others,omitempty"` // clients still connected
+	Waited       time.Duration `json:"waited,omitempty"`
+	Note         string        `json:"note,omitempty"`
+}
+
+// ChangedTables lists, sorted, the tables whose counters differ (a table
+// added or dropped included).
+func (s WriteSignature) ChangedTables(later WriteSignature) []string {
+	return changedKeys(s.Tables, later.Tables, nil)
+}
+
+// configChanged lists, sorted, the configuration tables whose fingerprint
+// differs: runtime tables are left out.
+func configChanged(before, after Fingerprint) []string {
+	return changedKeys(before.Tables, after.Tables, agentproto.IsRuntimeTable)
+}
+
+func changedKeys(a, b map[string]string, skip func(string) bool) []string {
+	var out []string
+	for k, v := range a {
+		if w, ok := b[k]; (!ok || w != v) && (skip == nil || !skip(k)) {
+			out = append(out, k)
+		}
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok && (skip == nil || !skip(k)) {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// writeSignatureBeforeDump reads the baseline right before the dump starts,
+// without waiting for Kong's connections (they serve): a count still
+// pending in a live backend can only show as a change after the stop (a
+// retake for nothing), never hide one. Nil when the server's counters are
+// unusable; the check after the stop then fingerprints.
+func (e *engine) writeSignatureBeforeDump(ctx context.Context, db Database) (*WriteSignature, error) {
+	sig, err := db.WriteSignature(ctx, 0)
+	if err != nil {
+		return nil, fmt.Errorf("read write counters on %s: %w", e.spec.ToolsHost, err)
+	}
+	if !sig.Usable {
+		e.note("write check: %s; the check after the stop fingerprints the configuration tables instead", sig.Note)
+		return nil, nil
+	}
+	return &sig, nil
+}
+
+// writesSinceBackup returns the configuration tables written since the
+// backup was taken (empty: the backup holds every accepted write). It
+// compares write counters when the backup recorded them and they can be
+// trusted after the stop; otherwise (a backup from an older kongctl, a
+// client still connected, a server restart) it fingerprints the tables and
+// compares their content with the backup's, runtime tables left out.
+func (e *engine) writesSinceBackup(ctx context.Context) ([]string, error) {
+	b := e.backup
+	if base := b.WriteSignature; base != nil {
+		// A read: a database or network blip here (the fleet already
+		// down) is waited out rather than turned into a rollback, which
+		// would need the database as much.
+		var sig WriteSignature
+		err := e.retryDatabase(ctx, "read write counters after stop", func(ctx context.Context, db Database) (err error) {
+			sig, err = db.WriteSignature(ctx, writeCheckSettle)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("read write counters on %s after stop: %w", e.spec.ToolsHost, err)
+		}
+		switch {
+		case !sig.Usable:
+			e.note("write check: %s; fingerprinting the configuration tables instead", sig.Note)
+		case !sig.Settled:
+			e.note("write check: %d other client(s) still connected to Kong's database %s after the stop (%s): their last writes may not be in the counters yet; fingerprinting the configuration tables instead",
+				len(sig.Others), sig.Waited.Round(time.Millisecond), strings.Join(sig.Others, ", "))
+		case sig.Server != base.Server || sig.Transactions < base.Transactions:
+			e.note("write check: the database server restarted or its statistics were reset (crash recovery, pg_stat_reset) since the backup; fingerprinting the configuration tables instead")
+		default:
+			changed := base.ChangedTables(sig)
+			if len(changed) == 0 {
+				e.note("write check: the write counters of %d configuration tables are as before the backup", len(sig.Tables))
+			}
+			return changed, nil
+		}
+	}
+	var fp Fingerprint
+	err := e.retryDatabase(ctx, "fingerprint database after stop", func(ctx context.Context, db Database) (err error) {
+		fp, err = db.Fingerprint(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("fingerprint database after stop: %w", err)
+	}
+	return configChanged(b.Fingerprint, fp), nil
+}
