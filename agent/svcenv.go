@@ -117,6 +117,12 @@ func (e *serviceEnv) childEnv() []string {
 	return out
 }
 
+// minRedact is the shortest value found on the node that is redacted: a
+// shorter one (a test setup's pg_password = kong) would also match JSON
+// keys and ordinary words, and replacing it would corrupt the reply. Kong
+// does not print a password's value itself.
+const minRedact = 6
+
 // secrets are the values to redact from kong's output.
 func (e *serviceEnv) secrets() []string {
 	if e == nil {
@@ -124,7 +130,7 @@ func (e *serviceEnv) secrets() []string {
 	}
 	var out []string
 	for k, v := range e.Vars {
-		if isSecretKey(strings.ToLower(strings.TrimPrefix(k, "KONG_"))) {
+		if len(v) >= minRedact && isSecretKey(strings.ToLower(strings.TrimPrefix(k, "KONG_"))) {
 			out = append(out, v)
 		}
 	}
@@ -132,9 +138,10 @@ func (e *serviceEnv) secrets() []string {
 }
 
 // isSecretKey: the conf keys whose values are never shown (the passwords,
-// private keys and license, after Kong's remove_sensitive, kong-reference 9.2).
+// inline private keys, the license, after Kong's remove_sensitive,
+// kong-reference 9.2).
 func isSecretKey(k string) bool {
-	return strings.Contains(k, "password") || strings.HasSuffix(k, "_cert_key") || strings.HasSuffix(k, "_key") ||
+	return strings.Contains(k, "password") || strings.HasSuffix(k, "_cert_key") ||
 		k == "license_data" || k == "proxy_server" || k == "declarative_config_string" || strings.Contains(k, "secret") || strings.Contains(k, "token")
 }
 

@@ -261,3 +261,18 @@ func TestMigrationsUseSystemdUnitEnv(t *testing.T) {
 		t.Fatalf("a missing EnvironmentFile: %+v", rep.Error)
 	}
 }
+
+// A short password from the node (pg_password = kong) is not redacted:
+// replacing "kong" would corrupt the reply, whose keys hold it.
+func TestShortNodeSecretKeepsReplyIntact(t *testing.T) {
+	dir := t.TempDir()
+	kong := filepath.Join(dir, "kong")
+	os.WriteFile(kong, []byte("#!/bin/sh\necho 'Error: kong could not connect' >&2\nexit 1\n"), 0o700)
+	envFile := filepath.Join(dir, "kong_env.conf")
+	os.WriteFile(envFile, []byte("KONG_PG_PASSWORD=kong\n"), 0o600)
+	a := testAgent(t)
+	rep, _ := rpc(t, a, mustReq(t, agentproto.OpMigrations, agentproto.MigrationsParams{Action: "list", KongBin: kong, Manager: agentproto.ManagerKongCLI, EnvFile: envFile, Prefix: filepath.Join(dir, "p")}))
+	if rep.Error == nil || !strings.Contains(rep.Error.Message, "kong could not connect") {
+		t.Fatalf("reply mangled: %+v", rep.Error)
+	}
+}
