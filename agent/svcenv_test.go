@@ -193,12 +193,8 @@ func TestServiceEnvFromRunningProcess(t *testing.T) {
 // kong migrations gets the service's environment in its own environment,
 // never in argv, and the password found there is redacted from the reply.
 func TestMigrationsUseServiceEnv(t *testing.T) {
-	dir := t.TempDir()
-	kong := filepath.Join(dir, "kong")
-	script := "#!/bin/sh\necho \"Error: could not connect to $KONG_PG_HOST as $KONG_PG_PASSWORD\" >&2\nexit 1\n"
-	os.WriteFile(kong, []byte(script), 0o700)
-	envFile := filepath.Join(dir, "kong_env.conf")
-	os.WriteFile(envFile, []byte("KONG_PG_HOST=env-db-host\nKONG_PG_PASSWORD=env-pw-77aa\n"), 0o600)
+	dir, kong, envFile := kongWithEnvFile(t, "echo \"Error: could not connect to $KONG_PG_HOST as $KONG_PG_PASSWORD\" >&2",
+		"KONG_PG_HOST=env-db-host\nKONG_PG_PASSWORD=env-pw-77aa\n")
 	a := testAgent(t)
 	var argvs [][]string
 	var keys [][]string
@@ -265,14 +261,25 @@ func TestMigrationsUseSystemdUnitEnv(t *testing.T) {
 // A short password from the node (pg_password = kong) is not redacted:
 // replacing "kong" would corrupt the reply, whose keys hold it.
 func TestShortNodeSecretKeepsReplyIntact(t *testing.T) {
-	dir := t.TempDir()
-	kong := filepath.Join(dir, "kong")
-	os.WriteFile(kong, []byte("#!/bin/sh\necho 'Error: kong could not connect' >&2\nexit 1\n"), 0o700)
-	envFile := filepath.Join(dir, "kong_env.conf")
-	os.WriteFile(envFile, []byte("KONG_PG_PASSWORD=kong\n"), 0o600)
+	dir, kong, envFile := kongWithEnvFile(t, "echo 'Error: kong could not connect' >&2", "KONG_PG_PASSWORD=kong\n")
 	a := testAgent(t)
 	rep, _ := rpc(t, a, mustReq(t, agentproto.OpMigrations, agentproto.MigrationsParams{Action: "list", KongBin: kong, Manager: agentproto.ManagerKongCLI, EnvFile: envFile, Prefix: filepath.Join(dir, "p")}))
 	if rep.Error == nil || !strings.Contains(rep.Error.Message, "kong could not connect") {
 		t.Fatalf("reply mangled: %+v", rep.Error)
 	}
+}
+
+// kongWithEnvFile writes, in a new dir, a kong that runs body then exits
+// 1, and a service environment file holding env.
+func kongWithEnvFile(t *testing.T, body, env string) (dir, kong, envFile string) {
+	t.Helper()
+	dir = t.TempDir()
+	kong, envFile = filepath.Join(dir, "kong"), filepath.Join(dir, "kong_env.conf")
+	if err := os.WriteFile(kong, []byte("#!/bin/sh\n"+body+"\nexit 1\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(envFile, []byte(env), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir, kong, envFile
 }

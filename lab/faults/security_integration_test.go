@@ -145,19 +145,7 @@ func TestAdminTokenNeverLeaks(t *testing.T) {
 	ctx := labCtx(t, 12*time.Minute)
 	o := LabOptions()
 	o.Nodes, o.Edition, o.RBAC = 2, labenv.EditionEnterprise, true
-	lab, err := labenv.Up(ctx, o)
-	if err != nil {
-		t.Fatalf("RBAC lab up: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		l, err := labenv.Up(ctx, LabOptions())
-		if err != nil {
-			t.Fatalf("bring the package's lab back: %v", err)
-		}
-		testRunner.Lab = l
-	})
+	lab := sideLab(t, ctx, o)
 	scanRunForSecrets(t, ctx, lab, lab.InventoryPath(),
 		secretFile{"admin token", filepath.Join(lab.Dir(), labenv.AdminTokenFile)},
 		secretFile{"database password", lab.PasswordFile()})
@@ -174,9 +162,19 @@ func TestEnvConfSecretsNeverLeak(t *testing.T) {
 	ctx := labCtx(t, 12*time.Minute)
 	o := LabOptions()
 	o.Nodes, o.EnvConf = 2, true
+	lab := sideLab(t, ctx, o)
+	scanRunForSecrets(t, ctx, lab, lab.InventoryPath(),
+		secretFile{"database password", lab.PasswordFile()},
+		secretFile{"decoy database password", filepath.Join(lab.Dir(), labenv.DecoyPasswordFile)})
+}
+
+// sideLab brings the package's lab up with other options o for one test,
+// and as it was (LabOptions) afterwards.
+func sideLab(t *testing.T, ctx context.Context, o labenv.Options) *labenv.Lab {
+	t.Helper()
 	lab, err := labenv.Up(ctx, o)
 	if err != nil {
-		t.Fatalf("ENVCONF lab up: %v", err)
+		t.Fatalf("lab up with %+v: %v", o, err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -187,9 +185,7 @@ func TestEnvConfSecretsNeverLeak(t *testing.T) {
 		}
 		testRunner.Lab = l
 	})
-	scanRunForSecrets(t, ctx, lab, lab.InventoryPath(),
-		secretFile{"database password", lab.PasswordFile()},
-		secretFile{"decoy database password", filepath.Join(lab.Dir(), labenv.DecoyPasswordFile)})
+	return lab
 }
 
 // secretFile is a secret the scan looks for, and the lab's file holding it
