@@ -98,6 +98,16 @@ func (a *Agent) startDetached(ctx context.Context, req *agentproto.Request) (*ag
 		rep.Error = toProtoError(err)
 		return rep, secrets
 	}
+	if req.AttachWait > 0 {
+		ar, err := a.attach(ctx, &agentproto.AttachParams{StepID: req.StepID, Wait: req.AttachWait})
+		if ar != nil {
+			rep.Result, _ = json.Marshal(ar)
+		}
+		if err != nil {
+			rep.Error = toProtoError(err)
+		}
+		return rep, secrets
+	}
 	rep.Result, _ = json.Marshal(st)
 	return rep, secrets
 }

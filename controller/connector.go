@@ -531,7 +531,7 @@ func (n *agentNode) InstallPackage(ctx context.Context, p PackageRef, timeout ti
 	// The staged file's sha256 is checked again either way; the agent
 	// answers it from the stamp staging left while the file is the one
 	// it hashed (same inode, size, mtime and ctime), without reading it.
-	_, err := n.h.client().InstallPackage(ctx, agentproto.InstallParams{Path: path, SHA256: p.SHA256, Package: p.Name, AllowDowngrade: true, Hold: !p.DepsMet, Lean: p.DepsMet, ExpectVersion: p.Version})
+	_, err := n.h.client().InstallPackage(ctx, agentproto.InstallParams{Path: path, SHA256: p.SHA256, Package: p.Name, AllowDowngrade: true, Hold: !p.DepsMet, Lean: p.DepsMet, ExpectVersion: p.Version, Background: p.Background})
 	return err
 }
 
@@ -594,12 +594,21 @@ const reattachFor = 3 * time.Minute
 // detachedMigrations starts up/finish as a detached step (or attaches to
 // it when it already exists) and waits for its reply.
 func (n *agentNode) detachedMigrations(ctx context.Context, req MigrationsRequest, params agentproto.MigrationsParams) (*agentproto.MigrationsResult, error) {
-	if _, err := n.h.client().StartDetached(ctx, req.StepID, agentproto.OpMigrations, params, req.DBTimeout); err != nil {
-		return nil, err
+	// Start and wait in one call; then attach again while it runs.
+	ar, err := n.h.client().StartAttached(ctx, req.StepID, agentproto.OpMigrations, params, req.DBTimeout, 20*time.Second)
+	if err != nil && ar == nil {
+		var opErr *agentclient.OpError
+		if errors.As(err, &opErr) || ctx.Err() != nil {
+			return nil, err
+		}
+		// The connection was lost: the step may have started; the
+		// loop attaches to it (never starting it a second time).
 	}
 	var lost time.Time // when the connection was first found lost
-	for {
-		ar, err := n.h.client().Attach(ctx, req.StepID, 20*time.Second)
+	for first := true; ; first = false {
+		if !first || ar == nil {
+			ar, err = n.h.client().Attach(ctx, req.StepID, 20*time.Second)
+		}
 		if err != nil {
 			// The step runs detached on the node: a lost connection loses
 			// only this wait. Reconnect and attach again (never start the

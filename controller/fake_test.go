@@ -75,6 +75,8 @@ type fakeCluster struct {
 	reads   map[string]int
 	// removed records hosts whose Kong package was removed.
 	removed map[string]bool
+	// background records hosts whose install ran at a lower priority.
+	background map[string]bool
 	// clients are other clients connected to Kong's database (the write
 	// signature does not settle while there are any); statsOff makes the
 	// write counters unusable (PostgreSQL before 15).
@@ -90,7 +92,7 @@ type fakeCluster struct {
 func newFakeCluster(t *testing.T, from string, nodes ...string) *fakeCluster {
 	c := &fakeCluster{nodes: map[string]*fakeNode{}, backups: map[string]dbSnap{}, teardowns: true,
 		clk: &fakeClock{t: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}, abort: map[string]int{},
-		steps: map[string]string{}, running: map[string]int{}, reads: map[string]int{}, removed: map[string]bool{},
+		steps: map[string]string{}, running: map[string]int{}, reads: map[string]int{}, removed: map[string]bool{}, background: map[string]bool{},
 		db: dbSnap{schema: from, writes: 10}}
 	for _, n := range nodes {
 		c.nodes[n] = &fakeNode{c: c, name: n, version: from, running: true, plugins: []string{"key-auth", "rate-limiting"}, conf: map[string]string{"database": "postgres"}}
@@ -240,6 +242,9 @@ func (n *fakeNode) InstallPackage(ctx context.Context, p PackageRef, timeout tim
 	}
 	n.c.mu.Lock()
 	n.version = p.Version
+	if p.Background {
+		n.c.background[n.name] = true
+	}
 	n.c.mu.Unlock()
 	n.c.done(n.name + " " + call)
 	return nil

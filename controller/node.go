@@ -198,6 +198,10 @@ type PackageRef struct {
 	FilePackage string `json:"file_package,omitempty"`
 	FileVersion string `json:"file_version,omitempty"`
 	DepsMet     bool   `json:"deps_met,omitempty"`
+	// Background installs at a lower CPU priority: set for the nodes
+	// whose install is off the critical path of the window; never
+	// journaled.
+	Background bool `json:"-"`
 }
 
 // StagedPackage is what a host found in a staged package file.

@@ -318,6 +318,11 @@ type InstallParams struct {
 	// Should dpkg or rpm still find a dependency missing, the install
 	// goes on with apt-get / dnf as without Lean.
 	Lean bool `json:"lean,omitempty"`
+	// Background runs the install at a lower CPU priority (nice 10): the
+	// node's install is off the critical path of the downtime (another
+	// node's migrations are on it), which matters where nodes share
+	// hardware (VMs on one hypervisor, the lab).
+	Background bool `json:"background,omitempty"`
 }
 
 // Validate checks the params.
