@@ -170,6 +170,9 @@ type fakeNode struct {
 	staged  []string
 	// adminAPI is Facts.AdminAPI (the Admin API's answer to the token).
 	adminAPI int
+	// db, envSource, envError are the effective database settings.
+	db                  []ConfSetting
+	envSource, envError string
 	// stagedFile, when set, is what the host finds in a staged file
 	// (default: the ref's package and version, dependencies met).
 	stagedFile func(PackageRef) StagedPackage
@@ -183,7 +186,8 @@ func (n *fakeNode) Facts(ctx context.Context) (Facts, error) {
 	}
 	n.c.mu.Lock()
 	defer n.c.mu.Unlock()
-	return Facts{Version: n.version, Edition: "oss", Running: n.running, Arch: "amd64", PackageFormat: "deb", DiskFreeBytes: 10 << 30, Plugins: n.plugins, Conf: n.conf, Role: "traditional", AdminAPI: n.adminAPI}, nil
+	return Facts{Version: n.version, Edition: "oss", Running: n.running, Arch: "amd64", PackageFormat: "deb", DiskFreeBytes: 10 << 30, Plugins: n.plugins, Conf: n.conf, Role: "traditional", AdminAPI: n.adminAPI,
+		DB: n.db, EnvSource: n.envSource, EnvError: n.envError}, nil
 }
 func (n *fakeNode) Stop(ctx context.Context, timeout time.Duration) error {
 	if err := n.op("stop"); err != nil {
