@@ -98,6 +98,16 @@ func (a *Agent) startDetached(ctx context.Context, req *agentproto.Request) (*ag
 		rep.Error = toProtoError(err)
 		return rep, secrets
 	}
+	if req.AttachWait > 0 {
+		ar, err := a.attach(ctx, &agentproto.AttachParams{StepID: req.StepID, Wait: req.AttachWait})
+		if ar != nil {
+			rep.Result, _ = json.Marshal(ar)
+		}
+		if err != nil {
+			rep.Error = toProtoError(err)
+		}
+		return rep, secrets
+	}
 	rep.Result, _ = json.Marshal(st)
 	return rep, secrets
 }
@@ -230,6 +240,9 @@ func (a *Agent) stepRun(ctx context.Context, id string, in io.Reader, errw io.Wr
 // attach waits up to p.Wait for a step and returns its state and reply.
 func (a *Agent) attach(ctx context.Context, p *agentproto.AttachParams) (*agentproto.AttachResult, error) {
 	deadline := a.Now().Add(p.Wait)
+	// Steps end on the critical path of the downtime (migrations): poll
+	// closely at first, then back off to 100 ms.
+	pause := 10 * time.Millisecond
 	for {
 		rec, err := a.readStep(p.StepID)
 		if errors.Is(err, os.ErrNotExist) {
@@ -252,7 +265,8 @@ func (a *Agent) attach(ctx context.Context, p *agentproto.AttachParams) (*agentp
 		select {
 		case <-ctx.Done():
 			return &agentproto.AttachResult{Status: rec.status(false)}, nil
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(pause):
 		}
+		pause = min(pause*3/2, 100*time.Millisecond)
 	}
 }

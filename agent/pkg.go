@@ -156,6 +156,9 @@ func moveFile(src, dst string) error {
 }
 
 func (a *Agent) installPackage(ctx context.Context, run *opRun, p *agentproto.InstallParams) (*agentproto.InstallResult, error) {
+	if p.Background {
+		run.nice = 10
+	}
 	if p.SHA256 != "" {
 		if _, err := a.checkStagedSum(p.Path, p.SHA256); err != nil {
 			return nil, err

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
@@ -72,5 +73,21 @@ func TestCompareVersions(t *testing.T) {
 		if got := compareVersions(c.a, c.b); got != c.want {
 			t.Errorf("compareVersions(%q, %q) = %d, want %d", c.a, c.b, got, c.want)
 		}
+	}
+}
+
+// An op run at a lower priority runs its commands under nice.
+func TestOpRunNice(t *testing.T) {
+	a := testAgent(t)
+	r := newOpRun(a, nil)
+	r.nice = 10
+	res, err := r.exec(context.Background(), cmdSpec{Args: []string{"sh", "-c", "cut -d' ' -f19 /proc/$$/stat"}})
+	if err != nil || strings.TrimSpace(string(res.Stdout)) != "10" {
+		t.Fatalf("nice of the command: %q %v", res.Stdout, err)
+	}
+	r.nice = 0
+	res, _ = r.exec(context.Background(), cmdSpec{Args: []string{"sh", "-c", "cut -d' ' -f19 /proc/$$/stat"}})
+	if strings.TrimSpace(string(res.Stdout)) != "0" {
+		t.Fatalf("nice without it: %q", res.Stdout)
 	}
 }

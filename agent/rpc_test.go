@@ -227,6 +227,34 @@ func TestDetachedStepRunsOnceAndSurvivesRPCKill(t *testing.T) {
 	}
 }
 
+// AttachWait starts a detached step and waits for it in the same call;
+// starting it again with AttachWait attaches, never runs it twice.
+func TestDetachedStartAndAttachInOneCall(t *testing.T) {
+	a := testAgent(t)
+	marker := filepath.Join(t.TempDir(), "marker")
+	req := mustReq(t, agentproto.OpExec, agentproto.ExecParams{Command: "echo ran >> " + marker + "; echo done-out"})
+	req.Detach, req.StepID, req.AttachWait = true, "step-aw", 20*time.Second
+	for i := range 2 {
+		rep, _ := rpc(t, a, req)
+		ar, err := agentproto.DecodeResult[agentproto.AttachResult](rep)
+		if err != nil || ar.Status.State != agentproto.StepDone || ar.Reply == nil || ar.Reply.StdoutTail != "done-out\n" {
+			t.Fatalf("call %d: %+v %v", i+1, ar, err)
+		}
+	}
+	b, _ := os.ReadFile(marker)
+	if got := strings.Count(string(b), "ran"); got != 1 {
+		t.Fatalf("step ran %d times, want 1", got)
+	}
+	// A short wait on a step still running returns its running status.
+	slow := mustReq(t, agentproto.OpExec, agentproto.ExecParams{Command: "sleep 1"})
+	slow.Detach, slow.StepID, slow.AttachWait = true, "step-slow", 50*time.Millisecond
+	rep, _ := rpc(t, a, slow)
+	ar, err := agentproto.DecodeResult[agentproto.AttachResult](rep)
+	if err != nil || ar.Status.State != agentproto.StepRunning || ar.Reply != nil {
+		t.Fatalf("slow step: %+v %v", ar, err)
+	}
+}
+
 func TestDetachedSecretsNotOnDisk(t *testing.T) {
 	a := testAgent(t)
 	secret := "detached-secret-xyz"

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -31,6 +32,9 @@ type opRun struct {
 	stdout     *tailBuffer
 	stderr     *tailBuffer
 	exitStatus int
+	// nice, when above 0, runs the op's commands at that lower CPU
+	// priority (nice -n): work kept off the critical path.
+	nice int
 }
 
 func newOpRun(a *Agent, secrets []string) *opRun {
@@ -51,6 +55,18 @@ func newOpRun(a *Agent, secrets []string) *opRun {
 		stderr:     newTailBuffer(agentproto.TailBytes + margin),
 		exitStatus: -1,
 	}
+}
+
+// addSecrets adds values found during the op (the service's environment)
+// to those redacted from its tails and reply.
+func (r *opRun) addSecrets(secrets []string) {
+	for _, s := range secrets {
+		if s != "" && !containsStr(r.secrets, s) {
+			r.secrets = append(r.secrets, s)
+			r.margin = max(r.margin, len(s))
+		}
+	}
+	sort.Slice(r.secrets, func(i, j int) bool { return len(r.secrets[i]) > len(r.secrets[j]) })
 }
 
 // tails returns the redacted last TailBytes of stdout and stderr.
@@ -94,7 +110,13 @@ func (r *opRun) exec(ctx context.Context, spec cmdSpec) (cmdResult, error) {
 		}
 		r.a.Trace(append([]string(nil), spec.Args...), keys)
 	}
-	cmd := exec.CommandContext(ctx, spec.Args[0], spec.Args[1:]...)
+	args := spec.Args
+	if r.nice > 0 {
+		if nice, err := exec.LookPath("nice"); err == nil {
+			args = append([]string{nice, "-n", strconv.Itoa(r.nice)}, args...)
+		}
+	}
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Env = append(append([]string(nil), r.a.Env...), spec.Env...)
 	cmd.Dir = spec.Dir
 	cmd.Stdin = spec.Stdin

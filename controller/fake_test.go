@@ -75,6 +75,8 @@ type fakeCluster struct {
 	reads   map[string]int
 	// removed records hosts whose Kong package was removed.
 	removed map[string]bool
+	// background records hosts whose install ran at a lower priority.
+	background map[string]bool
 	// clients are other clients connected to Kong's database (the write
 	// signature does not settle while there are any); statsOff makes the
 	// write counters unusable (PostgreSQL before 15).
@@ -85,12 +87,15 @@ type fakeCluster struct {
 	// whose counters were zero reads zero again): set, the statistics
 	// were reset.
 	crashed string
+	// statsLag is how many writes the write counters do not show yet
+	// (still pending in a live connection).
+	statsLag int
 }
 
 func newFakeCluster(t *testing.T, from string, nodes ...string) *fakeCluster {
 	c := &fakeCluster{nodes: map[string]*fakeNode{}, backups: map[string]dbSnap{}, teardowns: true,
 		clk: &fakeClock{t: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}, abort: map[string]int{},
-		steps: map[string]string{}, running: map[string]int{}, reads: map[string]int{}, removed: map[string]bool{},
+		steps: map[string]string{}, running: map[string]int{}, reads: map[string]int{}, removed: map[string]bool{}, background: map[string]bool{},
 		db: dbSnap{schema: from, writes: 10}}
 	for _, n := range nodes {
 		c.nodes[n] = &fakeNode{c: c, name: n, version: from, running: true, plugins: []string{"key-auth", "rate-limiting"}, conf: map[string]string{"database": "postgres"}}
@@ -133,7 +138,7 @@ func (c *fakeCluster) writeSignature(settle time.Duration) WriteSignature {
 		return WriteSignature{Note: "PostgreSQL 14.9 sends table statistics through the statistics collector"}
 	}
 	s := WriteSignature{Usable: true, Settled: len(c.clients) == 0, Server: fmt.Sprint(c.restarts), Transactions: int64(1000 + len(c.calls)), Tables: map[string]string{
-		"services": fmt.Sprintf("16390 %d 0 0", c.db.writes), "schema_meta": "16400 " + c.db.schema + fmt.Sprint(c.db.pending)}}
+		"services": fmt.Sprintf("16390 %d 0 0", c.db.writes-c.statsLag), "schema_meta": "16400 " + c.db.schema + fmt.Sprint(c.db.pending)}}
 	if c.crashed != "" {
 		s.Tables["services"], s.Transactions = c.crashed, 3
 	}
@@ -168,6 +173,9 @@ type fakeNode struct {
 	staged  []string
 	// adminAPI is Facts.AdminAPI (the Admin API's answer to the token).
 	adminAPI int
+	// db, envSource, envError are the effective database settings.
+	db                  []ConfSetting
+	envSource, envError string
 	// stagedFile, when set, is what the host finds in a staged file
 	// (default: the ref's package and version, dependencies met).
 	stagedFile func(PackageRef) StagedPackage
@@ -181,7 +189,8 @@ func (n *fakeNode) Facts(ctx context.Context) (Facts, error) {
 	}
 	n.c.mu.Lock()
 	defer n.c.mu.Unlock()
-	return Facts{Version: n.version, Edition: "oss", Running: n.running, Arch: "amd64", PackageFormat: "deb", DiskFreeBytes: 10 << 30, Plugins: n.plugins, Conf: n.conf, Role: "traditional", AdminAPI: n.adminAPI}, nil
+	return Facts{Version: n.version, Edition: "oss", Running: n.running, Arch: "amd64", PackageFormat: "deb", DiskFreeBytes: 10 << 30, Plugins: n.plugins, Conf: n.conf, Role: "traditional", AdminAPI: n.adminAPI,
+		DB: n.db, EnvSource: n.envSource, EnvError: n.envError}, nil
 }
 func (n *fakeNode) Stop(ctx context.Context, timeout time.Duration) error {
 	if err := n.op("stop"); err != nil {
@@ -236,6 +245,9 @@ func (n *fakeNode) InstallPackage(ctx context.Context, p PackageRef, timeout tim
 	}
 	n.c.mu.Lock()
 	n.version = p.Version
+	if p.Background {
+		n.c.background[n.name] = true
+	}
 	n.c.mu.Unlock()
 	n.c.done(n.name + " " + call)
 	return nil

@@ -397,10 +397,13 @@ func (installPhase) run(ctx context.Context, e *engine) error {
 	return e.forEach(ctx, e.spec.Nodes, nodeLimit, e.installY)
 }
 
-// installY installs Y on h as a journaled step.
+// installY installs Y on h as a journaled step. Every node but the
+// migration node installs off the critical path, at a lower CPU priority.
 func (e *engine) installY(ctx context.Context, h string) error {
 	return e.step(ctx, PhaseInstall, "install/"+h, h, func(ctx context.Context) (any, error) {
-		return nil, e.install(ctx, h, e.pf.PkgY[h], e.spec.To)
+		ref := e.pf.PkgY[h]
+		ref.Background = h != e.spec.MigrationHost
+		return nil, e.install(ctx, h, ref, e.spec.To)
 	})
 }
 

@@ -123,7 +123,7 @@ func (w windowPhase) run(ctx context.Context, e *engine) error {
 	}
 
 	start := e.stage(ctx, startPhase{}, len(e.spec.targets()))
-	ready := make(chan struct{}) // closed once the database takes Y
+	ready := make(chan struct{}) // closed once the database takes Y and the migration node serves
 	halt := make(chan struct{})  // closed when the window fails
 	var haltOnce sync.Once
 	stopAll := func() { haltOnce.Do(func() { close(halt) }) }
@@ -203,11 +203,17 @@ func (w windowPhase) run(ctx context.Context, e *engine) error {
 				return err
 			}
 		}
-		close(ready)
+		// The migration node starts first, alone: the fleet serves again
+		// when it does, so nothing competes with it; the others follow.
 		if !slices.Contains(e.spec.targets(), mig) {
+			close(ready)
 			return nil
 		}
-		return start.do(ctx, mig, e.startY)
+		if err := start.do(ctx, mig, e.startY); err != nil {
+			return err
+		}
+		close(ready)
+		return nil
 	}()
 	if chainErr != nil {
 		stopAll()

@@ -48,6 +48,17 @@ func TestWindowStopsOthersAtOnce(t *testing.T) {
 	if !strings.Contains(r.Order, "kong-1 stopped first") {
 		t.Errorf("report order %q", r.Order)
 	}
+	// Only the migration node installs at full priority; and it serves
+	// before any other node starts.
+	if c.background["kong-1"] || !c.background["kong-2"] || !c.background["kong-3"] {
+		t.Errorf("installs at lower priority: %v, want kong-2 and kong-3 only", c.background)
+	}
+	firstUp := indexOfCall(c.Calls(), "kong-1 health", indexOfCall(c.Calls(), "kong-1 start 3.4.2", 0))
+	for _, h := range []string{"kong-2", "kong-3"} {
+		if st := indexOfCall(c.Calls(), h+" start 3.4.2", 0); st < firstUp {
+			t.Errorf("%s started at %d, before the migration node served (%d)", h, st, firstUp)
+		}
+	}
 	// The lean install leaves the hold to after the fleet serves.
 	calls := c.Calls()
 	lastStart := 0
@@ -89,14 +100,7 @@ func TestWindowInstallFailureStopsBeforeMigrations(t *testing.T) {
 		}
 		return nil
 	}
-	r, err := upgrade(context.Background(), testSpec(t), testConfig(c))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.fail = nil
-	if r.Outcome != RolledBack {
-		t.Fatalf("outcome %s: %s", r.Outcome, r.Error)
-	}
+	r := upgradeExpect(t, c, testSpec(t), RolledBack)
 	calls := c.Calls()
 	if indexOfCall(calls, "kong-1 migrations finish", 0) >= 0 || r.PointOfNoReturn {
 		t.Error("finish ran although an install had failed")
@@ -110,11 +114,7 @@ func TestWindowInstallFailureStopsBeforeMigrations(t *testing.T) {
 	if !c.fingerprint().Equal(before) {
 		t.Error("database changed")
 	}
-	for name, n := range c.nodes {
-		if n.version != "2.8.4" || !n.running {
-			t.Errorf("%s left on %s running=%v", name, n.version, n.running)
-		}
-	}
+	requireOnX(t, c)
 }
 
 // A stop that fails on one node while the others are down rolls back:
@@ -127,22 +127,11 @@ func TestWindowStopFailureOnOneNode(t *testing.T) {
 		}
 		return nil
 	}
-	r, err := upgrade(context.Background(), testSpec(t), testConfig(c))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.fail = nil
-	if r.Outcome != RolledBack {
-		t.Fatalf("outcome %s: %s", r.Outcome, r.Error)
-	}
+	r := upgradeExpect(t, c, testSpec(t), RolledBack)
 	if !strings.Contains(r.Error, "kong-3") {
 		t.Errorf("error %q does not name kong-3", r.Error)
 	}
-	for name, n := range c.nodes {
-		if n.version != "2.8.4" || !n.running {
-			t.Errorf("%s left on %s running=%v", name, n.version, n.running)
-		}
-	}
+	requireOnX(t, c)
 }
 
 // finish = "after-verify": Y starts right after up, finish runs after the
@@ -202,14 +191,7 @@ func TestWindowFinishAfterVerifyGateRollsBack(t *testing.T) {
 		}
 		return nil
 	}
-	r, err := upgrade(context.Background(), spec, testConfig(c))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.fail = nil
-	if r.Outcome != RolledBack {
-		t.Fatalf("outcome %s: %s", r.Outcome, r.Error)
-	}
+	r := upgradeExpect(t, c, spec, RolledBack)
 	calls := c.Calls()
 	if indexOfCall(calls, "kong-1 migrations finish", 0) >= 0 || r.PointOfNoReturn {
 		t.Error("finish ran although verify failed")
@@ -231,9 +213,30 @@ func TestWindowFinishAfterVerifyGateRollsBack(t *testing.T) {
 	if !c.fingerprint().Equal(before) {
 		t.Error("database differs from before the upgrade")
 	}
+	requireOnX(t, c)
+}
+
+// requireOnX fails unless every node runs X (2.8.4) again.
+func requireOnX(t *testing.T, c *fakeCluster) {
+	t.Helper()
 	for name, n := range c.nodes {
 		if n.version != "2.8.4" || !n.running {
 			t.Errorf("%s left on %s running=%v", name, n.version, n.running)
 		}
 	}
+}
+
+// upgradeExpect runs an upgrade on c, clears its injected failures and
+// fails unless the run ended with want.
+func upgradeExpect(t *testing.T, c *fakeCluster, spec *Spec, want Outcome) *Report {
+	t.Helper()
+	r, err := upgrade(context.Background(), spec, testConfig(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.fail = nil
+	if r.Outcome != want {
+		t.Fatalf("outcome %s, want %s: %s", r.Outcome, want, r.Error)
+	}
+	return r
 }

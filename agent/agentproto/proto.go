@@ -119,6 +119,11 @@ type Request struct {
 	// StepID names a detached step. Starting the same StepID again never
 	// runs it a second time.
 	StepID string `json:"step_id,omitempty"`
+	// AttachWait, with Detach, waits up to that long for the step in the
+	// same call, as OpAttach does: the reply's result is then an
+	// AttachResult, not a StepStatus. A step that ends quickly (on the
+	// critical path of the downtime) costs one round trip, not two.
+	AttachWait time.Duration `json:"attach_wait,omitempty"`
 	// Redact lists extra secrets (e.g. the sudo password) the agent must
 	// scrub from everything it returns, besides the secrets in Params.
 	Redact []string `json:"redact,omitempty"`

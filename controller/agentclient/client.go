@@ -516,20 +516,33 @@ func (c *Client) Exec(ctx context.Context, p agentproto.ExecParams) (*agentproto
 // connection) and returns at once. Starting a step that exists returns its
 // status without running it again. timeout bounds the step on the node.
 func (c *Client) StartDetached(ctx context.Context, stepID string, op agentproto.Op, params any, timeout time.Duration) (*agentproto.StepStatus, error) {
+	return detachedCall[agentproto.StepStatus](ctx, c, stepID, op, params, timeout, 0)
+}
+
+// StartAttached starts op as detached step stepID like StartDetached (or
+// finds it started) and waits up to wait for it in the same call, like
+// Attach.
+func (c *Client) StartAttached(ctx context.Context, stepID string, op agentproto.Op, params any, timeout, wait time.Duration) (*agentproto.AttachResult, error) {
+	return detachedCall[agentproto.AttachResult](ctx, c, stepID, op, params, timeout, wait)
+}
+
+// detachedCall sends op as detached step stepID, waiting up to wait for it
+// on the node (0: not at all), and decodes the reply's result as T.
+func detachedCall[T any](ctx context.Context, c *Client, stepID string, op agentproto.Op, params any, timeout, wait time.Duration) (*T, error) {
 	req, err := agentproto.NewRequest(op, params)
 	if err != nil {
 		return nil, fmt.Errorf("host %s: %w", c.r.Name(), err)
 	}
-	req.Detach, req.StepID, req.Timeout = true, stepID, timeout
+	req.Detach, req.StepID, req.Timeout, req.AttachWait = true, stepID, timeout, wait
 	rep, err := c.Call(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	st, err := agentproto.DecodeResult[agentproto.StepStatus](rep)
+	res, err := agentproto.DecodeResult[T](rep)
 	if err != nil {
 		return nil, fmt.Errorf("host %s: agent %s: %w", c.r.Name(), op, err)
 	}
-	return &st, nil
+	return &res, nil
 }
 
 // Attach waits up to wait for detached step stepID. The result's Reply is
