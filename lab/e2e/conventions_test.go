@@ -40,8 +40,14 @@ func TestOperatorConventions(t *testing.T) {
 		t.Errorf("a host was contacted before the refusal: sshd connections %v -> %v", before, after)
 	}
 
-	// A state dir and a backups dir that do not exist yet.
+	// An inventory checkout without the state dir and the backups dir.
 	fresh := filepath.Join(t.TempDir(), "checkout")
+	if err := os.Mkdir(fresh, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(fresh, "hosts.hcl"), []byte("# the checkout's inventory\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	e.stateDir = filepath.Join(fresh, ".kongctl")
 	backups := filepath.Join(fresh, "kept", "backups")
 	e.inv = e.writeInventory(func(s string) string {
@@ -91,7 +97,7 @@ func TestOperatorConventions(t *testing.T) {
 		return string(out)
 	}
 	git("init", "-q")
-	if out := git("status", "--porcelain", "--untracked-files=all"); out != "" {
+	if out := git("status", "--porcelain", "--untracked-files=all"); out != "?? hosts.hcl\n" {
 		t.Errorf("git sees kongctl's state and backups:\n%s", out)
 	}
 	e.requireVersion(e.lab.Options().To, names(e.lab.KongHosts())...)
