@@ -318,8 +318,9 @@ func pidAlive(pid int) bool {
 
 // kongConf is a parsed kong.conf: key → value, file only.
 type kongConf struct {
-	path string
-	kv   map[string]string
+	path    string
+	kv      map[string]string
+	entries []agentproto.ConfEntry // every key = value line, in file order
 }
 
 // loadKongConf reads path, or the first of Kong's default locations.
@@ -342,10 +343,11 @@ func loadKongConf(path string) (*kongConf, error) {
 		c.path = p
 		sc := bufio.NewScanner(f)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
+		for line := 1; sc.Scan(); line++ {
 			k, v, ok := parseConfLine(sc.Text())
 			if ok {
 				c.kv[k] = v
+				c.addEntry(k, v, line)
 			}
 		}
 		if err := sc.Err(); err != nil {
@@ -379,6 +381,16 @@ func parseConfLine(line string) (string, string, bool) {
 		return "", "", false
 	}
 	return k, v, true
+}
+
+// addEntry records a line for the controller's kong.conf rules: the key
+// lower-cased as Kong reads it, the value left out for secret keys.
+func (c *kongConf) addEntry(k, v string, line int) {
+	k = strings.ToLower(k)
+	if agentproto.SecretConfKey(k) {
+		v = ""
+	}
+	c.entries = append(c.entries, agentproto.ConfEntry{Key: k, Value: v, Line: line})
 }
 
 func (c *kongConf) get(key, def string) string {
@@ -423,6 +435,7 @@ func (c *kongConf) facts(version string) agentproto.KongConf {
 		RBACAuthHeader:      c.get("rbac_auth_header", agentproto.DefaultTokenHeader),
 		KonnectMode:         c.get("konnect_mode", "off"),
 		ClusterControlPlane: c.get("cluster_control_plane", ""),
+		Entries:             c.entries,
 	}
 }
 

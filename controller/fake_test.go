@@ -173,6 +173,8 @@ type fakeNode struct {
 	// stagedFile, when set, is what the host finds in a staged file
 	// (default: the ref's package and version, dependencies met).
 	stagedFile func(PackageRef) StagedPackage
+	// confEntries are Facts.ConfEntries (of /etc/kong/kong.conf).
+	confEntries []upgradepath.ConfEntry
 }
 
 func (n *fakeNode) op(op string) error { return n.c.record(n.name + " " + op) }
@@ -183,7 +185,8 @@ func (n *fakeNode) Facts(ctx context.Context) (Facts, error) {
 	}
 	n.c.mu.Lock()
 	defer n.c.mu.Unlock()
-	return Facts{Version: n.version, Edition: "oss", Running: n.running, Arch: "amd64", PackageFormat: "deb", DiskFreeBytes: 10 << 30, Plugins: n.plugins, Conf: n.conf, Role: "traditional", AdminAPI: n.adminAPI}, nil
+	return Facts{Version: n.version, Edition: "oss", Running: n.running, Arch: "amd64", PackageFormat: "deb", DiskFreeBytes: 10 << 30, Plugins: n.plugins, Conf: n.conf, Role: "traditional", AdminAPI: n.adminAPI,
+		ConfFile: "/etc/kong/kong.conf", ConfEntries: n.confEntries}, nil
 }
 func (n *fakeNode) Stop(ctx context.Context, timeout time.Duration) error {
 	if err := n.op("stop"); err != nil {

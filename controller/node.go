@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/kongctl/kongctl/controller/upgradepath"
 )
 
 // Node is one Kong host, reached through its agent. Implementations must be
@@ -146,6 +148,12 @@ type Facts struct {
 	// AdminAPI is the HTTP status of the running node's Admin API GET /
 	// with the inventory's token; 0 when not read.
 	AdminAPI int `json:"admin_api,omitempty"`
+
+	// ConfFile is the kong.conf the agent read ("" when none) and
+	// ConfEntries its `key = value` lines with their line numbers (values
+	// of secret keys left out), for the removed/renamed property rules.
+	ConfFile    string                  `json:"conf_file,omitempty"`
+	ConfEntries []upgradepath.ConfEntry `json:"conf_entries,omitempty"`
 }
 
 // Health is a node's running state.

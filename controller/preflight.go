@@ -75,6 +75,7 @@ func (preflightPhase) run(ctx context.Context, e *engine) error {
 	e.checkFleetVersion(&pf)
 	e.checkPath(&pf)
 	e.checkNodes(&pf)
+	e.checkConfRules(&pf)
 	e.checkNodeKinds(&pf)
 	e.checkSpares(&pf)
 	e.checkDatabase(ctx, &pf)

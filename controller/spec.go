@@ -32,6 +32,10 @@ type Spec struct {
 	ToolsHost     string
 
 	DB DBSpec
+	// AcceptConf are the kong.conf properties the inventory acknowledges
+	// (preflight { accept = [...] }): their removed/renamed findings do not
+	// stop the upgrade.
+	AcceptConf []string
 	// AdminToken resolves the Admin API token's reference (Enterprise
 	// RBAC), nil when the inventory names none; the value is only used to
 	// redact it from output here (the connector sends it to the agents).

@@ -190,6 +190,9 @@ func Redacted(inv *Inventory) *Document {
 		b.strIf("admin_token_env", k.AdminToken.Env)
 		b.strIf("admin_token_file", k.AdminToken.File)
 	}
+	if p := inv.Preflight; p != nil {
+		doc.sub("preflight").list("accept", p.Accept)
+	}
 	tb := doc.sub("timeouts")
 	for _, f := range inv.Timeouts.fields() {
 		tb.dur(f.name, *f.p)
