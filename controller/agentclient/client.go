@@ -419,6 +419,13 @@ func (c *Client) HTTPGet(ctx context.Context, p agentproto.HTTPGetParams) (*agen
 	return call[agentproto.HTTPGetResult](ctx, c, agentproto.OpHTTPGet, p)
 }
 
+// ConfCheck runs the staged Y package's own `kong check` and `kong
+// prepare` (into a scratch prefix) against the node's kong.conf, Y not
+// installed.
+func (c *Client) ConfCheck(ctx context.Context, p agentproto.ConfCheckParams) (*agentproto.ConfCheckResult, error) {
+	return call[agentproto.ConfCheckResult](ctx, c, agentproto.OpConfCheck, p)
+}
+
 // StagePackage checks and keeps a package file under <state>/packages.
 func (c *Client) StagePackage(ctx context.Context, p agentproto.StageParams) (*agentproto.StageResult, error) {
 	return call[agentproto.StageResult](ctx, c, agentproto.OpPackageStage, p)
