@@ -175,6 +175,15 @@ type fakeNode struct {
 	stagedFile func(PackageRef) StagedPackage
 	// confEntries are Facts.ConfEntries (of /etc/kong/kong.conf).
 	confEntries []upgradepath.ConfEntry
+	// yCheck is what Y's kong check / prepare answer (zero: both pass).
+	yCheck YConfCheck
+}
+
+func (n *fakeNode) CheckConfWithY(ctx context.Context, y PackageRef) (YConfCheck, error) {
+	if err := n.op("conf-check " + y.Version); err != nil {
+		return YConfCheck{}, err
+	}
+	return n.yCheck, nil
 }
 
 func (n *fakeNode) op(op string) error { return n.c.record(n.name + " " + op) }

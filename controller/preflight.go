@@ -89,6 +89,7 @@ func (preflightPhase) run(ctx context.Context, e *engine) error {
 	e.checkDisk(&pf)
 	if !e.plan && len(e.errorFindings()) == 0 {
 		e.stagePackages(ctx, &pf)
+		e.checkConfWithY(ctx, &pf)
 	}
 
 	// Second metric sample: the pre-upgrade error rate.

@@ -21,8 +21,10 @@ var confRuleCodes = map[upgradepath.ConfKind]string{
 // or renamed between X and Y to every node's kong.conf as its agent read
 // it, before anything stops. Each offending property is named with its
 // file and line; a renamed property Y still applies is a warning, every
-// other kind stops the upgrade unless the inventory acknowledges the
-// property (preflight { accept = [...] }).
+// other kind stops the upgrade. A removed or renamed property the
+// inventory acknowledges (preflight { accept = [...] }) is reported as
+// info; a value or nginx directive Y refuses cannot be accepted: Y would
+// not start.
 func (e *engine) checkConfRules(pf *preflightData) {
 	from, err1 := upgradepath.Parse(pf.From)
 	to, err2 := upgradepath.Parse(e.spec.To)
@@ -44,12 +46,15 @@ func (e *engine) checkConfRules(pf *preflightData) {
 func confRuleFinding(host, file string, to upgradepath.Version, cf upgradepath.ConfFinding, accepted bool) Finding {
 	fd := Finding{Severity: SevError, Code: confRuleCodes[cf.Rule.Kind], Host: host,
 		Message: fmt.Sprintf("%s:%d: %s", file, cf.Entry.Line, cf.Message(to)), Fix: cf.Fix()}
+	acceptable := cf.Rule.Kind == upgradepath.ConfRemoved || cf.Rule.Kind == upgradepath.ConfRenamed
 	switch {
-	case accepted:
+	case accepted && acceptable:
 		fd.Severity, fd.Fix = SevInfo, ""
 		fd.Message += " (accepted by preflight.accept)"
 	case cf.Rule.Kind == upgradepath.ConfRenamed:
 		fd.Severity = SevWarning
+	case accepted:
+		fd.Message += " (listed in preflight.accept, which cannot help: Kong " + to.String() + " would not start with it)"
 	}
 	return fd
 }

@@ -45,3 +45,20 @@ func TestPreflightConfRules(t *testing.T) {
 		t.Errorf("renamed property: %+v", f)
 	}
 }
+
+// accept lifts removed and renamed properties only: a value or nginx
+// directive Y refuses would keep Y from starting.
+func TestConfRuleFindingAccept(t *testing.T) {
+	to := upgradepath.MustParse("3.9.1")
+	nginx := upgradepath.ConfFinding{Rule: upgradepath.ConfRule{Kind: upgradepath.ConfNginx, Directive: "ssl", Gone: "3.6", Replacement: "the ssl flag of the *_listen setting"},
+		Entry: upgradepath.ConfEntry{Key: "nginx_proxy_ssl", Value: "on", Line: 9}}
+	f := confRuleFinding("kong-1", "/etc/kong/kong.conf", to, nginx, true)
+	if f.Severity != SevError || f.Code != "kong-conf-nginx-directive" || !strings.HasPrefix(f.Message, "/etc/kong/kong.conf:9: nginx_proxy_ssl injects") ||
+		!strings.Contains(f.Message, "cannot help") || !strings.HasPrefix(f.Fix, "remove nginx_proxy_ssl from kong.conf") {
+		t.Errorf("%+v", f)
+	}
+	removed := upgradepath.ConfFinding{Rule: upgradepath.ConfRule{Key: "privileged_agent", Kind: upgradepath.ConfRemoved, Gone: "3.5"}, Entry: upgradepath.ConfEntry{Key: "privileged_agent", Line: 2}}
+	if f := confRuleFinding("kong-1", "/etc/kong/kong.conf", to, removed, true); f.Severity != SevInfo || f.Fix != "" {
+		t.Errorf("%+v", f)
+	}
+}

@@ -142,6 +142,8 @@ func (f ConfFinding) Fix() string {
 	switch {
 	case r.Kind == ConfInvalid:
 		return fmt.Sprintf("set %s before the upgrade", r.Replacement)
+	case r.Kind == ConfNginx:
+		return fmt.Sprintf("remove %s from kong.conf before the upgrade (use %s instead)", e.Key, r.Replacement)
 	case r.Replacement != "":
 		return fmt.Sprintf("replace %s with %s in kong.conf (or list %s in preflight { accept = [...] } to go on as it is)", e.Key, r.Replacement, e.Key)
 	}
