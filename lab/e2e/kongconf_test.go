@@ -54,10 +54,50 @@ func TestPreflightRefusesRemovedKongConfProperty(t *testing.T) {
 	}
 	e.requireVersion(e.lab.Options().From, nodes...)
 
-	// Acknowledged: reported as info, and the upgrade goes through.
+	// Acknowledged, the removed property no longer stops the upgrade; a
+	// value X accepts and Y refuses (pg_ssl_version = tlsv1, refused from
+	// 3.0) is caught by Y's own kong check, run from a scratch extract of
+	// the staged Y package, and accept does not lift it.
 	e.inv = e.writeInventory(func(s string) string {
-		return s + "\npreflight {\n  accept = [\"nginx_optimizations\"]\n}\n"
+		return s + "\npreflight {\n  accept = [\"nginx_optimizations\", \"pg_ssl_version\"]\n}\n"
 	})
+	out, err = e.lab.Exec(ctx, nodes[0], "echo 'pg_ssl_version = tlsv1' >>/etc/kong/kong.conf && grep -n '^pg_ssl_version' /etc/kong/kong.conf | cut -d: -f1")
+	if err != nil {
+		t.Fatalf("%s: add pg_ssl_version: %v: %s", nodes[0], err, out)
+	}
+	sslLine := strings.TrimSpace(string(out))
+	r = e.kongctl("upgrade", "-i", e.inv, "--yes", "--output", "json")
+	if r.code != 1 {
+		t.Fatalf("upgrade with pg_ssl_version = tlsv1: want exit 1 (refused in preflight): %s", r)
+	}
+	rep = finalReport(t, r.stdout)
+	found = false
+	wantY := "/etc/kong/kong.conf:" + sslLine + ": Kong 3.4.2's `kong check` refuses pg_ssl_version: pg_ssl_version has an invalid value: 'tlsv1'"
+	for _, f := range rep.Findings {
+		if f.Code == "kong-conf-rejected-by-y" {
+			if f.Host != nodes[0] || f.Severity != "error" || !strings.HasPrefix(f.Message, wantY) {
+				t.Errorf("finding: %+v", f)
+			}
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no kong-conf-rejected-by-y finding (want %q): %+v", wantY, rep.Findings)
+	}
+	if after := e.kongPIDs(nodes); !equalMaps(pids, after) {
+		t.Errorf("a node was restarted by the refused run: %v -> %v", pids, after)
+	}
+	e.requireVersion(e.lab.Options().From, nodes...)
+	for _, h := range nodes {
+		if out, err := e.lab.Exec(ctx, h, "ls -d /var/lib/kongctl/ycheck-* 2>/dev/null | wc -l"); err != nil || strings.TrimSpace(string(out)) != "0" {
+			t.Errorf("%s: Y's scratch extract left behind: %v %s", h, err, out)
+		}
+	}
+	if out, err := e.lab.Exec(ctx, nodes[0], "sed -i '/^pg_ssl_version = tlsv1$/d' /etc/kong/kong.conf"); err != nil {
+		t.Fatalf("%s: %v: %s", nodes[0], err, out)
+	}
+
+	// Acknowledged: reported as info, and the upgrade goes through.
 	r = e.kongctl("upgrade", "-i", e.inv, "--yes", "--output", "json")
 	if r.code != 0 {
 		t.Fatalf("upgrade with the property accepted: %s", r)
