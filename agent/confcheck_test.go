@@ -1,8 +1,11 @@
 package agent
 
 import (
+	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -73,3 +76,66 @@ func TestConfCheckRunsYFromScratch(t *testing.T) {
 }
 
 func first[A, B any](a A, _ B) A { return a }
+
+// newc writes a cpio "newc" archive of entries (name, mode, body).
+func newc(entries ...[3]string) []byte {
+	var b strings.Builder
+	pad := func() {
+		for b.Len()%4 != 0 {
+			b.WriteByte(0)
+		}
+	}
+	add := func(name string, mode int64, body string) {
+		fmt.Fprintf(&b, "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X", 1, mode, 0, 0, 1, 0, len(body), 0, 0, 0, 0, len(name)+1, 0)
+		b.WriteString(name + "\x00")
+		pad()
+		b.WriteString(body)
+		pad()
+	}
+	for _, e := range entries {
+		mode, _ := strconv.ParseInt(e[1], 8, 64)
+		add(e[0], mode, e[2])
+	}
+	add("TRAILER!!!", 0, "")
+	return []byte(b.String())
+}
+
+func TestUnpackCPIO(t *testing.T) {
+	root := t.TempDir()
+	arc := newc(
+		[3]string{"./usr/local/bin", "040755", ""},
+		[3]string{"./usr/local/bin/kong", "100755", "#!/bin/sh\necho 3.9.1\n"},
+		[3]string{"./usr/local/openresty/nginx/sbin/nginx", "120777", "/usr/local/bin/kong"},
+		[3]string{"./etc/kong/kong.conf.default", "100644", "odd-sized body"},
+	)
+	if err := unpackCPIO(bytes.NewReader(arc), root); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(root, "usr/local/bin/kong")); err != nil || string(b) != "#!/bin/sh\necho 3.9.1\n" {
+		t.Fatalf("kong: %q %v", b, err)
+	}
+	if fi, _ := os.Stat(filepath.Join(root, "usr/local/bin/kong")); fi.Mode().Perm() != 0o755 {
+		t.Errorf("kong mode %v", fi.Mode())
+	}
+	if l, err := os.Readlink(filepath.Join(root, "usr/local/openresty/nginx/sbin/nginx")); err != nil || l != "/usr/local/bin/kong" {
+		t.Errorf("symlink: %q %v", l, err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(root, "etc/kong/kong.conf.default")); string(b) != "odd-sized body" {
+		t.Errorf("conf: %q", b)
+	}
+	// An entry that climbs out is kept inside the extract.
+	r2 := filepath.Join(t.TempDir(), "x", "root")
+	os.MkdirAll(r2, 0o700)
+	if err := unpackCPIO(bytes.NewReader(newc([3]string{"../../etc/passwd", "100644", "x"})), r2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(r2, "etc/passwd")); err != nil {
+		t.Errorf("climbing entry not confined: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(filepath.Dir(r2)), "etc/passwd")); err == nil {
+		t.Error("an entry was written outside the extract")
+	}
+	if err := unpackCPIO(bytes.NewReader([]byte("not cpio at all, long enough to fill a header of one hundred and ten bytes................................")), t.TempDir()); err == nil {
+		t.Error("garbage accepted")
+	}
+}
