@@ -34,21 +34,8 @@ func TestPreflightRefusesRemovedKongConfProperty(t *testing.T) {
 	if r.code != 1 {
 		t.Fatalf("upgrade: want exit 1 (refused in preflight): %s", r)
 	}
-	rep := finalReport(t, r.stdout)
-	var found bool
 	want := "/etc/kong/kong.conf:" + strconv.Itoa(line) + ": nginx_optimizations was removed in Kong 3.0"
-	for _, f := range rep.Findings {
-		if f.Code != "kong-conf-removed" {
-			continue
-		}
-		if f.Host != nodes[1] || f.Severity != "error" || !strings.HasPrefix(f.Message, want) || !strings.Contains(f.Fix, "remove nginx_optimizations from kong.conf") {
-			t.Errorf("finding: %+v", f)
-		}
-		found = true
-	}
-	if !found {
-		t.Fatalf("no kong-conf-removed finding (want %q): %+v", want, rep.Findings)
-	}
+	requireFinding(t, finalReport(t, r.stdout), "kong-conf-removed", nodes[1], "error", want, "remove nginx_optimizations from kong.conf")
 	if after := e.kongPIDs(nodes); !equalMaps(pids, after) {
 		t.Errorf("a node was restarted by the refused run: %v -> %v", pids, after)
 	}
@@ -70,20 +57,8 @@ func TestPreflightRefusesRemovedKongConfProperty(t *testing.T) {
 	if r.code != 1 {
 		t.Fatalf("upgrade with pg_ssl_version = tlsv1: want exit 1 (refused in preflight): %s", r)
 	}
-	rep = finalReport(t, r.stdout)
-	found = false
 	wantY := "/etc/kong/kong.conf:" + sslLine + ": Kong 3.4.2's `kong check` refuses pg_ssl_version: pg_ssl_version has an invalid value: 'tlsv1'"
-	for _, f := range rep.Findings {
-		if f.Code == "kong-conf-rejected-by-y" {
-			if f.Host != nodes[0] || f.Severity != "error" || !strings.HasPrefix(f.Message, wantY) {
-				t.Errorf("finding: %+v", f)
-			}
-			found = true
-		}
-	}
-	if !found {
-		t.Fatalf("no kong-conf-rejected-by-y finding (want %q): %+v", wantY, rep.Findings)
-	}
+	requireFinding(t, finalReport(t, r.stdout), "kong-conf-rejected-by-y", nodes[0], "error", wantY, "set pg_ssl_version to a value Kong 3.4.2 accepts")
 	if after := e.kongPIDs(nodes); !equalMaps(pids, after) {
 		t.Errorf("a node was restarted by the refused run: %v -> %v", pids, after)
 	}
@@ -102,15 +77,26 @@ func TestPreflightRefusesRemovedKongConfProperty(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("upgrade with the property accepted: %s", r)
 	}
-	rep = finalReport(t, r.stdout)
-	found = false
+	requireFinding(t, finalReport(t, r.stdout), "kong-conf-removed", nodes[1], "info", want+": 3.4.2 drops it", "")
+	e.requireVersion(e.lab.Options().To, nodes...)
+}
+
+// requireFinding fails unless rep has exactly one finding of code, on
+// host, of severity, whose message starts with msg and whose fix starts
+// with fix.
+func requireFinding(t *testing.T, rep reportJSON, code, host, severity, msg, fix string) {
+	t.Helper()
+	var n int
 	for _, f := range rep.Findings {
-		if f.Code == "kong-conf-removed" && f.Severity == "info" && strings.HasPrefix(f.Message, want) && strings.Contains(f.Message, "accepted by preflight.accept") {
-			found = true
+		if f.Code != code {
+			continue
+		}
+		n++
+		if f.Host != host || f.Severity != severity || !strings.HasPrefix(f.Message, msg) || !strings.HasPrefix(f.Fix, fix) {
+			t.Errorf("finding %s: want host %s, %s, message %q..., fix %q...: %+v", code, host, severity, msg, fix, f)
 		}
 	}
-	if !found {
-		t.Errorf("no accepted kong-conf-removed finding: %+v", rep.Findings)
+	if n != 1 {
+		t.Fatalf("want one %s finding, got %d: %+v", code, n, rep.Findings)
 	}
-	e.requireVersion(e.lab.Options().To, nodes...)
 }
