@@ -132,10 +132,15 @@ type ConfEntry struct {
 
 // SecretConfKey says whether a kong.conf key holds a secret: its value
 // never leaves the node (Kong's remove_sensitive list, kong-reference
-// 9.2, and anything named like a password, token, secret or key).
+// 9.2, anything named like a password, token, secret or key, and the
+// Enterprise *_conf JSON settings, which carry session secrets and OIDC
+// client secrets).
 func SecretConfKey(key string) bool {
 	switch key {
 	case "proxy_server", "declarative_config_string", "license_data":
+		return true
+	}
+	if strings.HasSuffix(key, "_conf") {
 		return true
 	}
 	for _, w := range []string{"password", "secret", "token", "_key", "passphrase", "credential"} {
