@@ -77,6 +77,8 @@ func (preflightPhase) run(ctx context.Context, e *engine) error {
 	e.checkNodes(&pf)
 	e.checkConfRules(&pf)
 	e.checkNodeKinds(&pf)
+	e.checkEffectiveConf(&pf)
+	e.checkEffectiveDB(&pf)
 	e.checkSpares(&pf)
 	e.checkDatabase(ctx, &pf)
 	e.checkFleetLock(ctx)

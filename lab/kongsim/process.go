@@ -60,7 +60,8 @@ func waitDead(pid int, timeout time.Duration) bool {
 
 // writePrefix is prepare_prefix: dirs, nginx.conf and nginx-kong.conf,
 // nginx's configuration test (an error wrapped by the caller, as
-// prefix_handler returns it), then .kong_env (0600: it holds the password).
+// prefix_handler returns it), then .kong_env (0640, as Kong writes it,
+// kong-reference 9.2: it holds every secret in clear).
 func (a *app) writePrefix(c *Config) error {
 	if err := preparePrefix(c); err != nil {
 		return err
@@ -84,7 +85,14 @@ func (a *app) writePrefix(c *Config) error {
 	if err := a.rel.nginxTest(p, kongConf); err != nil {
 		return err
 	}
-	return write(kongEnvFile(p), c.KongEnv())
+	if err := write(kongEnvFile(p), c.KongEnv()); err != nil {
+		return err
+	}
+	// 0640 whatever the caller's umask (os.WriteFile applies it).
+	if err := os.Chmod(kongEnvFile(p), 0o640); err != nil {
+		return fail("could not prepare Kong prefix at %s: %s", p, err)
+	}
+	return nil
 }
 
 func (a *app) nginxKongConf(c *Config) string {
