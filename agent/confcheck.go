@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -32,10 +33,13 @@ func (a *Agent) confCheck(ctx context.Context, run *opRun, p *agentproto.ConfChe
 	if _, err := os.Stat(pkg); err != nil {
 		return nil, agentproto.Errorf(agentproto.CodeNotFound, "kong.conf check: staged package: %v", err)
 	}
-	conf := p.Conf
-	if conf == "" {
-		conf = "/etc/kong/kong.conf"
+	// The service's environment, as the node's Kong serves with it (its
+	// secrets are redacted from the reply by effectiveConf).
+	kc, senv, confErr, envErr := a.effectiveConf(ctx, run, svcRef{Manager: p.Manager, Unit: p.Unit, EnvFile: p.EnvFile, Prefix: p.Prefix}, p.Conf)
+	if err := errors.Join(confErr, envErr); err != nil {
+		return nil, fmt.Errorf("kong.conf check: the service's configuration: %w", err)
 	}
+	conf := cmp.Or(kc.path, p.Conf, "/etc/kong/kong.conf")
 	scratch, err := os.MkdirTemp(a.StateDir, "ycheck-")
 	if err != nil {
 		return nil, fmt.Errorf("kong.conf check: create the scratch directory: %w", err)
@@ -52,7 +56,7 @@ func (a *Agent) confCheck(ctx context.Context, run *opRun, p *agentproto.ConfChe
 	if _, err := os.Stat(bin); err != nil {
 		return nil, agentproto.Errorf(agentproto.CodeNotFound, "kong.conf check: %s holds no usr/local/bin/kong", filepath.Base(pkg))
 	}
-	env := scratchKongEnv(root, a.Env)
+	env := append(senv.childEnv(), scratchKongEnv(root, a.Env)...)
 	res := &agentproto.ConfCheckResult{Conf: conf}
 	if r, err := run.exec(ctx, cmdSpec{Args: []string{bin, "version"}, Env: env, Dir: scratch}); err == nil {
 		res.Version, _, _ = strings.Cut(strings.TrimSpace(string(r.Stdout)), "\n")

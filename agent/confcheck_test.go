@@ -17,7 +17,7 @@ import (
 // prepare's nginx test on nginx_proxy_ssl.
 const fakeYKong = `#!/bin/sh
 echo "$*" >>"$KONGCTL_TEST_LOG"
-echo "openresty_path=$KONG_OPENRESTY_PATH" >>"$KONGCTL_TEST_LOG"
+echo "openresty_path=$KONG_OPENRESTY_PATH pg_host=$KONG_PG_HOST" >>"$KONGCTL_TEST_LOG"
 case "$1" in
 version) echo 3.9.1 ;;
 check)
@@ -51,7 +51,11 @@ func TestConfCheckRunsYFromScratch(t *testing.T) {
 	conf := filepath.Join(t.TempDir(), "kong.conf")
 	os.WriteFile(conf, []byte("prefix = /usr/local/kong\npg_ssl_version = tlsv1_1\nnginx_proxy_ssl = on\n"), 0o600)
 
-	r := decoded[agentproto.ConfCheckResult](t, first(rpc(t, a, mustReq(t, agentproto.OpConfCheck, agentproto.ConfCheckParams{PackagePath: pkg, Conf: conf}))))
+	// The service's environment file (a cli-managed node): Y's kong runs
+	// with its KONG_* values, as the node's Kong serves with them.
+	envFile := filepath.Join(t.TempDir(), "kong.env")
+	os.WriteFile(envFile, []byte("KONG_PG_HOST=db.internal\n"), 0o600)
+	r := decoded[agentproto.ConfCheckResult](t, first(rpc(t, a, mustReq(t, agentproto.OpConfCheck, agentproto.ConfCheckParams{PackagePath: pkg, Conf: conf, Manager: agentproto.ManagerKongCLI, EnvFile: envFile}))))
 	if r.Version != "3.9.1" || r.Conf != conf || r.CheckExit != 1 || !strings.Contains(r.CheckStderr, "pg_ssl_version has an invalid value") ||
 		r.PrepareExit != 1 || !strings.Contains(r.PrepareStderr, `unknown directive "ssl"`) {
 		t.Fatalf("result %+v", r)
@@ -59,7 +63,7 @@ func TestConfCheckRunsYFromScratch(t *testing.T) {
 	b, _ := os.ReadFile(log)
 	calls := string(b)
 	// prepare got a scratch prefix under the state dir, never X's.
-	if !strings.Contains(calls, "prepare -p "+a.StateDir+"/ycheck-") || strings.Contains(calls, "-p /usr/local/kong") || !strings.Contains(calls, "openresty_path="+a.StateDir+"/ycheck-") {
+	if !strings.Contains(calls, "prepare -p "+a.StateDir+"/ycheck-") || strings.Contains(calls, "-p /usr/local/kong") || !strings.Contains(calls, "openresty_path="+a.StateDir+"/ycheck-") || !strings.Contains(calls, " pg_host=db.internal") {
 		t.Fatalf("calls:\n%s", calls)
 	}
 	if left, _ := filepath.Glob(filepath.Join(a.StateDir, "ycheck-*")); len(left) != 0 {

@@ -38,7 +38,7 @@ func (n *agentNode) CheckConfWithY(ctx context.Context, y PackageRef) (YConfChec
 	if path == "" {
 		return YConfCheck{}, fmt.Errorf("check kong.conf with %s %s on %s: the package is not staged", y.Name, y.Version, n.h.name)
 	}
-	r, err := n.h.client().ConfCheck(ctx, agentproto.ConfCheckParams{PackagePath: path, Conf: n.conf})
+	r, err := n.h.client().ConfCheck(ctx, agentproto.ConfCheckParams{PackagePath: path, Conf: n.conf, Prefix: n.prefix, Manager: n.manager, EnvFile: n.envFile})
 	if err != nil {
 		return YConfCheck{}, fmt.Errorf("check kong.conf with %s %s on %s: %w", y.Name, y.Version, n.h.name, err)
 	}

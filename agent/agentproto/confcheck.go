@@ -6,9 +6,17 @@ package agentproto
 // <Conf>` and `kong prepare -p <scratch prefix> -c <Conf>` run there; X
 // stays installed and serving, and its prefix and .kong_env are never
 // touched. The scratch directory is removed afterwards.
+//
+// Y's kong runs on the node's effective configuration: kong.conf with the
+// service's KONG_* environment (Manager, Unit, EnvFile, Prefix: see
+// FactsParams) in its environment, never in argv.
 type ConfCheckParams struct {
 	PackagePath string `json:"package_path"`
-	Conf        string `json:"conf,omitempty"` // "" = /etc/kong/kong.conf
+	Conf        string `json:"conf,omitempty"` // "" = the unit's -c, else /etc/kong/kong.conf
+	Prefix      string `json:"prefix,omitempty"`
+	Manager     string `json:"manager,omitempty"`
+	Unit        string `json:"unit,omitempty"`
+	EnvFile     string `json:"env_file,omitempty"`
 }
 
 // ConfCheckResult is what Y's kong said.
