@@ -270,7 +270,7 @@ func SpecFromInventory(inv *inventory.Inventory, limit string, wholeFleet bool) 
 		s.AdminToken = inv.AdminToken
 	}
 	for _, hk := range inv.Hooks {
-		spec := HookSpec{Name: hk.Event, Command: hk.Command, Timeout: hk.Timeout}
+		spec := HookSpec{Name: hk.Event, Command: hk.Command, Timeout: hk.Timeout, ContinueOnError: hk.ContinueOnError}
 		if spec.Timeout == 0 {
 			spec.Timeout = inv.Timeouts.Hook
 		}

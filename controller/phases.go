@@ -1,12 +1,10 @@
 package controller
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -298,9 +296,9 @@ func (p hookPhase) run(ctx context.Context, e *engine) error {
 					return nil, fmt.Errorf("hook %s on %s: %w", hookName(hk, i), h, err)
 				}
 				if res.ExitCode != 0 {
-					return nil, fmt.Errorf("hook %s on %s: exit %d: %s", hookName(hk, i), h, res.ExitCode, firstLine(res.Stderr))
+					return nil, fmt.Errorf("hook %s on %s: exit %d: %s", hookName(hk, i), h, res.ExitCode, hookFailure(res))
 				}
-				return nil, nil
+				return e.hookRecord(res), nil
 			})
 			if err != nil {
 				if hk.ContinueOnError {
@@ -976,32 +974,10 @@ func (cleanupPhase) run(ctx context.Context, e *engine) error {
 // bastionHost names the machine kongctl runs on in hooks and results.
 const bastionHost = "bastion"
 
-// localExec runs a hook on the bastion with sh -c.
+// localExec runs a hook on the bastion (see runLocalHook).
 func (e *engine) localExec(ctx context.Context, req ExecRequest) (ExecResult, error) {
 	if e.exec != nil {
 		return e.exec(ctx, req)
 	}
-	if req.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, req.Timeout)
-		defer cancel()
-	}
-	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", req.Command)
-	cmd.Env = os.Environ()
-	for k, v := range req.Env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	res := ExecResult{Stdout: stdout.String(), Stderr: stderr.String()}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		res.ExitCode = ee.ExitCode()
-		return res, nil
-	}
-	if err != nil {
-		return res, fmt.Errorf("run hook on the bastion: %w", err)
-	}
-	return res, nil
+	return runLocalHook(ctx, req, os.LookupEnv)
 }

@@ -27,6 +27,9 @@ type Hook struct {
 	Command string        // a shell command line
 	On      string        // "bastion" (where kongctl runs), or a host or group name
 	Timeout time.Duration // 0 = the hook timeout in timeouts
+	// ContinueOnError turns a failure of the hook (exit status, timeout)
+	// into a warning: the run goes on.
+	ContinueOnError bool
 
 	DeclRange hcl.Range
 	onRange   hcl.Range
@@ -37,6 +40,7 @@ var hookSchema = &hcl.BodySchema{
 		{Name: "command", Required: true},
 		{Name: "on"},
 		{Name: "timeout"},
+		{Name: "continue_on_error"},
 	},
 }
 
@@ -64,6 +68,11 @@ func (d *decoder) decodeHook(block *hcl.Block) *Hook {
 	if at, ok := c.Attributes["timeout"]; ok {
 		if v, ok := d.duration(at, false); ok {
 			h.Timeout = v
+		}
+	}
+	if at, ok := c.Attributes["continue_on_error"]; ok {
+		if v, ok := d.boolean(at); ok {
+			h.ContinueOnError = v
 		}
 	}
 	return h
