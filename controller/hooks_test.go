@@ -137,8 +137,11 @@ func TestBastionHooksInARun(t *testing.T) {
 
 	t.Run("failing", func(t *testing.T) {
 		r, c := run(t, HookSpec{Name: "drain", Command: "echo cannot drain >&2; exit 1", OnBastion: true, Timeout: time.Minute})
-		if r.Outcome == Succeeded || !strings.Contains(r.Error, "hook drain on bastion: exit 1: cannot drain") {
+		if r.Outcome != Failed || !strings.Contains(r.Error, "hook drain on bastion: exit 1: cannot drain") {
 			t.Fatalf("outcome %s, error %q: want the hook's failure", r.Outcome, r.Error)
+		}
+		if c.lock != nil {
+			t.Error("the fleet lock is still held after a run that changed nothing")
 		}
 		if n := stopped(c); n != 0 {
 			t.Errorf("%d nodes stopped after a failed before_stop hook: %q", n, c.Calls())

@@ -16,19 +16,8 @@ hook "before_stop" {
 hook "after_start" {
   command = "undrain"
 }
-database {
-  host         = "10.0.0.5"
-  password_env = "PG"
-}
-upgrade {
-  to = "3.4.2"
-  package {
-    source = "file"
-    dir    = "packages"
-  }
-}
 `
-	inv, diags := LoadBytes("hooks.hcl", []byte(src))
+	inv, diags := LoadBytes("hooks.hcl", []byte(src+base))
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
