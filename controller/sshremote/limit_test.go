@@ -89,3 +89,29 @@ func TestRunGigabyteBounded(t *testing.T) {
 		t.Fatalf("peak RSS %d MiB for a 1 GiB reply, want under 200 MiB", peak>>20)
 	}
 }
+
+type failingWriter struct{ n int }
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if w.n += len(p); w.n > 1<<16 {
+		return 0, errors.New("disk full")
+	}
+	return len(p), nil
+}
+
+// TestRunCallerWriterFailsClosesSession: a caller's writer that fails (a
+// full disk while a backup streams to it) ends the command at once
+// instead of leaving it blocked on a full window until ctx ends.
+func TestRunCallerWriterFailsClosesSession(t *testing.T) {
+	t.Parallel()
+	srv := sshtest.NewServer(t, nil)
+	c := dial(t, baseConfig(t, srv))
+	start := time.Now()
+	_, err := c.Run(testCtx(t), RunRequest{Cmd: "yes", Stdout: &failingWriter{}})
+	if err == nil || !strings.Contains(err.Error(), "kong-1") {
+		t.Fatalf("err = %v, want the failed write to end the run", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("the run went on %s after its writer failed", took)
+	}
+}
