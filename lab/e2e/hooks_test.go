@@ -205,7 +205,7 @@ func TestHooks(t *testing.T) {
 	if err := json.Unmarshal(noisy.Data, &out); err != nil {
 		t.Fatalf("noisy hook data %.200s: %v", noisy.Data, err)
 	}
-	if len(noisy.Data) > 16<<10 || !strings.HasSuffix(out.StdoutTail, "nnnn\nnoisy done\n") || !strings.HasSuffix(out.StderrTail, "eeee") {
+	if len(noisy.Data) > 16<<10 || !strings.HasSuffix(out.StdoutTail, "nnnnnoisy done\n") || !strings.HasSuffix(out.StderrTail, "eeee") {
 		t.Errorf("noisy hook in the journal: %d bytes, stdout ends %q, stderr ends %q: want the clipped tails",
 			len(noisy.Data), out.StdoutTail[max(0, len(out.StdoutTail)-20):], out.StderrTail[max(0, len(out.StderrTail)-8):])
 	}
