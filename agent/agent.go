@@ -236,7 +236,8 @@ func (a *Agent) handle(ctx context.Context, req *agentproto.Request) (*agentprot
 			rep.Result = b
 		}
 	}
-	return rep, secrets
+	// Secrets the op found on the node (the service's environment).
+	return rep, append(secrets, run.secrets...)
 }
 
 func (a *Agent) dispatch(ctx context.Context, run *opRun, op agentproto.Op, params any) (any, error) {

@@ -52,11 +52,14 @@ func (a *Agent) facts(ctx context.Context, run *opRun, p *agentproto.FactsParams
 	}
 
 	// kong.conf.
-	conf, err := loadKongConf(p.KongConf)
-	if err != nil {
-		f.Warnings = append(f.Warnings, err.Error())
+	conf, _, confErr, envErr := a.effectiveConf(ctx, run, svcRef{Manager: p.Manager, Unit: p.Unit, EnvFile: p.EnvFile, Prefix: p.Prefix}, p.KongConf)
+	if confErr != nil {
+		f.Warnings = append(f.Warnings, confErr.Error())
 	}
 	f.Conf = conf.facts(f.Kong.Version)
+	if envErr != nil {
+		f.Conf.EnvError = envErr.Error()
+	}
 
 	// Service.
 	f.Service = a.serviceInfo(ctx, run, f.Kong.Edition, f.Conf.Prefix)
@@ -316,10 +319,38 @@ func pidAlive(pid int) bool {
 
 // ---- kong.conf ----
 
-// kongConf is a parsed kong.conf: key → value, file only.
+// kongConf is a parsed kong.conf (key → value) with, once applyEnv ran,
+// the service's KONG_* environment over it: Kong's own precedence.
 type kongConf struct {
 	path string
 	kv   map[string]string
+	env  map[string]string // conf key -> value from the service's environment
+	from map[string]string // conf key -> where its env value came from
+	src  string            // serviceEnv.Source
+}
+
+// applyEnv lays the service's KONG_* variables over the file.
+func (c *kongConf) applyEnv(e *serviceEnv) {
+	c.env, c.from = map[string]string{}, map[string]string{}
+	if e == nil {
+		return
+	}
+	c.src = e.Source
+	for k, v := range e.Vars {
+		key := strings.ToLower(strings.TrimPrefix(k, "KONG_"))
+		c.env[key], c.from[key] = v, e.From[k]
+	}
+}
+
+// source says where key's effective value comes from.
+func (c *kongConf) source(key string) string {
+	if f, ok := c.from[key]; ok {
+		return "environment (" + f + ")"
+	}
+	if _, ok := c.kv[key]; ok {
+		return "kong.conf " + c.path
+	}
+	return "default"
 }
 
 // loadKongConf reads path, or the first of Kong's default locations.
@@ -382,6 +413,9 @@ func parseConfLine(line string) (string, string, bool) {
 }
 
 func (c *kongConf) get(key, def string) string {
+	if v, ok := c.env[key]; ok && v != "" {
+		return v
+	}
 	if v, ok := c.kv[key]; ok && v != "" {
 		return v
 	}
@@ -400,7 +434,11 @@ func (c *kongConf) facts(version string) agentproto.KongConf {
 	}
 	port, _ := strconv.Atoi(c.get("pg_port", "5432"))
 	ssl := c.get("pg_ssl", "off")
-	_, hasPW := c.kv["pg_password"]
+	hasPW := c.get("pg_password", "") != ""
+	sources := map[string]string{}
+	for _, k := range []string{"database", "pg_host", "pg_port", "pg_user", "pg_database", "pg_schema", "pg_password"} {
+		sources[k] = c.source(k)
+	}
 	return agentproto.KongConf{
 		Path:         c.path,
 		Prefix:       c.prefix(),
@@ -419,6 +457,8 @@ func (c *kongConf) facts(version string) agentproto.KongConf {
 			SSL:      ssl == "on" || ssl == "true",
 		},
 		HasPGPassword:       hasPW,
+		DBSources:           sources,
+		EnvSource:           c.src,
 		EnforceRBAC:         c.get("enforce_rbac", "off"),
 		RBACAuthHeader:      c.get("rbac_auth_header", agentproto.DefaultTokenHeader),
 		KonnectMode:         c.get("konnect_mode", "off"),

@@ -25,8 +25,14 @@ func (a *Agent) migrations(ctx context.Context, run *opRun, p *agentproto.Migrat
 	if err != nil {
 		return nil, err
 	}
+	// Kong's service environment, as the node's Kong serves with it.
+	_, senv, _, envErr := a.effectiveConf(ctx, run, svcRef{Manager: p.Manager, Unit: p.Unit, EnvFile: p.EnvFile, Prefix: p.Prefix}, p.Conf)
+	if envErr != nil {
+		return nil, fmt.Errorf("kong migrations %s: the service's configuration: %w", p.Action, envErr)
+	}
+	env := senv.childEnv()
 	res := &agentproto.MigrationsResult{Action: p.Action}
-	out, err := a.kongMigrations(ctx, run, bin, p, p.Action)
+	out, err := a.kongMigrations(ctx, run, bin, p, p.Action, env)
 	if err != nil {
 		return nil, err
 	}
@@ -47,7 +53,7 @@ func (a *Agent) migrations(ctx context.Context, run *opRun, p *agentproto.Migrat
 	res.Processed, res.ExecutedN, res.PendingN = ro.Processed, ro.Executed, ro.Pending
 	res.AlreadyDone, res.NewAvailable = ro.AlreadyDone, ro.NewAvailable
 	// Never trust exit 0 alone: re-check the state with list.
-	lo, err := a.kongMigrations(ctx, run, bin, p, agentproto.MigList)
+	lo, err := a.kongMigrations(ctx, run, bin, p, agentproto.MigList, env)
 	if err != nil {
 		return res, fmt.Errorf("re-check after %s: %w", p.Action, err)
 	}
@@ -67,7 +73,9 @@ func (a *Agent) migrations(ctx context.Context, run *opRun, p *agentproto.Migrat
 	return res, nil
 }
 
-func (a *Agent) kongMigrations(ctx context.Context, run *opRun, bin string, p *agentproto.MigrationsParams, action string) (cmdResult, error) {
+// kongMigrations runs one `kong migrations` command with svcEnv (the
+// service's KONG_* variables) in its environment.
+func (a *Agent) kongMigrations(ctx context.Context, run *opRun, bin string, p *agentproto.MigrationsParams, action string, svcEnv []string) (cmdResult, error) {
 	args := []string{bin, "migrations", action}
 	if p.Conf != "" {
 		args = append(args, "-c", p.Conf)
@@ -86,7 +94,7 @@ func (a *Agent) kongMigrations(ctx context.Context, run *opRun, bin string, p *a
 	if p.DBTimeout > 0 {
 		args = append(args, "--db-timeout", seconds(p.DBTimeout))
 	}
-	var env []string
+	env := append([]string(nil), svcEnv...)
 	if p.PGPassword != "" {
 		env = append(env, "KONG_PG_PASSWORD="+p.PGPassword)
 	}
@@ -106,6 +114,10 @@ type serviceTarget struct {
 	ports                                     []string
 	// adminToken goes in tokenHeader on the Admin API probe (RBAC).
 	adminToken, tokenHeader string
+	// env is the service's KONG_* environment, given to every kong
+	// command; envErr says why it could not be read.
+	env    []string
+	envErr error
 }
 
 func (a *Agent) resolveService(ctx context.Context, run *opRun, p *agentproto.ServiceParams) (*serviceTarget, error) {
@@ -115,10 +127,11 @@ func (a *Agent) resolveService(ctx context.Context, run *opRun, p *agentproto.Se
 		return nil, err
 	}
 	t.bin = bin
-	conf, cerr := loadKongConf(p.Conf)
-	if cerr != nil && p.Conf != "" {
-		return nil, agentproto.Errorf(agentproto.CodeNotFound, "%v", cerr)
+	conf, senv, cerr, envErr := a.effectiveConf(ctx, run, svcRef{Manager: p.Manager, Unit: p.Unit, EnvFile: p.EnvFile, Prefix: p.Prefix}, p.Conf)
+	if cerr != nil {
+		return nil, cerr
 	}
+	t.env, t.envErr = senv.childEnv(), envErr
 	if t.conf == "" {
 		t.conf = conf.path
 	}
@@ -188,7 +201,7 @@ func (a *Agent) serviceStop(ctx context.Context, run *opRun, p *agentproto.Servi
 	}
 	step := func(args ...string) (cmdResult, error) {
 		r.Steps = append(r.Steps, strings.Join(args, " "))
-		return run.exec(ctx, cmdSpec{Args: args})
+		return run.exec(ctx, cmdSpec{Args: args, Env: t.env})
 	}
 	// Drain first where Kong has it (3.9+): /status/ready turns 503.
 	if !p.NoDrain && t.bin != "" && versionAtLeast(t.version, 3, 9) {
@@ -264,6 +277,9 @@ func (a *Agent) serviceStart(ctx context.Context, run *opRun, p *agentproto.Serv
 		r.Steps = append(r.Steps, "systemctl start "+t.unit)
 		res, err = run.exec(ctx, cmdSpec{Args: []string{"systemctl", "start", t.unit}})
 	} else if !r.WasRunning {
+		if t.envErr != nil {
+			return r, fmt.Errorf("kong start: the service's configuration: %w", t.envErr)
+		}
 		args := []string{t.bin, "start"}
 		if t.conf != "" {
 			args = append(args, "-c", t.conf)
@@ -272,7 +288,7 @@ func (a *Agent) serviceStart(ctx context.Context, run *opRun, p *agentproto.Serv
 			args = append(args, "-p", p.Prefix)
 		}
 		r.Steps = append(r.Steps, strings.Join(args, " "))
-		res, err = run.exec(ctx, cmdSpec{Args: args})
+		res, err = run.exec(ctx, cmdSpec{Args: args, Env: t.env})
 	}
 	if err != nil {
 		return r, err
@@ -329,7 +345,7 @@ func describeHealth(h *agentproto.HealthResult) string {
 }
 
 func (a *Agent) health(ctx context.Context, run *opRun, p *agentproto.HealthParams) (*agentproto.HealthResult, error) {
-	t, err := a.resolveService(ctx, run, &agentproto.ServiceParams{KongBin: p.KongBin, Conf: p.Conf, Prefix: p.Prefix, AdminURL: p.AdminURL, StatusURL: p.StatusURL, Manager: agentproto.ManagerKongCLI, AdminToken: p.AdminToken})
+	t, err := a.resolveService(ctx, run, &agentproto.ServiceParams{KongBin: p.KongBin, Conf: p.Conf, Prefix: p.Prefix, AdminURL: p.AdminURL, StatusURL: p.StatusURL, Manager: cmp.Or(p.Manager, agentproto.ManagerKongCLI), Unit: p.Unit, EnvFile: p.EnvFile, AdminToken: p.AdminToken})
 	if err != nil {
 		return nil, err
 	}
@@ -353,7 +369,7 @@ func (a *Agent) probe(ctx context.Context, run *opRun, p *agentproto.HealthParam
 	h := &agentproto.HealthResult{}
 	if t.bin != "" {
 		pctx, cancel := context.WithTimeout(ctx, timeout)
-		res, err := run.exec(pctx, cmdSpec{Args: []string{t.bin, "health", "-p", t.prefix}})
+		res, err := run.exec(pctx, cmdSpec{Args: []string{t.bin, "health", "-p", t.prefix}, Env: t.env})
 		cancel()
 		h.CLI = err == nil && res.ExitCode == 0
 		h.CLIOut = strings.TrimSpace(clip(string(res.Stdout)+string(res.Stderr), 512))

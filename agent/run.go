@@ -57,6 +57,18 @@ func newOpRun(a *Agent, secrets []string) *opRun {
 	}
 }
 
+// addSecrets adds values found during the op (the service's environment)
+// to those redacted from its tails and reply.
+func (r *opRun) addSecrets(secrets []string) {
+	for _, s := range secrets {
+		if s != "" && !containsStr(r.secrets, s) {
+			r.secrets = append(r.secrets, s)
+			r.margin = max(r.margin, len(s))
+		}
+	}
+	sort.Slice(r.secrets, func(i, j int) bool { return len(r.secrets[i]) > len(r.secrets[j]) })
+}
+
 // tails returns the redacted last TailBytes of stdout and stderr.
 func (r *opRun) tails() (string, string) {
 	return tailOf(redact(r.stdout.String(), r.secrets)), tailOf(redact(r.stderr.String(), r.secrets))

@@ -58,6 +58,8 @@ type Options struct {
 // Plan runs the preflight (nothing is stopped or changed) and returns what
 // an upgrade would do.
 func Plan(ctx context.Context, o Options) (*UpgradePlan, error) {
+	ctx, cancel := hardOnInterrupt(ctx)
+	defer cancel()
 	spec, cfg, done, err := prepare(o, false)
 	if err != nil {
 		return nil, err
@@ -107,6 +109,8 @@ func Rollback(ctx context.Context, o Options) (*Report, error) {
 // Status reports versions, running state and schema state across the
 // fleet, the fleet lock and the latest run.
 func Status(ctx context.Context, o Options) (*StatusReport, error) {
+	ctx, cancel := hardOnInterrupt(ctx)
+	defer cancel()
 	spec, cfg, done, err := prepare(o, false)
 	if err != nil {
 		return nil, err
@@ -313,6 +317,8 @@ func SpecFromInventory(inv *inventory.Inventory, limit string, wholeFleet bool) 
 // for a run that is known to be dead. It refuses when the lock is free or
 // held by another run, so a typo cannot clear a live run's lock.
 func Unlock(ctx context.Context, o Options, runID string) error {
+	ctx, cancel := hardOnInterrupt(ctx)
+	defer cancel()
 	spec, cfg, done, err := prepare(o, false)
 	if err != nil {
 		return err

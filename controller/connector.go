@@ -250,7 +250,7 @@ func (c *sshConnector) Node(ctx context.Context, name string) (Node, error) {
 	// A reference that does not resolve is preflight's finding
 	// (checkSecrets); the node then calls without a token.
 	tok, _ := c.inv.AdminToken()
-	return &agentNode{h: ah, conf: u.KongConf, prefix: u.Prefix, manager: mgr, staged: map[string]string{}, token: string(tok)}, nil
+	return &agentNode{h: ah, conf: u.KongConf, prefix: u.Prefix, manager: mgr, envFile: u.ServiceEnvFile, staged: map[string]string{}, token: string(tok)}, nil
 }
 
 func (c *sshConnector) dbConn() (agentproto.DBConn, error) {
@@ -318,6 +318,8 @@ type agentNode struct {
 	conf    string
 	prefix  string
 	manager string
+	// envFile is the service's environment file (cli-managed nodes).
+	envFile string
 	// token is the Admin API token (Enterprise RBAC), "" for none: it
 	// travels to the agent in request bodies only.
 	token string
@@ -335,7 +337,7 @@ var _ Node = (*agentNode)(nil)
 func (n *agentNode) AgentTimes() map[string]time.Duration { return n.h.time.snapshot() }
 
 func (n *agentNode) Facts(ctx context.Context) (Facts, error) {
-	f, err := n.h.client().Facts(ctx, agentproto.FactsParams{KongConf: n.conf})
+	f, err := n.h.client().Facts(ctx, agentproto.FactsParams{KongConf: n.conf, Prefix: n.prefix, Manager: n.manager, EnvFile: n.envFile})
 	if err != nil {
 		return Facts{}, err
 	}
@@ -349,6 +351,7 @@ func (n *agentNode) Facts(ctx context.Context) (Facts, error) {
 			"enforce_rbac": f.Conf.EnforceRBAC, "konnect_mode": f.Conf.KonnectMode, "cluster_control_plane": f.Conf.ClusterControlPlane},
 	}
 	out.AdminAPI = n.adminAPIStatus(ctx, f)
+	out.DB, out.EnvSource, out.EnvError = dbSettings(f.Conf), f.Conf.EnvSource, f.Conf.EnvError
 	for _, p := range strings.Split(f.Conf.Plugins, ",") {
 		if p = strings.TrimSpace(p); p != "" {
 			out.Plugins = append(out.Plugins, p)
@@ -371,6 +374,25 @@ func (n *agentNode) adminAPIStatus(ctx context.Context, f *agentproto.Facts) int
 		return 0
 	}
 	return r.Status
+}
+
+// dbSettings are a node's effective database settings, in a fixed order,
+// with the password's value replaced by whether it is set.
+func dbSettings(c agentproto.KongConf) []ConfSetting {
+	if len(c.DBSources) == 0 {
+		return nil
+	}
+	pw := "not set"
+	if c.HasPGPassword {
+		pw = "set"
+	}
+	vals := []struct{ k, v string }{{"database", c.DB.Database}, {"pg_host", c.DB.Host}, {"pg_port", strconv.Itoa(c.DB.Port)},
+		{"pg_database", c.DB.Name}, {"pg_user", c.DB.User}, {"pg_schema", c.DB.Schema}, {"pg_password", pw}}
+	out := make([]ConfSetting, 0, len(vals))
+	for _, kv := range vals {
+		out = append(out, ConfSetting{Key: kv.k, Value: kv.v, Source: c.DBSources[kv.k]})
+	}
+	return out
 }
 
 // minDiskFree is the least free space of the file systems a node reported,
@@ -405,7 +427,7 @@ func pkgFormat(mgr string) string {
 }
 
 func (n *agentNode) svc(timeout time.Duration) agentproto.ServiceParams {
-	return agentproto.ServiceParams{Manager: n.manager, Conf: n.conf, Prefix: n.prefix, GraceTimeout: timeout, StartTimeout: timeout, AdminToken: n.token}
+	return agentproto.ServiceParams{Manager: n.manager, Conf: n.conf, Prefix: n.prefix, EnvFile: n.envFile, GraceTimeout: timeout, StartTimeout: timeout, AdminToken: n.token}
 }
 
 func (n *agentNode) Stop(ctx context.Context, timeout time.Duration) error {
@@ -428,7 +450,7 @@ func (n *agentNode) Start(ctx context.Context, timeout time.Duration) (Health, e
 }
 
 func (n *agentNode) Health(ctx context.Context) (Health, error) {
-	hr, err := n.h.client().Health(ctx, agentproto.HealthParams{Conf: n.conf, Prefix: n.prefix, AdminToken: n.token})
+	hr, err := n.h.client().Health(ctx, agentproto.HealthParams{Conf: n.conf, Prefix: n.prefix, Manager: n.manager, EnvFile: n.envFile, AdminToken: n.token})
 	if err != nil {
 		if agentproto.CodeOf(err) == agentproto.CodeUnhealthy {
 			return Health{Detail: err.Error()}, nil
@@ -537,7 +559,7 @@ func (n *agentNode) RemovePackage(ctx context.Context, p PackageRef) error {
 }
 
 func (n *agentNode) Migrations(ctx context.Context, req MigrationsRequest) (SchemaState, error) {
-	params := agentproto.MigrationsParams{Action: req.Command, Conf: n.conf, Prefix: n.prefix, Force: req.Force, DBTimeout: req.DBTimeout, LockTimeout: req.LockTimeout}
+	params := agentproto.MigrationsParams{Action: req.Command, Conf: n.conf, Prefix: n.prefix, Manager: n.manager, EnvFile: n.envFile, Force: req.Force, DBTimeout: req.DBTimeout, LockTimeout: req.LockTimeout}
 	var res *agentproto.MigrationsResult
 	var err error
 	if req.Command == agentproto.MigUp || req.Command == agentproto.MigFinish {

@@ -84,6 +84,10 @@ type engine struct {
 	exec    func(context.Context, ExecRequest) (ExecResult, error) // bastion hooks (tests)
 	yes     bool
 	limit   []string
+	// intr is the operator's soft interrupt (WithInterrupt): forward steps
+	// not yet started are refused once it is closed; undo steps are not.
+	intr        <-chan struct{}
+	rollingBack bool
 
 	mu        sync.Mutex
 	nodes     map[string]Node
@@ -305,6 +309,9 @@ func (e *engine) step(ctx context.Context, ph PhaseName, key, host string, fn fu
 		e.hostResult(ph, host, "skipped", 0, "done before resume", nil)
 		return nil
 	}
+	if e.softStopped() {
+		return fmt.Errorf("%s: not started: %w", key, ErrInterrupted)
+	}
 	if err := e.journalStep(ph, key, host, journal.Started, nil, nil); err != nil {
 		return err
 	}
@@ -350,6 +357,15 @@ func (e *engine) stepStarted(key string) bool {
 	return e.j.State().Status(key) != ""
 }
 
+// softStopped reports whether the operator's soft interrupt came while
+// the run goes forward (a rollback ignores it).
+func (e *engine) softStopped() bool {
+	e.mu.Lock()
+	rb := e.rollingBack
+	e.mu.Unlock()
+	return !rb && interruptedNow(e.intr)
+}
+
 // forEach runs fn for every host with at most limit at once. One host's
 // failure does not cancel the others; errors are joined.
 func (e *engine) forEach(ctx context.Context, hosts []string, limit int, fn func(ctx context.Context, host string) error) error {
@@ -385,6 +401,9 @@ func (e *engine) runPhases(ctx context.Context, phases []phase) (int, error) {
 	for i, p := range phases {
 		if err := ctx.Err(); err != nil {
 			return i, err
+		}
+		if e.softStopped() {
+			return i, fmt.Errorf("before %s: %w", p.name(), ErrInterrupted)
 		}
 		if _, ok := p.(group); ok {
 			// A group enters its parts itself, as each begins.
@@ -460,6 +479,8 @@ func (e *engine) allHosts() []string {
 func (e *engine) rollback(ctx context.Context) error {
 	e.mu.Lock()
 	started := slices.Clone(e.started)
+	// A rollback under way completes on a soft interrupt.
+	e.rollingBack = true
 	e.mu.Unlock()
 	e.note("rolling back %d phase(s)", len(started))
 	for i := len(started) - 1; i >= 0; i-- {

@@ -146,6 +146,23 @@ type Facts struct {
 	// AdminAPI is the HTTP status of the running node's Admin API GET /
 	// with the inventory's token; 0 when not read.
 	AdminAPI int `json:"admin_api,omitempty"`
+	// DB is the node's effective database settings (kong.conf with the
+	// service's KONG_* environment over it) and where each comes from;
+	// a secret's value is never kept ("set" or "not set").
+	DB []ConfSetting `json:"db,omitempty"`
+	// EnvSource is where the service's environment was read ("systemd
+	// unit kong.service", "process 1234", "file <path>"; "" none);
+	// EnvError why it could not be (preflight refuses the node).
+	EnvSource string `json:"env_source,omitempty"`
+	EnvError  string `json:"env_error,omitempty"`
+}
+
+// ConfSetting is one effective configuration value and its source:
+// "kong.conf <path>", "environment (<where>)" or "default".
+type ConfSetting struct {
+	Key    string `json:"key"`
+	Value  string `json:"value"`
+	Source string `json:"source"`
 }
 
 // Health is a node's running state.

@@ -47,6 +47,11 @@ type PlanHost struct {
 	Edition string   `json:"edition,omitempty"`
 	Running bool     `json:"running"`
 	Actions []string `json:"actions"`
+	// DB is the node's effective database settings and the source of
+	// each (secrets shown as set or not set); EnvSource is where the
+	// service's environment was read.
+	DB        []ConfSetting `json:"db,omitempty"`
+	EnvSource string        `json:"env_source,omitempty"`
 }
 
 // PlanPhase is one phase: whether it can be undone, and how.
@@ -105,7 +110,7 @@ func plan(ctx context.Context, spec *Spec, cfg runConfig) (*UpgradePlan, error) 
 	}
 	for _, h := range e.allHosts() {
 		f := e.pf.Facts[h]
-		ph := PlanHost{Name: h, Roles: spec.host(h).Roles, Version: f.Version, Edition: f.Edition, Running: f.Running}
+		ph := PlanHost{Name: h, Roles: spec.host(h).Roles, Version: f.Version, Edition: f.Edition, Running: f.Running, DB: f.DB, EnvSource: f.EnvSource}
 		switch {
 		case slices.Contains(spec.DataPlanes, h):
 			ph.Actions = []string{"checked for compatibility with " + spec.To + " control planes; not changed"}
@@ -232,6 +237,7 @@ func (p *UpgradePlan) WriteText(w io.Writer) error {
 		fmt.Fprintf(tw, "  %s\t%s\t%s %s\trunning=%v\t%s\n", h.Name, strings.Join(h.Roles, ","), dash(h.Version), h.Edition, h.Running, strings.Join(h.Actions, "; "))
 	}
 	tw.Flush()
+	writePlanDB(&b, p.Hosts)
 	b.WriteString("\nphases:\n")
 	tw = tabwriter.NewWriter(&b, 0, 2, 2, ' ', 0)
 	for _, ph := range p.Phases {

@@ -76,6 +76,8 @@ func (preflightPhase) run(ctx context.Context, e *engine) error {
 	e.checkPath(&pf)
 	e.checkNodes(&pf)
 	e.checkNodeKinds(&pf)
+	e.checkEffectiveConf(&pf)
+	e.checkEffectiveDB(&pf)
 	e.checkSpares(&pf)
 	e.checkDatabase(ctx, &pf)
 	e.checkFleetLock(ctx)

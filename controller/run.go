@@ -26,6 +26,7 @@ type runConfig struct {
 	confirm func(string) bool
 	resume  bool
 	version string
+	intr    <-chan struct{} // the operator's soft interrupt (WithInterrupt)
 }
 
 func newRunID(now time.Time) string {
@@ -47,7 +48,7 @@ func lockOwner() string {
 // for resume/rollback.
 func openRun(spec *Spec, cfg runConfig, op string, reopen bool) (*engine, error) {
 	e := newEngine(spec, cfg.conn, cfg.clk, cfg.sink, &redactor{})
-	e.op, e.yes, e.confirm = op, cfg.yes, cfg.confirm
+	e.op, e.yes, e.confirm, e.intr = op, cfg.yes, cfg.confirm, cfg.intr
 	if reopen {
 		dir, err := journal.Latest(spec.StateDir)
 		if err != nil {
@@ -96,6 +97,7 @@ func openRun(spec *Spec, cfg runConfig, op string, reopen bool) (*engine, error)
 
 // upgrade runs the whole pipeline: a new run, or the latest one resumed.
 func upgrade(ctx context.Context, spec *Spec, cfg runConfig) (*Report, error) {
+	cfg.intr = interruptOf(ctx)
 	spec.withDefaults()
 	if err := spec.validate(); err != nil {
 		return nil, err
@@ -174,8 +176,8 @@ func (e *engine) failed(ctx context.Context, started time.Time, phases []phase, 
 		}
 	}
 	e.mu.Unlock()
-	interrupted := ctx.Err() != nil
-	if !changed && !interrupted {
+	interrupted := ctx.Err() != nil || errors.Is(err, ErrInterrupted)
+	if !changed && ctx.Err() == nil {
 		rerr := e.releaseLock(context.WithoutCancel(ctx))
 		_ = e.j.Run("failed", e.red.err(err))
 		r := e.finish(started, Failed, err, rerr)
@@ -225,6 +227,7 @@ func (e *engine) runRollbackHooks(ctx context.Context) {
 
 // rollbackRun undoes the latest run from its journal (on demand).
 func rollbackRun(ctx context.Context, spec *Spec, cfg runConfig) (*Report, error) {
+	cfg.intr = interruptOf(ctx)
 	spec.withDefaults()
 	if err := spec.validate(); err != nil {
 		return nil, err

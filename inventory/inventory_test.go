@@ -192,6 +192,7 @@ upgrade {
   to      = "3.4.3.12"
   edition = "enterprise"
   order   = ["k3", "last", "k3"]
+  service_env_file = "/etc/kong/kong_env.conf"
   package {
     source = "repository"
     repository { url = "https://example.com/kong" }
@@ -199,6 +200,9 @@ upgrade {
 }`,
 			check: func(t *testing.T, inv *Inventory) {
 				u := inv.Upgrade
+				if u.ServiceEnvFile != "/etc/kong/kong_env.conf" {
+					t.Errorf("ServiceEnvFile = %q", u.ServiceEnvFile)
+				}
 				if got := u.PackageFile(u.To, "amd64", "deb"); got != "kong-enterprise-edition_3.4.3.12_amd64.deb" {
 					t.Errorf("PackageFile = %q", got)
 				}

@@ -128,6 +128,7 @@ func Redacted(inv *Inventory) *Document {
 		b.str("kong_conf", u.KongConf)
 		b.str("prefix", u.Prefix)
 		b.str("service_manager", u.ServiceManager)
+		b.strIf("service_env_file", u.ServiceEnvFile)
 		b.strIf("migration_host", u.MigrationHost)
 		b.str("on_failure", u.OnFailure)
 		b.str("stop", u.Stop)

@@ -38,6 +38,11 @@ type Upgrade struct {
 	KongConf       string
 	Prefix         string
 	ServiceManager string // "cli" (kong start/stop) or "systemd"
+	// ServiceEnvFile is the environment file (KONG_*=value lines) the
+	// nodes' Kong service reads on cli-managed hosts: kongctl gives its
+	// values to every kong command when Kong is not running (a running
+	// Kong's own environment is read otherwise). "" = none.
+	ServiceEnvFile string
 	MigrationHost  string // "" = first healthy node that can migrate
 	OnFailure      string // "rollback" or "pause"
 	// Stop is how the nodes stop: "parallel" (default: the migration node
@@ -102,6 +107,7 @@ var upgradeSchema = &hcl.BodySchema{
 		{Name: "kong_conf"},
 		{Name: "prefix"},
 		{Name: "service_manager"},
+		{Name: "service_env_file"},
 		{Name: "migration_host"},
 		{Name: "on_failure"},
 		{Name: "order"},
@@ -154,7 +160,7 @@ func (d *decoder) decodeUpgrade(block *hcl.Block) *Upgrade {
 		d.errorf(a["to"].Expr.Range(), "Not an upgrade",
 			"upgrade.to (%s) must be newer than upgrade.from (%s). To go back to an older version after a failed upgrade, use `kongctl rollback`.", u.To, u.From)
 	}
-	for name, dst := range map[string]*string{"kong_conf": &u.KongConf, "prefix": &u.Prefix} {
+	for name, dst := range map[string]*string{"kong_conf": &u.KongConf, "prefix": &u.Prefix, "service_env_file": &u.ServiceEnvFile} {
 		if at, ok := a[name]; ok {
 			if v, ok := d.nonEmpty(at); ok {
 				if !strings.HasPrefix(v, "/") {

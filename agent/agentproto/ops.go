@@ -37,6 +37,15 @@ type FactsParams struct {
 	KongBin   string   `json:"kong_bin,omitempty"`   // default: kong in PATH, else /usr/local/bin/kong
 	KongConf  string   `json:"kong_conf,omitempty"`  // default: /etc/kong/kong.conf, then /etc/kong.conf
 	DiskPaths []string `json:"disk_paths,omitempty"` // extra paths to report free space of
+	Prefix    string   `json:"prefix,omitempty"`     // -p the controller passes kong
+	// Manager, Unit and EnvFile say where Kong's service environment is
+	// read (the agent's effective configuration): Manager "" detects as
+	// facts does; EnvFile is the service's environment file on a
+	// kong-cli node, read when Kong is not running (and required to exist
+	// when named).
+	Manager string `json:"manager,omitempty"`
+	Unit    string `json:"unit,omitempty"`
+	EnvFile string `json:"env_file,omitempty"`
 }
 
 // Facts is what the agent found on the node.
@@ -95,20 +104,32 @@ type ServiceInfo struct {
 	PIDFile string `json:"pid_file,omitempty"`
 }
 
-// KongConf is what the agent read of kong.conf (after the KONG_* overrides
-// of its own environment are NOT applied: the file only). pg_password is
-// never returned.
+// KongConf is the node's effective configuration: kong.conf with the
+// KONG_* environment of Kong's service over it (kong-reference 3.2, 9.2;
+// the agent's own environment is never used). pg_password is never
+// returned.
 type KongConf struct {
-	Path           string     `json:"path,omitempty"` // "" when no conf file was found
-	Prefix         string     `json:"prefix"`
-	Role           string     `json:"role"`
-	Plugins        string     `json:"plugins"`
-	ProxyListen    string     `json:"proxy_listen"`
-	AdminListen    string     `json:"admin_listen"`
-	StatusListen   string     `json:"status_listen"`
-	DB             DBSettings `json:"db"`
-	HasPGPassword  bool       `json:"has_pg_password"`
-	UnknownEntries int        `json:"unknown_entries,omitempty"`
+	Path          string     `json:"path,omitempty"` // "" when no conf file was found
+	Prefix        string     `json:"prefix"`
+	Role          string     `json:"role"`
+	Plugins       string     `json:"plugins"`
+	ProxyListen   string     `json:"proxy_listen"`
+	AdminListen   string     `json:"admin_listen"`
+	StatusListen  string     `json:"status_listen"`
+	DB            DBSettings `json:"db"`
+	HasPGPassword bool       `json:"has_pg_password"`
+	// DBSources says where each database setting's effective value comes
+	// from (database, pg_host, pg_port, pg_user, pg_database, pg_schema,
+	// pg_password): "kong.conf <path>", "environment (<where>)" or
+	// "default". EnvSource is where the service's environment was read
+	// ("systemd unit kong.service", "process 1234", "file <path>"; "" none).
+	DBSources map[string]string `json:"db_sources,omitempty"`
+	EnvSource string            `json:"env_source,omitempty"`
+	// EnvError says why the service's environment could not be read (a
+	// unit unreadable, an EnvironmentFile missing): the node's effective
+	// configuration is unknown, and preflight refuses it.
+	EnvError       string `json:"env_error,omitempty"`
+	UnknownEntries int    `json:"unknown_entries,omitempty"`
 	// Enterprise RBAC (kong-reference 9.1): enforce_rbac (default off) and
 	// the header the token goes in (rbac_auth_header).
 	EnforceRBAC    string `json:"enforce_rbac,omitempty"`
@@ -165,6 +186,8 @@ type ServiceParams struct {
 	// AdminToken is sent as Kong-Admin-Token on the Admin API probes
 	// (Enterprise RBAC). A secret: it travels in the request body only.
 	AdminToken string `json:"admin_token,omitempty"`
+	// EnvFile: see FactsParams.
+	EnvFile string `json:"env_file,omitempty"`
 }
 
 // Secrets implements SecretHolder.
@@ -194,6 +217,10 @@ type HealthParams struct {
 	Timeout   time.Duration `json:"timeout,omitempty"`    // per probe, default 5s
 	// AdminToken is sent as Kong-Admin-Token on the Admin API probe.
 	AdminToken string `json:"admin_token,omitempty"`
+	// Manager, Unit, EnvFile: see FactsParams.
+	Manager string `json:"manager,omitempty"`
+	Unit    string `json:"unit,omitempty"`
+	EnvFile string `json:"env_file,omitempty"`
 }
 
 // Secrets implements SecretHolder.
@@ -367,6 +394,11 @@ type MigrationsParams struct {
 	// PGPassword, when set, is given to kong as KONG_PG_PASSWORD in its
 	// environment (for a kong.conf that does not carry it).
 	PGPassword string `json:"pg_password,omitempty"`
+	// Manager, Unit, EnvFile: see FactsParams. The service's KONG_*
+	// environment is given to kong in its environment, never in argv.
+	Manager string `json:"manager,omitempty"`
+	Unit    string `json:"unit,omitempty"`
+	EnvFile string `json:"env_file,omitempty"`
 }
 
 // Secrets implements SecretHolder.

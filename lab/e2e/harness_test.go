@@ -341,9 +341,22 @@ func (e *env) adminPost(host, path, body string) {
 // primary key order, through pgx against the lab's database.
 func (e *env) fingerprint() map[string]string {
 	e.t.Helper()
+	dsn, err := e.lab.DSN()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return e.fingerprintDSN(dsn)
+}
+
+// fingerprintDSN is fingerprint for the database at dsn.
+func (e *env) fingerprintDSN(dsn string) map[string]string {
+	e.t.Helper()
 	ctx, cancel := shortCtx()
 	defer cancel()
-	conn := e.dbConnect(ctx)
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		e.t.Fatalf("connect to the lab database: %v", err)
+	}
 	defer conn.Close(context.Background())
 	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {

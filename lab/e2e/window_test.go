@@ -5,6 +5,7 @@ package e2e
 import (
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -112,5 +113,41 @@ func TestFinishAfterVerifyGateRollsBack(t *testing.T) {
 	}
 	if code, out := e.migrationsList(nodes[1]); code != 0 {
 		t.Errorf("kong migrations list on X after the rollback: exit %d\n%s", code, out)
+	}
+}
+
+// Issue 20: the first SIGINT during install lets the running install
+// finish, starts nothing new and pauses (exit 4); `kongctl upgrade
+// --resume` then completes, every node on Y, and dpkg has nothing half
+// done on any node (`dpkg --audit` clean).
+func TestSIGINTDuringInstallPausesThenResumes(t *testing.T) {
+	e := upLab(t, labenv.Options{Nodes: 3, From: "2.8.4", To: "3.4.2"})
+	nodes := names(e.lab.KongHosts())
+	e.createEntities(nodes[0])
+	e.requireServing(nodes, labRoutes)
+
+	run := e.start("upgrade", "-i", e.inv, "--yes", "--output", "json")
+	run.waitEvent(t, 3*time.Minute, "the install phase", func(ev event) bool {
+		return ev.Type == "phase_start" && ev.Phase == "install"
+	})
+	if err := run.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if code := run.wait(t, 2*time.Minute); code != 4 {
+		t.Fatalf("kongctl after one SIGINT: exit %d, want 4 (paused)", code)
+	}
+	r := e.kongctl("upgrade", "-i", e.inv, "--resume", "--yes")
+	if r.code != 0 {
+		t.Fatalf("upgrade --resume: %s", r)
+	}
+	e.requireVersion("3.4.2", nodes...)
+	e.requireServing(nodes, labRoutes)
+	for _, h := range nodes {
+		ctx, cancel := shortCtx()
+		out, err := e.lab.SSH(ctx, h, "dpkg --audit")
+		cancel()
+		if err != nil || strings.TrimSpace(out) != "" {
+			t.Errorf("dpkg --audit on %s: %v\n%s", h, err, out)
+		}
 	}
 }

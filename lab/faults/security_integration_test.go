@@ -145,9 +145,36 @@ func TestAdminTokenNeverLeaks(t *testing.T) {
 	ctx := labCtx(t, 12*time.Minute)
 	o := LabOptions()
 	o.Nodes, o.Edition, o.RBAC = 2, labenv.EditionEnterprise, true
+	lab := sideLab(t, ctx, o)
+	scanRunForSecrets(t, ctx, lab, lab.InventoryPath(),
+		secretFile{"admin token", filepath.Join(lab.Dir(), labenv.AdminTokenFile)},
+		secretFile{"database password", lab.PasswordFile()})
+}
+
+// TestEnvConfSecretsNeverLeak is the same scan on an ENVCONF=1 lab: the
+// database password lives only in each node's service environment file
+// (kong.conf holds the decoy's), so the agent reads it there (or from the
+// running Kong's /proc/<pid>/environ) and hands it to kong in the child's
+// environment: it must show in no argv, output, journal or file, and
+// neither must the decoy's password. The package's lab is rebuilt as it
+// was afterwards.
+func TestEnvConfSecretsNeverLeak(t *testing.T) {
+	ctx := labCtx(t, 12*time.Minute)
+	o := LabOptions()
+	o.Nodes, o.EnvConf = 2, true
+	lab := sideLab(t, ctx, o)
+	scanRunForSecrets(t, ctx, lab, lab.InventoryPath(),
+		secretFile{"database password", lab.PasswordFile()},
+		secretFile{"decoy database password", filepath.Join(lab.Dir(), labenv.DecoyPasswordFile)})
+}
+
+// sideLab brings the package's lab up with other options o for one test,
+// and as it was (LabOptions) afterwards.
+func sideLab(t *testing.T, ctx context.Context, o labenv.Options) *labenv.Lab {
+	t.Helper()
 	lab, err := labenv.Up(ctx, o)
 	if err != nil {
-		t.Fatalf("RBAC lab up: %v", err)
+		t.Fatalf("lab up with %+v: %v", o, err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -158,9 +185,7 @@ func TestAdminTokenNeverLeaks(t *testing.T) {
 		}
 		testRunner.Lab = l
 	})
-	scanRunForSecrets(t, ctx, lab, lab.InventoryPath(),
-		secretFile{"admin token", filepath.Join(lab.Dir(), labenv.AdminTokenFile)},
-		secretFile{"database password", lab.PasswordFile()})
+	return lab
 }
 
 // secretFile is a secret the scan looks for, and the lab's file holding it

@@ -41,7 +41,8 @@
 //
 // # Daemon
 //
-// `kong start` writes <prefix>/.kong_env (0600), nginx.conf,
+// `kong start` writes <prefix>/.kong_env (0640, Kong's banner and every
+// resolved property), nginx.conf,
 // nginx-kong.conf and logs/, then runs this binary as `nginx -p <prefix>`
 // in a new session (setsid, detached from the caller and its SSH session)
 // and waits for it to report ready; the daemon writes

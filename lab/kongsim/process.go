@@ -58,8 +58,9 @@ func waitDead(pid int, timeout time.Duration) bool {
 	return !alive(pid)
 }
 
-// writePrefix is prepare_prefix: dirs, .kong_env (0600: it holds the
-// password), nginx.conf and nginx-kong.conf.
+// writePrefix is prepare_prefix: dirs, .kong_env (0640, as Kong writes
+// it, kong-reference 9.2: it holds every secret in clear), nginx.conf and
+// nginx-kong.conf.
 func (a *app) writePrefix(c *Config) error {
 	if err := preparePrefix(c); err != nil {
 		return err
@@ -74,6 +75,10 @@ func (a *app) writePrefix(c *Config) error {
 		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 			return fail("could not prepare Kong prefix at %s: %s", p, err)
 		}
+	}
+	// 0640 whatever the caller's umask (os.WriteFile applies it).
+	if err := os.Chmod(kongEnvFile(p), 0o640); err != nil {
+		return fail("could not prepare Kong prefix at %s: %s", p, err)
 	}
 	return nil
 }

@@ -15,6 +15,24 @@ const (
 	DBPort = 5432
 )
 
+// An ENVCONF lab's decoy: the database (and role) its nodes' kong.conf
+// names, its password in DecoyPasswordFile beside hosts.hcl; and the
+// service environment file holding the real settings on each node.
+const (
+	DecoyDB           = "kong_decoy"
+	DecoyPasswordFile = "decoy_pg_password"
+	ServiceEnvFile    = "/etc/kong/kong_env.conf"
+)
+
+// decoyPassword reads the decoy role's password.
+func (l *Lab) decoyPassword() (string, error) {
+	b, err := os.ReadFile(filepath.Join(l.st.Dir, DecoyPasswordFile))
+	if err != nil {
+		return "", fmt.Errorf("read the decoy database's password: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
 func (l *Lab) dbEnv() []string {
 	return []string{
 		"PG_DATA=" + l.st.DBData,
@@ -71,6 +89,17 @@ func (l *Lab) provisionDB(ctx context.Context) error {
 	}
 	if _, err := execIn(ctx, db, strings.NewReader(pw+"\n"), l.dbEnv(), l.script("db.sh")+" init"); err != nil {
 		return fmt.Errorf("host %s: provision database: %w", db.Name, err)
+	}
+	if l.st.Options.EnvConf {
+		// The decoy: a role and database of its own on the same server.
+		decoy, err := l.decoyPassword()
+		if err != nil {
+			return err
+		}
+		env := append(l.dbEnv(), "DB_USER="+DecoyDB, "DB_NAME="+DecoyDB)
+		if _, err := execIn(ctx, db, strings.NewReader(decoy+"\n"), env, l.script("db.sh")+" init"); err != nil {
+			return fmt.Errorf("host %s: provision the decoy database: %w", db.Name, err)
+		}
 	}
 	return nil
 }

@@ -99,6 +99,9 @@ func renderInventory(st *State) string {
 	w("  kong_conf       = \"/etc/kong/kong.conf\"\n")
 	w("  prefix          = \"/usr/local/kong\"\n")
 	w("  service_manager = \"cli\"\n")
+	if o.EnvConf {
+		w("  service_env_file = %s\n", hclString(ServiceEnvFile))
+	}
 	w("  migration_host  = %s\n", hclString(kongs[0].Name))
 	w("  on_failure      = \"rollback\"\n")
 	w("\n  package {\n")

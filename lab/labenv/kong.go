@@ -31,6 +31,9 @@ func (l *Lab) kongEnv(h *Host) []string {
 	if o.RBAC {
 		env = append(env, "ENFORCE_RBAC=on")
 	}
+	if o.EnvConf {
+		env = append(env, "SERVICE_ENV_FILE="+ServiceEnvFile, "DECOY_USER="+DecoyDB, "DECOY_NAME="+DecoyDB)
+	}
 	if o.Hybrid {
 		env = append(env, "CLUSTER_CERT=/etc/kong/cluster.crt", "CLUSTER_CERT_KEY=/etc/kong/cluster.key")
 	}
@@ -103,7 +106,17 @@ func (l *Lab) installKong(ctx context.Context, h *Host) error {
 	if err != nil {
 		return err
 	}
-	if _, err := execIn(ctx, h, strings.NewReader(pw+"\n"), env, l.script("kong-node.sh")+" configure"); err != nil {
+	stdin := pw + "\n"
+	if l.st.Options.EnvConf {
+		// The real password goes to the service's environment file, the
+		// decoy's to kong.conf.
+		decoy, err := l.decoyPassword()
+		if err != nil {
+			return err
+		}
+		stdin += decoy + "\n"
+	}
+	if _, err := execIn(ctx, h, strings.NewReader(stdin), env, l.script("kong-node.sh")+" configure"); err != nil {
 		return fmt.Errorf("host %s: configure kong: %w", h.Name, err)
 	}
 	return nil
@@ -133,6 +146,13 @@ func (l *Lab) bootstrap(ctx context.Context) error {
 	}
 	if _, err := execIn(ctx, h, stdin, env, l.script("kong-node.sh")+" bootstrap"); err != nil {
 		return fmt.Errorf("host %s: bootstrap database: %w", h.Name, err)
+	}
+	if l.st.Options.EnvConf {
+		// The decoy gets a Kong schema too, so that a command run on
+		// kong.conf alone "works" on it silently.
+		if _, err := execIn(ctx, h, nil, l.kongEnv(h), l.script("kong-node.sh")+" bootstrap-decoy"); err != nil {
+			return fmt.Errorf("host %s: bootstrap the decoy database: %w", h.Name, err)
+		}
 	}
 	return nil
 }

@@ -139,6 +139,11 @@ func (l *Lab) build(ctx context.Context) error {
 	if _, err := ensurePassword(o.Dir); err != nil {
 		return err
 	}
+	if o.EnvConf {
+		if _, err := ensureSecretFile(filepath.Join(o.Dir, DecoyPasswordFile)); err != nil {
+			return err
+		}
+	}
 	if o.RBAC {
 		if _, err := ensureSecretFile(filepath.Join(o.Dir, AdminTokenFile)); err != nil {
 			return err
@@ -512,6 +517,19 @@ func (l *Lab) DSN() (string, error) {
 		return "", err
 	}
 	return fmt.Sprintf("postgres://%s:%s@%s:%d/%s?sslmode=disable", DBUser, pw, l.DBHost().Address, l.st.DBPort, DBName), nil
+}
+
+// DecoyDSN is the connection string of an ENVCONF lab's decoy database
+// (the one kong.conf names), for tests that prove it stays untouched.
+func (l *Lab) DecoyDSN() (string, error) {
+	if !l.st.Options.EnvConf {
+		return "", errors.New("lab: no decoy database (not an ENVCONF=1 lab)")
+	}
+	pw, err := l.decoyPassword()
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("postgres://%s:%s@%s:%d/%s?sslmode=disable", DecoyDB, pw, l.DBHost().Address, l.st.DBPort, DecoyDB), nil
 }
 
 // Hosts are all the lab's hosts, in inventory order.

@@ -55,6 +55,7 @@ func TestNormalizeRejects(t *testing.T) {
 		"tiny disk":       {DiskMB: 4},
 		"too many spares": {Spares: 100},
 		"rbac on oss":     {RBAC: true},
+		"envconf hybrid":  {EnvConf: true, Hybrid: true},
 		"negative rows":   {Rows: -1},
 		"too many rows":   {Rows: MaxRows + 1},
 	} {
@@ -113,6 +114,7 @@ func TestInventoryLoads(t *testing.T) {
 		"hybrid":     {Nodes: 2, Hybrid: true, DPs: 3, Spares: 2},
 		"enterprise": {Edition: "enterprise", Nodes: 1},
 		"rbac":       {Edition: "enterprise", Nodes: 1, RBAC: true},
+		"envconf":    {Nodes: 2, EnvConf: true},
 	}
 	for name, o := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -134,6 +136,9 @@ func TestInventoryLoads(t *testing.T) {
 			inv, diags := inventory.LoadBytes(filepath.Join(o.Dir, "hosts.hcl"), []byte(src))
 			if diags.HasErrors() {
 				t.Fatalf("inventory does not load: %s\n%s", diags.Error(), src)
+			}
+			if got := inv.Upgrade != nil && inv.Upgrade.ServiceEnvFile == ServiceEnvFile; got != o.EnvConf {
+				t.Errorf("upgrade.service_env_file wrong with EnvConf %v:\n%s", o.EnvConf, src)
 			}
 			if got := inv.Kong != nil && inv.Kong.AdminToken.File == tokenFile; got != o.RBAC {
 				t.Errorf("kong.admin_token_file = %+v with RBAC %v", inv.Kong, o.RBAC)

@@ -83,6 +83,15 @@ type Options struct {
 	// (kong-reference 9.1); the token is written to admin-token (0600)
 	// beside hosts.hcl, which names it in kong { admin_token_file }.
 	RBAC bool `json:"rbac"`
+	// EnvConf puts every node's database settings (host, user, database,
+	// password) only in the service's environment: the environment file
+	// /etc/kong/kong_env.conf (KONG_*=value, 0600) that the lab's service
+	// script (kong-node.sh) reads before `kong start`, named in the
+	// inventory's upgrade.service_env_file. kong.conf then points at a
+	// decoy database (kong_decoy, its own role and password, a
+	// bootstrapped Kong schema) that an upgrade must leave untouched
+	// (kong-reference 9.2).
+	EnvConf bool `json:"envconf"`
 	// NoSeed skips creating the lab's services and routes.
 	NoSeed bool `json:"no_seed"`
 	// Rows, when not 0, makes the database production-sized: that many
@@ -172,6 +181,9 @@ func (o Options) normalize() (Options, error) {
 	}
 	if o.RBAC && o.Edition != EditionEnterprise {
 		return o, errors.New("rbac: RBAC is an Enterprise feature; use it with edition enterprise (make lab-up EDITION=enterprise RBAC=1)")
+	}
+	if o.EnvConf && o.Hybrid {
+		return o, errors.New("envconf: not with hybrid labs (their data planes have no database settings); use it with traditional nodes")
 	}
 	if o.User == "" {
 		o.User = "root"

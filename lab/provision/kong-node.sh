@@ -4,6 +4,11 @@
 #
 # The database password is read from stdin (first line) by `configure`; it lands in
 # /etc/kong/kong.conf (mode 0640, group kong), as on real nodes, and never on argv.
+# With SERVICE_ENV_FILE set (ENVCONF labs) the database settings go to that file
+# instead (KONG_PG_*=value lines, mode 0600), which this script reads before
+# `kong start` and `bootstrap` as a service's EnvironmentFile= is read; kong.conf
+# then names the decoy database (DECOY_USER, DECOY_NAME; its password on stdin's
+# second line), which `bootstrap-decoy` bootstraps from kong.conf alone.
 #
 # Environment (never KONG_*: Kong reads KONG_<KEY> as configuration overrides):
 #   PKG_FILE           path of the .deb (or .rpm) to install          (install)
@@ -12,9 +17,10 @@
 #   CP_ADDRESS         host:port of the control plane                 (data_plane)
 #   CLUSTER_CERT, CLUSTER_CERT_KEY   hybrid mTLS pair (control_plane, data_plane)
 #   CONF_FILE          default /etc/kong/kong.conf
+#   SERVICE_ENV_FILE, DECOY_USER, DECOY_NAME   ENVCONF labs (see above)
 #   START_TIMEOUT      seconds to wait for `kong health` (default 30)
 #
-# Usage: kong-node.sh install|configure|bootstrap|start|stop|health|all
+# Usage: kong-node.sh install|configure|bootstrap|bootstrap-decoy|start|stop|health|all
 #   all = install, configure (password on stdin), start
 set -eu
 
@@ -42,6 +48,27 @@ configure() {
 		fi
 	fi
 	mkdir -p "$(dirname "$CONF_FILE")"
+	if [ -n "${SERVICE_ENV_FILE:-}" ]; then
+		IFS= read -r decoy_password || true
+		if [ -z "$decoy_password" ]; then
+			echo "kong-node.sh: the decoy database's password must be given on stdin (second line)" >&2
+			exit 2
+		fi
+		umask 077
+		{
+			echo "# written by kongctl lab provisioning: the Kong service's environment"
+			echo "KONG_PG_HOST=${DB_HOST:-127.0.0.1}"
+			echo "KONG_PG_PORT=${DB_PORT:-5432}"
+			echo "KONG_PG_USER=${DB_USER:-kong}"
+			echo "KONG_PG_DATABASE=${DB_NAME:-kong}"
+			echo "KONG_PG_PASSWORD=$password"
+		} >"$SERVICE_ENV_FILE.tmp.$$"
+		mv "$SERVICE_ENV_FILE.tmp.$$" "$SERVICE_ENV_FILE"
+		systemd_drop_in
+		DB_USER=${DECOY_USER:?DECOY_USER must be set}
+		DB_NAME=${DECOY_NAME:?DECOY_NAME must be set}
+		password=$decoy_password
+	fi
 	umask 027
 	tmp=$CONF_FILE.tmp.$$
 	{
@@ -83,7 +110,43 @@ configure() {
 	mv "$tmp" "$CONF_FILE"
 }
 
+# systemd_drop_in: on a systemd host (the Vagrant VMs), a drop-in for Kong's
+# unit gives the service the same settings: Environment= for the host, port,
+# user and database, and the environment file as EnvironmentFile= (which
+# wins over Environment=, systemd.exec(5)) for the password.
+systemd_drop_in() {
+	[ -d /run/systemd/system ] || return 0
+	for unit in kong-enterprise-edition.service kong.service; do
+		[ -f "/lib/systemd/system/$unit" ] || [ -f "/usr/lib/systemd/system/$unit" ] || continue
+		mkdir -p "/etc/systemd/system/$unit.d"
+		{
+			echo "# written by kongctl lab provisioning: the Kong service's database settings"
+			echo "[Service]"
+			echo "Environment=KONG_PG_HOST=${DB_HOST:-127.0.0.1} KONG_PG_PORT=${DB_PORT:-5432} KONG_PG_USER=${DB_USER:-kong} KONG_PG_DATABASE=${DB_NAME:-kong}"
+			echo "EnvironmentFile=$SERVICE_ENV_FILE"
+		} >"/etc/systemd/system/$unit.d/kongctl-lab-env.conf"
+		systemctl daemon-reload
+		return 0
+	done
+}
+
+# load_service_env exports the KONG_* lines of SERVICE_ENV_FILE, as systemd
+# does for an EnvironmentFile= (a missing file fails, as the unit would).
+load_service_env() {
+	[ -n "${SERVICE_ENV_FILE:-}" ] || return 0
+	if [ ! -r "$SERVICE_ENV_FILE" ]; then
+		echo "kong-node.sh: the service environment file $SERVICE_ENV_FILE is missing" >&2
+		exit 1
+	fi
+	while IFS= read -r line; do
+		case $line in
+		KONG_*=*) export "${line%%=*}=${line#*=}" ;;
+		esac
+	done <"$SERVICE_ENV_FILE"
+}
+
 bootstrap() {
+	load_service_env
 	# An RBAC lab: the super admin's password (its Admin API token) on stdin,
 	# handed to Kong's bootstrap as KONG_PASSWORD (kong-reference 9.1).
 	if [ "${ADMIN_TOKEN_STDIN:-}" = 1 ]; then
@@ -91,6 +154,12 @@ bootstrap() {
 		export KONG_PASSWORD
 	fi
 	kong migrations bootstrap -c "$CONF_FILE"
+}
+
+# bootstrap_decoy bootstraps the database kong.conf names, without the
+# service's environment (ENVCONF labs' decoy).
+bootstrap_decoy() {
+	kong migrations bootstrap -c "$CONF_FILE" >/dev/null
 }
 
 health_wait() {
@@ -105,6 +174,7 @@ health_wait() {
 
 start() {
 	if kong health >/dev/null 2>&1; then return 0; fi
+	load_service_env
 	# The daemon must not hold our stdout/stderr (the caller waits for EOF).
 	if ! kong start -c "$CONF_FILE" </dev/null >/tmp/kong-start.log 2>&1; then
 		cat /tmp/kong-start.log >&2
@@ -121,9 +191,10 @@ case ${1:-} in
 install) install_pkg ;;
 configure) configure ;;
 bootstrap) bootstrap ;;
+bootstrap-decoy) bootstrap_decoy ;;
 start) start ;;
 stop) stop ;;
 health) kong health ;;
 all) install_pkg; configure; start ;;
-*) echo "usage: kong-node.sh install|configure|bootstrap|start|stop|health|all" >&2; exit 2 ;;
+*) echo "usage: kong-node.sh install|configure|bootstrap|bootstrap-decoy|start|stop|health|all" >&2; exit 2 ;;
 esac

@@ -13,7 +13,10 @@
 #
 # Environment: KONGCTL_NET, KONGCTL_KONG_NODES, KONGCTL_EDITION (as the
 # Vagrantfile), KONGCTL_VAGRANT_WORK (default build/vagrant: ssh_config,
-# pg_password), VAGRANT_* as for vagrant itself.
+# pg_password), VAGRANT_* as for vagrant itself. KONGCTL_ENVCONF=1: the
+# database settings only in the service's environment (/etc/kong/kong_env.conf
+# as the unit's EnvironmentFile= through a drop-in), kong.conf on a decoy
+# database (kong_decoy, its password in decoy_pg_password), as ENVCONF=1 labs.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 work=${KONGCTL_VAGRANT_WORK:-$root/build/vagrant}
@@ -26,8 +29,14 @@ log() { echo "provision: $*" >&2; }
 
 mkdir -p "$work"
 (cd "$root" && vagrant ssh-config) >"$work/ssh_config.tmp" && mv "$work/ssh_config.tmp" "$work/ssh_config"
-if [ ! -s "$work/pg_password" ]; then
-	(umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$work/pg_password")
+for f in pg_password decoy_pg_password; do
+	if [ ! -s "$work/$f" ]; then
+		(umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$work/$f")
+	fi
+done
+ENVCONF=
+if [ "${KONGCTL_ENVCONF:-}" = 1 ]; then
+	ENVCONF="SERVICE_ENV_FILE=/etc/kong/kong_env.conf DECOY_USER=kong_decoy DECOY_NAME=kong_decoy"
 fi
 S() {
 	local host=$1; shift
@@ -57,13 +66,20 @@ SH
 
 log "db: PostgreSQL, role and database"
 S db "sudo env PG_ALLOW=$NET.0/24 sh $PROV/db.sh init" <"$work/pg_password"
+if [ -n "$ENVCONF" ]; then
+	log "db: the decoy role and database"
+	S db "sudo env PG_ALLOW=$NET.0/24 DB_USER=kong_decoy DB_NAME=kong_decoy sh $PROV/db.sh init" <"$work/decoy_pg_password"
+fi
 
-configure() { S "$1" "sudo env DB_HOST=$NET.10 sh $PROV/kong-node.sh configure" <"$work/pg_password"; }
+configure() { cat "$work/pg_password" "$work/decoy_pg_password" | S "$1" "sudo env DB_HOST=$NET.10 $ENVCONF sh $PROV/kong-node.sh configure"; }
 log "kong: kong.conf on ${kongs[*]}"
 each configure
 
 log "kong1: kong migrations bootstrap"
-S kong1 "sudo sh $PROV/kong-node.sh bootstrap" | tail -n 2 >&2
+S kong1 "sudo env $ENVCONF sh $PROV/kong-node.sh bootstrap" | tail -n 2 >&2
+if [ -n "$ENVCONF" ]; then
+	S kong1 "sudo env $ENVCONF sh $PROV/kong-node.sh bootstrap-decoy"
+fi
 
 start() { S "$1" "sudo systemctl enable --now --quiet $UNIT" && wait_health "$1" >/dev/null; }
 log "kong1: systemctl enable --now $UNIT, then seed"

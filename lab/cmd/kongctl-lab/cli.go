@@ -93,6 +93,7 @@ func parseUpArgs(args []string) (upArgs, error) {
 	bastion := fs.String("bastion", "", "1: nodes behind a bastion")
 	hybrid := fs.String("hybrid", "", "1: control planes + data planes")
 	rbac := fs.String("rbac", "", "1: Enterprise with RBAC enforced (super-admin token in <dir>/admin-token)")
+	envconf := fs.String("envconf", "", "1: database settings only in the service's environment file; kong.conf points at a decoy database")
 	fs.StringVar(&a.opts.User, "user", "", "SSH user (default root)")
 	fs.IntVar(&a.opts.DPs, "dps", 0, "data planes (hybrid)")
 	fs.IntVar(&a.opts.Spares, "spares", 0, "spare hosts without Kong")
@@ -118,6 +119,9 @@ func parseUpArgs(args []string) (upArgs, error) {
 		return a, err
 	}
 	if a.opts.RBAC, err = parseBool("rbac", *rbac); err != nil {
+		return a, err
+	}
+	if a.opts.EnvConf, err = parseBool("envconf", *envconf); err != nil {
 		return a, err
 	}
 	a.opts.NoSeed = *noSeed

@@ -21,6 +21,9 @@ func TestParseUpArgs(t *testing.T) {
 	if a, err := parseUpArgs(strings.Fields("--edition enterprise --rbac 1")); err != nil || !a.opts.RBAC {
 		t.Errorf("--rbac 1: %+v %v", a.opts, err)
 	}
+	if a, err := parseUpArgs(strings.Fields("--envconf 1")); err != nil || !a.opts.EnvConf {
+		t.Errorf("--envconf 1: %+v %v", a.opts, err)
+	}
 	if _, err := parseUpArgs([]string{"--bastion", "maybe"}); err == nil {
 		t.Error("--bastion maybe accepted")
 	}

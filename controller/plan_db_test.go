@@ -1,0 +1,107 @@
+package controller
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/kongctl/kongctl/agent/agentproto"
+)
+
+// The agent's effective configuration becomes the plan's settings, in a
+// fixed order, the password as set/not set only.
+func TestDBSettingsFromFacts(t *testing.T) {
+	c := agentproto.KongConf{
+		DB:            agentproto.DBSettings{Database: "postgres", Host: "198.18.7.2", Port: 5432, User: "kong", Name: "kong", Schema: "public"},
+		HasPGPassword: true,
+		DBSources: map[string]string{"database": "kong.conf /etc/kong/kong.conf", "pg_host": "environment (file /etc/kong/kong_env.conf)",
+			"pg_port": "default", "pg_user": "kong.conf /etc/kong/kong.conf", "pg_database": "environment (file /etc/kong/kong_env.conf)",
+			"pg_schema": "default", "pg_password": "environment (file /etc/kong/kong_env.conf)"},
+	}
+	got := dbSettings(c)
+	if len(got) != 7 || got[1] != (ConfSetting{"pg_host", "198.18.7.2", "environment (file /etc/kong/kong_env.conf)"}) || got[6].Value != "set" {
+		t.Errorf("%+v", got)
+	}
+	c.HasPGPassword = false
+	if got := dbSettings(c); got[6].Value != "not set" {
+		t.Errorf("%+v", got[6])
+	}
+	if dbSettings(agentproto.KongConf{}) != nil {
+		t.Error("an agent without sources gave settings")
+	}
+}
+
+// kongctl plan shows each node's effective database settings and their
+// sources, text and JSON, and no secret's value.
+func TestPlanShowsEffectiveDB(t *testing.T) {
+	c := newFakeCluster(t, "2.8.4", "kong-1", "kong-2")
+	for _, n := range c.nodes {
+		n.envSource = "file /etc/kong/kong_env.conf"
+		n.db = []ConfSetting{
+			{"pg_host", "198.18.7.2", "environment (file /etc/kong/kong_env.conf)"},
+			{"pg_database", "kong", "environment (file /etc/kong/kong_env.conf)"},
+			{"pg_port", "5432", "default"},
+			{"pg_password", "set", "environment (file /etc/kong/kong_env.conf)"},
+		}
+	}
+	p, err := plan(context.Background(), testSpec(t, "kong-1", "kong-2"), testConfig(c))
+	if err != nil || !p.Ready {
+		t.Fatalf("%v %+v", err, p)
+	}
+	var text, js bytes.Buffer
+	p.WriteText(&text)
+	p.WriteJSON(&js)
+	for _, want := range []string{
+		"database settings (effective: defaults < kong.conf < service environment):",
+		"kong-2 (service environment from file /etc/kong/kong_env.conf)",
+		"pg_host      198.18.7.2  environment (file /etc/kong/kong_env.conf)",
+		"pg_password  set         environment (file /etc/kong/kong_env.conf)",
+	} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("plan text lacks %q:\n%s", want, text.String())
+		}
+	}
+	var back UpgradePlan
+	if err := json.Unmarshal(js.Bytes(), &back); err != nil || len(back.Hosts) != 2 || back.Hosts[0].DB[0].Value != "198.18.7.2" || back.Hosts[0].EnvSource == "" {
+		t.Errorf("json: %v %s", err, js.String())
+	}
+}
+
+// A node whose effective configuration cannot be read is refused before
+// any stop, naming it and what was missing.
+func TestPreflightRefusesUnreadableEnv(t *testing.T) {
+	c := newFakeCluster(t, "2.8.4", "kong-1", "kong-2")
+	c.nodes["kong-2"].envError = "not_found: read the kong service's environment file /etc/kong/kong_env.conf: open /etc/kong/kong_env.conf: no such file or directory"
+	f := preflightRefused(t, c, testSpec(t, "kong-1", "kong-2"), "effective-config")
+	if f.Host != "kong-2" || !strings.Contains(f.Message, "/etc/kong/kong_env.conf") {
+		t.Errorf("%+v", f)
+	}
+}
+
+// A node whose effective database is not the inventory's is refused
+// before any stop (kongctl would back up one database and migrate
+// another); another host name is a warning only.
+func TestPreflightRefusesDBMismatch(t *testing.T) {
+	c := newFakeCluster(t, "2.8.4", "kong-1", "kong-2")
+	settings := func(host, name string) []ConfSetting {
+		return []ConfSetting{{"database", "postgres", "default"}, {"pg_host", host, "environment (process 7)"}, {"pg_port", "5432", "default"},
+			{"pg_database", name, "kong.conf /etc/kong/kong.conf"}, {"pg_schema", "public", "default"}}
+	}
+	c.nodes["kong-1"].db = settings("db.internal", "kong")
+	c.nodes["kong-2"].db = settings("10.0.0.5", "kong_decoy")
+	spec := testSpec(t, "kong-1", "kong-2")
+	spec.DB = DBSpec{Host: "10.0.0.5", Name: "kong", Port: 5432, Schema: "public"}
+	f := preflightRefused(t, c, spec, "db-mismatch")
+	if f.Host != "kong-2" || !strings.Contains(f.Message, "effective pg_database is kong_decoy (kong.conf /etc/kong/kong.conf), the inventory's database is kong") {
+		t.Errorf("%+v", f)
+	}
+	r, err := upgrade(context.Background(), spec, testConfig(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := findingOf(r, "db-host"); w == nil || w.Severity != SevWarning || w.Host != "kong-1" {
+		t.Errorf("db-host warning: %+v", w)
+	}
+}
