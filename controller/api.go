@@ -274,7 +274,7 @@ func SpecFromInventory(inv *inventory.Inventory, limit string, wholeFleet bool) 
 		s.AdminToken = inv.AdminToken
 	}
 	for _, hk := range inv.Hooks {
-		spec := HookSpec{Name: hk.Event, Command: hk.Command, Timeout: hk.Timeout, ContinueOnError: hk.ContinueOnError}
+		spec := HookSpec{Name: hk.Event, Command: hk.Command, Timeout: hk.Timeout, ContinueOnError: hk.ContinueOnError, PerNode: hk.PerNode}
 		if spec.Timeout == 0 {
 			spec.Timeout = inv.Timeouts.Hook
 		}

@@ -3,8 +3,12 @@ package controller
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"github.com/kongctl/kongctl/inventory"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -184,4 +188,73 @@ func TestBastionHooksInARun(t *testing.T) {
 			t.Errorf("journaled hook output %+v: want clipped and redacted", out)
 		}
 	})
+}
+
+// Per-node hooks: before_stop runs for each node right before its stop,
+// after_start right after it serves, with the node's name and address; a
+// rollback runs after_start again once X serves on the node.
+func TestPerNodeHooks(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "hooks.log")
+	c := newFakeCluster(t, "2.8.4", "kong-1", "kong-2", "kong-3")
+	spec := testSpec(t)
+	spec.StopMode = inventory.StopSequential
+	for i := range spec.Hosts {
+		spec.Hosts[i].Address = fmt.Sprintf("198.18.0.%d", i+1)
+	}
+	cmd := `echo "$KONGCTL_HOOK $KONGCTL_NODE $KONGCTL_NODE_ADDRESS" >> ` + out
+	spec.Hooks = map[HookPoint][]HookSpec{
+		HookBeforeStop: {{Name: "drain", Command: cmd, OnBastion: true, Timeout: time.Minute, PerNode: true}},
+		HookAfterStart: {{Name: "enable", Command: cmd, OnBastion: true, Timeout: time.Minute, PerNode: true}},
+	}
+	r := upgradeExpect(t, c, spec, Succeeded)
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	want := []string{"before_stop kong-1 198.18.0.1", "before_stop kong-2 198.18.0.2", "before_stop kong-3 198.18.0.3"}
+	if len(lines) != 6 || !slices.Equal(lines[:3], want) {
+		t.Fatalf("hook runs:\n%s\nwant the three before_stop in stop order, then three after_start", b)
+	}
+	for _, l := range lines[3:] {
+		if !strings.HasPrefix(l, "after_start kong-") {
+			t.Errorf("hook run %q", l)
+		}
+	}
+	// Each node's hook right before its own stop, in the journal.
+	recs := mustRead(t, r.Journal)
+	pos := map[string]int{}
+	for i, rec := range recs {
+		if rec.Kind == "step" && rec.Status == journal.Done {
+			pos[rec.Step] = i
+		}
+	}
+	for _, h := range spec.Nodes {
+		hook, stop := pos["hook/before_stop/0/"+h+"/bastion"], pos["stop/"+h]
+		if hook == 0 || stop < hook {
+			t.Errorf("%s: drain hook at record %d, stop at %d", h, hook, stop)
+		}
+		if en := pos["hook/after_start/0/"+h+"/bastion"]; en < pos["start/"+h] {
+			t.Errorf("%s: enable hook at record %d, before its start (%d)", h, en, pos["start/"+h])
+		}
+	}
+
+	// A rollback re-enables each node once X serves there.
+	os.Remove(out)
+	c2 := newFakeCluster(t, "2.8.4", "kong-1", "kong-2")
+	spec2 := testSpec(t, "kong-1", "kong-2")
+	spec2.Hooks = spec.Hooks
+	c2.fail = func(call string) error {
+		if call == "kong-2 start 3.4.2" {
+			return errors.New("injected failure")
+		}
+		return nil
+	}
+	upgradeExpect(t, c2, spec2, RolledBack)
+	b, _ = os.ReadFile(out)
+	for _, h := range []string{"kong-1", "kong-2"} {
+		if !strings.Contains(string(b), "after_start "+h) {
+			t.Errorf("rollback did not re-enable %s:\n%s", h, b)
+		}
+	}
 }
