@@ -112,6 +112,10 @@ type HookSpec struct {
 	Timeout   time.Duration
 	// ContinueOnError lets the run go on when the hook fails.
 	ContinueOnError bool
+	// PerNode runs the hook once per Kong node, around that node's stop
+	// (before_stop) or start (after_start), with KONGCTL_NODE and
+	// KONGCTL_NODE_ADDRESS set.
+	PerNode bool
 }
 
 // VerifySpec is the post-start verification.

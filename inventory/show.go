@@ -155,6 +155,12 @@ func Redacted(inv *Inventory) *Document {
 		if hk.Timeout > 0 {
 			b.dur("timeout", hk.Timeout)
 		}
+		if hk.ContinueOnError {
+			b.attr("continue_on_error", cty.True)
+		}
+		if hk.PerNode {
+			b.attr("per_node", cty.True)
+		}
 	}
 	if v := inv.Verify; v != nil {
 		b := doc.sub("verify")
