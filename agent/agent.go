@@ -283,6 +283,8 @@ func (a *Agent) dispatch(ctx context.Context, run *opRun, op agentproto.Op, para
 		return a.attach(ctx, p)
 	case *agentproto.HTTPGetParams:
 		return a.httpGet(ctx, p)
+	case *agentproto.ConfCheckParams:
+		return a.confCheck(ctx, run, p)
 	}
 	return nil, agentproto.Errorf(agentproto.CodeInternal, "op %s has no handler", op)
 }

@@ -322,11 +322,12 @@ func pidAlive(pid int) bool {
 // kongConf is a parsed kong.conf (key → value) with, once applyEnv ran,
 // the service's KONG_* environment over it: Kong's own precedence.
 type kongConf struct {
-	path string
-	kv   map[string]string
-	env  map[string]string // conf key -> value from the service's environment
-	from map[string]string // conf key -> where its env value came from
-	src  string            // serviceEnv.Source
+	path    string
+	kv      map[string]string
+	entries []agentproto.ConfEntry // every key = value line, in file order
+	env     map[string]string      // conf key -> value from the service's environment
+	from    map[string]string      // conf key -> where its env value came from
+	src     string                 // serviceEnv.Source
 }
 
 // applyEnv lays the service's KONG_* variables over the file.
@@ -373,10 +374,11 @@ func loadKongConf(path string) (*kongConf, error) {
 		c.path = p
 		sc := bufio.NewScanner(f)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
+		for line := 1; sc.Scan(); line++ {
 			k, v, ok := parseConfLine(sc.Text())
 			if ok {
 				c.kv[k] = v
+				c.addEntry(k, v, line)
 			}
 		}
 		if err := sc.Err(); err != nil {
@@ -410,6 +412,16 @@ func parseConfLine(line string) (string, string, bool) {
 		return "", "", false
 	}
 	return k, v, true
+}
+
+// addEntry records a line for the controller's kong.conf rules: the key
+// lower-cased as Kong reads it, the value left out for secret keys.
+func (c *kongConf) addEntry(k, v string, line int) {
+	k = strings.ToLower(k)
+	if agentproto.SecretConfKey(k) {
+		v = ""
+	}
+	c.entries = append(c.entries, agentproto.ConfEntry{Key: k, Value: v, Line: line})
 }
 
 func (c *kongConf) get(key, def string) string {
@@ -463,6 +475,7 @@ func (c *kongConf) facts(version string) agentproto.KongConf {
 		RBACAuthHeader:      c.get("rbac_auth_header", agentproto.DefaultTokenHeader),
 		KonnectMode:         c.get("konnect_mode", "off"),
 		ClusterControlPlane: c.get("cluster_control_plane", ""),
+		Entries:             c.entries,
 	}
 }
 

@@ -140,10 +140,7 @@ func (e *serviceEnv) secrets() []string {
 // isSecretKey: the conf keys whose values are never shown (the passwords,
 // inline private keys, the license, after Kong's remove_sensitive,
 // kong-reference 9.2).
-func isSecretKey(k string) bool {
-	return strings.Contains(k, "password") || strings.HasSuffix(k, "_cert_key") ||
-		k == "license_data" || k == "proxy_server" || k == "declarative_config_string" || strings.Contains(k, "secret") || strings.Contains(k, "token")
-}
+func isSecretKey(k string) bool { return agentproto.SecretConfKey(k) }
 
 // parseSystemdShow reads `systemctl show -p Environment -p
 // EnvironmentFiles -p ExecStartPre -p DropInPaths -p FragmentPath`. The

@@ -343,8 +343,11 @@ func SpecFromInventory(inv *inventory.Inventory, limit string, wholeFleet bool) 
 	if inv.Kong != nil && !inv.Kong.AdminToken.IsZero() {
 		s.AdminToken = inv.AdminToken
 	}
+	if inv.Preflight != nil {
+		s.AcceptConf = inv.Preflight.Accept
+	}
 	for _, hk := range inv.Hooks {
-		spec := HookSpec{Name: hk.Event, Command: hk.Command, Timeout: hk.Timeout}
+		spec := HookSpec{Name: hk.Event, Command: hk.Command, Timeout: hk.Timeout, ContinueOnError: hk.ContinueOnError, PerNode: hk.PerNode}
 		if spec.Timeout == 0 {
 			spec.Timeout = inv.Timeouts.Hook
 		}

@@ -350,6 +350,7 @@ func (n *agentNode) Facts(ctx context.Context) (Facts, error) {
 		Conf: map[string]string{"database": f.Conf.DB.Database, "role": f.Conf.Role, "status_listen": f.Conf.StatusListen, "admin_listen": f.Conf.AdminListen, "plugins": f.Conf.Plugins,
 			"enforce_rbac": f.Conf.EnforceRBAC, "konnect_mode": f.Conf.KonnectMode, "cluster_control_plane": f.Conf.ClusterControlPlane},
 	}
+	out.ConfFile, out.ConfEntries = f.Conf.Path, confEntries(f.Conf.Entries)
 	out.AdminAPI = n.adminAPIStatus(ctx, f)
 	out.DB, out.EnvSource, out.EnvError = dbSettings(f.Conf), f.Conf.EnvSource, f.Conf.EnvError
 	for _, p := range strings.Split(f.Conf.Plugins, ",") {

@@ -179,6 +179,17 @@ type fakeNode struct {
 	// stagedFile, when set, is what the host finds in a staged file
 	// (default: the ref's package and version, dependencies met).
 	stagedFile func(PackageRef) StagedPackage
+	// confEntries are Facts.ConfEntries (of /etc/kong/kong.conf).
+	confEntries []upgradepath.ConfEntry
+	// yCheck is what Y's kong check / prepare answer (zero: both pass).
+	yCheck YConfCheck
+}
+
+func (n *fakeNode) CheckConfWithY(ctx context.Context, y PackageRef) (YConfCheck, error) {
+	if err := n.op("conf-check " + y.Version); err != nil {
+		return YConfCheck{}, err
+	}
+	return n.yCheck, nil
 }
 
 func (n *fakeNode) op(op string) error { return n.c.record(n.name + " " + op) }
@@ -190,7 +201,8 @@ func (n *fakeNode) Facts(ctx context.Context) (Facts, error) {
 	n.c.mu.Lock()
 	defer n.c.mu.Unlock()
 	return Facts{Version: n.version, Edition: "oss", Running: n.running, Arch: "amd64", PackageFormat: "deb", DiskFreeBytes: 10 << 30, Plugins: n.plugins, Conf: n.conf, Role: "traditional", AdminAPI: n.adminAPI,
-		DB: n.db, EnvSource: n.envSource, EnvError: n.envError}, nil
+		DB: n.db, EnvSource: n.envSource, EnvError: n.envError,
+		ConfFile: "/etc/kong/kong.conf", ConfEntries: n.confEntries}, nil
 }
 func (n *fakeNode) Stop(ctx context.Context, timeout time.Duration) error {
 	if err := n.op("stop"); err != nil {

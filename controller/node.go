@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/kongctl/kongctl/controller/upgradepath"
 )
 
 // Node is one Kong host, reached through its agent. Implementations must be
@@ -155,6 +157,12 @@ type Facts struct {
 	// EnvError why it could not be (preflight refuses the node).
 	EnvSource string `json:"env_source,omitempty"`
 	EnvError  string `json:"env_error,omitempty"`
+
+	// ConfFile is the kong.conf the agent read ("" when none) and
+	// ConfEntries its `key = value` lines with their line numbers (values
+	// of secret keys left out), for the removed/renamed property rules.
+	ConfFile    string                  `json:"conf_file,omitempty"`
+	ConfEntries []upgradepath.ConfEntry `json:"conf_entries,omitempty"`
 }
 
 // ConfSetting is one effective configuration value and its source:

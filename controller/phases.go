@@ -1,12 +1,11 @@
 package controller
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -271,47 +270,86 @@ func (p hookPhase) name() PhaseName { return p.ph }
 
 func (p hookPhase) run(ctx context.Context, e *engine) error {
 	for i, hk := range e.spec.Hooks[p.point] {
-		hosts := hk.Hosts
-		if hk.OnBastion {
-			hosts = []string{bastionHost}
-		} else if len(hosts) == 0 {
-			hosts = []string{e.spec.MigrationHost}
+		if hk.PerNode {
+			continue // around each node's own stop or start (nodeHooks)
 		}
-		for _, h := range hosts {
-			key := fmt.Sprintf("hook/%s/%d/%s", p.point, i, h)
-			err := e.step(ctx, p.ph, key, h, func(ctx context.Context) (any, error) {
-				req := ExecRequest{Command: hk.Command, Timeout: hk.Timeout, Env: map[string]string{
-					"KONGCTL_RUN_ID": e.runID, "KONGCTL_FROM": e.pf.From, "KONGCTL_TO": e.spec.To, "KONGCTL_HOOK": string(p.point),
-				}}
-				var res ExecResult
-				var err error
-				if h == bastionHost {
-					res, err = e.localExec(ctx, req)
-				} else {
-					var n Node
-					if n, err = e.node(ctx, h); err != nil {
-						return nil, err
-					}
-					res, err = n.Exec(ctx, req)
-				}
-				if err != nil {
-					return nil, fmt.Errorf("hook %s on %s: %w", hookName(hk, i), h, err)
-				}
-				if res.ExitCode != 0 {
-					return nil, fmt.Errorf("hook %s on %s: exit %d: %s", hookName(hk, i), h, res.ExitCode, firstLine(res.Stderr))
-				}
-				return nil, nil
-			})
-			if err != nil {
-				if hk.ContinueOnError {
-					e.find(Finding{Severity: SevWarning, Code: "hook", Host: h, Message: e.red.err(err)})
-					continue
-				}
+		for _, h := range hookHosts(e, hk) {
+			if err := e.runHook(ctx, p.ph, p.point, i, hk, h, "", "", nil); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// nodeHooks runs the per-node hooks of point for node, where each says
+// (the bastion, or its hosts), with the node's name and address. tag
+// prefixes their journal keys ("rollback/" for the rollback's own runs).
+func (e *engine) nodeHooks(ctx context.Context, ph PhaseName, point HookPoint, node, tag string) error {
+	for i, hk := range e.spec.Hooks[point] {
+		if !hk.PerNode {
+			continue
+		}
+		env := map[string]string{"KONGCTL_NODE": node, "KONGCTL_NODE_ADDRESS": e.spec.host(node).Address}
+		for _, h := range hookHosts(e, hk) {
+			if err := e.runHook(ctx, ph, point, i, hk, h, node, tag, env); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func hookHosts(e *engine, hk HookSpec) []string {
+	switch {
+	case hk.OnBastion:
+		return []string{bastionHost}
+	case len(hk.Hosts) == 0:
+		return []string{e.spec.MigrationHost}
+	}
+	return hk.Hosts
+}
+
+// runHook runs hook i of point on h as a journaled step (for node, when
+// it runs per node; tag prefixes its journal key). A failure fails the
+// step unless the hook continues on error (a warning then).
+func (e *engine) runHook(ctx context.Context, ph PhaseName, point HookPoint, i int, hk HookSpec, h, node, tag string, extra map[string]string) error {
+	key := fmt.Sprintf("%shook/%s/%d/%s", tag, point, i, h)
+	where := h
+	if node != "" {
+		key = fmt.Sprintf("%shook/%s/%d/%s/%s", tag, point, i, node, h)
+		where = h + " for " + node
+	}
+	err := e.step(ctx, ph, key, h, func(ctx context.Context) (any, error) {
+		env := map[string]string{
+			"KONGCTL_RUN_ID": e.runID, "KONGCTL_FROM": e.pf.From, "KONGCTL_TO": e.spec.To, "KONGCTL_HOOK": string(point),
+		}
+		maps.Copy(env, extra)
+		req := ExecRequest{Command: hk.Command, Timeout: hk.Timeout, Env: env}
+		var res ExecResult
+		var err error
+		if h == bastionHost {
+			res, err = e.localExec(ctx, req)
+		} else {
+			var n Node
+			if n, err = e.node(ctx, h); err != nil {
+				return nil, err
+			}
+			res, err = n.Exec(ctx, req)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("hook %s on %s: %w", hookName(hk, i), where, err)
+		}
+		if res.ExitCode != 0 {
+			return nil, fmt.Errorf("hook %s on %s: exit %d: %s", hookName(hk, i), where, res.ExitCode, hookFailure(res))
+		}
+		return e.hookRecord(res), nil
+	})
+	if err != nil && hk.ContinueOnError {
+		e.find(Finding{Severity: SevWarning, Code: "hook", Host: h, Message: e.red.err(err)})
+		return nil
+	}
+	return err
 }
 
 func hookName(h HookSpec, i int) string {
@@ -337,8 +375,12 @@ func (stopPhase) run(ctx context.Context, e *engine) error {
 	return e.forEach(ctx, e.spec.Nodes, nodeLimit, e.stopNode)
 }
 
-// stopNode stops Kong on h as a journaled step.
+// stopNode stops Kong on h as a journaled step, after the per-node
+// before_stop hooks for h (draining it from a load balancer).
 func (e *engine) stopNode(ctx context.Context, h string) error {
+	if err := e.nodeHooks(ctx, PhaseStop, HookBeforeStop, h, ""); err != nil {
+		return err
+	}
 	return e.step(ctx, PhaseStop, "stop/"+h, h, func(ctx context.Context) (any, error) {
 		n, err := e.node(ctx, h)
 		if err != nil {
@@ -366,9 +408,18 @@ func (stopPhase) undo(ctx context.Context, e *engine) error {
 		if err := e.undecommission(ctx, h); err != nil {
 			return err
 		}
-		return e.undoStep(ctx, PhaseStop, "rollback/start-x/"+h, h, func(ctx context.Context) error {
+		if err := e.undoStep(ctx, PhaseStop, "rollback/start-x/"+h, h, func(ctx context.Context) error {
 			return e.startAndWait(ctx, h, e.pf.From)
-		})
+		}); err != nil {
+			return err
+		}
+		// X serves again on h: the per-node after_start hooks (enabling
+		// it in a load balancer); a failure there is a warning only, the
+		// rollback goes on.
+		if err := e.nodeHooks(ctx, PhaseStop, HookAfterStart, h, "rollback/"); err != nil {
+			e.find(Finding{Severity: SevWarning, Code: "hook", Host: h, Message: e.red.err(err)})
+		}
+		return nil
 	})
 }
 
@@ -758,12 +809,18 @@ func (startPhase) run(ctx context.Context, e *engine) error {
 // startY starts Y on h as a journaled step and waits until it is healthy
 // on Y; the step's data holds the time it was.
 func (e *engine) startY(ctx context.Context, h string) error {
-	return e.step(ctx, PhaseStart, "start/"+h, h, func(ctx context.Context) (any, error) {
+	err := e.step(ctx, PhaseStart, "start/"+h, h, func(ctx context.Context) (any, error) {
 		if err := e.startAndWait(ctx, h, e.spec.To); err != nil {
 			return nil, err
 		}
 		return map[string]time.Time{"healthy": e.clk.Now()}, nil
 	})
+	if err != nil {
+		return err
+	}
+	// The node serves Y: the per-node after_start hooks (enabling it in
+	// a load balancer).
+	return e.nodeHooks(ctx, PhaseStart, HookAfterStart, h, "")
 }
 
 // startAndWait starts Kong on h and returns once it is healthy on want.
@@ -976,32 +1033,10 @@ func (cleanupPhase) run(ctx context.Context, e *engine) error {
 // bastionHost names the machine kongctl runs on in hooks and results.
 const bastionHost = "bastion"
 
-// localExec runs a hook on the bastion with sh -c.
+// localExec runs a hook on the bastion (see runLocalHook).
 func (e *engine) localExec(ctx context.Context, req ExecRequest) (ExecResult, error) {
 	if e.exec != nil {
 		return e.exec(ctx, req)
 	}
-	if req.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, req.Timeout)
-		defer cancel()
-	}
-	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", req.Command)
-	cmd.Env = os.Environ()
-	for k, v := range req.Env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	res := ExecResult{Stdout: stdout.String(), Stderr: stderr.String()}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		res.ExitCode = ee.ExitCode()
-		return res, nil
-	}
-	if err != nil {
-		return res, fmt.Errorf("run hook on the bastion: %w", err)
-	}
-	return res, nil
+	return runLocalHook(ctx, req, os.LookupEnv)
 }

@@ -75,6 +75,7 @@ func (preflightPhase) run(ctx context.Context, e *engine) error {
 	e.checkFleetVersion(&pf)
 	e.checkPath(&pf)
 	e.checkNodes(&pf)
+	e.checkConfRules(&pf)
 	e.checkNodeKinds(&pf)
 	e.checkEffectiveConf(&pf)
 	e.checkEffectiveDB(&pf)
@@ -91,6 +92,7 @@ func (preflightPhase) run(ctx context.Context, e *engine) error {
 	e.checkDisk(&pf)
 	if !e.plan && len(e.errorFindings()) == 0 {
 		e.stagePackages(ctx, &pf)
+		e.checkConfWithY(ctx, &pf)
 	}
 
 	// Second metric sample: the pre-upgrade error rate.

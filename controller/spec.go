@@ -32,6 +32,10 @@ type Spec struct {
 	ToolsHost     string
 
 	DB DBSpec
+	// AcceptConf are the kong.conf properties the inventory acknowledges
+	// (preflight { accept = [...] }): their removed/renamed findings do not
+	// stop the upgrade.
+	AcceptConf []string
 	// AdminToken resolves the Admin API token's reference (Enterprise
 	// RBAC), nil when the inventory names none; the value is only used to
 	// redact it from output here (the connector sends it to the agents).
@@ -109,6 +113,10 @@ type HookSpec struct {
 	Timeout   time.Duration
 	// ContinueOnError lets the run go on when the hook fails.
 	ContinueOnError bool
+	// PerNode runs the hook once per Kong node, around that node's stop
+	// (before_stop) or start (after_start), with KONGCTL_NODE and
+	// KONGCTL_NODE_ADDRESS set.
+	PerNode bool
 }
 
 // VerifySpec is the post-start verification.

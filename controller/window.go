@@ -14,6 +14,10 @@ import (
 // PhaseWindow names the group of phases that make the downtime window.
 const PhaseWindow PhaseName = "window"
 
+// besideChain bounds the installs that run while the migration node's
+// chain does (see windowPhase).
+const besideChain = 4
+
 // errNotStarted ends the migration node's chain when another node's step
 // failed first.
 var errNotStarted = errors.New("not started: the window stopped on another node's failure")
@@ -145,11 +149,22 @@ func (w windowPhase) run(ctx context.Context, e *engine) error {
 	}
 	var installErr, startErr error
 	installed := make(chan struct{})
+	// Beside the chain, at most besideChain installs run at once, so that
+	// they never crowd the migration node out where nodes share hardware
+	// (VMs on one hypervisor, the lab; they also run at a lower CPU
+	// priority); once it serves, the rest go at full width.
+	beside := make(chan struct{}, besideChain)
 	go func() {
 		defer close(installed)
 		installErr = e.forEach(ctx, others, nodeLimit, func(ctx context.Context, h string) error {
 			var err error
 			if install != nil {
+				select {
+				case beside <- struct{}{}:
+					defer func() { <-beside }()
+				case <-ready:
+				case <-halt:
+				}
 				err = install.do(ctx, h, e.installY)
 			}
 			if err != nil {

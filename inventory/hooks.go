@@ -27,6 +27,14 @@ type Hook struct {
 	Command string        // a shell command line
 	On      string        // "bastion" (where kongctl runs), or a host or group name
 	Timeout time.Duration // 0 = the hook timeout in timeouts
+	// ContinueOnError turns a failure of the hook (exit status, timeout)
+	// into a warning: the run goes on.
+	ContinueOnError bool
+	// PerNode runs the hook once for each Kong node, right before that
+	// node stops (before_stop) or right after it serves again
+	// (after_start), with the node's name and address in its environment:
+	// how a load balancer drains and re-enables one node at a time.
+	PerNode bool
 
 	DeclRange hcl.Range
 	onRange   hcl.Range
@@ -37,6 +45,8 @@ var hookSchema = &hcl.BodySchema{
 		{Name: "command", Required: true},
 		{Name: "on"},
 		{Name: "timeout"},
+		{Name: "continue_on_error"},
+		{Name: "per_node"},
 	},
 }
 
@@ -64,6 +74,20 @@ func (d *decoder) decodeHook(block *hcl.Block) *Hook {
 	if at, ok := c.Attributes["timeout"]; ok {
 		if v, ok := d.duration(at, false); ok {
 			h.Timeout = v
+		}
+	}
+	if at, ok := c.Attributes["continue_on_error"]; ok {
+		if v, ok := d.boolean(at); ok {
+			h.ContinueOnError = v
+		}
+	}
+	if at, ok := c.Attributes["per_node"]; ok {
+		if v, ok := d.boolean(at); ok {
+			h.PerNode = v
+			if v && h.Event != HookBeforeStop && h.Event != HookAfterStart {
+				d.errorf(at.Expr.Range(), "Hook cannot run per node",
+					"per_node applies to before_stop (right before each node stops) and after_start (right after each node serves again) hooks, not to %s.", h.Event)
+			}
 		}
 	}
 	return h

@@ -31,6 +31,8 @@ type Inventory struct {
 	Backup   *Backup
 	Timeouts Timeouts
 	Kong     *Kong // nil when the inventory has no kong block
+	// Preflight is nil when the inventory has no preflight block.
+	Preflight *Preflight
 
 	// Files holds the parsed source files by name, for rendering
 	// diagnostics with source snippets.
@@ -50,6 +52,7 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "backup"},
 		{Type: "timeouts"},
 		{Type: "kong"},
+		{Type: "preflight"},
 	},
 }
 
@@ -163,6 +166,9 @@ func (d *decoder) decodeRoot(inv *Inventory, body hcl.Body) {
 	}
 	if b := d.single(c.Blocks.OfType("kong"), "kong"); b != nil {
 		inv.Kong = d.decodeKong(b)
+	}
+	if b := d.single(c.Blocks.OfType("preflight"), "preflight"); b != nil {
+		inv.Preflight = d.decodePreflight(b)
 	}
 	inv.Timeouts = defaultTimeouts()
 	if b := d.single(c.Blocks.OfType("timeouts"), "timeouts"); b != nil {

@@ -155,6 +155,12 @@ func Redacted(inv *Inventory) *Document {
 		if hk.Timeout > 0 {
 			b.dur("timeout", hk.Timeout)
 		}
+		if hk.ContinueOnError {
+			b.attr("continue_on_error", cty.True)
+		}
+		if hk.PerNode {
+			b.attr("per_node", cty.True)
+		}
 	}
 	if v := inv.Verify; v != nil {
 		b := doc.sub("verify")
@@ -190,6 +196,9 @@ func Redacted(inv *Inventory) *Document {
 		b := doc.sub("kong")
 		b.strIf("admin_token_env", k.AdminToken.Env)
 		b.strIf("admin_token_file", k.AdminToken.File)
+	}
+	if p := inv.Preflight; p != nil {
+		doc.sub("preflight").list("accept", p.Accept)
 	}
 	tb := doc.sub("timeouts")
 	for _, f := range inv.Timeouts.fields() {

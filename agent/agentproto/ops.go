@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -138,6 +139,37 @@ type KongConf struct {
 	// data plane connects to.
 	KonnectMode         string `json:"konnect_mode,omitempty"`
 	ClusterControlPlane string `json:"cluster_control_plane,omitempty"`
+	// Entries are every `key = value` line of the file, in file order,
+	// with its line number; the value of a secret key is never sent.
+	Entries []ConfEntry `json:"entries,omitempty"`
+}
+
+// ConfEntry is one `key = value` line of kong.conf (key lower-cased).
+type ConfEntry struct {
+	Key   string `json:"key"`
+	Value string `json:"value,omitempty"` // "" for secret keys (SecretConfKey)
+	Line  int    `json:"line"`
+}
+
+// SecretConfKey says whether a kong.conf key holds a secret: its value
+// never leaves the node (Kong's remove_sensitive list, kong-reference
+// 9.2, anything named like a password, token, secret or key, and the
+// Enterprise *_conf JSON settings, which carry session secrets and OIDC
+// client secrets).
+func SecretConfKey(key string) bool {
+	switch key {
+	case "proxy_server", "declarative_config_string", "license_data":
+		return true
+	}
+	if strings.HasSuffix(key, "_conf") {
+		return true
+	}
+	for _, w := range []string{"password", "secret", "token", "_key", "passphrase", "credential"} {
+		if strings.Contains(key, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // DBSettings are the database settings from kong.conf.

@@ -73,6 +73,7 @@ const (
 	OpExec           Op = "exec"
 	OpAttach         Op = "attach"
 	OpHTTPGet        Op = "http.get"
+	OpConfCheck      Op = "kong.conf_check"
 )
 
 // OpInfo describes one operation: a zero value of its params and result.
@@ -103,6 +104,7 @@ var Ops = map[Op]OpInfo{
 	OpExec:           {func() any { return new(ExecParams) }, func() any { return new(ExecResult) }},
 	OpAttach:         {func() any { return new(AttachParams) }, func() any { return new(AttachResult) }},
 	OpHTTPGet:        {func() any { return new(HTTPGetParams) }, func() any { return new(HTTPGetResult) }},
+	OpConfCheck:      {func() any { return new(ConfCheckParams) }, func() any { return new(ConfCheckResult) }},
 }
 
 // Request is what the controller writes on the agent's stdin.

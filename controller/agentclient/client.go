@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/kongctl/kongctl/agent/agentproto"
+	"github.com/kongctl/kongctl/controller/boundedio"
 	"github.com/kongctl/kongctl/controller/sshremote"
 )
 
@@ -292,6 +293,28 @@ type TransportError struct{ Err error }
 func (e *TransportError) Error() string { return e.Err.Error() }
 func (e *TransportError) Unwrap() error { return e.Err }
 
+// ReplyTooLargeError is a call whose reply (stdout) or stderr passed the
+// limit: the controller stopped reading there and closed the session, so
+// a hostile or broken node costs bounded memory. It is a failed call, not
+// a lost connection: it is not retried as one.
+type ReplyTooLargeError struct {
+	Host   string
+	Op     agentproto.Op
+	Stream string // "stdout" (the reply) or "stderr"
+	Limit  int64
+	Err    error // the transport's *sshremote.OutputLimitError
+}
+
+func (e *ReplyTooLargeError) Error() string {
+	what := "reply"
+	if e.Stream != "stdout" {
+		what = e.Stream
+	}
+	return fmt.Sprintf("host %s: agent %s: %s larger than %s", e.Host, e.Op, what, boundedio.Size(e.Limit))
+}
+
+func (e *ReplyTooLargeError) Unwrap() error { return e.Err }
+
 // OpError is an operation the agent ran and reported as failed. Unwrap
 // gives the *agentproto.Error, so errors.As and agentproto.CodeOf work.
 type OpError struct {
@@ -344,7 +367,11 @@ func (c *Client) Call(ctx context.Context, req *agentproto.Request) (*agentproto
 	if c.opts.StateDir != "" {
 		cmd += " --state-dir " + shellQuote(c.opts.StateDir)
 	}
-	res, err := c.r.Run(ctx, sshremote.RunRequest{Cmd: cmd, Stdin: bytes.NewReader(body), Become: c.opts.Become})
+	res, err := c.r.Run(ctx, sshremote.RunRequest{Cmd: cmd, Stdin: bytes.NewReader(body), Become: c.opts.Become, MaxOutput: agentproto.MaxReplyBytes})
+	if le := (*sshremote.OutputLimitError)(nil); errors.As(err, &le) {
+		// The agent answered, with too much: a failed call, not a lost one.
+		return nil, &ReplyTooLargeError{Host: host, Op: req.Op, Stream: le.Stream, Limit: le.Limit, Err: err}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("host %s: agent %s: %w", host, req.Op, &TransportError{err})
 	}
@@ -417,6 +444,13 @@ func (c *Client) Health(ctx context.Context, p agentproto.HealthParams) (*agentp
 // returns the whole answer.
 func (c *Client) HTTPGet(ctx context.Context, p agentproto.HTTPGetParams) (*agentproto.HTTPGetResult, error) {
 	return call[agentproto.HTTPGetResult](ctx, c, agentproto.OpHTTPGet, p)
+}
+
+// ConfCheck runs the staged Y package's own `kong check` and `kong
+// prepare` (into a scratch prefix) against the node's kong.conf, Y not
+// installed.
+func (c *Client) ConfCheck(ctx context.Context, p agentproto.ConfCheckParams) (*agentproto.ConfCheckResult, error) {
+	return call[agentproto.ConfCheckResult](ctx, c, agentproto.OpConfCheck, p)
 }
 
 // StagePackage checks and keeps a package file under <state>/packages.

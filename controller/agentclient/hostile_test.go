@@ -8,10 +8,13 @@ import (
 	"io"
 	"io/fs"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/kongctl/kongctl/agent/agentproto"
 	"github.com/kongctl/kongctl/controller/sshremote"
+	"github.com/kongctl/kongctl/controller/sshremote/sshtest"
 )
 
 // cannedRemote answers every command with the same stdout: a hostile or
@@ -134,4 +137,71 @@ func (r *seqRemote) Run(ctx context.Context, req sshremote.RunRequest) (sshremot
 	out := r.outs[min(r.i, len(r.outs)-1)]
 	r.i++
 	return sshremote.RunResult{Stdout: out}, nil
+}
+
+// TestHostileAgentGigabyteReply: over a real SSH connection, an "agent"
+// that answers with 1 GiB on stdout (a reply that never ends) or on
+// stderr fails the call by name, as a failed call and not a lost
+// connection, and the controller's peak memory stays bounded.
+func TestHostileAgentGigabyteReply(t *testing.T) {
+	peak, child := sshtest.PeakRSS(t, 400<<20, func(t *testing.T) {
+		var mode atomic.Value // which stream floods: "stdout", "stderr" or "" (none)
+		srv := sshtest.NewServer(t, &sshtest.Options{Handler: func(ctx context.Context, e *sshtest.Exec) int {
+			go io.Copy(io.Discard, e.Stdin)
+			w := e.Stdout
+			switch mode.Load() {
+			case "stderr":
+				w = e.Stderr
+			case "stdout":
+				io.WriteString(w, `{"protocol_version":1,"op":"facts","stdout_tail":"`)
+			default:
+				return 0
+			}
+			chunk := bytes.Repeat([]byte("A"), 1<<20)
+			for i := 0; i < 1024 && ctx.Err() == nil; i++ {
+				if _, err := w.Write(chunk); err != nil {
+					return 1
+				}
+			}
+			return 0
+		}})
+		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+		defer cancel()
+		r, err := sshremote.Dial(ctx, &sshremote.Config{
+			Name: "kong-1", Address: srv.Host, Port: srv.Port, User: "kong",
+			KeyFiles: []string{srv.ClientKeyFile}, KnownHostsFiles: []string{srv.WriteKnownHosts(t)},
+			ConnectTimeout: 5 * time.Second,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		c := New(r, Options{})
+		c.SetPath("/var/lib/kongctl/bin/kongctl-agent-x")
+		for _, stream := range []string{"stdout", "stderr"} {
+			mode.Store(stream)
+			_, err := c.Facts(ctx, agentproto.FactsParams{})
+			want := "host kong-1: agent facts: reply larger than 16 MiB"
+			if stream == "stderr" {
+				want = "host kong-1: agent facts: stderr larger than 16 MiB"
+			}
+			var big *ReplyTooLargeError
+			var te *TransportError
+			if err == nil || err.Error() != want || !errors.As(err, &big) || errors.As(err, &te) {
+				t.Fatalf("%s: err = %v, want %q (a failed call, not a transport error)", stream, err, want)
+			}
+		}
+		// The connection survives the hostile replies.
+		mode.Store("")
+		if res, err := r.Run(ctx, sshremote.RunRequest{Cmd: "x"}); err != nil || res.ExitCode != 0 {
+			t.Fatalf("Run after the hostile replies: %v", err)
+		}
+	})
+	if child {
+		return
+	}
+	t.Logf("peak RSS %d MiB", peak>>20)
+	if peak > sshtest.MemoryBar(200<<20) {
+		t.Fatalf("peak RSS %d MiB for a 1 GiB agent reply, want under 200 MiB", peak>>20)
+	}
 }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/kongctl/kongctl/controller/boundedio"
 )
 
 // Client is one authenticated SSH connection to a host (possibly through
@@ -216,8 +218,9 @@ func (c *Client) guard(ctx context.Context, fn func() error, stages ...func()) e
 
 // Run runs req.Cmd in a new session. A command that ran and exited
 // non-zero is not an error: see RunResult.ExitCode. The error is for
-// transport failures, a lost connection, and ctx ending (the remote command
-// is then sent SIGKILL and its session closed; partial output is returned).
+// transport failures, a lost connection, ctx ending (the remote command
+// is then sent SIGKILL and its session closed; partial output is returned)
+// and output past the limit (see RunRequest.MaxOutput: *OutputLimitError).
 func (c *Client) Run(ctx context.Context, req RunRequest) (RunResult, error) {
 	start := time.Now()
 	cmd, stdin, err := c.become(req)
@@ -238,13 +241,27 @@ func (c *Client) Run(ctx context.Context, req RunRequest) (RunResult, error) {
 	}
 	defer sess.Close()
 
-	var stdout, stderr bytes.Buffer
-	sess.Stdout, sess.Stderr = &stdout, &stderr
+	// Output is collected bounded while it streams: past the limit the
+	// session is killed and closed, so a host cannot make the controller
+	// hold more than the limit; stderr keeps only its tail.
+	stop := func() {
+		_ = sess.Signal(ssh.SIGKILL)
+		_ = sess.Close()
+	}
+	limit := req.MaxOutput
+	if limit <= 0 {
+		limit = MaxOutputBytes
+	}
+	var stdout bytes.Buffer
+	stderr := &boundedio.Tail{N: StderrTailBytes}
+	outLimit := &boundedio.Limit{W: &stdout, N: limit, OnExceed: stop}
+	errLimit := &boundedio.Limit{W: stderr, N: limit, OnExceed: stop}
+	sess.Stdout, sess.Stderr = outLimit, errLimit
 	if req.Stdout != nil {
-		sess.Stdout = req.Stdout
+		sess.Stdout = &closeOnError{w: req.Stdout, stop: stop}
 	}
 	if req.Stderr != nil {
-		sess.Stderr = req.Stderr
+		sess.Stderr = &closeOnError{w: req.Stderr, stop: stop}
 	}
 	sess.Stdin = stdin
 
@@ -258,6 +275,14 @@ func (c *Client) Run(ctx context.Context, req RunRequest) (RunResult, error) {
 			_ = sess.Close()
 		})
 	res := RunResult{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), Duration: time.Since(start)}
+	for _, l := range []struct {
+		stream string
+		l      *boundedio.Limit
+	}{{"stdout", outLimit}, {"stderr", errLimit}} {
+		if l.l.Exceeded() {
+			return res, c.opErr("run", &OutputLimitError{Stream: l.stream, Limit: limit})
+		}
+	}
 	if ctx.Err() != nil {
 		return res, c.opErr("run", ctx.Err())
 	}
@@ -431,7 +456,9 @@ func (c *Client) Stat(ctx context.Context, path string) (fs.FileInfo, error) {
 	return fi, err
 }
 
-// ReadFile returns the remote file's contents.
+// ReadFile returns the remote file's contents, at most MaxOutputBytes of
+// them: a larger file fails with an *OutputLimitError (stream it with Run
+// and RunRequest.Stdout instead).
 func (c *Client) ReadFile(ctx context.Context, path string) ([]byte, error) {
 	var data []byte
 	err := c.withSFTP(ctx, "read "+path, func(sc *sftp.Client) error {
@@ -441,8 +468,11 @@ func (c *Client) ReadFile(ctx context.Context, path string) ([]byte, error) {
 		}
 		defer f.Close()
 		var buf bytes.Buffer
-		if _, err := f.WriteTo(&buf); err != nil {
+		if _, err := buf.ReadFrom(io.LimitReader(f, MaxOutputBytes+1)); err != nil {
 			return err
+		}
+		if buf.Len() > MaxOutputBytes {
+			return &OutputLimitError{Stream: "file", Limit: MaxOutputBytes}
 		}
 		data = buf.Bytes()
 		return nil

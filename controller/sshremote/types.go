@@ -63,15 +63,22 @@ type RunRequest struct {
 	Become bool      // wrap in the host's become method
 
 	// Stdout and Stderr, if set, receive the command's output as it
-	// arrives instead of it being collected in RunResult.
+	// arrives instead of it being collected in RunResult (unbounded: a
+	// backup streamed to disk). A failed write closes the session.
 	Stdout io.Writer
 	Stderr io.Writer
+
+	// MaxOutput bounds each collected stream (0: MaxOutputBytes). A
+	// command writing more to stdout or stderr is killed and its session
+	// closed as soon as it passes the limit; Run then fails with an
+	// *OutputLimitError. Only the last StderrTailBytes of stderr are kept.
+	MaxOutput int64
 }
 
 // RunResult is what a command did. A non-zero exit is not an error of Run.
 type RunResult struct {
 	Stdout   []byte
-	Stderr   []byte
+	Stderr   []byte // its last StderrTailBytes
 	ExitCode int
 	Signal   string // set when the command was killed by a signal (ExitCode is then 128+n)
 	Duration time.Duration

@@ -1,7 +1,6 @@
 package upgradepath
 
 import (
-	"sort"
 	"strings"
 )
 
@@ -15,8 +14,9 @@ type ConfIssue struct {
 	Fix      string
 }
 
-// CheckConf reports known kong.conf (or KONG_* environment) settings that
-// break when moving from `from` to `to`. conf holds parsed key→value pairs;
+// CheckConf reports known kong.conf (or KONG_* environment) settings whose
+// value breaks when moving from `from` to `to`; the properties removed or
+// renamed are in ConfRules. conf holds parsed key→value pairs;
 // keys are lower-case kong.conf names.
 func CheckConf(conf map[string]string, from, to Version) []ConfIssue {
 	var out []ConfIssue
@@ -37,22 +37,6 @@ func CheckConf(conf map[string]string, from, to Version) []ConfIssue {
 			Message: "Cassandra support was removed in 3.4.0",
 			Fix:     "migrate the cluster to PostgreSQL before upgrading to 3.4 or later",
 		})
-	}
-	if to.AtLeast(3, 4) {
-		var keys []string
-		for k := range conf {
-			if strings.HasPrefix(k, "cassandra_") {
-				keys = append(keys, k)
-			}
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			out = append(out, ConfIssue{
-				Key: k, Severity: "error",
-				Message: k + " was removed with Cassandra support in 3.4.0; Kong refuses unknown settings",
-				Fix:     "remove " + k + " from kong.conf",
-			})
-		}
 	}
 	if v, ok := get("status_listen"); (!ok || v == "") && !from.AtLeast(3, 6) && to.AtLeast(3, 6) {
 		out = append(out, ConfIssue{

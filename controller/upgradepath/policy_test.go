@@ -140,8 +140,6 @@ func TestCheckConf(t *testing.T) {
 		{"tlsv1 fine on 3.1", map[string]string{"pg_ssl_version": "tlsv1"}, "3.0.0", "3.1.0", nil},
 		{"tlsv1_2 fine", map[string]string{"pg_ssl_version": "tlsv1_2"}, "2.8.4", "3.4.2", nil},
 		{"cassandra db", map[string]string{"database": "cassandra"}, "3.3.0", "3.4.0", []string{"database"}},
-		{"cassandra settings", map[string]string{"database": "postgres", "cassandra_contact_points": "x", "cassandra_keyspace": "k"}, "3.3.0", "3.4.0", []string{"cassandra_contact_points", "cassandra_keyspace"}},
-		{"cassandra settings fine on 3.3", map[string]string{"cassandra_keyspace": "k"}, "3.2.0", "3.3.0", nil},
 		{"status_listen default changes", map[string]string{}, "3.5.0", "3.6.0", []string{"status_listen"}},
 	}
 	for _, tt := range tests {

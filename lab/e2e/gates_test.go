@@ -44,9 +44,11 @@ type reportJSON struct {
 	Error    string `json:"error"`
 	Journal  string `json:"journal"`
 	Findings []struct {
-		Code    string `json:"code"`
-		Host    string `json:"host"`
-		Message string `json:"message"`
+		Severity string `json:"severity"`
+		Code     string `json:"code"`
+		Host     string `json:"host"`
+		Message  string `json:"message"`
+		Fix      string `json:"fix"`
 	} `json:"findings"`
 	Gates []struct {
 		Gate      string  `json:"gate"`

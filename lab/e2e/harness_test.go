@@ -161,6 +161,7 @@ type result struct {
 	code           int
 	stdout, stderr string
 	elapsed        time.Duration
+	maxRSS         int64 // kongctl's peak resident set, bytes
 }
 
 func (r result) String() string {
@@ -186,6 +187,11 @@ func (e *env) kongctl(args ...string) result {
 	t0 := time.Now()
 	err := cmd.Run()
 	r := result{stdout: out.String(), stderr: errb.String(), elapsed: time.Since(t0)}
+	if cmd.ProcessState != nil {
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			r.maxRSS = ru.Maxrss << 10
+		}
+	}
 	if err != nil {
 		ee, ok := err.(*exec.ExitError)
 		if !ok {

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -149,5 +150,53 @@ func TestSIGINTDuringInstallPausesThenResumes(t *testing.T) {
 		if err != nil || strings.TrimSpace(out) != "" {
 			t.Errorf("dpkg --audit on %s: %v\n%s", h, err, out)
 		}
+	}
+}
+
+// Per-node hooks with the sequential stop: a before_stop hook on the
+// bastion runs for each node right before that node stops and an
+// after_start hook right after it serves, each with the node's name and
+// address (how a load balancer drains and re-enables one node at a time).
+func TestPerNodeHooksAroundEachNode(t *testing.T) {
+	e := upLab(t, labenv.Options{Nodes: 2, From: "2.8.4", To: "3.4.2"})
+	nodes := names(e.lab.KongHosts())
+	e.requireServing(nodes, []route{{"/lab", ""}})
+	out := filepath.Join(e.lab.Dir(), "per-node-hooks.log")
+	cmd := `echo "$KONGCTL_HOOK $KONGCTL_NODE $KONGCTL_NODE_ADDRESS" >> ` + out
+	e.inv = e.writeInventory(func(s string) string {
+		s = strings.Replace(s, `on_failure      = "rollback"`, `on_failure      = "rollback"
+  stop            = "sequential"`, 1)
+		return s + hookHCL("before_stop", cmd, "bastion", "per_node = true") + hookHCL("after_start", cmd, "bastion", "per_node = true")
+	})
+	r := e.kongctl("upgrade", "-i", e.inv, "--yes", "--output", "json")
+	if r.code != 0 {
+		t.Fatalf("upgrade: %s", r)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("hook runs:\n%s\nwant 2 before_stop and 2 after_start", b)
+	}
+	for i, h := range nodes {
+		if want := "before_stop " + h + " " + e.lab.Address(h); lines[i] != want {
+			t.Errorf("hook run %d: %q, want %q", i, lines[i], want)
+		}
+	}
+	st := stepTimes(t, e, finalReport(t, r.stdout).RunID)
+	for _, h := range nodes {
+		drained, stopped := st["hook/before_stop/0/"+h+"/bastion done"], st["stop/"+h+" started"]
+		if drained.IsZero() || stopped.Before(drained) {
+			t.Errorf("%s: drain hook done %s, stop started %s", h, drained.Format("15:04:05.000"), stopped.Format("15:04:05.000"))
+		}
+		if st["hook/after_start/0/"+h+"/bastion done"].Before(st["start/"+h+" done"]) {
+			t.Errorf("%s: enable hook before the node served", h)
+		}
+	}
+	// Sequential: the second node's drain comes after the first node's stop.
+	if st["hook/before_stop/0/"+nodes[1]+"/bastion started"].Before(st["stop/"+nodes[0]+" done"]) {
+		t.Errorf("%s drained before %s was stopped: not sequential", nodes[1], nodes[0])
 	}
 }

@@ -19,6 +19,9 @@ var DefaultConfPaths = []string{"/etc/kong/kong.conf", "/etc/kong.conf"}
 type Config struct {
 	Values map[string]string
 	File   string // the configuration file read, or ""
+	// Warnings are the deprecation warnings only `kong start` prints
+	// (confcompat.go).
+	Warnings []string
 }
 
 // ConfigArgs are the CLI inputs to configuration loading.
@@ -77,6 +80,7 @@ func (r Release) Defaults() map[string]string {
 // machine's /etc.
 func (r Release) LoadConfig(args ConfigArgs, env []string) (*Config, error) {
 	c := &Config{Values: r.Defaults()}
+	user := map[string]bool{}
 	path := args.ConfPath
 	if path != "" {
 		if _, err := os.Stat(path); err != nil {
@@ -97,6 +101,7 @@ func (r Release) LoadConfig(args ConfigArgs, env []string) (*Config, error) {
 		}
 		for k, v := range vals {
 			c.Values[k] = v
+			user[k] = true
 		}
 		c.File = path
 	}
@@ -106,7 +111,9 @@ func (r Release) LoadConfig(args ConfigArgs, env []string) (*Config, error) {
 			continue
 		}
 		c.Values[strings.ToLower(strings.TrimPrefix(k, "KONG_"))] = v
+		user[strings.ToLower(strings.TrimPrefix(k, "KONG_"))] = true
 	}
+	r.applyCompat(c, user)
 	if args.Prefix != "" {
 		c.Values["prefix"] = args.Prefix
 	}
@@ -289,8 +296,12 @@ func (r Release) Validate(c *Config) []string {
 		}
 	}
 	valid := []string{"tlsv1_1", "tlsv1_2", "tlsv1_3", "any"}
-	if !r.AtLeast(3, 0) {
+	switch {
+	case !r.AtLeast(3, 0):
 		valid = append([]string{"tlsv1"}, valid...)
+	case r.EE() && r.AtLeast(3, 10):
+		// EE tree conf_loader L230 (kong-reference 9.3).
+		valid = []string{"tlsv1_2", "tlsv1_3", "any"}
 	}
 	if v := c.Get("pg_ssl_version"); !contains(valid, v) {
 		errs = append(errs, fmt.Sprintf("pg_ssl_version has an invalid value: '%s' (%s)", v, strings.Join(valid, ", ")))

@@ -39,6 +39,17 @@
 // (traditional|control_plane|data_plane), nginx_daemon, log_level. Listen
 // entries with `ssl` are accepted but not served.
 //
+// Properties removed or renamed between the simulated releases
+// (confcompat.go, kong-reference 9.2-9.3): a removed key (go_plugins_dir,
+// nginx_optimizations, cassandra_*, privileged_agent, EE portal_*/vitals*
+// ...) is dropped silently; a deprecated alias (client_max_body_size on
+// 2.8, opentelemetry_tracing on 3.x, EE admin_api_uri) is copied to its
+// replacement and warned about by `kong start` only; EE 3.10 refuses
+// pg_ssl_version = tlsv1_1 (`<key> has an invalid value`); an
+// nginx_<block>_<directive> key is injected into nginx-kong.conf and a
+// directive the release's nginx does not know (`ssl` from 3.6, nginx
+// 1.25.1) fails `kong prepare`/`start` at the nginx test, not `kong check`.
+//
 // # Daemon
 //
 // `kong start` writes <prefix>/.kong_env (0640, Kong's banner and every

@@ -617,7 +617,9 @@ func probeFleet(ctx context.Context, lab *labenv.Lab, interval time.Duration) (p
 	wg.Add(1)
 	go func() { defer wg.Done(); p.Run(pctx) }()
 	stop = func() { pcancel(); wg.Wait() }
-	if !waitUntil(ctx, 20*time.Second, func() bool { return p.AllServingSince(time.Now().Add(-p.Interval * 3)) }) {
+	// A production-sized database (ROWS) makes every router rebuild take
+	// seconds: the new route may need a few rebuilds to reach every node.
+	if !waitUntil(ctx, time.Minute, func() bool { return p.AllServingSince(time.Now().Add(-p.Interval * 3)) }) {
 		return p, stop, errors.New("not every proxy serves " + probePath + " before the upgrade")
 	}
 	return p, stop, nil

@@ -1,0 +1,50 @@
+package sshremote
+
+import (
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/kongctl/kongctl/controller/boundedio"
+)
+
+const (
+	// MaxOutputBytes bounds each output stream Run collects for a command
+	// (RunRequest.MaxOutput overrides it) and the files ReadFile reads. A
+	// host sending more fails the call with an *OutputLimitError; its
+	// session is closed as soon as the limit is passed, so the bytes
+	// never pile up in memory.
+	MaxOutputBytes = 16 << 20
+	// StderrTailBytes is how much of a command's stderr Run keeps: the
+	// last bytes, which say why it failed.
+	StderrTailBytes = 64 << 10
+)
+
+// OutputLimitError is a command (or file) that sent more than Limit bytes
+// on Stream ("stdout", "stderr" or "file"). Run closed its session when
+// the limit was passed.
+type OutputLimitError struct {
+	Stream string
+	Limit  int64
+}
+
+func (e *OutputLimitError) Error() string {
+	return fmt.Sprintf("%s larger than %s (stopped reading, session closed)", e.Stream, boundedio.Size(e.Limit))
+}
+
+// closeOnError passes writes to w; the first failed write calls stop, so
+// that a caller's writer that fails (a full disk) ends the session
+// instead of leaving the remote command blocked on a full window.
+type closeOnError struct {
+	w    io.Writer
+	stop func()
+	once sync.Once
+}
+
+func (c *closeOnError) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	if err != nil {
+		c.once.Do(c.stop)
+	}
+	return n, err
+}
