@@ -4,14 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
-	"sync"
 
 	"golang.org/x/term"
 
@@ -161,33 +159,9 @@ func makeStateDirs(spec *Spec) error {
 }
 
 // JSONSchema is the version of kongctl's JSON output, carried as "schema"
-// by every event line (the final report included) and every JSON result.
-// It changes when a field changes meaning or goes away; new fields do not
-// change it.
-const JSONSchema = 1
-
-// schemaSink writes one JSON line per event, each carrying JSONSchema.
-type schemaSink struct {
-	mu  sync.Mutex
-	enc *json.Encoder
-}
-
-func newSchemaSink(w io.Writer) *schemaSink {
-	e := json.NewEncoder(w)
-	e.SetEscapeHTML(false)
-	return &schemaSink{enc: e}
-}
-
-func (s *schemaSink) Emit(e progress.Event) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_ = s.enc.Encode(struct {
-		Schema int `json:"schema"`
-		progress.Event
-	}{JSONSchema, e})
-}
-
-func (s *schemaSink) Close() {}
+// by every event line (the final report included) and every JSON result
+// (progress.Schema).
+const JSONSchema = progress.Schema
 
 // prepare turns Options into a Spec and a runConfig.
 func prepare(o Options, wholeFleet bool) (*Spec, runConfig, func(), error) {
@@ -244,7 +218,7 @@ func prepare(o Options, wholeFleet bool) (*Spec, runConfig, func(), error) {
 
 func newSink(o Options) progress.Sink {
 	if o.Output == "json" {
-		return newSchemaSink(o.Stdout)
+		return progress.NewJSON(o.Stdout)
 	}
 	if f, ok := o.Stderr.(*os.File); ok && !o.NoProgress && term.IsTerminal(int(f.Fd())) {
 		return progress.NewBars(o.Stderr)

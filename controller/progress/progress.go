@@ -28,9 +28,16 @@ const (
 	Report     Type = "report"
 )
 
+// Schema is the version of the JSON events (the "schema" field the JSON
+// sink puts on every line). It changes when a field changes meaning or
+// goes away; new fields do not change it.
+const Schema = 1
+
 // Event is one thing that happened in a run. Fields are optional
 // depending on Type.
 type Event struct {
+	// Schema is set by the JSON sink (Schema).
+	Schema   int       `json:"schema"`
 	Time     time.Time `json:"time"`
 	Type     Type      `json:"type"`
 	RunID    string    `json:"run_id,omitempty"`
@@ -80,10 +87,11 @@ func NewJSON(w io.Writer) *JSON {
 	return &JSON{enc: e}
 }
 
-// Emit writes e as one line.
+// Emit writes e as one line, with the schema version.
 func (s *JSON) Emit(e Event) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	e.Schema = Schema
 	_ = s.enc.Encode(e)
 }
 
