@@ -165,6 +165,12 @@ func (w windowPhase) run(ctx context.Context, e *engine) error {
 				case <-ready:
 				case <-halt:
 				}
+				if halted() {
+					// The window failed elsewhere: no Y for the rollback to
+					// take off again.
+					installDone[h] <- nil
+					return nil
+				}
 				err = install.do(ctx, h, e.installY)
 			}
 			if err != nil {
