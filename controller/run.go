@@ -362,7 +362,7 @@ func (e *engine) orderText() string {
 	if e.spec.finishAfterVerify() {
 		return s + "; finish = \"after-verify\": " + e.spec.To + " started right after migrations up, with pending migrations (Kong starts on a database whose only pending migrations are teardowns), and kong migrations finish ran once the verify gates passed"
 	}
-	return s + "; kong migrations up → finish → start on " + e.spec.MigrationHost + " first (the guide's order), the other nodes installed meanwhile and each started once installed and finish was done"
+	return s + "; kong migrations up → finish → start on " + e.spec.MigrationHost + " first (the guide's order), the other nodes installed meanwhile (" + fmt.Sprint(besideChain) + " at a time, at a lower CPU priority) and each started once installed and " + e.spec.MigrationHost + " served"
 }
 
 // downtime measures the window from the journal: first stop → last node
