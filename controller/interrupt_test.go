@@ -108,3 +108,28 @@ func TestSoftInterruptBeforeAnyChange(t *testing.T) {
 func hasPrefixCall(p string) func(string) bool {
 	return func(c string) bool { return strings.HasPrefix(c, p) }
 }
+
+// A soft interrupt during preflight stops it at once: nothing changed,
+// nothing stopped, no lock left.
+func TestSoftInterruptStopsPreflightAtOnce(t *testing.T) {
+	c := newFakeCluster(t, "2.8.4", "kong-1", "kong-2")
+	ch := make(chan struct{})
+	var once sync.Once
+	c.fail = func(call string) error {
+		if strings.HasPrefix(call, "kong-1 stage") {
+			once.Do(func() { close(ch) })
+			return context.Canceled // the cut upload
+		}
+		return nil
+	}
+	r, err := upgrade(WithInterrupt(context.Background(), ch), testSpec(t, "kong-1", "kong-2"), testConfig(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Outcome != Failed || c.lock != nil || countCalls(c.Calls(), hasSuffix(" stop")) != 0 {
+		t.Fatalf("outcome %s, lock %v, calls %q", r.Outcome, c.lock, c.Calls())
+	}
+	if indexOfCall(c.Calls(), "lock acquire", 0) >= 0 {
+		t.Error("the run went on to take the fleet lock")
+	}
+}

@@ -126,8 +126,11 @@ func upgrade(ctx context.Context, spec *Spec, cfg runConfig) (*Report, error) {
 	e.emit(progress.Event{Type: progress.RunStart, Message: msg})
 
 	phases := e.phases()
-	// Preflight, then ask before anything changes.
-	idx, err := e.runPhases(ctx, phases[:1])
+	// Preflight, then ask before anything changes. Preflight changes
+	// nothing: an interrupt stops it at once.
+	pctx, pcancel := hardOnInterrupt(ctx)
+	idx, err := e.runPhases(pctx, phases[:1])
+	pcancel()
 	if err == nil && !e.prior.Done("lock") {
 		if cerr := e.confirmDowntime(); cerr != nil {
 			_ = e.j.Run("failed", cerr.Error())
