@@ -125,7 +125,7 @@ func renderMarkdown(r *results, table string) string {
 	b.WriteString(`# kongctl benchmarks
 
 Written by ` + "`make bench`" + ` (lab/cmd/kongctl-bench); the same figures, machine-readable,
-are in ` + "`build/bench/results.json`" + `. Regenerate with ` + "`make bench`" + ` (10 minutes on 2 idle
+are in ` + "`build/bench/results.json`" + `. Regenerate with ` + "`make bench`" + ` (12 minutes on 2 idle
 cores, 35 beside other jobs; ` + "`make bench BENCH_FLAGS='-runs 1 -sizes 16 -slow-runs 1'`" + ` for a quick look).
 
 ## Method
@@ -242,55 +242,49 @@ run as a child process of the benchmark.
 
 // knownLimits is the analysis of the last full run (kept by hand).
 const knownLimits = `
-## Known limits (from the run of 2026-11-26 05:10 UTC)
+## Known limits (from the run of 2026-12-06 11:31 UTC)
 
-These figures come from one ` + "`make bench`" + ` (05:10-05:20 UTC, 2 cores, nothing
-else running), on the code that reads Kong's HTTP endpoints through the
-agent's own ` + "`http.get`" + ` and probes a route the simulator answers itself.
+These figures come from one ` + "`make bench`" + ` (11:31-11:43 UTC, 2 cores, nothing
+else running), on the code whose downtime window is built around the
+migration node (README, "Real use").
 
-- **The 64/3 wall ratio is 7.86, against a bar of 2.5, and this machine
-  cannot do better than 6.7.** The 64-node upgrade succeeded in 180.2 s (the
-  3-node one: 22.9 s). Its lab processes burned 301 s of CPU (4.7 s a node)
-  and kongctl 7.2 s, so on 2 cores no controller could have finished it in
-  less than 154 s: 6.7 times the 3-node wall time. kongctl's run took 1.17
-  times that floor, so the cores were busy nearly all the time. On real
-  hosts every node brings its own CPU and this floor does not exist; what
-  the ratio measures here is the lab, not kongctl. What a node costs the
-  lab, in CPU seconds (64-node run, ` + "`runs[].cpu.phases_s`" + ` / 64): install 1.88
-  (apt-get and dpkg on the node's 19,000-line package status, and the hold),
-  preflight 1.26 (SSH handshake, the agent delivered gzip-compressed and
-  decompressed and hashed on the node, facts, X and Y packages staged and
-  checked, 4.4 MB each, /metrics twice), verify 0.86 (a health check, with
-  ` + "`kong health`" + `, and a smoke request per node every 2 s through the 10 s soak),
-  start 0.56 (the simulator starting and connecting to PostgreSQL), stop 0.17.
-  Process accounting of a 16-node run (` + "`acct`" + `, by command) puts the rest of a
-  node's cost in the agent's ~25 invocations (about 45 ms of CPU each, an SSH
-  session and a process per call), apt-get and its 6 dpkg runs (about 1 s),
-  and the simulator's 18 CLI runs (20 ms each).
-- **Where the 64-node time went:** preflight 44.0 s, stop 17.2 s (one node
-  after the other by design, ` + "`upgrade.order`" + `), install 63.4 s, start 19.4 s (16
-  at a time: 64 starts at once made PostgreSQL time out the simulators'
-  connections), verify 32.3 s (including the 10 s soak).
-- **What changed since the run of 2026-11-26 03:44** (64 nodes: 249.7 s, lab
-  CPU 418 s, ratio 9.98):
-  - kongctl read /metrics and sent its smoke requests through ` + "`exec curl`" + ` on
-    the node (an agent, a shell and curl per call, about 40 ms of CPU more
-    each, ten times a node). The agent's ` + "`http.get`" + ` does it in-process, and
-    returns the whole page: the exec's reply carried only the last 4 KiB,
-    which on a fleet with a few dozen routes hid the counters the error-rate
-    gate reads (a correctness bug, fixed by the same change; see README);
-  - the prober requested the lab's ` + "`/lab`" + `, proxied to the node's Status API,
-    whose ` + "`/status`" + ` pings PostgreSQL: 0.62 ms of lab CPU a probe, a quarter
-    of a core at 64 nodes. It now requests a route the simulator answers
-    itself (0.23 ms).
-- **Controller memory** stays under the bar: 84 MB at 64 nodes, 118 MB at 16
-  (the earlier run: 107 and 145). The 16-node peak above the 64-node one is
-  Go's heap growing with the garbage of 16 concurrent agent uploads on an
-  idle machine (the 64-node run uploads 16 at a time too). Not investigated
-  further.
+- **Fleet outage (issue 15): every bar met.** What users behind a load
+  balancer see, no node answering: 0.36 s against the plain script's 0.56 s
+  at 3 nodes (0.64), 0.53 s against 2.07 s at 16 (0.25), 3.16 s against
+  5.46 s at 3 nodes on 200,000 plugin rows (0.58). The migration node stops
+  first and gets Y while the others serve; the others stop right before the
+  write check and ` + "`migrations up`" + `; the migration node's chain (up, finish,
+  start) runs with at most 4 other installs beside it, at a lower CPU
+  priority; it starts alone and the fleet serves again. With 200,000 rows
+  the simulator's start (loading every plugin row) is most of the chain.
+- **Worst-node outage at 16 nodes: 2.41 s, the same as the script's (ratio
+  1.00, bar 0.8, not met).** After its stop each of the 15 other nodes must
+  install Y and start it, and no procedure may do that before the stop (X
+  runs from those files). On this machine both tools do that same work on
+  the same 2 cores, so both end at about the same time; kongctl's extra per
+  node (an agent process per call, ` + "`kong version`" + ` after the install,
+  ` + "`kong health`" + ` while it waits for health) is what keeps it from doing
+  better. On real hosts each node installs on its own CPU and this floor
+  does not exist. At 3 nodes the worst node is the migration node
+  (0.58 s, equal), at 3 nodes on 200,000 rows 6.64 s against 5.88 s: the
+  other nodes start once the migration node serves, each then loading the
+  200,000 rows.
+- **The 64/3 wall ratio is 3.91 (was 7.86; bar 2.5, not met), against a CPU
+  floor of 3.14.** The 64-node upgrade took 50.2 s (was 180.2 s), the
+  3-node one 12.8 s. The lab burned 76.9 s of CPU (was 301 s): preflight
+  44.8 s (SSH, agent delivery, facts, staging both packages and checking
+  them, Y's own ` + "`kong check`" + ` and ` + "`kong prepare`" + ` on every node), install 19.4 s
+  (` + "`dpkg -i`" + ` alone where the dependencies are met), start 17.5 s, verify 13.3 s.
+  kongctl's run is within 1.25 times the floor.
+- **The "critical path" of the 3-node section** (the agents' stop + install +
+  migrations + start on the slowest node) now includes the migration node's
+  stop and install, which happen while the other nodes still serve: the
+  fleet downtime is 0.71 of it, and with a 1 s slow migration the overhead
+  without it comes out negative (-0.17 s).
+- **Controller memory** stays under the bar: 100 MB at 64 nodes, 93 MB at 16.
 - Fleet downtime at 16 and 64 nodes is the time in which no node serves: it
-  starts when the last node in stop order stops and ends when the first node
-  serves Y, so it can be below the critical path (taken on the slowest node).
+  starts when the last node stops and ends when the first node serves Y, so
+  it can be below the critical path (taken on the slowest node).
 `
 
 // outageOrder is the order of the outage sizes in the table: the known
