@@ -369,8 +369,9 @@ type stopPhase struct{}
 
 func (stopPhase) name() PhaseName { return PhaseStop }
 
-// run stops every node (the window runs the stop itself; this serves the
-// flows that stop outside it).
+// run stops every node at once. The pipeline does not call it: the window
+// (windowPhase) runs the stop node by node, interleaved with its other
+// parts; the phase is kept whole for its name, its steps and its undo.
 func (stopPhase) run(ctx context.Context, e *engine) error {
 	return e.forEach(ctx, e.spec.Nodes, nodeLimit, e.stopNode)
 }
@@ -444,6 +445,8 @@ type installPhase struct{}
 
 func (installPhase) name() PhaseName { return PhaseInstall }
 
+// run installs Y everywhere at once; like stopPhase.run, the pipeline
+// runs the install inside the window instead.
 func (installPhase) run(ctx context.Context, e *engine) error {
 	return e.forEach(ctx, e.spec.Nodes, nodeLimit, e.installY)
 }
@@ -802,6 +805,8 @@ type startPhase struct{}
 
 func (startPhase) name() PhaseName { return PhaseStart }
 
+// run starts Y everywhere at once; like stopPhase.run, the pipeline runs
+// the start inside the window instead.
 func (startPhase) run(ctx context.Context, e *engine) error {
 	return e.forEach(ctx, e.spec.targets(), startLimit, e.startY)
 }
