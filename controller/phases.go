@@ -439,7 +439,8 @@ func (e *engine) undoStep(ctx context.Context, ph PhaseName, key, host string, f
 
 // ---- install ----
 
-// installPhase installs Y on every node in parallel and checks the
+// installPhase installs Y on every node (the migration node first, the
+// others beside its migrations: windowPhase); the agent checks the
 // installed version. Undo: reinstall X from the package kept on the node.
 type installPhase struct{}
 
@@ -798,9 +799,10 @@ func (e *engine) settleMigrations(ctx context.Context) error {
 
 // ---- start ----
 
-// startPhase starts Y on every target in parallel and waits until each
-// is healthy on Y (running, /status 200, ready, database reachable).
-// Downtime ends when the last node is healthy. Undo: stop Y again.
+// startPhase starts Y on every target (the migration node first, then the
+// others: windowPhase) and waits until each is healthy on Y (running,
+// /status 200, ready, database reachable). The fleet serves again with the
+// first; the window ends with the last. Undo: stop Y again.
 type startPhase struct{}
 
 func (startPhase) name() PhaseName { return PhaseStart }
