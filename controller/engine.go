@@ -363,7 +363,7 @@ func (e *engine) softStopped() bool {
 	e.mu.Lock()
 	rb := e.rollingBack
 	e.mu.Unlock()
-	return !rb && interruptedNow(e.intr)
+	return !rb && closed(e.intr)
 }
 
 // forEach runs fn for every host with at most limit at once. One host's

@@ -26,8 +26,9 @@ func interruptOf(ctx context.Context) <-chan struct{} {
 	return ch
 }
 
-// interruptedNow reports whether the soft interrupt came.
-func interruptedNow(ch <-chan struct{}) bool {
+// closed reports, without waiting, whether ch is closed (a nil ch never
+// is): whether the soft interrupt came, or the window halted.
+func closed(ch <-chan struct{}) bool {
 	if ch == nil {
 		return false
 	}

@@ -131,14 +131,7 @@ func (w windowPhase) run(ctx context.Context, e *engine) error {
 	halt := make(chan struct{})  // closed when the window fails
 	var haltOnce sync.Once
 	stopAll := func() { haltOnce.Do(func() { close(halt) }) }
-	halted := func() bool {
-		select {
-		case <-halt:
-			return true
-		default:
-			return false
-		}
-	}
+	halted := func() bool { return closed(halt) }
 
 	// The other nodes install Y while the migrations run, and each starts
 	// once its install is done and the database takes Y.
