@@ -11,8 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 
-	"golang.org/x/term"
-
 	"github.com/kongctl/kongctl/controller/progress"
 	"github.com/kongctl/kongctl/inventory"
 )
@@ -22,9 +20,9 @@ import (
 //
 // Output: with "json", events stream to Stdout as JSON lines and the
 // final report is the last line (type "report"): the CLI prints nothing
-// more. With "text", progress goes to Stderr (bars on a terminal, plain
-// lines otherwise) and the CLI renders the returned report on Stdout with
-// WriteText.
+// more. With "text", progress goes to Stderr (Sink: the CLI shows bars on
+// a terminal) and the CLI renders the returned result on Stdout
+// (controller/cli/view).
 type Options struct {
 	Inventory     *inventory.Inventory
 	InventoryPath string // as the operator typed it (for the commands printed in hints)
@@ -40,8 +38,9 @@ type Options struct {
 	Stdout       io.Writer
 	Stderr       io.Writer
 	Confirm      func(prompt string) bool
-	// NoProgress turns progress bars off even on a terminal.
-	NoProgress bool
+	// Sink receives the progress events; nil = JSON lines on Stdout with
+	// Output "json", plain lines on Stderr otherwise. The call closes it.
+	Sink progress.Sink
 	// Version is kongctl's version, recorded in the journal.
 	Version string
 
@@ -205,7 +204,7 @@ func prepare(o Options, wholeFleet bool) (*Spec, runConfig, func(), error) {
 	if o.clock != nil {
 		clk = o.clock
 	}
-	sink := newSink(o)
+	sink := sinkOf(o)
 	cfg := runConfig{conn: conn, clk: clk, sink: sink, yes: o.Yes, confirm: o.Confirm, version: o.Version}
 	done := func() {
 		sink.Close()
@@ -216,12 +215,13 @@ func prepare(o Options, wholeFleet bool) (*Spec, runConfig, func(), error) {
 	return spec, cfg, done, nil
 }
 
-func newSink(o Options) progress.Sink {
+// sinkOf is the sink progress goes to: the caller's, else the default.
+func sinkOf(o Options) progress.Sink {
+	if o.Sink != nil {
+		return o.Sink
+	}
 	if o.Output == "json" {
 		return progress.NewJSON(o.Stdout)
-	}
-	if f, ok := o.Stderr.(*os.File); ok && !o.NoProgress && term.IsTerminal(int(f.Fd())) {
-		return progress.NewBars(o.Stderr)
 	}
 	return progress.NewText(o.Stderr)
 }

@@ -96,10 +96,8 @@ func TestUpgradeEntryPointJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var b bytes.Buffer
-	st.WriteText(&b)
-	if st.LastRun == nil || st.LastRun.Status != "rolled-back" || st.Schema == nil || !strings.Contains(b.String(), "kong-2") {
-		t.Errorf("status:\n%s", b.String())
+	if st.LastRun == nil || st.LastRun.Status != "rolled-back" || st.Schema == nil || len(st.Hosts) != 3 || st.Hosts[1].Name != "kong-2" {
+		t.Errorf("status: %+v", st)
 	}
 }
 
@@ -158,10 +156,8 @@ func TestStatusReportsAgentDelivery(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var b bytes.Buffer
-		st.WriteText(&b)
-		if !strings.Contains(b.String(), tc.want) || st.Agent == nil || *st.Agent != tc.d {
-			t.Errorf("status does not report %q:\n%s", tc.want, b.String())
+		if st.Agent == nil || *st.Agent != tc.d {
+			t.Errorf("status does not report the agent delivery %+v: %+v", tc.d, st.Agent)
 		}
 	}
 }

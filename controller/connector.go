@@ -1,16 +1,15 @@
 package controller
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/kongctl/kongctl/controller/promtext"
 	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -758,7 +757,7 @@ func (n *agentNode) Metrics(ctx context.Context) (Metrics, error) {
 	if err != nil {
 		return Metrics{}, err
 	}
-	return parseMetrics(body), nil
+	return promtext.Parse(body), nil
 }
 
 // adminGet reads path from the node's own Admin API (the agent's http.get:
@@ -773,115 +772,6 @@ func (n *agentNode) adminGet(ctx context.Context, f *agentproto.Facts, path stri
 		return "", fmt.Errorf("host %s: GET %s: HTTP %d", n.h.name, url, r.Status)
 	}
 	return r.Body, nil
-}
-
-// parseMetrics sums request, per-status and 5xx counters and the request
-// latency histogram from Prometheus text (3.x and 2.8 names).
-func parseMetrics(text string) Metrics {
-	var m Metrics
-	buckets := map[float64]float64{}
-	var count float64
-	hasLatency := false
-	for _, line := range strings.Split(text, "\n") {
-		if line == "" {
-			continue
-		}
-		if line[0] == '#' {
-			// A declared family is exported even before its first
-			// observation (an idle node has no series yet).
-			if f := strings.Fields(line); len(f) >= 3 && f[1] == "TYPE" {
-				switch f[2] {
-				case "kong_http_requests_total", "kong_http_status":
-					m.StatusCodes = true
-				case "kong_request_latency_ms", "kong_latency":
-					hasLatency = true
-				}
-			}
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		if i < 0 {
-			continue
-		}
-		v, err := strconv.ParseFloat(strings.TrimSpace(line[i+1:]), 64)
-		if err != nil {
-			continue
-		}
-		series := line[:i]
-		name, labels, _ := strings.Cut(series, "{")
-		switch name {
-		case "kong_nginx_requests_total":
-			m.Requests += v
-		case "kong_http_requests_total", "kong_http_status":
-			m.StatusCodes = true
-			m.Proxied += v
-			if strings.HasPrefix(promLabel(labels, "code"), "5") {
-				m.Errors += v
-			}
-		case "kong_request_latency_ms_bucket", "kong_latency_bucket":
-			if name == "kong_latency_bucket" && promLabel(labels, "type") != "request" {
-				continue
-			}
-			le := promLabel(labels, "le")
-			hasLatency = true
-			if le == "+Inf" {
-				count += v
-				continue
-			}
-			if b, err := strconv.ParseFloat(le, 64); err == nil {
-				buckets[b] += v
-			}
-		}
-	}
-	if hasLatency {
-		h := &Histogram{Count: count}
-		for le, n := range buckets {
-			h.Buckets = append(h.Buckets, Bucket{LE: le, N: n})
-		}
-		slices.SortFunc(h.Buckets, func(a, b Bucket) int { return cmp.Compare(a.LE, b.LE) })
-		m.Latency = h
-	}
-	return m
-}
-
-// promLabel returns the value of label name in a Prometheus label set
-// (the text between the braces).
-func promLabel(labels, name string) string {
-	for _, kv := range splitLabels(labels) {
-		k, v, ok := strings.Cut(kv, "=")
-		if ok && strings.TrimSpace(k) == name {
-			v = strings.TrimSpace(v)
-			if u, err := strconv.Unquote(v); err == nil {
-				return u
-			}
-			return strings.Trim(v, `"`)
-		}
-	}
-	return ""
-}
-
-// splitLabels splits `a="x",b="y,z"}` at the commas outside quotes.
-func splitLabels(s string) []string {
-	s = strings.TrimSuffix(strings.TrimSpace(s), "}")
-	var out []string
-	inQ, esc, start := false, false, 0
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case esc:
-			esc = false
-		case c == '\\':
-			esc = true
-		case c == '"':
-			inQ = !inQ
-		case c == ',' && !inQ:
-			out = append(out, s[start:i])
-			start = i + 1
-		}
-	}
-	if start < len(s) {
-		out = append(out, s[start:])
-	}
-	return out
 }
 
 func (n *agentNode) DataPlanes(ctx context.Context) ([]DataPlane, error) {

@@ -81,18 +81,6 @@ func TestSpecFromInventory(t *testing.T) {
 	}
 }
 
-func TestParseMetrics(t *testing.T) {
-	m := parseMetrics(`# HELP x
-kong_nginx_requests_total{node_id="a",subsystem="http"} 120
-kong_http_requests_total{service="s",route="r",code="200",source="service",workspace="default",consumer=""} 100
-kong_http_requests_total{service="s",route="r",code="503",source="kong",workspace="default",consumer=""} 3
-kong_http_status{service="s",route="r",code="502"} 2
-`)
-	if m.Requests != 120 || m.Errors != 5 {
-		t.Errorf("metrics %+v", m)
-	}
-}
-
 // reconnect swaps the connection while other goroutines (the fleet-lock
 // heartbeat on the tools host) use the host: they see either the old or
 // the new client, never a torn pair (run with -race).

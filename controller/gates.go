@@ -112,53 +112,6 @@ func errorRate(m0, m1 Metrics, smoke int) (float64, bool) {
 	return sub0(m1.Errors, m0.Errors) / den, true
 }
 
-// sub returns the histogram of the observations between o and h.
-func (h *Histogram) sub(o *Histogram) *Histogram {
-	if h == nil {
-		return nil
-	}
-	if o == nil || o.Count > h.Count {
-		return h
-	}
-	out := &Histogram{Count: h.Count - o.Count}
-	prev := map[float64]float64{}
-	for _, b := range o.Buckets {
-		prev[b.LE] = b.N
-	}
-	for _, b := range h.Buckets {
-		out.Buckets = append(out.Buckets, Bucket{LE: b.LE, N: math.Max(b.N-prev[b.LE], 0)})
-	}
-	return out
-}
-
-// quantile estimates the q-quantile as Prometheus' histogram_quantile
-// does: linear within the bucket holding the rank; in the +Inf bucket, the
-// highest finite bound. False when the histogram holds no observation.
-func (h *Histogram) quantile(q float64) (float64, bool) {
-	if h == nil || len(h.Buckets) == 0 {
-		return 0, false
-	}
-	total := h.Count
-	if total <= 0 {
-		total = h.Buckets[len(h.Buckets)-1].N
-	}
-	if total <= 0 {
-		return 0, false
-	}
-	rank := q * total
-	var prevLE, prevN float64
-	for _, b := range h.Buckets {
-		if b.N >= rank {
-			if b.N == prevN {
-				return b.LE, true
-			}
-			return prevLE + (b.LE-prevLE)*(rank-prevN)/(b.N-prevN), true
-		}
-		prevLE, prevN = b.LE, b.N
-	}
-	return h.Buckets[len(h.Buckets)-1].LE, true
-}
-
 // evaluateGates judges the verify spec's gates over the soak windows of
 // targets, against the pre-upgrade baseline. A gate past its threshold
 // fails only when it is also worse than before the upgrade (when the
@@ -233,7 +186,7 @@ func evaluateGates(v VerifySpec, targets []string, win map[string]gateWindow, ba
 				continue
 			}
 			g.Measurable = true
-			p99, ok := w.M1.Latency.sub(w.M0.Latency).quantile(0.99)
+			p99, ok := w.M1.Latency.Sub(w.M0.Latency).Quantile(0.99)
 			if !ok {
 				g.Passed, g.Detail = true, "no requests in the window"
 				out = append(out, g)
@@ -241,7 +194,7 @@ func evaluateGates(v VerifySpec, targets []string, win map[string]gateWindow, ba
 			}
 			g.Measured = p99
 			if b, ok := baseline[h]; ok {
-				if bp, ok := b.M1.Latency.sub(b.M0.Latency).quantile(0.99); ok {
+				if bp, ok := b.M1.Latency.Sub(b.M0.Latency).Quantile(0.99); ok {
 					g.Baseline = &bp
 				}
 			}

@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"errors"
+	"github.com/kongctl/kongctl/controller/promtext"
 	"time"
 
 	"github.com/kongctl/kongctl/controller/upgradepath"
@@ -287,34 +288,6 @@ type ProbeResult struct {
 	Latency time.Duration
 }
 
-// Metrics are cumulative counters from a node's /metrics.
-type Metrics struct {
-	Requests float64 `json:"requests"` // kong_nginx_requests_total (every request nginx served, admin included)
-	Errors   float64 `json:"errors"`   // 5xx responses (kong_http_requests_total / kong_http_status)
-	// Proxied sums the per-status counters over every code; StatusCodes
-	// says the node exports them (3.x: the prometheus plugin's
-	// status_code_metrics; 2.8: always).
-	Proxied     float64 `json:"proxied,omitempty"`
-	StatusCodes bool    `json:"status_codes,omitempty"`
-	// Latency is the request latency histogram, summed over its series:
-	// kong_request_latency_ms (3.x, latency_metrics) or
-	// kong_latency{type="request"} (2.8). Nil when not exported.
-	Latency *Histogram `json:"latency,omitempty"`
-}
-
-// Histogram is a cumulative Prometheus histogram in milliseconds. Buckets
-// are the finite upper bounds in ascending order; Count is the +Inf bucket.
-type Histogram struct {
-	Buckets []Bucket `json:"buckets"`
-	Count   float64  `json:"count"`
-}
-
-// Bucket is one cumulative bucket: N observations at most LE ms.
-type Bucket struct {
-	LE float64 `json:"le"`
-	N  float64 `json:"n"`
-}
-
 // DataPlane is one entry of /clustering/data-planes.
 type DataPlane struct {
 	ID       string `json:"id"`
@@ -406,3 +379,10 @@ type RunRecord struct {
 	Status  string    `json:"status"`
 	Updated time.Time `json:"updated"`
 }
+
+// The metrics a node serves, as promtext reads them.
+type (
+	Metrics   = promtext.Metrics
+	Histogram = promtext.Histogram
+	Bucket    = promtext.Bucket
+)

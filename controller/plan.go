@@ -2,13 +2,10 @@ package controller
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"github.com/kongctl/kongctl/inventory"
-	"io"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/kongctl/kongctl/controller/progress"
@@ -209,60 +206,4 @@ func planPhases(e *engine) ([]PlanPhase, PlanWindow) {
 	}
 	return out, PlanWindow{Expected: expected.Seconds(), Worst: worst.Seconds(),
 		Basis: "typical step durations along the migration node's chain (stop, install, migrations, start until healthy); worst case is the sum of the inventory's timeouts along it"}
-}
-
-// WriteJSON writes the plan as JSON.
-func (p *UpgradePlan) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(p)
-}
-
-// WriteText writes the plan for a human.
-func (p *UpgradePlan) WriteText(w io.Writer) error {
-	var b strings.Builder
-	state := "READY"
-	if !p.Ready {
-		state = "NOT READY"
-	}
-	fmt.Fprintf(&b, "plan: %s → %s (%s, %s): %s\n", dash(p.From), p.To, p.Edition, p.Mode, state)
-	fmt.Fprintf(&b, "path: %s\n", p.Path.Reason)
-	if len(p.Path.Chain) > 0 {
-		fmt.Fprintf(&b, "  chain: %s\n", strings.Join(p.Path.Chain, ", "))
-	}
-	b.WriteString("\nhosts:\n")
-	tw := tabwriter.NewWriter(&b, 0, 2, 2, ' ', 0)
-	for _, h := range p.Hosts {
-		fmt.Fprintf(tw, "  %s\t%s\t%s %s\trunning=%v\t%s\n", h.Name, strings.Join(h.Roles, ","), dash(h.Version), h.Edition, h.Running, strings.Join(h.Actions, "; "))
-	}
-	tw.Flush()
-	writePlanDB(&b, p.Hosts)
-	b.WriteString("\nphases:\n")
-	tw = tabwriter.NewWriter(&b, 0, 2, 2, ' ', 0)
-	for _, ph := range p.Phases {
-		rev := "reversible"
-		if ph.PointOfNoReturn {
-			rev = "POINT OF NO RETURN"
-		}
-		if ph.Undo != "" {
-			rev += " (undo: " + ph.Undo + ")"
-		}
-		down := ""
-		if ph.InDowntime {
-			down = "downtime"
-		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", ph.Name, down, ph.Does, rev)
-	}
-	tw.Flush()
-	fmt.Fprintf(&b, "\nexpected downtime: ~%s (worst case %s): %s\n",
-		time.Duration(p.Downtime.Expected*float64(time.Second)), time.Duration(p.Downtime.Worst*float64(time.Second)), p.Downtime.Basis)
-	if len(p.Findings) > 0 {
-		b.WriteString("\nfindings:\n")
-		for _, f := range p.Findings {
-			b.WriteString(findingLine(f))
-		}
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
 }

@@ -52,10 +52,6 @@ func TestPreflightWarnsDatabaseTLSBelowVerifyFull(t *testing.T) {
 				!strings.Contains(f.Fix, `tls_mode = "verify-full"`) || !strings.Contains(f.Fix, "root.crt") {
 				t.Errorf("ready %v, finding %+v", p.Ready, f)
 			}
-			var text strings.Builder
-			if err := p.WriteText(&text); err != nil || !strings.Contains(text.String(), "below verify-full") {
-				t.Errorf("plan text does not show the warning (%v):\n%s", err, text.String())
-			}
 		})
 	}
 

@@ -1,11 +1,6 @@
 package controller
 
 import (
-	"encoding/json"
-	"fmt"
-	"io"
-	"strings"
-	"text/tabwriter"
 	"time"
 )
 
@@ -18,20 +13,6 @@ const (
 	Paused     Outcome = "paused"
 	Failed     Outcome = "failed"
 )
-
-// ExitCode is the process exit code for the outcome: 0 succeeded,
-// 3 rolled back, 4 paused, 1 failed.
-func (o Outcome) ExitCode() int {
-	switch o {
-	case Succeeded:
-		return 0
-	case RolledBack:
-		return 3
-	case Paused:
-		return 4
-	}
-	return 1
-}
 
 // Severity of a finding.
 type Severity string
@@ -129,90 +110,7 @@ type Report struct {
 	Journal string `json:"journal,omitempty"`
 }
 
-// WriteJSON writes the report as one indented JSON document.
-func (r *Report) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(r)
-}
-
-// WriteText writes the report for a human.
-func (r *Report) WriteText(w io.Writer) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "kongctl %s %s: %s (%s → %s)\n", r.Operation, r.RunID, strings.ToUpper(string(r.Outcome)), r.From, r.To)
-	if r.Error != "" {
-		fmt.Fprintf(&b, "error: %s\n", r.Error)
-	}
-	if r.RollbackError != "" {
-		fmt.Fprintf(&b, "rollback error: %s\n", r.RollbackError)
-	}
-	b.WriteString("\ntimeline:\n")
-	tw := tabwriter.NewWriter(&b, 0, 2, 2, ' ', 0)
-	for _, p := range r.Timeline {
-		d := p.Finished.Sub(p.Started).Round(100 * time.Millisecond)
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", p.Started.Format("15:04:05"), p.Phase, p.Status, d)
-	}
-	tw.Flush()
-	b.WriteString("\nhosts:\n")
-	tw = tabwriter.NewWriter(&b, 0, 2, 2, ' ', 0)
-	for _, h := range r.Hosts {
-		fmt.Fprintf(tw, "  %s\t%s\t%s → %s\t%s\n", h.Name, strings.Join(h.Roles, ","), dash(h.FromVersion), dash(h.Version), h.Result)
-	}
-	tw.Flush()
-	if w := r.Downtime; w != nil {
-		secs := func(v float64) time.Duration {
-			return time.Duration(v * float64(time.Second)).Round(100 * time.Millisecond)
-		}
-		fmt.Fprintf(&b, "\ndowntime: no node serving for %s (all stopped %s → first node serving %s)\n",
-			secs(w.FleetDown), w.AllStopped.Format("15:04:05.0"), w.FirstServing.Format("15:04:05.0"))
-		fmt.Fprintf(&b, "  first stop %s; first node serving after %s; all nodes serving after %s (%s)\n",
-			w.Start.Format("15:04:05.0"), secs(w.FirstServingAfter), secs(w.Duration), w.End.Format("15:04:05.0"))
-	}
-	if r.Order != "" {
-		fmt.Fprintf(&b, "order: %s\n", r.Order)
-	}
-	if r.Backup != nil {
-		fmt.Fprintf(&b, "backup: %s (sha256 %s, %d bytes)", r.Backup.Path, r.Backup.SHA256, r.Backup.Size)
-		if r.Backup.LocalPath != "" {
-			fmt.Fprintf(&b, ", copy on bastion: %s", r.Backup.LocalPath)
-		}
-		b.WriteString("\n")
-	}
-	if len(r.BackupsPruned) > 0 {
-		fmt.Fprintf(&b, "older backups deleted (retention): %s\n", strings.Join(r.BackupsPruned, ", "))
-	}
-	if r.PointOfNoReturn {
-		b.WriteString("point of no return (kong migrations finish) was passed: rolling back means restoring the database backup\n")
-	}
-	for _, g := range r.Gates {
-		fmt.Fprintf(&b, "%s\n", g)
-	}
-	for _, f := range r.Findings {
-		fmt.Fprintf(&b, "%s", findingLine(f))
-	}
-	if r.Journal != "" {
-		fmt.Fprintf(&b, "journal: %s\n", r.Journal)
-	}
-	if r.Next != "" {
-		fmt.Fprintf(&b, "next: %s\n", r.Next)
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
-}
-
-func findingLine(f Finding) string {
-	where := ""
-	if f.Host != "" {
-		where = " [" + f.Host + "]"
-	}
-	s := fmt.Sprintf("%s%s: %s\n", f.Severity, where, f.Message)
-	if f.Fix != "" {
-		s += "    fix: " + f.Fix + "\n"
-	}
-	return s
-}
-
+// dash shows an unknown value (a version not read) as "-".
 func dash(s string) string {
 	if s == "" {
 		return "-"

@@ -3,6 +3,7 @@ package controller
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"github.com/kongctl/kongctl/inventory"
 	"slices"
@@ -218,9 +219,6 @@ func TestRollbackAtEachPhase(t *testing.T) {
 			if c.lock != nil {
 				t.Error("fleet lock still held after the rollback")
 			}
-			if tt.outcome.ExitCode() != map[Outcome]int{RolledBack: 3, Failed: 1}[tt.outcome] {
-				t.Error("exit code mapping")
-			}
 		})
 	}
 }
@@ -236,7 +234,7 @@ func TestPauseOnFailure(t *testing.T) {
 	spec := testSpec(t, "kong-1", "kong-2")
 	spec.OnFailure = "pause"
 	r, _ := upgrade(context.Background(), spec, testConfig(c))
-	if r.Outcome != Paused || r.Outcome.ExitCode() != 4 {
+	if r.Outcome != Paused {
 		t.Fatalf("outcome %s", r.Outcome)
 	}
 	if !strings.Contains(r.Next, "kongctl upgrade -i "+spec.InventoryPath+" --resume") || !strings.Contains(r.Next, "kongctl rollback") {
@@ -587,10 +585,8 @@ func TestPlanReadyMarksPointOfNoReturn(t *testing.T) {
 	if p.Downtime.Expected <= 0 || p.Downtime.Worst < p.Downtime.Expected {
 		t.Errorf("downtime estimate %+v", p.Downtime)
 	}
-	var b bytes.Buffer
-	p.WriteText(&b)
-	if !strings.Contains(b.String(), "POINT OF NO RETURN") || !strings.Contains(b.String(), "kong-1") {
-		t.Errorf("plan text:\n%s", b.String())
+	if i := slices.IndexFunc(p.Phases, func(ph PlanPhase) bool { return ph.PointOfNoReturn }); i < 0 || p.Phases[i].Name != string(PhaseMigrateFinish) {
+		t.Errorf("no point of no return at migrate-finish: %+v", p.Phases)
 	}
 }
 
@@ -630,15 +626,13 @@ func TestNoSecretInEventsOrReports(t *testing.T) {
 	if r.Outcome != RolledBack {
 		t.Fatalf("outcome %s", r.Outcome)
 	}
-	var text, js bytes.Buffer
-	r.WriteText(&text)
-	r.WriteJSON(&js)
+	js, _ := json.Marshal(r)
 	recs, _ := journal.Read(r.Journal)
 	var jr bytes.Buffer
 	for _, rec := range recs {
 		jr.WriteString(rec.Error)
 	}
-	for name, out := range map[string]string{"events": events.String(), "text report": text.String(), "json report": js.String(), "journal": jr.String()} {
+	for name, out := range map[string]string{"events": events.String(), "report": string(js), "journal": jr.String()} {
 		if strings.Contains(out, secret) || strings.Contains(out, "other-secret-x") {
 			t.Errorf("%s contains a secret:\n%s", name, out)
 		}

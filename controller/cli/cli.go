@@ -6,7 +6,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -165,14 +164,6 @@ func (a *app) setup(cmd *cobra.Command) error {
 	}
 	a.log = slog.New(slog.NewTextHandler(a.streams.err, &slog.HandlerOptions{Level: level}))
 	return nil
-}
-
-// writeJSON writes a command's JSON result, indented, on w.
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
 }
 
 // json reports whether --output json was asked for.

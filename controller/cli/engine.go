@@ -3,6 +3,11 @@ package cli
 import (
 	"context"
 	"fmt"
+	"github.com/kongctl/kongctl/controller/cli/view"
+	"github.com/kongctl/kongctl/controller/progress"
+	"golang.org/x/term"
+	"io"
+	"os"
 
 	"github.com/kongctl/kongctl/controller"
 )
@@ -17,7 +22,7 @@ func (r *request) options() controller.Options {
 		Output:        "text",
 		Stdout:        r.Stdout,
 		Stderr:        r.Stderr,
-		NoProgress:    r.Quiet,
+		Sink:          newSink(r.JSON, r.Quiet, r.Stdout, r.Stderr),
 		Version:       Version,
 		Confirm: func(prompt string) bool {
 			ok, err := r.confirm(prompt)
@@ -43,7 +48,7 @@ func runPlan(ctx context.Context, req *planRequest) error {
 		return WithCode(ExitFailure, err)
 	}
 	if !req.JSON {
-		if err := p.WriteText(req.Stdout); err != nil {
+		if err := view.Plan(req.Stdout, p); err != nil {
 			return err
 		}
 	}
@@ -69,7 +74,7 @@ func runRollback(ctx context.Context, req *rollbackRequest) error {
 	if err == nil && r.Outcome == controller.RolledBack {
 		// The rollback asked for was done: that is this command's success.
 		if !req.JSON {
-			return r.WriteText(req.Stdout)
+			return view.Report(req.Stdout, r)
 		}
 		return nil
 	}
@@ -83,12 +88,9 @@ func runStatus(ctx context.Context, req *statusRequest) error {
 		return WithCode(ExitFailure, err)
 	}
 	if req.JSON {
-		err = writeJSON(req.Stdout, struct {
-			Schema int `json:"schema"`
-			*controller.StatusReport
-		}{controller.JSONSchema, s})
+		err = view.StatusJSON(req.Stdout, s)
 	} else {
-		err = s.WriteText(req.Stdout)
+		err = view.Status(req.Stdout, s)
 	}
 	if err != nil {
 		return err
@@ -106,12 +108,25 @@ func finishReport(req *request, r *controller.Report, err error) error {
 		return WithCode(ExitFailure, err)
 	}
 	if !req.JSON {
-		if werr := r.WriteText(req.Stdout); werr != nil {
+		if werr := view.Report(req.Stdout, r); werr != nil {
 			return werr
 		}
 	}
-	if code := r.Outcome.ExitCode(); code != ExitOK {
+	if code := outcomeCode(r.Outcome); code != ExitOK {
 		return &ExitError{Code: code, Err: errOutcome(r.Outcome)}
 	}
 	return nil
+}
+
+// newSink chooses where progress goes: JSON lines on stdout with --output
+// json (the final report is the last line), else bars on a terminal's
+// stderr (unless --quiet), else plain lines on stderr.
+func newSink(jsonOut, quiet bool, stdout, stderr io.Writer) progress.Sink {
+	if jsonOut {
+		return progress.NewJSON(stdout)
+	}
+	if f, ok := stderr.(*os.File); ok && !quiet && term.IsTerminal(int(f.Fd())) {
+		return progress.NewBars(stderr)
+	}
+	return progress.NewText(stderr)
 }

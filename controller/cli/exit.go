@@ -65,6 +65,19 @@ func exitCode(err error) int {
 // the plan printed says which.
 var errPlanNotReady = errors.New("the fleet is not ready for this upgrade (see the findings above)")
 
+// outcomeCode is the exit code a run's outcome ends kongctl with.
+func outcomeCode(o controller.Outcome) int {
+	switch o {
+	case controller.Succeeded:
+		return ExitOK
+	case controller.RolledBack:
+		return ExitRolledBack
+	case controller.Paused:
+		return ExitPaused
+	}
+	return ExitFailure
+}
+
 // errOutcome says how a run ended when it did not succeed.
 func errOutcome(o controller.Outcome) error {
 	switch o {

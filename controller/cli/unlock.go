@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"github.com/kongctl/kongctl/controller/cli/view"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -49,7 +50,7 @@ the run that holds it. Clear it only when you are sure that run is dead; the
 // JSON.
 func writeUnlocked(w io.Writer, asJSON bool, runID string) error {
 	if asJSON {
-		return writeJSON(w, unlockResult{Schema: controller.JSONSchema, Cleared: true, RunID: runID})
+		return view.JSON(w, unlockResult{Schema: controller.JSONSchema, Cleared: true, RunID: runID})
 	}
 	_, err := fmt.Fprintf(w, "fleet lock of run %s cleared\n", runID)
 	return err

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"github.com/kongctl/kongctl/controller/cli/view"
 	"runtime"
 	"runtime/debug"
 
@@ -60,7 +61,7 @@ func (a *app) newVersionCmd() *cobra.Command {
 		RunE: func(*cobra.Command, []string) error {
 			v := buildVersion()
 			if a.json() {
-				return writeJSON(a.streams.out, v)
+				return view.JSON(a.streams.out, v)
 			}
 			_, err := fmt.Fprintf(a.streams.out, "kongctl %s (commit %s, %s %s)\n%s\n", v.Version, v.Commit, v.Go, v.Platform, v.Tool)
 			return err

@@ -1,7 +1,8 @@
-package controller
+package view
 
 import (
 	"fmt"
+	"github.com/kongctl/kongctl/controller"
 	"strings"
 	"text/tabwriter"
 )
@@ -10,7 +11,7 @@ import (
 // each comes from (defaults < kong.conf < the service's KONG_*
 // environment, kong-reference 3.2): the settings `kong migrations` will
 // run with. Secrets come as "set" or "not set" from the facts.
-func writePlanDB(b *strings.Builder, hosts []PlanHost) {
+func writePlanDB(b *strings.Builder, hosts []controller.PlanHost) {
 	some := false
 	for _, h := range hosts {
 		some = some || len(h.DB) > 0
