@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"github.com/kongctl/kongctl/controller/fleet"
 	"slices"
 	"strings"
 	"sync"
@@ -39,12 +40,12 @@ func (n *timedNode) Stop(ctx context.Context, timeout time.Duration) error {
 	return n.fakeNode.Stop(ctx, timeout)
 }
 
-func (n *timedNode) Facts(ctx context.Context) (Facts, error) {
+func (n *timedNode) Facts(ctx context.Context) (fleet.Facts, error) {
 	n.add("facts", 100*time.Millisecond)
 	return n.fakeNode.Facts(ctx)
 }
 
-func (n *timedNode) InstallPackage(ctx context.Context, p PackageRef, timeout time.Duration) error {
+func (n *timedNode) InstallPackage(ctx context.Context, p fleet.PackageRef, timeout time.Duration) error {
 	n.add("package.install", 2*time.Second)
 	return n.fakeNode.InstallPackage(ctx, p, timeout)
 }
@@ -55,7 +56,7 @@ type timedCluster struct {
 	nodes map[string]*timedNode
 }
 
-func (c *timedCluster) Node(ctx context.Context, host string) (Node, error) {
+func (c *timedCluster) Node(ctx context.Context, host string) (fleet.Node, error) {
 	n, err := c.fakeCluster.Node(ctx, host)
 	if err != nil {
 		return nil, err
@@ -141,7 +142,7 @@ func TestAgentDelta(t *testing.T) {
 // finish.
 type listingNode struct{ *fakeNode }
 
-func (n listingNode) Migrations(ctx context.Context, req MigrationsRequest) (SchemaState, error) {
+func (n listingNode) Migrations(ctx context.Context, req fleet.MigrationsRequest) (fleet.SchemaState, error) {
 	st, err := n.fakeNode.Migrations(ctx, req)
 	if err != nil || (req.Command != "up" && req.Command != "finish") || st.Aborted || st.ExitCode != 0 {
 		return st, err
@@ -149,14 +150,14 @@ func (n listingNode) Migrations(ctx context.Context, req MigrationsRequest) (Sch
 	n.c.mu.Lock()
 	n.c.calls = append(n.c.calls, n.name+" agent-side list")
 	n.c.mu.Unlock()
-	after, err := n.fakeNode.Migrations(ctx, MigrationsRequest{Command: "list"})
+	after, err := n.fakeNode.Migrations(ctx, fleet.MigrationsRequest{Command: "list"})
 	st.After = &after
 	return st, err
 }
 
 type listingCluster struct{ *fakeCluster }
 
-func (c listingCluster) Node(ctx context.Context, host string) (Node, error) {
+func (c listingCluster) Node(ctx context.Context, host string) (fleet.Node, error) {
 	n, err := c.fakeCluster.Node(ctx, host)
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/kongctl/kongctl/controller/fleet"
 	"io"
 	"os"
 	"path/filepath"
@@ -46,7 +47,7 @@ type Options struct {
 
 	// Connector reaches the fleet; nil = SSH + agent built from the
 	// inventory (NewConnector). Tests and the lab may inject one.
-	Connector Connector
+	Connector fleet.Connector
 	// StateDir overrides where run journals live (default: .kongctl next
 	// to the inventory).
 	StateDir string

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/kongctl/kongctl/controller/fleet"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -122,7 +123,7 @@ func TestUpgradeNeedsConfirmation(t *testing.T) {
 func TestUnlock(t *testing.T) {
 	inv := labInventory(t, "pw-123")
 	c := newFakeCluster(t, "2.8.4", "kong-1", "kong-2", "kong-3", "db")
-	c.lock = &LockInfo{RunID: "dead-run", Owner: "x@y"}
+	c.lock = &fleet.LockInfo{RunID: "dead-run", Owner: "x@y"}
 	if err := Unlock(context.Background(), Options{Inventory: inv, Connector: c}, "other"); err == nil || c.lock == nil {
 		t.Fatal("unlock of another run's lock must be refused")
 	}
@@ -135,21 +136,21 @@ func TestUnlock(t *testing.T) {
 // the SSH connector does.
 type deliveringCluster struct {
 	*fakeCluster
-	d AgentDelivery
+	d fleet.AgentDelivery
 }
 
-func (c deliveringCluster) AgentDelivery() AgentDelivery { return c.d }
+func (c deliveringCluster) AgentDelivery() fleet.AgentDelivery { return c.d }
 
 // TestStatusReportsAgentDelivery: status says how many bytes delivering
 // the agent cost, so a second run visibly uploads nothing.
 func TestStatusReportsAgentDelivery(t *testing.T) {
 	inv := labInventory(t, "pw-123")
 	for _, tc := range []struct {
-		d    AgentDelivery
+		d    fleet.AgentDelivery
 		want string
 	}{
-		{AgentDelivery{Hosts: 4, UploadedTo: 4, UploadedBytes: 44_000_000}, "agent: 44000000 bytes uploaded to 4 of 4 hosts"},
-		{AgentDelivery{Hosts: 4}, "agent: 0 bytes uploaded to 0 of 4 hosts"},
+		{fleet.AgentDelivery{Hosts: 4, UploadedTo: 4, UploadedBytes: 44_000_000}, "agent: 44000000 bytes uploaded to 4 of 4 hosts"},
+		{fleet.AgentDelivery{Hosts: 4}, "agent: 0 bytes uploaded to 0 of 4 hosts"},
 	} {
 		c := newFakeCluster(t, "2.8.4", "kong-1", "kong-2", "kong-3")
 		st, err := Status(context.Background(), Options{Inventory: inv, Connector: deliveringCluster{c, tc.d}})

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/kongctl/kongctl/controller/fleet"
 	"github.com/kongctl/kongctl/controller/promtext"
 	"maps"
 	"net/http"
@@ -26,7 +27,7 @@ import (
 // keys and become), the agent delivered to each and called through
 // agentclient. The database and the fleet lock are reached through the
 // agent on the database tools host.
-func NewConnector(inv *inventory.Inventory) (Connector, error) {
+func NewConnector(inv *inventory.Inventory) (fleet.Connector, error) {
 	if inv.Database == nil || inv.Upgrade == nil {
 		return nil, errors.New("inventory has no database or upgrade block")
 	}
@@ -163,7 +164,15 @@ func sshConfig(inv *inventory.Inventory, h *inventory.Host, withJump bool) (*ssh
 	return cfg, nil
 }
 
-func (c *sshConnector) host(ctx context.Context, name string) (*agentHost, error) {
+// host is name's connection, dialled (and the agent delivered) on first
+// use. A connection SSH refused for good (host key, authentication) is
+// marked fleet.Permanent: the runner does not try it again.
+func (c *sshConnector) host(ctx context.Context, name string) (ah *agentHost, err error) {
+	defer func() {
+		if sshremote.IsFatal(err) {
+			err = fleet.Permanent(err)
+		}
+	}()
 	c.mu.Lock()
 	if ah, ok := c.hosts[name]; ok {
 		c.mu.Unlock()
@@ -182,7 +191,7 @@ func (c *sshConnector) host(ctx context.Context, name string) (*agentHost, error
 	if err != nil {
 		return nil, err
 	}
-	ah := &agentHost{name: name, ssh: cl}
+	ah = &agentHost{name: name, ssh: cl}
 	newClient := func(cl *sshremote.Client) *agentclient.Client {
 		return agentclient.New(cl, agentclient.Options{Become: cfg.Become != nil,
 			Observe: func(rep *agentproto.Reply) { ah.time.add(string(rep.Op), rep.Duration) }})
@@ -219,10 +228,10 @@ func (c *sshConnector) host(ctx context.Context, name string) (*agentHost, error
 // AgentDelivery sums what delivering the agent cost this run: the hosts
 // reached and the bytes uploaded (0 when every host already had this
 // agent).
-func (c *sshConnector) AgentDelivery() AgentDelivery {
+func (c *sshConnector) AgentDelivery() fleet.AgentDelivery {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var d AgentDelivery
+	var d fleet.AgentDelivery
 	for _, ah := range c.hosts {
 		if ah.delivery == nil {
 			continue
@@ -236,7 +245,7 @@ func (c *sshConnector) AgentDelivery() AgentDelivery {
 	return d
 }
 
-func (c *sshConnector) Node(ctx context.Context, name string) (Node, error) {
+func (c *sshConnector) Node(ctx context.Context, name string) (fleet.Node, error) {
 	ah, err := c.host(ctx, name)
 	if err != nil {
 		return nil, err
@@ -263,7 +272,7 @@ func (c *sshConnector) dbConn() (agentproto.DBConn, error) {
 	return conn, nil
 }
 
-func (c *sshConnector) Database(ctx context.Context) (Database, error) {
+func (c *sshConnector) Database(ctx context.Context) (fleet.Database, error) {
 	ah, err := c.host(ctx, c.tools)
 	if err != nil {
 		return nil, err
@@ -275,7 +284,7 @@ func (c *sshConnector) Database(ctx context.Context) (Database, error) {
 	return &agentDB{h: ah, conn: conn}, nil
 }
 
-func (c *sshConnector) Locker(ctx context.Context) (Locker, error) {
+func (c *sshConnector) Locker(ctx context.Context) (fleet.Locker, error) {
 	ah, err := c.host(ctx, c.tools)
 	if err != nil {
 		return nil, err
@@ -328,22 +337,22 @@ type agentNode struct {
 	facts  *agentproto.Facts
 }
 
-var _ Node = (*agentNode)(nil)
+var _ fleet.Node = (*agentNode)(nil)
 
 // AgentTimes are the agent's own durations, summed per operation since the
 // connection was made ("migrations.up" and "migrations.finish" for the
 // detached migrations).
 func (n *agentNode) AgentTimes() map[string]time.Duration { return n.h.time.snapshot() }
 
-func (n *agentNode) Facts(ctx context.Context) (Facts, error) {
+func (n *agentNode) Facts(ctx context.Context) (fleet.Facts, error) {
 	f, err := n.h.client().Facts(ctx, agentproto.FactsParams{KongConf: n.conf, Prefix: n.prefix, Manager: n.manager, EnvFile: n.envFile})
 	if err != nil {
-		return Facts{}, err
+		return fleet.Facts{}, err
 	}
 	n.mu.Lock()
 	n.facts = f
 	n.mu.Unlock()
-	out := Facts{
+	out := fleet.Facts{
 		Version: f.Kong.Version, Edition: f.Kong.Edition, Running: f.Service.Running,
 		Arch: goarch(f.Arch), PackageFormat: pkgFormat(f.PackageManager), Role: f.Conf.Role, Service: f.Service.Unit,
 		Conf: map[string]string{"database": f.Conf.DB.Database, "role": f.Conf.Role, "status_listen": f.Conf.StatusListen, "admin_listen": f.Conf.AdminListen, "plugins": f.Conf.Plugins,
@@ -378,7 +387,7 @@ func (n *agentNode) adminAPIStatus(ctx context.Context, f *agentproto.Facts) int
 
 // dbSettings are a node's effective database settings, in a fixed order,
 // with the password's value replaced by whether it is set.
-func dbSettings(c agentproto.KongConf) []ConfSetting {
+func dbSettings(c agentproto.KongConf) []fleet.ConfSetting {
 	if len(c.DBSources) == 0 {
 		return nil
 	}
@@ -388,9 +397,9 @@ func dbSettings(c agentproto.KongConf) []ConfSetting {
 	}
 	vals := []struct{ k, v string }{{"database", c.DB.Database}, {"pg_host", c.DB.Host}, {"pg_port", strconv.Itoa(c.DB.Port)},
 		{"pg_database", c.DB.Name}, {"pg_user", c.DB.User}, {"pg_schema", c.DB.Schema}, {"pg_password", pw}}
-	out := make([]ConfSetting, 0, len(vals))
+	out := make([]fleet.ConfSetting, 0, len(vals))
 	for _, kv := range vals {
-		out = append(out, ConfSetting{Key: kv.k, Value: kv.v, Source: c.DBSources[kv.k]})
+		out = append(out, fleet.ConfSetting{Key: kv.k, Value: kv.v, Source: c.DBSources[kv.k]})
 	}
 	return out
 }
@@ -441,28 +450,28 @@ func (n *agentNode) Stop(ctx context.Context, timeout time.Duration) error {
 	return nil
 }
 
-func (n *agentNode) Start(ctx context.Context, timeout time.Duration) (Health, error) {
+func (n *agentNode) Start(ctx context.Context, timeout time.Duration) (fleet.Health, error) {
 	res, err := n.h.client().ServiceStart(ctx, n.svc(timeout))
 	if err != nil || res.Health == nil {
-		return Health{}, err
+		return fleet.Health{}, err
 	}
 	return healthOf(res.Health), nil
 }
 
-func (n *agentNode) Health(ctx context.Context) (Health, error) {
+func (n *agentNode) Health(ctx context.Context) (fleet.Health, error) {
 	hr, err := n.h.client().Health(ctx, agentproto.HealthParams{Conf: n.conf, Prefix: n.prefix, Manager: n.manager, EnvFile: n.envFile, AdminToken: n.token})
 	if err != nil {
 		if agentproto.CodeOf(err) == agentproto.CodeUnhealthy {
-			return Health{Detail: err.Error()}, nil
+			return fleet.Health{Detail: err.Error()}, nil
 		}
-		return Health{}, err
+		return fleet.Health{}, err
 	}
 	return healthOf(hr), nil
 }
 
 // healthOf reads the agent's health result.
-func healthOf(hr *agentproto.HealthResult) Health {
-	h := Health{Running: hr.CLI, Version: hr.Version, Ready: true, DBReachable: hr.Healthy}
+func healthOf(hr *agentproto.HealthResult) fleet.Health {
+	h := fleet.Health{Running: hr.CLI, Version: hr.Version, Ready: true, DBReachable: hr.Healthy}
 	if hr.Admin != nil {
 		h.StatusOK = hr.Admin.Status >= 200 && hr.Admin.Status < 300
 	}
@@ -475,23 +484,23 @@ func healthOf(hr *agentproto.HealthResult) Health {
 	return h
 }
 
-func (n *agentNode) StagePackage(ctx context.Context, p PackageRef) (StagedPackage, error) {
+func (n *agentNode) StagePackage(ctx context.Context, p fleet.PackageRef) (fleet.StagedPackage, error) {
 	var params agentproto.StageParams
 	if p.Source == "file" {
 		f, err := os.Open(p.LocalPath)
 		if err != nil {
-			return StagedPackage{}, fmt.Errorf("stage package on %s: %w", n.h.name, err)
+			return fleet.StagedPackage{}, fmt.Errorf("stage package on %s: %w", n.h.name, err)
 		}
 		defer f.Close()
 		st, err := f.Stat()
 		if err != nil {
-			return StagedPackage{}, err
+			return fleet.StagedPackage{}, err
 		}
 		// Packages are not secret; the agent moves the upload into its
 		// own packages directory after checking the hash.
 		tmp := "/tmp/kongctl-upload-" + p.SHA256[:12] + "-" + filepath.Base(p.LocalPath)
 		if err := n.h.conn().Upload(ctx, tmp, f, st.Size(), 0o600, nil); err != nil {
-			return StagedPackage{}, fmt.Errorf("upload %s to %s: %w", filepath.Base(p.LocalPath), n.h.name, err)
+			return fleet.StagedPackage{}, fmt.Errorf("upload %s to %s: %w", filepath.Base(p.LocalPath), n.h.name, err)
 		}
 		params = agentproto.StageParams{Source: agentproto.SourceUpload, UploadedPath: tmp, SHA256: p.SHA256, FileName: filepath.Base(p.LocalPath)}
 	} else {
@@ -499,15 +508,15 @@ func (n *agentNode) StagePackage(ctx context.Context, p PackageRef) (StagedPacka
 	}
 	res, err := n.h.client().StagePackage(ctx, params)
 	if err != nil {
-		return StagedPackage{}, err
+		return fleet.StagedPackage{}, err
 	}
 	n.mu.Lock()
 	n.staged[p.Version] = res.Path
 	n.mu.Unlock()
-	return StagedPackage{Package: res.Package, Version: res.PackageVersion, DepsMet: res.DepsMet, DepsDetail: res.DepsDetail}, nil
+	return fleet.StagedPackage{Package: res.Package, Version: res.PackageVersion, DepsMet: res.DepsMet, DepsDetail: res.DepsDetail}, nil
 }
 
-func (n *agentNode) InstallPackage(ctx context.Context, p PackageRef, timeout time.Duration) error {
+func (n *agentNode) InstallPackage(ctx context.Context, p fleet.PackageRef, timeout time.Duration) error {
 	n.mu.Lock()
 	path := n.staged[p.Version]
 	n.mu.Unlock()
@@ -535,12 +544,12 @@ func (n *agentNode) InstallPackage(ctx context.Context, p PackageRef, timeout ti
 	return err
 }
 
-func (n *agentNode) HoldPackage(ctx context.Context, p PackageRef) error {
+func (n *agentNode) HoldPackage(ctx context.Context, p fleet.PackageRef) error {
 	_, err := n.h.client().HoldPackage(ctx, agentproto.HoldParams{Package: p.Name, Format: p.Format})
 	return err
 }
 
-func (n *agentNode) RemovePackage(ctx context.Context, p PackageRef) error {
+func (n *agentNode) RemovePackage(ctx context.Context, p fleet.PackageRef) error {
 	cmd, err := removeCommand(p)
 	if err != nil {
 		return fmt.Errorf("host %s: remove package: %w", n.h.name, err)
@@ -558,7 +567,7 @@ func (n *agentNode) RemovePackage(ctx context.Context, p PackageRef) error {
 	return nil
 }
 
-func (n *agentNode) Migrations(ctx context.Context, req MigrationsRequest) (SchemaState, error) {
+func (n *agentNode) Migrations(ctx context.Context, req fleet.MigrationsRequest) (fleet.SchemaState, error) {
 	params := agentproto.MigrationsParams{Action: req.Command, Conf: n.conf, Prefix: n.prefix, Manager: n.manager, EnvFile: n.envFile, Force: req.Force, DBTimeout: req.DBTimeout, LockTimeout: req.LockTimeout}
 	var res *agentproto.MigrationsResult
 	var err error
@@ -569,14 +578,14 @@ func (n *agentNode) Migrations(ctx context.Context, req MigrationsRequest) (Sche
 	}
 	switch agentproto.CodeOf(err) {
 	case agentproto.CodeAborted:
-		return SchemaState{Aborted: true, Output: err.Error()}, nil
+		return fleet.SchemaState{Aborted: true, Output: err.Error()}, nil
 	case agentproto.CodeDBUnreachable:
-		return SchemaState{ExitCode: 1, Output: err.Error()}, nil
+		return fleet.SchemaState{ExitCode: 1, Output: err.Error()}, nil
 	}
 	if err != nil {
-		return SchemaState{}, err
+		return fleet.SchemaState{}, err
 	}
-	st := SchemaState{ExitCode: res.State.ExitCode, NeedsBootstrap: res.State.NeedsBootstrap, Pending: flatten(res.State.Pending), New: flatten(res.State.New)}
+	st := fleet.SchemaState{ExitCode: res.State.ExitCode, NeedsBootstrap: res.State.NeedsBootstrap, Pending: flatten(res.State.Pending), New: flatten(res.State.New)}
 	if req.Command == agentproto.MigUp || req.Command == agentproto.MigFinish {
 		// The agent re-checks up/finish with list itself: its State is that
 		// list, reported as After; ExitCode is the command's.
@@ -593,7 +602,7 @@ const reattachFor = 3 * time.Minute
 
 // detachedMigrations starts up/finish as a detached step (or attaches to
 // it when it already exists) and waits for its reply.
-func (n *agentNode) detachedMigrations(ctx context.Context, req MigrationsRequest, params agentproto.MigrationsParams) (*agentproto.MigrationsResult, error) {
+func (n *agentNode) detachedMigrations(ctx context.Context, req fleet.MigrationsRequest, params agentproto.MigrationsParams) (*agentproto.MigrationsResult, error) {
 	// Start and wait in one call; then attach again while it runs.
 	ar, err := n.h.client().StartAttached(ctx, req.StepID, agentproto.OpMigrations, params, req.DBTimeout, 20*time.Second)
 	if err != nil && ar == nil {
@@ -662,20 +671,20 @@ func (n *agentNode) MigrationStep(ctx context.Context, stepID string, wait time.
 	ar, err := n.h.client().Attach(ctx, stepID, wait)
 	switch agentproto.CodeOf(err) {
 	case agentproto.CodeNotFound:
-		return StepNone, nil
+		return fleet.StepNone, nil
 	case agentproto.CodeStepLost:
-		return StepLost, nil
+		return fleet.StepLost, nil
 	}
 	if err != nil {
 		return "", fmt.Errorf("host %s: state of migrations step %s: %w", n.h.name, stepID, err)
 	}
 	switch ar.Status.State {
 	case agentproto.StepRunning:
-		return StepRunning, nil
+		return fleet.StepRunning, nil
 	case agentproto.StepDone:
-		return StepDone, nil
+		return fleet.StepDone, nil
 	}
-	return StepLost, nil
+	return fleet.StepLost, nil
 }
 
 func flatten(ss []agentproto.SubsystemMigrations) []string {
@@ -688,7 +697,7 @@ func flatten(ss []agentproto.SubsystemMigrations) []string {
 	return out
 }
 
-func (n *agentNode) Exec(ctx context.Context, req ExecRequest) (ExecResult, error) {
+func (n *agentNode) Exec(ctx context.Context, req fleet.ExecRequest) (fleet.ExecResult, error) {
 	if req.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, req.Timeout)
@@ -696,9 +705,9 @@ func (n *agentNode) Exec(ctx context.Context, req ExecRequest) (ExecResult, erro
 	}
 	r, err := n.h.client().Exec(ctx, agentproto.ExecParams{Command: req.Command, Env: req.Env})
 	if err != nil {
-		return ExecResult{}, err
+		return fleet.ExecResult{}, err
 	}
-	return ExecResult{ExitCode: r.ExitCode, Stdout: r.StdoutTail, Stderr: r.StderrTail}, nil
+	return fleet.ExecResult{ExitCode: r.ExitCode, Stdout: r.StdoutTail, Stderr: r.StderrTail}, nil
 }
 
 // firstListen is the first entry of a Kong *_listen setting.
@@ -736,26 +745,26 @@ func (n *agentNode) conf0(ctx context.Context) (*agentproto.Facts, error) {
 	return n.facts, nil
 }
 
-func (n *agentNode) Probe(ctx context.Context, req ProbeRequest) (ProbeResult, error) {
+func (n *agentNode) Probe(ctx context.Context, req fleet.ProbeRequest) (fleet.ProbeResult, error) {
 	f, err := n.conf0(ctx)
 	if err != nil {
-		return ProbeResult{}, err
+		return fleet.ProbeResult{}, err
 	}
 	r, err := n.h.client().HTTPGet(ctx, agentproto.HTTPGetParams{URL: listenURL(f.Conf.ProxyListen, "0.0.0.0:8000") + req.Path, Host: req.Host, Timeout: req.Timeout, Discard: true})
 	if err != nil {
-		return ProbeResult{}, err
+		return fleet.ProbeResult{}, err
 	}
-	return ProbeResult{Status: r.Status, Latency: r.Latency}, nil
+	return fleet.ProbeResult{Status: r.Status, Latency: r.Latency}, nil
 }
 
-func (n *agentNode) Metrics(ctx context.Context) (Metrics, error) {
+func (n *agentNode) Metrics(ctx context.Context) (fleet.Metrics, error) {
 	f, err := n.conf0(ctx)
 	if err != nil {
-		return Metrics{}, err
+		return fleet.Metrics{}, err
 	}
 	body, err := n.adminGet(ctx, f, "/metrics")
 	if err != nil {
-		return Metrics{}, err
+		return fleet.Metrics{}, err
 	}
 	return promtext.Parse(body), nil
 }
@@ -774,7 +783,7 @@ func (n *agentNode) adminGet(ctx context.Context, f *agentproto.Facts, path stri
 	return r.Body, nil
 }
 
-func (n *agentNode) DataPlanes(ctx context.Context) ([]DataPlane, error) {
+func (n *agentNode) DataPlanes(ctx context.Context) ([]fleet.DataPlane, error) {
 	f, err := n.conf0(ctx)
 	if err != nil {
 		return nil, err
@@ -787,7 +796,7 @@ func (n *agentNode) DataPlanes(ctx context.Context) ([]DataPlane, error) {
 		return nil, err
 	}
 	var body struct {
-		Data []DataPlane `json:"data"`
+		Data []fleet.DataPlane `json:"data"`
 	}
 	if err := json.Unmarshal([]byte(out), &body); err != nil {
 		return nil, fmt.Errorf("host %s: /clustering/data-planes: %w", n.h.name, err)
@@ -829,38 +838,38 @@ type agentDB struct {
 	conn agentproto.DBConn
 }
 
-var _ Database = (*agentDB)(nil)
+var _ fleet.Database = (*agentDB)(nil)
 
-func toFingerprint(f agentproto.Fingerprint) Fingerprint {
-	out := Fingerprint{Sum: f.SHA256, Tables: map[string]string{}}
+func toFingerprint(f agentproto.Fingerprint) fleet.Fingerprint {
+	out := fleet.Fingerprint{Sum: f.SHA256, Tables: map[string]string{}}
 	for _, t := range f.Tables {
 		out.Tables[t.Name] = t.SHA256
 	}
 	return out
 }
 
-func (d *agentDB) Fingerprint(ctx context.Context) (Fingerprint, error) {
+func (d *agentDB) Fingerprint(ctx context.Context) (fleet.Fingerprint, error) {
 	f, err := d.h.client().DBFingerprint(ctx, agentproto.FingerprintParams{DB: d.conn})
 	if err != nil {
-		return Fingerprint{}, err
+		return fleet.Fingerprint{}, err
 	}
 	return toFingerprint(*f), nil
 }
 
-func (d *agentDB) WriteSignature(ctx context.Context, settle time.Duration) (WriteSignature, error) {
+func (d *agentDB) WriteSignature(ctx context.Context, settle time.Duration) (fleet.WriteSignature, error) {
 	s, err := d.h.client().WriteSignature(ctx, agentproto.WriteSignatureParams{DB: d.conn, Settle: settle})
 	if err != nil {
-		return WriteSignature{}, err
+		return fleet.WriteSignature{}, err
 	}
-	return WriteSignature{Usable: s.Usable, Settled: s.Settled, Tables: s.Tables, Server: s.Server, Transactions: s.Transactions, Others: s.Others, Waited: s.Waited, Note: s.Note}, nil
+	return fleet.WriteSignature{Usable: s.Usable, Settled: s.Settled, Tables: s.Tables, Server: s.Server, Transactions: s.Transactions, Others: s.Others, Waited: s.Waited, Note: s.Note}, nil
 }
 
-func (d *agentDB) Backup(ctx context.Context, req BackupRequest) (BackupInfo, error) {
+func (d *agentDB) Backup(ctx context.Context, req fleet.BackupRequest) (fleet.BackupInfo, error) {
 	r, err := d.h.client().Backup(ctx, agentproto.BackupParams{DB: d.conn, Dir: req.Dir, Name: req.Name + ".dump", Format: agentproto.FormatCustom})
 	if err != nil {
-		return BackupInfo{}, err
+		return fleet.BackupInfo{}, err
 	}
-	b := BackupInfo{Path: r.Path, SHA256: r.SHA256, Size: r.Size}
+	b := fleet.BackupInfo{Path: r.Path, SHA256: r.SHA256, Size: r.Size}
 	if r.Fingerprint != nil {
 		// Taken in the dump's own snapshot: exactly what a restore gives
 		// back, even when runtime tables changed while the dump started.
@@ -869,12 +878,12 @@ func (d *agentDB) Backup(ctx context.Context, req BackupRequest) (BackupInfo, er
 	return b, nil
 }
 
-func (d *agentDB) VerifyRestore(ctx context.Context, b BackupInfo) error {
+func (d *agentDB) VerifyRestore(ctx context.Context, b fleet.BackupInfo) error {
 	_, err := d.h.client().VerifyRestore(ctx, agentproto.VerifyRestoreParams{DB: d.conn, Path: b.Path, SHA256: b.SHA256})
 	return err
 }
 
-func (d *agentDB) Restore(ctx context.Context, b BackupInfo) error {
+func (d *agentDB) Restore(ctx context.Context, b fleet.BackupInfo) error {
 	_, err := d.h.client().Restore(ctx, agentproto.RestoreParams{DB: d.conn, Path: b.Path, SHA256: b.SHA256})
 	return err
 }
@@ -884,7 +893,7 @@ func (d *agentDB) Restore(ctx context.Context, b BackupInfo) error {
 // (`cat` under sudo when the inventory logs in as another user), not read
 // over SFTP as the login user. It lands in a temporary file that is
 // fsync'd and renamed into place; the caller checks its SHA-256.
-func (d *agentDB) Fetch(ctx context.Context, b BackupInfo, localPath string) error {
+func (d *agentDB) Fetch(ctx context.Context, b fleet.BackupInfo, localPath string) error {
 	if err := os.MkdirAll(filepath.Dir(localPath), 0o700); err != nil {
 		return fmt.Errorf("copy backup from %s: %w", d.h.name, err)
 	}
@@ -915,7 +924,7 @@ func (d *agentDB) Fetch(ctx context.Context, b BackupInfo, localPath string) err
 
 // Remove deletes the backup on the tools host through the host's become
 // method (the dump is owner-only).
-func (d *agentDB) Remove(ctx context.Context, b BackupInfo) error {
+func (d *agentDB) Remove(ctx context.Context, b fleet.BackupInfo) error {
 	r, err := d.h.conn().Run(ctx, sshremote.RunRequest{Cmd: "rm -rf -- " + shQuote(b.Path), Become: true})
 	if err == nil && r.ExitCode != 0 {
 		err = fmt.Errorf("rm exited %d: %s", r.ExitCode, strings.TrimSpace(string(r.Stderr)))
@@ -926,12 +935,12 @@ func (d *agentDB) Remove(ctx context.Context, b BackupInfo) error {
 	return nil
 }
 
-func (d *agentDB) MigrationLock(ctx context.Context) (MigrationLock, error) {
+func (d *agentDB) MigrationLock(ctx context.Context) (fleet.MigrationLock, error) {
 	r, err := d.h.client().MigrationLock(ctx, agentproto.MigrationLockParams{DB: d.conn})
 	if err != nil {
-		return MigrationLock{}, err
+		return fleet.MigrationLock{}, err
 	}
-	return MigrationLock{Held: r.Held, Owner: r.Owner, Expires: r.TTL}, nil
+	return fleet.MigrationLock{Held: r.Held, Owner: r.Owner, Expires: r.TTL}, nil
 }
 
 func (d *agentDB) Close() error { return nil }
@@ -942,13 +951,13 @@ type agentLocker struct {
 	ttl  time.Duration
 }
 
-var _ Locker = (*agentLocker)(nil)
+var _ fleet.Locker = (*agentLocker)(nil)
 
-func (l *agentLocker) info(fl *agentproto.FleetLock) LockInfo {
+func (l *agentLocker) info(fl *agentproto.FleetLock) fleet.LockInfo {
 	if fl == nil {
-		return LockInfo{}
+		return fleet.LockInfo{}
 	}
-	li := LockInfo{RunID: fl.RunID, Owner: fl.Owner, Acquired: fl.AcquiredAt, Heartbeat: fl.HeartbeatAt}
+	li := fleet.LockInfo{RunID: fl.RunID, Owner: fl.Owner, Acquired: fl.AcquiredAt, Heartbeat: fl.HeartbeatAt}
 	if fl.Stale {
 		li.Expires = fl.HeartbeatAt
 	} else {
@@ -961,7 +970,7 @@ func (l *agentLocker) params(action, runID, owner string) agentproto.FleetLockPa
 	return agentproto.FleetLockParams{DB: l.conn, Action: action, RunID: runID, Owner: owner, StaleAfter: l.ttl}
 }
 
-func (l *agentLocker) Acquire(ctx context.Context, req LockRequest) (LockInfo, error) {
+func (l *agentLocker) Acquire(ctx context.Context, req fleet.LockRequest) (fleet.LockInfo, error) {
 	if req.TTL > 0 {
 		l.ttl = req.TTL
 	}
@@ -969,35 +978,35 @@ func (l *agentLocker) Acquire(ctx context.Context, req LockRequest) (LockInfo, e
 	if agentproto.CodeOf(err) == agentproto.CodeLockHeld {
 		holder, _, ierr := l.Inspect(ctx)
 		if ierr != nil {
-			return LockInfo{}, fmt.Errorf("%w: %w", ErrLockHeld, err)
+			return fleet.LockInfo{}, fmt.Errorf("%w: %w", fleet.ErrLockHeld, err)
 		}
-		return holder, fmt.Errorf("%w: %w", ErrLockHeld, err)
+		return holder, fmt.Errorf("%w: %w", fleet.ErrLockHeld, err)
 	}
 	if err != nil {
-		return LockInfo{}, err
+		return fleet.LockInfo{}, err
 	}
 	return l.info(r.Lock), nil
 }
 
-func (l *agentLocker) Heartbeat(ctx context.Context, li LockInfo) error {
+func (l *agentLocker) Heartbeat(ctx context.Context, li fleet.LockInfo) error {
 	_, err := l.h.client().FleetLockHeartbeat(ctx, l.params(agentproto.LockHeartbeat, li.RunID, li.Owner))
 	return err
 }
 
-func (l *agentLocker) Release(ctx context.Context, li LockInfo) error {
+func (l *agentLocker) Release(ctx context.Context, li fleet.LockInfo) error {
 	_, err := l.h.client().FleetLockRelease(ctx, l.params(agentproto.LockRelease, li.RunID, li.Owner))
 	return err
 }
 
-func (l *agentLocker) Inspect(ctx context.Context) (LockInfo, bool, error) {
+func (l *agentLocker) Inspect(ctx context.Context) (fleet.LockInfo, bool, error) {
 	r, err := l.h.client().FleetLockInspect(ctx, l.params(agentproto.LockInspect, "", ""))
 	if err != nil {
-		return LockInfo{}, false, err
+		return fleet.LockInfo{}, false, err
 	}
 	return l.info(r.Lock), r.Held, nil
 }
 
-func (l *agentLocker) RecordRun(ctx context.Context, r RunRecord) error {
+func (l *agentLocker) RecordRun(ctx context.Context, r fleet.RunRecord) error {
 	_, err := l.h.client().RunJournal(ctx, agentproto.RunJournalParams{DB: l.conn, RunID: r.RunID, Phase: r.Phase, Status: r.Status, Summary: r.From + " -> " + r.To})
 	return err
 }

@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"github.com/kongctl/kongctl/controller/fleet"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,8 +29,8 @@ func (decommissionPhase) name() PhaseName { return PhaseDecommission }
 
 // decommissioned is a decommission step's journal data.
 type decommissioned struct {
-	ConfBackup string     `json:"conf_backup"`
-	Package    PackageRef `json:"package"`
+	ConfBackup string           `json:"conf_backup"`
+	Package    fleet.PackageRef `json:"package"`
 }
 
 func (decommissionPhase) run(ctx context.Context, e *engine) error {
@@ -85,7 +86,7 @@ func (e *engine) decommission(ctx context.Context, h string) (any, error) {
 			return nil, fmt.Errorf("keep %s %s staged on %s: %w", d.Package.Name, d.Package.Version, h, err)
 		}
 	}
-	ref := PackageRef{Name: packageName(orDefault(f.Edition, e.pf.FromEdition)), Version: f.Version, Format: f.PackageFormat}
+	ref := fleet.PackageRef{Name: packageName(orDefault(f.Edition, e.pf.FromEdition)), Version: f.Version, Format: f.PackageFormat}
 	if err := n.RemovePackage(ctx, ref); err != nil {
 		return nil, fmt.Errorf("remove kong from %s: %w", h, err)
 	}
@@ -143,7 +144,7 @@ func (e *engine) undecommission(ctx context.Context, h string) error {
 
 // removeCommand is the package manager command that removes Kong on a
 // host of that package format.
-func removeCommand(p PackageRef) (string, error) {
+func removeCommand(p fleet.PackageRef) (string, error) {
 	if p.Name == "" || strings.ContainsAny(p.Name, " '\"\\;&|$`") {
 		return "", fmt.Errorf("invalid package name %q", p.Name)
 	}

@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"errors"
+	"github.com/kongctl/kongctl/controller/fleet"
 	"os"
 	"strings"
 	"testing"
@@ -84,7 +85,7 @@ func TestNoDecommissionUnlessVerifyPasses(t *testing.T) {
 	c, spec := newHostsCluster(t)
 	spec.Verify.MaxErrorRate = 0
 	spec.Verify.Max5xx = intp(0)
-	c.metrics = func(host, version string, n int) Metrics {
+	c.metrics = func(host, version string, n int) fleet.Metrics {
 		m := trafficMetrics(0, 3, 5, 5)(host, version, n)
 		if strings.HasPrefix(host, "new-") {
 			m.Errors = 3 * float64(n)
@@ -158,10 +159,10 @@ func TestDecommissionNeedsNewHosts(t *testing.T) {
 	if err := s.validate(); err == nil || !strings.Contains(err.Error(), "decommission") {
 		t.Errorf("validate: %v", err)
 	}
-	if cmd, err := removeCommand(PackageRef{Name: "kong-enterprise-edition", Format: "rpm"}); err != nil || cmd != "rpm -e kong-enterprise-edition" {
+	if cmd, err := removeCommand(fleet.PackageRef{Name: "kong-enterprise-edition", Format: "rpm"}); err != nil || cmd != "rpm -e kong-enterprise-edition" {
 		t.Errorf("%q %v", cmd, err)
 	}
-	if _, err := removeCommand(PackageRef{Name: "kong; rm -rf /"}); err == nil {
+	if _, err := removeCommand(fleet.PackageRef{Name: "kong; rm -rf /"}); err == nil {
 		t.Error("a package name with shell syntax")
 	}
 }

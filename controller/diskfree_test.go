@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"github.com/kongctl/kongctl/controller/fleet"
 	"testing"
 
 	"github.com/kongctl/kongctl/agent/agentproto"
@@ -31,7 +32,7 @@ func TestPreflightDiskCheckFullDisk(t *testing.T) {
 	spec := testSpec(t, "kong-1", "kong-2", "kong-3")
 	spec.withDefaults()
 	e := newEngine(spec, nil, nil, nil, nil)
-	pf := &preflightData{Facts: map[string]Facts{
+	pf := &preflightData{Facts: map[string]fleet.Facts{
 		"kong-1": {DiskFreeBytes: 10 << 30},
 		"kong-2": {DiskFreeBytes: 0},  // full
 		"kong-3": {DiskFreeBytes: -1}, // unknown: not judged

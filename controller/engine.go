@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kongctl/kongctl/controller/fleet"
 	"slices"
 	"sort"
 	"sync"
@@ -71,7 +72,7 @@ func (realClock) Sleep(ctx context.Context, d time.Duration) error {
 // used by one run; fields below mu are written from host goroutines.
 type engine struct {
 	spec    *Spec
-	conn    Connector
+	conn    fleet.Connector
 	clk     clock
 	sink    progress.Sink
 	red     *redactor
@@ -81,7 +82,7 @@ type engine struct {
 	prior   *journal.State // journal state when the run was (re)opened
 	plan    bool           // preflight only: no staging, no side effects
 	confirm func(string) bool
-	exec    func(context.Context, ExecRequest) (ExecResult, error) // bastion hooks (tests)
+	exec    func(context.Context, fleet.ExecRequest) (fleet.ExecResult, error) // bastion hooks (tests)
 	yes     bool
 	limit   []string
 	// intr is the operator's soft interrupt (WithInterrupt): forward steps
@@ -90,14 +91,14 @@ type engine struct {
 	rollingBack bool
 
 	mu        sync.Mutex
-	nodes     map[string]Node
-	db        Database
-	locker    Locker
-	lock      *LockInfo
+	nodes     map[string]fleet.Node
+	db        fleet.Database
+	locker    fleet.Locker
+	lock      *fleet.LockInfo
 	hbCancel  context.CancelFunc
 	hbDone    chan struct{}
 	pf        preflightData
-	backup    *BackupInfo // the kept backup (every accepted write)
+	backup    *fleet.BackupInfo // the kept backup (every accepted write)
 	pnr       bool
 	dbRestore bool // restored in this rollback
 	findings  []Finding
@@ -108,34 +109,34 @@ type engine struct {
 	started   []phase
 
 	// the run summary writer (recordRun)
-	recPending *RunRecord
+	recPending *fleet.RunRecord
 	recBusy    bool
 	recWG      sync.WaitGroup
 
 	// lastList is the `migrations list` that migrate-up ran last in this
 	// process, reused once by migrate-finish right after it.
-	lastList *SchemaState
+	lastList *fleet.SchemaState
 }
 
 // preflightData is what preflight learnt; it is journaled so a resumed run
 // does not need the fleet in its pre-upgrade state.
 type preflightData struct {
-	From        string                `json:"from"`
-	FromEdition string                `json:"from_edition"`
-	To          string                `json:"to"`
-	Facts       map[string]Facts      `json:"facts"`
-	PkgX        map[string]PackageRef `json:"pkg_x,omitempty"`
-	PkgY        map[string]PackageRef `json:"pkg_y"`
-	Baseline    map[string]rateSample `json:"baseline,omitempty"`
+	From        string                      `json:"from"`
+	FromEdition string                      `json:"from_edition"`
+	To          string                      `json:"to"`
+	Facts       map[string]fleet.Facts      `json:"facts"`
+	PkgX        map[string]fleet.PackageRef `json:"pkg_x,omitempty"`
+	PkgY        map[string]fleet.PackageRef `json:"pkg_y"`
+	Baseline    map[string]rateSample       `json:"baseline,omitempty"`
 }
 
 type rateSample struct {
-	M0, M1 Metrics
+	M0, M1 fleet.Metrics
 	// Seconds between the two samples (0 in journals of older versions).
 	Seconds float64 `json:",omitempty"`
 }
 
-func newEngine(spec *Spec, conn Connector, clk clock, sink progress.Sink, red *redactor) *engine {
+func newEngine(spec *Spec, conn fleet.Connector, clk clock, sink progress.Sink, red *redactor) *engine {
 	if clk == nil {
 		clk = realClock{}
 	}
@@ -147,7 +148,7 @@ func newEngine(spec *Spec, conn Connector, clk clock, sink progress.Sink, red *r
 	}
 	return &engine{
 		spec: spec, conn: conn, clk: clk, sink: sink, red: red,
-		nodes:     map[string]Node{},
+		nodes:     map[string]fleet.Node{},
 		hostSteps: map[string][]StepResult{},
 		prior:     journal.Fold(nil),
 	}
@@ -200,19 +201,13 @@ func (e *engine) hostResultTimed(ph PhaseName, host, status string, d time.Durat
 	e.emit(progress.Event{Type: progress.HostResult, Phase: string(ph), Host: host, Status: status, Message: msg, Error: e.red.err(err), Duration: d.Seconds(), Agent: agent})
 }
 
-// agentTimed is implemented by nodes whose agent reports its own duration
-// of each operation (summed per operation since the node was connected).
-type agentTimed interface {
-	AgentTimes() map[string]time.Duration
-}
-
 // agentTimes snapshots the agent's times of an already connected host
 // (nil when unknown).
 func (e *engine) agentTimes(host string) map[string]time.Duration {
 	e.mu.Lock()
 	n, ok := e.nodes[host]
 	e.mu.Unlock()
-	if at, ok2 := n.(agentTimed); ok && ok2 {
+	if at, ok2 := n.(fleet.AgentTimed); ok && ok2 {
 		return at.AgentTimes()
 	}
 	return nil
@@ -234,7 +229,7 @@ func agentDelta(before, after map[string]time.Duration) map[string]float64 {
 
 // ---- connections ----
 
-func (e *engine) node(ctx context.Context, name string) (Node, error) {
+func (e *engine) node(ctx context.Context, name string) (fleet.Node, error) {
 	e.mu.Lock()
 	n, ok := e.nodes[name]
 	e.mu.Unlock()
@@ -243,7 +238,7 @@ func (e *engine) node(ctx context.Context, name string) (Node, error) {
 	}
 	n, err := e.conn.Node(ctx, name)
 	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", name, transientConnect(err))
+		return nil, fmt.Errorf("connect to %s: %w", name, fleet.ConnectFailed(err))
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -255,7 +250,7 @@ func (e *engine) node(ctx context.Context, name string) (Node, error) {
 	return n, nil
 }
 
-func (e *engine) database(ctx context.Context) (Database, error) {
+func (e *engine) database(ctx context.Context) (fleet.Database, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.db != nil {
@@ -263,13 +258,13 @@ func (e *engine) database(ctx context.Context) (Database, error) {
 	}
 	db, err := e.conn.Database(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("connect to database tools host %s: %w", e.spec.ToolsHost, transientConnect(err))
+		return nil, fmt.Errorf("connect to database tools host %s: %w", e.spec.ToolsHost, fleet.ConnectFailed(err))
 	}
 	e.db = db
 	return db, nil
 }
 
-func (e *engine) fleetLocker(ctx context.Context) (Locker, error) {
+func (e *engine) fleetLocker(ctx context.Context) (fleet.Locker, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.locker != nil {
@@ -509,7 +504,7 @@ func (e *engine) rollback(ctx context.Context) error {
 
 // ---- lock heartbeat ----
 
-func (e *engine) startHeartbeat(l Locker, info LockInfo) {
+func (e *engine) startHeartbeat(l fleet.Locker, info fleet.LockInfo) {
 	ttl := e.spec.Timeouts.FleetLockTTL
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -553,7 +548,7 @@ func (e *engine) recordRun(ctx context.Context, ph, status string) {
 	// The summary row is for `kongctl status`; the journal is the record.
 	// One background writer keeps it at the latest state (coalesced), so a
 	// database round trip never sits between two phases of the downtime.
-	e.recPending = &RunRecord{RunID: e.runID, From: e.pf.From, To: e.spec.To, Phase: ph, Status: status, Updated: e.clk.Now()}
+	e.recPending = &fleet.RunRecord{RunID: e.runID, From: e.pf.From, To: e.spec.To, Phase: ph, Status: status, Updated: e.clk.Now()}
 	if e.recBusy {
 		e.mu.Unlock()
 		return

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/kongctl/kongctl/controller/fleet"
 	"os"
 	"path/filepath"
 	"strings"
@@ -56,8 +57,8 @@ type fakeCluster struct {
 	// teardowns: `up` leaves pending migrations.
 	teardowns bool
 	backups   map[string]dbSnap
-	lock      *LockInfo
-	migLock   MigrationLock
+	lock      *fleet.LockInfo
+	migLock   fleet.MigrationLock
 	clk       *fakeClock
 	// fail returns an error for "host op" keys (op as recorded).
 	fail func(call string) error
@@ -65,13 +66,13 @@ type fakeCluster struct {
 	after func(call string)
 	// abort makes `up`/`finish` answer "aborted" this many times.
 	abort map[string]int
-	dps   []DataPlane
+	dps   []fleet.DataPlane
 	// steps holds the detached migrations steps by step id (state);
 	// running counts the MigrationStep polls a step still reports running.
 	steps   map[string]string
 	running map[string]int
 	// metrics, when set, answers Metrics (n counts the host's reads).
-	metrics func(host, version string, n int) Metrics
+	metrics func(host, version string, n int) fleet.Metrics
 	reads   map[string]int
 	// removed records hosts whose Kong package was removed.
 	removed map[string]bool
@@ -126,18 +127,18 @@ func (c *fakeCluster) Calls() []string {
 	return append([]string(nil), c.calls...)
 }
 
-func (c *fakeCluster) fingerprint() Fingerprint {
-	return Fingerprint{Sum: fmt.Sprintf("w%d-s%s-p%v-r%d", c.db.writes, c.db.schema, c.db.pending, c.db.runtime),
+func (c *fakeCluster) fingerprint() fleet.Fingerprint {
+	return fleet.Fingerprint{Sum: fmt.Sprintf("w%d-s%s-p%v-r%d", c.db.writes, c.db.schema, c.db.pending, c.db.runtime),
 		Tables: map[string]string{"services": fmt.Sprint(c.db.writes), "schema_meta": c.db.schema + fmt.Sprint(c.db.pending),
 			"clustering_data_planes": fmt.Sprint(c.db.runtime)}}
 }
 
 // writeSignature counts writes to the configuration tables only.
-func (c *fakeCluster) writeSignature(settle time.Duration) WriteSignature {
+func (c *fakeCluster) writeSignature(settle time.Duration) fleet.WriteSignature {
 	if c.statsOff {
-		return WriteSignature{Note: "PostgreSQL 14.9 sends table statistics through the statistics collector"}
+		return fleet.WriteSignature{Note: "PostgreSQL 14.9 sends table statistics through the statistics collector"}
 	}
-	s := WriteSignature{Usable: true, Settled: len(c.clients) == 0, Server: fmt.Sprint(c.restarts), Transactions: int64(1000 + len(c.calls)), Tables: map[string]string{
+	s := fleet.WriteSignature{Usable: true, Settled: len(c.clients) == 0, Server: fmt.Sprint(c.restarts), Transactions: int64(1000 + len(c.calls)), Tables: map[string]string{
 		"services": fmt.Sprintf("16390 %d 0 0", c.db.writes-c.statsLag), "schema_meta": "16400 " + c.db.schema + fmt.Sprint(c.db.pending)}}
 	if c.crashed != "" {
 		s.Tables["services"], s.Transactions = c.crashed, 3
@@ -149,7 +150,7 @@ func (c *fakeCluster) writeSignature(settle time.Duration) WriteSignature {
 }
 
 // Connector
-func (c *fakeCluster) Node(ctx context.Context, host string) (Node, error) {
+func (c *fakeCluster) Node(ctx context.Context, host string) (fleet.Node, error) {
 	if err := c.record(host + " connect"); err != nil {
 		return nil, err
 	}
@@ -159,9 +160,9 @@ func (c *fakeCluster) Node(ctx context.Context, host string) (Node, error) {
 	}
 	return n, nil
 }
-func (c *fakeCluster) Database(ctx context.Context) (Database, error) { return fakeDB{c}, nil }
-func (c *fakeCluster) Locker(ctx context.Context) (Locker, error)     { return fakeLocker{c}, nil }
-func (c *fakeCluster) Close() error                                   { return nil }
+func (c *fakeCluster) Database(ctx context.Context) (fleet.Database, error) { return fakeDB{c}, nil }
+func (c *fakeCluster) Locker(ctx context.Context) (fleet.Locker, error)     { return fakeLocker{c}, nil }
+func (c *fakeCluster) Close() error                                         { return nil }
 
 type fakeNode struct {
 	c       *fakeCluster
@@ -174,33 +175,33 @@ type fakeNode struct {
 	// adminAPI is Facts.AdminAPI (the Admin API's answer to the token).
 	adminAPI int
 	// db, envSource, envError are the effective database settings.
-	db                  []ConfSetting
+	db                  []fleet.ConfSetting
 	envSource, envError string
 	// stagedFile, when set, is what the host finds in a staged file
 	// (default: the ref's package and version, dependencies met).
-	stagedFile func(PackageRef) StagedPackage
+	stagedFile func(fleet.PackageRef) fleet.StagedPackage
 	// confEntries are Facts.ConfEntries (of /etc/kong/kong.conf).
 	confEntries []upgradepath.ConfEntry
 	// yCheck is what Y's kong check / prepare answer (zero: both pass).
-	yCheck YConfCheck
+	yCheck fleet.YConfCheck
 }
 
-func (n *fakeNode) CheckConfWithY(ctx context.Context, y PackageRef) (YConfCheck, error) {
+func (n *fakeNode) CheckConfWithY(ctx context.Context, y fleet.PackageRef) (fleet.YConfCheck, error) {
 	if err := n.op("conf-check " + y.Version); err != nil {
-		return YConfCheck{}, err
+		return fleet.YConfCheck{}, err
 	}
 	return n.yCheck, nil
 }
 
 func (n *fakeNode) op(op string) error { return n.c.record(n.name + " " + op) }
 
-func (n *fakeNode) Facts(ctx context.Context) (Facts, error) {
+func (n *fakeNode) Facts(ctx context.Context) (fleet.Facts, error) {
 	if err := n.op("facts"); err != nil {
-		return Facts{}, err
+		return fleet.Facts{}, err
 	}
 	n.c.mu.Lock()
 	defer n.c.mu.Unlock()
-	return Facts{Version: n.version, Edition: "oss", Running: n.running, Arch: "amd64", PackageFormat: "deb", DiskFreeBytes: 10 << 30, Plugins: n.plugins, Conf: n.conf, Role: "traditional", AdminAPI: n.adminAPI,
+	return fleet.Facts{Version: n.version, Edition: "oss", Running: n.running, Arch: "amd64", PackageFormat: "deb", DiskFreeBytes: 10 << 30, Plugins: n.plugins, Conf: n.conf, Role: "traditional", AdminAPI: n.adminAPI,
 		DB: n.db, EnvSource: n.envSource, EnvError: n.envError,
 		ConfFile: "/etc/kong/kong.conf", ConfEntries: n.confEntries}, nil
 }
@@ -214,40 +215,40 @@ func (n *fakeNode) Stop(ctx context.Context, timeout time.Duration) error {
 	n.c.done(n.name + " stop")
 	return nil
 }
-func (n *fakeNode) Start(ctx context.Context, timeout time.Duration) (Health, error) {
+func (n *fakeNode) Start(ctx context.Context, timeout time.Duration) (fleet.Health, error) {
 	n.c.mu.Lock()
 	v := n.version
 	n.c.mu.Unlock()
 	if err := n.op("start " + v); err != nil {
-		return Health{}, err
+		return fleet.Health{}, err
 	}
 	n.c.mu.Lock()
 	n.running = true
 	n.c.mu.Unlock()
-	return Health{}, nil // health is asked separately
+	return fleet.Health{}, nil // health is asked separately
 }
-func (n *fakeNode) Health(ctx context.Context) (Health, error) {
+func (n *fakeNode) Health(ctx context.Context) (fleet.Health, error) {
 	if err := n.op("health"); err != nil {
-		return Health{}, err
+		return fleet.Health{}, err
 	}
 	n.c.mu.Lock()
 	defer n.c.mu.Unlock()
-	return Health{Running: n.running, Version: n.version, StatusOK: n.running, Ready: n.running, DBReachable: n.running}, nil
+	return fleet.Health{Running: n.running, Version: n.version, StatusOK: n.running, Ready: n.running, DBReachable: n.running}, nil
 }
-func (n *fakeNode) StagePackage(ctx context.Context, p PackageRef) (StagedPackage, error) {
+func (n *fakeNode) StagePackage(ctx context.Context, p fleet.PackageRef) (fleet.StagedPackage, error) {
 	if err := n.op("stage " + p.Version); err != nil {
-		return StagedPackage{}, err
+		return fleet.StagedPackage{}, err
 	}
 	n.staged = append(n.staged, p.Version)
 	if n.stagedFile != nil {
 		return n.stagedFile(p), nil
 	}
-	return StagedPackage{Package: p.Name, Version: p.Version, DepsMet: true}, nil
+	return fleet.StagedPackage{Package: p.Name, Version: p.Version, DepsMet: true}, nil
 }
-func (n *fakeNode) HoldPackage(ctx context.Context, p PackageRef) error {
+func (n *fakeNode) HoldPackage(ctx context.Context, p fleet.PackageRef) error {
 	return n.op("hold " + p.Name + " " + p.Version)
 }
-func (n *fakeNode) InstallPackage(ctx context.Context, p PackageRef, timeout time.Duration) error {
+func (n *fakeNode) InstallPackage(ctx context.Context, p fleet.PackageRef, timeout time.Duration) error {
 	call := "install " + p.Version
 	if err := n.op(call); err != nil {
 		return err
@@ -264,7 +265,7 @@ func (n *fakeNode) InstallPackage(ctx context.Context, p PackageRef, timeout tim
 	n.c.done(n.name + " " + call)
 	return nil
 }
-func (n *fakeNode) RemovePackage(ctx context.Context, p PackageRef) error {
+func (n *fakeNode) RemovePackage(ctx context.Context, p fleet.PackageRef) error {
 	if err := n.op("remove " + p.Name + " " + p.Version); err != nil {
 		return err
 	}
@@ -274,43 +275,43 @@ func (n *fakeNode) RemovePackage(ctx context.Context, p PackageRef) error {
 	n.c.mu.Unlock()
 	return nil
 }
-func (n *fakeNode) Migrations(ctx context.Context, req MigrationsRequest) (SchemaState, error) {
+func (n *fakeNode) Migrations(ctx context.Context, req fleet.MigrationsRequest) (fleet.SchemaState, error) {
 	call := "migrations " + req.Command
 	c := n.c
 	if req.StepID != "" {
 		c.mu.Lock()
-		c.steps[req.StepID] = StepDone
+		c.steps[req.StepID] = fleet.StepDone
 		c.mu.Unlock()
 	}
 	if err := n.op(call); err != nil {
-		return SchemaState{}, err
+		return fleet.SchemaState{}, err
 	}
 	c.mu.Lock()
 	bin := upgradepath.MustParse(n.version)
 	dbv := upgradepath.MustParse(c.db.schema)
-	var st SchemaState
+	var st fleet.SchemaState
 	switch req.Command {
 	case "list", "status":
 		switch {
 		case c.db.pending:
-			st = SchemaState{ExitCode: 4, Pending: []string{"core:016_280_to_300"}}
+			st = fleet.SchemaState{ExitCode: 4, Pending: []string{"core:016_280_to_300"}}
 			if dbv.Compare3(bin) < 0 {
 				st.New = []string{"core:017"}
 			}
 		case dbv.Compare3(bin) < 0:
-			st = SchemaState{ExitCode: 5, New: []string{"core:016_280_to_300"}}
+			st = fleet.SchemaState{ExitCode: 5, New: []string{"core:016_280_to_300"}}
 		default:
-			st = SchemaState{ExitCode: 0}
+			st = fleet.SchemaState{ExitCode: 0}
 		}
 	case "up":
 		if c.abort["up"] > 0 {
 			c.abort["up"]--
 			c.mu.Unlock()
-			return SchemaState{Aborted: true, Output: "aborted: another node is performing database changes"}, nil
+			return fleet.SchemaState{Aborted: true, Output: "aborted: another node is performing database changes"}, nil
 		}
 		if c.db.pending {
 			c.mu.Unlock()
-			return SchemaState{ExitCode: 1, Output: "Error: Database has pending migrations; run 'kong migrations finish'"}, nil
+			return fleet.SchemaState{ExitCode: 1, Output: "Error: Database has pending migrations; run 'kong migrations finish'"}, nil
 		}
 		c.db.schema, c.db.pending = n.version, c.teardowns
 		c.db.writes++
@@ -318,7 +319,7 @@ func (n *fakeNode) Migrations(ctx context.Context, req MigrationsRequest) (Schem
 		if c.abort["finish"] > 0 {
 			c.abort["finish"]--
 			c.mu.Unlock()
-			return SchemaState{Aborted: true}, nil
+			return fleet.SchemaState{Aborted: true}, nil
 		}
 		c.db.pending = false
 		c.db.writes++
@@ -326,7 +327,7 @@ func (n *fakeNode) Migrations(ctx context.Context, req MigrationsRequest) (Schem
 	c.mu.Unlock()
 	c.done(n.name + " " + call)
 	if err := ctx.Err(); err != nil {
-		return SchemaState{}, err // the reply is lost with the controller
+		return fleet.SchemaState{}, err // the reply is lost with the controller
 	}
 	return st, nil
 }
@@ -338,30 +339,30 @@ func (n *fakeNode) MigrationStep(ctx context.Context, stepID string, wait time.D
 	defer n.c.mu.Unlock()
 	st, ok := n.c.steps[stepID]
 	if !ok {
-		return StepNone, nil
+		return fleet.StepNone, nil
 	}
 	if n.c.running[stepID] > 0 {
 		n.c.running[stepID]--
 		n.c.clk.t = n.c.clk.t.Add(wait)
-		return StepRunning, nil
+		return fleet.StepRunning, nil
 	}
 	return st, nil
 }
-func (n *fakeNode) Exec(ctx context.Context, req ExecRequest) (ExecResult, error) {
+func (n *fakeNode) Exec(ctx context.Context, req fleet.ExecRequest) (fleet.ExecResult, error) {
 	if err := n.op("exec " + req.Command); err != nil {
-		return ExecResult{}, err
+		return fleet.ExecResult{}, err
 	}
-	return ExecResult{}, nil
+	return fleet.ExecResult{}, nil
 }
-func (n *fakeNode) Probe(ctx context.Context, req ProbeRequest) (ProbeResult, error) {
+func (n *fakeNode) Probe(ctx context.Context, req fleet.ProbeRequest) (fleet.ProbeResult, error) {
 	if err := n.op("probe " + req.Path); err != nil {
-		return ProbeResult{}, err
+		return fleet.ProbeResult{}, err
 	}
-	return ProbeResult{Status: 200}, nil
+	return fleet.ProbeResult{Status: 200}, nil
 }
-func (n *fakeNode) Metrics(ctx context.Context) (Metrics, error) {
+func (n *fakeNode) Metrics(ctx context.Context) (fleet.Metrics, error) {
 	if err := n.op("metrics"); err != nil {
-		return Metrics{}, err
+		return fleet.Metrics{}, err
 	}
 	n.c.mu.Lock()
 	f := n.c.metrics
@@ -371,9 +372,9 @@ func (n *fakeNode) Metrics(ctx context.Context) (Metrics, error) {
 	if f != nil {
 		return f(n.name, v, k), nil
 	}
-	return Metrics{Requests: 100, Errors: 0}, nil
+	return fleet.Metrics{Requests: 100, Errors: 0}, nil
 }
-func (n *fakeNode) DataPlanes(ctx context.Context) ([]DataPlane, error) {
+func (n *fakeNode) DataPlanes(ctx context.Context) ([]fleet.DataPlane, error) {
 	if err := n.op("dataplanes"); err != nil {
 		return nil, err
 	}
@@ -387,25 +388,25 @@ func (n *fakeNode) Close() error                                  { return nil }
 
 type fakeDB struct{ c *fakeCluster }
 
-func (d fakeDB) Fingerprint(ctx context.Context) (Fingerprint, error) {
+func (d fakeDB) Fingerprint(ctx context.Context) (fleet.Fingerprint, error) {
 	if err := d.c.record("db fingerprint"); err != nil {
-		return Fingerprint{}, err
+		return fleet.Fingerprint{}, err
 	}
 	d.c.mu.Lock()
 	defer d.c.mu.Unlock()
 	return d.c.fingerprint(), nil
 }
-func (d fakeDB) WriteSignature(ctx context.Context, settle time.Duration) (WriteSignature, error) {
+func (d fakeDB) WriteSignature(ctx context.Context, settle time.Duration) (fleet.WriteSignature, error) {
 	if err := d.c.record("db write-signature"); err != nil {
-		return WriteSignature{}, err
+		return fleet.WriteSignature{}, err
 	}
 	d.c.mu.Lock()
 	defer d.c.mu.Unlock()
 	return d.c.writeSignature(settle), nil
 }
-func (d fakeDB) Backup(ctx context.Context, req BackupRequest) (BackupInfo, error) {
+func (d fakeDB) Backup(ctx context.Context, req fleet.BackupRequest) (fleet.BackupInfo, error) {
 	if err := d.c.record("db backup " + req.Name); err != nil {
-		return BackupInfo{}, err
+		return fleet.BackupInfo{}, err
 	}
 	d.c.mu.Lock()
 	path := req.Dir + "/" + req.Name + ".dump"
@@ -415,15 +416,15 @@ func (d fakeDB) Backup(ctx context.Context, req BackupRequest) (BackupInfo, erro
 	d.c.mu.Unlock()
 	sum := sha256.Sum256([]byte(content))
 	d.c.done("db backup")
-	return BackupInfo{Path: path, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(content)), Fingerprint: fp}, nil
+	return fleet.BackupInfo{Path: path, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(content)), Fingerprint: fp}, nil
 }
 
 func backupContent(path string, s dbSnap) string { return fmt.Sprintf("%s %+v", path, s) }
 
-func (d fakeDB) VerifyRestore(ctx context.Context, b BackupInfo) error {
+func (d fakeDB) VerifyRestore(ctx context.Context, b fleet.BackupInfo) error {
 	return d.c.record("db verify-restore " + filepath.Base(b.Path))
 }
-func (d fakeDB) Restore(ctx context.Context, b BackupInfo) error {
+func (d fakeDB) Restore(ctx context.Context, b fleet.BackupInfo) error {
 	if err := d.c.record("db restore " + filepath.Base(b.Path)); err != nil {
 		return err
 	}
@@ -436,7 +437,7 @@ func (d fakeDB) Restore(ctx context.Context, b BackupInfo) error {
 	d.c.db = s
 	return nil
 }
-func (d fakeDB) Fetch(ctx context.Context, b BackupInfo, localPath string) error {
+func (d fakeDB) Fetch(ctx context.Context, b fleet.BackupInfo, localPath string) error {
 	if err := d.c.record("db fetch " + filepath.Base(b.Path)); err != nil {
 		return err
 	}
@@ -448,7 +449,7 @@ func (d fakeDB) Fetch(ctx context.Context, b BackupInfo, localPath string) error
 	}
 	return os.WriteFile(localPath, []byte(content), 0o600)
 }
-func (d fakeDB) Remove(ctx context.Context, b BackupInfo) error {
+func (d fakeDB) Remove(ctx context.Context, b fleet.BackupInfo) error {
 	if err := d.c.record("db remove " + filepath.Base(b.Path)); err != nil {
 		return err
 	}
@@ -457,9 +458,9 @@ func (d fakeDB) Remove(ctx context.Context, b BackupInfo) error {
 	delete(d.c.backups, b.Path)
 	return nil
 }
-func (d fakeDB) MigrationLock(ctx context.Context) (MigrationLock, error) {
+func (d fakeDB) MigrationLock(ctx context.Context) (fleet.MigrationLock, error) {
 	if err := d.c.record("db migration-lock"); err != nil {
-		return MigrationLock{}, err
+		return fleet.MigrationLock{}, err
 	}
 	return d.c.migLock, nil
 }
@@ -467,21 +468,21 @@ func (d fakeDB) Close() error { return nil }
 
 type fakeLocker struct{ c *fakeCluster }
 
-func (l fakeLocker) Acquire(ctx context.Context, req LockRequest) (LockInfo, error) {
+func (l fakeLocker) Acquire(ctx context.Context, req fleet.LockRequest) (fleet.LockInfo, error) {
 	if err := l.c.record("lock acquire"); err != nil {
-		return LockInfo{}, err
+		return fleet.LockInfo{}, err
 	}
 	l.c.mu.Lock()
 	defer l.c.mu.Unlock()
 	if l.c.lock != nil && l.c.lock.RunID != req.RunID {
-		return *l.c.lock, fmt.Errorf("acquire: %w", ErrLockHeld)
+		return *l.c.lock, fmt.Errorf("acquire: %w", fleet.ErrLockHeld)
 	}
 	now := l.c.clk.Now()
-	l.c.lock = &LockInfo{RunID: req.RunID, Owner: req.Owner, Acquired: now, Heartbeat: now, Expires: now.Add(req.TTL)}
+	l.c.lock = &fleet.LockInfo{RunID: req.RunID, Owner: req.Owner, Acquired: now, Heartbeat: now, Expires: now.Add(req.TTL)}
 	return *l.c.lock, nil
 }
-func (l fakeLocker) Heartbeat(ctx context.Context, info LockInfo) error { return nil }
-func (l fakeLocker) Release(ctx context.Context, info LockInfo) error {
+func (l fakeLocker) Heartbeat(ctx context.Context, info fleet.LockInfo) error { return nil }
+func (l fakeLocker) Release(ctx context.Context, info fleet.LockInfo) error {
 	if err := l.c.record("lock release"); err != nil {
 		return err
 	}
@@ -492,15 +493,15 @@ func (l fakeLocker) Release(ctx context.Context, info LockInfo) error {
 	}
 	return nil
 }
-func (l fakeLocker) Inspect(ctx context.Context) (LockInfo, bool, error) {
+func (l fakeLocker) Inspect(ctx context.Context) (fleet.LockInfo, bool, error) {
 	l.c.mu.Lock()
 	defer l.c.mu.Unlock()
 	if l.c.lock == nil {
-		return LockInfo{}, false, nil
+		return fleet.LockInfo{}, false, nil
 	}
 	return *l.c.lock, true, nil
 }
-func (l fakeLocker) RecordRun(ctx context.Context, r RunRecord) error { return nil }
+func (l fakeLocker) RecordRun(ctx context.Context, r fleet.RunRecord) error { return nil }
 
 // testSpec is a 3-node in-place upgrade 2.8.4 → 3.4.2 with packages in a
 // temp dir.

@@ -3,6 +3,7 @@ package controller
 import (
 	"bytes"
 	"context"
+	"github.com/kongctl/kongctl/controller/fleet"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,7 +50,7 @@ func TestFetchStreamsBackupThroughBecome(t *testing.T) {
 	defer c.Close()
 	d := &agentDB{h: &agentHost{name: "db", ssh: c}}
 	local := filepath.Join(dir, "backups", "kong-run-pre.dump")
-	if err := d.Fetch(ctx, BackupInfo{Path: "/var/backups/kongctl/kong-run-pre.dump"}, local); err != nil {
+	if err := d.Fetch(ctx, fleet.BackupInfo{Path: "/var/backups/kongctl/kong-run-pre.dump"}, local); err != nil {
 		t.Fatalf("fetch: %v (commands %q)", err, cmds)
 	}
 	got, err := os.ReadFile(local)
@@ -63,7 +64,7 @@ func TestFetchStreamsBackupThroughBecome(t *testing.T) {
 		t.Errorf("partial file left behind: %v", err)
 	}
 	// A failing read is an error naming the host, and leaves no file.
-	if err := d.Fetch(ctx, BackupInfo{Path: "/nonexistent"}, filepath.Join(dir, "x.dump")); err == nil || !strings.Contains(err.Error(), "from db") {
+	if err := d.Fetch(ctx, fleet.BackupInfo{Path: "/nonexistent"}, filepath.Join(dir, "x.dump")); err == nil || !strings.Contains(err.Error(), "from db") {
 		t.Errorf("fetch of a missing dump: %v", err)
 	}
 }

@@ -3,6 +3,7 @@ package controller
 import (
 	"errors"
 	"fmt"
+	"github.com/kongctl/kongctl/controller/fleet"
 	"math"
 	"strings"
 	"time"
@@ -75,7 +76,7 @@ func (g GateResult) String() string {
 // window, and the smoke requests kongctl itself sent through it meanwhile
 // (they are not the fleet's traffic).
 type gateWindow struct {
-	M0, M1  Metrics
+	M0, M1  fleet.Metrics
 	Seconds float64
 	Smoke   int
 }
@@ -90,7 +91,7 @@ func sub0(a, b float64) float64 {
 // traffic is the requests the node served in the window that count as
 // the fleet's traffic: proxied requests (per-status counters) without
 // kongctl's smoke requests, else every request nginx counted.
-func traffic(m0, m1 Metrics, smoke int) (n float64, proxied bool) {
+func traffic(m0, m1 fleet.Metrics, smoke int) (n float64, proxied bool) {
 	if m1.StatusCodes {
 		return math.Max(sub0(m1.Proxied, m0.Proxied)-float64(smoke), 0), true
 	}
@@ -99,7 +100,7 @@ func traffic(m0, m1 Metrics, smoke int) (n float64, proxied bool) {
 
 // errorRate is 5xx / traffic in the window; false when nothing was
 // served.
-func errorRate(m0, m1 Metrics, smoke int) (float64, bool) {
+func errorRate(m0, m1 fleet.Metrics, smoke int) (float64, bool) {
 	var den float64
 	if m1.StatusCodes {
 		den = sub0(m1.Proxied, m0.Proxied)

@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"errors"
+	"github.com/kongctl/kongctl/controller/fleet"
 	"strings"
 	"testing"
 	"time"
@@ -12,15 +13,15 @@ func intp(n int) *int { return &n }
 
 // trafficMetrics: every read adds 100 proxied requests; Y (3.4.2) adds
 // errY 5xx and its requests take latY ms, X adds errX and takes latX.
-func trafficMetrics(errX, errY, latX, latY float64) func(host, version string, n int) Metrics {
-	return func(host, version string, n int) Metrics {
+func trafficMetrics(errX, errY, latX, latY float64) func(host, version string, n int) fleet.Metrics {
+	return func(host, version string, n int) fleet.Metrics {
 		e, lat := errX, latX
 		if version == "3.4.2" {
 			e, lat = errY, latY
 		}
 		k := float64(n)
-		return Metrics{Requests: 150 * k, Proxied: 100 * k, Errors: e * k, StatusCodes: true,
-			Latency: &Histogram{Buckets: []Bucket{{LE: lat, N: 100 * k}, {LE: 2 * lat, N: 100 * k}}, Count: 100 * k}}
+		return fleet.Metrics{Requests: 150 * k, Proxied: 100 * k, Errors: e * k, StatusCodes: true,
+			Latency: &fleet.Histogram{Buckets: []fleet.Bucket{{LE: lat, N: 100 * k}, {LE: 2 * lat, N: 100 * k}}, Count: 100 * k}}
 	}
 }
 
@@ -123,8 +124,8 @@ func TestVerifyMinRequests(t *testing.T) {
 	// An idle fleet: the counters do not move (only kongctl's own smoke
 	// requests would).
 	c := newFakeCluster(t, "2.8.4", "kong-1", "kong-2")
-	c.metrics = func(host, version string, n int) Metrics {
-		return Metrics{Requests: 10, Proxied: 10 + float64(n), StatusCodes: true}
+	c.metrics = func(host, version string, n int) fleet.Metrics {
+		return fleet.Metrics{Requests: 10, Proxied: 10 + float64(n), StatusCodes: true}
 	}
 	spec := testSpec(t, "kong-1", "kong-2")
 	spec.Verify.MinRequests = 50
@@ -160,7 +161,7 @@ func testSpecWith(t *testing.T, edit func(*Spec)) *Spec {
 
 func TestPreflightRefusesUnmeasurableGates(t *testing.T) {
 	c := newFakeCluster(t, "2.8.4", "kong-1", "kong-2")
-	c.metrics = func(host, version string, n int) Metrics { return Metrics{Requests: float64(n)} }
+	c.metrics = func(host, version string, n int) fleet.Metrics { return fleet.Metrics{Requests: float64(n)} }
 	spec := testSpec(t, "kong-1", "kong-2")
 	spec.Verify.Max5xx = intp(0)
 	spec.Verify.MaxLatencyP99 = time.Second

@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"errors"
+	"github.com/kongctl/kongctl/controller/fleet"
 	"slices"
 	"strings"
 	"testing"
@@ -23,10 +24,10 @@ func TestHoldPackages(t *testing.T) {
 	spec := testSpec(t, hosts...)
 	spec.withDefaults()
 	e := newEngine(spec, c, c.clk, nil, nil)
-	y := PackageRef{Name: "kong", Version: "3.4.2", Format: "deb", DepsMet: true}
+	y := fleet.PackageRef{Name: "kong", Version: "3.4.2", Format: "deb", DepsMet: true}
 	apt := y
 	apt.DepsMet = false
-	e.pf.PkgY = map[string]PackageRef{"kong-1": y, "kong-2": y, "kong-3": apt}
+	e.pf.PkgY = map[string]fleet.PackageRef{"kong-1": y, "kong-2": y, "kong-3": apt}
 
 	e.holdPackages(context.Background(), hosts)
 
@@ -61,19 +62,19 @@ func TestHoldPackages(t *testing.T) {
 func TestStagePackagesRecordsWhatTheFileHolds(t *testing.T) {
 	hosts := []string{"kong-1", "kong-2", "kong-3"}
 	c := newFakeCluster(t, "2.8.4", hosts...)
-	c.nodes["kong-2"].stagedFile = func(p PackageRef) StagedPackage {
-		return StagedPackage{Package: p.Name, Version: p.Version + "-1", DepsMet: false, DepsDetail: "kong : Depends: libyaml-0-2 but it is not installable"}
+	c.nodes["kong-2"].stagedFile = func(p fleet.PackageRef) fleet.StagedPackage {
+		return fleet.StagedPackage{Package: p.Name, Version: p.Version + "-1", DepsMet: false, DepsDetail: "kong : Depends: libyaml-0-2 but it is not installable"}
 	}
-	c.nodes["kong-3"].stagedFile = func(p PackageRef) StagedPackage {
-		return StagedPackage{Package: "kong-enterprise-edition", Version: "3.4.3.5", DepsMet: true}
+	c.nodes["kong-3"].stagedFile = func(p fleet.PackageRef) fleet.StagedPackage {
+		return fleet.StagedPackage{Package: "kong-enterprise-edition", Version: "3.4.3.5", DepsMet: true}
 	}
 	spec := testSpec(t, hosts...)
 	spec.withDefaults()
 	e := newEngine(spec, c, c.clk, nil, nil)
-	pf := &preflightData{PkgY: map[string]PackageRef{}, PkgX: map[string]PackageRef{}}
+	pf := &preflightData{PkgY: map[string]fleet.PackageRef{}, PkgX: map[string]fleet.PackageRef{}}
 	for _, h := range hosts {
-		pf.PkgY[h] = PackageRef{Name: "kong", Version: "3.4.2", Format: "deb"}
-		pf.PkgX[h] = PackageRef{Name: "kong", Version: "2.8.4", Format: "deb"}
+		pf.PkgY[h] = fleet.PackageRef{Name: "kong", Version: "3.4.2", Format: "deb"}
+		pf.PkgX[h] = fleet.PackageRef{Name: "kong", Version: "2.8.4", Format: "deb"}
 	}
 
 	e.stagePackages(context.Background(), pf)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kongctl/kongctl/controller/fleet"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -56,7 +57,7 @@ const hookKillDelay = 2 * time.Second
 // whole group, so a hook that forks cannot outlive it, and fails the hook.
 // Only the tails of its output are kept. A non-zero exit is in the result,
 // not an error.
-func runLocalHook(ctx context.Context, req ExecRequest, lookup func(string) (string, bool)) (ExecResult, error) {
+func runLocalHook(ctx context.Context, req fleet.ExecRequest, lookup func(string) (string, bool)) (fleet.ExecResult, error) {
 	hctx := ctx
 	if req.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -71,7 +72,7 @@ func runLocalHook(ctx context.Context, req ExecRequest, lookup func(string) (str
 	stdout, stderr := &boundedio.Tail{N: hookTailBytes}, &boundedio.Tail{N: hookTailBytes}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	err := cmd.Run()
-	res := ExecResult{Stdout: validTail(stdout.Bytes()), Stderr: validTail(stderr.Bytes())}
+	res := fleet.ExecResult{Stdout: validTail(stdout.Bytes()), Stderr: validTail(stderr.Bytes())}
 	switch {
 	case ctx.Err() != nil:
 		return res, fmt.Errorf("run hook on the bastion: %w", ctx.Err())
@@ -110,7 +111,7 @@ type hookOutput struct {
 
 // hookRecord is res as the journal keeps it: tails at most hookTailBytes
 // long, secrets redacted.
-func (e *engine) hookRecord(res ExecResult) hookOutput {
+func (e *engine) hookRecord(res fleet.ExecResult) hookOutput {
 	clip := func(s string) string {
 		if len(s) > hookTailBytes {
 			s = validTail([]byte(s[len(s)-hookTailBytes:]))
@@ -123,7 +124,7 @@ func (e *engine) hookRecord(res ExecResult) hookOutput {
 // hookFailure says why a hook that exited non-zero failed, for its error:
 // the last line of its stderr (of its stdout when stderr is empty),
 // clipped. The journal and reports redact errors.
-func hookFailure(res ExecResult) string {
+func hookFailure(res fleet.ExecResult) string {
 	out := strings.TrimSpace(res.Stderr)
 	if out == "" {
 		out = strings.TrimSpace(res.Stdout)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/kongctl/kongctl/controller/fleet"
 	"github.com/kongctl/kongctl/inventory"
 	"os"
 	"path/filepath"
@@ -26,7 +27,7 @@ func lookupIn(m map[string]string) func(string) (string, bool) {
 // database password given with password_env).
 func TestLocalHookMinimalEnv(t *testing.T) {
 	host := map[string]string{"PATH": os.Getenv("PATH"), "HOME": "/home/op", "KONG_PG_PASSWORD": "hunter2-pg", "SSH_AUTH_SOCK": "/tmp/agent.sock"}
-	res, err := runLocalHook(context.Background(), ExecRequest{Command: "env", Env: map[string]string{"KONGCTL_HOOK": "before_stop", "KONGCTL_RUN_ID": "r1"}}, lookupIn(host))
+	res, err := runLocalHook(context.Background(), fleet.ExecRequest{Command: "env", Env: map[string]string{"KONGCTL_HOOK": "before_stop", "KONGCTL_RUN_ID": "r1"}}, lookupIn(host))
 	if err != nil || res.ExitCode != 0 {
 		t.Fatalf("env: %v, exit %d: %s", err, res.ExitCode, res.Stderr)
 	}
@@ -41,7 +42,7 @@ func TestLocalHookMinimalEnv(t *testing.T) {
 		}
 	}
 	// Without PATH in kongctl's environment the hook still finds its tools.
-	res, err = runLocalHook(context.Background(), ExecRequest{Command: "env"}, lookupIn(nil))
+	res, err = runLocalHook(context.Background(), fleet.ExecRequest{Command: "env"}, lookupIn(nil))
 	if err != nil || !strings.Contains(res.Stdout, "PATH=/usr/local/sbin:") {
 		t.Errorf("no PATH: %v %q", err, res.Stdout)
 	}
@@ -52,7 +53,7 @@ func TestLocalHookMinimalEnv(t *testing.T) {
 func TestLocalHookTimeoutKillsGroup(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	start := time.Now()
-	res, err := runLocalHook(context.Background(), ExecRequest{
+	res, err := runLocalHook(context.Background(), fleet.ExecRequest{
 		Command: "sleep 60 & echo $! > " + pidFile + "; echo waiting; wait",
 		Timeout: 300 * time.Millisecond,
 	}, os.LookupEnv)
@@ -92,7 +93,7 @@ func alive(pid int) bool {
 
 // TestLocalHookNoisyOutputBounded: 50 MB of output keeps only its tail.
 func TestLocalHookNoisyOutputBounded(t *testing.T) {
-	res, err := runLocalHook(context.Background(), ExecRequest{
+	res, err := runLocalHook(context.Background(), fleet.ExecRequest{
 		Command: "head -c 50000000 /dev/zero | tr '\\0' x; echo; echo END; head -c 50000000 /dev/zero | tr '\\0' y >&2; exit 3",
 	}, os.LookupEnv)
 	if err != nil || res.ExitCode != 3 {
@@ -108,12 +109,12 @@ func TestLocalHookNoisyOutputBounded(t *testing.T) {
 
 func TestHookFailureText(t *testing.T) {
 	for _, tc := range []struct {
-		res  ExecResult
+		res  fleet.ExecResult
 		want string
 	}{
-		{ExecResult{Stderr: "a\nb: refused\n"}, "b: refused"},
-		{ExecResult{Stdout: "only stdout\n"}, "only stdout"},
-		{ExecResult{}, "no output"},
+		{fleet.ExecResult{Stderr: "a\nb: refused\n"}, "b: refused"},
+		{fleet.ExecResult{Stdout: "only stdout\n"}, "only stdout"},
+		{fleet.ExecResult{}, "no output"},
 	} {
 		if got := hookFailure(tc.res); got != tc.want {
 			t.Errorf("hookFailure(%+v) = %q, want %q", tc.res, got, tc.want)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kongctl/kongctl/controller/fleet"
 	"maps"
 	"os"
 	"path/filepath"
@@ -47,9 +48,9 @@ func (lockPhase) run(ctx context.Context, e *engine) error {
 	if err != nil {
 		return err
 	}
-	info, err := l.Acquire(ctx, LockRequest{RunID: e.runID, Owner: lockOwner(), TTL: e.spec.Timeouts.FleetLockTTL, Note: fmt.Sprintf("upgrade %s → %s", e.pf.From, e.spec.To)})
+	info, err := l.Acquire(ctx, fleet.LockRequest{RunID: e.runID, Owner: lockOwner(), TTL: e.spec.Timeouts.FleetLockTTL, Note: fmt.Sprintf("upgrade %s → %s", e.pf.From, e.spec.To)})
 	if err != nil {
-		if errors.Is(err, ErrLockHeld) {
+		if errors.Is(err, fleet.ErrLockHeld) {
 			f := lockFinding(info, e.clk.Now(), e.spec.InventoryPath)
 			e.find(f)
 			return fmt.Errorf("%s", f.Message)
@@ -89,7 +90,7 @@ func (e *engine) releaseLock(ctx context.Context) error {
 	return nil
 }
 
-func lockFinding(info LockInfo, now time.Time, inv string) Finding {
+func lockFinding(info fleet.LockInfo, now time.Time, inv string) Finding {
 	invArg := "-i " + orDefault(inv, "INVENTORY")
 	if info.Stale(now) {
 		return Finding{Severity: SevError, Code: "fleet-lock-stale",
@@ -114,7 +115,7 @@ func (backupPhase) name() PhaseName { return PhaseBackup }
 
 func (backupPhase) run(ctx context.Context, e *engine) error {
 	if e.prior.Done("backup") {
-		var b BackupInfo
+		var b fleet.BackupInfo
 		if e.prior.Data("backup", &b) {
 			e.backup = &b
 		}
@@ -136,32 +137,32 @@ func (backupPhase) run(ctx context.Context, e *engine) error {
 	return err
 }
 
-func (e *engine) takeBackup(ctx context.Context, tag string) (BackupInfo, error) {
+func (e *engine) takeBackup(ctx context.Context, tag string) (fleet.BackupInfo, error) {
 	db, err := e.database(ctx)
 	if err != nil {
-		return BackupInfo{}, err
+		return fleet.BackupInfo{}, err
 	}
 	// Before the dump starts: a write between these counters and the
 	// dump's snapshot shows after the stop (a retake for nothing), never
 	// the other way round.
 	sig, err := e.writeSignatureBeforeDump(ctx, db)
 	if err != nil {
-		return BackupInfo{}, err
+		return fleet.BackupInfo{}, err
 	}
-	b, err := db.Backup(ctx, BackupRequest{Dir: e.spec.Backup.Dir, Name: fmt.Sprintf("kong-%s-%s", e.runID, tag)})
+	b, err := db.Backup(ctx, fleet.BackupRequest{Dir: e.spec.Backup.Dir, Name: fmt.Sprintf("kong-%s-%s", e.runID, tag)})
 	if err != nil {
-		return BackupInfo{}, fmt.Errorf("back up database on %s: %w", e.spec.ToolsHost, err)
+		return fleet.BackupInfo{}, fmt.Errorf("back up database on %s: %w", e.spec.ToolsHost, err)
 	}
 	if b.Fingerprint.Sum == "" {
 		// A dump an earlier attempt of this step left carries none.
 		if b.Fingerprint, err = db.Fingerprint(ctx); err != nil {
-			return BackupInfo{}, fmt.Errorf("fingerprint database on %s: %w", e.spec.ToolsHost, err)
+			return fleet.BackupInfo{}, fmt.Errorf("fingerprint database on %s: %w", e.spec.ToolsHost, err)
 		}
 	}
 	b.WriteSignature = sig
 	b.Taken = e.clk.Now()
 	if err := db.VerifyRestore(ctx, b); err != nil {
-		return BackupInfo{}, fmt.Errorf("verify backup %s restores on %s: %w", b.Path, e.spec.ToolsHost, err)
+		return fleet.BackupInfo{}, fmt.Errorf("verify backup %s restores on %s: %w", b.Path, e.spec.ToolsHost, err)
 	}
 	local := e.spec.Backup.LocalDir
 	if local == "" && e.j != nil {
@@ -170,14 +171,14 @@ func (e *engine) takeBackup(ctx context.Context, tag string) (BackupInfo, error)
 	if local != "" {
 		lp := filepath.Join(local, filepath.Base(b.Path))
 		if err := db.Fetch(ctx, b, lp); err != nil {
-			return BackupInfo{}, fmt.Errorf("copy backup %s to the bastion: %w", b.Path, err)
+			return fleet.BackupInfo{}, fmt.Errorf("copy backup %s to the bastion: %w", b.Path, err)
 		}
 		sum, err := fileSHA256(lp)
 		if err != nil {
-			return BackupInfo{}, err
+			return fleet.BackupInfo{}, err
 		}
 		if sum != b.SHA256 {
-			return BackupInfo{}, fmt.Errorf("backup copy %s: sha256 %s, want %s", lp, sum, b.SHA256)
+			return fleet.BackupInfo{}, fmt.Errorf("backup copy %s: sha256 %s, want %s", lp, sum, b.SHA256)
 		}
 		b.LocalPath = lp
 	}
@@ -194,7 +195,7 @@ func (backupCheckPhase) name() PhaseName { return PhaseBackupCheck }
 
 func (backupCheckPhase) run(ctx context.Context, e *engine) error {
 	if e.prior.Done("backup-check") {
-		var b BackupInfo
+		var b fleet.BackupInfo
 		if e.prior.Data("backup-check", &b) && b.Path != "" {
 			e.backup = &b
 		}
@@ -325,13 +326,13 @@ func (e *engine) runHook(ctx context.Context, ph PhaseName, point HookPoint, i i
 			"KONGCTL_RUN_ID": e.runID, "KONGCTL_FROM": e.pf.From, "KONGCTL_TO": e.spec.To, "KONGCTL_HOOK": string(point),
 		}
 		maps.Copy(env, extra)
-		req := ExecRequest{Command: hk.Command, Timeout: hk.Timeout, Env: env}
-		var res ExecResult
+		req := fleet.ExecRequest{Command: hk.Command, Timeout: hk.Timeout, Env: env}
+		var res fleet.ExecResult
 		var err error
 		if h == bastionHost {
 			res, err = e.localExec(ctx, req)
 		} else {
-			var n Node
+			var n fleet.Node
 			if n, err = e.node(ctx, h); err != nil {
 				return nil, err
 			}
@@ -476,7 +477,7 @@ func (installPhase) undo(ctx context.Context, e *engine) error {
 	})
 }
 
-func (e *engine) install(ctx context.Context, h string, ref PackageRef, want string) error {
+func (e *engine) install(ctx context.Context, h string, ref fleet.PackageRef, want string) error {
 	n, err := e.node(ctx, h)
 	if err != nil {
 		return err
@@ -537,7 +538,7 @@ func (migrateUpPhase) run(ctx context.Context, e *engine) error {
 
 // upAndCheck runs `kong migrations up` on the migration node and checks
 // the list after it: 4 (teardowns pending) or 0.
-func (e *engine) upAndCheck(ctx context.Context, n Node) (SchemaState, error) {
+func (e *engine) upAndCheck(ctx context.Context, n fleet.Node) (fleet.SchemaState, error) {
 	st, err := e.migrateAndList(ctx, n, "up")
 	if err != nil {
 		return st, err
@@ -574,7 +575,7 @@ func (migrateFinishPhase) run(ctx context.Context, e *engine) error {
 		}
 		// The list migrate-up just ran (this process, nothing in between)
 		// is the state before finish; a resumed run lists again.
-		var st SchemaState
+		var st fleet.SchemaState
 		if e.lastList != nil {
 			st, e.lastList = *e.lastList, nil
 		} else if st, err = e.migList(ctx, n); err != nil {
@@ -607,8 +608,8 @@ func (migrateFinishPhase) undo(ctx context.Context, e *engine) error {
 	return e.restoreDB(ctx)
 }
 
-func (e *engine) migList(ctx context.Context, n Node) (SchemaState, error) {
-	st, err := n.Migrations(ctx, MigrationsRequest{Command: "list", DBTimeout: e.spec.Timeouts.Migrations})
+func (e *engine) migList(ctx context.Context, n fleet.Node) (fleet.SchemaState, error) {
+	st, err := n.Migrations(ctx, fleet.MigrationsRequest{Command: "list", DBTimeout: e.spec.Timeouts.Migrations})
 	if err != nil {
 		return st, fmt.Errorf("kong migrations list on %s: %w", e.spec.MigrationHost, err)
 	}
@@ -618,7 +619,7 @@ func (e *engine) migList(ctx context.Context, n Node) (SchemaState, error) {
 // migrateAndList runs up or finish (migrate) and returns the state after
 // it: the list the node ran right after the command when it reports one,
 // else a list of its own.
-func (e *engine) migrateAndList(ctx context.Context, n Node, cmd string) (SchemaState, error) {
+func (e *engine) migrateAndList(ctx context.Context, n fleet.Node, cmd string) (fleet.SchemaState, error) {
 	st, err := e.migrate(ctx, n, cmd)
 	if err != nil {
 		return st, err
@@ -631,10 +632,10 @@ func (e *engine) migrateAndList(ctx context.Context, n Node, cmd string) (Schema
 
 // migrate runs up or finish detached, retrying once after Kong's lock TTL
 // when Kong answered "aborted: another node is performing database changes".
-func (e *engine) migrate(ctx context.Context, n Node, cmd string) (SchemaState, error) {
+func (e *engine) migrate(ctx context.Context, n fleet.Node, cmd string) (fleet.SchemaState, error) {
 	h := e.spec.MigrationHost
 	for attempt := 1; ; attempt++ {
-		req := MigrationsRequest{Command: cmd, StepID: e.migrationStepID(cmd, attempt),
+		req := fleet.MigrationsRequest{Command: cmd, StepID: e.migrationStepID(cmd, attempt),
 			DBTimeout: e.spec.Timeouts.Migrations, LockTimeout: e.spec.Timeouts.MigrationLockTTL}
 		st, err := n.Migrations(ctx, req)
 		if err != nil {
@@ -722,7 +723,7 @@ func (e *engine) settleMigrations(ctx context.Context) error {
 	h := e.spec.MigrationHost
 	// Every read below rides out a lost connection or a database blip
 	// (retryTransient), as the rollback steps do.
-	var n Node
+	var n fleet.Node
 	err := e.retryTransient(ctx, h, "connect to the migration host", func(ctx context.Context) (err error) {
 		n, err = e.node(ctx, h)
 		return err
@@ -750,7 +751,7 @@ func (e *engine) settleMigrations(ctx context.Context) error {
 				if err != nil {
 					return fmt.Errorf("check migrations step %s on %s before the restore: %w", id, h, err)
 				}
-				if st != StepRunning {
+				if st != fleet.StepRunning {
 					if !waitedFrom.IsZero() {
 						e.find(Finding{Severity: SevWarning, Code: "migrations-waited", Host: h,
 							Message: fmt.Sprintf("kong migrations %s (step %s) ended (%s) after %s; the database is restored only now", cmd, id, st, e.clk.Now().Sub(waitedFrom).Round(time.Second))})
@@ -770,8 +771,8 @@ func (e *engine) settleMigrations(ctx context.Context) error {
 	}
 	var waitedFrom time.Time
 	for {
-		var ml MigrationLock
-		err := e.retryDatabase(ctx, "read Kong's migrations lock", func(ctx context.Context, db Database) (err error) {
+		var ml fleet.MigrationLock
+		err := e.retryDatabase(ctx, "read Kong's migrations lock", func(ctx context.Context, db fleet.Database) (err error) {
 			ml, err = db.MigrationLock(ctx)
 			return err
 		})
@@ -877,7 +878,7 @@ func (e *engine) waitHealthy(ctx context.Context, h, want string) error {
 		return err
 	}
 	deadline := e.clk.Now().Add(e.spec.Timeouts.Health)
-	var last Health
+	var last fleet.Health
 	var lastErr error
 	for {
 		last, lastErr = n.Health(ctx)
@@ -915,7 +916,7 @@ func (verifyPhase) name() PhaseName { return PhaseVerify }
 func (verifyPhase) run(ctx context.Context, e *engine) error {
 	targets := e.spec.targets()
 	type sample struct {
-		m     Metrics
+		m     fleet.Metrics
 		at    time.Time
 		smoke int // smoke requests sent through the node since the sample
 	}
@@ -945,7 +946,7 @@ func (verifyPhase) run(ctx context.Context, e *engine) error {
 				st.smoke++
 			}
 			smu.Unlock()
-			res, err := n.Probe(ctx, ProbeRequest{Path: s.Path, Host: s.Host, WantStatus: s.Status, Timeout: 10 * time.Second})
+			res, err := n.Probe(ctx, fleet.ProbeRequest{Path: s.Path, Host: s.Host, WantStatus: s.Status, Timeout: 10 * time.Second})
 			if err != nil {
 				return fmt.Errorf("smoke request %s through %s: %w", s.Path, h, err)
 			}
@@ -1041,7 +1042,7 @@ func (cleanupPhase) run(ctx context.Context, e *engine) error {
 const bastionHost = "bastion"
 
 // localExec runs a hook on the bastion (see runLocalHook).
-func (e *engine) localExec(ctx context.Context, req ExecRequest) (ExecResult, error) {
+func (e *engine) localExec(ctx context.Context, req fleet.ExecRequest) (fleet.ExecResult, error) {
 	if e.exec != nil {
 		return e.exec(ctx, req)
 	}

@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"github.com/kongctl/kongctl/controller/fleet"
 	"github.com/kongctl/kongctl/inventory"
 	"slices"
 	"strings"
@@ -47,8 +48,8 @@ type PlanHost struct {
 	// DB is the node's effective database settings and the source of
 	// each (secrets shown as set or not set); EnvSource is where the
 	// service's environment was read.
-	DB        []ConfSetting `json:"db,omitempty"`
-	EnvSource string        `json:"env_source,omitempty"`
+	DB        []fleet.ConfSetting `json:"db,omitempty"`
+	EnvSource string              `json:"env_source,omitempty"`
 }
 
 // PlanPhase is one phase: whether it can be undone, and how.

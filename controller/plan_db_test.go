@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"encoding/json"
+	"github.com/kongctl/kongctl/controller/fleet"
 	"strings"
 	"testing"
 
@@ -20,7 +21,7 @@ func TestDBSettingsFromFacts(t *testing.T) {
 			"pg_schema": "default", "pg_password": "environment (file /etc/kong/kong_env.conf)"},
 	}
 	got := dbSettings(c)
-	if len(got) != 7 || got[1] != (ConfSetting{"pg_host", "198.18.7.2", "environment (file /etc/kong/kong_env.conf)"}) || got[6].Value != "set" {
+	if len(got) != 7 || got[1] != (fleet.ConfSetting{Key: "pg_host", Value: "198.18.7.2", Source: "environment (file /etc/kong/kong_env.conf)"}) || got[6].Value != "set" {
 		t.Errorf("%+v", got)
 	}
 	c.HasPGPassword = false
@@ -38,11 +39,11 @@ func TestPlanShowsEffectiveDB(t *testing.T) {
 	c := newFakeCluster(t, "2.8.4", "kong-1", "kong-2")
 	for _, n := range c.nodes {
 		n.envSource = "file /etc/kong/kong_env.conf"
-		n.db = []ConfSetting{
-			{"pg_host", "198.18.7.2", "environment (file /etc/kong/kong_env.conf)"},
-			{"pg_database", "kong", "environment (file /etc/kong/kong_env.conf)"},
-			{"pg_port", "5432", "default"},
-			{"pg_password", "set", "environment (file /etc/kong/kong_env.conf)"},
+		n.db = []fleet.ConfSetting{
+			{Key: "pg_host", Value: "198.18.7.2", Source: "environment (file /etc/kong/kong_env.conf)"},
+			{Key: "pg_database", Value: "kong", Source: "environment (file /etc/kong/kong_env.conf)"},
+			{Key: "pg_port", Value: "5432", Source: "default"},
+			{Key: "pg_password", Value: "set", Source: "environment (file /etc/kong/kong_env.conf)"},
 		}
 	}
 	p, err := plan(context.Background(), testSpec(t, "kong-1", "kong-2"), testConfig(c))
@@ -72,9 +73,9 @@ func TestPreflightRefusesUnreadableEnv(t *testing.T) {
 // another); another host name is a warning only.
 func TestPreflightRefusesDBMismatch(t *testing.T) {
 	c := newFakeCluster(t, "2.8.4", "kong-1", "kong-2")
-	settings := func(host, name string) []ConfSetting {
-		return []ConfSetting{{"database", "postgres", "default"}, {"pg_host", host, "environment (process 7)"}, {"pg_port", "5432", "default"},
-			{"pg_database", name, "kong.conf /etc/kong/kong.conf"}, {"pg_schema", "public", "default"}}
+	settings := func(host, name string) []fleet.ConfSetting {
+		return []fleet.ConfSetting{{Key: "database", Value: "postgres", Source: "default"}, {Key: "pg_host", Value: host, Source: "environment (process 7)"}, {Key: "pg_port", Value: "5432", Source: "default"},
+			{Key: "pg_database", Value: name, Source: "kong.conf /etc/kong/kong.conf"}, {Key: "pg_schema", Value: "public", Source: "default"}}
 	}
 	c.nodes["kong-1"].db = settings("db.internal", "kong")
 	c.nodes["kong-2"].db = settings("10.0.0.5", "kong_decoy")

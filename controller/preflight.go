@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/kongctl/kongctl/controller/fleet"
 	"io"
 	"os"
 	"path/filepath"
@@ -32,12 +33,12 @@ func (preflightPhase) run(ctx context.Context, e *engine) error {
 		e.note("preflight done before resume (X=%s, Y=%s)", e.pf.From, e.pf.To)
 		return nil
 	}
-	pf := preflightData{To: e.spec.To, Facts: map[string]Facts{}, PkgX: map[string]PackageRef{}, PkgY: map[string]PackageRef{}, Baseline: map[string]rateSample{}}
+	pf := preflightData{To: e.spec.To, Facts: map[string]fleet.Facts{}, PkgX: map[string]fleet.PackageRef{}, PkgY: map[string]fleet.PackageRef{}, Baseline: map[string]rateSample{}}
 	var mu sync.Mutex
 
 	// Reachability, agent delivery, facts, first metric sample.
 	hosts := e.allHosts()
-	m0 := map[string]Metrics{}
+	m0 := map[string]fleet.Metrics{}
 	t0 := map[string]time.Time{}
 	_ = e.forEach(ctx, hosts, bastionLimit, func(ctx context.Context, h string) error {
 		n, err := e.node(ctx, h)
@@ -278,7 +279,7 @@ func (e *engine) checkDatabase(ctx context.Context, pf *preflightData) {
 	}
 	n, err := e.node(ctx, asker)
 	if err == nil {
-		st, err := n.Migrations(ctx, MigrationsRequest{Command: "list", DBTimeout: e.spec.Timeouts.Migrations})
+		st, err := n.Migrations(ctx, fleet.MigrationsRequest{Command: "list", DBTimeout: e.spec.Timeouts.Migrations})
 		switch {
 		case err != nil:
 			e.find(Finding{Severity: SevError, Code: "db-unreachable", Host: asker, Message: "kong migrations list: " + e.red.err(err), Fix: "check the database settings in kong.conf and that the node can reach the database"})
@@ -423,9 +424,9 @@ func (e *engine) checkSecrets() {
 
 // resolvePackages finds X's and Y's package for every target.
 func (e *engine) resolvePackages(pf *preflightData) {
-	want := func(h, version, edition string) (PackageRef, bool) {
+	want := func(h, version, edition string) (fleet.PackageRef, bool) {
 		f := pf.Facts[h]
-		ref := PackageRef{Name: packageName(edition), Version: version, Edition: edition, Format: orDefault(f.PackageFormat, "deb"), Arch: orDefault(f.Arch, "amd64"), Source: e.spec.Package.Source}
+		ref := fleet.PackageRef{Name: packageName(edition), Version: version, Edition: edition, Format: orDefault(f.PackageFormat, "deb"), Arch: orDefault(f.Arch, "amd64"), Source: e.spec.Package.Source}
 		if ref.Source != "file" {
 			return ref, true
 		}
@@ -484,7 +485,7 @@ func (e *engine) checkDisk(pf *preflightData) {
 func (e *engine) diskNeeded(pf *preflightData, h string) int64 {
 	const margin = 64 << 20
 	var sum int64
-	for _, ref := range []PackageRef{pf.PkgY[h], pf.PkgX[h]} {
+	for _, ref := range []fleet.PackageRef{pf.PkgY[h], pf.PkgX[h]} {
 		if ref.Version == "" {
 			continue
 		}
@@ -508,7 +509,7 @@ func (e *engine) stagePackages(ctx context.Context, pf *preflightData) {
 		if err != nil {
 			return err
 		}
-		for i, refs := range []map[string]PackageRef{pf.PkgY, pf.PkgX} {
+		for i, refs := range []map[string]fleet.PackageRef{pf.PkgY, pf.PkgX} {
 			mu.Lock()
 			ref := refs[h]
 			mu.Unlock()
@@ -540,7 +541,7 @@ func (e *engine) stagePackages(ctx context.Context, pf *preflightData) {
 
 // stagedMismatch: the staged file must hold the package and version asked
 // for (an rpm's release after the "-" aside).
-func stagedMismatch(ref PackageRef, st StagedPackage) error {
+func stagedMismatch(ref fleet.PackageRef, st fleet.StagedPackage) error {
 	ver, _, _ := strings.Cut(st.Version, "-")
 	if (st.Package != "" && st.Package != ref.Name) || (ver != "" && !sameVersion(ver, ref.Version)) {
 		return fmt.Errorf("the staged file holds %s %s, not %s %s", dash(st.Package), dash(st.Version), ref.Name, ref.Version)
@@ -556,7 +557,7 @@ func packageName(edition string) string {
 }
 
 // findPackage looks for the package file of ref in dir.
-func findPackage(dir string, ref PackageRef) (string, error) {
+func findPackage(dir string, ref fleet.PackageRef) (string, error) {
 	rpmArch := map[string]string{"amd64": "x86_64", "arm64": "aarch64"}[ref.Arch]
 	var cands []string
 	if ref.Format == "rpm" {

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"fmt"
+	"github.com/kongctl/kongctl/controller/fleet"
 	"strconv"
 )
 
@@ -37,7 +38,7 @@ func (e *engine) checkEffectiveDB(pf *preflightData) {
 		if !ok || len(f.DB) == 0 || f.EnvError != "" {
 			continue
 		}
-		eff := map[string]ConfSetting{}
+		eff := map[string]fleet.ConfSetting{}
 		for _, s := range f.DB {
 			eff[s.Key] = s
 		}

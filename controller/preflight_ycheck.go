@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"github.com/kongctl/kongctl/controller/fleet"
 	"regexp"
 	"strings"
 	"sync"
@@ -11,38 +12,20 @@ import (
 	"github.com/kongctl/kongctl/controller/upgradepath"
 )
 
-// YConfCheck is what the staged Y's own kong said about a node's
-// kong.conf (agent op kong.conf_check): exit codes and stderr of `kong
-// check <conf>` and `kong prepare -p <scratch> -c <conf>`.
-type YConfCheck struct {
-	Version       string
-	Conf          string
-	CheckExit     int
-	CheckStderr   string
-	PrepareExit   int
-	PrepareStderr string
-}
-
-// yConfChecker is implemented by nodes that can run the staged Y
-// package's checks without installing it (the agent's nodes).
-type yConfChecker interface {
-	CheckConfWithY(ctx context.Context, y PackageRef) (YConfCheck, error)
-}
-
 // CheckConfWithY runs the staged Y's kong check and kong prepare against
 // the node's kong.conf, from a scratch extract on the node.
-func (n *agentNode) CheckConfWithY(ctx context.Context, y PackageRef) (YConfCheck, error) {
+func (n *agentNode) CheckConfWithY(ctx context.Context, y fleet.PackageRef) (fleet.YConfCheck, error) {
 	n.mu.Lock()
 	path := n.staged[y.Version]
 	n.mu.Unlock()
 	if path == "" {
-		return YConfCheck{}, fmt.Errorf("check kong.conf with %s %s on %s: the package is not staged", y.Name, y.Version, n.h.name)
+		return fleet.YConfCheck{}, fmt.Errorf("check kong.conf with %s %s on %s: the package is not staged", y.Name, y.Version, n.h.name)
 	}
 	r, err := n.h.client().ConfCheck(ctx, agentproto.ConfCheckParams{PackagePath: path, Conf: n.conf, Prefix: n.prefix, Manager: n.manager, EnvFile: n.envFile})
 	if err != nil {
-		return YConfCheck{}, fmt.Errorf("check kong.conf with %s %s on %s: %w", y.Name, y.Version, n.h.name, err)
+		return fleet.YConfCheck{}, fmt.Errorf("check kong.conf with %s %s on %s: %w", y.Name, y.Version, n.h.name, err)
 	}
-	return YConfCheck{Version: r.Version, Conf: r.Conf, CheckExit: r.CheckExit, CheckStderr: r.CheckStderr, PrepareExit: r.PrepareExit, PrepareStderr: r.PrepareStderr}, nil
+	return fleet.YConfCheck{Version: r.Version, Conf: r.Conf, CheckExit: r.CheckExit, CheckStderr: r.CheckStderr, PrepareExit: r.PrepareExit, PrepareStderr: r.PrepareStderr}, nil
 }
 
 // checkConfWithY runs Y's own checks on every in-place node whose Y
@@ -66,7 +49,7 @@ func (e *engine) checkConfWithY(ctx context.Context, pf *preflightData) {
 		if err != nil {
 			return nil // reported by the facts step
 		}
-		cc, ok := n.(yConfChecker)
+		cc, ok := n.(fleet.YConfChecker)
 		if !ok {
 			return nil
 		}
@@ -104,7 +87,7 @@ func lineWith(s, sub string) string {
 // yConfFindings turns Y's answers into findings. A check failure is
 // reported once (prepare loads the same configuration and fails the same
 // way); prepare is reported on its own when check passed.
-func yConfFindings(host, yVersion string, f Facts, r YConfCheck) []Finding {
+func yConfFindings(host, yVersion string, f fleet.Facts, r fleet.YConfCheck) []Finding {
 	file := r.Conf
 	if f.ConfFile != "" {
 		file = f.ConfFile

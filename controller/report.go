@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"github.com/kongctl/kongctl/controller/fleet"
 	"time"
 )
 
@@ -94,8 +95,8 @@ type Report struct {
 	Downtime      *Window       `json:"downtime,omitempty"`
 	// Order says how the window ran: the stop mode and where `kong
 	// migrations finish` ran.
-	Order  string      `json:"order,omitempty"`
-	Backup *BackupInfo `json:"backup,omitempty"`
+	Order  string            `json:"order,omitempty"`
+	Backup *fleet.BackupInfo `json:"backup,omitempty"`
 	// BackupsPruned are older runs' backups deleted by backup retention.
 	BackupsPruned   []string  `json:"backups_pruned,omitempty"`
 	PointOfNoReturn bool      `json:"point_of_no_return_passed"`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kongctl/kongctl/controller/fleet"
 	"os"
 	"path/filepath"
 	"sort"
@@ -21,7 +22,7 @@ type runBackups struct {
 	runID   string
 	status  journal.Status // the run's last run-level status ("" = not ended)
 	stopped bool           // a node was ever stopped by the run
-	backups []BackupInfo
+	backups []fleet.BackupInfo
 }
 
 // ended reports whether no rollback can need the run's backup any more:
@@ -89,7 +90,7 @@ func (e *engine) pruneBackups(ctx context.Context) {
 // deleteBackup removes one backup of run runID: the bastion copy, then
 // the dump on the tools host. Only files named after that run are
 // touched.
-func (e *engine) deleteBackup(ctx context.Context, runID string, b BackupInfo) error {
+func (e *engine) deleteBackup(ctx context.Context, runID string, b fleet.BackupInfo) error {
 	prefix := "kong-" + runID + "-"
 	for _, p := range []string{b.LocalPath, b.Path} {
 		if p != "" && (!strings.HasPrefix(filepath.Base(p), prefix) || !filepath.IsAbs(p) || filepath.Clean(p) != p) {
@@ -135,7 +136,7 @@ func journaledBackups(root string) ([]runBackups, error) {
 		r := runBackups{runID: recs[0].Header.RunID, status: st.LastRun().Status, stopped: len(st.Steps("stop/")) > 0}
 		seen := map[string]bool{}
 		for _, step := range []string{"backup", "backup-check"} {
-			var b BackupInfo
+			var b fleet.BackupInfo
 			if !st.Data(step, &b) || b.Path == "" || seen[b.Path] {
 				continue
 			}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/kongctl/kongctl/controller/fleet"
 	"os"
 	"os/user"
 	"slices"
@@ -19,7 +20,7 @@ import (
 
 // runConfig is what the flows need beyond the Spec.
 type runConfig struct {
-	conn    Connector
+	conn    fleet.Connector
 	clk     clock
 	sink    progress.Sink
 	yes     bool
@@ -74,7 +75,7 @@ func openRun(spec *Spec, cfg runConfig, op string, reopen bool) (*engine, error)
 			spec.MigrationHost = h.MigrationHost
 		}
 		e.prior.Data("preflight", &e.pf)
-		var b BackupInfo
+		var b fleet.BackupInfo
 		if e.prior.Data("backup-check", &b) && b.Path != "" {
 			e.backup = &b
 		} else if e.prior.Data("backup", &b) && b.Path != "" {

@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"errors"
+	"github.com/kongctl/kongctl/controller/fleet"
 	"strings"
 	"testing"
 )
@@ -124,12 +125,12 @@ func TestOnDemandRollbackWaitsForStepAndLock(t *testing.T) {
 	}
 	c.runningStep("up", 2)
 	lockReads := 0
-	c.migLock = MigrationLock{Held: true, Owner: "kong-1"}
+	c.migLock = fleet.MigrationLock{Held: true, Owner: "kong-1"}
 	c.fail = func(call string) error {
 		if call == "db migration-lock" {
 			lockReads++
 			if lockReads == 3 {
-				c.migLock = MigrationLock{}
+				c.migLock = fleet.MigrationLock{}
 			}
 		}
 		return nil

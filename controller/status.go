@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"github.com/kongctl/kongctl/controller/fleet"
 	"sync"
 
 	"github.com/kongctl/kongctl/controller/journal"
@@ -11,14 +12,14 @@ import (
 // StatusReport is the fleet's state: versions, running state, schema state
 // and the fleet lock, plus the latest run.
 type StatusReport struct {
-	Hosts     []HostStatus `json:"hosts"`
-	Schema    *SchemaState `json:"schema,omitempty"`
-	SchemaVia string       `json:"schema_via,omitempty"`
-	SchemaErr string       `json:"schema_error,omitempty"`
-	Lock      *LockInfo    `json:"fleet_lock,omitempty"`
-	LastRun   *RunSummary  `json:"last_run,omitempty"`
+	Hosts     []HostStatus       `json:"hosts"`
+	Schema    *fleet.SchemaState `json:"schema,omitempty"`
+	SchemaVia string             `json:"schema_via,omitempty"`
+	SchemaErr string             `json:"schema_error,omitempty"`
+	Lock      *fleet.LockInfo    `json:"fleet_lock,omitempty"`
+	LastRun   *RunSummary        `json:"last_run,omitempty"`
 	// Agent is what delivering the agent cost (SSH connector only).
-	Agent *AgentDelivery `json:"agent_delivery,omitempty"`
+	Agent *fleet.AgentDelivery `json:"agent_delivery,omitempty"`
 }
 
 // HostStatus is one host's state.
@@ -83,7 +84,7 @@ func status(ctx context.Context, spec *Spec, cfg runConfig) (*StatusReport, erro
 		if err != nil {
 			continue
 		}
-		st, err := n.Migrations(ctx, MigrationsRequest{Command: "list"})
+		st, err := n.Migrations(ctx, fleet.MigrationsRequest{Command: "list"})
 		if err != nil {
 			rep.SchemaErr = e.red.err(err)
 			continue
@@ -96,7 +97,7 @@ func status(ctx context.Context, spec *Spec, cfg runConfig) (*StatusReport, erro
 			rep.Lock = &info
 		}
 	}
-	if dr, ok := cfg.conn.(deliveryReporter); ok {
+	if dr, ok := cfg.conn.(fleet.DeliveryReporter); ok {
 		d := dr.AgentDelivery()
 		rep.Agent = &d
 	}

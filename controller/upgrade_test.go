@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/kongctl/kongctl/controller/fleet"
 	"github.com/kongctl/kongctl/inventory"
 	"slices"
 	"strings"
@@ -393,7 +394,7 @@ func TestLockHeldIsRefused(t *testing.T) {
 	for _, stale := range []bool{false, true} {
 		c := newFakeCluster(t, "2.8.4", "kong-1")
 		now := c.clk.Now()
-		other := LockInfo{RunID: "20260301T090000Z-other", Owner: "ops@bastion2", Acquired: now.Add(-time.Hour), Heartbeat: now.Add(-10 * time.Second), Expires: now.Add(time.Minute)}
+		other := fleet.LockInfo{RunID: "20260301T090000Z-other", Owner: "ops@bastion2", Acquired: now.Add(-time.Hour), Heartbeat: now.Add(-10 * time.Second), Expires: now.Add(time.Minute)}
 		if stale {
 			other.Heartbeat, other.Expires = now.Add(-30*time.Minute), now.Add(-28*time.Minute)
 		}
@@ -502,7 +503,7 @@ func TestPreflightFindings(t *testing.T) {
 		{"plugins differ", func(c *fakeCluster) { c.nodes["kong-2"].plugins = []string{"key-auth"} }, "plugins", ""},
 		{"breaking conf", func(c *fakeCluster) { c.nodes["kong-1"].conf["pg_ssl_version"] = "tlsv1" }, "kong-conf", "tlsv1_2"},
 		{"live migration lock", func(c *fakeCluster) {
-			c.migLock = MigrationLock{Held: true, Owner: "x", Expires: c.clk.t.Add(time.Minute)}
+			c.migLock = fleet.MigrationLock{Held: true, Owner: "x", Expires: c.clk.t.Add(time.Minute)}
 		}, "migration-lock", ""},
 		{"unreachable", func(c *fakeCluster) {
 			c.fail = func(call string) error {
@@ -592,7 +593,7 @@ func TestPlanReadyMarksPointOfNoReturn(t *testing.T) {
 
 func TestHybridDataPlaneCompatibility(t *testing.T) {
 	c := newFakeCluster(t, "2.8.4", "cp-1", "dp-1")
-	c.dps = []DataPlane{{ID: "x", Hostname: "dp-remote", IP: "198.18.0.99", Version: "2.8.4"}}
+	c.dps = []fleet.DataPlane{{ID: "x", Hostname: "dp-remote", IP: "198.18.0.99", Version: "2.8.4"}}
 	spec := testSpec(t, "cp-1")
 	spec.Hosts = []HostSpec{{Name: "cp-1", Roles: []string{"control_plane"}}, {Name: "dp-1", Address: "198.18.0.21", Roles: []string{"data_plane"}}}
 	spec.DataPlanes = []string{"dp-1"}

@@ -3,11 +3,9 @@ package controller
 import (
 	"context"
 	"fmt"
-	"slices"
+	"github.com/kongctl/kongctl/controller/fleet"
 	"strings"
 	"time"
-
-	"github.com/kongctl/kongctl/agent/agentproto"
 )
 
 // The write check proves, inside the downtime, that the backup still holds
@@ -22,60 +20,12 @@ import (
 // to close: a backend flushes its write counters when it exits.
 const writeCheckSettle = 3 * time.Second
 
-// WriteSignature is the write counters of Kong's configuration tables
-// (agentproto.WriteSignature).
-type WriteSignature struct {
-	// Usable is false when the server's counters cannot prove anything
-	// (PostgreSQL before 15, track_counts off): Note says why.
-	Usable bool `json:"usable"`
-	// Settled: no other client was connected to Kong's database when the
-	// counters were read, so every committed write is in them.
-	Settled bool              `json:"settled"`
-	Tables  map[string]string `json:"tables,omitempty"` // table -> "relfilenode ins upd del"
-	// Server changes when the server restarts or its statistics are reset
-	// by hand; Transactions (the database's transaction count) only grows
-	// unless the statistics start over, as after crash recovery.
-	Server       string        `json:"server,omitempty"`
-	Transactions int64         `json:"transactions,omitempty"`
-	Others       []string      `json:"others,omitempty"` // clients still connected
-	Waited       time.Duration `json:"waited,omitempty"`
-	Note         string        `json:"note,omitempty"`
-}
-
-// ChangedTables lists, sorted, the tables whose counters differ (a table
-// added or dropped included).
-func (s WriteSignature) ChangedTables(later WriteSignature) []string {
-	return changedKeys(s.Tables, later.Tables, nil)
-}
-
-// configChanged lists, sorted, the configuration tables whose fingerprint
-// differs: runtime tables are left out.
-func configChanged(before, after Fingerprint) []string {
-	return changedKeys(before.Tables, after.Tables, agentproto.IsRuntimeTable)
-}
-
-func changedKeys(a, b map[string]string, skip func(string) bool) []string {
-	var out []string
-	for k, v := range a {
-		if w, ok := b[k]; (!ok || w != v) && (skip == nil || !skip(k)) {
-			out = append(out, k)
-		}
-	}
-	for k := range b {
-		if _, ok := a[k]; !ok && (skip == nil || !skip(k)) {
-			out = append(out, k)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
 // writeSignatureBeforeDump reads the baseline right before the dump starts,
 // without waiting for Kong's connections (they serve): a count still
 // pending in a live backend can only show as a change after the stop (a
 // retake for nothing), never hide one. Nil when the server's counters are
 // unusable; the check after the stop then fingerprints.
-func (e *engine) writeSignatureBeforeDump(ctx context.Context, db Database) (*WriteSignature, error) {
+func (e *engine) writeSignatureBeforeDump(ctx context.Context, db fleet.Database) (*fleet.WriteSignature, error) {
 	sig, err := db.WriteSignature(ctx, 0)
 	if err != nil {
 		return nil, fmt.Errorf("read write counters on %s: %w", e.spec.ToolsHost, err)
@@ -99,8 +49,8 @@ func (e *engine) writesSinceBackup(ctx context.Context) ([]string, error) {
 		// A read: a database or network blip here (the fleet already
 		// down) is waited out rather than turned into a rollback, which
 		// would need the database as much.
-		var sig WriteSignature
-		err := e.retryDatabase(ctx, "read write counters after stop", func(ctx context.Context, db Database) (err error) {
+		var sig fleet.WriteSignature
+		err := e.retryDatabase(ctx, "read write counters after stop", func(ctx context.Context, db fleet.Database) (err error) {
 			sig, err = db.WriteSignature(ctx, writeCheckSettle)
 			return err
 		})
@@ -130,15 +80,15 @@ func (e *engine) writesSinceBackup(ctx context.Context) ([]string, error) {
 			e.note("write check: the write counters of %s moved since the backup; comparing those tables' content with the backup's", strings.Join(changed, ", "))
 		}
 	}
-	var fp Fingerprint
-	err := e.retryDatabase(ctx, "fingerprint database after stop", func(ctx context.Context, db Database) (err error) {
+	var fp fleet.Fingerprint
+	err := e.retryDatabase(ctx, "fingerprint database after stop", func(ctx context.Context, db fleet.Database) (err error) {
 		fp, err = db.Fingerprint(ctx)
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("fingerprint database after stop: %w", err)
 	}
-	changed := configChanged(b.Fingerprint, fp)
+	changed := fleet.ConfigChanged(b.Fingerprint, fp)
 	if len(changed) == 0 {
 		e.note("write check: the configuration tables hold what the backup holds")
 	}

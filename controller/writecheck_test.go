@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/kongctl/kongctl/controller/fleet"
 	"os"
 	"path/filepath"
 	"strings"
@@ -226,7 +227,7 @@ func TestWriteCheckOldJournalUsesFingerprint(t *testing.T) {
 	spec := testSpec(t, "kong-1", "kong-2")
 	r := interruptAt(t, c, spec, "kong-1 stop")
 	stripWriteSignatures(t, r.Journal)
-	var b BackupInfo
+	var b fleet.BackupInfo
 	if st := journal.Fold(mustRead(t, r.Journal)); !st.Data("backup", &b) || b.WriteSignature != nil || b.Fingerprint.Sum == "" {
 		t.Fatalf("test setup: journaled backup %+v", b)
 	}

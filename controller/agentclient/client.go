@@ -293,6 +293,11 @@ type TransportError struct{ Err error }
 func (e *TransportError) Error() string { return e.Err.Error() }
 func (e *TransportError) Unwrap() error { return e.Err }
 
+// ConnectionLost marks the call as one that never got an answer
+// (fleet.ConnectionLost), so the runner retries it without knowing this
+// package.
+func (e *TransportError) ConnectionLost() bool { return true }
+
 // ReplyTooLargeError is a call whose reply (stdout) or stderr passed the
 // limit: the controller stopped reading there and closed the session, so
 // a hostile or broken node costs bounded memory. It is a failed call, not

@@ -1,8 +1,7 @@
-package controller
+package fleet
 
 import (
 	"context"
-	"errors"
 	"github.com/kongctl/kongctl/controller/promtext"
 	"time"
 
@@ -110,7 +109,7 @@ type Locker interface {
 	RecordRun(ctx context.Context, r RunRecord) error
 }
 
-// Connector yields connections to the fleet. Production: SSH + agent;
+// Connector yields connections to the  Production: SSH + agent;
 // tests: fakes.
 type Connector interface {
 	// Node connects to the named inventory host and delivers the agent.
@@ -127,12 +126,6 @@ type AgentDelivery struct {
 	UploadedTo    int   `json:"uploaded_to"`
 	UploadedBytes int64 `json:"uploaded_bytes"`
 }
-
-// deliveryReporter is implemented by connectors that deliver an agent.
-type deliveryReporter interface{ AgentDelivery() AgentDelivery }
-
-// ErrLockHeld is wrapped by Locker.Acquire when another run holds the lock.
-var ErrLockHeld = errors.New("fleet lock held by another run")
 
 // Facts is what a node reports about itself.
 type Facts struct {
@@ -305,20 +298,10 @@ type Fingerprint struct {
 // Equal compares fingerprints by their sum.
 func (f Fingerprint) Equal(g Fingerprint) bool { return f.Sum != "" && f.Sum == g.Sum }
 
-// ChangedTables lists tables whose hash differs.
+// ChangedTables lists, sorted, the tables whose hash differs (a table
+// added or dropped included).
 func (f Fingerprint) ChangedTables(g Fingerprint) []string {
-	var out []string
-	for t, h := range f.Tables {
-		if g.Tables[t] != h {
-			out = append(out, t)
-		}
-	}
-	for t := range g.Tables {
-		if _, ok := f.Tables[t]; !ok {
-			out = append(out, t)
-		}
-	}
-	return out
+	return changedKeys(f.Tables, g.Tables, nil)
 }
 
 // BackupRequest asks for a pg_dump.

@@ -1,0 +1,54 @@
+package fleet
+
+import "errors"
+
+// ErrLockHeld is wrapped by Locker.Acquire when another run holds the lock.
+var ErrLockHeld = errors.New("fleet lock held by another run")
+
+// connectError is a failed connection to a host that may succeed later.
+type connectError struct{ err error }
+
+func (e *connectError) Error() string        { return e.err.Error() }
+func (e *connectError) Unwrap() error        { return e.err }
+func (e *connectError) ConnectionLost() bool { return true }
+
+// permanentError is a connection refused for good.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+// Permanent marks a failed connection that trying again cannot mend: a
+// host key that is unknown or does not match, authentication refused.
+// Connectors mark such errors; ConnectFailed leaves them as they are.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &permanentError{err}
+}
+
+// IsPermanent reports whether err was marked Permanent.
+func IsPermanent(err error) bool {
+	var p *permanentError
+	return errors.As(err, &p)
+}
+
+// ConnectFailed marks a failed connection to a host as one that may
+// succeed later, unless the connector marked it Permanent.
+func ConnectFailed(err error) error {
+	if err == nil || IsPermanent(err) {
+		return err
+	}
+	return &connectError{err}
+}
+
+// ConnectionLost reports whether err is a call that never got an answer
+// from its host (the connection could not be made or broke), as opposed
+// to an operation the host ran and reported as failed. Transports mark
+// such errors with a ConnectionLost() bool method (the agent client's
+// TransportError has it); ConnectFailed's errors have it.
+func ConnectionLost(err error) bool {
+	var l interface{ ConnectionLost() bool }
+	return errors.As(err, &l) && l.ConnectionLost()
+}
