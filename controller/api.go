@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/kongctl/kongctl/controller/fleet"
+	"github.com/kongctl/kongctl/controller/sshfleet"
 	"io"
 	"os"
 	"path/filepath"
@@ -46,7 +47,7 @@ type Options struct {
 	Version string
 
 	// Connector reaches the fleet; nil = SSH + agent built from the
-	// inventory (NewConnector). Tests and the lab may inject one.
+	// inventory (sshfleet.NewConnector). Tests and the lab may inject one.
 	Connector fleet.Connector
 	// StateDir overrides where run journals live (default: .kongctl next
 	// to the inventory).
@@ -195,7 +196,7 @@ func prepare(o Options, wholeFleet bool) (*Spec, runConfig, func(), error) {
 	}
 	conn := o.Connector
 	if conn == nil {
-		c, err := NewConnector(o.Inventory)
+		c, err := sshfleet.NewConnector(o.Inventory)
 		if err != nil {
 			return nil, runConfig{}, nil, err
 		}

@@ -6,7 +6,6 @@ import (
 	"github.com/kongctl/kongctl/controller/fleet"
 	"os"
 	"path/filepath"
-	"strings"
 )
 
 // PhaseDecommission removes Kong from the old hosts (new-hosts mode, on
@@ -140,16 +139,4 @@ func (e *engine) undecommission(ctx context.Context, h string) error {
 		}
 		return nil
 	})
-}
-
-// removeCommand is the package manager command that removes Kong on a
-// host of that package format.
-func removeCommand(p fleet.PackageRef) (string, error) {
-	if p.Name == "" || strings.ContainsAny(p.Name, " '\"\\;&|$`") {
-		return "", fmt.Errorf("invalid package name %q", p.Name)
-	}
-	if p.Format == "rpm" {
-		return "rpm -e " + p.Name, nil
-	}
-	return "dpkg --remove " + p.Name, nil
 }

@@ -3,30 +3,7 @@ package controller
 import (
 	"github.com/kongctl/kongctl/controller/fleet"
 	"testing"
-
-	"github.com/kongctl/kongctl/agent/agentproto"
 )
-
-// A node whose disk is completely full reports 0 bytes free: that is a
-// value, not "unknown" (fault matrix cell preflight/disk-full).
-func TestMinDiskFreeFullDisk(t *testing.T) {
-	tests := []struct {
-		name string
-		ds   []agentproto.DiskFree
-		want int64
-	}{
-		{"none reported", nil, -1},
-		{"all failed", []agentproto.DiskFree{{Path: "/x", Err: "no such file"}}, -1},
-		{"full first", []agentproto.DiskFree{{Path: "/usr/local", FreeBytes: 0}, {Path: "/tmp", FreeBytes: 5 << 30}}, 0},
-		{"full later", []agentproto.DiskFree{{Path: "/tmp", FreeBytes: 5 << 30}, {Path: "/usr/local", FreeBytes: 0}}, 0},
-		{"least", []agentproto.DiskFree{{Path: "/a", FreeBytes: 3 << 30}, {Path: "/b", FreeBytes: 1 << 30}, {Path: "/c", Err: "x"}}, 1 << 30},
-	}
-	for _, tt := range tests {
-		if got := minDiskFree(tt.ds); got != tt.want {
-			t.Errorf("%s: minDiskFree = %d, want %d", tt.name, got, tt.want)
-		}
-	}
-}
 
 func TestPreflightDiskCheckFullDisk(t *testing.T) {
 	spec := testSpec(t, "kong-1", "kong-2", "kong-3")

@@ -6,33 +6,10 @@ import (
 	"github.com/kongctl/kongctl/controller/fleet"
 	"strings"
 	"testing"
-
-	"github.com/kongctl/kongctl/agent/agentproto"
 )
 
 // The agent's effective configuration becomes the plan's settings, in a
 // fixed order, the password as set/not set only.
-func TestDBSettingsFromFacts(t *testing.T) {
-	c := agentproto.KongConf{
-		DB:            agentproto.DBSettings{Database: "postgres", Host: "198.18.7.2", Port: 5432, User: "kong", Name: "kong", Schema: "public"},
-		HasPGPassword: true,
-		DBSources: map[string]string{"database": "kong.conf /etc/kong/kong.conf", "pg_host": "environment (file /etc/kong/kong_env.conf)",
-			"pg_port": "default", "pg_user": "kong.conf /etc/kong/kong.conf", "pg_database": "environment (file /etc/kong/kong_env.conf)",
-			"pg_schema": "default", "pg_password": "environment (file /etc/kong/kong_env.conf)"},
-	}
-	got := dbSettings(c)
-	if len(got) != 7 || got[1] != (fleet.ConfSetting{Key: "pg_host", Value: "198.18.7.2", Source: "environment (file /etc/kong/kong_env.conf)"}) || got[6].Value != "set" {
-		t.Errorf("%+v", got)
-	}
-	c.HasPGPassword = false
-	if got := dbSettings(c); got[6].Value != "not set" {
-		t.Errorf("%+v", got[6])
-	}
-	if dbSettings(agentproto.KongConf{}) != nil {
-		t.Error("an agent without sources gave settings")
-	}
-}
-
 // kongctl plan shows each node's effective database settings and their
 // sources, text and JSON, and no secret's value.
 func TestPlanShowsEffectiveDB(t *testing.T) {

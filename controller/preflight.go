@@ -224,7 +224,7 @@ func (e *engine) checkNodes(pf *preflightData) {
 		if !f.Running {
 			e.find(Finding{Severity: SevWarning, Code: "not-running", Host: h, Message: "Kong is not running before the upgrade", Fix: "start it, or accept that it will be started on Y"})
 		}
-		if firstListen(f.Conf["admin_listen"]) == "off" {
+		if fleet.FirstListen(f.Conf["admin_listen"]) == "off" {
 			// Found before the downtime, not when Y never reads healthy.
 			e.find(Finding{Severity: SevError, Code: "admin-api-off", Host: h,
 				Message: "admin_listen is off: kongctl checks the version Kong runs, and reads /metrics for the gates, through the node's own Admin API",

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/kongctl/kongctl/agent/agentproto"
 	"github.com/kongctl/kongctl/controller/upgradepath"
 )
 
@@ -57,13 +56,4 @@ func confRuleFinding(host, file string, to upgradepath.Version, cf upgradepath.C
 		fd.Message += " (listed in preflight.accept, which cannot help: Kong " + to.String() + " would not start with it)"
 	}
 	return fd
-}
-
-// confEntries converts the agent's kong.conf entries.
-func confEntries(in []agentproto.ConfEntry) []upgradepath.ConfEntry {
-	out := make([]upgradepath.ConfEntry, 0, len(in))
-	for _, e := range in {
-		out = append(out, upgradepath.ConfEntry{Key: e.Key, Value: e.Value, Line: e.Line})
-	}
-	return out
 }

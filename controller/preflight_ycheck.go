@@ -8,25 +8,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/kongctl/kongctl/agent/agentproto"
 	"github.com/kongctl/kongctl/controller/upgradepath"
 )
-
-// CheckConfWithY runs the staged Y's kong check and kong prepare against
-// the node's kong.conf, from a scratch extract on the node.
-func (n *agentNode) CheckConfWithY(ctx context.Context, y fleet.PackageRef) (fleet.YConfCheck, error) {
-	n.mu.Lock()
-	path := n.staged[y.Version]
-	n.mu.Unlock()
-	if path == "" {
-		return fleet.YConfCheck{}, fmt.Errorf("check kong.conf with %s %s on %s: the package is not staged", y.Name, y.Version, n.h.name)
-	}
-	r, err := n.h.client().ConfCheck(ctx, agentproto.ConfCheckParams{PackagePath: path, Conf: n.conf, Prefix: n.prefix, Manager: n.manager, EnvFile: n.envFile})
-	if err != nil {
-		return fleet.YConfCheck{}, fmt.Errorf("check kong.conf with %s %s on %s: %w", y.Name, y.Version, n.h.name, err)
-	}
-	return fleet.YConfCheck{Version: r.Version, Conf: r.Conf, CheckExit: r.CheckExit, CheckStderr: r.CheckStderr, PrepareExit: r.PrepareExit, PrepareStderr: r.PrepareStderr}, nil
-}
 
 // checkConfWithY runs Y's own checks on every in-place node whose Y
 // package is staged, before any stop: what Y's `kong check` refuses, and

@@ -26,8 +26,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/kongctl/kongctl/controller"
 	"github.com/kongctl/kongctl/controller/agentclient"
+	"github.com/kongctl/kongctl/controller/sshfleet"
 	"github.com/kongctl/kongctl/controller/sshremote"
 	"github.com/kongctl/kongctl/inventory"
 	"github.com/kongctl/kongctl/lab/bench"
@@ -809,7 +809,7 @@ func delivery(ctx context.Context, lab *labenv.Lab) (deliveryRun, error) {
 }
 
 func deliverOne(ctx context.Context, inv *inventory.Inventory, name string) (int64, error) {
-	cfg, err := controller.SSHConfig(inv, inv.Host(name))
+	cfg, err := sshfleet.SSHConfig(inv, inv.Host(name))
 	if err != nil {
 		return 0, err
 	}

@@ -1,0 +1,83 @@
+package sshfleet
+
+import (
+	"context"
+	"maps"
+	"sync"
+	"time"
+
+	"github.com/kongctl/kongctl/controller/agentclient"
+	"github.com/kongctl/kongctl/controller/sshremote"
+)
+
+// agentHost is one host's SSH connection and agent client. The connection
+// may be replaced (reconnect) while other goroutines use the host (the
+// fleet-lock heartbeat on the tools host while a detached migrations step
+// on the same host re-attaches): ssh and ac are read through conn() and
+// client() under mu.
+type agentHost struct {
+	name     string
+	mu       sync.RWMutex
+	ssh      *sshremote.Client
+	ac       *agentclient.Client
+	time     agentTiming
+	delivery *agentclient.Delivery
+	// redial opens a new connection (and agent client) to the host, for
+	// re-attaching to a detached step after the connection was lost.
+	redial func(ctx context.Context) (*sshremote.Client, *agentclient.Client, error)
+}
+
+// client is the host's current agent client.
+func (ah *agentHost) client() *agentclient.Client {
+	ah.mu.RLock()
+	defer ah.mu.RUnlock()
+	return ah.ac
+}
+
+// conn is the host's current SSH connection.
+func (ah *agentHost) conn() *sshremote.Client {
+	ah.mu.RLock()
+	defer ah.mu.RUnlock()
+	return ah.ssh
+}
+
+// reconnect replaces a lost connection (a detached step's wait). Other
+// users of the host keep the client they hold for their call in flight
+// (it fails with the lost connection) and pick up the new one on their
+// next call.
+func (ah *agentHost) reconnect(ctx context.Context) error {
+	cl, ac, err := ah.redial(ctx)
+	if err != nil {
+		return err
+	}
+	ah.mu.Lock()
+	old := ah.ssh
+	ah.ssh, ah.ac = cl, ac
+	ah.mu.Unlock()
+	if old != nil {
+		old.Close()
+	}
+	return nil
+}
+
+// agentTiming sums, per operation, the durations the agent itself
+// reported (its own clock, without SSH round trips).
+type agentTiming struct {
+	mu  sync.Mutex
+	sum map[string]time.Duration
+}
+
+func (t *agentTiming) add(op string, d time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.sum == nil {
+		t.sum = map[string]time.Duration{}
+	}
+	t.sum[op] += d
+}
+
+func (t *agentTiming) snapshot() map[string]time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return maps.Clone(t.sum)
+}

@@ -1,0 +1,124 @@
+package sshfleet
+
+import (
+	"context"
+	"fmt"
+	"github.com/kongctl/kongctl/controller/fleet"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/kongctl/kongctl/agent/agentproto"
+)
+
+func (n *agentNode) StagePackage(ctx context.Context, p fleet.PackageRef) (fleet.StagedPackage, error) {
+	var params agentproto.StageParams
+	if p.Source == "file" {
+		f, err := os.Open(p.LocalPath)
+		if err != nil {
+			return fleet.StagedPackage{}, fmt.Errorf("stage package on %s: %w", n.h.name, err)
+		}
+		defer f.Close()
+		st, err := f.Stat()
+		if err != nil {
+			return fleet.StagedPackage{}, err
+		}
+		// Packages are not secret; the agent moves the upload into its
+		// own packages directory after checking the hash.
+		tmp := "/tmp/kongctl-upload-" + p.SHA256[:12] + "-" + filepath.Base(p.LocalPath)
+		if err := n.h.conn().Upload(ctx, tmp, f, st.Size(), 0o600, nil); err != nil {
+			return fleet.StagedPackage{}, fmt.Errorf("upload %s to %s: %w", filepath.Base(p.LocalPath), n.h.name, err)
+		}
+		params = agentproto.StageParams{Source: agentproto.SourceUpload, UploadedPath: tmp, SHA256: p.SHA256, FileName: filepath.Base(p.LocalPath)}
+	} else {
+		params = agentproto.StageParams{Source: agentproto.SourceRepo, Package: p.Name, Version: p.Version}
+	}
+	res, err := n.h.client().StagePackage(ctx, params)
+	if err != nil {
+		return fleet.StagedPackage{}, err
+	}
+	n.mu.Lock()
+	n.staged[p.Version] = res.Path
+	n.mu.Unlock()
+	return fleet.StagedPackage{Package: res.Package, Version: res.PackageVersion, DepsMet: res.DepsMet, DepsDetail: res.DepsDetail}, nil
+}
+
+func (n *agentNode) InstallPackage(ctx context.Context, p fleet.PackageRef, timeout time.Duration) error {
+	n.mu.Lock()
+	path := n.staged[p.Version]
+	n.mu.Unlock()
+	if path == "" { // a resumed run: staging is idempotent (same hash)
+		if _, err := n.StagePackage(ctx, p); err != nil {
+			return err
+		}
+		n.mu.Lock()
+		path = n.staged[p.Version]
+		n.mu.Unlock()
+	}
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	// Hold: the installed version (Y, or X on rollback) is pinned against
+	// unattended upgrades (apt-mark hold, dnf versionlock); kongctl's own
+	// next install releases it. The lean install (dependencies met at
+	// staging) leaves the hold to HoldPackage, after the fleet serves.
+	// The staged file's sha256 is checked again either way; the agent
+	// answers it from the stamp staging left while the file is the one
+	// it hashed (same inode, size, mtime and ctime), without reading it.
+	_, err := n.h.client().InstallPackage(ctx, agentproto.InstallParams{Path: path, SHA256: p.SHA256, Package: p.Name, AllowDowngrade: true, Hold: !p.DepsMet, Lean: p.DepsMet, ExpectVersion: p.Version, Background: p.Background})
+	return err
+}
+
+func (n *agentNode) HoldPackage(ctx context.Context, p fleet.PackageRef) error {
+	_, err := n.h.client().HoldPackage(ctx, agentproto.HoldParams{Package: p.Name, Format: p.Format})
+	return err
+}
+
+func (n *agentNode) RemovePackage(ctx context.Context, p fleet.PackageRef) error {
+	cmd, err := removeCommand(p)
+	if err != nil {
+		return fmt.Errorf("host %s: remove package: %w", n.h.name, err)
+	}
+	r, err := n.h.client().Exec(ctx, agentproto.ExecParams{Command: cmd})
+	if err != nil {
+		return err
+	}
+	if r.ExitCode != 0 {
+		return fmt.Errorf("host %s: %s: exit %d: %s", n.h.name, cmd, r.ExitCode, strings.TrimSpace(r.StderrTail))
+	}
+	n.mu.Lock()
+	n.facts = nil
+	n.mu.Unlock()
+	return nil
+}
+
+// CheckConfWithY runs the staged Y's kong check and kong prepare against
+// the node's kong.conf, from a scratch extract on the node.
+func (n *agentNode) CheckConfWithY(ctx context.Context, y fleet.PackageRef) (fleet.YConfCheck, error) {
+	n.mu.Lock()
+	path := n.staged[y.Version]
+	n.mu.Unlock()
+	if path == "" {
+		return fleet.YConfCheck{}, fmt.Errorf("check kong.conf with %s %s on %s: the package is not staged", y.Name, y.Version, n.h.name)
+	}
+	r, err := n.h.client().ConfCheck(ctx, agentproto.ConfCheckParams{PackagePath: path, Conf: n.conf, Prefix: n.prefix, Manager: n.manager, EnvFile: n.envFile})
+	if err != nil {
+		return fleet.YConfCheck{}, fmt.Errorf("check kong.conf with %s %s on %s: %w", y.Name, y.Version, n.h.name, err)
+	}
+	return fleet.YConfCheck{Version: r.Version, Conf: r.Conf, CheckExit: r.CheckExit, CheckStderr: r.CheckStderr, PrepareExit: r.PrepareExit, PrepareStderr: r.PrepareStderr}, nil
+}
+
+// removeCommand is the package manager command that removes Kong on a
+// host of that package format.
+func removeCommand(p fleet.PackageRef) (string, error) {
+	if p.Name == "" || strings.ContainsAny(p.Name, " '\"\\;&|$`") {
+		return "", fmt.Errorf("invalid package name %q", p.Name)
+	}
+	if p.Format == "rpm" {
+		return "rpm -e " + p.Name, nil
+	}
+	return "dpkg --remove " + p.Name, nil
+}
