@@ -1,13 +1,18 @@
-// Package controller runs kongctl's in-place upgrade of a Kong fleet: typed
-// phases in Kong's documented order (preflight, lock, backup, stop, install,
-// migrations up and finish on one node, start, verify, cleanup), each with
-// an optional rollback, a run journal on the bastion for resume, a plan
-// (preflight without downtime), and status.
+// Package controller is kongctl's library entry point: Plan, Upgrade,
+// Rollback, Status and Unlock, all taking Options, and the results they
+// return (aliases of the runner's types). It wires the production fleet
+// connector (controller/sshfleet: SSH and the agent) when the caller gives
+// none.
 //
-// The controller declares the small interfaces it consumes (Node, Database,
-// Locker, Connector in node.go). Production wires them to the agent over
-// SSH; tests use in-process fakes.
-//
-// Entry points for the CLI: Plan, Upgrade, Rollback and Status, all taking
-// Options. Reports carry an Outcome that the CLI maps to an exit code.
+// Where the rest lives:
+//   - controller/runner: the phases in Kong's documented order (preflight,
+//     lock, backup, stop, install, migrations up and finish on one node,
+//     start, verify, cleanup), the run state, the journaled step, bounded
+//     fan-out, rollback, resume, plan and status;
+//   - controller/fleet: the Node, Database, Locker and Connector interfaces
+//     the runner consumes, pure;
+//   - controller/sshfleet: the production Connector over SSH and the agent;
+//   - controller/promtext: the /metrics parser the verify gates read;
+//   - controller/cli and controller/cli/view: the command line, the text
+//     and JSON views, the progress display and the exit codes.
 package controller

@@ -1,0 +1,41 @@
+package controller
+
+import "github.com/kongctl/kongctl/controller/runner"
+
+// The results of the entry points and what they carry, defined by the
+// runner (controller/runner).
+type (
+	Spec         = runner.Spec
+	Report       = runner.Report
+	UpgradePlan  = runner.UpgradePlan
+	StatusReport = runner.StatusReport
+	Outcome      = runner.Outcome
+	Severity     = runner.Severity
+	Finding      = runner.Finding
+	PhaseResult  = runner.PhaseResult
+	StepResult   = runner.StepResult
+	HostReport   = runner.HostReport
+	Window       = runner.Window
+	GateResult   = runner.GateResult
+	PlanPath     = runner.PlanPath
+	PlanHost     = runner.PlanHost
+	PlanPhase    = runner.PlanPhase
+	PlanWindow   = runner.PlanWindow
+	HostStatus   = runner.HostStatus
+	RunSummary   = runner.RunSummary
+)
+
+// How a run ended (Report.Outcome).
+const (
+	Succeeded  = runner.Succeeded
+	RolledBack = runner.RolledBack
+	Paused     = runner.Paused
+	Failed     = runner.Failed
+)
+
+// The severities of a finding.
+const (
+	SevError   = runner.SevError
+	SevWarning = runner.SevWarning
+	SevInfo    = runner.SevInfo
+)

@@ -1,0 +1,565 @@
+package runner
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"github.com/kongctl/kongctl/controller/fleet"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kongctl/kongctl/controller/upgradepath"
+)
+
+// fakeClock advances only when slept on.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(time.Millisecond)
+	return c.t
+}
+
+func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+	return nil
+}
+
+type dbSnap struct {
+	schema  string
+	pending bool
+	writes  int
+	runtime int // heartbeats into clustering_data_planes (a runtime table)
+}
+
+// fakeCluster is an in-process fleet: nodes, a database with Kong's
+// schema state, backups, Kong's migrations lock and the fleet lock. It
+// records every operation in order.
+type fakeCluster struct {
+	mu    sync.Mutex
+	calls []string
+	nodes map[string]*fakeNode
+	db    dbSnap
+	// teardowns: `up` leaves pending migrations.
+	teardowns bool
+	backups   map[string]dbSnap
+	lock      *fleet.LockInfo
+	migLock   fleet.MigrationLock
+	clk       *fakeClock
+	// fail returns an error for "host op" keys (op as recorded).
+	fail func(call string) error
+	// after runs after a call is recorded (and its effect applied).
+	after func(call string)
+	// abort makes `up`/`finish` answer "aborted" this many times.
+	abort map[string]int
+	dps   []fleet.DataPlane
+	// steps holds the detached migrations steps by step id (state);
+	// running counts the MigrationStep polls a step still reports running.
+	steps   map[string]string
+	running map[string]int
+	// metrics, when set, answers Metrics (n counts the host's reads).
+	metrics func(host, version string, n int) fleet.Metrics
+	reads   map[string]int
+	// removed records hosts whose Kong package was removed.
+	removed map[string]bool
+	// background records hosts whose install ran at a lower priority.
+	background map[string]bool
+	// clients are other clients connected to Kong's database (the write
+	// signature does not settle while there are any); statsOff makes the
+	// write counters unusable (PostgreSQL before 15).
+	clients  []string
+	statsOff bool
+	restarts int // of the database server (its counters start over)
+	// crashed is the services counters crash recovery left (as a table
+	// whose counters were zero reads zero again): set, the statistics
+	// were reset.
+	crashed string
+	// statsLag is how many writes the write counters do not show yet
+	// (still pending in a live connection).
+	statsLag int
+}
+
+func newFakeCluster(t *testing.T, from string, nodes ...string) *fakeCluster {
+	c := &fakeCluster{nodes: map[string]*fakeNode{}, backups: map[string]dbSnap{}, teardowns: true,
+		clk: &fakeClock{t: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}, abort: map[string]int{},
+		steps: map[string]string{}, running: map[string]int{}, reads: map[string]int{}, removed: map[string]bool{}, background: map[string]bool{},
+		db: dbSnap{schema: from, writes: 10}}
+	for _, n := range nodes {
+		c.nodes[n] = &fakeNode{c: c, name: n, version: from, running: true, plugins: []string{"key-auth", "rate-limiting"}, conf: map[string]string{"database": "postgres"}}
+	}
+	return c
+}
+
+func (c *fakeCluster) record(call string) error {
+	c.mu.Lock()
+	c.calls = append(c.calls, call)
+	f := c.fail
+	c.mu.Unlock()
+	if f != nil {
+		return f(call)
+	}
+	return nil
+}
+
+func (c *fakeCluster) done(call string) {
+	if c.after != nil {
+		c.after(call)
+	}
+}
+
+func (c *fakeCluster) Calls() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.calls...)
+}
+
+func (c *fakeCluster) fingerprint() fleet.Fingerprint {
+	return fleet.Fingerprint{Sum: fmt.Sprintf("w%d-s%s-p%v-r%d", c.db.writes, c.db.schema, c.db.pending, c.db.runtime),
+		Tables: map[string]string{"services": fmt.Sprint(c.db.writes), "schema_meta": c.db.schema + fmt.Sprint(c.db.pending),
+			"clustering_data_planes": fmt.Sprint(c.db.runtime)}}
+}
+
+// writeSignature counts writes to the configuration tables only.
+func (c *fakeCluster) writeSignature(settle time.Duration) fleet.WriteSignature {
+	if c.statsOff {
+		return fleet.WriteSignature{Note: "PostgreSQL 14.9 sends table statistics through the statistics collector"}
+	}
+	s := fleet.WriteSignature{Usable: true, Settled: len(c.clients) == 0, Server: fmt.Sprint(c.restarts), Transactions: int64(1000 + len(c.calls)), Tables: map[string]string{
+		"services": fmt.Sprintf("16390 %d 0 0", c.db.writes-c.statsLag), "schema_meta": "16400 " + c.db.schema + fmt.Sprint(c.db.pending)}}
+	if c.crashed != "" {
+		s.Tables["services"], s.Transactions = c.crashed, 3
+	}
+	if !s.Settled {
+		s.Others, s.Waited = append([]string(nil), c.clients...), settle
+	}
+	return s
+}
+
+// Connector
+func (c *fakeCluster) Node(ctx context.Context, host string) (fleet.Node, error) {
+	if err := c.record(host + " connect"); err != nil {
+		return nil, err
+	}
+	n, ok := c.nodes[host]
+	if !ok {
+		return nil, fmt.Errorf("no such host %s", host)
+	}
+	return n, nil
+}
+func (c *fakeCluster) Database(ctx context.Context) (fleet.Database, error) { return fakeDB{c}, nil }
+func (c *fakeCluster) Locker(ctx context.Context) (fleet.Locker, error)     { return fakeLocker{c}, nil }
+func (c *fakeCluster) Close() error                                         { return nil }
+
+type fakeNode struct {
+	c       *fakeCluster
+	name    string
+	version string
+	running bool
+	plugins []string
+	conf    map[string]string
+	staged  []string
+	// adminAPI is Facts.AdminAPI (the Admin API's answer to the token).
+	adminAPI int
+	// db, envSource, envError are the effective database settings.
+	db                  []fleet.ConfSetting
+	envSource, envError string
+	// stagedFile, when set, is what the host finds in a staged file
+	// (default: the ref's package and version, dependencies met).
+	stagedFile func(fleet.PackageRef) fleet.StagedPackage
+	// confEntries are Facts.ConfEntries (of /etc/kong/kong.conf).
+	confEntries []upgradepath.ConfEntry
+	// yCheck is what Y's kong check / prepare answer (zero: both pass).
+	yCheck fleet.YConfCheck
+}
+
+func (n *fakeNode) CheckConfWithY(ctx context.Context, y fleet.PackageRef) (fleet.YConfCheck, error) {
+	if err := n.op("conf-check " + y.Version); err != nil {
+		return fleet.YConfCheck{}, err
+	}
+	return n.yCheck, nil
+}
+
+func (n *fakeNode) op(op string) error { return n.c.record(n.name + " " + op) }
+
+func (n *fakeNode) Facts(ctx context.Context) (fleet.Facts, error) {
+	if err := n.op("facts"); err != nil {
+		return fleet.Facts{}, err
+	}
+	n.c.mu.Lock()
+	defer n.c.mu.Unlock()
+	return fleet.Facts{Version: n.version, Edition: "oss", Running: n.running, Arch: "amd64", PackageFormat: "deb", DiskFreeBytes: 10 << 30, Plugins: n.plugins, Conf: n.conf, Role: "traditional", AdminAPI: n.adminAPI,
+		DB: n.db, EnvSource: n.envSource, EnvError: n.envError,
+		ConfFile: "/etc/kong/kong.conf", ConfEntries: n.confEntries}, nil
+}
+func (n *fakeNode) Stop(ctx context.Context, timeout time.Duration) error {
+	if err := n.op("stop"); err != nil {
+		return err
+	}
+	n.c.mu.Lock()
+	n.running = false
+	n.c.mu.Unlock()
+	n.c.done(n.name + " stop")
+	return nil
+}
+func (n *fakeNode) Start(ctx context.Context, timeout time.Duration) (fleet.Health, error) {
+	n.c.mu.Lock()
+	v := n.version
+	n.c.mu.Unlock()
+	if err := n.op("start " + v); err != nil {
+		return fleet.Health{}, err
+	}
+	n.c.mu.Lock()
+	n.running = true
+	n.c.mu.Unlock()
+	return fleet.Health{}, nil // health is asked separately
+}
+func (n *fakeNode) Health(ctx context.Context) (fleet.Health, error) {
+	if err := n.op("health"); err != nil {
+		return fleet.Health{}, err
+	}
+	n.c.mu.Lock()
+	defer n.c.mu.Unlock()
+	return fleet.Health{Running: n.running, Version: n.version, StatusOK: n.running, Ready: n.running, DBReachable: n.running}, nil
+}
+func (n *fakeNode) StagePackage(ctx context.Context, p fleet.PackageRef) (fleet.StagedPackage, error) {
+	if err := n.op("stage " + p.Version); err != nil {
+		return fleet.StagedPackage{}, err
+	}
+	n.staged = append(n.staged, p.Version)
+	if n.stagedFile != nil {
+		return n.stagedFile(p), nil
+	}
+	return fleet.StagedPackage{Package: p.Name, Version: p.Version, DepsMet: true}, nil
+}
+func (n *fakeNode) HoldPackage(ctx context.Context, p fleet.PackageRef) error {
+	return n.op("hold " + p.Name + " " + p.Version)
+}
+func (n *fakeNode) InstallPackage(ctx context.Context, p fleet.PackageRef, timeout time.Duration) error {
+	call := "install " + p.Version
+	if err := n.op(call); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	n.c.mu.Lock()
+	n.version = p.Version
+	if p.Background {
+		n.c.background[n.name] = true
+	}
+	n.c.mu.Unlock()
+	n.c.done(n.name + " " + call)
+	return nil
+}
+func (n *fakeNode) RemovePackage(ctx context.Context, p fleet.PackageRef) error {
+	if err := n.op("remove " + p.Name + " " + p.Version); err != nil {
+		return err
+	}
+	n.c.mu.Lock()
+	n.version = ""
+	n.c.removed[n.name] = true
+	n.c.mu.Unlock()
+	return nil
+}
+func (n *fakeNode) Migrations(ctx context.Context, req fleet.MigrationsRequest) (fleet.SchemaState, error) {
+	call := "migrations " + req.Command
+	c := n.c
+	if req.StepID != "" {
+		c.mu.Lock()
+		c.steps[req.StepID] = fleet.StepDone
+		c.mu.Unlock()
+	}
+	if err := n.op(call); err != nil {
+		return fleet.SchemaState{}, err
+	}
+	c.mu.Lock()
+	bin := upgradepath.MustParse(n.version)
+	dbv := upgradepath.MustParse(c.db.schema)
+	var st fleet.SchemaState
+	switch req.Command {
+	case "list", "status":
+		switch {
+		case c.db.pending:
+			st = fleet.SchemaState{ExitCode: 4, Pending: []string{"core:016_280_to_300"}}
+			if dbv.Compare3(bin) < 0 {
+				st.New = []string{"core:017"}
+			}
+		case dbv.Compare3(bin) < 0:
+			st = fleet.SchemaState{ExitCode: 5, New: []string{"core:016_280_to_300"}}
+		default:
+			st = fleet.SchemaState{ExitCode: 0}
+		}
+	case "up":
+		if c.abort["up"] > 0 {
+			c.abort["up"]--
+			c.mu.Unlock()
+			return fleet.SchemaState{Aborted: true, Output: "aborted: another node is performing database changes"}, nil
+		}
+		if c.db.pending {
+			c.mu.Unlock()
+			return fleet.SchemaState{ExitCode: 1, Output: "Error: Database has pending migrations; run 'kong migrations finish'"}, nil
+		}
+		c.db.schema, c.db.pending = n.version, c.teardowns
+		c.db.writes++
+	case "finish":
+		if c.abort["finish"] > 0 {
+			c.abort["finish"]--
+			c.mu.Unlock()
+			return fleet.SchemaState{Aborted: true}, nil
+		}
+		c.db.pending = false
+		c.db.writes++
+	}
+	c.mu.Unlock()
+	c.done(n.name + " " + call)
+	if err := ctx.Err(); err != nil {
+		return fleet.SchemaState{}, err // the reply is lost with the controller
+	}
+	return st, nil
+}
+func (n *fakeNode) MigrationStep(ctx context.Context, stepID string, wait time.Duration) (string, error) {
+	if err := n.op("step " + stepID); err != nil {
+		return "", err
+	}
+	n.c.mu.Lock()
+	defer n.c.mu.Unlock()
+	st, ok := n.c.steps[stepID]
+	if !ok {
+		return fleet.StepNone, nil
+	}
+	if n.c.running[stepID] > 0 {
+		n.c.running[stepID]--
+		n.c.clk.t = n.c.clk.t.Add(wait)
+		return fleet.StepRunning, nil
+	}
+	return st, nil
+}
+func (n *fakeNode) Exec(ctx context.Context, req fleet.ExecRequest) (fleet.ExecResult, error) {
+	if err := n.op("exec " + req.Command); err != nil {
+		return fleet.ExecResult{}, err
+	}
+	return fleet.ExecResult{}, nil
+}
+func (n *fakeNode) Probe(ctx context.Context, req fleet.ProbeRequest) (fleet.ProbeResult, error) {
+	if err := n.op("probe " + req.Path); err != nil {
+		return fleet.ProbeResult{}, err
+	}
+	return fleet.ProbeResult{Status: 200}, nil
+}
+func (n *fakeNode) Metrics(ctx context.Context) (fleet.Metrics, error) {
+	if err := n.op("metrics"); err != nil {
+		return fleet.Metrics{}, err
+	}
+	n.c.mu.Lock()
+	f := n.c.metrics
+	n.c.reads[n.name]++
+	k, v := n.c.reads[n.name], n.version
+	n.c.mu.Unlock()
+	if f != nil {
+		return f(n.name, v, k), nil
+	}
+	return fleet.Metrics{Requests: 100, Errors: 0}, nil
+}
+func (n *fakeNode) DataPlanes(ctx context.Context) ([]fleet.DataPlane, error) {
+	if err := n.op("dataplanes"); err != nil {
+		return nil, err
+	}
+	return n.c.dps, nil
+}
+func (n *fakeNode) ReadConf(ctx context.Context) ([]byte, error) {
+	return []byte("database = postgres\n"), n.op("readconf")
+}
+func (n *fakeNode) WriteConf(ctx context.Context, b []byte) error { return n.op("writeconf") }
+func (n *fakeNode) Close() error                                  { return nil }
+
+type fakeDB struct{ c *fakeCluster }
+
+func (d fakeDB) Fingerprint(ctx context.Context) (fleet.Fingerprint, error) {
+	if err := d.c.record("db fingerprint"); err != nil {
+		return fleet.Fingerprint{}, err
+	}
+	d.c.mu.Lock()
+	defer d.c.mu.Unlock()
+	return d.c.fingerprint(), nil
+}
+func (d fakeDB) WriteSignature(ctx context.Context, settle time.Duration) (fleet.WriteSignature, error) {
+	if err := d.c.record("db write-signature"); err != nil {
+		return fleet.WriteSignature{}, err
+	}
+	d.c.mu.Lock()
+	defer d.c.mu.Unlock()
+	return d.c.writeSignature(settle), nil
+}
+func (d fakeDB) Backup(ctx context.Context, req fleet.BackupRequest) (fleet.BackupInfo, error) {
+	if err := d.c.record("db backup " + req.Name); err != nil {
+		return fleet.BackupInfo{}, err
+	}
+	d.c.mu.Lock()
+	path := req.Dir + "/" + req.Name + ".dump"
+	d.c.backups[path] = d.c.db
+	content := backupContent(path, d.c.db)
+	fp := d.c.fingerprint() // in the dump's snapshot
+	d.c.mu.Unlock()
+	sum := sha256.Sum256([]byte(content))
+	d.c.done("db backup")
+	return fleet.BackupInfo{Path: path, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(content)), Fingerprint: fp}, nil
+}
+
+func backupContent(path string, s dbSnap) string { return fmt.Sprintf("%s %+v", path, s) }
+
+func (d fakeDB) VerifyRestore(ctx context.Context, b fleet.BackupInfo) error {
+	return d.c.record("db verify-restore " + filepath.Base(b.Path))
+}
+func (d fakeDB) Restore(ctx context.Context, b fleet.BackupInfo) error {
+	if err := d.c.record("db restore " + filepath.Base(b.Path)); err != nil {
+		return err
+	}
+	d.c.mu.Lock()
+	defer d.c.mu.Unlock()
+	s, ok := d.c.backups[b.Path]
+	if !ok {
+		return fmt.Errorf("no backup %s", b.Path)
+	}
+	d.c.db = s
+	return nil
+}
+func (d fakeDB) Fetch(ctx context.Context, b fleet.BackupInfo, localPath string) error {
+	if err := d.c.record("db fetch " + filepath.Base(b.Path)); err != nil {
+		return err
+	}
+	d.c.mu.Lock()
+	content := backupContent(b.Path, d.c.backups[b.Path])
+	d.c.mu.Unlock()
+	if err := os.MkdirAll(filepath.Dir(localPath), 0o700); err != nil {
+		return err
+	}
+	return os.WriteFile(localPath, []byte(content), 0o600)
+}
+func (d fakeDB) Remove(ctx context.Context, b fleet.BackupInfo) error {
+	if err := d.c.record("db remove " + filepath.Base(b.Path)); err != nil {
+		return err
+	}
+	d.c.mu.Lock()
+	defer d.c.mu.Unlock()
+	delete(d.c.backups, b.Path)
+	return nil
+}
+func (d fakeDB) MigrationLock(ctx context.Context) (fleet.MigrationLock, error) {
+	if err := d.c.record("db migration-lock"); err != nil {
+		return fleet.MigrationLock{}, err
+	}
+	return d.c.migLock, nil
+}
+func (d fakeDB) Close() error { return nil }
+
+type fakeLocker struct{ c *fakeCluster }
+
+func (l fakeLocker) Acquire(ctx context.Context, req fleet.LockRequest) (fleet.LockInfo, error) {
+	if err := l.c.record("lock acquire"); err != nil {
+		return fleet.LockInfo{}, err
+	}
+	l.c.mu.Lock()
+	defer l.c.mu.Unlock()
+	if l.c.lock != nil && l.c.lock.RunID != req.RunID {
+		return *l.c.lock, fmt.Errorf("acquire: %w", fleet.ErrLockHeld)
+	}
+	now := l.c.clk.Now()
+	l.c.lock = &fleet.LockInfo{RunID: req.RunID, Owner: req.Owner, Acquired: now, Heartbeat: now, Expires: now.Add(req.TTL)}
+	return *l.c.lock, nil
+}
+func (l fakeLocker) Heartbeat(ctx context.Context, info fleet.LockInfo) error { return nil }
+func (l fakeLocker) Release(ctx context.Context, info fleet.LockInfo) error {
+	if err := l.c.record("lock release"); err != nil {
+		return err
+	}
+	l.c.mu.Lock()
+	defer l.c.mu.Unlock()
+	if l.c.lock != nil && l.c.lock.RunID == info.RunID {
+		l.c.lock = nil
+	}
+	return nil
+}
+func (l fakeLocker) Inspect(ctx context.Context) (fleet.LockInfo, bool, error) {
+	l.c.mu.Lock()
+	defer l.c.mu.Unlock()
+	if l.c.lock == nil {
+		return fleet.LockInfo{}, false, nil
+	}
+	return *l.c.lock, true, nil
+}
+func (l fakeLocker) RecordRun(ctx context.Context, r fleet.RunRecord) error { return nil }
+
+// testSpec is a 3-node in-place upgrade 2.8.4 → 3.4.2 with packages in a
+// temp dir.
+func testSpec(t *testing.T, nodes ...string) *Spec {
+	t.Helper()
+	if len(nodes) == 0 {
+		nodes = []string{"kong-1", "kong-2", "kong-3"}
+	}
+	dir := t.TempDir()
+	pkgs := filepath.Join(dir, "packages")
+	os.MkdirAll(pkgs, 0o755)
+	for _, v := range []string{"2.8.4", "3.4.2"} {
+		os.WriteFile(filepath.Join(pkgs, "kong_"+v+"_amd64.deb"), []byte("pkg "+v), 0o644)
+	}
+	s := &Spec{
+		InventoryPath: filepath.Join(dir, "hosts.hcl"),
+		StateDir:      filepath.Join(dir, ".kongctl"),
+		Nodes:         nodes,
+		ToolsHost:     "db",
+		From:          "2.8.4",
+		To:            "3.4.2",
+		Edition:       "oss",
+		Package:       PackageSpec{Source: "file", Dir: pkgs},
+		RestoreDB:     true,
+		Backup:        BackupSpec{Dir: "/var/backups/kongctl"},
+		Verify:        VerifySpec{Soak: 10 * time.Second, Interval: 5 * time.Second, Smoke: []SmokeSpec{{Path: "/lab", Status: 200}}, MaxErrorRate: 0.01},
+	}
+	for _, n := range nodes {
+		s.Hosts = append(s.Hosts, HostSpec{Name: n, Roles: []string{"kong"}})
+	}
+	s.Hosts = append(s.Hosts, HostSpec{Name: "db", Roles: []string{"database"}})
+	return s
+}
+
+func testConfig(c *fakeCluster) runConfig {
+	return runConfig{conn: c, clk: c.clk, yes: true}
+}
+
+// indexOfCall finds the first call equal to want at or after from.
+func indexOfCall(calls []string, want string, from int) int {
+	for i := from; i < len(calls); i++ {
+		if calls[i] == want {
+			return i
+		}
+	}
+	return -1
+}
+
+func countCalls(calls []string, pred func(string) bool) int {
+	n := 0
+	for _, c := range calls {
+		if pred(c) {
+			n++
+		}
+	}
+	return n
+}
+
+func hasSuffix(s string) func(string) bool {
+	return func(c string) bool { return strings.HasSuffix(c, s) }
+}

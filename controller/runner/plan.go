@@ -1,0 +1,210 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"github.com/kongctl/kongctl/controller/fleet"
+	"github.com/kongctl/kongctl/inventory"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kongctl/kongctl/controller/progress"
+	"github.com/kongctl/kongctl/controller/upgradepath"
+)
+
+// UpgradePlan is what an upgrade would do, from a preflight that changes nothing.
+type UpgradePlan struct {
+	From          string      `json:"from"`
+	To            string      `json:"to"`
+	Edition       string      `json:"edition"`
+	Mode          string      `json:"mode"` // in-place | new-hosts
+	MigrationHost string      `json:"migration_host"`
+	Path          PlanPath    `json:"path"`
+	Hosts         []PlanHost  `json:"hosts"`
+	Phases        []PlanPhase `json:"phases"`
+	Downtime      PlanWindow  `json:"downtime"`
+	Findings      []Finding   `json:"findings"`
+	// Ready is true when preflight found no errors.
+	Ready bool `json:"ready"`
+}
+
+// PlanPath is the upgrade-path decision.
+type PlanPath struct {
+	Allowed bool     `json:"allowed"`
+	Kind    string   `json:"kind,omitempty"`
+	Reason  string   `json:"reason"`
+	Chain   []string `json:"chain,omitempty"`
+}
+
+// PlanHost is one host and what will happen to it.
+type PlanHost struct {
+	Name    string   `json:"name"`
+	Roles   []string `json:"roles"`
+	Version string   `json:"version,omitempty"`
+	Edition string   `json:"edition,omitempty"`
+	Running bool     `json:"running"`
+	Actions []string `json:"actions"`
+	// DB is the node's effective database settings and the source of
+	// each (secrets shown as set or not set); EnvSource is where the
+	// service's environment was read.
+	DB        []fleet.ConfSetting `json:"db,omitempty"`
+	EnvSource string              `json:"env_source,omitempty"`
+}
+
+// PlanPhase is one phase: whether it can be undone, and how.
+type PlanPhase struct {
+	Name            string  `json:"name"`
+	Does            string  `json:"does"`
+	Reversible      bool    `json:"reversible"`
+	Undo            string  `json:"undo,omitempty"`
+	PointOfNoReturn bool    `json:"point_of_no_return,omitempty"`
+	InDowntime      bool    `json:"in_downtime,omitempty"`
+	Estimate        float64 `json:"estimate_seconds,omitempty"`
+}
+
+// PlanWindow is the expected downtime.
+type PlanWindow struct {
+	Expected float64 `json:"expected_seconds"`
+	Worst    float64 `json:"worst_seconds"` // sum of the timeouts
+	Basis    string  `json:"basis"`
+}
+
+// typical step durations used for the estimate (measured on the lab and
+// on small fleets; the worst case comes from the inventory's timeouts).
+var typical = map[PhaseName]time.Duration{
+	PhaseStop:          5 * time.Second, // per node when sequential
+	PhaseBackupCheck:   3 * time.Second,
+	PhaseInstall:       20 * time.Second,
+	PhaseMigrateUp:     30 * time.Second,
+	PhaseMigrateFinish: 10 * time.Second,
+	PhaseStart:         15 * time.Second,
+}
+
+func plan(ctx context.Context, spec *Spec, cfg runConfig) (*UpgradePlan, error) {
+	spec.withDefaults()
+	if err := spec.validate(); err != nil {
+		return nil, err
+	}
+	e := newEngine(spec, cfg.conn, cfg.clk, cfg.sink, &redactor{})
+	e.op, e.plan = "plan", true
+	defer e.close()
+	e.emit(progress.Event{Type: progress.RunStart, Message: "plan: preflight only, nothing is changed"})
+	_ = e.runPhase(ctx, preflightPhase{})
+
+	p := &UpgradePlan{From: e.pf.From, To: spec.To, Edition: spec.Edition, Mode: "in-place", MigrationHost: spec.MigrationHost, Findings: e.findings}
+	if spec.NewHosts {
+		p.Mode = "new-hosts"
+	}
+	p.Ready = len(e.errorFindings()) == 0
+	if from, err := upgradepath.Parse(e.pf.From); err == nil {
+		if to, err := upgradepath.Parse(spec.To); err == nil {
+			d := upgradepath.Check(from, to, e.pf.FromEdition, spec.Edition)
+			p.Path = PlanPath{Allowed: d.Allowed, Kind: string(d.Kind), Reason: d.Reason}
+			for _, h := range d.Chain {
+				p.Path.Chain = append(p.Path.Chain, h.String())
+			}
+		}
+	}
+	for _, h := range e.allHosts() {
+		f := e.pf.Facts[h]
+		ph := PlanHost{Name: h, Roles: spec.host(h).Roles, Version: f.Version, Edition: f.Edition, Running: f.Running, DB: f.DB, EnvSource: f.EnvSource}
+		switch {
+		case slices.Contains(spec.DataPlanes, h):
+			ph.Actions = []string{"checked for compatibility with " + spec.To + " control planes; not changed"}
+		case spec.NewHosts && slices.Contains(spec.Spares, h):
+			ph.Actions = []string{"stage and install " + spec.To + " before the stop", "carry kong.conf", "start " + spec.To}
+		case spec.NewHosts && spec.Decommission:
+			ph.Actions = []string{"stop", "after verify passed: decommissioned (kong.conf kept on the bastion, " + dash(e.pf.From) + " package kept staged for rollback, Kong removed)"}
+		case spec.NewHosts:
+			ph.Actions = []string{"stop", "left stopped with " + dash(e.pf.From) + " installed for rollback"}
+		default:
+			ph.Actions = []string{"stage " + spec.To + " and keep " + dash(e.pf.From) + " for rollback", "stop", "install " + spec.To, "start " + spec.To}
+		}
+		if h == spec.MigrationHost {
+			ph.Actions = append(ph.Actions, "kong migrations up + finish (the only node that migrates)")
+		}
+		p.Hosts = append(p.Hosts, ph)
+	}
+	p.Phases, p.Downtime = planPhases(e)
+	return p, nil
+}
+
+func planPhases(e *engine) ([]PlanPhase, PlanWindow) {
+	spec := e.spec
+	after := spec.finishAfterVerify()
+	stopDoes := "stops " + spec.MigrationHost + " first and installs " + spec.To + " on it while the other nodes still serve, then stops the others at once (" + strings.Join(spec.Nodes, ", ") + "): the fleet is down from then"
+	switch {
+	case spec.StopMode == inventory.StopSequential:
+		stopDoes = "stops every node one after the other in order (" + strings.Join(spec.Nodes, ", ") + "): downtime starts"
+	case spec.NewHosts || len(spec.Nodes) == 1:
+		stopDoes = "stops every node at once (" + strings.Join(spec.Nodes, ", ") + "): downtime starts"
+	}
+	startDoes := "starts " + spec.To + " on " + spec.MigrationHost + " right after the migrations (the fleet serves again), on the others as soon as they are installed; waits until healthy"
+	finishDoes := "kong migrations finish: POINT OF NO RETURN for the old version"
+	if after {
+		startDoes = "starts " + spec.To + " right after migrations up, with pending migrations (Kong starts with pending migrations: only new ones refuse it), " + spec.MigrationHost + " first; waits until healthy"
+		finishDoes = "kong migrations finish, once the verify gates passed (outside the downtime): POINT OF NO RETURN for the old version"
+	}
+	desc := map[PhaseName][3]string{ // does, undo, reversible("y"/"n")
+		PhasePreflight:     {"checks reachability, versions, path, config, disk, plugins, schema state, locks, hybrid compatibility; stages packages", "", "y"},
+		PhaseLock:          {"takes the fleet lock in the database", "release the lock", "y"},
+		PhaseBackup:        {"reads the write counters, pg_dump on " + spec.ToolsHost + ", verifies it restores, copies it to the bastion", "", "y"},
+		PhasePrepare:       {"installs " + spec.To + " on the new hosts and carries kong.conf", "", "y"},
+		PhaseBeforeStop:    {"runs before_stop hooks", "", "y"},
+		PhaseStop:          {stopDoes, "start " + dash(e.pf.From) + " again", "y"},
+		PhaseBackupCheck:   {"compares the configuration tables' write counters (constant time); retakes the backup if writes slipped in", "", "y"},
+		PhaseAfterStop:     {"runs after_stop hooks", "", "y"},
+		PhaseInstall:       {"installs " + spec.To + ": " + spec.MigrationHost + " first, the other nodes while the migrations run", "reinstall " + dash(e.pf.From) + " from the kept package", "y"},
+		PhaseMigrateUp:     {"kong migrations up on " + spec.MigrationHost + " only (non-destructive)", "restore the database backup (reinstalling X alone would also work before finish)", "y"},
+		PhaseMigrateFinish: {finishDoes, "only by restoring the database backup (writes since are lost)", "n"},
+		PhaseStart:         {startDoes, "stop " + spec.To, "y"},
+		PhaseAfterStart:    {"runs after_start hooks", "", "y"},
+		PhaseVerify:        {fmt.Sprintf("version, /status, readiness, smoke requests, metric gates over a %s soak", spec.Verify.Soak), "", "y"},
+		PhaseDecommission:  {"removes Kong from the old hosts (" + strings.Join(spec.Nodes, ", ") + "), keeping kong.conf on the bastion and " + dash(e.pf.From) + "'s package staged", "reinstall " + dash(e.pf.From) + " and restore kong.conf", "y"},
+		PhaseCleanup:       {"releases the lock; X packages stay staged", "", "y"},
+	}
+	var out []PlanPhase
+	// The fleet is down from the last stop until the migration node's
+	// chain ends; the estimate follows that chain.
+	var expected, worst time.Duration
+	down := false
+	for _, p := range flatPhases(e.phases()) {
+		d := desc[p.name()]
+		pp := PlanPhase{Name: string(p.name()), Does: d[0], Undo: d[1], Reversible: d[2] == "y", PointOfNoReturn: p.name() == PhaseMigrateFinish}
+		if p.name() == PhaseStop {
+			down = true
+		}
+		pp.InDowntime = down
+		est := typical[p.name()]
+		if p.name() == PhaseStop && spec.StopMode == inventory.StopSequential {
+			est *= time.Duration(len(spec.Nodes))
+		}
+		// With the parallel stop in place, Y goes on the migration node
+		// while the others still serve: its install is not in the outage.
+		earlyInstall := p.name() == PhaseInstall && spec.StopMode != inventory.StopSequential && len(spec.Nodes) > 1
+		if down && !earlyInstall {
+			expected += est
+			switch p.name() {
+			case PhaseStop:
+				worst += spec.Timeouts.Stop
+				if spec.StopMode == inventory.StopSequential {
+					worst += spec.Timeouts.Stop * time.Duration(len(spec.Nodes)-1)
+				}
+			case PhaseInstall:
+				worst += spec.Timeouts.Install
+			case PhaseMigrateUp, PhaseMigrateFinish:
+				worst += spec.Timeouts.Migrations
+			case PhaseStart:
+				worst += spec.Timeouts.Start + spec.Timeouts.Health
+			}
+		}
+		pp.Estimate = est.Seconds()
+		if p.name() == PhaseStart {
+			down = false
+		}
+		out = append(out, pp)
+	}
+	return out, PlanWindow{Expected: expected.Seconds(), Worst: worst.Seconds(),
+		Basis: "typical step durations along the migration node's chain (stop, install, migrations, start until healthy); worst case is the sum of the inventory's timeouts along it"}
+}

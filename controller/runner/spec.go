@@ -1,0 +1,257 @@
+package runner
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/kongctl/kongctl/inventory"
+)
+
+// Spec is the controller's view of one upgrade, built from the inventory
+// (specFromInventory) so that the engine does not depend on how the
+// inventory is written. Tests build it directly.
+type Spec struct {
+	InventoryPath string
+	InventoryHash string
+	StateDir      string // where runs/<run-id>/journal.jsonl live
+
+	Hosts []HostSpec // every inventory host, in inventory order
+
+	// Nodes are the Kong hosts upgraded in place (traditional nodes and
+	// control planes), in stop order.
+	Nodes []string
+	// Spares receive Y in new-hosts mode; Nodes are then stopped and left
+	// installed with X for rollback.
+	Spares   []string
+	NewHosts bool
+	// DataPlanes are hybrid data planes in the inventory: checked for
+	// compatibility, not changed.
+	DataPlanes    []string
+	MigrationHost string
+	ToolsHost     string
+
+	DB DBSpec
+	// AcceptConf are the kong.conf properties the inventory acknowledges
+	// (preflight { accept = [...] }): their removed/renamed findings do not
+	// stop the upgrade.
+	AcceptConf []string
+	// AdminToken resolves the Admin API token's reference (Enterprise
+	// RBAC), nil when the inventory names none; the value is only used to
+	// redact it from output here (the connector sends it to the agents).
+	AdminToken func() ([]byte, error)
+
+	From, To  string // From "" = detect from the fleet
+	Edition   string // target edition: oss | enterprise
+	Package   PackageSpec
+	KongConf  string
+	Prefix    string
+	OnFailure string // rollback | pause
+	// StopMode is "parallel" (default) or "sequential"; FinishMode is
+	// "before-start" (default) or "after-verify" (inventory.Upgrade).
+	StopMode   string
+	FinishMode string
+	RestoreDB  bool // restore the DB on rollback even before finish (default true)
+	// Decommission removes Kong from the old hosts once the new ones
+	// passed verify (new-hosts mode, on request).
+	Decommission bool
+
+	Hooks    map[HookPoint][]HookSpec
+	Verify   VerifySpec
+	Backup   BackupSpec
+	Timeouts Timeouts
+
+	// MinDiskFree is the free space each node needs for staging when the
+	// package sizes are unknown (repository source); with local package
+	// files the need is measured from their sizes.
+	MinDiskFree int64
+}
+
+// HostSpec is one inventory host as the controller sees it.
+type HostSpec struct {
+	Name    string
+	Address string
+	Roles   []string
+}
+
+// Has reports whether the host has role r.
+func (h HostSpec) Has(r string) bool { return slices.Contains(h.Roles, r) }
+
+// DBSpec is the Kong database. Password resolves the reference at run
+// time; the value is only used to redact it from output here.
+type DBSpec struct {
+	Host, Name, User, Schema string
+	Port                     int
+	TLSMode                  string // libpq sslmode of kongctl's own connection (database.tls_mode; "" = prefer)
+	Password                 func() ([]byte, error)
+}
+
+// PackageSpec says where packages come from.
+type PackageSpec struct {
+	Source string // file | repository
+	Dir    string // for file: holds kong_<version>_<arch>.deb / .rpm
+}
+
+// HookPoint is where a hook runs.
+type HookPoint string
+
+const (
+	HookBeforeStop HookPoint = "before_stop"
+	HookAfterStop  HookPoint = "after_stop"
+	HookAfterStart HookPoint = "after_start"
+	HookOnRollback HookPoint = "on_rollback"
+)
+
+// HookSpec is one operator command run at a hook point.
+type HookSpec struct {
+	Name    string
+	Command string
+	// Hosts it runs on; empty = the migration host (unless OnBastion).
+	Hosts []string
+	// OnBastion runs the command where kongctl runs.
+	OnBastion bool
+	Timeout   time.Duration
+	// ContinueOnError lets the run go on when the hook fails.
+	ContinueOnError bool
+	// PerNode runs the hook once per Kong node, around that node's stop
+	// (before_stop) or start (after_start), with KONGCTL_NODE and
+	// KONGCTL_NODE_ADDRESS set.
+	PerNode bool
+}
+
+// VerifySpec is the post-start verification.
+type VerifySpec struct {
+	Soak         time.Duration
+	Interval     time.Duration // between samples in the soak window
+	Smoke        []SmokeSpec
+	MaxErrorRate float64 // 0..1; 0 = no gate
+	// Max5xx is the 5xx responses the fleet may serve over the soak
+	// window; nil = no gate.
+	Max5xx *int
+	// MaxLatencyP99 bounds each node's p99 request latency over the soak
+	// window (Kong's latency histogram); 0 = no gate.
+	MaxLatencyP99 time.Duration
+	// MinRequests is the proxied requests the fleet must serve over the
+	// soak window for the verify to pass at all; 0 = no gate.
+	MinRequests int
+}
+
+// hasGates says whether any metric gate is set (they read /metrics).
+func (v VerifySpec) hasGates() bool {
+	return v.MaxErrorRate > 0 || v.Max5xx != nil || v.MaxLatencyP99 > 0 || v.MinRequests > 0
+}
+
+// SmokeSpec is one request sent through every node's proxy.
+type SmokeSpec struct {
+	Path   string
+	Host   string
+	Status int
+}
+
+// BackupSpec is where backups go.
+type BackupSpec struct {
+	Dir      string // on the tools host
+	LocalDir string // on the bastion; "" = the run directory
+	// Retention is how many runs' backups are kept (0 =
+	// DefaultBackupRetention); older ones are deleted once a new backup is
+	// verified, never those of a run that is paused or not finished.
+	Retention int
+}
+
+// Timeouts bounds each step.
+type Timeouts struct {
+	Stop, Install, Migrations, Start, Health time.Duration
+	MigrationLockTTL                         time.Duration // kong --lock-timeout
+	FleetLockTTL                             time.Duration
+}
+
+func (s *Spec) withDefaults() {
+	d := func(p *time.Duration, v time.Duration) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	d(&s.Timeouts.Stop, 60*time.Second)
+	d(&s.Timeouts.Install, 5*time.Minute)
+	d(&s.Timeouts.Migrations, 10*time.Minute)
+	d(&s.Timeouts.Start, 60*time.Second)
+	d(&s.Timeouts.Health, 60*time.Second)
+	d(&s.Timeouts.MigrationLockTTL, 60*time.Second)
+	d(&s.Timeouts.FleetLockTTL, 2*time.Minute)
+	d(&s.Verify.Interval, 5*time.Second)
+	if s.OnFailure == "" {
+		s.OnFailure = "rollback"
+	}
+	if s.Edition == "" {
+		s.Edition = "oss"
+	}
+	if s.StopMode == "" {
+		s.StopMode = inventory.StopParallel
+	}
+	if s.FinishMode == "" {
+		s.FinishMode = inventory.FinishBeforeStart
+	}
+	if s.MinDiskFree == 0 {
+		s.MinDiskFree = 512 << 20
+	}
+	if s.Package.Source == "" {
+		s.Package.Source = "file"
+	}
+	if s.MigrationHost == "" {
+		if s.NewHosts && len(s.Spares) > 0 {
+			s.MigrationHost = s.Spares[0]
+		} else if len(s.Nodes) > 0 {
+			s.MigrationHost = s.Nodes[0]
+		}
+	}
+}
+
+func (s *Spec) validate() error {
+	if len(s.Nodes) == 0 {
+		return fmt.Errorf("inventory has no kong or control_plane hosts to upgrade")
+	}
+	if s.To == "" {
+		return fmt.Errorf("no target version: set upgrade.to in the inventory or pass --to")
+	}
+	if s.NewHosts && len(s.Spares) < 1 {
+		return fmt.Errorf("new-hosts mode needs hosts with role spare")
+	}
+	if s.Decommission && !s.NewHosts {
+		return fmt.Errorf("decommission applies to the old hosts of a new-hosts upgrade (hosts with role spare); an in-place upgrade keeps its hosts")
+	}
+	if s.ToolsHost == "" {
+		return fmt.Errorf("no database tools host: set database.tools_host")
+	}
+	if s.StopMode != inventory.StopParallel && s.StopMode != inventory.StopSequential {
+		return fmt.Errorf("stop %q: want %s or %s", s.StopMode, inventory.StopParallel, inventory.StopSequential)
+	}
+	if s.FinishMode != inventory.FinishBeforeStart && s.FinishMode != inventory.FinishAfterVerify {
+		return fmt.Errorf("finish %q: want %s or %s", s.FinishMode, inventory.FinishBeforeStart, inventory.FinishAfterVerify)
+	}
+	if s.OnFailure != "rollback" && s.OnFailure != "pause" {
+		return fmt.Errorf("on_failure %q: want rollback or pause", s.OnFailure)
+	}
+	return nil
+}
+
+// finishAfterVerify says whether `kong migrations finish` waits for the
+// verify gates (Y starts right after up, with pending migrations).
+func (s *Spec) finishAfterVerify() bool { return s.FinishMode == inventory.FinishAfterVerify }
+
+// targets are the hosts that end up running Y.
+func (s *Spec) targets() []string {
+	if s.NewHosts {
+		return s.Spares
+	}
+	return s.Nodes
+}
+
+// host returns the HostSpec of name.
+func (s *Spec) host(name string) HostSpec {
+	for _, h := range s.Hosts {
+		if h.Name == name {
+			return h
+		}
+	}
+	return HostSpec{Name: name}
+}
