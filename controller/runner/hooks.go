@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/kongctl/kongctl/controller/fleet"
+	"os"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -140,4 +141,15 @@ func hookFailure(res fleet.ExecResult) string {
 		return "no output"
 	}
 	return out
+}
+
+// bastionHost names the machine kongctl runs on in hooks and results.
+const bastionHost = "bastion"
+
+// localExec runs a hook on the bastion (see runLocalHook).
+func (e *engine) localExec(ctx context.Context, req fleet.ExecRequest) (fleet.ExecResult, error) {
+	if e.exec != nil {
+		return e.exec(ctx, req)
+	}
+	return runLocalHook(ctx, req, os.LookupEnv)
 }

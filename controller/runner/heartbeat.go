@@ -1,0 +1,84 @@
+package runner
+
+import (
+	"context"
+	"github.com/kongctl/kongctl/controller/fleet"
+	"time"
+)
+
+func (e *engine) startHeartbeat(l fleet.Locker, info fleet.LockInfo) {
+	ttl := e.spec.Timeouts.FleetLockTTL
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	e.mu.Lock()
+	e.hbCancel, e.hbDone = cancel, done
+	e.mu.Unlock()
+	// Owned by the engine; joined by stopHeartbeat.
+	go func() {
+		defer close(done)
+		for {
+			// Real time, not the injected clock: the heartbeat paces a
+			// lock TTL measured by the database's clock.
+			if err := (realClock{}).Sleep(ctx, ttl/3); err != nil {
+				return
+			}
+			if err := l.Heartbeat(ctx, info); err != nil && ctx.Err() == nil {
+				e.note("fleet lock heartbeat failed: %s", e.red.err(err))
+			}
+		}
+	}()
+}
+
+func (e *engine) stopHeartbeat() {
+	e.mu.Lock()
+	cancel, done := e.hbCancel, e.hbDone
+	e.hbCancel, e.hbDone = nil, nil
+	e.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+}
+
+func (e *engine) recordRun(ctx context.Context, ph, status string) {
+	e.mu.Lock()
+	l, held := e.locker, e.lock != nil
+	if l == nil || !held || ctx.Err() != nil {
+		e.mu.Unlock()
+		return
+	}
+	// The summary row is for `kongctl status`; the journal is the record.
+	// One background writer keeps it at the latest state (coalesced), so a
+	// database round trip never sits between two phases of the downtime.
+	e.recPending = &fleet.RunRecord{RunID: e.runID, From: e.pf.From, To: e.spec.To, Phase: ph, Status: status, Updated: e.clk.Now()}
+	if e.recBusy {
+		e.mu.Unlock()
+		return
+	}
+	e.recBusy = true
+	e.recWG.Add(1)
+	e.mu.Unlock()
+	wctx := context.WithoutCancel(ctx)
+	go func() {
+		defer e.recWG.Done()
+		for {
+			e.mu.Lock()
+			r := e.recPending
+			e.recPending = nil
+			if r == nil {
+				e.recBusy = false
+				e.mu.Unlock()
+				return
+			}
+			e.mu.Unlock()
+			rctx, cancel := context.WithTimeout(wctx, 30*time.Second)
+			if err := l.RecordRun(rctx, *r); err != nil {
+				e.note("record run summary in the database: %s", e.red.err(err))
+			}
+			cancel()
+		}
+	}()
+}
+
+// flushRuns waits until the run summary row holds the latest state.
+func (e *engine) flushRuns() { e.recWG.Wait() }

@@ -1,0 +1,87 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"github.com/kongctl/kongctl/controller/fleet"
+	"path/filepath"
+)
+
+// backupPhase fingerprints Kong's tables, takes a pg_dump on the tools
+// host, verifies it restores, and copies it to the bastion with its
+// checksum. The backup is kept (never undone).
+type backupPhase struct{}
+
+func (backupPhase) name() PhaseName { return PhaseBackup }
+
+func (backupPhase) run(ctx context.Context, e *engine) error {
+	if e.prior.Done("backup") {
+		var b fleet.BackupInfo
+		if e.prior.Data("backup", &b) {
+			e.backup = &b
+		}
+		e.note("backup taken before resume: %s", b.Path)
+		return nil
+	}
+	err := e.step(ctx, PhaseBackup, "backup", e.spec.ToolsHost, func(ctx context.Context) (any, error) {
+		b, err := e.takeBackup(ctx, "pre")
+		if err != nil {
+			return nil, err
+		}
+		e.backup = &b
+		return b, nil
+	})
+	if err == nil {
+		// Only now, with this run's backup verified and on the bastion.
+		e.pruneBackups(ctx)
+	}
+	return err
+}
+
+func (e *engine) takeBackup(ctx context.Context, tag string) (fleet.BackupInfo, error) {
+	db, err := e.database(ctx)
+	if err != nil {
+		return fleet.BackupInfo{}, err
+	}
+	// Before the dump starts: a write between these counters and the
+	// dump's snapshot shows after the stop (a retake for nothing), never
+	// the other way round.
+	sig, err := e.writeSignatureBeforeDump(ctx, db)
+	if err != nil {
+		return fleet.BackupInfo{}, err
+	}
+	b, err := db.Backup(ctx, fleet.BackupRequest{Dir: e.spec.Backup.Dir, Name: fmt.Sprintf("kong-%s-%s", e.runID, tag)})
+	if err != nil {
+		return fleet.BackupInfo{}, fmt.Errorf("back up database on %s: %w", e.spec.ToolsHost, err)
+	}
+	if b.Fingerprint.Sum == "" {
+		// A dump an earlier attempt of this step left carries none.
+		if b.Fingerprint, err = db.Fingerprint(ctx); err != nil {
+			return fleet.BackupInfo{}, fmt.Errorf("fingerprint database on %s: %w", e.spec.ToolsHost, err)
+		}
+	}
+	b.WriteSignature = sig
+	b.Taken = e.clk.Now()
+	if err := db.VerifyRestore(ctx, b); err != nil {
+		return fleet.BackupInfo{}, fmt.Errorf("verify backup %s restores on %s: %w", b.Path, e.spec.ToolsHost, err)
+	}
+	local := e.spec.Backup.LocalDir
+	if local == "" && e.j != nil {
+		local = e.j.Dir()
+	}
+	if local != "" {
+		lp := filepath.Join(local, filepath.Base(b.Path))
+		if err := db.Fetch(ctx, b, lp); err != nil {
+			return fleet.BackupInfo{}, fmt.Errorf("copy backup %s to the bastion: %w", b.Path, err)
+		}
+		sum, err := fileSHA256(lp)
+		if err != nil {
+			return fleet.BackupInfo{}, err
+		}
+		if sum != b.SHA256 {
+			return fleet.BackupInfo{}, fmt.Errorf("backup copy %s: sha256 %s, want %s", lp, sum, b.SHA256)
+		}
+		b.LocalPath = lp
+	}
+	return b, nil
+}

@@ -1,0 +1,60 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"github.com/kongctl/kongctl/controller/fleet"
+)
+
+// installPhase installs Y on every node (the migration node first, the
+// others beside its migrations: windowPhase); the agent checks the
+// installed version. Undo: reinstall X from the package kept on the node.
+type installPhase struct{}
+
+func (installPhase) name() PhaseName { return PhaseInstall }
+
+// run installs Y everywhere at once; like stopPhase.run, the pipeline
+// runs the install inside the window instead.
+func (installPhase) run(ctx context.Context, e *engine) error {
+	return e.forEach(ctx, e.spec.Nodes, nodeLimit, e.installY)
+}
+
+// installY installs Y on h as a journaled step. Every node but the
+// migration node installs off the critical path, at a lower CPU priority.
+func (e *engine) installY(ctx context.Context, h string) error {
+	return e.step(ctx, PhaseInstall, "install/"+h, h, func(ctx context.Context) (any, error) {
+		ref := e.pf.PkgY[h]
+		ref.Background = h != e.spec.MigrationHost
+		return nil, e.install(ctx, h, ref, e.spec.To)
+	})
+}
+
+func (installPhase) undo(ctx context.Context, e *engine) error {
+	var hosts []string
+	for _, h := range e.spec.Nodes {
+		if e.stepStarted("install/" + h) {
+			hosts = append(hosts, h)
+		}
+	}
+	return e.forEach(ctx, hosts, nodeLimit, func(ctx context.Context, h string) error {
+		return e.undoStep(ctx, PhaseInstall, "rollback/install-x/"+h, h, func(ctx context.Context) error {
+			return e.install(ctx, h, e.pf.PkgX[h], e.pf.From)
+		})
+	})
+}
+
+func (e *engine) install(ctx context.Context, h string, ref fleet.PackageRef, want string) error {
+	n, err := e.node(ctx, h)
+	if err != nil {
+		return err
+	}
+	if ref.Version == "" {
+		return fmt.Errorf("install kong %s on %s: no package resolved", want, h)
+	}
+	// The node checks `kong version` against the package's version
+	// before it answers: no second round trip to ask again.
+	if err := n.InstallPackage(ctx, ref, e.spec.Timeouts.Install); err != nil {
+		return fmt.Errorf("install kong %s on %s: %w", want, h, err)
+	}
+	return nil
+}

@@ -1,0 +1,65 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"github.com/kongctl/kongctl/controller/fleet"
+
+	"github.com/kongctl/kongctl/controller/progress"
+)
+
+// migrateFinishPhase runs `kong migrations finish`: the POINT OF NO
+// RETURN, journaled as such before it starts. Afterwards `list` must exit
+// 0. Undo: restore the database (X cannot run on a finished database).
+type migrateFinishPhase struct{}
+
+func (migrateFinishPhase) name() PhaseName { return PhaseMigrateFinish }
+
+func (migrateFinishPhase) run(ctx context.Context, e *engine) error {
+	h := e.spec.MigrationHost
+	if !e.prior.Done("migrate/finish") {
+		e.emit(progress.Event{Type: progress.Message, Phase: string(PhaseMigrateFinish), Message: "POINT OF NO RETURN: kong migrations finish; from here, rolling back means restoring the database backup"})
+		if err := e.journalStep(PhaseMigrateFinish, "point-of-no-return", h, "done", map[string]bool{"point_of_no_return": true}, nil); err != nil {
+			return err
+		}
+	}
+	e.pnr = true
+	return e.step(ctx, PhaseMigrateFinish, "migrate/finish", h, func(ctx context.Context) (any, error) {
+		n, err := e.node(ctx, h)
+		if err != nil {
+			return nil, err
+		}
+		// The list migrate-up just ran (this process, nothing in between)
+		// is the state before finish; a resumed run lists again.
+		var st fleet.SchemaState
+		if e.lastList != nil {
+			st, e.lastList = *e.lastList, nil
+		} else if st, err = e.migList(ctx, n); err != nil {
+			return nil, err
+		}
+		if st.ExitCode == 0 {
+			return st, nil // nothing pending (no teardowns, or finished before a resume)
+		}
+		if st.ExitCode != 4 {
+			return nil, fmt.Errorf("kong migrations list on %s before finish: exit %d (want 4): %s", h, st.ExitCode, firstLine(st.Output))
+		}
+		if st, err = e.migrateAndList(ctx, n, "finish"); err != nil {
+			return nil, err
+		}
+		if st.ExitCode != 0 {
+			return nil, fmt.Errorf("kong migrations finish on %s: afterwards list exits %d (want 0): %s", h, st.ExitCode, firstLine(st.Output))
+		}
+		return st, nil
+	})
+}
+
+func (migrateFinishPhase) undo(ctx context.Context, e *engine) error {
+	if e.spec.finishAfterVerify() {
+		// Finish ran after Y started: Y stops before the database is
+		// restored under it (start's own undo then finds it done).
+		if err := (startPhase{}).undo(ctx, e); err != nil {
+			return err
+		}
+	}
+	return e.restoreDB(ctx)
+}

@@ -1,0 +1,64 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"github.com/kongctl/kongctl/controller/fleet"
+)
+
+// migrateUpPhase runs `kong migrations up` on exactly one node (Y
+// installed, whole fleet down), detached under a step id so a dropped SSH
+// connection or a controller restart attaches rather than re-runs. The
+// result is checked, never trusted: "aborted" is retried once after Kong's
+// lock TTL, and `list` must then exit 4 (teardowns pending) or 0.
+// Undo: restore the database from the kept backup.
+type migrateUpPhase struct{}
+
+func (migrateUpPhase) name() PhaseName { return PhaseMigrateUp }
+
+func (migrateUpPhase) run(ctx context.Context, e *engine) error {
+	h := e.spec.MigrationHost
+	return e.step(ctx, PhaseMigrateUp, "migrate/up", h, func(ctx context.Context) (any, error) {
+		n, err := e.node(ctx, h)
+		if err != nil {
+			return nil, err
+		}
+		if e.prior.Status("migrate/up") == "" {
+			// A first attempt: preflight found the database current for X
+			// (nothing pending) and the fleet lock kept it so; up runs
+			// straight away (Kong's up is itself a no-op on a current
+			// database), its result checked by the list after it.
+			return e.upAndCheck(ctx, n)
+		}
+		st, err := e.migList(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		if st.ExitCode == 4 || st.ExitCode == 0 {
+			// Up already applied (a resumed run) or nothing new: re-checked
+			// state, not re-run.
+			e.lastList = &st
+			return st, nil
+		}
+		if st.ExitCode != 5 {
+			return nil, fmt.Errorf("kong migrations list on %s before up: exit %d: %s", h, st.ExitCode, firstLine(st.Output))
+		}
+		return e.upAndCheck(ctx, n)
+	})
+}
+
+// upAndCheck runs `kong migrations up` on the migration node and checks
+// the list after it: 4 (teardowns pending) or 0.
+func (e *engine) upAndCheck(ctx context.Context, n fleet.Node) (fleet.SchemaState, error) {
+	st, err := e.migrateAndList(ctx, n, "up")
+	if err != nil {
+		return st, err
+	}
+	if st.ExitCode != 4 && st.ExitCode != 0 {
+		return st, fmt.Errorf("kong migrations up on %s: afterwards list exits %d (want 4 with teardowns pending, or 0): %s", e.spec.MigrationHost, st.ExitCode, firstLine(st.Output))
+	}
+	e.lastList = &st
+	return st, nil
+}
+
+func (migrateUpPhase) undo(ctx context.Context, e *engine) error { return e.restoreDB(ctx) }

@@ -1,0 +1,40 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+)
+
+// preparePhase installs Y on the spare hosts and carries kong.conf from an
+// X node, all before the stop.
+type preparePhase struct{}
+
+func (preparePhase) name() PhaseName { return PhasePrepare }
+
+func (preparePhase) run(ctx context.Context, e *engine) error {
+	src, err := e.node(ctx, e.spec.Nodes[0])
+	if err != nil {
+		return err
+	}
+	conf, err := src.ReadConf(ctx)
+	if err != nil {
+		return fmt.Errorf("read kong.conf on %s: %w", e.spec.Nodes[0], err)
+	}
+	return e.forEach(ctx, e.spec.Spares, 8, func(ctx context.Context, h string) error {
+		return e.step(ctx, PhasePrepare, "prepare/"+h, h, func(ctx context.Context) (any, error) {
+			// Installed and checked before the stop: the window is then
+			// stop, migrations and start only.
+			if err := e.install(ctx, h, e.pf.PkgY[h], e.spec.To); err != nil {
+				return nil, err
+			}
+			n, err := e.node(ctx, h)
+			if err != nil {
+				return nil, err
+			}
+			if err := n.WriteConf(ctx, conf); err != nil {
+				return nil, fmt.Errorf("write kong.conf on %s: %w", h, err)
+			}
+			return nil, nil
+		})
+	})
+}

@@ -1,0 +1,69 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+)
+
+// stopPhase stops the X nodes (see windowPhase for the order) gracefully
+// and verifies each down. Downtime starts with the first stop. Undo:
+// start X again on the stopped nodes (after the database restore and the
+// reinstall of X that undo later phases) and verify them healthy.
+type stopPhase struct{}
+
+func (stopPhase) name() PhaseName { return PhaseStop }
+
+// run stops every node at once. The pipeline does not call it: the window
+// (windowPhase) runs the stop node by node, interleaved with its other
+// parts; the phase is kept whole for its name, its steps and its undo.
+func (stopPhase) run(ctx context.Context, e *engine) error {
+	return e.forEach(ctx, e.spec.Nodes, nodeLimit, e.stopNode)
+}
+
+// stopNode stops Kong on h as a journaled step, after the per-node
+// before_stop hooks for h (draining it from a load balancer).
+func (e *engine) stopNode(ctx context.Context, h string) error {
+	if err := e.nodeHooks(ctx, PhaseStop, HookBeforeStop, h, ""); err != nil {
+		return err
+	}
+	return e.step(ctx, PhaseStop, "stop/"+h, h, func(ctx context.Context) (any, error) {
+		n, err := e.node(ctx, h)
+		if err != nil {
+			return nil, err
+		}
+		// Stop returns once the node verified Kong down (process gone,
+		// ports closed): no second round trip to ask again.
+		if err := n.Stop(ctx, e.spec.Timeouts.Stop); err != nil {
+			return nil, fmt.Errorf("stop kong on %s: %w", h, err)
+		}
+		return nil, nil
+	})
+}
+
+func (stopPhase) undo(ctx context.Context, e *engine) error {
+	var hosts []string
+	for _, h := range e.spec.Nodes {
+		if e.stepStarted("stop/" + h) {
+			hosts = append(hosts, h)
+		}
+	}
+	// X comes back on every node at once (as Y starts), not one after the
+	// other: the fleet is down until the first node serves again.
+	return e.forEach(ctx, hosts, startLimit, func(ctx context.Context, h string) error {
+		if err := e.undecommission(ctx, h); err != nil {
+			return err
+		}
+		if err := e.undoStep(ctx, PhaseStop, "rollback/start-x/"+h, h, func(ctx context.Context) error {
+			return e.startAndWait(ctx, h, e.pf.From)
+		}); err != nil {
+			return err
+		}
+		// X serves again on h: the per-node after_start hooks (enabling
+		// it in a load balancer); a failure there is a warning only, the
+		// rollback goes on.
+		if err := e.nodeHooks(ctx, PhaseStop, HookAfterStart, h, "rollback/"); err != nil {
+			e.find(Finding{Severity: SevWarning, Code: "hook", Host: h, Message: e.red.err(err)})
+		}
+		return nil
+	})
+}

@@ -1,0 +1,185 @@
+package runner
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"github.com/kongctl/kongctl/controller/fleet"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/kongctl/kongctl/controller/upgradepath"
+)
+
+// resolvePackages finds X's and Y's package for every target.
+func (e *engine) resolvePackages(pf *preflightData) {
+	want := func(h, version, edition string) (fleet.PackageRef, bool) {
+		f := pf.Facts[h]
+		ref := fleet.PackageRef{Name: packageName(edition), Version: version, Edition: edition, Format: orDefault(f.PackageFormat, "deb"), Arch: orDefault(f.Arch, "amd64"), Source: e.spec.Package.Source}
+		if ref.Source != "file" {
+			return ref, true
+		}
+		p, err := findPackage(e.spec.Package.Dir, ref)
+		if err != nil {
+			e.find(Finding{Severity: SevError, Code: "package", Host: h, Message: err.Error(), Fix: "put the package in " + e.spec.Package.Dir + " (upgrade.package.dir)"})
+			return ref, false
+		}
+		ref.LocalPath = p
+		sum, err := fileSHA256(p)
+		if err != nil {
+			e.find(Finding{Severity: SevError, Code: "package", Host: h, Message: err.Error()})
+			return ref, false
+		}
+		ref.SHA256 = sum
+		return ref, true
+	}
+	for _, h := range e.spec.targets() {
+		if ref, ok := want(h, e.spec.To, e.spec.Edition); ok {
+			pf.PkgY[h] = ref
+		}
+	}
+	// X's package for the old hosts: kept for rollback in place, and on
+	// hosts that will be decommissioned (a rollback reinstalls it).
+	if (!e.spec.NewHosts || e.spec.Decommission) && pf.From != "" {
+		for _, h := range e.spec.Nodes {
+			if ref, ok := want(h, pf.From, orDefault(pf.FromEdition, "oss")); ok {
+				pf.PkgX[h] = ref
+			}
+		}
+	}
+}
+
+// checkDisk: every target has room for the packages it stages (Y, and X
+// kept for rollback) and their installation. With local package files the
+// need is measured from their sizes; otherwise Spec.MinDiskFree applies.
+func (e *engine) checkDisk(pf *preflightData) {
+	for _, h := range e.spec.targets() {
+		f, ok := pf.Facts[h]
+		if !ok || f.DiskFreeBytes < 0 {
+			continue // unknown (-1); 0 is a full disk
+		}
+		need := e.diskNeeded(pf, h)
+		if f.DiskFreeBytes < need {
+			e.find(Finding{Severity: SevError, Code: "disk", Host: h,
+				Message: fmt.Sprintf("%d MiB free, %d MiB needed to stage and install packages", f.DiskFreeBytes>>20, need>>20),
+				Fix:     "free disk space on the host"})
+		}
+	}
+}
+
+// diskNeeded is what host h needs free: twice the staged packages (the
+// staged copy and the installed files) plus a margin for logs and the
+// prefix, or Spec.MinDiskFree when a package's size is unknown
+// (repository source).
+func (e *engine) diskNeeded(pf *preflightData, h string) int64 {
+	const margin = 64 << 20
+	var sum int64
+	for _, ref := range []fleet.PackageRef{pf.PkgY[h], pf.PkgX[h]} {
+		if ref.Version == "" {
+			continue
+		}
+		st, err := os.Stat(ref.LocalPath)
+		if ref.LocalPath == "" || err != nil {
+			return e.spec.MinDiskFree
+		}
+		sum += st.Size()
+	}
+	return 2*sum + margin
+}
+
+// stagePackages copies Y (and X, kept for rollback) onto every target,
+// verifies them there (checksum, the package and version inside) and
+// keeps on each ref what the host found. Y's dependencies met make the
+// install inside the downtime a plain dpkg -i / rpm -U (PackageRef.DepsMet).
+func (e *engine) stagePackages(ctx context.Context, pf *preflightData) {
+	var mu sync.Mutex // pf's maps, written per host
+	_ = e.forEach(ctx, e.spec.targets(), uploadLimit, func(ctx context.Context, h string) error {
+		n, err := e.node(ctx, h)
+		if err != nil {
+			return err
+		}
+		for i, refs := range []map[string]fleet.PackageRef{pf.PkgY, pf.PkgX} {
+			mu.Lock()
+			ref := refs[h]
+			mu.Unlock()
+			if ref.Version == "" {
+				continue
+			}
+			st, err := n.StagePackage(ctx, ref)
+			if err == nil {
+				err = stagedMismatch(ref, st)
+			}
+			if err != nil {
+				e.find(Finding{Severity: SevError, Code: "stage", Host: h, Message: fmt.Sprintf("stage %s %s: %s", ref.Name, ref.Version, e.red.err(err))})
+				return err
+			}
+			ref.FilePackage, ref.FileVersion = st.Package, st.Version
+			if isY := i == 0; isY {
+				ref.DepsMet = st.DepsMet
+				if !st.DepsMet {
+					e.find(Finding{Severity: SevInfo, Code: "install-path", Host: h, Message: fmt.Sprintf("%s %s: the installed packages do not meet its dependencies (%s): the install inside the downtime resolves them with the package manager", ref.Name, ref.Version, e.red.redact(st.DepsDetail))})
+				}
+			}
+			mu.Lock()
+			refs[h] = ref
+			mu.Unlock()
+		}
+		return nil
+	})
+}
+
+// stagedMismatch: the staged file must hold the package and version asked
+// for (an rpm's release after the "-" aside).
+func stagedMismatch(ref fleet.PackageRef, st fleet.StagedPackage) error {
+	ver, _, _ := strings.Cut(st.Version, "-")
+	if (st.Package != "" && st.Package != ref.Name) || (ver != "" && !sameVersion(ver, ref.Version)) {
+		return fmt.Errorf("the staged file holds %s %s, not %s %s", dash(st.Package), dash(st.Version), ref.Name, ref.Version)
+	}
+	return nil
+}
+
+func packageName(edition string) string {
+	if edition == upgradepath.EditionEnterprise {
+		return "kong-enterprise-edition"
+	}
+	return "kong"
+}
+
+// findPackage looks for the package file of ref in dir.
+func findPackage(dir string, ref fleet.PackageRef) (string, error) {
+	rpmArch := map[string]string{"amd64": "x86_64", "arm64": "aarch64"}[ref.Arch]
+	var cands []string
+	if ref.Format == "rpm" {
+		cands = []string{
+			fmt.Sprintf("%s_%s_%s.rpm", ref.Name, ref.Version, ref.Arch),
+			fmt.Sprintf("%s-%s.%s.rpm", ref.Name, ref.Version, rpmArch),
+			fmt.Sprintf("%s-%s.%s.rpm", ref.Name, ref.Version, ref.Arch),
+		}
+	} else {
+		cands = []string{fmt.Sprintf("%s_%s_%s.deb", ref.Name, ref.Version, ref.Arch)}
+	}
+	for _, c := range cands {
+		p := filepath.Join(dir, c)
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("package %s %s (%s, %s) not found in %s (looked for %s)", ref.Name, ref.Version, ref.Format, ref.Arch, dir, strings.Join(cands, ", "))
+}
+
+func fileSHA256(p string) (string, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", fmt.Errorf("checksum %s: %w", p, err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("checksum %s: %w", p, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}

@@ -1,0 +1,35 @@
+package runner
+
+import ()
+
+// redactSecrets hands the database password and the admin token to the
+// redactor before anything is reported (resume included).
+func (e *engine) redactSecrets() {
+	for _, get := range []func() ([]byte, error){e.spec.DB.Password, e.spec.AdminToken} {
+		if get == nil {
+			continue
+		}
+		if v, err := get(); err == nil {
+			e.red.add(v)
+		}
+	}
+}
+
+// checkSecrets: the database password and admin token references resolve
+// (the values are only kept to redact them from output).
+func (e *engine) checkSecrets() {
+	if e.spec.AdminToken != nil {
+		if _, err := e.spec.AdminToken(); err != nil {
+			e.find(Finding{Severity: SevError, Code: "admin-token", Message: "resolve the " + err.Error(), Fix: "set the environment variable or file named by kong.admin_token_env / admin_token_file"})
+		}
+	}
+	if e.spec.DB.Password == nil {
+		return
+	}
+	pw, err := e.spec.DB.Password()
+	if err != nil {
+		e.find(Finding{Severity: SevError, Code: "db-password", Message: "resolve the database password reference: " + err.Error(), Fix: "set the environment variable or file named by database.password_env / password_file"})
+		return
+	}
+	e.red.add(pw)
+}

@@ -1,0 +1,56 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// restoreDB puts the kept backup back when migrations touched the
+// database, and checks the fingerprint equals the pre-upgrade one. Once
+// per rollback.
+func (e *engine) restoreDB(ctx context.Context) error {
+	if e.dbRestore {
+		return nil
+	}
+	upStarted := e.stepStarted("migrate/up")
+	finishStarted := e.stepStarted("migrate/finish") || e.stepStarted("point-of-no-return")
+	if !upStarted && !finishStarted {
+		return nil
+	}
+	if !e.prior.Done("rollback/restore-db") && !(e.j != nil && e.j.State().Done("rollback/restore-db")) {
+		if err := e.settleMigrations(ctx); err != nil {
+			return err
+		}
+	}
+	if !finishStarted && !e.spec.RestoreDB {
+		e.note("migrations up ran but finish did not: X can use the database as it is (restore skipped as configured)")
+		e.dbRestore = true
+		return nil
+	}
+	if e.backup == nil {
+		return errors.New("restore database: no backup recorded in the journal")
+	}
+	err := e.undoStep(ctx, PhaseMigrateUp, "rollback/restore-db", e.spec.ToolsHost, func(ctx context.Context) error {
+		db, err := e.database(ctx)
+		if err != nil {
+			return err
+		}
+		if err := db.Restore(ctx, *e.backup); err != nil {
+			return fmt.Errorf("restore database from %s on %s: %w", e.backup.Path, e.spec.ToolsHost, err)
+		}
+		fp, err := db.Fingerprint(ctx)
+		if err != nil {
+			return fmt.Errorf("fingerprint database after restore: %w", err)
+		}
+		if !fp.Equal(e.backup.Fingerprint) {
+			return fmt.Errorf("database after restore differs from the pre-upgrade fingerprint (tables: %s)", strings.Join(e.backup.Fingerprint.ChangedTables(fp), ", "))
+		}
+		return nil
+	})
+	if err == nil {
+		e.dbRestore = true
+	}
+	return err
+}
