@@ -39,3 +39,6 @@ const (
 	SevWarning = runner.SevWarning
 	SevInfo    = runner.SevInfo
 )
+
+// OnFailure is what a failed upgrade does (Options.OnFailure).
+type OnFailure = runner.OnFailure

@@ -61,7 +61,7 @@ func runPlan(ctx context.Context, req *planRequest) error {
 // runUpgrade drives the upgrade and maps its outcome to the exit code.
 func runUpgrade(ctx context.Context, req *upgradeRequest) error {
 	o := req.options()
-	o.Yes, o.Resume, o.OnFailure, o.Decommission = req.Yes, req.Resume, req.OnFailure, req.Decommission
+	o.Yes, o.Resume, o.OnFailure, o.Decommission = req.Yes, req.Resume, controller.OnFailure(req.OnFailure), req.Decommission
 	r, err := controller.Upgrade(ctx, o)
 	return finishReport(req.request, r, err)
 }

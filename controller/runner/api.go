@@ -30,7 +30,7 @@ type Options struct {
 	Limit         string // --limit: hosts, groups, tag:, role: (status); an upgrade must cover every node
 	Yes           bool
 	Resume        bool
-	OnFailure     string // rollback | pause; "" = inventory
+	OnFailure     OnFailure // "" = inventory
 	// Decommission removes Kong from the old hosts once the new hosts
 	// passed verify (new-hosts mode); false = inventory.
 	Decommission bool
@@ -233,11 +233,11 @@ func SpecFromInventory(inv *inventory.Inventory, limit string, wholeFleet bool) 
 		StateDir:      filepath.Join(inv.Dir, ".kongctl"),
 		From:          u.From.String(),
 		To:            u.To.String(),
-		Edition:       string(u.Edition),
-		Package:       PackageSpec{Source: u.Package.Source, Dir: u.Package.Dir},
+		Edition:       u.Edition,
+		Package:       PackageSpec{Source: PackageSource(u.Package.Source), Dir: u.Package.Dir},
 		KongConf:      u.KongConf,
 		Prefix:        u.Prefix,
-		OnFailure:     u.OnFailure,
+		OnFailure:     OnFailure(u.OnFailure),
 		StopMode:      u.Stop,
 		FinishMode:    u.Finish,
 		Decommission:  u.Decommission,

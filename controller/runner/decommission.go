@@ -8,6 +8,13 @@ import (
 	"path/filepath"
 )
 
+// The decommission's steps: Kong removed from an old host, and (undo)
+// reinstalled with its kong.conf.
+const (
+	decommissionSteps   hostSteps = "decommission/"
+	undecommissionSteps hostSteps = "rollback/undecommission/"
+)
+
 // PhaseDecommission removes Kong from the old hosts (new-hosts mode, on
 // request), after verify passed.
 const PhaseDecommission PhaseName = "decommission"
@@ -21,7 +28,7 @@ const PhaseDecommission PhaseName = "decommission"
 // by then: a host that cannot be decommissioned is reported and the run
 // still succeeds (nothing is rolled back for it). A later `kongctl
 // rollback` of the run reinstalls X from the kept package and puts the
-// kept kong.conf back before it starts X (stopPhase.undo).
+// kept kong.conf back (undo, which runs before stopPhase.undo starts X).
 type decommissionPhase struct{}
 
 func (decommissionPhase) name() PhaseName { return PhaseDecommission }
@@ -34,7 +41,7 @@ type decommissioned struct {
 
 func (decommissionPhase) run(ctx context.Context, e *engine) error {
 	_ = e.forEach(ctx, e.spec.Nodes, 8, func(ctx context.Context, h string) error {
-		err := e.step(ctx, PhaseDecommission, "decommission/"+h, h, func(ctx context.Context) (any, error) {
+		err := e.step(ctx, PhaseDecommission, decommissionSteps.of(h), h, func(ctx context.Context) (any, error) {
 			return e.decommission(ctx, h)
 		})
 		if err != nil {
@@ -43,7 +50,7 @@ func (decommissionPhase) run(ctx context.Context, e *engine) error {
 			return err
 		}
 		var d decommissioned
-		if e.j != nil && e.j.State().Data("decommission/"+h, &d) {
+		if e.j != nil && e.j.State().Data(string(decommissionSteps.of(h)), &d) {
 			e.find(Finding{Severity: SevInfo, Code: "decommissioned", Host: h,
 				Message: fmt.Sprintf("Kong %s stopped and removed; kong.conf kept on the bastion at %s, the %s package kept staged on the host for a rollback", e.pf.From, d.ConfBackup, d.Package.Version)})
 		}
@@ -114,12 +121,24 @@ func writePrivate(p string, b []byte) error {
 // undecommission puts X back on a decommissioned old host before the
 // rollback starts it: X's kept package reinstalled, kong.conf restored
 // from the bastion copy.
+// undo reinstalls X, with its kong.conf, on every host the run
+// decommissioned; starting X is stopPhase.undo's, which runs after it.
+func (decommissionPhase) undo(ctx context.Context, e *engine) error {
+	var hosts []string
+	for _, h := range e.spec.Nodes {
+		if e.j != nil && e.j.State().Done(string(decommissionSteps.of(h))) {
+			hosts = append(hosts, h)
+		}
+	}
+	return e.forEach(ctx, hosts, nodeLimit, e.undecommission)
+}
+
 func (e *engine) undecommission(ctx context.Context, h string) error {
 	var d decommissioned
-	if e.j == nil || !e.j.State().Done("decommission/"+h) || !e.j.State().Data("decommission/"+h, &d) {
+	if e.j == nil || !e.j.State().Done(string(decommissionSteps.of(h))) || !e.j.State().Data(string(decommissionSteps.of(h)), &d) {
 		return nil
 	}
-	return e.undoStep(ctx, PhaseStop, "rollback/undecommission/"+h, h, func(ctx context.Context) error {
+	return e.undoStep(ctx, PhaseDecommission, undecommissionSteps.of(h), h, func(ctx context.Context) error {
 		if d.Package.Version == "" {
 			return fmt.Errorf("reinstall kong %s on %s: the decommission kept no package", e.pf.From, h)
 		}

@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 )
 
+// backupStep journals the backup taken before the stop.
+const backupStep StepKey = "backup"
+
 // backupPhase fingerprints Kong's tables, takes a pg_dump on the tools
 // host, verifies it restores, and copies it to the bastion with its
 // checksum. The backup is kept (never undone).
@@ -15,15 +18,15 @@ type backupPhase struct{}
 func (backupPhase) name() PhaseName { return PhaseBackup }
 
 func (backupPhase) run(ctx context.Context, e *engine) error {
-	if e.prior.Done("backup") {
+	if e.prior.Done(string(backupStep)) {
 		var b fleet.BackupInfo
-		if e.prior.Data("backup", &b) {
+		if e.prior.Data(string(backupStep), &b) {
 			e.backup = &b
 		}
 		e.note("backup taken before resume: %s", b.Path)
 		return nil
 	}
-	err := e.step(ctx, PhaseBackup, "backup", e.spec.ToolsHost, func(ctx context.Context) (any, error) {
+	err := e.step(ctx, PhaseBackup, backupStep, e.spec.ToolsHost, func(ctx context.Context) (any, error) {
 		b, err := e.takeBackup(ctx, "pre")
 		if err != nil {
 			return nil, err

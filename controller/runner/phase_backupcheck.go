@@ -7,6 +7,10 @@ import (
 	"strings"
 )
 
+// backupCheckStep journals the backup the fleet was stopped with (the
+// same, or retaken when writes slipped in).
+const backupCheckStep StepKey = "backup-check"
+
 // backupCheckPhase runs after the stop: when Kong's configuration tables
 // changed since the backup (writes slipped in before the nodes went down),
 // the backup is taken again, so the kept backup holds every accepted admin
@@ -16,14 +20,14 @@ type backupCheckPhase struct{}
 func (backupCheckPhase) name() PhaseName { return PhaseBackupCheck }
 
 func (backupCheckPhase) run(ctx context.Context, e *engine) error {
-	if e.prior.Done("backup-check") {
+	if e.prior.Done(string(backupCheckStep)) {
 		var b fleet.BackupInfo
-		if e.prior.Data("backup-check", &b) && b.Path != "" {
+		if e.prior.Data(string(backupCheckStep), &b) && b.Path != "" {
 			e.backup = &b
 		}
 		return nil
 	}
-	return e.step(ctx, PhaseBackupCheck, "backup-check", e.spec.ToolsHost, func(ctx context.Context) (any, error) {
+	return e.step(ctx, PhaseBackupCheck, backupCheckStep, e.spec.ToolsHost, func(ctx context.Context) (any, error) {
 		var changed []string
 		if e.backup != nil {
 			var err error

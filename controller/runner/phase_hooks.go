@@ -61,10 +61,9 @@ func hookHosts(e *engine, hk HookSpec) []string {
 // it runs per node; tag prefixes its journal key). A failure fails the
 // step unless the hook continues on error (a warning then).
 func (e *engine) runHook(ctx context.Context, ph PhaseName, point HookPoint, i int, hk HookSpec, h, node, tag string, extra map[string]string) error {
-	key := fmt.Sprintf("%shook/%s/%d/%s", tag, point, i, h)
+	key := hookStep(tag, point, i, node, h)
 	where := h
 	if node != "" {
-		key = fmt.Sprintf("%shook/%s/%d/%s/%s", tag, point, i, node, h)
 		where = h + " for " + node
 	}
 	err := e.step(ctx, ph, key, h, func(ctx context.Context) (any, error) {
@@ -104,4 +103,14 @@ func hookName(h HookSpec, i int) string {
 		return h.Name
 	}
 	return fmt.Sprintf("#%d", i+1)
+}
+
+// hookStep is the journal key of hook i of point on h ("hook/<point>/<i>/<h>",
+// with the node it runs for when per node), under tag ("rollback/" for
+// the rollback's own runs of the hooks).
+func hookStep(tag string, point HookPoint, i int, node, h string) StepKey {
+	if node != "" {
+		return StepKey(fmt.Sprintf("%shook/%s/%d/%s/%s", tag, point, i, node, h))
+	}
+	return StepKey(fmt.Sprintf("%shook/%s/%d/%s", tag, point, i, h))
 }

@@ -6,6 +6,12 @@ import (
 	"github.com/kongctl/kongctl/controller/fleet"
 )
 
+// The install's steps: Y installed on a node, and (undo) X reinstalled.
+const (
+	installSteps  hostSteps = "install/"
+	installXSteps hostSteps = "rollback/install-x/"
+)
+
 // installPhase installs Y on every node (the migration node first, the
 // others beside its migrations: windowPhase); the agent checks the
 // installed version. Undo: reinstall X from the package kept on the node.
@@ -22,7 +28,7 @@ func (installPhase) run(ctx context.Context, e *engine) error {
 // installY installs Y on h as a journaled step. Every node but the
 // migration node installs off the critical path, at a lower CPU priority.
 func (e *engine) installY(ctx context.Context, h string) error {
-	return e.step(ctx, PhaseInstall, "install/"+h, h, func(ctx context.Context) (any, error) {
+	return e.step(ctx, PhaseInstall, installSteps.of(h), h, func(ctx context.Context) (any, error) {
 		ref := e.pf.PkgY[h]
 		ref.Background = h != e.spec.MigrationHost
 		return nil, e.install(ctx, h, ref, e.spec.To)
@@ -32,12 +38,12 @@ func (e *engine) installY(ctx context.Context, h string) error {
 func (installPhase) undo(ctx context.Context, e *engine) error {
 	var hosts []string
 	for _, h := range e.spec.Nodes {
-		if e.stepStarted("install/" + h) {
+		if e.stepStarted(installSteps.of(h)) {
 			hosts = append(hosts, h)
 		}
 	}
 	return e.forEach(ctx, hosts, nodeLimit, func(ctx context.Context, h string) error {
-		return e.undoStep(ctx, PhaseInstall, "rollback/install-x/"+h, h, func(ctx context.Context) error {
+		return e.undoStep(ctx, PhaseInstall, installXSteps.of(h), h, func(ctx context.Context) error {
 			return e.install(ctx, h, e.pf.PkgX[h], e.pf.From)
 		})
 	})

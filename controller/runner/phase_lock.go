@@ -8,6 +8,9 @@ import (
 	"time"
 )
 
+// lockStep journals the fleet lock taken.
+const lockStep StepKey = "lock"
+
 // lockPhase takes the fleet lock in the database. A lock held by another
 // run is refused; a stale one is reported with how to clear it, never
 // taken over. On resume the same run id re-enters its own lock.
@@ -32,7 +35,7 @@ func (lockPhase) run(ctx context.Context, e *engine) error {
 	e.mu.Lock()
 	e.lock = &info
 	e.mu.Unlock()
-	_ = e.journalStep(PhaseLock, "lock", "", "done", info, nil)
+	_ = e.journalStep(PhaseLock, lockStep, "", "done", info, nil)
 	e.startHeartbeat(l, info)
 	return nil
 }

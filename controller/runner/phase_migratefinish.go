@@ -8,6 +8,13 @@ import (
 	"github.com/kongctl/kongctl/controller/progress"
 )
 
+// The finish's steps: the point of no return, journaled before `kong
+// migrations finish` starts, and the finish itself.
+const (
+	pointOfNoReturnStep StepKey = "point-of-no-return"
+	migrateFinishStep   StepKey = "migrate/finish"
+)
+
 // migrateFinishPhase runs `kong migrations finish`: the POINT OF NO
 // RETURN, journaled as such before it starts. Afterwards `list` must exit
 // 0. Undo: restore the database (X cannot run on a finished database).
@@ -17,14 +24,14 @@ func (migrateFinishPhase) name() PhaseName { return PhaseMigrateFinish }
 
 func (migrateFinishPhase) run(ctx context.Context, e *engine) error {
 	h := e.spec.MigrationHost
-	if !e.prior.Done("migrate/finish") {
+	if !e.prior.Done(string(migrateFinishStep)) {
 		e.emit(progress.Event{Type: progress.Message, Phase: string(PhaseMigrateFinish), Message: "POINT OF NO RETURN: kong migrations finish; from here, rolling back means restoring the database backup"})
-		if err := e.journalStep(PhaseMigrateFinish, "point-of-no-return", h, "done", map[string]bool{"point_of_no_return": true}, nil); err != nil {
+		if err := e.journalStep(PhaseMigrateFinish, pointOfNoReturnStep, h, "done", map[string]bool{"point_of_no_return": true}, nil); err != nil {
 			return err
 		}
 	}
 	e.pnr = true
-	return e.step(ctx, PhaseMigrateFinish, "migrate/finish", h, func(ctx context.Context) (any, error) {
+	return e.step(ctx, PhaseMigrateFinish, migrateFinishStep, h, func(ctx context.Context) (any, error) {
 		n, err := e.node(ctx, h)
 		if err != nil {
 			return nil, err

@@ -6,6 +6,9 @@ import (
 	"github.com/kongctl/kongctl/controller/fleet"
 )
 
+// migrateUpStep journals `kong migrations up`.
+const migrateUpStep StepKey = "migrate/up"
+
 // migrateUpPhase runs `kong migrations up` on exactly one node (Y
 // installed, whole fleet down), detached under a step id so a dropped SSH
 // connection or a controller restart attaches rather than re-runs. The
@@ -18,12 +21,12 @@ func (migrateUpPhase) name() PhaseName { return PhaseMigrateUp }
 
 func (migrateUpPhase) run(ctx context.Context, e *engine) error {
 	h := e.spec.MigrationHost
-	return e.step(ctx, PhaseMigrateUp, "migrate/up", h, func(ctx context.Context) (any, error) {
+	return e.step(ctx, PhaseMigrateUp, migrateUpStep, h, func(ctx context.Context) (any, error) {
 		n, err := e.node(ctx, h)
 		if err != nil {
 			return nil, err
 		}
-		if e.prior.Status("migrate/up") == "" {
+		if e.prior.Status(string(migrateUpStep)) == "" {
 			// A first attempt: preflight found the database current for X
 			// (nothing pending) and the fleet lock kept it so; up runs
 			// straight away (Kong's up is itself a no-op on a current

@@ -5,6 +5,9 @@ import (
 	"fmt"
 )
 
+// prepareSteps: Y installed on a new host, kong.conf carried.
+const prepareSteps hostSteps = "prepare/"
+
 // preparePhase installs Y on the spare hosts and carries kong.conf from an
 // X node, all before the stop.
 type preparePhase struct{}
@@ -21,7 +24,7 @@ func (preparePhase) run(ctx context.Context, e *engine) error {
 		return fmt.Errorf("read kong.conf on %s: %w", e.spec.Nodes[0], err)
 	}
 	return e.forEach(ctx, e.spec.Spares, 8, func(ctx context.Context, h string) error {
-		return e.step(ctx, PhasePrepare, "prepare/"+h, h, func(ctx context.Context) (any, error) {
+		return e.step(ctx, PhasePrepare, prepareSteps.of(h), h, func(ctx context.Context) (any, error) {
 			// Installed and checked before the stop: the window is then
 			// stop, migrations and start only.
 			if err := e.install(ctx, h, e.pf.PkgY[h], e.spec.To); err != nil {

@@ -7,6 +7,12 @@ import (
 	"time"
 )
 
+// The start's steps: Y started on a node, and (undo) Y stopped again.
+const (
+	startSteps hostSteps = "start/"
+	stopYSteps hostSteps = "rollback/stop-y/"
+)
+
 // startPhase starts Y on every target (the migration node first, then the
 // others: windowPhase) and waits until each is healthy on Y (running,
 // /status 200, ready, database reachable). The fleet serves again with the
@@ -24,7 +30,7 @@ func (startPhase) run(ctx context.Context, e *engine) error {
 // startY starts Y on h as a journaled step and waits until it is healthy
 // on Y; the step's data holds the time it was.
 func (e *engine) startY(ctx context.Context, h string) error {
-	err := e.step(ctx, PhaseStart, "start/"+h, h, func(ctx context.Context) (any, error) {
+	err := e.step(ctx, PhaseStart, startSteps.of(h), h, func(ctx context.Context) (any, error) {
 		if err := e.startAndWait(ctx, h, e.spec.To); err != nil {
 			return nil, err
 		}
@@ -59,12 +65,12 @@ func (e *engine) startAndWait(ctx context.Context, h, want string) error {
 func (startPhase) undo(ctx context.Context, e *engine) error {
 	var hosts []string
 	for _, h := range e.spec.targets() {
-		if e.stepStarted("start/" + h) {
+		if e.stepStarted(startSteps.of(h)) {
 			hosts = append(hosts, h)
 		}
 	}
 	return e.forEach(ctx, hosts, nodeLimit, func(ctx context.Context, h string) error {
-		return e.undoStep(ctx, PhaseStart, "rollback/stop-y/"+h, h, func(ctx context.Context) error {
+		return e.undoStep(ctx, PhaseStart, stopYSteps.of(h), h, func(ctx context.Context) error {
 			n, err := e.node(ctx, h)
 			if err != nil {
 				return err

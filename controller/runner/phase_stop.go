@@ -5,6 +5,12 @@ import (
 	"fmt"
 )
 
+// The stop's steps: a node stopped, and (undo) X started again on it.
+const (
+	stopSteps   hostSteps = "stop/"
+	startXSteps hostSteps = "rollback/start-x/"
+)
+
 // stopPhase stops the X nodes (see windowPhase for the order) gracefully
 // and verifies each down. Downtime starts with the first stop. Undo:
 // start X again on the stopped nodes (after the database restore and the
@@ -26,7 +32,7 @@ func (e *engine) stopNode(ctx context.Context, h string) error {
 	if err := e.nodeHooks(ctx, PhaseStop, HookBeforeStop, h, ""); err != nil {
 		return err
 	}
-	return e.step(ctx, PhaseStop, "stop/"+h, h, func(ctx context.Context) (any, error) {
+	return e.step(ctx, PhaseStop, stopSteps.of(h), h, func(ctx context.Context) (any, error) {
 		n, err := e.node(ctx, h)
 		if err != nil {
 			return nil, err
@@ -43,17 +49,14 @@ func (e *engine) stopNode(ctx context.Context, h string) error {
 func (stopPhase) undo(ctx context.Context, e *engine) error {
 	var hosts []string
 	for _, h := range e.spec.Nodes {
-		if e.stepStarted("stop/" + h) {
+		if e.stepStarted(stopSteps.of(h)) {
 			hosts = append(hosts, h)
 		}
 	}
 	// X comes back on every node at once (as Y starts), not one after the
 	// other: the fleet is down until the first node serves again.
 	return e.forEach(ctx, hosts, startLimit, func(ctx context.Context, h string) error {
-		if err := e.undecommission(ctx, h); err != nil {
-			return err
-		}
-		if err := e.undoStep(ctx, PhaseStop, "rollback/start-x/"+h, h, func(ctx context.Context) error {
+		if err := e.undoStep(ctx, PhaseStop, startXSteps.of(h), h, func(ctx context.Context) error {
 			return e.startAndWait(ctx, h, e.pf.From)
 		}); err != nil {
 			return err

@@ -92,14 +92,14 @@ func plan(ctx context.Context, spec *Spec, cfg runConfig) (*UpgradePlan, error) 
 	e.emit(progress.Event{Type: progress.RunStart, Message: "plan: preflight only, nothing is changed"})
 	_ = e.runPhase(ctx, preflightPhase{})
 
-	p := &UpgradePlan{From: e.pf.From, To: spec.To, Edition: spec.Edition, Mode: "in-place", MigrationHost: spec.MigrationHost, Findings: e.findings}
+	p := &UpgradePlan{From: e.pf.From, To: spec.To, Edition: string(spec.Edition), Mode: "in-place", MigrationHost: spec.MigrationHost, Findings: e.findings}
 	if spec.NewHosts {
 		p.Mode = "new-hosts"
 	}
 	p.Ready = len(e.errorFindings()) == 0
 	if from, err := upgradepath.Parse(e.pf.From); err == nil {
 		if to, err := upgradepath.Parse(spec.To); err == nil {
-			d := upgradepath.Check(from, to, e.pf.FromEdition, spec.Edition)
+			d := upgradepath.Check(from, to, e.pf.FromEdition, string(spec.Edition))
 			p.Path = PlanPath{Allowed: d.Allowed, Kind: string(d.Kind), Reason: d.Reason}
 			for _, h := range d.Chain {
 				p.Path.Chain = append(p.Path.Chain, h.String())

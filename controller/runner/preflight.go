@@ -10,6 +10,9 @@ import (
 	"time"
 )
 
+// preflightStep journals what preflight learnt (preflightData).
+const preflightStep StepKey = "preflight"
+
 // preflightPhase checks everything before any downtime: reachability and
 // agent delivery, facts, one X and one edition across the fleet, the
 // upgrade path, breaking kong.conf settings, disk, plugin sets, the
@@ -22,7 +25,7 @@ func (preflightPhase) name() PhaseName { return PhasePreflight }
 
 func (preflightPhase) run(ctx context.Context, e *engine) error {
 	e.redactSecrets()
-	if e.prior.Done("preflight") && e.prior.Data("preflight", &e.pf) {
+	if e.prior.Done(string(preflightStep)) && e.prior.Data(string(preflightStep), &e.pf) {
 		e.note("preflight done before resume (X=%s, Y=%s)", e.pf.From, e.pf.To)
 		return nil
 	}
@@ -121,5 +124,5 @@ func (preflightPhase) run(ctx context.Context, e *engine) error {
 	if e.plan {
 		return nil
 	}
-	return e.step(ctx, PhasePreflight, "preflight", "", func(context.Context) (any, error) { return pf, nil })
+	return e.step(ctx, PhasePreflight, preflightStep, "", func(context.Context) (any, error) { return pf, nil })
 }

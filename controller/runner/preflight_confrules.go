@@ -35,7 +35,7 @@ func (e *engine) checkConfRules(pf *preflightData) {
 		if !ok {
 			continue
 		}
-		for _, cf := range upgradepath.CheckConfEntries(f.ConfEntries, from, to, e.spec.Edition) {
+		for _, cf := range upgradepath.CheckConfEntries(f.ConfEntries, from, to, string(e.spec.Edition)) {
 			e.find(confRuleFinding(h, f.ConfFile, to, cf, slices.Contains(e.spec.AcceptConf, cf.Entry.Key)))
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"github.com/kongctl/kongctl/controller/fleet"
+	"github.com/kongctl/kongctl/inventory"
 	"slices"
 	"strings"
 
@@ -64,7 +65,7 @@ func (e *engine) checkPath(pf *preflightData) {
 		}
 		return
 	}
-	d := upgradepath.Check(from, to, pf.FromEdition, e.spec.Edition)
+	d := upgradepath.Check(from, to, pf.FromEdition, string(e.spec.Edition))
 	if !d.Allowed {
 		e.find(Finding{Severity: SevError, Code: "upgrade-path", Message: d.Reason, Fix: chainFix(d)})
 	} else {
@@ -72,7 +73,7 @@ func (e *engine) checkPath(pf *preflightData) {
 	}
 	if d.EditionSwitch {
 		msg := fmt.Sprintf("edition switch %s → %s", dash(pf.FromEdition), e.spec.Edition)
-		if e.spec.Edition == upgradepath.EditionOSS {
+		if e.spec.Edition == inventory.EditionOSS {
 			msg = fmt.Sprintf("%s needs the enterprise edition (OSS stopped after %s)", to, upgradepath.LastOSS)
 		}
 		e.find(Finding{Severity: SevWarning, Code: "edition-switch", Message: msg, Fix: "package kong-enterprise-edition; apply the Enterprise license after the upgrade"})

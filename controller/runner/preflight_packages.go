@@ -19,7 +19,7 @@ import (
 func (e *engine) resolvePackages(pf *preflightData) {
 	want := func(h, version, edition string) (fleet.PackageRef, bool) {
 		f := pf.Facts[h]
-		ref := fleet.PackageRef{Name: packageName(edition), Version: version, Edition: edition, Format: orDefault(f.PackageFormat, "deb"), Arch: orDefault(f.Arch, "amd64"), Source: e.spec.Package.Source}
+		ref := fleet.PackageRef{Name: packageName(edition), Version: version, Edition: edition, Format: orDefault(f.PackageFormat, "deb"), Arch: orDefault(f.Arch, "amd64"), Source: string(e.spec.Package.Source)}
 		if ref.Source != "file" {
 			return ref, true
 		}
@@ -38,7 +38,7 @@ func (e *engine) resolvePackages(pf *preflightData) {
 		return ref, true
 	}
 	for _, h := range e.spec.targets() {
-		if ref, ok := want(h, e.spec.To, e.spec.Edition); ok {
+		if ref, ok := want(h, e.spec.To, string(e.spec.Edition)); ok {
 			pf.PkgY[h] = ref
 		}
 	}

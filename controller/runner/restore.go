@@ -7,6 +7,10 @@ import (
 	"strings"
 )
 
+// restoreDBStep journals the database restored from the backup (the undo
+// of the migrations).
+const restoreDBStep StepKey = "rollback/restore-db"
+
 // restoreDB puts the kept backup back when migrations touched the
 // database, and checks the fingerprint equals the pre-upgrade one. Once
 // per rollback.
@@ -14,12 +18,12 @@ func (e *engine) restoreDB(ctx context.Context) error {
 	if e.dbRestore {
 		return nil
 	}
-	upStarted := e.stepStarted("migrate/up")
-	finishStarted := e.stepStarted("migrate/finish") || e.stepStarted("point-of-no-return")
+	upStarted := e.stepStarted(migrateUpStep)
+	finishStarted := e.stepStarted(migrateFinishStep) || e.stepStarted(pointOfNoReturnStep)
 	if !upStarted && !finishStarted {
 		return nil
 	}
-	if !e.prior.Done("rollback/restore-db") && !(e.j != nil && e.j.State().Done("rollback/restore-db")) {
+	if !e.prior.Done(string(restoreDBStep)) && !(e.j != nil && e.j.State().Done(string(restoreDBStep))) {
 		if err := e.settleMigrations(ctx); err != nil {
 			return err
 		}
@@ -32,7 +36,7 @@ func (e *engine) restoreDB(ctx context.Context) error {
 	if e.backup == nil {
 		return errors.New("restore database: no backup recorded in the journal")
 	}
-	err := e.undoStep(ctx, PhaseMigrateUp, "rollback/restore-db", e.spec.ToolsHost, func(ctx context.Context) error {
+	err := e.undoStep(ctx, PhaseMigrateUp, restoreDBStep, e.spec.ToolsHost, func(ctx context.Context) error {
 		db, err := e.database(ctx)
 		if err != nil {
 			return err

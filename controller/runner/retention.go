@@ -133,9 +133,9 @@ func journaledBackups(root string) ([]runBackups, error) {
 			continue // not a journal this kongctl can read: leave its run alone
 		}
 		st := journal.Fold(recs)
-		r := runBackups{runID: recs[0].Header.RunID, status: st.LastRun().Status, stopped: len(st.Steps("stop/")) > 0}
+		r := runBackups{runID: recs[0].Header.RunID, status: st.LastRun().Status, stopped: len(st.Steps(string(stopSteps))) > 0}
 		seen := map[string]bool{}
-		for _, step := range []string{"backup", "backup-check"} {
+		for _, step := range []string{string(backupStep), string(backupCheckStep)} {
 			var b fleet.BackupInfo
 			if !st.Data(step, &b) || b.Path == "" || seen[b.Path] {
 				continue

@@ -25,7 +25,7 @@ func TestBackupRetention(t *testing.T) {
 	spec := testSpec(t, "kong-1", "kong-2")
 	spec.Backup.LocalDir = filepath.Join(t.TempDir(), "backups")
 	spec.Backup.Retention = 2
-	run := func(onFailure string) *Report {
+	run := func(onFailure OnFailure) *Report {
 		t.Helper()
 		s := testSpecLike(spec)
 		s.OnFailure = onFailure

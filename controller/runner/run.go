@@ -74,11 +74,11 @@ func openRun(spec *Spec, cfg runConfig, op string, reopen bool) (*engine, error)
 		if h.MigrationHost != "" {
 			spec.MigrationHost = h.MigrationHost
 		}
-		e.prior.Data("preflight", &e.pf)
+		e.prior.Data(string(preflightStep), &e.pf)
 		var b fleet.BackupInfo
-		if e.prior.Data("backup-check", &b) && b.Path != "" {
+		if e.prior.Data(string(backupCheckStep), &b) && b.Path != "" {
 			e.backup = &b
-		} else if e.prior.Data("backup", &b) && b.Path != "" {
+		} else if e.prior.Data(string(backupStep), &b) && b.Path != "" {
 			e.backup = &b
 		}
 		return e, nil
@@ -87,7 +87,7 @@ func openRun(spec *Spec, cfg runConfig, op string, reopen bool) (*engine, error)
 	j, err := journal.Create(spec.StateDir, journal.Header{
 		RunID: e.runID, Started: e.clk.Now(), InventoryPath: spec.InventoryPath, InventoryHash: spec.InventoryHash,
 		From: spec.From, To: spec.To, Hosts: append(slices.Clone(spec.Nodes), spec.Spares...), MigrationHost: spec.MigrationHost,
-		OnFailure: spec.OnFailure, Version: cfg.version,
+		OnFailure: string(spec.OnFailure), Version: cfg.version,
 	}, e.clk.Now)
 	if err != nil {
 		return nil, err
@@ -132,7 +132,7 @@ func upgrade(ctx context.Context, spec *Spec, cfg runConfig) (*Report, error) {
 	pctx, pcancel := hardOnInterrupt(ctx)
 	idx, err := e.runPhases(pctx, phases[:1])
 	pcancel()
-	if err == nil && !e.prior.Done("lock") {
+	if err == nil && !e.prior.Done(string(lockStep)) {
 		if cerr := e.confirmDowntime(); cerr != nil {
 			_ = e.j.Run("failed", cerr.Error())
 			return e.finish(started, Failed, cerr, nil), nil
@@ -194,7 +194,7 @@ func (e *engine) failed(ctx context.Context, started time.Time, phases []phase, 
 		}
 		return r
 	}
-	if interrupted || e.spec.OnFailure == "pause" {
+	if interrupted || e.spec.OnFailure == OnFailurePause {
 		why := "paused after a failure (on_failure = pause)"
 		if interrupted {
 			why = "interrupted"
@@ -282,13 +282,14 @@ func rollbackRun(ctx context.Context, spec *Spec, cfg runConfig) (*Report, error
 // phaseStarted tells from the journal whether a phase changed anything.
 func phaseStarted(st *journal.State, p PhaseName, spec *Spec) bool {
 	prefix := map[PhaseName]string{
-		PhaseStop: "stop/", PhaseInstall: "install/", PhaseMigrateUp: "migrate/up",
-		PhaseMigrateFinish: "migrate/finish", PhaseStart: "start/", PhaseLock: "lock",
+		PhaseStop: string(stopSteps), PhaseInstall: string(installSteps), PhaseMigrateUp: string(migrateUpStep),
+		PhaseMigrateFinish: string(migrateFinishStep), PhaseStart: string(startSteps), PhaseLock: string(lockStep),
+		PhaseDecommission: string(decommissionSteps),
 	}[p]
 	if prefix == "" {
 		return false
 	}
-	if p == PhaseMigrateFinish && st.Status("point-of-no-return") != "" {
+	if p == PhaseMigrateFinish && st.Status(string(pointOfNoReturnStep)) != "" {
 		return true
 	}
 	return len(st.Steps(prefix)) > 0
@@ -343,7 +344,7 @@ func (e *engine) finish(started time.Time, o Outcome, err, rerr error) *Report {
 			hr.Result, hr.Version = "rolled-back", e.pf.From
 		case o == Succeeded && slices.Contains(e.spec.targets(), h):
 			hr.Version = e.spec.To
-		case o == Succeeded && e.j != nil && e.j.State().Done("decommission/"+h):
+		case o == Succeeded && e.j != nil && e.j.State().Done(string(decommissionSteps.of(h))):
 			hr.Result, hr.Version = "decommissioned", "removed"
 		case o == Succeeded:
 			hr.Version = e.pf.From + " (stopped)"
@@ -378,7 +379,7 @@ func downtime(recs []journal.Record, spec *Spec) *Window {
 		if r.Kind != "step" {
 			continue
 		}
-		if strings.HasPrefix(r.Step, "stop/") {
+		if stopSteps.has(r.Step) {
 			if r.Status == journal.Started && start.IsZero() {
 				start = r.Time
 			}
@@ -386,7 +387,7 @@ func downtime(recs []journal.Record, spec *Spec) *Window {
 				allDown = r.Time
 			}
 		}
-		if (strings.HasPrefix(r.Step, "start/") || strings.HasPrefix(r.Step, "rollback/start-x/")) && r.Status == journal.Done {
+		if (startSteps.has(r.Step) || startXSteps.has(r.Step)) && r.Status == journal.Done {
 			if r.Time.After(end) {
 				end = r.Time
 			}

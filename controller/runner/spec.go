@@ -41,12 +41,12 @@ type Spec struct {
 	// redact it from output here (the connector sends it to the agents).
 	AdminToken func() ([]byte, error)
 
-	From, To  string // From "" = detect from the fleet
-	Edition   string // target edition: oss | enterprise
+	From, To  string            // From "" = detect from the fleet
+	Edition   inventory.Edition // target edition
 	Package   PackageSpec
 	KongConf  string
 	Prefix    string
-	OnFailure string // rollback | pause
+	OnFailure OnFailure
 	// StopMode is "parallel" (default) or "sequential"; FinishMode is
 	// "before-start" (default) or "after-verify" (inventory.Upgrade).
 	StopMode   string
@@ -88,7 +88,7 @@ type DBSpec struct {
 
 // PackageSpec says where packages come from.
 type PackageSpec struct {
-	Source string // file | repository
+	Source PackageSource
 	Dir    string // for file: holds kong_<version>_<arch>.deb / .rpm
 }
 
@@ -180,10 +180,10 @@ func (s *Spec) withDefaults() {
 	d(&s.Timeouts.FleetLockTTL, 2*time.Minute)
 	d(&s.Verify.Interval, 5*time.Second)
 	if s.OnFailure == "" {
-		s.OnFailure = "rollback"
+		s.OnFailure = OnFailureRollback
 	}
 	if s.Edition == "" {
-		s.Edition = "oss"
+		s.Edition = inventory.EditionOSS
 	}
 	if s.StopMode == "" {
 		s.StopMode = inventory.StopParallel
@@ -195,7 +195,7 @@ func (s *Spec) withDefaults() {
 		s.MinDiskFree = 512 << 20
 	}
 	if s.Package.Source == "" {
-		s.Package.Source = "file"
+		s.Package.Source = SourceFile
 	}
 	if s.MigrationHost == "" {
 		if s.NewHosts && len(s.Spares) > 0 {
@@ -228,7 +228,7 @@ func (s *Spec) validate() error {
 	if s.FinishMode != inventory.FinishBeforeStart && s.FinishMode != inventory.FinishAfterVerify {
 		return fmt.Errorf("finish %q: want %s or %s", s.FinishMode, inventory.FinishBeforeStart, inventory.FinishAfterVerify)
 	}
-	if s.OnFailure != "rollback" && s.OnFailure != "pause" {
+	if s.OnFailure != OnFailureRollback && s.OnFailure != OnFailurePause {
 		return fmt.Errorf("on_failure %q: want rollback or pause", s.OnFailure)
 	}
 	return nil
@@ -255,3 +255,22 @@ func (s *Spec) host(name string) HostSpec {
 	}
 	return HostSpec{Name: name}
 }
+
+// OnFailure is what a failed upgrade does (upgrade.on_failure,
+// --on-failure).
+type OnFailure string
+
+// The answers to a failed upgrade.
+const (
+	OnFailureRollback OnFailure = "rollback" // undo the started phases
+	OnFailurePause    OnFailure = "pause"    // stop and wait for --resume or rollback
+)
+
+// PackageSource is where the Kong packages come from (upgrade.package).
+type PackageSource string
+
+// The package sources.
+const (
+	SourceFile       PackageSource = inventory.SourceFile       // a bastion directory, staged over SSH
+	SourceRepository PackageSource = inventory.SourceRepository // the node's configured apt/dnf repository
+)

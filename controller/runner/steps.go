@@ -11,8 +11,8 @@ import (
 // step runs fn once per run: a step recorded done in the journal (by an
 // earlier attempt of this run) is skipped. Its start, end and data are
 // journaled (fsync'd) around fn.
-func (e *engine) step(ctx context.Context, ph PhaseName, key, host string, fn func(ctx context.Context) (any, error)) error {
-	if e.prior.Done(key) {
+func (e *engine) step(ctx context.Context, ph PhaseName, key StepKey, host string, fn func(ctx context.Context) (any, error)) error {
+	if e.prior.Done(string(key)) {
 		e.hostResult(ph, host, "skipped", 0, "done before resume", nil)
 		return nil
 	}
@@ -45,23 +45,23 @@ func (e *engine) step(ctx context.Context, ph PhaseName, key, host string, fn fu
 	return nil
 }
 
-func (e *engine) journalStep(ph PhaseName, key, host string, st journal.Status, data any, err error) error {
+func (e *engine) journalStep(ph PhaseName, key StepKey, host string, st journal.Status, data any, err error) error {
 	if e.j == nil {
 		return nil
 	}
 	if err != nil {
 		err = errors.New(e.red.err(err))
 	}
-	return e.j.Step(string(ph), key, host, st, data, err)
+	return e.j.Step(string(ph), string(key), host, st, data, err)
 }
 
 // stepStarted reports whether key was ever started in this run (any
 // attempt).
-func (e *engine) stepStarted(key string) bool {
+func (e *engine) stepStarted(key StepKey) bool {
 	if e.j == nil {
 		return false
 	}
-	return e.j.State().Status(key) != ""
+	return e.j.State().Status(string(key)) != ""
 }
 
 // softStopped reports whether the operator's soft interrupt came while
@@ -77,11 +77,11 @@ func (e *engine) softStopped() bool {
 // A step that fails because its connection to the host was lost, or the
 // host could not reach the database, is tried again for a while
 // (retryTransient): rollback steps are safe to run twice.
-func (e *engine) undoStep(ctx context.Context, ph PhaseName, key, host string, fn func(ctx context.Context) error) error {
-	if e.j != nil && e.j.State().Done(key) {
+func (e *engine) undoStep(ctx context.Context, ph PhaseName, key StepKey, host string, fn func(ctx context.Context) error) error {
+	if e.j != nil && e.j.State().Done(string(key)) {
 		return nil
 	}
 	return e.step(ctx, ph, key, host, func(ctx context.Context) (any, error) {
-		return nil, e.retryTransient(ctx, host, key, fn)
+		return nil, e.retryTransient(ctx, host, string(key), fn)
 	})
 }

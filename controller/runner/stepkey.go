@@ -1,0 +1,19 @@
+package runner
+
+import "strings"
+
+// StepKey names one journaled step. A resumed run finds what it already
+// did by these keys, and a rollback what it must undo, so their text is
+// the journal's format: it never changes (journals written by earlier
+// versions are resumed). Each phase declares its own keys, in its file.
+type StepKey string
+
+// hostSteps is a family of per-host steps: the prefix, then the host
+// ("stop/kong-1").
+type hostSteps string
+
+// of is the key of the family's step on host.
+func (f hostSteps) of(host string) StepKey { return StepKey(string(f) + host) }
+
+// has reports whether a journal record's step belongs to the family.
+func (f hostSteps) has(step string) bool { return strings.HasPrefix(step, string(f)) }
