@@ -42,3 +42,6 @@ const (
 
 // OnFailure is what a failed upgrade does (Options.OnFailure).
 type OnFailure = runner.OnFailure
+
+// Result is how a phase, a host's step or a host ended.
+type Result = runner.Result

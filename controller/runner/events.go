@@ -42,15 +42,15 @@ func (e *engine) errorFindings() []Finding {
 	return out
 }
 
-func (e *engine) hostResult(ph PhaseName, host, status string, d time.Duration, msg string, err error) {
+func (e *engine) hostResult(ph PhaseName, host string, status Result, d time.Duration, msg string, err error) {
 	e.hostResultTimed(ph, host, status, d, nil, msg, err)
 }
 
-func (e *engine) hostResultTimed(ph PhaseName, host, status string, d time.Duration, agent map[string]float64, msg string, err error) {
+func (e *engine) hostResultTimed(ph PhaseName, host string, status Result, d time.Duration, agent map[string]float64, msg string, err error) {
 	e.mu.Lock()
 	e.hostSteps[host] = append(e.hostSteps[host], StepResult{Phase: string(ph), Status: status, Duration: d.Seconds(), Agent: agent, Error: e.red.err(err)})
 	e.mu.Unlock()
-	e.emit(progress.Event{Type: progress.HostResult, Phase: string(ph), Host: host, Status: status, Message: msg, Error: e.red.err(err), Duration: d.Seconds(), Agent: agent})
+	e.emit(progress.Event{Type: progress.HostResult, Phase: string(ph), Host: host, Status: string(status), Message: msg, Error: e.red.err(err), Duration: d.Seconds(), Agent: agent})
 }
 
 // agentTimes snapshots the agent's times of an already connected host

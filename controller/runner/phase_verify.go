@@ -70,7 +70,7 @@ func (verifyPhase) run(ctx context.Context, e *engine) error {
 	}
 	err := e.forEach(ctx, targets, nodeLimit, func(ctx context.Context, h string) error {
 		if err := check(ctx, h); err != nil {
-			e.hostResult(PhaseVerify, h, "failed", 0, "", err)
+			e.hostResult(PhaseVerify, h, ResultFailed, 0, "", err)
 			return err
 		}
 		n, _ := e.node(ctx, h)
@@ -79,7 +79,7 @@ func (verifyPhase) run(ctx context.Context, e *engine) error {
 			start[h] = &sample{m: m, at: e.clk.Now()}
 			smu.Unlock()
 		}
-		e.hostResult(PhaseVerify, h, "ok", 0, "healthy on "+e.spec.To+", smoke ok", nil)
+		e.hostResult(PhaseVerify, h, ResultOK, 0, "healthy on "+e.spec.To+", smoke ok", nil)
 		return nil
 	})
 	if err != nil {

@@ -40,13 +40,13 @@ func (preflightPhase) run(ctx context.Context, e *engine) error {
 		n, err := e.node(ctx, h)
 		if err != nil {
 			e.find(Finding{Severity: SevError, Code: "unreachable", Host: h, Message: e.red.err(err), Fix: "check the host's address, SSH settings and known_hosts in the inventory"})
-			e.hostResult(PhasePreflight, h, "failed", 0, "", err)
+			e.hostResult(PhasePreflight, h, ResultFailed, 0, "", err)
 			return err
 		}
 		f, err := n.Facts(ctx)
 		if err != nil {
 			e.find(Finding{Severity: SevError, Code: "facts", Host: h, Message: e.red.err(err)})
-			e.hostResult(PhasePreflight, h, "failed", 0, "", err)
+			e.hostResult(PhasePreflight, h, ResultFailed, 0, "", err)
 			return err
 		}
 		mu.Lock()
@@ -65,7 +65,7 @@ func (preflightPhase) run(ctx context.Context, e *engine) error {
 					Fix: "make the Admin API's /metrics answer on the node (the prometheus plugin is bundled with Kong and must stay in `plugins`), or remove the verify gates"})
 			}
 		}
-		e.hostResult(PhasePreflight, h, "ok", 0, fmt.Sprintf("kong %s (%s), running=%v", dash(f.Version), dash(f.Edition), f.Running), nil)
+		e.hostResult(PhasePreflight, h, ResultOK, 0, fmt.Sprintf("kong %s (%s), running=%v", dash(f.Version), dash(f.Edition), f.Running), nil)
 		return nil
 	})
 

@@ -24,6 +24,19 @@ const (
 	SevInfo    Severity = "info"
 )
 
+// Result is how a phase, a host's step or a host ended.
+type Result string
+
+// The results.
+const (
+	ResultOK             Result = "ok"
+	ResultFailed         Result = "failed"
+	ResultSkipped        Result = "skipped"     // a step done before a resume
+	ResultRolledBack     Result = "rolled-back" // undone (phase), back on X (host)
+	ResultDecommissioned Result = "decommissioned"
+	ResultUntouched      Result = "untouched" // a host no step changed
+)
+
 // Finding is one thing preflight (or the run) found.
 type Finding struct {
 	Severity Severity `json:"severity"`
@@ -36,7 +49,7 @@ type Finding struct {
 // PhaseResult is one line of the timeline.
 type PhaseResult struct {
 	Phase    string    `json:"phase"`
-	Status   string    `json:"status"` // ok, failed, skipped, rolled-back, resumed
+	Status   Result    `json:"status"` // ok, failed, rolled-back
 	Started  time.Time `json:"started"`
 	Finished time.Time `json:"finished"`
 	Error    string    `json:"error,omitempty"`
@@ -45,7 +58,7 @@ type PhaseResult struct {
 // StepResult is one host's part of a phase.
 type StepResult struct {
 	Phase    string  `json:"phase"`
-	Status   string  `json:"status"`
+	Status   Result  `json:"status"` // ok, failed, skipped
 	Duration float64 `json:"duration_seconds"`
 	// Agent is the time the node's agent itself spent on the step, per
 	// operation ("service.stop", "package.install", "migrations.up"...),
@@ -61,7 +74,7 @@ type HostReport struct {
 	Roles       []string     `json:"roles,omitempty"`
 	FromVersion string       `json:"from_version,omitempty"`
 	Version     string       `json:"version,omitempty"` // at the end of the run
-	Result      string       `json:"result"`            // ok, failed, rolled-back, untouched
+	Result      Result       `json:"result"`            // ok, failed, rolled-back, decommissioned, untouched
 	Steps       []StepResult `json:"steps,omitempty"`
 }
 

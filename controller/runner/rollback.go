@@ -27,14 +27,14 @@ func (e *engine) rollback(ctx context.Context) error {
 		t0 := e.clk.Now()
 		e.emit(progress.Event{Type: progress.PhaseStart, Phase: name, Total: e.phaseTotal(started[i].name())})
 		err := u.undo(ctx, e)
-		pr := PhaseResult{Phase: name, Started: t0, Finished: e.clk.Now(), Status: "rolled-back"}
+		pr := PhaseResult{Phase: name, Started: t0, Finished: e.clk.Now(), Status: ResultRolledBack}
 		if err != nil {
-			pr.Status, pr.Error = "failed", e.red.err(err)
+			pr.Status, pr.Error = ResultFailed, e.red.err(err)
 		}
 		e.mu.Lock()
 		e.timeline = append(e.timeline, pr)
 		e.mu.Unlock()
-		e.emit(progress.Event{Type: progress.PhaseEnd, Phase: name, Status: pr.Status, Error: pr.Error, Duration: pr.Finished.Sub(t0).Seconds()})
+		e.emit(progress.Event{Type: progress.PhaseEnd, Phase: name, Status: string(pr.Status), Error: pr.Error, Duration: pr.Finished.Sub(t0).Seconds()})
 		if err != nil {
 			return fmt.Errorf("rollback of %s: %w", started[i].name(), err)
 		}

@@ -328,24 +328,24 @@ func (e *engine) finish(started time.Time, o Outcome, err, rerr error) *Report {
 		}
 	}
 	for _, h := range append(slices.Clone(e.spec.Nodes), e.spec.Spares...) {
-		hr := HostReport{Name: h, Roles: e.spec.host(h).Roles, FromVersion: e.pf.Facts[h].Version, Steps: e.hostSteps[h], Result: "untouched"}
+		hr := HostReport{Name: h, Roles: e.spec.host(h).Roles, FromVersion: e.pf.Facts[h].Version, Steps: e.hostSteps[h], Result: ResultUntouched}
 		for _, s := range hr.Steps {
-			if s.Status == "ok" || s.Status == "skipped" {
-				hr.Result = "ok"
+			if s.Status == ResultOK || s.Status == ResultSkipped {
+				hr.Result = ResultOK
 			}
 		}
 		for _, s := range hr.Steps {
-			if s.Status == "failed" {
-				hr.Result = "failed"
+			if s.Status == ResultFailed {
+				hr.Result = ResultFailed
 			}
 		}
 		switch {
 		case o == RolledBack && slices.Contains(e.spec.Nodes, h):
-			hr.Result, hr.Version = "rolled-back", e.pf.From
+			hr.Result, hr.Version = ResultRolledBack, e.pf.From
 		case o == Succeeded && slices.Contains(e.spec.targets(), h):
 			hr.Version = e.spec.To
 		case o == Succeeded && e.j != nil && e.j.State().Done(string(decommissionSteps.of(h))):
-			hr.Result, hr.Version = "decommissioned", "removed"
+			hr.Result, hr.Version = ResultDecommissioned, "removed"
 		case o == Succeeded:
 			hr.Version = e.pf.From + " (stopped)"
 		}

@@ -37,9 +37,9 @@ func (e *engine) runPhase(ctx context.Context, p phase) error {
 	t0 := e.clk.Now()
 	e.emit(progress.Event{Type: progress.PhaseStart, Phase: string(p.name()), Total: e.phaseTotal(p.name())})
 	err := p.run(ctx, e)
-	pr := PhaseResult{Phase: string(p.name()), Started: t0, Finished: e.clk.Now(), Status: "ok"}
+	pr := PhaseResult{Phase: string(p.name()), Started: t0, Finished: e.clk.Now(), Status: ResultOK}
 	if err != nil {
-		pr.Status, pr.Error = "failed", e.red.err(err)
+		pr.Status, pr.Error = ResultFailed, e.red.err(err)
 	}
 	e.endPhase(ctx, pr)
 	return err
@@ -51,8 +51,8 @@ func (e *engine) endPhase(ctx context.Context, pr PhaseResult) {
 	e.mu.Lock()
 	e.timeline = append(e.timeline, pr)
 	e.mu.Unlock()
-	e.emit(progress.Event{Type: progress.PhaseEnd, Phase: pr.Phase, Status: pr.Status, Error: pr.Error, Duration: pr.Finished.Sub(pr.Started).Seconds()})
-	e.recordRun(ctx, pr.Phase, pr.Status)
+	e.emit(progress.Event{Type: progress.PhaseEnd, Phase: pr.Phase, Status: string(pr.Status), Error: pr.Error, Duration: pr.Finished.Sub(pr.Started).Seconds()})
+	e.recordRun(ctx, pr.Phase, string(pr.Status))
 }
 
 func (e *engine) phaseTotal(p PhaseName) int {

@@ -13,7 +13,7 @@ import (
 // journaled (fsync'd) around fn.
 func (e *engine) step(ctx context.Context, ph PhaseName, key StepKey, host string, fn func(ctx context.Context) (any, error)) error {
 	if e.prior.Done(string(key)) {
-		e.hostResult(ph, host, "skipped", 0, "done before resume", nil)
+		e.hostResult(ph, host, ResultSkipped, 0, "done before resume", nil)
 		return nil
 	}
 	if e.softStopped() {
@@ -32,7 +32,7 @@ func (e *engine) step(ctx context.Context, ph PhaseName, key StepKey, host strin
 			err = errors.Join(err, jerr)
 		}
 		if host != "" {
-			e.hostResultTimed(ph, host, "failed", d, agent, "", err)
+			e.hostResultTimed(ph, host, ResultFailed, d, agent, "", err)
 		}
 		return err
 	}
@@ -40,7 +40,7 @@ func (e *engine) step(ctx context.Context, ph PhaseName, key StepKey, host strin
 		return err
 	}
 	if host != "" {
-		e.hostResultTimed(ph, host, "ok", d, agent, "", nil)
+		e.hostResultTimed(ph, host, ResultOK, d, agent, "", nil)
 	}
 	return nil
 }

@@ -293,7 +293,7 @@ func (s *stage) do(ctx context.Context, h string, fn func(ctx context.Context, h
 	s.mu.Lock()
 	if !s.begun {
 		s.begun = true
-		s.pr = PhaseResult{Phase: string(s.p.name()), Started: s.e.clk.Now(), Status: "ok"}
+		s.pr = PhaseResult{Phase: string(s.p.name()), Started: s.e.clk.Now(), Status: ResultOK}
 		s.e.enter(s.p)
 		s.e.emit(progress.Event{Type: progress.PhaseStart, Phase: string(s.p.name()), Total: s.expect})
 	}
@@ -326,7 +326,7 @@ func (s *stage) close() {
 	pr := s.pr
 	pr.Finished = s.e.clk.Now()
 	if err := errors.Join(s.errs...); err != nil {
-		pr.Status, pr.Error = "failed", s.e.red.err(err)
+		pr.Status, pr.Error = ResultFailed, s.e.red.err(err)
 	}
 	s.mu.Unlock()
 	s.e.endPhase(s.ctx, pr)
