@@ -55,7 +55,7 @@ func writeTarball(dst, top string, entries []entry, mtime time.Time) error {
 }
 
 func fillTarball(w io.Writer, top string, entries []entry, mtime time.Time) error {
-	zw, err := gzip.NewWriterLevel(w, gzip.BestCompression)
+	zw, err := gzip.NewWriterLevel(w, gzip.DefaultCompression)
 	if err != nil {
 		return err
 	}

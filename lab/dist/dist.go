@@ -250,7 +250,9 @@ func packageInfo(opts Options, arch, format string, entries []entry) *nfpm.Info 
 		MTime:         opts.MTime,
 		Overridables: nfpm.Overridables{
 			Contents: contents,
-			RPM:      nfpm.RPM{BuildHost: "kongctl-dist", Group: "Applications/System", Summary: "Kong Gateway fleet upgrade tool (in-place, over SSH)"},
+			// gzip at level 6, not nfpm's 9: a few percent larger, much faster.
+			Deb: nfpm.Deb{Compression: "gzip:6"},
+			RPM: nfpm.RPM{Compression: "gzip:6", BuildHost: "kongctl-dist", Group: "Applications/System", Summary: "Kong Gateway fleet upgrade tool (in-place, over SSH)"},
 		},
 	}
 }
