@@ -39,10 +39,10 @@ type Options struct {
 	// Identity is the age identity file that decrypts an encrypted
 	// backup (--identity); "" = backup.identity_file.
 	Identity string
-	Output       string // text | json
-	Stdout       io.Writer
-	Stderr       io.Writer
-	Confirm      func(prompt string) bool
+	Output   string // text | json
+	Stdout   io.Writer
+	Stderr   io.Writer
+	Confirm  func(prompt string) bool
 	// NoProgress turns progress bars off even on a terminal.
 	NoProgress bool
 	// Version is kongctl's version, recorded in the journal.
