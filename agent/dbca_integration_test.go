@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -71,15 +70,7 @@ func TestDatabaseCAVerifyFull(t *testing.T) {
 	ca := enableTLS(t, ctx, s)
 	a := testAgent(t)
 	t.Setenv("HOME", t.TempDir()) // no ~/.postgresql/root.crt to fall back on
-	var mu sync.Mutex
-	var argvs [][]string
-	var envKeys []string
-	a.Trace = func(argv, keys []string) {
-		mu.Lock()
-		defer mu.Unlock()
-		argvs = append(argvs, argv)
-		envKeys = append(envKeys, keys...)
-	}
+	trace := traceCommands(a)
 	db := dbConn(s)
 	db.SSLMode = "verify-full"
 
@@ -107,8 +98,7 @@ func TestDatabaseCAVerifyFull(t *testing.T) {
 		t.Fatalf("pg_restore over verify-full: %+v %+v", v, rep.Error)
 	}
 
-	mu.Lock()
-	defer mu.Unlock()
+	argvs, envKeys := trace.get()
 	if !slices.Contains(envKeys, "PGSSLROOTCERT") {
 		t.Errorf("PGSSLROOTCERT not in the environment of pg_dump/pg_restore: %q", envKeys)
 	}

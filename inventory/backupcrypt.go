@@ -62,9 +62,8 @@ func (d *decoder) recipient(r string, rng hcl.Range) bool {
 // recipientsFile reads a file of age recipients, one a line, "#"
 // comments, as age -R reads it.
 func (d *decoder) recipientsFile(p string, rng hcl.Range) []string {
-	raw, err := os.ReadFile(p)
-	if err != nil {
-		d.errorf(rng, "Recipients file unreadable", "Cannot read %s: %s.", p, unwrapPathErr(err))
+	raw, ok := d.readFile(p, rng, "Recipients file unreadable")
+	if !ok {
 		return nil
 	}
 	if _, err := age.ParseRecipients(bytes.NewReader(raw)); err != nil {
@@ -82,13 +81,11 @@ func (d *decoder) recipientsFile(p string, rng hcl.Range) []string {
 
 // identityFile checks that p holds age identities; it never echoes them.
 func (d *decoder) identityFile(p string, rng hcl.Range) bool {
-	f, err := os.Open(p)
-	if err != nil {
-		d.errorf(rng, "Identity file unreadable", "Cannot read %s: %s.", p, unwrapPathErr(err))
+	raw, ok := d.readFile(p, rng, "Identity file unreadable")
+	if !ok {
 		return false
 	}
-	defer f.Close()
-	if _, err := age.ParseIdentities(f); err != nil {
+	if _, err := age.ParseIdentities(bytes.NewReader(raw)); err != nil {
 		d.errorf(rng, "Invalid identity file", "%s must hold age identities (\"AGE-SECRET-KEY-1...\", from age-keygen): %s.", p, err)
 		return false
 	}
@@ -98,4 +95,14 @@ func (d *decoder) identityFile(p string, rng hcl.Range) bool {
 // stripLine drops age's "error at line 1: " prefix of a one-line parse.
 func stripLine(err error) string {
 	return strings.TrimPrefix(err.Error(), "error at line 1: ")
+}
+
+// readFile reads a file an attribute names, or reports summary at rng.
+func (d *decoder) readFile(p string, rng hcl.Range, summary string) ([]byte, bool) {
+	raw, err := os.ReadFile(p)
+	if err != nil {
+		d.errorf(rng, summary, "Cannot read %s: %s.", p, unwrapPathErr(err))
+		return nil, false
+	}
+	return raw, true
 }

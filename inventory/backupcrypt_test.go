@@ -1,19 +1,11 @@
 package inventory
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"filippo.io/age"
 )
@@ -80,6 +72,10 @@ func TestBackupEncryption(t *testing.T) {
 // database { ca_file } must name a readable PEM certificate.
 func TestDatabaseCAFile(t *testing.T) {
 	dir := t.TempDir()
+	testCA, err := os.ReadFile("../testdata/pki/ca.crt") // a certificate only: no key kept
+	if err != nil {
+		t.Fatal(err)
+	}
 	base := strings.Replace(kongBlockBase, `password_env = "PGPW"`, `password_env = "PGPW"
   ca_file      = "ca.crt"`, 1)
 	load := func() (*Inventory, []string) {
@@ -100,23 +96,8 @@ func TestDatabaseCAFile(t *testing.T) {
 	if _, diags := load(); len(diags) != 1 || !strings.HasPrefix(diags[0], "9:18 Invalid CA file") {
 		t.Errorf("no PEM: %q", diags)
 	}
-	os.WriteFile(filepath.Join(dir, "ca.crt"), selfSignedCA(t), 0o600)
+	os.WriteFile(filepath.Join(dir, "ca.crt"), testCA, 0o600)
 	if inv, diags := load(); len(diags) != 0 || inv.Database.CAFile != filepath.Join(dir, "ca.crt") {
 		t.Errorf("valid CA: %q %+v", diags, inv.Database)
 	}
-}
-
-func selfSignedCA(t *testing.T) []byte {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true}
-	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }

@@ -3,7 +3,6 @@ package inventory
 import (
 	"crypto/x509"
 	"encoding/pem"
-	"os"
 
 	"github.com/hashicorp/hcl/v2"
 )
@@ -88,9 +87,8 @@ func (d *decoder) decodeDatabase(block *hcl.Block) *Database {
 // missing or holds no PEM certificate: a run must not find out on its
 // first connection.
 func (d *decoder) checkCAFile(p string, rng hcl.Range) bool {
-	raw, err := os.ReadFile(p)
-	if err != nil {
-		d.errorf(rng, "CA file unreadable", "Cannot read %s: %s.", p, unwrapPathErr(err))
+	raw, ok := d.readFile(p, rng, "CA file unreadable")
+	if !ok {
 		return false
 	}
 	n := 0
