@@ -90,6 +90,15 @@ func (s *Spec) checkBackupKeys() error {
 	return nil
 }
 
+// checkBackupKeys shows in the plan what the upgrade would refuse
+// (Spec.checkBackupKeys): the plan is then not ready.
+func (e *engine) checkBackupKeys() {
+	if err := e.spec.checkBackupKeys(); err != nil {
+		e.find(Finding{Severity: SevError, Code: "backup-identity", Message: err.Error(),
+			Fix: "age-keygen -y IDENTITY_FILE prints the recipient an identity decrypts; give that identity with --identity or backup.identity_file"})
+	}
+}
+
 // storeEncrypted streams the verified dump b from the tools host through
 // age into localDir, checks the clear stream against b.SHA256, records
 // the encrypted file's SHA-256, and deletes the clear dump on the tools

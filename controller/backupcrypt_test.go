@@ -184,3 +184,27 @@ func TestRollbackOfEncryptedBackupNeedsIdentity(t *testing.T) {
 		t.Errorf("decrypted dump left on the tools host: %v", c.backups)
 	}
 }
+
+// The plan shows what the upgrade would refuse, and is not ready.
+func TestPlanFindsMissingBackupIdentity(t *testing.T) {
+	c := newFakeCluster(t, "2.8.4", "kong-1", "kong-2")
+	spec := testSpec(t, "kong-1", "kong-2")
+	keyFile, _ := withEncryption(t, spec)
+	p, err := plan(context.Background(), spec, testConfig(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f *Finding
+	for i := range p.Findings {
+		if p.Findings[i].Code == "backup-identity" {
+			f = &p.Findings[i]
+		}
+	}
+	if p.Ready || f == nil || f.Severity != SevError || !strings.Contains(f.Message, "--identity FILE") {
+		t.Errorf("ready %v, finding %+v", p.Ready, f)
+	}
+	spec.Backup.IdentityFile = keyFile
+	if p, err := plan(context.Background(), spec, testConfig(c)); err != nil || !p.Ready {
+		t.Errorf("with the identity: %v %+v", err, p.Findings)
+	}
+}
