@@ -91,10 +91,11 @@ func (s *Spec) checkBackupKeys() error {
 }
 
 // checkBackupKeys shows in the plan what the upgrade would refuse
-// (Spec.checkBackupKeys): the plan is then not ready.
+// (Spec.checkBackupKeys). A warning: the upgrade's own flags
+// (--identity, --on-failure=pause) may settle it.
 func (e *engine) checkBackupKeys() {
 	if err := e.spec.checkBackupKeys(); err != nil {
-		e.find(Finding{Severity: SevError, Code: "backup-identity", Message: err.Error(),
+		e.find(Finding{Severity: SevWarning, Code: "backup-identity", Message: "the upgrade will be refused: " + err.Error(),
 			Fix: "age-keygen -y IDENTITY_FILE prints the recipient an identity decrypts; give that identity with --identity or backup.identity_file"})
 	}
 }

@@ -89,6 +89,9 @@ func (d *decoder) identityFile(p string, rng hcl.Range) bool {
 		d.errorf(rng, "Invalid identity file", "%s must hold age identities (\"AGE-SECRET-KEY-1...\", from age-keygen): %s.", p, err)
 		return false
 	}
+	if st, err := os.Stat(p); err == nil && st.Mode().Perm()&0o077 != 0 {
+		d.warnf(rng, "Identity file readable by others", "%s is mode %04o: the key in it decrypts every backup; make it owner-only (chmod 600).", p, st.Mode().Perm())
+	}
 	return true
 }
 

@@ -60,6 +60,13 @@ func TestBackupEncryption(t *testing.T) {
 		})
 	}
 
+	// A key others can read is loaded, with a warning.
+	os.Chmod(filepath.Join(dir, "key.txt"), 0o644)
+	_, diags = loadKong(t, dir, "\nbackup {\n  identity_file = \"key.txt\"\n}\n")
+	if len(diags) != 1 || !strings.HasPrefix(diags[0], "20:19 Identity file readable by others") || !strings.Contains(diags[0], "0644") {
+		t.Errorf("key readable by others: %q", diags)
+	}
+
 	// The diagnostic names the file: rendered as file:line:col.
 	path := filepath.Join(dir, "hosts.hcl")
 	os.WriteFile(path, []byte(kongBlockBase+"\nbackup {\n  encrypt_to = [\"age1nope\"]\n}\n"), 0o600)
