@@ -86,10 +86,10 @@ func TestEncryptedBackupRollback(t *testing.T) {
 	}
 	e.requireVersion("3.4.2", nodes...)
 
-	// Without the identity: refused before any stop.
+	// Without the identity: refused before any stop, in one line.
 	pids = e.kongPIDs(nodes)
 	r = e.kongctl("rollback", "-i", e.inv, "--yes")
-	if r.code != 1 || !strings.Contains(r.stderr, "nothing was stopped") || !strings.Contains(r.stderr, "--identity FILE") {
+	if r.code != 1 || !strings.Contains(r.stderr, "nothing was stopped") || !strings.Contains(r.stderr, "--identity FILE") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
 		t.Fatalf("rollback without the identity: %s", r)
 	}
 	if !equalMaps(pids, e.kongPIDs(nodes)) {
