@@ -25,7 +25,9 @@ func (a *Agent) caFile(c agentproto.DBConn) (string, error) {
 	if b, err := os.ReadFile(p); err == nil && string(b) == c.CACert {
 		return p, nil
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	// Owner-only as every agent file (the CA is public, but the rule is
+	// one): pg_dump and pg_restore run as the agent's user.
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("keep the database CA: %w", err)
 	}
 	tmp, err := os.CreateTemp(dir, ".ca-*")
@@ -36,9 +38,6 @@ func (a *Agent) caFile(c agentproto.DBConn) (string, error) {
 	_, err = tmp.WriteString(c.CACert)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644) // a CA certificate is public
 	}
 	if err == nil {
 		err = os.Rename(tmp.Name(), p)

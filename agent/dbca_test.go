@@ -68,6 +68,12 @@ func TestDatabaseCAFile(t *testing.T) {
 	if got, _ := os.ReadFile(p); string(got) != string(ca.CAPEM) || filepath.Dir(p) != filepath.Join(a.StateDir, "pgca") {
 		t.Fatalf("CA file %s holds %q", p, got)
 	}
+	if st, _ := os.Stat(p); st.Mode().Perm() != 0o600 {
+		t.Errorf("CA file mode %v, want owner-only as every agent file", st.Mode())
+	}
+	if st, _ := os.Stat(filepath.Dir(p)); st.Mode().Perm() != 0o700 {
+		t.Errorf("CA dir mode %v", st.Mode())
+	}
 	if p2, _ := a.caFile(c); p2 != p {
 		t.Errorf("same CA, new file: %s, %s", p, p2)
 	}
