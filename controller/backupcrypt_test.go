@@ -209,3 +209,40 @@ func TestPlanFindsMissingBackupIdentity(t *testing.T) {
 		t.Errorf("with the identity: %v %+v", err, p.Findings)
 	}
 }
+
+// A write that slips in before the stop makes the backup be taken again:
+// the retake is encrypted the same way, and it is the one restored.
+func TestEncryptedBackupRetaken(t *testing.T) {
+	c := newFakeCluster(t, "2.8.4", "kong-1", "kong-2")
+	spec := testSpec(t, "kong-1", "kong-2")
+	spec.Backup.IdentityFile, _ = withEncryption(t, spec)
+	first := true
+	c.after = func(call string) {
+		if call == "db backup" && first {
+			first = false
+			c.mu.Lock()
+			c.db.writes++
+			c.mu.Unlock()
+		}
+	}
+	c.fail = failOn("kong-2 start 3.4.2")
+	r, _ := upgrade(context.Background(), spec, testConfig(c))
+	if r.Outcome != RolledBack {
+		t.Fatalf("outcome %s: %s / %s", r.Outcome, r.Error, r.RollbackError)
+	}
+	if b := r.Backup; b == nil || !b.Encrypted || !strings.HasSuffix(b.LocalPath, "-final.dump.age") {
+		t.Fatalf("kept backup %+v", r.Backup)
+	}
+	if want := (dbSnap{schema: "2.8.4", writes: 11}); c.db != want {
+		t.Errorf("database after rollback %+v, want %+v", c.db, want)
+	}
+	ents, _ := os.ReadDir(spec.Backup.LocalDir)
+	for _, e := range ents {
+		if !strings.HasSuffix(e.Name(), ".dump.age") {
+			t.Errorf("clear file on the bastion: %s", e.Name())
+		}
+	}
+	if len(ents) != 2 || len(c.backups) != 0 {
+		t.Errorf("bastion %v, tools host %v", ents, c.backups)
+	}
+}
