@@ -216,15 +216,7 @@ func TestEncryptedBackupRetaken(t *testing.T) {
 	c := newFakeCluster(t, "2.8.4", "kong-1", "kong-2")
 	spec := testSpec(t, "kong-1", "kong-2")
 	spec.Backup.IdentityFile, _ = withEncryption(t, spec)
-	first := true
-	c.after = func(call string) {
-		if call == "db backup" && first {
-			first = false
-			c.mu.Lock()
-			c.db.writes++
-			c.mu.Unlock()
-		}
-	}
+	writeAfterFirstBackup(c)
 	c.fail = failOn("kong-2 start 3.4.2")
 	r, _ := upgrade(context.Background(), spec, testConfig(c))
 	if r.Outcome != RolledBack {

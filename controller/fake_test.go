@@ -389,6 +389,20 @@ func (n *fakeNode) Close() error                                  { return nil }
 
 type fakeDB struct{ c *fakeCluster }
 
+// writeAfterFirstBackup makes an admin write accepted right after the
+// first backup, before the stop (the backup must be taken again).
+func writeAfterFirstBackup(c *fakeCluster) {
+	first := true
+	c.after = func(call string) {
+		if call == "db backup" && first {
+			first = false
+			c.mu.Lock()
+			c.db.writes++
+			c.mu.Unlock()
+		}
+	}
+}
+
 func (d fakeDB) Fingerprint(ctx context.Context) (Fingerprint, error) {
 	if err := d.c.record("db fingerprint"); err != nil {
 		return Fingerprint{}, err
