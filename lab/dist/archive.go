@@ -118,3 +118,36 @@ func writeSums(dir string, paths []string) (string, error) {
 	}
 	return out, nil
 }
+
+// ReadTarball calls fn with each entry of a .tar.gz and, for regular
+// files, their contents (nil for the rest), in archive order.
+func ReadTarball(path string, fn func(h *tar.Header, data []byte) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return fmt.Errorf("dist: %s: %w", path, err)
+	}
+	tr := tar.NewReader(zr)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("dist: %s: %w", path, err)
+		}
+		var data []byte
+		if h.Typeflag == tar.TypeReg {
+			if data, err = io.ReadAll(tr); err != nil {
+				return fmt.Errorf("dist: %s: %s: %w", path, h.Name, err)
+			}
+		}
+		if err := fn(h, data); err != nil {
+			return err
+		}
+	}
+}

@@ -218,32 +218,18 @@ func hasAll(t *testing.T, what, listing string, paths []string) {
 // readTarball returns a .tar.gz's regular files, checking they are root's.
 func readTarball(t *testing.T, p string) map[string]string {
 	t.Helper()
-	f, err := os.Open(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := tar.NewReader(zr)
 	files := map[string]string{}
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	err := ReadTarball(p, func(h *tar.Header, data []byte) error {
 		if h.Uname != "root" || h.Uid != 0 {
 			t.Errorf("%s: %s owned by %s (%d)", p, h.Name, h.Uname, h.Uid)
 		}
 		if h.Typeflag == tar.TypeReg {
-			b, _ := io.ReadAll(tr)
-			files[h.Name] = string(b)
+			files[h.Name] = string(data)
 		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	return files
 }

@@ -5,10 +5,9 @@ package e2e
 import (
 	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"debug/elf"
-	"io"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kongctl/kongctl/lab/dist"
 	"github.com/kongctl/kongctl/lab/labenv"
 )
 
@@ -135,31 +135,20 @@ func TestDistPackagesInstallOnAHost(t *testing.T) {
 // release tarball.
 func tarballMachine(t *testing.T, path string) elf.Machine {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := tar.NewReader(zr)
-	for {
-		h, err := tr.Next()
+	var machine elf.Machine
+	err := dist.ReadTarball(path, func(h *tar.Header, data []byte) error {
+		if !strings.HasSuffix(h.Name, "/kongctl") {
+			return nil
+		}
+		ef, err := elf.NewFile(bytes.NewReader(data))
 		if err != nil {
-			t.Fatalf("%s: no kongctl binary: %v", path, err)
+			return fmt.Errorf("%s: %w", h.Name, err)
 		}
-		if strings.HasSuffix(h.Name, "/kongctl") {
-			b, err := io.ReadAll(tr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ef, err := elf.NewFile(bytes.NewReader(b))
-			if err != nil {
-				t.Fatalf("%s: %s: %v", path, h.Name, err)
-			}
-			return ef.Machine
-		}
+		machine = ef.Machine
+		return nil
+	})
+	if err != nil || machine == 0 {
+		t.Fatalf("%s: no kongctl binary: %v", path, err)
 	}
+	return machine
 }
