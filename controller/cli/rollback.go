@@ -5,13 +5,15 @@ import (
 )
 
 type rollbackOptions struct {
-	yes bool
+	yes    bool
+	report string
 }
 
 // rollbackRequest is what `kongctl rollback` asks of the controller.
 type rollbackRequest struct {
 	*request
-	Yes bool // no confirmation prompt
+	Yes        bool   // no confirmation prompt
+	ReportFile string // --report: the HTML report written at the end
 }
 
 func (a *app) newRollbackCmd() *cobra.Command {
@@ -25,6 +27,9 @@ the old Kong version on every node and start it.`,
   kongctl rollback -i hosts.hcl --yes`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkReportFile(o.report); err != nil {
+				return err
+			}
 			req, err := a.newRequest("")
 			if err != nil {
 				return err
@@ -32,9 +37,11 @@ the old Kong version on every node and start it.`,
 			if err := req.requireConsent("rollback", o.yes); err != nil {
 				return err
 			}
-			return runRollback(cmd.Context(), &rollbackRequest{request: req, Yes: o.yes})
+			return runRollback(cmd.Context(), &rollbackRequest{request: req, Yes: o.yes, ReportFile: o.report})
 		},
 	}
+	cmd.Flags().StringVar(&o.report, "report", "", reportFlagUsage)
+	_ = cmd.MarkFlagFilename("report", "html")
 	cmd.Flags().BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation (required when stdin is not a terminal: without it the command stops before any host)")
 	return cmd
 }
