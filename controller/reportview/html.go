@@ -23,6 +23,7 @@ type page struct {
 	R        *controller.Report
 	Outcome  string
 	SVG      svgTimeline
+	Zoom     *svgTimeline // the downtime window, enlarged
 	Rows     []rowLine
 	Phases   []string
 	Gates    []gateView
@@ -78,7 +79,11 @@ func gateOf(g controller.GateResult) gateView {
 func WriteHTML(w io.Writer, r *controller.Report, recs []journal.Record) error {
 	t := Build(r, recs)
 	title := fmt.Sprintf("kongctl %s %s: %s", orDash(r.Operation), r.RunID, outcomeText(r.Outcome))
-	p := page{Title: title, R: r, Outcome: outcomeText(r.Outcome), SVG: layout(t, title)}
+	p := page{Title: title, R: r, Outcome: outcomeText(r.Outcome), SVG: layout(t, title, wholeRun(t))}
+	if f, ok := windowFrame(t); ok {
+		z := layout(t, title+": the downtime window", f)
+		p.Zoom = &z
+	}
 	for _, row := range t.Rows {
 		p.Rows = append(p.Rows, rowLine{Host: row.Host, Text: rowText(row)})
 	}

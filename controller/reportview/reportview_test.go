@@ -211,3 +211,32 @@ func TestBuildFromReportSteps(t *testing.T) {
 		t.Errorf("point of no return %v without a migrate-finish phase", tl.PointOfNoReturn)
 	}
 }
+
+// A downtime window small on the run's scale is drawn a second time,
+// enlarged, with the same rows (under other classes than the timeline's
+// own), the outage and the point of no return.
+func TestHTMLEnlargesASmallWindow(t *testing.T) {
+	r, recs := fixtureRun()
+	r.Finished = at(120)
+	r.Timeline[len(r.Timeline)-1].Finished = at(119)
+	var b bytes.Buffer
+	if err := WriteHTML(&b, r, recs); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	svgs := svgRE.FindAllString(page, -1)
+	if len(svgs) != 4 || !strings.Contains(page, "<h3>The downtime window, enlarged</h3>") {
+		t.Fatalf("%d svg elements, want the timeline, the window and two gates", len(svgs))
+	}
+	zoom := svgs[1]
+	if strings.Count(zoom, `class="window-node-row" data-host=`) != 3 || strings.Contains(zoom, `class="`+RowClass+`"`) ||
+		!strings.Contains(zoom, `class="pnr"`) || !strings.Contains(zoom, `class="outage"`) || !strings.Contains(zoom, ">10:15:08<") {
+		t.Errorf("enlarged window:\n%s", zoom)
+	}
+	if strings.Count(page, `class="`+RowClass+`"`) != 3 {
+		t.Errorf("%d node rows in the page, want 3", strings.Count(page, `class="`+RowClass+`"`))
+	}
+	if _, ok := windowFrame(Build(fixtureRun())); ok {
+		t.Error("a window of 13s in a run of 30s enlarged")
+	}
+}

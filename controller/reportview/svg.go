@@ -26,6 +26,7 @@ const (
 // coordinate already computed, every text still plain (the template
 // escapes it).
 type svgTimeline struct {
+	ID            string // prefix of its element ids
 	Width, Height string
 	Title, Desc   string
 	PlotLeft      string
@@ -68,31 +69,62 @@ func dur(seconds float64) string {
 	return (time.Duration(seconds * float64(time.Second))).Round(100 * time.Millisecond).String()
 }
 
-// layout places the timeline on the SVG canvas.
-func layout(t *Timeline, title string) svgTimeline {
+// frame is the part of the timeline one SVG shows, and the names it
+// gives its elements (a page holds the whole run and, enlarged, the
+// downtime window).
+type frame struct {
+	From, To              time.Time
+	ID                    string // prefix of the element ids
+	RowClass, PhasesClass string
+}
+
+// wholeRun frames the whole timeline with the node rows tests look for.
+func wholeRun(t *Timeline) frame {
+	return frame{From: t.Start, To: t.End, ID: "tl", RowClass: RowClass, PhasesClass: "phase-row"}
+}
+
+// windowFrame frames the downtime window with a margin, when it is small
+// on the whole run's scale (less than a third of it).
+func windowFrame(t *Timeline) (frame, bool) {
+	w := t.Window
+	if w == nil || w.End.Sub(w.Start) <= 0 || w.End.Sub(w.Start)*3 > t.End.Sub(t.Start) {
+		return frame{}, false
+	}
+	pad := max(w.End.Sub(w.Start)/10, 200*time.Millisecond)
+	return frame{From: w.Start.Add(-pad), To: w.End.Add(pad), ID: "win", RowClass: "window-node-row", PhasesClass: "window-phase-row"}, true
+}
+
+// layout places the timeline, as much of it as f frames, on the SVG
+// canvas.
+func layout(t *Timeline, title string, f frame) svgTimeline {
 	plotL, plotR := labelWidth, svgWidth-plotRight
-	span := t.End.Sub(t.Start).Seconds()
+	span := f.To.Sub(f.From).Seconds()
 	if span <= 0 {
 		span = 1
 	}
 	x := func(at time.Time) float64 {
-		return plotL + (plotR-plotL)*math.Max(0, math.Min(1, at.Sub(t.Start).Seconds()/span))
+		return plotL + (plotR-plotL)*math.Max(0, math.Min(1, at.Sub(f.From).Seconds()/span))
 	}
 	width := func(a, b time.Time) float64 { return math.Max(1.5, x(b)-x(a)) }
+	inside := func(a, b time.Time) bool { return !b.Before(f.From) && !a.After(f.To) }
 	lanes := 1 + len(t.Rows)
 	bottom := axisTop + rowHeight*float64(lanes)
 	s := svgTimeline{
-		Width: num(svgWidth), Height: num(bottom + axisBottom), Title: title,
+		ID: f.ID, Width: num(svgWidth), Height: num(bottom + axisBottom), Title: title,
 		PlotLeft: num(plotL), PlotRight: num(plotR),
 		Desc: describe(t),
 	}
 	step := tickStep(span)
-	first := t.Start.Truncate(step)
-	if first.Before(t.Start) {
+	label := "15:04:05"
+	if step < time.Second {
+		label = "15:04:05.0"
+	}
+	first := f.From.Truncate(step)
+	if first.Before(f.From) {
 		first = first.Add(step)
 	}
-	for at := first; !at.After(t.End); at = at.Add(step) {
-		s.Ticks = append(s.Ticks, svgTick{X: num(x(at)), Label: at.UTC().Format("15:04:05"), Y1: num(axisTop - 4), Y2: num(bottom), TextY: num(axisTop - 10)})
+	for at := first; !at.After(f.To); at = at.Add(step) {
+		s.Ticks = append(s.Ticks, svgTick{X: num(x(at)), Label: at.UTC().Format(label), Y1: num(axisTop - 4), Y2: num(bottom), TextY: num(axisTop - 10)})
 	}
 	if w := t.Window; w != nil {
 		s.Bands = append(s.Bands, svgBand{Class: "window", X: num(x(w.Start)), Y: num(axisTop), W: num(width(w.Start, w.End)), H: num(bottom - axisTop),
@@ -105,29 +137,47 @@ func layout(t *Timeline, title string) svgTimeline {
 	lane := func(i int, class, host, label, title string, spans []Span) svgLane {
 		y := axisTop + rowHeight*float64(i)
 		l := svgLane{Class: class, Host: host, Label: label, Title: title, Y: num(y), H: num(rowHeight), TextY: num(y + rowHeight/2 + 4), LineY: num(y + rowHeight)}
-		for _, sp := range spans {
+		// A phase's name is written on its bar when it fits there, before
+		// the next phase's bar begins.
+		fits := func(i int) bool {
+			sp := spans[i]
+			end := x(sp.Start) + 6*float64(len(sp.Label)) + 6
+			if sp.Kind != KindPhase || x(sp.End) < end {
+				return false
+			}
+			for j, o := range spans {
+				if j != i && x(o.Start) >= x(sp.Start) && x(o.Start) < end && o.End.After(sp.Start) {
+					return false
+				}
+			}
+			return true
+		}
+		for i, sp := range spans {
+			if !inside(sp.Start, sp.End) {
+				continue
+			}
 			by, bh := y+barInset, rowHeight-2*barInset
 			if sp.Kind == KindDown {
 				by, bh = y+2, rowHeight-4
 			}
 			bar := svgBar{Class: "bar " + sp.Kind + " " + sp.Status, X: num(x(sp.Start)), Y: num(by), W: num(width(sp.Start, sp.End)), H: num(bh),
 				Title: spanText(sp)}
-			if sp.Kind == KindPhase && width(sp.Start, sp.End) >= 6*float64(len(sp.Label))+6 {
+			if fits(i) {
 				bar.Text, bar.TextX, bar.TextY = sp.Label, num(x(sp.Start)+3), num(y+rowHeight/2+3.5)
 			}
 			l.Bars = append(l.Bars, bar)
 		}
 		return l
 	}
-	s.Lanes = append(s.Lanes, lane(0, "phase-row", "", "phases", "the run's phases", t.Phases))
+	s.Lanes = append(s.Lanes, lane(0, f.PhasesClass, "", "phases", "the run's phases", t.Phases))
 	for i, r := range t.Rows {
 		label := r.Host
 		if r.Migration {
 			label += " (migrations)"
 		}
-		s.Lanes = append(s.Lanes, lane(i+1, RowClass, r.Host, label, rowText(r), r.Spans))
+		s.Lanes = append(s.Lanes, lane(i+1, f.RowClass, r.Host, label, rowText(r), r.Spans))
 	}
-	if p := t.PointOfNoReturn; p != nil {
+	if p := t.PointOfNoReturn; p != nil && inside(*p, *p) {
 		s.Marker = &svgMarker{X: num(x(*p)), Y1: num(axisTop), Y2: num(bottom), TextX: num(x(*p) + 3), TextY: num(bottom + 16),
 			Title: "point of no return (kong migrations finish) at " + clock(*p)}
 	}
@@ -136,7 +186,7 @@ func layout(t *Timeline, title string) svgTimeline {
 
 // tickStep picks a round step giving at most about ten ticks.
 func tickStep(seconds float64) time.Duration {
-	for _, d := range []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 15 * time.Second, 30 * time.Second,
+	for _, d := range []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 15 * time.Second, 30 * time.Second,
 		time.Minute, 2 * time.Minute, 5 * time.Minute, 10 * time.Minute, 15 * time.Minute, 30 * time.Minute, time.Hour} {
 		if seconds/d.Seconds() <= 10 {
 			return d
