@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"testing"
 	"time"
 
 	"golang.org/x/net/html"
@@ -126,4 +127,25 @@ func tail(s string, n int) string {
 		return "…" + s[len(s)-n:]
 	}
 	return s
+}
+
+// RequireRows loads the page at path and fails t unless it loaded with
+// nothing on the console and the data-host of its elements of class are
+// want, in order.
+func RequireRows(t testing.TB, path, class string, want []string) *Page {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	p, err := Load(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Clean(); err != nil {
+		t.Errorf("%s: %v", path, err)
+	}
+	got, err := p.Hosts(class)
+	if err != nil || !slices.Equal(got, want) {
+		t.Errorf("%s: %s elements in the browser's DOM for %v (%v), want %v", path, class, got, err, want)
+	}
+	return p
 }

@@ -3,11 +3,9 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -29,19 +27,7 @@ func requirePage(t *testing.T, path string, nodes []string) string {
 	if rest := strings.ReplaceAll(string(b), `xmlns="http://www.w3.org/2000/svg"`, ""); strings.Contains(rest, "http://") || strings.Contains(rest, "https://") {
 		t.Errorf("%s refers to an external URL", path)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	p, err := browser.Load(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Clean(); err != nil {
-		t.Errorf("%s: %v", path, err)
-	}
-	hosts, err := p.Hosts(reportview.RowClass)
-	if err != nil || !slices.Equal(hosts, nodes) {
-		t.Errorf("%s: timeline rows in the browser's DOM %v (%v), want %v", path, hosts, err, nodes)
-	}
+	browser.RequireRows(t, path, reportview.RowClass, nodes)
 	return string(b)
 }
 
