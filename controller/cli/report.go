@@ -12,6 +12,7 @@ import (
 	"github.com/kongctl/kongctl/controller"
 	"github.com/kongctl/kongctl/controller/journal"
 	"github.com/kongctl/kongctl/controller/reportview"
+	"github.com/kongctl/kongctl/inventory"
 )
 
 func (a *app) newReportCmd() *cobra.Command {
@@ -51,10 +52,7 @@ mermaid a gantt chart of it, text the report as upgrade prints it.`,
 			if err != nil {
 				return err
 			}
-			state := a.getenv(EnvStateDir)
-			if state == "" {
-				state = controller.StateDirOf(inv)
-			}
+			state := a.stateDir(inv)
 			runID := ""
 			if len(args) == 1 {
 				runID = args[0]
@@ -70,9 +68,43 @@ mermaid a gantt chart of it, text the report as upgrade prints it.`,
 			return reportview.Write(a.streams.out, format, r, recs)
 		},
 	}
+	cmd.ValidArgsFunction = func(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+		if len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		return a.runIDs(), cobra.ShellCompDirectiveNoFileComp
+	}
 	cmd.Flags().StringVar(&format, "format", "", "html, json, mermaid or text (default text; json with -o json)")
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(reportview.Formats, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
+}
+
+// stateDir is where the inventory's run journals live: $KONGCTL_STATE_DIR,
+// else .kongctl beside it.
+func (a *app) stateDir(inv *inventory.Inventory) string {
+	if d := a.getenv(EnvStateDir); d != "" {
+		return d
+	}
+	return controller.StateDirOf(inv)
+}
+
+// runIDs lists the inventory's runs, newest first (completion).
+func (a *app) runIDs() []string {
+	inv, diags := inventory.Load(a.inventoryFile())
+	if diags.HasErrors() {
+		return nil
+	}
+	ents, err := os.ReadDir(filepath.Join(a.stateDir(inv), "runs"))
+	if err != nil {
+		return nil
+	}
+	var ids []string
+	for i := len(ents) - 1; i >= 0; i-- {
+		if ents[i].IsDir() {
+			ids = append(ids, ents[i].Name())
+		}
+	}
+	return ids
 }
 
 // reportFlagUsage is --report on the commands that run (upgrade,

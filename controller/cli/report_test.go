@@ -92,6 +92,10 @@ func TestReportCommand(t *testing.T) {
 			t.Errorf("%v: exit %d, %v, %+v\n%s", args, r.code, err, doc, r.stdout)
 		}
 	}
+	r = kongctl(t, env, "__complete", "report", "-i", lab, "")
+	if r.code != ExitOK || !strings.HasPrefix(r.stdout, "20261206T100000Z-000002\n20261206T090000Z-000001\n:4") {
+		t.Errorf("run id completion: exit %d\n%s", r.code, r.stdout)
+	}
 	for _, tt := range []struct {
 		args []string
 		code int

@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"encoding/xml"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/kongctl/kongctl/controller"
+	"github.com/kongctl/kongctl/controller/journal"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -209,5 +212,51 @@ func TestHTMLEnlargesASmallWindow(t *testing.T) {
 	}
 	if _, ok := windowFrame(Build(fixtureRun())); ok {
 		t.Error("a window of 13s in a run of 30s enlarged")
+	}
+}
+
+// A rolled-back run: the node serves again when X is started again
+// (rollback start-x), a failed step is drawn failed, and a step started
+// and never ended runs to the end of the timeline.
+func TestRolledBackRun(t *testing.T) {
+	hosts := []string{"kong-1", "kong-2"}
+	recs := []journal.Record{{Kind: "header", Time: t0, Header: &journal.Header{RunID: "r", Started: t0, Hosts: hosts, MigrationHost: "kong-1"}}}
+	add := func(key, host string, st journal.Status, sec float64) {
+		recs = append(recs, journal.Record{Kind: "step", Phase: strings.Split(key, "/")[0], Step: key, Host: host, Status: st, Time: at(sec)})
+	}
+	add("stop/kong-1", "kong-1", journal.Started, 1)
+	add("stop/kong-1", "kong-1", journal.Done, 2)
+	add("stop/kong-2", "kong-2", journal.Started, 1)
+	add("stop/kong-2", "kong-2", journal.Done, 2.5)
+	add("migrate/up", "kong-1", journal.Started, 3)
+	add("migrate/up", "kong-1", journal.Failed, 4)
+	add("rollback/install-x/kong-1", "kong-1", journal.Started, 5)
+	add("rollback/install-x/kong-1", "kong-1", journal.Done, 6)
+	add("rollback/start-x/kong-1", "kong-1", journal.Started, 6)
+	add("rollback/start-x/kong-1", "kong-1", journal.Done, 7)
+	add("rollback/start-x/kong-2", "kong-2", journal.Started, 6) // never ended
+	r := &controller.Report{RunID: "r", Outcome: controller.Failed, Started: t0, Finished: at(10), MigrationHost: "kong-1"}
+	tl := Build(r, recs)
+	got := map[string][]string{}
+	for _, row := range tl.Rows {
+		for _, s := range row.Spans {
+			got[row.Host] = append(got[row.Host], fmt.Sprintf("%s/%s/%s %g-%g", s.Kind, s.Label, s.Status, s.Start.Sub(t0).Seconds(), s.End.Sub(t0).Seconds()))
+		}
+	}
+	want := map[string][]string{
+		"kong-1": {"down/not serving/ok 2-7", "stop/stop/ok 1-2", "migrate-up/migrations up/failed 3-4", "rollback/rollback install-x/ok 5-6", "rollback/rollback start-x/ok 6-7"},
+		"kong-2": {"down/not serving/unfinished 2.5-10", "stop/stop/ok 1-2.5", "rollback/rollback start-x/unfinished 6-10"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("spans:\n%v\nwant\n%v", got, want)
+	}
+	var b bytes.Buffer
+	if err := WriteHTML(&b, r, recs); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{`class="bar migrate-up failed"`, `class="bar rollback unfinished"`, "unfinished</title>", "FAILED"} {
+		if !strings.Contains(b.String(), s) {
+			t.Errorf("page lacks %s", s)
+		}
 	}
 }
