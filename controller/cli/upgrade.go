@@ -14,6 +14,7 @@ type upgradeOptions struct {
 	onFailure    string
 	to           string
 	decommission bool
+	identity     string
 	report       string
 }
 
@@ -26,8 +27,8 @@ type upgradeRequest struct {
 	// Decommission: remove Kong from the old hosts after the new ones
 	// passed verify (flag, else upgrade.decommission).
 	Decommission bool
+	ReportFile   string // --report: the HTML report written at the end
 	// The target version is Inventory.Upgrade.To, with --to applied.
-	ReportFile string // --report: the HTML report written at the end
 }
 
 func (a *app) newUpgradeCmd() *cobra.Command {
@@ -50,6 +51,7 @@ start, verify; roll back (or pause) when a step fails.`,
 			if err := req.requireConsent("upgrade", o.yes); err != nil {
 				return err
 			}
+			req.Identity = o.identity
 			return runUpgrade(cmd.Context(), req)
 		},
 	}
@@ -62,6 +64,7 @@ start, verify; roll back (or pause) when a step fails.`,
 	f.StringVar(&o.report, "report", "", reportFlagUsage)
 	_ = cmd.MarkFlagFilename("report", "html")
 	f.BoolVar(&o.decommission, "decommission", false, "upgrading onto new hosts (role spare): once they pass verify, remove Kong from the old hosts, keeping their kong.conf on the bastion (default from upgrade.decommission)")
+	addIdentityFlag(cmd, &o.identity)
 	_ = cmd.RegisterFlagCompletionFunc("on-failure", cobra.FixedCompletions([]string{"rollback", "pause"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
