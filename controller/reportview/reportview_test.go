@@ -260,3 +260,25 @@ func TestRolledBackRun(t *testing.T) {
 		}
 	}
 }
+
+// An encrypted backup: the page gives the encrypted file on the bastion
+// and both checksums.
+func TestHTMLEncryptedBackup(t *testing.T) {
+	r, recs := fixtureRun()
+	r.Backup.Encrypted, r.Backup.EncryptedSHA256 = true, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+	r.Backup.LocalPath += ".age"
+	var b bytes.Buffer
+	if err := WriteHTML(&b, r, recs); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"(deleted once verified and copied)",
+		"<th scope=\"row\">encrypted (age) on the bastion</th><td><code>/srv/ops/.kongctl/backups/kong-20261206T101500Z-a1b2c3-pre.dump.age</code>",
+		"<th scope=\"row\">sha256 of the encrypted file</th><td><code>e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855</code>",
+		"<th scope=\"row\">sha256 of the dump</th><td><code>9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08</code>",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("page lacks %s", want)
+		}
+	}
+}
