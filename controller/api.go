@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"errors"
+	"github.com/kongctl/kongctl/controller/journal"
 
 	"github.com/kongctl/kongctl/controller/progress"
 	"github.com/kongctl/kongctl/controller/runner"
@@ -113,3 +114,18 @@ func connect(o Options) (Options, func(), error) {
 	o.Connector = c
 	return o, func() { c.Close() }, nil
 }
+
+// ReportFile is the report of a run's latest upgrade or rollback, kept in
+// the run's directory beside its journal (`kongctl report` reads it).
+const ReportFile = runner.ReportFile
+
+// StateDirOf is where an inventory's run journals live by default.
+func StateDirOf(inv *inventory.Inventory) string { return runner.StateDirOf(inv) }
+
+// RunDir is the directory of run runID under stateDir, the latest run's
+// when runID is "".
+func RunDir(stateDir, runID string) (string, error) { return runner.RunDir(stateDir, runID) }
+
+// LoadRun reads the run in dir: its journal and its report (kept, or
+// rebuilt from the journal when none was kept).
+func LoadRun(dir string) (*Report, []journal.Record, error) { return runner.LoadRun(dir) }

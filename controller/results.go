@@ -45,3 +45,27 @@ type OnFailure = runner.OnFailure
 
 // Result is how a phase, a host's step or a host ended.
 type Result = runner.Result
+
+// PhaseName names a phase of the upgrade; the phases the report's views
+// tell apart.
+type PhaseName = runner.PhaseName
+
+// The phases, in the order they run.
+const (
+	PhasePreflight     = runner.PhasePreflight
+	PhaseLock          = runner.PhaseLock
+	PhaseBackup        = runner.PhaseBackup
+	PhasePrepare       = runner.PhasePrepare
+	PhaseBeforeStop    = runner.PhaseBeforeStop
+	PhaseStop          = runner.PhaseStop
+	PhaseBackupCheck   = runner.PhaseBackupCheck
+	PhaseAfterStop     = runner.PhaseAfterStop
+	PhaseInstall       = runner.PhaseInstall
+	PhaseMigrateUp     = runner.PhaseMigrateUp
+	PhaseMigrateFinish = runner.PhaseMigrateFinish
+	PhaseStart         = runner.PhaseStart
+	PhaseAfterStart    = runner.PhaseAfterStart
+	PhaseVerify        = runner.PhaseVerify
+	PhaseDecommission  = runner.PhaseDecommission
+	PhaseCleanup       = runner.PhaseCleanup
+)

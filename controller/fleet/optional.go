@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"io"
 	"time"
 )
 
@@ -19,3 +20,14 @@ type Reconnector interface {
 
 // DeliveryReporter is implemented by connectors that deliver an agent.
 type DeliveryReporter interface{ AgentDelivery() AgentDelivery }
+
+// BackupStreamer is what an encrypted backup needs of the Database
+// beyond Fetch: the dump as a stream (encrypted on its way to the
+// bastion's disk) and a stream written back to the tools host for a
+// restore (the runner's backupcrypt.go).
+type BackupStreamer interface {
+	// Stream writes the dump b on the tools host to w.
+	Stream(ctx context.Context, b BackupInfo, w io.Writer) error
+	// Put writes r to b.Path on the tools host, owner-only.
+	Put(ctx context.Context, b BackupInfo, r io.Reader) error
+}

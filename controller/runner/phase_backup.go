@@ -72,6 +72,9 @@ func (e *engine) takeBackup(ctx context.Context, tag string) (fleet.BackupInfo, 
 	if local == "" && e.j != nil {
 		local = e.j.Dir()
 	}
+	if len(e.spec.Backup.EncryptTo) > 0 {
+		return e.storeEncrypted(ctx, db, b, local) // backupcrypt.go
+	}
 	if local != "" {
 		lp := filepath.Join(local, filepath.Base(b.Path))
 		if err := db.Fetch(ctx, b, lp); err != nil {

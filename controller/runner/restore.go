@@ -41,6 +41,11 @@ func (e *engine) restoreDB(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		done, err := e.stageEncryptedRestore(ctx, db) // backupcrypt.go
+		if err != nil {
+			return err
+		}
+		defer done()
 		if err := db.Restore(ctx, *e.backup); err != nil {
 			return fmt.Errorf("restore database from %s on %s: %w", e.backup.Path, e.spec.ToolsHost, err)
 		}

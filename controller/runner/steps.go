@@ -32,7 +32,7 @@ func (e *engine) step(ctx context.Context, ph PhaseName, key StepKey, host strin
 			err = errors.Join(err, jerr)
 		}
 		if host != "" {
-			e.hostResultTimed(ph, host, ResultFailed, d, agent, "", err)
+			e.hostResultTimed(ph, host, ResultFailed, t0, d, agent, "", err)
 		}
 		return err
 	}
@@ -40,7 +40,7 @@ func (e *engine) step(ctx context.Context, ph PhaseName, key StepKey, host strin
 		return err
 	}
 	if host != "" {
-		e.hostResultTimed(ph, host, ResultOK, d, agent, "", nil)
+		e.hostResultTimed(ph, host, ResultOK, t0, d, agent, "", nil)
 	}
 	return nil
 }

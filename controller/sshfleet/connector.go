@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/kongctl/kongctl/controller/fleet"
+	"os"
 	"sync"
 	"time"
 
@@ -144,6 +145,13 @@ func (c *sshConnector) dbConn() (agentproto.DBConn, error) {
 		return conn, fmt.Errorf("resolve the database password reference: %w", err)
 	}
 	conn.Password = string(pw)
+	if db.CAFile != "" {
+		ca, err := os.ReadFile(db.CAFile)
+		if err != nil {
+			return conn, fmt.Errorf("read the database CA (database.ca_file): %w", err)
+		}
+		conn.CACert = string(ca)
+	}
 	return conn, nil
 }
 

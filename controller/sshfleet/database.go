@@ -83,10 +83,7 @@ func (d *agentDB) Fetch(ctx context.Context, b fleet.BackupInfo, localPath strin
 		return fmt.Errorf("copy backup from %s: %w", d.h.name, err)
 	}
 	defer os.Remove(tmp)
-	r, err := d.h.conn().Run(ctx, sshremote.RunRequest{Cmd: "cat -- " + shQuote(b.Path), Become: true, Stdout: f})
-	if err == nil && r.ExitCode != 0 {
-		err = fmt.Errorf("cat %s exited %d: %s", b.Path, r.ExitCode, strings.TrimSpace(string(r.Stderr)))
-	}
+	err = d.stream(ctx, b, f)
 	if err == nil {
 		err = f.Sync()
 	}

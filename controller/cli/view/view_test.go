@@ -87,7 +87,8 @@ func TestReportGolden(t *testing.T) {
 		"report_rolled_back": rolledBackReport(),
 		"report_succeeded": {RunID: "20261206T130000Z", Operation: "upgrade", Outcome: controller.Succeeded, From: "2.8.4", To: "3.4.2",
 			Started: t0, Finished: at(60), Timeline: []controller.PhaseResult{{Phase: "preflight", Status: "ok", Started: t0, Finished: at(3)}},
-			Hosts: []controller.HostReport{{Name: "kong-1", Roles: []string{"kong"}, FromVersion: "2.8.4", Version: "3.4.2", Result: "ok"}}},
+			Hosts:  []controller.HostReport{{Name: "kong-1", Roles: []string{"kong"}, FromVersion: "2.8.4", Version: "3.4.2", Result: "ok"}},
+			Backup: &controller.BackupInfo{Path: "/var/backups/kong-pre.dump", SHA256: "ab12", Size: 4096, LocalPath: ".kongctl/backups/kong-pre.dump.age", Encrypted: true, EncryptedSHA256: "cd34", Taken: at(8)}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var b bytes.Buffer
