@@ -33,6 +33,11 @@ type phase interface {
 	run(ctx context.Context, e *engine) error
 }
 
+// sized is implemented by phases that know how many hosts they work on.
+type sized interface {
+	total(e *engine) int
+}
+
 type undoer interface {
 	undo(ctx context.Context, e *engine) error
 }

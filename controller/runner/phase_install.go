@@ -19,6 +19,8 @@ type installPhase struct{}
 
 func (installPhase) name() PhaseName { return PhaseInstall }
 
+func (installPhase) total(e *engine) int { return len(e.spec.targets()) }
+
 // run installs Y everywhere at once; like stopPhase.run, the pipeline
 // runs the install inside the window instead.
 func (installPhase) run(ctx context.Context, e *engine) error {

@@ -22,6 +22,8 @@ type migrateFinishPhase struct{}
 
 func (migrateFinishPhase) name() PhaseName { return PhaseMigrateFinish }
 
+func (migrateFinishPhase) total(e *engine) int { return 1 }
+
 func (migrateFinishPhase) run(ctx context.Context, e *engine) error {
 	h := e.spec.MigrationHost
 	if !e.prior.Done(string(migrateFinishStep)) {

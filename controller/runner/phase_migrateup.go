@@ -19,6 +19,8 @@ type migrateUpPhase struct{}
 
 func (migrateUpPhase) name() PhaseName { return PhaseMigrateUp }
 
+func (migrateUpPhase) total(e *engine) int { return 1 }
+
 func (migrateUpPhase) run(ctx context.Context, e *engine) error {
 	h := e.spec.MigrationHost
 	return e.step(ctx, PhaseMigrateUp, migrateUpStep, h, func(ctx context.Context) (any, error) {

@@ -14,6 +14,8 @@ type preparePhase struct{}
 
 func (preparePhase) name() PhaseName { return PhasePrepare }
 
+func (preparePhase) total(e *engine) int { return len(e.spec.targets()) }
+
 func (preparePhase) run(ctx context.Context, e *engine) error {
 	src, err := e.node(ctx, e.spec.Nodes[0])
 	if err != nil {

@@ -21,6 +21,8 @@ type startPhase struct{}
 
 func (startPhase) name() PhaseName { return PhaseStart }
 
+func (startPhase) total(e *engine) int { return len(e.spec.targets()) }
+
 // run starts Y everywhere at once; like stopPhase.run, the pipeline runs
 // the start inside the window instead.
 func (startPhase) run(ctx context.Context, e *engine) error {

@@ -19,6 +19,8 @@ type stopPhase struct{}
 
 func (stopPhase) name() PhaseName { return PhaseStop }
 
+func (stopPhase) total(e *engine) int { return len(e.spec.Nodes) }
+
 // run stops every node at once. The pipeline does not call it: the window
 // (windowPhase) runs the stop node by node, interleaved with its other
 // parts; the phase is kept whole for its name, its steps and its undo.

@@ -21,6 +21,8 @@ type verifyPhase struct{}
 
 func (verifyPhase) name() PhaseName { return PhaseVerify }
 
+func (verifyPhase) total(e *engine) int { return len(e.spec.targets()) }
+
 func (verifyPhase) run(ctx context.Context, e *engine) error {
 	targets := e.spec.targets()
 	type sample struct {

@@ -23,6 +23,8 @@ type preflightPhase struct{}
 
 func (preflightPhase) name() PhaseName { return PhasePreflight }
 
+func (preflightPhase) total(e *engine) int { return len(e.allHosts()) }
+
 func (preflightPhase) run(ctx context.Context, e *engine) error {
 	e.redactSecrets()
 	if e.prior.Done(string(preflightStep)) && e.prior.Data(string(preflightStep), &e.pf) {

@@ -25,7 +25,7 @@ func (e *engine) rollback(ctx context.Context) error {
 		}
 		name := "rollback-" + string(started[i].name())
 		t0 := e.clk.Now()
-		e.emit(progress.Event{Type: progress.PhaseStart, Phase: name, Total: e.phaseTotal(started[i].name())})
+		e.emit(progress.Event{Type: progress.PhaseStart, Phase: name, Total: e.phaseTotal(started[i])})
 		err := u.undo(ctx, e)
 		pr := PhaseResult{Phase: name, Started: t0, Finished: e.clk.Now(), Status: ResultRolledBack}
 		if err != nil {

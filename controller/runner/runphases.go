@@ -35,7 +35,7 @@ func (e *engine) runPhases(ctx context.Context, phases []phase) (int, error) {
 
 func (e *engine) runPhase(ctx context.Context, p phase) error {
 	t0 := e.clk.Now()
-	e.emit(progress.Event{Type: progress.PhaseStart, Phase: string(p.name()), Total: e.phaseTotal(p.name())})
+	e.emit(progress.Event{Type: progress.PhaseStart, Phase: string(p.name()), Total: e.phaseTotal(p)})
 	err := p.run(ctx, e)
 	pr := PhaseResult{Phase: string(p.name()), Started: t0, Finished: e.clk.Now(), Status: ResultOK}
 	if err != nil {
@@ -55,16 +55,11 @@ func (e *engine) endPhase(ctx context.Context, pr PhaseResult) {
 	e.recordRun(ctx, pr.Phase, string(pr.Status))
 }
 
-func (e *engine) phaseTotal(p PhaseName) int {
-	switch p {
-	case PhasePreflight:
-		return len(e.allHosts())
-	case PhaseStop:
-		return len(e.spec.Nodes)
-	case PhaseInstall, PhaseStart, PhaseVerify, PhasePrepare:
-		return len(e.spec.targets())
-	case PhaseMigrateUp, PhaseMigrateFinish:
-		return 1
+// phaseTotal is the number of hosts p works on, when it says (sized): the
+// progress bars size themselves with it.
+func (e *engine) phaseTotal(p phase) int {
+	if s, ok := p.(sized); ok {
+		return s.total(e)
 	}
 	return 0
 }
