@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"cmp"
 	"github.com/kongctl/kongctl/controller/fleet"
 	"time"
 )
@@ -128,9 +129,4 @@ type Report struct {
 }
 
 // dash shows an unknown value (a version not read) as "-".
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
+func dash(s string) string { return cmp.Or(s, "-") }

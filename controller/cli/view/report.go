@@ -1,6 +1,7 @@
 package view
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"strings"
@@ -88,9 +89,5 @@ func findingLine(f controller.Finding) string {
 	return s
 }
 
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
+// dash shows an unknown value (a version not read) as "-".
+func dash(s string) string { return cmp.Or(s, "-") }
