@@ -84,6 +84,7 @@ func (preflightPhase) run(ctx context.Context, e *engine) error {
 	e.checkDatabaseTLS()
 	e.checkFleetLock(ctx)
 	e.checkHybrid(ctx, &pf)
+	e.checkKeyring(ctx, &pf)
 	e.checkSecrets()
 
 	// Packages: resolved and staged (Y on targets, X kept on in-place
@@ -93,6 +94,7 @@ func (preflightPhase) run(ctx context.Context, e *engine) error {
 	if !e.plan && len(e.errorFindings()) == 0 {
 		e.stagePackages(ctx, &pf)
 		e.checkConfWithY(ctx, &pf)
+		e.takeKeyringExport(ctx, &pf)
 	}
 
 	// Second metric sample: the pre-upgrade error rate.
