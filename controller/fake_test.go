@@ -91,6 +91,9 @@ type fakeCluster struct {
 	// statsLag is how many writes the write counters do not show yet
 	// (still pending in a live connection).
 	statsLag int
+	// pg and hba are the PostgreSQL server's facts (preflight_pgreq_test.go).
+	pg  upgradepath.PGServer
+	hba []upgradepath.HBARule
 }
 
 func newFakeCluster(t *testing.T, from string, nodes ...string) *fakeCluster {
