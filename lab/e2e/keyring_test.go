@@ -121,9 +121,19 @@ func TestUpgradeEnterpriseKeyring(t *testing.T) {
 
 // adminPostToken POSTs a JSON body to a node's Admin API with the token.
 func adminPostToken(addr, path, token, body string) (int, string) {
-	req, _ := http.NewRequest("POST", fmt.Sprintf("http://%s:8001%s", addr, path), strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Kong-Admin-Token", token)
+	return adminRequest("POST", addr, path, token, body)
+}
+
+// adminRequest sends one request to a node's Admin API (port 8001), a
+// JSON body when body is set, a Kong-Admin-Token when token is.
+func adminRequest(method, addr, path, token, body string) (int, string) {
+	req, _ := http.NewRequest(method, fmt.Sprintf("http://%s:8001%s", addr, path), strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Kong-Admin-Token", token)
+	}
 	resp, err := httpClient.Do(req)
 	if err != nil {
 		return 0, err.Error()
