@@ -128,6 +128,9 @@ func (e *engine) checkKeyring(ctx context.Context, pf *preflightData) {
 		}
 	}
 	pf.Keyring = kp
+	e.find(Finding{Severity: SevInfo, Code: "keyring", Host: nodes[0],
+		Message: fmt.Sprintf("cluster keyring on %s (keys %s): the export (%s) is kept with the backup before the stop and imported on %s after each start",
+			strings.Join(nodes, ", "), dash(strings.Join(kp.IDs, ", ")), kp.Source, strings.Join(importers, ", "))})
 }
 
 // keyringRefusal is the one-line refusal when a cluster keyring could not

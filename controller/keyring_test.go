@@ -99,6 +99,13 @@ func TestKeyringExportedBeforeStopAndImportedAfterStart(t *testing.T) {
 	if b, _ := os.ReadFile(p); string(b) != fakeExport {
 		t.Errorf("kept export %q", b)
 	}
+	said := false
+	for _, f := range r.Findings {
+		said = said || f.Code == "keyring" && f.Severity == SevInfo && strings.Contains(f.Message, "kong-1, kong-2 (keys k1)")
+	}
+	if !said {
+		t.Errorf("the plan does not say what happens to the keyring: %+v", r.Findings)
+	}
 }
 
 func TestKeyringImportedOnXAfterRollback(t *testing.T) {
