@@ -56,7 +56,8 @@
 // keyring_broadcast rows of cluster_events as Kong's cluster strategy
 // does; GET /keyring, /keyring/active, POST /keyring/export (needs
 // keyring_public_key), /keyring/import (needs keyring_private_key),
-// /keyring/activate. http-log's config.http_endpoint is encrypted at rest;
+// /keyring/activate, /keyring/recover (keys kept in keyring_keys under
+// keyring_recovery_public_key). http-log's config.http_endpoint is encrypted at rest;
 // once every node restarted without an import, reading it answers 500.
 //
 // # Daemon

@@ -49,9 +49,14 @@ import (
 // Kong first retries with a backoff of some 20 s, the simulator answers at
 // once.
 //
+// With keyring_recovery_public_key, each key the cluster creates is also
+// stored RSA-encrypted to that key in keyring_keys (utils.lua
+// recovery_encrypt), and POST /keyring/recover with the private key reads
+// them back (keyring_recover.go).
+//
 // Not modelled: keyring_blob_path, the vault strategy (the daemon refuses
-// to start with it), keyring_recovery_public_key and /keyring/recover,
-// /keyring/remove, /keyring/import/raw.
+// to start with it), /keyring/generate, /keyring/remove,
+// /keyring/import/raw.
 
 // keyMarker starts an encrypted value (init.lua CRYPTO_MARKER).
 const keyMarker = "$ke$1$"
@@ -311,6 +316,9 @@ func (d *daemon) startKeyring(ctx context.Context) error {
 		id, key := newKeyID(), make([]byte, 32)
 		_, _ = rand.Read(key)
 		if _, err := tx.Exec(ctx, `INSERT INTO keyring_meta (id, state, created_at) VALUES ($1, 'active', now())`, id); err != nil {
+			return err
+		}
+		if err := recoveryBackup(ctx, tx, d.conf.Get("keyring_recovery_public_key"), id, key); err != nil {
 			return err
 		}
 		if err := tx.Commit(ctx); err != nil {

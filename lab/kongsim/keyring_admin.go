@@ -59,6 +59,7 @@ func (d *daemon) keyringRoutes(mux *http.ServeMux) {
 	})
 	mux.HandleFunc("POST /keyring/export", d.clusterOnly(d.keyringExport))
 	mux.HandleFunc("POST /keyring/import", d.clusterOnly(d.keyringImport))
+	mux.HandleFunc("POST /keyring/recover", d.clusterOnly(d.keyringRecover))
 	mux.HandleFunc("POST /keyring/activate", d.clusterOnly(func(w http.ResponseWriter, r *http.Request) {
 		body, err := readBody(r)
 		if err != nil {

@@ -152,6 +152,42 @@ func TestKeyring(t *testing.T) {
 		})
 	})
 
+	t.Run("9.8/keyring_recovery_public_key: keys kept in keyring_keys, POST /keyring/recover reads them (utils.lua recover)", func(t *testing.T) {
+		rpub, rpriv := keyringPair(t)
+		n := newDBNode(t, append(conf, "keyring_recovery_public_key = "+rpub)...)
+		n.must(n.kong(ee, "migrations", "bootstrap"), 0)
+		n.must(n.kong(ee, "start"), 0)
+		defer n.run(sim(t, ee), "stop", "-p", n.prefix)
+		admin := fmt.Sprintf("http://127.0.0.1:%d", n.admin)
+		k := getKeyring(t, n)
+		var rid, enc string
+		n.queryRow(`SELECT recovery_key_id, key_encrypted FROM keyring_keys WHERE id = '`+k.Active+`'`, &rid, &enc)
+		if len(rid) != 64 || !strings.HasPrefix(enc, "$ker$1$") {
+			t.Fatalf("keyring_keys row: %q %q", rid, enc)
+		}
+		code, body := httpDo(t, "POST", admin+"/plugins", map[string]any{"name": "http-log", "config": map[string]any{"http_endpoint": endpoint}})
+		var p struct{ ID string }
+		if code != 201 || json.Unmarshal([]byte(body), &p) != nil {
+			t.Fatalf("%d %s", code, body)
+		}
+		n.must(n.run(sim(t, ee), "stop", "-p", n.prefix), 0)
+		n.must(n.kong(ee, "start"), 0)
+		if code, _ := httpDo(t, "GET", admin+"/plugins/"+p.ID, nil); code != 500 {
+			t.Fatalf("before the recovery: %d", code)
+		}
+		_, wrong := keyringPair(t)
+		for _, c := range []struct{ key, want string }{{wrong, `"successfully recovered 0 keys"`}, {rpriv, `"successfully recovered 1 keys"`}} {
+			b, _ := os.ReadFile(c.key)
+			code, body := httpDo(t, "POST", admin+"/keyring/recover", map[string]string{"recovery_private_key": string(b)})
+			if code != 200 || !strings.Contains(body, c.want) {
+				t.Fatalf("recover: %d %s, want %s", code, body, c.want)
+			}
+		}
+		if code, body := httpDo(t, "GET", admin+"/plugins/"+p.ID, nil); code != 200 || !strings.Contains(body, endpoint) {
+			t.Fatalf("after the recovery: %d %s", code, body)
+		}
+	})
+
 	t.Run("9.8/export needs keyring_public_key (keyring.lua /keyring/export)", func(t *testing.T) {
 		n := newDBNode(t, "keyring_enabled = on", "keyring_strategy = cluster")
 		n.must(n.kong(ee, "migrations", "bootstrap"), 0)
