@@ -36,10 +36,13 @@ type Options struct {
 	// passed verify (new-hosts mode); false = inventory.
 	Decommission bool
 	To           string // overrides upgrade.to
-	Output       string // text | json
-	Stdout       io.Writer
-	Stderr       io.Writer
-	Confirm      func(prompt string) bool
+	// Identity is the age identity file that decrypts an encrypted
+	// backup (--identity); "" = backup.identity_file.
+	Identity string
+	Output   string // text | json
+	Stdout   io.Writer
+	Stderr   io.Writer
+	Confirm  func(prompt string) bool
 	// NoProgress turns progress bars off even on a terminal.
 	NoProgress bool
 	// Version is kongctl's version, recorded in the journal.
@@ -87,6 +90,9 @@ func Upgrade(ctx context.Context, o Options) (*Report, error) {
 	}
 	cfg.resume = o.Resume
 	r, err := upgrade(ctx, spec, cfg)
+	if r != nil {
+		keepReport(r)
+	}
 	if r != nil && o.Output == "json" {
 		cfg.sink.Emit(progress.Event{Time: cfg.clk.Now(), Type: progress.Report, Payload: r})
 	}
@@ -103,6 +109,9 @@ func Rollback(ctx context.Context, o Options) (*Report, error) {
 	}
 	defer done()
 	r, err := rollbackRun(ctx, spec, cfg)
+	if r != nil {
+		keepReport(r)
+	}
 	if r != nil && o.Output == "json" {
 		cfg.sink.Emit(progress.Event{Time: cfg.clk.Now(), Type: progress.Report, Payload: r})
 	}
@@ -193,6 +202,9 @@ func prepare(o Options, wholeFleet bool) (*Spec, runConfig, func(), error) {
 	if o.StateDir != "" {
 		spec.StateDir = o.StateDir
 	}
+	if o.Identity != "" {
+		spec.Backup.IdentityFile = o.Identity
+	}
 	conn := o.Connector
 	if conn == nil {
 		c, err := NewConnector(o.Inventory)
@@ -242,7 +254,7 @@ func SpecFromInventory(inv *inventory.Inventory, limit string, wholeFleet bool) 
 	u := inv.Upgrade
 	s := &Spec{
 		InventoryPath: inv.Path,
-		StateDir:      filepath.Join(inv.Dir, ".kongctl"),
+		StateDir:      StateDirOf(inv),
 		From:          u.From.String(),
 		To:            u.To.String(),
 		Edition:       string(u.Edition),
@@ -310,7 +322,7 @@ func SpecFromInventory(inv *inventory.Inventory, limit string, wholeFleet bool) 
 		s.ToolsHost = th.Name
 	}
 	db := inv.Database
-	s.DB = DBSpec{Host: db.Host, Port: db.Port, Name: db.Name, User: db.User, Schema: db.Schema, TLSMode: db.TLSMode}
+	s.DB = DBSpec{Host: db.Host, Port: db.Port, Name: db.Name, User: db.User, Schema: db.Schema, TLSMode: db.TLSMode, CAFile: db.CAFile}
 	if !db.Secret.IsZero() {
 		s.DB.Password = db.Password
 	}
@@ -356,7 +368,7 @@ func SpecFromInventory(inv *inventory.Inventory, limit string, wholeFleet bool) 
 		}
 	}
 	if b := inv.Backup; b != nil {
-		s.Backup = BackupSpec{Dir: b.Dir, LocalDir: b.LocalDir, Retention: b.Retention}
+		s.Backup = BackupSpec{Dir: b.Dir, LocalDir: b.LocalDir, Retention: b.Retention, EncryptTo: b.EncryptTo, IdentityFile: b.IdentityFile}
 	}
 	t := inv.Timeouts
 	s.Timeouts.Stop, s.Timeouts.Install, s.Timeouts.Migrations, s.Timeouts.Start = t.Stop, t.Install, t.Migrations, t.Start

@@ -62,9 +62,12 @@ type PhaseResult struct {
 
 // StepResult is one host's part of a phase.
 type StepResult struct {
-	Phase    string  `json:"phase"`
-	Status   string  `json:"status"`
-	Duration float64 `json:"duration_seconds"`
+	Phase  string `json:"phase"`
+	Status string `json:"status"`
+	// Started is when the step started (with Duration, its span on a
+	// timeline).
+	Started  time.Time `json:"started,omitzero"`
+	Duration float64   `json:"duration_seconds"`
 	// Agent is the time the node's agent itself spent on the step, per
 	// operation ("service.stop", "package.install", "migrations.up"...),
 	// as the agent timed it (no SSH round trips). Absent when the node
@@ -174,7 +177,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	if r.Backup != nil {
 		fmt.Fprintf(&b, "backup: %s (sha256 %s, %d bytes)", r.Backup.Path, r.Backup.SHA256, r.Backup.Size)
-		if r.Backup.LocalPath != "" {
+		if r.Backup.Encrypted {
+			fmt.Fprintf(&b, ", encrypted (age) on bastion: %s (sha256 %s), clear dump deleted", r.Backup.LocalPath, r.Backup.EncryptedSHA256)
+		} else if r.Backup.LocalPath != "" {
 			fmt.Fprintf(&b, ", copy on bastion: %s", r.Backup.LocalPath)
 		}
 		b.WriteString("\n")
