@@ -14,13 +14,12 @@ import (
 // POST /keyring/export answers ({"data": "<base64>"}). Its content is
 // never shown: it holds the keyring, encrypted to keyring_public_key.
 func (d *decoder) checkKeyringExport(path string, rng hcl.Range) {
-	b, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		d.errorf(rng, "Keyring export file not found", "There is no file at %s. Save the body of the Admin API's POST /keyring/export there, mode 0600.", path)
 		return
-	case err != nil:
-		d.errorf(rng, "Keyring export file unreadable", "Cannot read %s: %s.", path, unwrapPathErr(err))
+	}
+	b, ok := d.readFile(path, rng, "Keyring export file unreadable")
+	if !ok {
 		return
 	}
 	var v struct {
