@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"github.com/kongctl/kongctl/controller/upgradepath"
 	"io"
 	"time"
 )
@@ -30,4 +31,9 @@ type BackupStreamer interface {
 	Stream(ctx context.Context, b BackupInfo, w io.Writer) error
 	// Put writes r to b.Path on the tools host, owner-only.
 	Put(ctx context.Context, b BackupInfo, r io.Reader) error
+}
+
+// PGServerDB is the database's server facts (the agent database has it).
+type PGServerDB interface {
+	ServerInfo(ctx context.Context, kongUser string) (upgradepath.PGServer, []upgradepath.HBARule, error)
 }

@@ -41,6 +41,9 @@ func (e *engine) startY(ctx context.Context, h string) error {
 	if err != nil {
 		return err
 	}
+	if err := e.restoreKeyring(ctx, PhaseStart, h, false); err != nil {
+		return err
+	}
 	// The node serves Y: the per-node after_start hooks (enabling it in
 	// a load balancer).
 	return e.nodeHooks(ctx, PhaseStart, HookAfterStart, h, "")

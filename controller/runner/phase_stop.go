@@ -63,6 +63,9 @@ func (stopPhase) undo(ctx context.Context, e *engine) error {
 		}); err != nil {
 			return err
 		}
+		if err := e.restoreKeyring(ctx, PhaseStop, h, true); err != nil {
+			return err
+		}
 		// X serves again on h: the per-node after_start hooks (enabling
 		// it in a load balancer); a failure there is a warning only, the
 		// rollback goes on.

@@ -150,3 +150,22 @@ func TestServiceParamsCarryTheAdminToken(t *testing.T) {
 		t.Error("service start/stop params lack the admin token")
 	}
 }
+
+func TestParseKeyring(t *testing.T) {
+	for body, want := range map[string]string{
+		`{"ids":["b","a"],"active":"a"}`: "a,b/a",
+		`{"ids":{}}`:                     "/", // cjson's empty table
+		`{"ids":[]}`:                     "/",
+	} {
+		st, err := parseKeyring(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(st.IDs, ",") + "/" + st.Active; got != want {
+			t.Errorf("%s: %s, want %s", body, got, want)
+		}
+	}
+	if _, err := parseKeyring("<html>"); err == nil {
+		t.Error("non-JSON accepted")
+	}
+}

@@ -1,0 +1,29 @@
+package sshfleet
+
+import (
+	"context"
+
+	"github.com/kongctl/kongctl/agent/agentproto"
+	"github.com/kongctl/kongctl/controller/upgradepath"
+)
+
+// ServerInfo reads the PostgreSQL server's version, password encryption and
+// the pg_hba rules for kongUser through the tools host's agent.
+func (d *agentDB) ServerInfo(ctx context.Context, kongUser string) (upgradepath.PGServer, []upgradepath.HBARule, error) {
+	r, err := d.h.client().ServerInfo(ctx, agentproto.ServerInfoParams{DB: d.conn, KongUser: kongUser})
+	if err != nil {
+		return upgradepath.PGServer{}, nil, err
+	}
+	srv := upgradepath.PGServer{VersionNum: r.VersionNum, Version: r.Version, PasswordEncryption: r.PasswordEncryption, Verifier: r.Verifier}
+	var rules []upgradepath.HBARule
+	if r.HBAError == "" {
+		rules = []upgradepath.HBARule{}
+		for _, h := range r.HBARules {
+			if h.Error != "" {
+				continue
+			}
+			rules = append(rules, upgradepath.HBARule{Line: h.Line, Type: h.Type, Databases: h.Databases, Users: h.Users, Address: h.Address, Netmask: h.Netmask, Method: h.Method})
+		}
+	}
+	return srv, rules, nil
+}
