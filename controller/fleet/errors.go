@@ -1,6 +1,10 @@
 package fleet
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/kongctl/kongctl/agent/agentproto"
+)
 
 // ErrLockHeld is wrapped by Locker.Acquire when another run holds the lock.
 var ErrLockHeld = errors.New("fleet lock held by another run")
@@ -51,4 +55,11 @@ func ConnectFailed(err error) error {
 func ConnectionLost(err error) bool {
 	var l interface{ ConnectionLost() bool }
 	return errors.As(err, &l) && l.ConnectionLost()
+}
+
+// DatabaseUnreachable reports whether err is a host's report that it could
+// not reach the database (the agent's db_unreachable), a fault that may
+// pass by itself.
+func DatabaseUnreachable(err error) bool {
+	return agentproto.CodeOf(err) == agentproto.CodeDBUnreachable
 }

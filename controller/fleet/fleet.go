@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"github.com/kongctl/kongctl/agent/agentproto"
 	"github.com/kongctl/kongctl/controller/promtext"
 	"time"
 
@@ -262,6 +263,10 @@ type ExecRequest struct {
 	Env     map[string]string
 	Timeout time.Duration
 }
+
+// ExecTailBytes is how much of the end of each of a hook's streams an
+// ExecResult keeps (the agent's limit, agentproto.TailBytes).
+const ExecTailBytes = agentproto.TailBytes
 
 // ExecResult is what a hook did.
 type ExecResult struct {

@@ -3,6 +3,7 @@ package fleet
 import (
 	"errors"
 	"fmt"
+	"github.com/kongctl/kongctl/agent/agentproto"
 	"slices"
 	"testing"
 )
@@ -41,5 +42,14 @@ func TestChangedTables(t *testing.T) {
 	s := WriteSignature{Tables: map[string]string{"routes": "1 2 0 0"}}
 	if got := s.ChangedTables(WriteSignature{Tables: map[string]string{"routes": "1 3 0 0"}}); !slices.Equal(got, []string{"routes"}) {
 		t.Errorf("signature changed %v", got)
+	}
+}
+
+func TestDatabaseUnreachable(t *testing.T) {
+	if !DatabaseUnreachable(fmt.Errorf("host db: agent fleet_lock: %w", agentproto.Errorf(agentproto.CodeDBUnreachable, "connection refused"))) {
+		t.Error("the agent's db_unreachable is not seen")
+	}
+	if DatabaseUnreachable(agentproto.Errorf(agentproto.CodeKongFailed, "kong start exited 1")) || DatabaseUnreachable(errors.New("x")) {
+		t.Error("another failure taken for an unreachable database")
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/kongctl/kongctl/agent/agentproto"
 	"github.com/kongctl/kongctl/controller/boundedio"
 )
 
@@ -20,7 +19,7 @@ import (
 // stderr kongctl keeps, as the agent does for a hook run on a node; the
 // rest is dropped while it streams, so a noisy hook costs bounded memory
 // and journal space.
-const hookTailBytes = agentproto.TailBytes
+const hookTailBytes = fleet.ExecTailBytes
 
 // hookEnvKeep are the variables of kongctl's own environment a hook on the
 // bastion gets: what a shell command needs to run, nothing else. kongctl's

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"github.com/kongctl/kongctl/controller/fleet"
 	"time"
-
-	"github.com/kongctl/kongctl/agent/agentproto"
 )
 
 // transientRetry is how long a rollback step keeps trying again after a
@@ -29,7 +27,7 @@ func (e *engine) retryTransient(ctx context.Context, host, what string, fn func(
 			return err
 		}
 		lost := fleet.ConnectionLost(err)
-		if !lost && agentproto.CodeOf(err) != agentproto.CodeDBUnreachable {
+		if !lost && !fleet.DatabaseUnreachable(err) {
 			return err
 		}
 		if since.IsZero() {

@@ -12,7 +12,7 @@ import (
 // every configuration write: the write counters of Kong's configuration
 // tables (a read of the catalog, whatever the row count) are compared with
 // those taken right before the dump. Runtime tables that change on their
-// own (kong-reference 9.5, agentproto.IsRuntimeTable) are left out, so
+// own (kong-reference 9.5, fleet.ConfigChanged) are left out, so
 // data-plane heartbeats, cache invalidations or rate-limiting counters
 // never make the backup be taken again.
 
