@@ -44,13 +44,13 @@ func (e *engine) database(ctx context.Context) (fleet.Database, error) {
 func (e *engine) fleetLocker(ctx context.Context) (fleet.Locker, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.locker != nil {
-		return e.locker, nil
+	if e.lk.locker != nil {
+		return e.lk.locker, nil
 	}
 	l, err := e.conn.Locker(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("connect to fleet lock: %w", err)
 	}
-	e.locker = l
+	e.lk.locker = l
 	return l, nil
 }

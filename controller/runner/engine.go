@@ -34,29 +34,19 @@ type engine struct {
 	mu        sync.Mutex
 	nodes     map[string]fleet.Node
 	db        fleet.Database
-	locker    fleet.Locker
-	lock      *fleet.LockInfo
-	hbCancel  context.CancelFunc
-	hbDone    chan struct{}
+	lk        lockState // phase_lock.go, heartbeat.go
 	pf        preflightData
 	backup    *fleet.BackupInfo // the kept backup (every accepted write)
 	pnr       bool
-	dbRestore bool // restored in this rollback
+	rb        rollbackState // restore.go
 	findings  []Finding
-	gates     []GateResult
-	pruned    []string // backups deleted by retention
+	verify    verifyState    // phase_verify.go
+	retention retentionState // retention.go
 	timeline  []PhaseResult
 	hostSteps map[string][]StepResult
 	started   []phase
-
-	// the run summary writer (recordRun)
-	recPending *fleet.RunRecord
-	recBusy    bool
-	recWG      sync.WaitGroup
-
-	// lastList is the `migrations list` that migrate-up ran last in this
-	// process, reused once by migrate-finish right after it.
-	lastList *fleet.SchemaState
+	rec       runRecorder    // heartbeat.go
+	mig       migrationState // migrations.go
 }
 
 // preflightData is what preflight learnt; it is journaled so a resumed run

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"github.com/kongctl/kongctl/controller/fleet"
+	"sync"
 	"time"
 )
 
@@ -11,7 +12,7 @@ func (e *engine) startHeartbeat(l fleet.Locker, info fleet.LockInfo) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	e.mu.Lock()
-	e.hbCancel, e.hbDone = cancel, done
+	e.lk.hbCancel, e.lk.hbDone = cancel, done
 	e.mu.Unlock()
 	// Owned by the engine; joined by stopHeartbeat.
 	go func() {
@@ -31,8 +32,8 @@ func (e *engine) startHeartbeat(l fleet.Locker, info fleet.LockInfo) {
 
 func (e *engine) stopHeartbeat() {
 	e.mu.Lock()
-	cancel, done := e.hbCancel, e.hbDone
-	e.hbCancel, e.hbDone = nil, nil
+	cancel, done := e.lk.hbCancel, e.lk.hbDone
+	e.lk.hbCancel, e.lk.hbDone = nil, nil
 	e.mu.Unlock()
 	if cancel != nil {
 		cancel()
@@ -42,7 +43,7 @@ func (e *engine) stopHeartbeat() {
 
 func (e *engine) recordRun(ctx context.Context, ph, status string) {
 	e.mu.Lock()
-	l, held := e.locker, e.lock != nil
+	l, held := e.lk.locker, e.lk.info != nil
 	if l == nil || !held || ctx.Err() != nil {
 		e.mu.Unlock()
 		return
@@ -50,23 +51,23 @@ func (e *engine) recordRun(ctx context.Context, ph, status string) {
 	// The summary row is for `kongctl status`; the journal is the record.
 	// One background writer keeps it at the latest state (coalesced), so a
 	// database round trip never sits between two phases of the downtime.
-	e.recPending = &fleet.RunRecord{RunID: e.runID, From: e.pf.From, To: e.spec.To, Phase: ph, Status: status, Updated: e.clk.Now()}
-	if e.recBusy {
+	e.rec.pending = &fleet.RunRecord{RunID: e.runID, From: e.pf.From, To: e.spec.To, Phase: ph, Status: status, Updated: e.clk.Now()}
+	if e.rec.busy {
 		e.mu.Unlock()
 		return
 	}
-	e.recBusy = true
-	e.recWG.Add(1)
+	e.rec.busy = true
+	e.rec.wg.Add(1)
 	e.mu.Unlock()
 	wctx := context.WithoutCancel(ctx)
 	go func() {
-		defer e.recWG.Done()
+		defer e.rec.wg.Done()
 		for {
 			e.mu.Lock()
-			r := e.recPending
-			e.recPending = nil
+			r := e.rec.pending
+			e.rec.pending = nil
 			if r == nil {
-				e.recBusy = false
+				e.rec.busy = false
 				e.mu.Unlock()
 				return
 			}
@@ -81,4 +82,12 @@ func (e *engine) recordRun(ctx context.Context, ph, status string) {
 }
 
 // flushRuns waits until the run summary row holds the latest state.
-func (e *engine) flushRuns() { e.recWG.Wait() }
+func (e *engine) flushRuns() { e.rec.wg.Wait() }
+
+// runRecorder writes the run's summary row in the database, one write at
+// a time, the latest state winning (under engine.mu).
+type runRecorder struct {
+	pending *fleet.RunRecord
+	busy    bool
+	wg      sync.WaitGroup
+}

@@ -148,3 +148,10 @@ func (e *engine) settleMigrations(ctx context.Context) error {
 		}
 	}
 }
+
+// migrationState is what the migration phases share in one process.
+type migrationState struct {
+	// lastList is the `migrations list` that migrate-up ran last, reused
+	// once by migrate-finish right after it.
+	lastList *fleet.SchemaState
+}

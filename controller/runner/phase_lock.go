@@ -33,7 +33,7 @@ func (lockPhase) run(ctx context.Context, e *engine) error {
 		return fmt.Errorf("acquire fleet lock: %w", err)
 	}
 	e.mu.Lock()
-	e.lock = &info
+	e.lk.info = &info
 	e.mu.Unlock()
 	_ = e.journalStep(PhaseLock, lockStep, "", "done", info, nil)
 	e.startHeartbeat(l, info)
@@ -48,7 +48,7 @@ func (e *engine) releaseLock(ctx context.Context) error {
 	e.flushRuns()
 	e.stopHeartbeat()
 	e.mu.Lock()
-	l, info := e.locker, e.lock
+	l, info := e.lk.locker, e.lk.info
 	e.mu.Unlock()
 	if l == nil || info == nil {
 		return nil
@@ -60,7 +60,7 @@ func (e *engine) releaseLock(ctx context.Context) error {
 		return fmt.Errorf("release fleet lock: %w", err)
 	}
 	e.mu.Lock()
-	e.lock = nil
+	e.lk.info = nil
 	e.mu.Unlock()
 	return nil
 }
@@ -77,4 +77,13 @@ func lockFinding(info fleet.LockInfo, now time.Time, inv string) Finding {
 		Message: fmt.Sprintf("another kongctl run holds the fleet lock: run %s (%s, since %s, heartbeat %s)",
 			info.RunID, info.Owner, info.Acquired.UTC().Format(time.RFC3339), info.Heartbeat.UTC().Format(time.RFC3339)),
 		Fix: "wait for it to finish (kongctl status " + invArg + " shows it)"}
+}
+
+// lockState is the fleet lock this run holds and its heartbeat (under
+// engine.mu).
+type lockState struct {
+	locker   fleet.Locker
+	info     *fleet.LockInfo // nil: not held
+	hbCancel context.CancelFunc
+	hbDone   chan struct{}
 }

@@ -41,8 +41,8 @@ func (migrateFinishPhase) run(ctx context.Context, e *engine) error {
 		// The list migrate-up just ran (this process, nothing in between)
 		// is the state before finish; a resumed run lists again.
 		var st fleet.SchemaState
-		if e.lastList != nil {
-			st, e.lastList = *e.lastList, nil
+		if e.mig.lastList != nil {
+			st, e.mig.lastList = *e.mig.lastList, nil
 		} else if st, err = e.migList(ctx, n); err != nil {
 			return nil, err
 		}

@@ -42,7 +42,7 @@ func (migrateUpPhase) run(ctx context.Context, e *engine) error {
 		if st.ExitCode == 4 || st.ExitCode == 0 {
 			// Up already applied (a resumed run) or nothing new: re-checked
 			// state, not re-run.
-			e.lastList = &st
+			e.mig.lastList = &st
 			return st, nil
 		}
 		if st.ExitCode != 5 {
@@ -62,7 +62,7 @@ func (e *engine) upAndCheck(ctx context.Context, n fleet.Node) (fleet.SchemaStat
 	if st.ExitCode != 4 && st.ExitCode != 0 {
 		return st, fmt.Errorf("kong migrations up on %s: afterwards list exits %d (want 4 with teardowns pending, or 0): %s", e.spec.MigrationHost, st.ExitCode, firstLine(st.Output))
 	}
-	e.lastList = &st
+	e.mig.lastList = &st
 	return st, nil
 }
 

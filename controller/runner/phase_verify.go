@@ -122,10 +122,15 @@ func (verifyPhase) run(ctx context.Context, e *engine) error {
 	})
 	gates := evaluateGates(v, targets, win, e.pf.Baseline)
 	e.mu.Lock()
-	e.gates = gates
+	e.verify.gates = gates
 	e.mu.Unlock()
 	for _, g := range gates {
 		e.emit(progress.Event{Type: progress.Message, Phase: string(PhaseVerify), Host: g.Host, Status: map[bool]string{true: "ok", false: "failed"}[g.Passed], Message: g.String()})
 	}
 	return errors.Join(readErr, gateErrors(gates))
+}
+
+// verifyState is what verify measured (under engine.mu).
+type verifyState struct {
+	gates []GateResult
 }

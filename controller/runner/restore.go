@@ -15,7 +15,7 @@ const restoreDBStep StepKey = "rollback/restore-db"
 // database, and checks the fingerprint equals the pre-upgrade one. Once
 // per rollback.
 func (e *engine) restoreDB(ctx context.Context) error {
-	if e.dbRestore {
+	if e.rb.dbRestored {
 		return nil
 	}
 	upStarted := e.stepStarted(migrateUpStep)
@@ -30,7 +30,7 @@ func (e *engine) restoreDB(ctx context.Context) error {
 	}
 	if !finishStarted && !e.spec.RestoreDB {
 		e.note("migrations up ran but finish did not: X can use the database as it is (restore skipped as configured)")
-		e.dbRestore = true
+		e.rb.dbRestored = true
 		return nil
 	}
 	if e.backup == nil {
@@ -59,7 +59,12 @@ func (e *engine) restoreDB(ctx context.Context) error {
 		return nil
 	})
 	if err == nil {
-		e.dbRestore = true
+		e.rb.dbRestored = true
 	}
 	return err
+}
+
+// rollbackState is what this rollback did to the database.
+type rollbackState struct {
+	dbRestored bool // restored in this rollback
 }

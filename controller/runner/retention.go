@@ -82,7 +82,7 @@ func (e *engine) pruneBackups(ctx context.Context) {
 	if len(pruned) > 0 {
 		e.note("backup retention (%d): deleted %d older backup(s): %s", keep, len(pruned), strings.Join(pruned, ", "))
 		e.mu.Lock()
-		e.pruned = append(e.pruned, pruned...)
+		e.retention.pruned = append(e.retention.pruned, pruned...)
 		e.mu.Unlock()
 	}
 }
@@ -156,4 +156,9 @@ func journaledBackups(root string) ([]runBackups, error) {
 		out[i] = d.r
 	}
 	return out, nil
+}
+
+// retentionState is what backup retention deleted in this run.
+type retentionState struct {
+	pruned []string // the runs whose backups were deleted
 }

@@ -319,7 +319,7 @@ func (e *engine) finish(started time.Time, o Outcome, err, rerr error) *Report {
 	r := &Report{
 		RunID: e.runID, Operation: e.op, Outcome: o, From: e.pf.From, To: e.spec.To,
 		MigrationHost: e.spec.MigrationHost, Started: started, Finished: e.clk.Now(),
-		Timeline: slices.Clone(e.timeline), Findings: slices.Clone(e.findings), Gates: slices.Clone(e.gates), BackupsPruned: slices.Clone(e.pruned),
+		Timeline: slices.Clone(e.timeline), Findings: slices.Clone(e.findings), Gates: slices.Clone(e.verify.gates), BackupsPruned: slices.Clone(e.retention.pruned),
 		Error: e.red.err(err), RollbackError: e.red.err(rerr), PointOfNoReturn: e.pnr,
 	}
 	if e.backup != nil {
