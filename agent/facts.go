@@ -5,11 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/kongctl/kongctl/kongver"
 
 	"github.com/kongctl/kongctl/agent/agentproto"
 )
@@ -176,8 +177,6 @@ func (a *Agent) kongBin(explicit string) (string, error) {
 	return "", agentproto.Errorf(agentproto.CodeNotFound, "kong is not installed (not in PATH nor /usr/local/bin/kong)")
 }
 
-var versionRE = regexp.MustCompile(`\b(\d+\.\d+\.\d+(?:\.\d+)?)\b`)
-
 // kongVersion runs `kong version`: OSS prints "3.4.2", EE "Kong Enterprise
 // 3.9.0.0".
 func (a *Agent) kongVersion(ctx context.Context, run *opRun, bin string) (raw, version, edition string, err error) {
@@ -195,29 +194,22 @@ func (a *Agent) kongVersion(ctx context.Context, run *opRun, bin string) (raw, v
 
 func parseKongVersion(raw string) (version, edition string, err error) {
 	first, _, _ := strings.Cut(strings.TrimSpace(raw), "\n")
-	m := versionRE.FindStringSubmatch(first)
-	if m == nil {
+	v, err := kongver.ParseReported(first)
+	if err != nil {
 		return "", "", agentproto.Errorf(agentproto.CodeUnparsed, "kong version printed %q: no version in it", first)
 	}
 	edition = agentproto.EditionOSS
 	if strings.Contains(first, "Enterprise") {
 		edition = agentproto.EditionEnterprise
 	}
-	return m[1], edition, nil
+	return v.String(), edition, nil
 }
 
-// versionAtLeast compares dotted versions numerically on major.minor.
+// versionAtLeast reports whether a version Kong reported is major.minor
+// or newer; false when it holds no version.
 func versionAtLeast(v string, major, minor int) bool {
-	parts := strings.Split(v, ".")
-	if len(parts) < 2 {
-		return false
-	}
-	ma, err1 := strconv.Atoi(parts[0])
-	mi, err2 := strconv.Atoi(parts[1])
-	if err1 != nil || err2 != nil {
-		return false
-	}
-	return ma > major || ma == major && mi >= minor
+	kv, err := kongver.ParseReported(v)
+	return err == nil && kv.AtLeast(major, minor)
 }
 
 func diskFree(path string) agentproto.DiskFree {

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/kongctl/kongctl/kongver"
+
 	"github.com/kongctl/kongctl/inventory"
 )
 
@@ -41,7 +43,9 @@ type Spec struct {
 	// redact it from output here (the connector sends it to the agents).
 	AdminToken func() ([]byte, error)
 
-	From, To  string // From "" = detect from the fleet
+	From, To string // From "" = detect from the fleet
+	// from and to are From and To parsed (kongver.Parse) by validate, once.
+	from, to  kongver.Version
 	Edition   string // target edition: oss | enterprise
 	Package   PackageSpec
 	KongConf  string
@@ -212,6 +216,15 @@ func (s *Spec) validate() error {
 	}
 	if s.To == "" {
 		return fmt.Errorf("no target version: set upgrade.to in the inventory or pass --to")
+	}
+	var err error
+	if s.to, err = kongver.Parse(s.To); err != nil {
+		return fmt.Errorf("upgrade.to: %w", err)
+	}
+	if s.From != "" {
+		if s.from, err = kongver.Parse(s.From); err != nil {
+			return fmt.Errorf("upgrade.from: %w", err)
+		}
 	}
 	if s.NewHosts && len(s.Spares) < 1 {
 		return fmt.Errorf("new-hosts mode needs hosts with role spare")

@@ -380,25 +380,6 @@ func TestShowRoundTrip(t *testing.T) {
 	}
 }
 
-func TestVersion(t *testing.T) {
-	for _, s := range []string{"3.4.2", "2.8.4", "3.4.3.12"} {
-		v, err := ParseVersion(s)
-		if err != nil || v.String() != s {
-			t.Errorf("ParseVersion(%q) = %v, %v", s, v, err)
-		}
-	}
-	for _, s := range []string{"", "3", "3.4", "3.4.x", "v3.4.2", "3.4.2.1.0", "03.4.2", "3.-4.2"} {
-		if _, err := ParseVersion(s); err == nil {
-			t.Errorf("ParseVersion(%q) succeeded", s)
-		}
-	}
-	a, _ := ParseVersion("2.8.4")
-	b, _ := ParseVersion("3.4.2")
-	if a.Compare(b) != -1 || b.Compare(a) != 1 || a.Compare(a) != 0 {
-		t.Errorf("Compare wrong")
-	}
-}
-
 func TestLoadMissingFile(t *testing.T) {
 	inv, diags := Load(filepath.Join(t.TempDir(), "nope.hcl"))
 	if inv == nil || !diags.HasErrors() || !strings.Contains(diags[0].Detail, "KONGCTL_INVENTORY") {

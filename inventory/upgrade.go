@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/kongctl/kongctl/kongver"
+
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -32,8 +34,8 @@ const (
 
 // Upgrade says what to upgrade and how.
 type Upgrade struct {
-	From           Version // zero when not given (detected on the nodes)
-	To             Version
+	From           kongver.Version // zero when not given (detected on the nodes)
+	To             kongver.Version
 	Edition        Edition
 	KongConf       string
 	Prefix         string
@@ -95,7 +97,7 @@ func (u *Upgrade) PackageName() string {
 // <name>_<version>_<arch>.<format>, e.g. "kong_3.4.2_amd64.deb" or
 // "kong-enterprise-edition_3.4.3.12_arm64.rpm" (Debian arch names for both
 // formats).
-func (u *Upgrade) PackageFile(v Version, arch, format string) string {
+func (u *Upgrade) PackageFile(v kongver.Version, arch, format string) string {
 	return fmt.Sprintf("%s_%s_%s.%s", u.PackageName(), v, arch, format)
 }
 
@@ -214,22 +216,22 @@ func (d *decoder) decodeUpgrade(block *hcl.Block) *Upgrade {
 	return u
 }
 
-func (d *decoder) version(at *hcl.Attribute, ed Edition) Version {
+func (d *decoder) version(at *hcl.Attribute, ed Edition) kongver.Version {
 	s, ok := d.nonEmpty(at)
 	if !ok {
-		return Version{}
+		return kongver.Version{}
 	}
-	v, err := ParseVersion(s)
+	v, err := kongver.Parse(s)
 	if err != nil {
 		d.errorf(at.Expr.Range(), "Invalid version",
 			"%q is not a Kong version. Write x.y.z for Kong Gateway (e.g. \"3.4.2\") or x.y.z.w for Kong Gateway Enterprise (e.g. \"3.4.3.12\").", s)
-		return Version{}
+		return kongver.Version{}
 	}
 	switch {
-	case ed == EditionEnterprise && !v.HasBuild:
+	case ed == EditionEnterprise && !v.FourPart():
 		d.errorf(at.Expr.Range(), "Invalid version",
 			"Kong Gateway Enterprise versions have four numbers, x.y.z.w (e.g. \"3.4.3.12\"); %q has three. If this is Kong Gateway (OSS), set edition = \"oss\".", s)
-	case ed == EditionOSS && v.HasBuild:
+	case ed == EditionOSS && v.FourPart():
 		d.errorf(at.Expr.Range(), "Invalid version",
 			"Kong Gateway (OSS) versions have three numbers, x.y.z; %q has four. If this is Kong Gateway Enterprise, set edition = \"enterprise\".", s)
 	}
