@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,6 +25,8 @@ type Client struct {
 	user  string // login user
 	conn  *ssh.Client
 	jumps []*Client // bastions, outermost first; closed after conn
+	// hostKey is the key the host presented and the checker accepted.
+	hostKey ssh.PublicKey
 
 	uploadSem chan struct{} // set by Pool to bound uploads; nil = unbounded
 
@@ -53,6 +56,15 @@ func newClient(cfg *Config, label, user string, conn *ssh.Client) *Client {
 		go c.keepalive(cfg.Keepalive)
 	}
 	return c
+}
+
+// HostKey is the host key the server presented on this connection, in
+// authorized_keys form without a comment ("ssh-ed25519 AAAA...").
+func (c *Client) HostKey() string {
+	if c.hostKey == nil {
+		return ""
+	}
+	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(c.hostKey)))
 }
 
 // Name is the host's inventory name (or its address when unnamed).
