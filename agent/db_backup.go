@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/kongctl/kongctl/agent/agentproto"
+	"github.com/kongctl/kongctl/internal/filehash"
 )
 
 // ---- backup and restore ----
@@ -182,7 +183,7 @@ func dumpHash(path, format string) (int64, string, error) {
 		return 0, "", agentproto.Errorf(agentproto.CodeNotFound, "dump: %v", err)
 	}
 	if !st.IsDir() {
-		sum, err := fileSHA256(path)
+		sum, err := filehash.SHA256(path)
 		return st.Size(), sum, err
 	}
 	ents, err := os.ReadDir(path)
@@ -200,7 +201,7 @@ func dumpHash(path, format string) (int64, string, error) {
 	sort.Strings(names)
 	for _, n := range names {
 		f := filepath.Join(path, n)
-		sum, err := fileSHA256(f)
+		sum, err := filehash.SHA256(f)
 		if err != nil {
 			return 0, "", err
 		}

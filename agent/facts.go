@@ -10,9 +10,8 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/kongctl/kongctl/kongver"
-
 	"github.com/kongctl/kongctl/agent/agentproto"
+	"github.com/kongctl/kongctl/kongver"
 )
 
 // Kong package names, OSS first.

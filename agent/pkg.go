@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/kongctl/kongctl/agent/agentproto"
+	"github.com/kongctl/kongctl/internal/filehash"
 )
 
 func (a *Agent) packagesDir() string { return filepath.Join(a.StateDir, "packages") }
@@ -45,14 +46,14 @@ func (a *Agent) stageFile(ctx context.Context, run *opRun, p *agentproto.StagePa
 			return nil, agentproto.Errorf(agentproto.CodeInvalid, "package file name %q", name)
 		}
 		dst := filepath.Join(dir, name)
-		if sum, err := fileSHA256(dst); err == nil && sum == p.SHA256 {
+		if sum, err := filehash.SHA256(dst); err == nil && sum == p.SHA256 {
 			if p.UploadedPath != dst {
 				_ = os.Remove(p.UploadedPath)
 			}
 			size, _ := fileSize(dst)
 			return &agentproto.StageResult{Path: dst, Size: size, SHA256: sum, AlreadyDone: true}, nil
 		}
-		sum, err := fileSHA256(p.UploadedPath)
+		sum, err := filehash.SHA256(p.UploadedPath)
 		if err != nil {
 			return nil, agentproto.Errorf(agentproto.CodeNotFound, "uploaded package: %v", err)
 		}
@@ -103,7 +104,7 @@ func (a *Agent) stageFile(ctx context.Context, run *opRun, p *agentproto.StagePa
 			return nil, agentproto.Errorf(agentproto.CodeCommandFailed, "%s left %d package files, want 1", strings.Join(args, " "), len(files))
 		}
 		src := filepath.Join(tmp, files[0])
-		sum, err := fileSHA256(src)
+		sum, err := filehash.SHA256(src)
 		if err != nil {
 			return nil, err
 		}

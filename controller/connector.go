@@ -19,6 +19,7 @@ import (
 	"github.com/kongctl/kongctl/agent/agentproto"
 	"github.com/kongctl/kongctl/controller/agentclient"
 	"github.com/kongctl/kongctl/controller/sshremote"
+	"github.com/kongctl/kongctl/internal/shellquote"
 	"github.com/kongctl/kongctl/inventory"
 )
 
@@ -906,7 +907,7 @@ func (n *agentNode) DataPlanes(ctx context.Context) ([]DataPlane, error) {
 }
 
 func (n *agentNode) ReadConf(ctx context.Context) ([]byte, error) {
-	r, err := n.h.conn().Run(ctx, sshremote.RunRequest{Cmd: "cat " + shQuote(n.conf), Become: true})
+	r, err := n.h.conn().Run(ctx, sshremote.RunRequest{Cmd: "cat " + shellquote.Quote(n.conf), Become: true})
 	if err != nil {
 		return nil, fmt.Errorf("read %s on %s: %w", n.conf, n.h.name, err)
 	}
@@ -917,7 +918,7 @@ func (n *agentNode) ReadConf(ctx context.Context) ([]byte, error) {
 }
 
 func (n *agentNode) WriteConf(ctx context.Context, b []byte) error {
-	cmd := "umask 077; mkdir -p " + shQuote(filepath.Dir(n.conf)) + " && cat > " + shQuote(n.conf)
+	cmd := "umask 077; mkdir -p " + shellquote.Quote(filepath.Dir(n.conf)) + " && cat > " + shellquote.Quote(n.conf)
 	r, err := n.h.conn().Run(ctx, sshremote.RunRequest{Cmd: cmd, Stdin: strings.NewReader(string(b)), Become: true})
 	if err != nil {
 		return fmt.Errorf("write %s on %s: %w", n.conf, n.h.name, err)
@@ -929,8 +930,6 @@ func (n *agentNode) WriteConf(ctx context.Context, b []byte) error {
 }
 
 func (n *agentNode) Close() error { return nil } // the connector owns the connection
-
-func shQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // ---- Database and Locker over the tools host's agent ----
 
@@ -1004,7 +1003,7 @@ func (d *agentDB) Fetch(ctx context.Context, b BackupInfo, localPath string) err
 		return fmt.Errorf("copy backup from %s: %w", d.h.name, err)
 	}
 	defer os.Remove(tmp)
-	r, err := d.h.conn().Run(ctx, sshremote.RunRequest{Cmd: "cat -- " + shQuote(b.Path), Become: true, Stdout: f})
+	r, err := d.h.conn().Run(ctx, sshremote.RunRequest{Cmd: "cat -- " + shellquote.Quote(b.Path), Become: true, Stdout: f})
 	if err == nil && r.ExitCode != 0 {
 		err = fmt.Errorf("cat %s exited %d: %s", b.Path, r.ExitCode, strings.TrimSpace(string(r.Stderr)))
 	}
@@ -1026,7 +1025,7 @@ func (d *agentDB) Fetch(ctx context.Context, b BackupInfo, localPath string) err
 // Remove deletes the backup on the tools host through the host's become
 // method (the dump is owner-only).
 func (d *agentDB) Remove(ctx context.Context, b BackupInfo) error {
-	r, err := d.h.conn().Run(ctx, sshremote.RunRequest{Cmd: "rm -rf -- " + shQuote(b.Path), Become: true})
+	r, err := d.h.conn().Run(ctx, sshremote.RunRequest{Cmd: "rm -rf -- " + shellquote.Quote(b.Path), Become: true})
 	if err == nil && r.ExitCode != 0 {
 		err = fmt.Errorf("rm exited %d: %s", r.ExitCode, strings.TrimSpace(string(r.Stderr)))
 	}

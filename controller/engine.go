@@ -9,10 +9,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/kongctl/kongctl/kongver"
-
 	"github.com/kongctl/kongctl/controller/journal"
 	"github.com/kongctl/kongctl/controller/progress"
+	"github.com/kongctl/kongctl/internal/fanout"
+	"github.com/kongctl/kongctl/kongver"
 )
 
 // PhaseName names a phase of the upgrade.
@@ -373,24 +373,12 @@ func (e *engine) forEach(ctx context.Context, hosts []string, limit int, fn func
 	if limit <= 0 {
 		limit = 16
 	}
-	sem := make(chan struct{}, limit)
-	errs := make([]error, len(hosts))
-	var wg sync.WaitGroup
-	for i, h := range hosts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				errs[i] = fmt.Errorf("%s: %w", h, ctx.Err())
-				return
-			}
-			defer func() { <-sem }()
-			errs[i] = fn(ctx, h)
-		}()
+	errs := fanout.Each(ctx, hosts, limit, fn)
+	for i, err := range errs {
+		if errors.Is(err, fanout.ErrNotStarted) {
+			errs[i] = fmt.Errorf("%s: %w", hosts[i], err)
+		}
 	}
-	wg.Wait()
 	return errors.Join(errs...)
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kongctl/kongctl/controller/progress"
+	"github.com/kongctl/kongctl/internal/filehash"
 )
 
 // phases returns the pipeline for the spec, in order.
@@ -172,7 +173,7 @@ func (e *engine) takeBackup(ctx context.Context, tag string) (BackupInfo, error)
 		if err := db.Fetch(ctx, b, lp); err != nil {
 			return BackupInfo{}, fmt.Errorf("copy backup %s to the bastion: %w", b.Path, err)
 		}
-		sum, err := fileSHA256(lp)
+		sum, err := filehash.SHA256(lp)
 		if err != nil {
 			return BackupInfo{}, err
 		}

@@ -10,11 +10,10 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/kongctl/kongctl/inventory"
-	"github.com/kongctl/kongctl/kongver"
-
 	"github.com/kongctl/kongctl/controller/progress"
 	"github.com/kongctl/kongctl/controller/upgradepath"
+	"github.com/kongctl/kongctl/inventory"
+	"github.com/kongctl/kongctl/kongver"
 )
 
 // UpgradePlan is what an upgrade would do, from a preflight that changes nothing.

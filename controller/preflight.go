@@ -2,10 +2,7 @@ package controller
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,9 +10,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/kongctl/kongctl/kongver"
-
 	"github.com/kongctl/kongctl/controller/upgradepath"
+	"github.com/kongctl/kongctl/internal/filehash"
+	"github.com/kongctl/kongctl/kongver"
 )
 
 // preflightPhase checks everything before any downtime: reachability and
@@ -430,7 +427,7 @@ func (e *engine) resolvePackages(pf *preflightData) {
 			return ref, false
 		}
 		ref.LocalPath = p
-		sum, err := fileSHA256(p)
+		sum, err := filehash.SHA256(p)
 		if err != nil {
 			e.find(Finding{Severity: SevError, Code: "package", Host: h, Message: err.Error()})
 			return ref, false
@@ -570,19 +567,6 @@ func findPackage(dir string, ref PackageRef) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("package %s %s (%s, %s) not found in %s (looked for %s)", ref.Name, ref.Version, ref.Format, ref.Arch, dir, strings.Join(cands, ", "))
-}
-
-func fileSHA256(p string) (string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", fmt.Errorf("checksum %s: %w", p, err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("checksum %s: %w", p, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func orDefault(s, d string) string {

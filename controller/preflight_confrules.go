@@ -4,10 +4,9 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/kongctl/kongctl/kongver"
-
 	"github.com/kongctl/kongctl/agent/agentproto"
 	"github.com/kongctl/kongctl/controller/upgradepath"
+	"github.com/kongctl/kongctl/kongver"
 )
 
 // Finding codes of the kong.conf property rules (upgradepath.ConfRules),

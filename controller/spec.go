@@ -5,9 +5,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/kongctl/kongctl/kongver"
-
 	"github.com/kongctl/kongctl/inventory"
+	"github.com/kongctl/kongctl/kongver"
 )
 
 // Spec is the controller's view of one upgrade, built from the inventory

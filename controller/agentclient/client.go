@@ -20,6 +20,7 @@ import (
 
 	"github.com/kongctl/kongctl/agent/agentproto"
 	"github.com/kongctl/kongctl/controller/sshremote"
+	"github.com/kongctl/kongctl/internal/shellquote"
 )
 
 // Remote is what the client needs of a connection to one host.
@@ -116,9 +117,9 @@ func (c *Client) Call(ctx context.Context, req *agentproto.Request) (*agentproto
 	if err != nil {
 		return nil, fmt.Errorf("host %s: agent %s: %w", host, req.Op, err)
 	}
-	cmd := shellQuote(c.path) + " rpc"
+	cmd := shellquote.Quote(c.path) + " rpc"
 	if c.opts.StateDir != "" {
-		cmd += " --state-dir " + shellQuote(c.opts.StateDir)
+		cmd += " --state-dir " + shellquote.Quote(c.opts.StateDir)
 	}
 	res, err := c.r.Run(ctx, sshremote.RunRequest{Cmd: cmd, Stdin: bytes.NewReader(body), Become: c.opts.Become, MaxOutput: agentproto.MaxReplyBytes})
 	if le := (*sshremote.OutputLimitError)(nil); errors.As(err, &le) {
@@ -193,13 +194,6 @@ func clipString(s string, n int) string {
 		return s[:n] + "…"
 	}
 	return s
-}
-
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+=:,@") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func tailString(b []byte, n int) string {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kongctl/kongctl/agent/agentproto"
 	"github.com/kongctl/kongctl/controller/sshremote"
+	"github.com/kongctl/kongctl/internal/shellquote"
 )
 
 // Delivery reports what Deliver did.
@@ -34,7 +35,7 @@ func (c *Client) Deliver(ctx context.Context, progress func(int64)) (*Delivery, 
 	start := time.Now()
 	host := c.r.Name()
 	dir := c.opts.AgentDir
-	probe := fmt.Sprintf("uname -m; command -v gzip >/dev/null 2>&1 && echo gzip; for f in %s/kongctl-agent-*; do [ -f \"$f\" ] && sha256sum \"$f\"; done; true", shellQuote(dir))
+	probe := fmt.Sprintf("uname -m; command -v gzip >/dev/null 2>&1 && echo gzip; for f in %s/kongctl-agent-*; do [ -f \"$f\" ] && sha256sum \"$f\"; done; true", shellquote.Quote(dir))
 	res, err := c.r.Run(ctx, sshremote.RunRequest{Cmd: probe, Become: c.opts.Become})
 	if err != nil {
 		return nil, fmt.Errorf("deliver agent to %s: probe: %w", host, err)
@@ -111,14 +112,14 @@ func (c *Client) upload(ctx context.Context, bin *Binary, final string, gz bool,
 	put := func(up, tmp string, move bool) string {
 		switch {
 		case gz:
-			return fmt.Sprintf("gzip -dc %[1]s > %[2]s; rc=$?; rm -f %[1]s; [ $rc = 0 ] && chmod 0700 %[2]s", shellQuote(up), shellQuote(tmp))
+			return fmt.Sprintf("gzip -dc %[1]s > %[2]s; rc=$?; rm -f %[1]s; [ $rc = 0 ] && chmod 0700 %[2]s", shellquote.Quote(up), shellquote.Quote(tmp))
 		case move:
-			return fmt.Sprintf("install -m 0700 %[1]s %[2]s; rc=$?; rm -f %[1]s; [ $rc = 0 ]", shellQuote(up), shellQuote(tmp))
+			return fmt.Sprintf("install -m 0700 %[1]s %[2]s; rc=$?; rm -f %[1]s; [ $rc = 0 ]", shellquote.Quote(up), shellquote.Quote(tmp))
 		}
-		return "chmod 0700 " + shellQuote(tmp)
+		return "chmod 0700 " + shellquote.Quote(tmp)
 	}
 	checkSum := func(tmp string) string {
-		return fmt.Sprintf(" && stat -c %%s %[1]s && sha256sum %[1]s", shellQuote(tmp))
+		return fmt.Sprintf(" && stat -c %%s %[1]s && sha256sum %[1]s", shellquote.Quote(tmp))
 	}
 	upName := func(p string) string {
 		if gz {
@@ -127,7 +128,7 @@ func (c *Client) upload(ctx context.Context, bin *Binary, final string, gz bool,
 		return p
 	}
 	if !c.opts.Become {
-		if err := c.runOK(ctx, "umask 077 && mkdir -p "+shellQuote(c.opts.AgentDir)+" && chmod 0700 "+shellQuote(c.opts.AgentDir), false); err != nil {
+		if err := c.runOK(ctx, "umask 077 && mkdir -p "+shellquote.Quote(c.opts.AgentDir)+" && chmod 0700 "+shellquote.Quote(c.opts.AgentDir), false); err != nil {
 			return 0, fmt.Errorf("create %s: %w", c.opts.AgentDir, err)
 		}
 		tmp := path.Join(c.opts.AgentDir, ".kongctl-agent-"+bin.Short()+"."+suffix+".tmp")
@@ -137,11 +138,11 @@ func (c *Client) upload(ctx context.Context, bin *Binary, final string, gz bool,
 		}
 		check := "umask 077; " + put(up, tmp, false) + checkSum(tmp)
 		if err := c.checkUploaded(ctx, check, size, bin.SHA256, false); err != nil {
-			c.runOK(ctx, "rm -f "+shellQuote(tmp)+" "+shellQuote(up), false)
+			c.runOK(ctx, "rm -f "+shellquote.Quote(tmp)+" "+shellquote.Quote(up), false)
 			return sent, err
 		}
 		if err := c.r.Rename(ctx, tmp, final); err != nil {
-			c.runOK(ctx, "rm -f "+shellQuote(tmp), false)
+			c.runOK(ctx, "rm -f "+shellquote.Quote(tmp), false)
 			return sent, fmt.Errorf("rename %s to %s: %w", tmp, final, err)
 		}
 		return sent, nil
@@ -160,14 +161,14 @@ func (c *Client) upload(ctx context.Context, bin *Binary, final string, gz bool,
 		return partial, fmt.Errorf("upload %s: %w", src, err)
 	}
 	tmp := path.Join(c.opts.AgentDir, ".kongctl-agent-"+bin.Short()+"."+suffix+".tmp")
-	install := fmt.Sprintf("umask 077 && install -d -m 0700 %s && { %s; }", shellQuote(c.opts.AgentDir), put(src, tmp, true)) + checkSum(tmp)
+	install := fmt.Sprintf("umask 077 && install -d -m 0700 %s && { %s; }", shellquote.Quote(c.opts.AgentDir), put(src, tmp, true)) + checkSum(tmp)
 	if err := c.checkUploaded(ctx, install, size, bin.SHA256, true); err != nil {
-		c.runOK(ctx, "rm -f "+shellQuote(tmp), true)
-		c.runOK(ctx, "rm -f "+shellQuote(src), false)
+		c.runOK(ctx, "rm -f "+shellquote.Quote(tmp), true)
+		c.runOK(ctx, "rm -f "+shellquote.Quote(src), false)
 		return sent, err
 	}
-	if err := c.runOK(ctx, "mv -f "+shellQuote(tmp)+" "+shellQuote(final), true); err != nil {
-		c.runOK(ctx, "rm -f "+shellQuote(tmp), true)
+	if err := c.runOK(ctx, "mv -f "+shellquote.Quote(tmp)+" "+shellquote.Quote(final), true); err != nil {
+		c.runOK(ctx, "rm -f "+shellquote.Quote(tmp), true)
 		return sent, fmt.Errorf("move %s into place: %w", tmp, err)
 	}
 	return sent, nil
