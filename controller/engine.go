@@ -370,6 +370,7 @@ func (e *engine) softStopped() bool {
 // forEach runs fn for every host with at most limit at once. One host's
 // failure does not cancel the others; errors are joined.
 func (e *engine) forEach(ctx context.Context, hosts []string, limit int, fn func(ctx context.Context, host string) error) error {
+	limit = e.spec.limit(limit)
 	if limit <= 0 {
 		limit = 16
 	}
@@ -412,7 +413,7 @@ func (e *engine) runPhases(ctx context.Context, phases []phase) (int, error) {
 func (e *engine) runPhase(ctx context.Context, p phase) error {
 	t0 := e.clk.Now()
 	e.emit(progress.Event{Type: progress.PhaseStart, Phase: string(p.name()), Total: e.phaseTotal(p.name())})
-	err := p.run(ctx, e)
+	err := runBounded(ctx, p.name(), e.spec.phaseTimeout(p.name()), func(ctx context.Context) error { return p.run(ctx, e) })
 	pr := PhaseResult{Phase: string(p.name()), Started: t0, Finished: e.clk.Now(), Status: "ok"}
 	if err != nil {
 		pr.Status, pr.Error = "failed", e.red.err(err)
@@ -472,6 +473,11 @@ func (e *engine) rollback(ctx context.Context) error {
 	e.rollingBack = true
 	e.mu.Unlock()
 	e.note("rolling back %d phase(s)", len(started))
+	return runBounded(ctx, "rollback", e.spec.Timeouts.Rollback, func(ctx context.Context) error { return e.undoAll(ctx, started) })
+}
+
+// undoAll undoes the started phases in reverse order (rollback).
+func (e *engine) undoAll(ctx context.Context, started []phase) error {
 	for i := len(started) - 1; i >= 0; i-- {
 		u, ok := started[i].(undoer)
 		if !ok {

@@ -49,7 +49,6 @@ func (d *decoder) decodeBackup(block *hcl.Block) *Backup {
 // Timeouts bound each phase of the upgrade.
 type Timeouts struct {
 	Preflight  time.Duration
-	Freeze     time.Duration
 	Backup     time.Duration
 	Stop       time.Duration
 	Install    time.Duration
@@ -63,7 +62,6 @@ type Timeouts struct {
 func defaultTimeouts() Timeouts {
 	return Timeouts{
 		Preflight:  5 * time.Minute,
-		Freeze:     2 * time.Minute,
 		Backup:     30 * time.Minute,
 		Stop:       2 * time.Minute,
 		Install:    10 * time.Minute,
@@ -83,7 +81,7 @@ func (t *Timeouts) fields() []struct {
 		name string
 		p    *time.Duration
 	}{
-		{"preflight", &t.Preflight}, {"freeze", &t.Freeze}, {"backup", &t.Backup},
+		{"preflight", &t.Preflight}, {"backup", &t.Backup},
 		{"stop", &t.Stop}, {"install", &t.Install}, {"migrations", &t.Migrations},
 		{"start", &t.Start}, {"verify", &t.Verify}, {"rollback", &t.Rollback}, {"hook", &t.Hook},
 	}

@@ -195,7 +195,6 @@ upgrade {
   service_env_file = "/etc/kong/kong_env.conf"
   package {
     source = "repository"
-    repository { url = "https://example.com/kong" }
   }
 }`,
 			check: func(t *testing.T, inv *Inventory) {
@@ -209,8 +208,8 @@ upgrade {
 				if !slices.Equal(u.Order, []string{"k3", "k1"}) {
 					t.Errorf("Order = %v", u.Order)
 				}
-				if u.Package.Repository == nil || !u.Package.Repository.Pin {
-					t.Errorf("repository %+v", u.Package.Repository)
+				if u.Package.Source != SourceRepository {
+					t.Errorf("package source %q", u.Package.Source)
 				}
 			},
 		},

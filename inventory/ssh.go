@@ -52,7 +52,7 @@ const (
 	DefaultKeepalive         = 15 * time.Second
 	DefaultConnectRetries    = 3
 	DefaultConcurrency       = 16
-	DefaultUploadConcurrency = 4
+	DefaultUploadConcurrency = 8
 )
 
 func defaultSSH() SSH {

@@ -70,18 +70,14 @@ type Upgrade struct {
 	orderRaw  []string
 }
 
-// Package says where the Kong packages come from.
+// Package says where the Kong packages come from: files on the bastion
+// (source "file"), or the package repositories each node's apt or dnf
+// already has configured (source "repository"; kongctl downloads exactly
+// upgrade.to there and adds no repository of its own).
 type Package struct {
-	Source     string // "file" or "repository"
-	Dir        string // source "file": directory holding the package files
-	Repository *Repository
-	DeclRange  hcl.Range
-}
-
-// Repository is a package repository (apt or yum).
-type Repository struct {
-	URL string
-	Pin bool // pin the package to exactly Upgrade.To
+	Source    string // "file" or "repository"
+	Dir       string // source "file": directory holding the package files
+	DeclRange hcl.Range
 }
 
 // PackageName is the distribution package's name: "kong" or
@@ -122,11 +118,6 @@ var upgradeSchema = &hcl.BodySchema{
 
 var packageSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{{Name: "source"}, {Name: "dir"}},
-	Blocks:     []hcl.BlockHeaderSchema{{Type: "repository"}},
-}
-
-var repositorySchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "url", Required: true}, {Name: "pin"}},
 }
 
 func (d *decoder) decodeUpgrade(block *hcl.Block) *Upgrade {
@@ -211,7 +202,7 @@ func (d *decoder) decodeUpgrade(block *hcl.Block) *Upgrade {
 		u.Package = d.decodePackage(b)
 	} else {
 		d.errorf(block.Body.MissingItemRange(), "Missing package block",
-			"The upgrade block needs a package block saying where the new Kong packages come from, e.g. package { source = \"file\"  dir = \"packages\" } or package { source = \"repository\"  repository { url = \"https://...\" } }.")
+			"The upgrade block needs a package block saying where the new Kong packages come from, e.g. package { source = \"file\"  dir = \"packages\" } or package { source = \"repository\" } (the nodes' configured apt or dnf repositories).")
 	}
 	return u
 }
@@ -251,34 +242,10 @@ func (d *decoder) decodePackage(block *hcl.Block) Package {
 			p.Dir = v
 		}
 	}
-	if b := d.single(c.Blocks.OfType("repository"), "repository"); b != nil {
-		rc := d.content(b.Body, repositorySchema)
-		r := &Repository{Pin: true}
-		if at, ok := rc.Attributes["url"]; ok {
-			if v, ok := d.nonEmpty(at); ok {
-				if !strings.Contains(v, "://") {
-					d.errorf(at.Expr.Range(), "Invalid repository URL", "The repository url %q must be a URL such as \"https://packages.example.com/kong\".", v)
-				}
-				r.URL = v
-			}
-		}
-		if at, ok := rc.Attributes["pin"]; ok {
-			if v, ok := d.boolean(at); ok {
-				r.Pin = v
-			}
-		}
-		p.Repository = r
-	}
-	switch p.Source {
-	case SourceFile:
+	if p.Source == SourceFile {
 		if _, ok := c.Attributes["dir"]; !ok {
 			d.errorf(block.DefRange, "Missing package directory",
 				"With source = \"file\", set dir to the directory holding kong_<version>_<arch>.deb (or kong-enterprise-edition_<version>_<arch>.deb, and .rpm), relative to the inventory.")
-		}
-	case SourceRepository:
-		if p.Repository == nil {
-			d.errorf(block.DefRange, "Missing repository block",
-				"With source = \"repository\", add repository { url = \"https://...\" } naming the package repository.")
 		}
 	}
 	return p

@@ -21,10 +21,10 @@ type Health struct {
 	Interval time.Duration // between probes
 }
 
-// Smoke is one request sent through each node's proxy.
+// Smoke is one GET sent through each node's proxy. There is no method: a
+// smoke request reaches the real upstreams and must change nothing.
 type Smoke struct {
 	Name      string // optional block label
-	Method    string
 	Path      string
 	Host      string // Host header; "" = none
 	Status    int    // expected status code
@@ -63,7 +63,6 @@ var healthSchema = &hcl.BodySchema{
 var smokeSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "name"},
-		{Name: "method"},
 		{Name: "path", Required: true},
 		{Name: "host"},
 		{Name: "status"},
@@ -78,8 +77,6 @@ var gateSchema = &hcl.BodySchema{
 		{Name: "min_requests"},
 	},
 }
-
-var httpMethods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
 func (d *decoder) decodeVerify(block *hcl.Block) *Verify {
 	v := defaultVerify()
@@ -132,25 +129,12 @@ func (d *decoder) decodeVerify(block *hcl.Block) *Verify {
 }
 
 func (d *decoder) decodeSmoke(b *hcl.Block) *Smoke {
-	s := &Smoke{Method: "GET", Status: 200, DeclRange: b.DefRange}
+	s := &Smoke{Status: 200, DeclRange: b.DefRange}
 	c := d.content(b.Body, smokeSchema)
 	a := c.Attributes
 	if at, ok := a["name"]; ok {
 		if x, ok := d.str(at); ok {
 			s.Name = x
-		}
-	}
-	if at, ok := a["method"]; ok {
-		if x, ok := d.str(at); ok {
-			up := strings.ToUpper(x)
-			valid := false
-			for _, m := range httpMethods {
-				valid = valid || m == up
-			}
-			if !valid {
-				d.errorf(at.Expr.Range(), "Invalid HTTP method", "%q is not an HTTP method kongctl sends.%s Use one of %s.", x, didYouMean(up, httpMethods), quoteList(httpMethods))
-			}
-			s.Method = up
 		}
 	}
 	if at, ok := a["path"]; ok {
