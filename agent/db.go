@@ -25,7 +25,7 @@ func schemaOf(c agentproto.DBConn) string {
 	return c.Schema
 }
 
-func connConfig(c agentproto.DBConn, database string) (*pgx.ConnConfig, error) {
+func connConfig(c agentproto.DBConn, database, rootCert string) (*pgx.ConnConfig, error) {
 	port := c.Port
 	if port == 0 {
 		port = 5432
@@ -40,6 +40,9 @@ func connConfig(c agentproto.DBConn, database string) (*pgx.ConnConfig, error) {
 	// The password is set on the struct, never written into a DSN string.
 	dsn := fmt.Sprintf("host=%s port=%d user=%s dbname=%s sslmode=%s application_name=kongctl-agent",
 		dsnQuote(c.Host), port, dsnQuote(c.User), dsnQuote(database), dsnQuote(ssl))
+	if rootCert != "" {
+		dsn += " sslrootcert=" + dsnQuote(rootCert)
+	}
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, agentproto.Errorf(agentproto.CodeInvalid, "database settings: %v", err)
@@ -59,7 +62,11 @@ func dsnQuote(s string) string {
 }
 
 func (a *Agent) connect(ctx context.Context, c agentproto.DBConn, database string) (*pgx.Conn, error) {
-	cfg, err := connConfig(c, database)
+	rootCert, err := a.caFile(c)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := connConfig(c, database, rootCert)
 	if err != nil {
 		return nil, err
 	}

@@ -56,8 +56,9 @@ func pgMajor(p string) float64 {
 }
 
 // pgEnv is the libpq environment of pg_dump/pg_restore: the password goes
-// here (PGPASSWORD), never on the command line.
-func pgEnv(c agentproto.DBConn) []string {
+// here (PGPASSWORD), never on the command line; rootCert ("" = none) is
+// the CA file (caFile).
+func pgEnv(c agentproto.DBConn, rootCert string) []string {
 	port := c.Port
 	if port == 0 {
 		port = 5432
@@ -69,6 +70,9 @@ func pgEnv(c agentproto.DBConn) []string {
 	}
 	if c.Connect > 0 {
 		env = append(env, "PGCONNECT_TIMEOUT="+seconds(c.Connect))
+	}
+	if rootCert != "" {
+		env = append(env, "PGSSLROOTCERT="+rootCert)
 	}
 	if c.Password != "" {
 		env = append(env, "PGPASSWORD="+c.Password)
@@ -102,6 +106,10 @@ func (a *Agent) backup(ctx context.Context, run *opRun, p *agentproto.BackupPara
 	if err != nil {
 		return nil, err
 	}
+	env, err := a.libpqEnv(p.DB)
+	if err != nil {
+		return nil, err
+	}
 	// Hold a snapshot open so the fingerprint and the dump see the same data.
 	conn, err := a.connect(ctx, p.DB, "")
 	if err != nil {
@@ -125,7 +133,7 @@ func (a *Agent) backup(ctx context.Context, run *opRun, p *agentproto.BackupPara
 	}
 	args := []string{pgDump, fmtFlag, "--no-password", "--snapshot=" + snapshot,
 		"-n", schemaOf(p.DB), "-d", p.DB.Database, "-f", tmp}
-	res, err := run.exec(ctx, cmdSpec{Args: args, Env: pgEnv(p.DB)})
+	res, err := run.exec(ctx, cmdSpec{Args: args, Env: env})
 	if err != nil {
 		_ = os.RemoveAll(tmp)
 		return nil, err
@@ -302,6 +310,10 @@ func (a *Agent) restore(ctx context.Context, run *opRun, p *agentproto.RestorePa
 	if err != nil {
 		return nil, err
 	}
+	env, err := a.libpqEnv(p.DB)
+	if err != nil {
+		return nil, err
+	}
 	keep, err := a.tocRelations(ctx, run, pgRestore, p.Path)
 	if err != nil {
 		return nil, err
@@ -320,7 +332,7 @@ func (a *Agent) restore(ctx context.Context, run *opRun, p *agentproto.RestorePa
 	}
 	args := []string{pgRestore, "--no-password", "--clean", "--if-exists", "--single-transaction", "--exit-on-error",
 		"-d", p.DB.Database, p.Path}
-	res, err := run.exec(ctx, cmdSpec{Args: args, Env: pgEnv(p.DB)})
+	res, err := run.exec(ctx, cmdSpec{Args: args, Env: env})
 	if err != nil {
 		return nil, err
 	}
@@ -339,6 +351,10 @@ func (a *Agent) verifyRestore(ctx context.Context, run *opRun, p *agentproto.Ver
 		return nil, err
 	}
 	pgRestore, err := a.pgTool(p.DB, "pg_restore")
+	if err != nil {
+		return nil, err
+	}
+	env, err := a.libpqEnv(p.DB)
 	if err != nil {
 		return nil, err
 	}
@@ -383,7 +399,7 @@ func (a *Agent) verifyRestore(ctx context.Context, run *opRun, p *agentproto.Ver
 	target.Database = scratch
 	args := []string{pgRestore, "--no-password", "--clean", "--if-exists", "--single-transaction", "--exit-on-error", "--no-owner",
 		"-d", scratch, p.Path}
-	out, err := run.exec(ctx, cmdSpec{Args: args, Env: pgEnv(target)})
+	out, err := run.exec(ctx, cmdSpec{Args: args, Env: env})
 	if err != nil {
 		return res, err
 	}

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"filippo.io/age"
+
 	"github.com/kongctl/kongctl/agent/agentproto"
 	"github.com/kongctl/kongctl/controller/sshremote"
 	"github.com/kongctl/kongctl/inventory"
@@ -98,6 +100,7 @@ database {
   tls_mode      = "verify-full"
   password_file = "pg_pw"
   tools_host    = "db9"
+  ca_file       = "ca9.pem"
 }
 
 upgrade {
@@ -147,9 +150,12 @@ verify {
 }
 
 backup {
-  dir       = "/var/backups/nine"
-  local_dir = "bk9"
-  retention = 9
+  dir             = "/var/backups/nine"
+  local_dir       = "bk9"
+  retention       = 9
+  encrypt_to      = ["AGE_RECIPIENT_1"]
+  recipients_file = "recipients9"
+  identity_file   = "identity9"
 }
 
 timeouts {
@@ -199,6 +205,9 @@ var settingsAttrsNeverAccepted = map[string]string{
 }
 
 type settingsWorld struct {
+	r1, r2     string // the age recipients of encrypt_to and recipients_file
+	caPEM      string
+	dbConn     agentproto.DBConn
 	inv        *inventory.Inventory
 	spec       *Spec
 	k1, k2     *sshremote.Config
@@ -210,8 +219,22 @@ type settingsWorld struct {
 func loadSettings(t *testing.T, src string) settingsWorld {
 	t.Helper()
 	dir := t.TempDir()
+	id1, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	id2, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := os.ReadFile("../testdata/pki/ca.crt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src = strings.Replace(src, "AGE_RECIPIENT_1", id1.Recipient().String(), 1)
 	for name, content := range map[string]string{"id_nine": "k", "id_eight": "k", "kh_nine": "", "kh_eight": "", "ssh_config9": "",
-		"become_pw": "bpw8\n", "pg_pw": "pgpw9\n", "token9": "tok9\n"} {
+		"become_pw": "bpw8\n", "pg_pw": "pgpw9\n", "token9": "tok9\n",
+		"recipients9": id2.Recipient().String() + "\n", "identity9": id1.String() + "\n", "ca9.pem": string(ca)} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -231,7 +254,7 @@ func loadSettings(t *testing.T, src string) settingsWorld {
 	if err := spec.validate(); err != nil {
 		t.Fatal(err)
 	}
-	w := settingsWorld{inv: inv, spec: spec}
+	w := settingsWorld{inv: inv, spec: spec, r1: id1.Recipient().String(), r2: id2.Recipient().String(), caPEM: string(ca)}
 	if w.k1, err = SSHConfig(inv, inv.Host("k1")); err != nil {
 		t.Fatal(err)
 	}
@@ -243,6 +266,9 @@ func loadSettings(t *testing.T, src string) settingsWorld {
 		t.Fatal(err)
 	}
 	sc := conn.(*sshConnector)
+	if w.dbConn, err = sc.dbConn(); err != nil {
+		t.Fatal(err)
+	}
 	sc.hosts["k1"] = &agentHost{name: "k1"} // no SSH: the node's settings only
 	n, err := sc.Node(context.Background(), "k1")
 	if err != nil {
@@ -292,9 +318,12 @@ func TestEveryInventoryAttributeReachesTheCode(t *testing.T) {
 		smoke = s.Verify.Smoke[0]
 	}
 	checks := map[string]bool{
-		"backup.dir":       s.Backup.Dir == "/var/backups/nine",
-		"backup.local_dir": strings.HasSuffix(s.Backup.LocalDir, "bk9"),
-		"backup.retention": s.Backup.Retention == 9,
+		"backup.dir":             s.Backup.Dir == "/var/backups/nine",
+		"backup.local_dir":       strings.HasSuffix(s.Backup.LocalDir, "bk9"),
+		"backup.retention":       s.Backup.Retention == 9,
+		"backup.encrypt_to":      slices.Contains(s.Backup.EncryptTo, a.r1),
+		"backup.recipients_file": slices.Equal(s.Backup.EncryptTo, []string{a.r1, a.r2}),
+		"backup.identity_file":   strings.HasSuffix(s.Backup.IdentityFile, "identity9"),
 
 		"database.host":          s.DB.Host == "pg9.example",
 		"database.port":          s.DB.Port == 5439,
@@ -305,6 +334,7 @@ func TestEveryInventoryAttributeReachesTheCode(t *testing.T) {
 		"database.password_file": a.dbPassword == "pgpw9",
 		"database.password_env":  b.dbPassword == "pgpw-env9",
 		"database.tools_host":    s.ToolsHost == "db9",
+		"database.ca_file":       strings.HasSuffix(s.DB.CAFile, "ca9.pem") && a.dbConn.CACert == a.caPEM,
 
 		"group.hosts": slices.Equal(s.Nodes, []string{"k2", "k1"}) && slices.Equal(hook.Hosts, []string{"k2", "k1"}),
 
