@@ -302,15 +302,24 @@ func (a *Agent) dropExtraRelations(ctx context.Context, conn *pgx.Conn, schema s
 	return dropped, nil
 }
 
+// restoreTools checks the dump at path against its SHA-256 and finds
+// pg_restore and its libpq environment: what a restore and a restore test
+// need before they start.
+func (a *Agent) restoreTools(db agentproto.DBConn, path, sum string) (pgRestore string, env []string, err error) {
+	if err := checkDump(path, sum); err != nil {
+		return "", nil, err
+	}
+	if pgRestore, err = a.pgTool(db, "pg_restore"); err != nil {
+		return "", nil, err
+	}
+	if env, err = a.libpqEnv(db); err != nil {
+		return "", nil, err
+	}
+	return pgRestore, env, nil
+}
+
 func (a *Agent) restore(ctx context.Context, run *opRun, p *agentproto.RestoreParams) (*agentproto.RestoreResult, error) {
-	if err := checkDump(p.Path, p.SHA256); err != nil {
-		return nil, err
-	}
-	pgRestore, err := a.pgTool(p.DB, "pg_restore")
-	if err != nil {
-		return nil, err
-	}
-	env, err := a.libpqEnv(p.DB)
+	pgRestore, env, err := a.restoreTools(p.DB, p.Path, p.SHA256)
 	if err != nil {
 		return nil, err
 	}
@@ -347,14 +356,7 @@ func (a *Agent) restore(ctx context.Context, run *opRun, p *agentproto.RestorePa
 }
 
 func (a *Agent) verifyRestore(ctx context.Context, run *opRun, p *agentproto.VerifyRestoreParams) (*agentproto.VerifyRestoreResult, error) {
-	if err := checkDump(p.Path, p.SHA256); err != nil {
-		return nil, err
-	}
-	pgRestore, err := a.pgTool(p.DB, "pg_restore")
-	if err != nil {
-		return nil, err
-	}
-	env, err := a.libpqEnv(p.DB)
+	pgRestore, env, err := a.restoreTools(p.DB, p.Path, p.SHA256)
 	if err != nil {
 		return nil, err
 	}
