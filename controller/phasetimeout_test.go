@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -69,21 +69,17 @@ func TestForEachHonoursConcurrency(t *testing.T) {
 	for _, tc := range []struct {
 		limit, want int
 	}{{bastionLimit, 2}, {startLimit, 2}, {nodeLimit, 4}, {uploadLimit, 1}, {3, 3}} {
-		var mu sync.Mutex
-		running, peak := 0, 0
+		var now, peak atomic.Int32
 		err := e.forEach(context.Background(), hosts, tc.limit, func(context.Context, string) error {
-			mu.Lock()
-			running++
-			peak = max(peak, running)
-			mu.Unlock()
+			n := now.Add(1)
+			for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+			}
 			time.Sleep(5 * time.Millisecond)
-			mu.Lock()
-			running--
-			mu.Unlock()
+			now.Add(-1)
 			return nil
 		})
-		if err != nil || peak != tc.want {
-			t.Errorf("limit %d: peak %d, want %d (%v)", tc.limit, peak, tc.want, err)
+		if err != nil || int(peak.Load()) != tc.want {
+			t.Errorf("limit %d: peak %d, want %d (%v)", tc.limit, peak.Load(), tc.want, err)
 		}
 	}
 }
