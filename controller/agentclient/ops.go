@@ -78,34 +78,11 @@ func (c *Client) WriteSignature(ctx context.Context, p agentproto.WriteSignature
 	return call[agentproto.WriteSignature](ctx, c, agentproto.OpWriteSignature, p)
 }
 
-// FleetLock runs a fleet-lock action as given in p.Action.
+// FleetLock runs the fleet-lock action p.Action (agentproto.LockAcquire:
+// held by another run it fails with code lock_held; LockHeartbeat,
+// LockRelease, LockInspect: the lock, stale or not, unchanged).
 func (c *Client) FleetLock(ctx context.Context, p agentproto.FleetLockParams) (*agentproto.FleetLockResult, error) {
 	return call[agentproto.FleetLockResult](ctx, c, agentproto.OpFleetLock, p)
-}
-
-// FleetLockAcquire takes the fleet lock for p.RunID; held by another run it
-// fails with code lock_held.
-func (c *Client) FleetLockAcquire(ctx context.Context, p agentproto.FleetLockParams) (*agentproto.FleetLockResult, error) {
-	p.Action = agentproto.LockAcquire
-	return c.FleetLock(ctx, p)
-}
-
-// FleetLockHeartbeat refreshes the heartbeat of p.RunID's lock.
-func (c *Client) FleetLockHeartbeat(ctx context.Context, p agentproto.FleetLockParams) (*agentproto.FleetLockResult, error) {
-	p.Action = agentproto.LockHeartbeat
-	return c.FleetLock(ctx, p)
-}
-
-// FleetLockRelease releases p.RunID's lock.
-func (c *Client) FleetLockRelease(ctx context.Context, p agentproto.FleetLockParams) (*agentproto.FleetLockResult, error) {
-	p.Action = agentproto.LockRelease
-	return c.FleetLock(ctx, p)
-}
-
-// FleetLockInspect reports the lock, stale or not, without changing it.
-func (c *Client) FleetLockInspect(ctx context.Context, p agentproto.FleetLockParams) (*agentproto.FleetLockResult, error) {
-	p.Action = agentproto.LockInspect
-	return c.FleetLock(ctx, p)
 }
 
 // RunJournal upserts the run's summary row in kongctl.runs.
