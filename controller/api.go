@@ -257,6 +257,8 @@ func SpecFromInventory(inv *inventory.Inventory, limit string, wholeFleet bool) 
 		StateDir:      StateDirOf(inv),
 		From:          u.From.String(),
 		To:            u.To.String(),
+		from:          u.From, // parsed by the inventory, kept
+		to:            u.To,
 		Edition:       string(u.Edition),
 		Package:       PackageSpec{Source: u.Package.Source, Dir: u.Package.Dir},
 		KongConf:      u.KongConf,

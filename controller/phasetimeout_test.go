@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -54,6 +55,7 @@ func TestRunPhaseAppliesTheInventoryTimeout(t *testing.T) {
 	if !errors.Is(err, errPhaseTimeout) || len(e.timeline) != 1 || !strings.Contains(e.timeline[0].Error, "timeouts.backup") {
 		t.Fatalf("err %v, timeline %+v", err, e.timeline)
 	}
+	spec.Timeouts.Backup = time.Minute
 	if err := e.runPhase(context.Background(), sleepPhase{time.Millisecond}); err != nil {
 		t.Fatalf("a phase within its bound: %v", err)
 	}
@@ -69,12 +71,23 @@ func TestForEachHonoursConcurrency(t *testing.T) {
 	for _, tc := range []struct {
 		limit, want int
 	}{{bastionLimit, 2}, {startLimit, 2}, {nodeLimit, 4}, {uploadLimit, 1}, {3, 3}} {
+		// Every call waits until tc.want are in flight (or a second
+		// passed), so the peak reaches the bound and shows any excess.
 		var now, peak atomic.Int32
+		reached := make(chan struct{})
+		var once sync.Once
 		err := e.forEach(context.Background(), hosts, tc.limit, func(context.Context, string) error {
 			n := now.Add(1)
 			for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
 			}
-			time.Sleep(5 * time.Millisecond)
+			if int(n) >= tc.want {
+				once.Do(func() { close(reached) })
+			}
+			select {
+			case <-reached:
+			case <-time.After(time.Second):
+			}
+			time.Sleep(time.Millisecond)
 			now.Add(-1)
 			return nil
 		})

@@ -43,7 +43,9 @@ type Spec struct {
 	AdminToken func() ([]byte, error)
 
 	From, To string // From "" = detect from the fleet
-	// from and to are From and To parsed (kongver.Parse) by validate, once.
+	// from and to are From and To parsed: by the inventory (SpecFromInventory)
+	// or, for a From or To set otherwise (--to, a resumed run's journal), by
+	// validate.
 	from, to  kongver.Version
 	Edition   string // target edition: oss | enterprise
 	Package   PackageSpec
@@ -246,10 +248,12 @@ func (s *Spec) validate() error {
 		return fmt.Errorf("no target version: set upgrade.to in the inventory or pass --to")
 	}
 	var err error
-	if s.to, err = kongver.Parse(s.To); err != nil {
-		return fmt.Errorf("upgrade.to: %w", err)
+	if s.to.String() != s.To {
+		if s.to, err = kongver.Parse(s.To); err != nil {
+			return fmt.Errorf("upgrade.to: %w", err)
+		}
 	}
-	if s.From != "" {
+	if s.from.String() != s.From {
 		if s.from, err = kongver.Parse(s.From); err != nil {
 			return fmt.Errorf("upgrade.from: %w", err)
 		}

@@ -17,8 +17,8 @@ var ErrNotStarted = errors.New("not started")
 // Each calls fn for every item, at most limit at once (limit <= 0: all at
 // once), and returns fn's errors in the items' order (nil where fn
 // succeeded). One item's failure does not cancel the others; only ctx
-// does: an item not yet started then fails with ErrNotStarted and ctx's
-// error, without fn being called. Each returns when every started fn has
+// does: an item not yet started when ctx ends fails with ErrNotStarted and
+// ctx's error, without fn being called. Each returns when every started fn has
 // returned.
 func Each[T any](ctx context.Context, items []T, limit int, fn func(ctx context.Context, item T) error) []error {
 	if limit <= 0 || limit > len(items) {
@@ -36,6 +36,11 @@ func Each[T any](ctx context.Context, items []T, limit int, fn func(ctx context.
 				return
 			}
 			defer func() { <-sem }()
+			// A slot and the end of ctx can come together: ctx wins.
+			if err := ctx.Err(); err != nil {
+				errs[i] = fmt.Errorf("%w: %w", ErrNotStarted, err)
+				return
+			}
 			errs[i] = fn(ctx, it)
 		})
 	}
