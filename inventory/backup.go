@@ -47,16 +47,8 @@ func (d *decoder) decodeBackup(block *hcl.Block) *Backup {
 			b.Dir = v
 		}
 	}
-	if at, ok := c.Attributes["local_dir"]; ok {
-		if v, ok := d.path(at); ok {
-			b.LocalDir = v
-		}
-	}
-	if at, ok := c.Attributes["retention"]; ok {
-		if v, ok := d.integer(at, 1, 1000); ok {
-			b.Retention = v
-		}
-	}
+	setAttr(c.Attributes, "local_dir", &b.LocalDir, d.path)
+	setAttr(c.Attributes, "retention", &b.Retention, d.intIn(1, 1000))
 	d.decodeBackupCrypt(b, c.Attributes)
 	return b
 }

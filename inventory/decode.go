@@ -321,3 +321,31 @@ func dropMissingIfMisspelt(diags hcl.Diagnostics) hcl.Diagnostics {
 	}
 	return out
 }
+
+// setAttr decodes the attribute name of attrs, when it is there, with
+// read and stores a valid value in dst; read reports an invalid one.
+func setAttr[T any](attrs hcl.Attributes, name string, dst *T, read func(*hcl.Attribute) (T, bool)) {
+	if at, ok := attrs[name]; ok {
+		if v, ok := read(at); ok {
+			*dst = v
+		}
+	}
+}
+
+// intIn, floatIn, durationOf and choice are the readers integer, float,
+// duration and oneOf with their bounds given, for setAttr.
+func (d *decoder) intIn(lo, hi int) func(*hcl.Attribute) (int, bool) {
+	return func(at *hcl.Attribute) (int, bool) { return d.integer(at, lo, hi) }
+}
+
+func (d *decoder) floatIn(lo, hi float64) func(*hcl.Attribute) (float64, bool) {
+	return func(at *hcl.Attribute) (float64, bool) { return d.float(at, lo, hi) }
+}
+
+func (d *decoder) durationOf(zeroOK bool) func(*hcl.Attribute) (time.Duration, bool) {
+	return func(at *hcl.Attribute) (time.Duration, bool) { return d.duration(at, zeroOK) }
+}
+
+func (d *decoder) choice(allowed ...string) func(*hcl.Attribute) (string, bool) {
+	return func(at *hcl.Attribute) (string, bool) { return d.oneOf(at, allowed...) }
+}

@@ -163,36 +163,12 @@ func (d *decoder) decodeUpgrade(block *hcl.Block) *Upgrade {
 			}
 		}
 	}
-	if at, ok := a["service_manager"]; ok {
-		if v, ok := d.oneOf(at, "cli", "systemd"); ok {
-			u.ServiceManager = v
-		}
-	}
-	if at, ok := a["on_failure"]; ok {
-		if v, ok := d.oneOf(at, "rollback", "pause"); ok {
-			u.OnFailure = v
-		}
-	}
-	if at, ok := a["stop"]; ok {
-		if v, ok := d.oneOf(at, StopParallel, StopSequential); ok {
-			u.Stop = v
-		}
-	}
-	if at, ok := a["finish"]; ok {
-		if v, ok := d.oneOf(at, FinishBeforeStart, FinishAfterVerify); ok {
-			u.Finish = v
-		}
-	}
-	if at, ok := a["decommission"]; ok {
-		if v, ok := d.boolean(at); ok {
-			u.Decommission = v
-		}
-	}
-	if at, ok := a["migration_host"]; ok {
-		if v, ok := d.nonEmpty(at); ok {
-			u.MigrationHost = v
-		}
-	}
+	setAttr(a, "service_manager", &u.ServiceManager, d.choice("cli", "systemd"))
+	setAttr(a, "on_failure", &u.OnFailure, d.choice("rollback", "pause"))
+	setAttr(a, "stop", &u.Stop, d.choice(StopParallel, StopSequential))
+	setAttr(a, "finish", &u.Finish, d.choice(FinishBeforeStart, FinishAfterVerify))
+	setAttr(a, "decommission", &u.Decommission, d.boolean)
+	setAttr(a, "migration_host", &u.MigrationHost, d.nonEmpty)
 	if at, ok := a["order"]; ok {
 		if v, ok := d.strList(at); ok {
 			u.orderAttr, u.orderRaw = at, v
@@ -232,16 +208,8 @@ func (d *decoder) version(at *hcl.Attribute, ed Edition) kongver.Version {
 func (d *decoder) decodePackage(block *hcl.Block) Package {
 	p := Package{Source: SourceFile, DeclRange: block.DefRange}
 	c := d.content(block.Body, packageSchema)
-	if at, ok := c.Attributes["source"]; ok {
-		if v, ok := d.oneOf(at, SourceFile, SourceRepository); ok {
-			p.Source = v
-		}
-	}
-	if at, ok := c.Attributes["dir"]; ok {
-		if v, ok := d.path(at); ok {
-			p.Dir = v
-		}
-	}
+	setAttr(c.Attributes, "source", &p.Source, d.choice(SourceFile, SourceRepository))
+	setAttr(c.Attributes, "dir", &p.Dir, d.path)
 	if p.Source == SourceFile {
 		if _, ok := c.Attributes["dir"]; !ok {
 			d.errorf(block.DefRange, "Missing package directory",
