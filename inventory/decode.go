@@ -25,22 +25,20 @@ type decoder struct {
 func (d *decoder) add(diags ...*hcl.Diagnostic) { d.diags = append(d.diags, diags...) }
 
 func (d *decoder) errorf(subject hcl.Range, summary, detailFormat string, args ...any) {
-	s := subject
-	d.add(&hcl.Diagnostic{
-		Severity: hcl.DiagError,
-		Summary:  summary,
-		Detail:   fmt.Sprintf(detailFormat, args...),
-		Subject:  &s,
-	})
+	d.diagf(hcl.DiagError, subject, summary, detailFormat, args...)
 }
 
 func (d *decoder) warnf(subject hcl.Range, summary, detailFormat string, args ...any) {
-	s := subject
+	d.diagf(hcl.DiagWarning, subject, summary, detailFormat, args...)
+}
+
+// diagf adds a diagnostic of severity sev at subject (its file:line:col).
+func (d *decoder) diagf(sev hcl.DiagnosticSeverity, subject hcl.Range, summary, detailFormat string, args ...any) {
 	d.add(&hcl.Diagnostic{
-		Severity: hcl.DiagWarning,
+		Severity: sev,
 		Summary:  summary,
 		Detail:   fmt.Sprintf(detailFormat, args...),
-		Subject:  &s,
+		Subject:  &subject,
 	})
 }
 
