@@ -331,6 +331,9 @@ func SpecFromInventory(inv *inventory.Inventory, limit string, wholeFleet bool) 
 	if inv.Kong != nil && !inv.Kong.AdminToken.IsZero() {
 		s.AdminToken = inv.AdminToken
 	}
+	if inv.Kong != nil {
+		s.KeyringExportFile = inv.Kong.KeyringExport
+	}
 	if inv.Preflight != nil {
 		s.AcceptConf = inv.Preflight.Accept
 	}

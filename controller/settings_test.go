@@ -171,7 +171,8 @@ timeouts {
 }
 
 kong {
-  admin_token_file = "token9"
+  admin_token_file    = "token9"
+  keyring_export_file = "keyring9.json"
 }
 
 preflight {
@@ -185,7 +186,7 @@ preflight {
 // repositories, no become.
 var settingsAlt = []struct{ old, new string }{
 	{`password_file = "pg_pw"`, `password_env = "KONGCTL_TEST_PG9"`},
-	{`admin_token_file = "token9"`, `admin_token_env = "KONGCTL_TEST_TOKEN9"`},
+	{`admin_token_file    = "token9"`, `admin_token_env = "KONGCTL_TEST_TOKEN9"`},
 	{`service_manager = "systemd"`, "service_manager = \"cli\"\n  service_env_file = \"/etc/kong9/env\"\n  decommission = true"},
 	{`source = "file"
     dir    = "pkgs9"`, `source = "repository"`},
@@ -234,7 +235,7 @@ func loadSettings(t *testing.T, src string) settingsWorld {
 	src = strings.Replace(src, "AGE_RECIPIENT_1", id1.Recipient().String(), 1)
 	for name, content := range map[string]string{"id_nine": "k", "id_eight": "k", "kh_nine": "", "kh_eight": "", "ssh_config9": "",
 		"become_pw": "bpw8\n", "pg_pw": "pgpw9\n", "token9": "tok9\n",
-		"recipients9": id2.Recipient().String() + "\n", "identity9": id1.String() + "\n", "ca9.pem": string(ca)} {
+		"recipients9": id2.Recipient().String() + "\n", "identity9": id1.String() + "\n", "ca9.pem": string(ca), "keyring9.json": `{"data":"nine"}`} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -366,8 +367,9 @@ func TestEveryInventoryAttributeReachesTheCode(t *testing.T) {
 		"host.ssh.become.password_file": a.k2.Become != nil && string(a.k2.Become.Password) == "bpw8",
 		"host.ssh.become.password_env":  a.k1.Become != nil && string(a.k1.Become.Password) == "bpw9", // inherited from ssh
 
-		"kong.admin_token_file": a.token == "tok9",
-		"kong.admin_token_env":  b.token == "tok-env9",
+		"kong.admin_token_file":    a.token == "tok9",
+		"kong.admin_token_env":     b.token == "tok-env9",
+		"kong.keyring_export_file": strings.HasSuffix(s.KeyringExportFile, "keyring9.json"),
 
 		"preflight.accept": slices.Equal(s.AcceptConf, []string{"nine_key"}),
 
@@ -492,7 +494,7 @@ func refusesInline(t *testing.T, attr, inline string) bool {
 	case "database.password":
 		src = strings.Replace(settingsHCL, `password_file = "pg_pw"`, inline, 1)
 	case "kong.admin_token":
-		src = strings.Replace(settingsHCL, `admin_token_file = "token9"`, inline, 1)
+		src = strings.Replace(settingsHCL, `admin_token_file    = "token9"`, inline, 1)
 	case "ssh.become.password":
 		src = strings.Replace(settingsHCL, `password_env = "KONGCTL_TEST_BECOME9"`, inline, 1)
 	case "host.ssh.become.password":

@@ -136,9 +136,21 @@ type KongConf struct {
 	// data plane connects to.
 	KonnectMode         string `json:"konnect_mode,omitempty"`
 	ClusterControlPlane string `json:"cluster_control_plane,omitempty"`
+	// Keyring is the Enterprise keyring's settings (kong-reference 9.8).
+	Keyring KeyringConf `json:"keyring"`
 	// Entries are every `key = value` line of the file, in file order,
 	// with its line number; the value of a secret key is never sent.
 	Entries []ConfEntry `json:"entries,omitempty"`
+}
+
+// KeyringConf is the Enterprise keyring's effective settings: whether the
+// key settings are set, never their values (paths, or PEM in base64).
+type KeyringConf struct {
+	Enabled     bool   `json:"enabled,omitempty"`  // keyring_enabled (default off)
+	Strategy    string `json:"strategy,omitempty"` // keyring_strategy (default cluster)
+	PublicKey   bool   `json:"public_key,omitempty"`
+	PrivateKey  bool   `json:"private_key,omitempty"`
+	RecoveryKey bool   `json:"recovery_public_key,omitempty"`
 }
 
 // ConfEntry is one `key = value` line of kong.conf (key lower-cased).

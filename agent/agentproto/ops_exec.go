@@ -106,10 +106,21 @@ type HTTPGetParams struct {
 	// enforced.
 	AdminToken  string `json:"admin_token,omitempty"`
 	TokenHeader string `json:"token_header,omitempty"`
+	// Method is GET ("") or POST; a POST sends Form urlencoded (the
+	// Enterprise keyring's /keyring/export and /keyring/import). The form
+	// may hold key material: it counts as a secret.
+	Method string            `json:"method,omitempty"`
+	Form   map[string]string `json:"form,omitempty"`
 }
 
 // Secrets implements SecretHolder.
-func (p *HTTPGetParams) Secrets() []string { return []string{p.AdminToken} }
+func (p *HTTPGetParams) Secrets() []string {
+	out := []string{p.AdminToken}
+	for _, v := range p.Form {
+		out = append(out, v)
+	}
+	return out
+}
 
 // DefaultTokenHeader is the header of an Admin API token when
 // rbac_auth_header is not set (kong-reference 9.1).
@@ -126,6 +137,9 @@ func (p *HTTPGetParams) Validate() error {
 	}
 	if p.Timeout < 0 {
 		return errors.New("negative timeout")
+	}
+	if p.Method != "" && p.Method != "GET" && p.Method != "POST" {
+		return fmt.Errorf("method %q: want GET or POST", p.Method)
 	}
 	return nil
 }
