@@ -82,6 +82,31 @@ func pgEnv(c agentproto.DBConn, rootCert string) []string {
 
 func (a *Agent) backupsDir() string { return filepath.Join(a.StateDir, "backups") }
 
+// exportSnapshot opens a read-only repeatable-read transaction on db and
+// exports its snapshot for pg_dump --snapshot; release ends both the
+// transaction and the connection.
+func (a *Agent) exportSnapshot(ctx context.Context, db agentproto.DBConn) (tx pgx.Tx, snapshot string, release func(), err error) {
+	conn, err := a.connect(ctx, db, "")
+	if err != nil {
+		return nil, "", nil, err
+	}
+	release = func() { conn.Close(context.Background()) }
+	tx, err = conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		release()
+		return nil, "", nil, fmt.Errorf("begin snapshot: %w", err)
+	}
+	release = func() {
+		_ = tx.Rollback(context.Background())
+		conn.Close(context.Background())
+	}
+	if err := tx.QueryRow(ctx, "SELECT pg_export_snapshot()").Scan(&snapshot); err != nil {
+		release()
+		return nil, "", nil, fmt.Errorf("export snapshot: %w", err)
+	}
+	return tx, snapshot, release, nil
+}
+
 func (a *Agent) backup(ctx context.Context, run *opRun, p *agentproto.BackupParams) (*agentproto.BackupResult, error) {
 	dir := p.Dir
 	if dir == "" {
@@ -111,20 +136,11 @@ func (a *Agent) backup(ctx context.Context, run *opRun, p *agentproto.BackupPara
 		return nil, err
 	}
 	// Hold a snapshot open so the fingerprint and the dump see the same data.
-	conn, err := a.connect(ctx, p.DB, "")
+	tx, snapshot, release, err := a.exportSnapshot(ctx, p.DB)
 	if err != nil {
 		return nil, err
 	}
-	defer conn.Close(context.Background())
-	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
-	if err != nil {
-		return nil, fmt.Errorf("begin snapshot: %w", err)
-	}
-	defer tx.Rollback(context.Background())
-	var snapshot string
-	if err := tx.QueryRow(ctx, "SELECT pg_export_snapshot()").Scan(&snapshot); err != nil {
-		return nil, fmt.Errorf("export snapshot: %w", err)
-	}
+	defer release()
 	tmp := filepath.Join(dir, "."+p.Name+".partial")
 	_ = os.RemoveAll(tmp)
 	fmtFlag := "-Fc"
