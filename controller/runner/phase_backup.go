@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"github.com/kongctl/kongctl/controller/fleet"
+	"github.com/kongctl/kongctl/internal/filehash"
 	"path/filepath"
 )
 
@@ -80,7 +81,7 @@ func (e *engine) takeBackup(ctx context.Context, tag string) (fleet.BackupInfo, 
 		if err := db.Fetch(ctx, b, lp); err != nil {
 			return fleet.BackupInfo{}, fmt.Errorf("copy backup %s to the bastion: %w", b.Path, err)
 		}
-		sum, err := fileSHA256(lp)
+		sum, err := filehash.SHA256(lp)
 		if err != nil {
 			return fleet.BackupInfo{}, err
 		}

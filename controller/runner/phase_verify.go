@@ -58,14 +58,14 @@ func (verifyPhase) run(ctx context.Context, e *engine) error {
 			smu.Unlock()
 			res, err := n.Probe(ctx, fleet.ProbeRequest{Path: s.Path, Host: s.Host, WantStatus: s.Status, Timeout: 10 * time.Second})
 			if err != nil {
-				return fmt.Errorf("smoke request %s through %s: %w", s.Path, h, err)
+				return fmt.Errorf("smoke request %s through %s: %w", s.label(), h, err)
 			}
 			want := s.Status
 			if want == 0 {
 				want = 200
 			}
 			if res.Status != want {
-				return fmt.Errorf("smoke request %s through %s: status %d, want %d", s.Path, h, res.Status, want)
+				return fmt.Errorf("smoke request %s through %s: status %d, want %d", s.label(), h, res.Status, want)
 			}
 		}
 		return nil

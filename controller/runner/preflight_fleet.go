@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/kongctl/kongctl/controller/fleet"
 	"github.com/kongctl/kongctl/inventory"
+	"github.com/kongctl/kongctl/kongver"
 	"slices"
 	"strings"
 
@@ -53,12 +54,8 @@ func (e *engine) checkFleetVersion(pf *preflightData) {
 
 // checkPath applies the upgrade-path policy.
 func (e *engine) checkPath(pf *preflightData) {
-	to, err := upgradepath.Parse(e.spec.To)
-	if err != nil {
-		e.find(Finding{Severity: SevError, Code: "bad-version", Message: err.Error()})
-		return
-	}
-	from, err := upgradepath.Parse(pf.From)
+	to := e.toVersion()
+	from, err := kongver.ParseReported(pf.From)
 	if err != nil {
 		if pf.From != "" {
 			e.find(Finding{Severity: SevError, Code: "bad-version", Message: err.Error()})
@@ -92,8 +89,8 @@ func chainFix(d upgradepath.Decision) string {
 
 // checkNodes: disk, plugin sets, breaking conf, running state.
 func (e *engine) checkNodes(pf *preflightData) {
-	from, err1 := upgradepath.Parse(pf.From)
-	to, err2 := upgradepath.Parse(e.spec.To)
+	from, err1 := kongver.ParseReported(pf.From)
+	to := e.toVersion()
 	mig := pf.Facts[e.spec.MigrationHost]
 	seenConf := map[string]bool{}
 	for _, h := range e.spec.Nodes {
@@ -115,7 +112,7 @@ func (e *engine) checkNodes(pf *preflightData) {
 				Message: fmt.Sprintf("loaded plugins differ from the migration node %s (only here: %s; only there: %s)", e.spec.MigrationHost, strings.Join(minus(f.Plugins, mig.Plugins), ","), strings.Join(minus(mig.Plugins, f.Plugins), ",")),
 				Fix:     "make the plugins setting identical on every node: migrations only cover plugins loaded on the node that runs them"})
 		}
-		if err1 == nil && err2 == nil {
+		if err1 == nil {
 			for _, is := range upgradepath.CheckConf(f.Conf, from, to) {
 				if seenConf[is.Key+"="+is.Value] {
 					continue
@@ -222,10 +219,7 @@ func (e *engine) checkHybrid(ctx context.Context, pf *preflightData) {
 	if len(cps) == 0 {
 		return
 	}
-	to, err := upgradepath.Parse(e.spec.To)
-	if err != nil {
-		return
-	}
+	to := e.toVersion()
 	type dp struct{ name, version, source string }
 	var dps []dp
 	seen := map[string]bool{}
@@ -255,7 +249,7 @@ func (e *engine) checkHybrid(ctx context.Context, pf *preflightData) {
 		}
 	}
 	for _, d := range dps {
-		v, err := upgradepath.Parse(d.version)
+		v, err := kongver.ParseReported(d.version)
 		if err != nil {
 			e.find(Finding{Severity: SevWarning, Code: "hybrid", Host: d.name, Message: "data plane version unknown: " + d.version})
 			continue

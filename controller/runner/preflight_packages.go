@@ -2,11 +2,9 @@ package runner
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"github.com/kongctl/kongctl/controller/fleet"
-	"io"
+	"github.com/kongctl/kongctl/internal/filehash"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,7 +27,7 @@ func (e *engine) resolvePackages(pf *preflightData) {
 			return ref, false
 		}
 		ref.LocalPath = p
-		sum, err := fileSHA256(p)
+		sum, err := filehash.SHA256(p)
 		if err != nil {
 			e.find(Finding{Severity: SevError, Code: "package", Host: h, Message: err.Error()})
 			return ref, false
@@ -169,17 +167,4 @@ func findPackage(dir string, ref fleet.PackageRef) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("package %s %s (%s, %s) not found in %s (looked for %s)", ref.Name, ref.Version, ref.Format, ref.Arch, dir, strings.Join(cands, ", "))
-}
-
-func fileSHA256(p string) (string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", fmt.Errorf("checksum %s: %w", p, err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("checksum %s: %w", p, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -18,6 +18,11 @@ func (e *engine) rollback(ctx context.Context) error {
 	e.rollingBack = true
 	e.mu.Unlock()
 	e.note("rolling back %d phase(s)", len(started))
+	return runBounded(ctx, "rollback", e.spec.Timeouts.Rollback, func(ctx context.Context) error { return e.undoAll(ctx, started) })
+}
+
+// undoAll undoes the started phases in reverse order (rollback).
+func (e *engine) undoAll(ctx context.Context, started []phase) error {
 	for i := len(started) - 1; i >= 0; i-- {
 		u, ok := started[i].(undoer)
 		if !ok {

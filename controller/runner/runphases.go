@@ -36,7 +36,7 @@ func (e *engine) runPhases(ctx context.Context, phases []phase) (int, error) {
 func (e *engine) runPhase(ctx context.Context, p phase) error {
 	t0 := e.clk.Now()
 	e.emit(progress.Event{Type: progress.PhaseStart, Phase: string(p.name()), Total: e.phaseTotal(p)})
-	err := p.run(ctx, e)
+	err := runBounded(ctx, p.name(), e.spec.phaseTimeout(p.name()), func(ctx context.Context) error { return p.run(ctx, e) })
 	pr := PhaseResult{Phase: string(p.name()), Started: t0, Finished: e.clk.Now(), Status: ResultOK}
 	if err != nil {
 		pr.Status, pr.Error = ResultFailed, e.red.err(err)

@@ -1,33 +1,32 @@
 package runner
 
 import (
+	"github.com/kongctl/kongctl/kongver"
 	"sort"
-
-	"github.com/kongctl/kongctl/controller/upgradepath"
 )
 
-func (e *engine) toVersion() upgradepath.Version {
-	v, _ := upgradepath.Parse(e.spec.To)
+// toVersion is Y, parsed once by Spec.validate.
+func (e *engine) toVersion() kongver.Version { return e.spec.to }
+
+// fromVersion is X as the nodes report it (preflight), else upgrade.from;
+// the zero Version when neither is known.
+func (e *engine) fromVersion() kongver.Version {
+	v, err := kongver.ParseReported(e.pf.From)
+	if err != nil {
+		return e.spec.from
+	}
 	return v
 }
 
-func (e *engine) fromVersion() upgradepath.Version {
-	v, _ := upgradepath.Parse(e.pf.From)
-	return v
-}
-
-// sameVersion compares reported versions ("3.4.2", "Kong Enterprise
-// 3.4.3.5") with a wanted one.
+// sameVersion compares a reported version ("3.4.2", "Kong Enterprise
+// 3.4.3.5") with a wanted one, by kongver's rule (3.4.2 is 3.4.2.0).
 func sameVersion(got, want string) bool {
-	g, err1 := upgradepath.Parse(got)
-	w, err2 := upgradepath.Parse(want)
+	g, err1 := kongver.ParseReported(got)
+	w, err2 := kongver.ParseReported(want)
 	if err1 != nil || err2 != nil {
 		return got == want
 	}
-	if g.Build < 0 || w.Build < 0 {
-		return g.Compare3(w) == 0
-	}
-	return g.Compare(w) == 0
+	return g.Equal(w)
 }
 
 func sortedKeys[M ~map[string]V, V any](m M) []string {

@@ -3,6 +3,7 @@ package sshfleet
 import (
 	"context"
 	"fmt"
+	"github.com/kongctl/kongctl/internal/shellquote"
 	"path/filepath"
 	"strings"
 
@@ -10,7 +11,7 @@ import (
 )
 
 func (n *agentNode) ReadConf(ctx context.Context) ([]byte, error) {
-	r, err := n.h.conn().Run(ctx, sshremote.RunRequest{Cmd: "cat " + shQuote(n.conf), Become: true})
+	r, err := n.h.conn().Run(ctx, sshremote.RunRequest{Cmd: "cat " + shellquote.Quote(n.conf), Become: true})
 	if err != nil {
 		return nil, fmt.Errorf("read %s on %s: %w", n.conf, n.h.name, err)
 	}
@@ -21,7 +22,7 @@ func (n *agentNode) ReadConf(ctx context.Context) ([]byte, error) {
 }
 
 func (n *agentNode) WriteConf(ctx context.Context, b []byte) error {
-	cmd := "umask 077; mkdir -p " + shQuote(filepath.Dir(n.conf)) + " && cat > " + shQuote(n.conf)
+	cmd := "umask 077; mkdir -p " + shellquote.Quote(filepath.Dir(n.conf)) + " && cat > " + shellquote.Quote(n.conf)
 	r, err := n.h.conn().Run(ctx, sshremote.RunRequest{Cmd: cmd, Stdin: strings.NewReader(string(b)), Become: true})
 	if err != nil {
 		return fmt.Errorf("write %s on %s: %w", n.conf, n.h.name, err)
@@ -31,5 +32,3 @@ func (n *agentNode) WriteConf(ctx context.Context, b []byte) error {
 	}
 	return nil
 }
-
-func shQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

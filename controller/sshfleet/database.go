@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"github.com/kongctl/kongctl/controller/fleet"
+	"github.com/kongctl/kongctl/internal/shellquote"
 	"os"
 	"path/filepath"
 	"strings"
@@ -102,7 +103,7 @@ func (d *agentDB) Fetch(ctx context.Context, b fleet.BackupInfo, localPath strin
 // Remove deletes the backup on the tools host through the host's become
 // method (the dump is owner-only).
 func (d *agentDB) Remove(ctx context.Context, b fleet.BackupInfo) error {
-	r, err := d.h.conn().Run(ctx, sshremote.RunRequest{Cmd: "rm -rf -- " + shQuote(b.Path), Become: true})
+	r, err := d.h.conn().Run(ctx, sshremote.RunRequest{Cmd: "rm -rf -- " + shellquote.Quote(b.Path), Become: true})
 	if err == nil && r.ExitCode != 0 {
 		err = fmt.Errorf("rm exited %d: %s", r.ExitCode, strings.TrimSpace(string(r.Stderr)))
 	}

@@ -38,7 +38,7 @@ func (l *agentLocker) Acquire(ctx context.Context, req fleet.LockRequest) (fleet
 	if req.TTL > 0 {
 		l.ttl = req.TTL
 	}
-	r, err := l.h.client().FleetLockAcquire(ctx, l.params(agentproto.LockAcquire, req.RunID, req.Owner))
+	r, err := l.h.client().FleetLock(ctx, l.params(agentproto.LockAcquire, req.RunID, req.Owner))
 	if agentproto.CodeOf(err) == agentproto.CodeLockHeld {
 		holder, _, ierr := l.Inspect(ctx)
 		if ierr != nil {
@@ -53,17 +53,17 @@ func (l *agentLocker) Acquire(ctx context.Context, req fleet.LockRequest) (fleet
 }
 
 func (l *agentLocker) Heartbeat(ctx context.Context, li fleet.LockInfo) error {
-	_, err := l.h.client().FleetLockHeartbeat(ctx, l.params(agentproto.LockHeartbeat, li.RunID, li.Owner))
+	_, err := l.h.client().FleetLock(ctx, l.params(agentproto.LockHeartbeat, li.RunID, li.Owner))
 	return err
 }
 
 func (l *agentLocker) Release(ctx context.Context, li fleet.LockInfo) error {
-	_, err := l.h.client().FleetLockRelease(ctx, l.params(agentproto.LockRelease, li.RunID, li.Owner))
+	_, err := l.h.client().FleetLock(ctx, l.params(agentproto.LockRelease, li.RunID, li.Owner))
 	return err
 }
 
 func (l *agentLocker) Inspect(ctx context.Context) (fleet.LockInfo, bool, error) {
-	r, err := l.h.client().FleetLockInspect(ctx, l.params(agentproto.LockInspect, "", ""))
+	r, err := l.h.client().FleetLock(ctx, l.params(agentproto.LockInspect, "", ""))
 	if err != nil {
 		return fleet.LockInfo{}, false, err
 	}
