@@ -88,13 +88,7 @@ func Upgrade(ctx context.Context, o Options) (*Report, error) {
 	}
 	cfg.resume = o.Resume
 	r, err := upgrade(ctx, spec, cfg)
-	if r != nil {
-		keepReport(r)
-	}
-	if r != nil && o.Output == "json" {
-		cfg.sink.Emit(progress.Event{Time: cfg.clk.Now(), Type: progress.Report, Payload: r})
-	}
-	return r, err
+	return ended(o, cfg, r, err)
 }
 
 // Rollback undoes the latest run from its journal: restore the database
@@ -107,11 +101,17 @@ func Rollback(ctx context.Context, o Options) (*Report, error) {
 	}
 	defer done()
 	r, err := rollbackRun(ctx, spec, cfg)
+	return ended(o, cfg, r, err)
+}
+
+// ended keeps a run's report beside its journal and, with JSON output,
+// emits it as the last event.
+func ended(o Options, cfg runConfig, r *Report, err error) (*Report, error) {
 	if r != nil {
 		keepReport(r)
-	}
-	if r != nil && o.Output == "json" {
-		cfg.sink.Emit(progress.Event{Time: cfg.clk.Now(), Type: progress.Report, Payload: r})
+		if o.Output == "json" {
+			cfg.sink.Emit(progress.Event{Time: cfg.clk.Now(), Type: progress.Report, Payload: r})
+		}
 	}
 	return r, err
 }

@@ -1,28 +1,15 @@
 package runner
 
 import (
+	"github.com/kongctl/kongctl/controller/internal/settingstest"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/kongctl/kongctl/inventory"
 )
 
-func loadExample(t *testing.T, name string) *inventory.Inventory {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	path := filepath.Join(filepath.Dir(file), "..", "..", "hcl", "examples", name)
-	inv, diags := inventory.Load(path)
-	if diags.HasErrors() {
-		t.Fatalf("load %s: %s", name, diags.Error())
-	}
-	return inv
-}
-
 func TestSpecFromInventory(t *testing.T) {
-	inv := loadExample(t, "production.hcl")
+	inv := settingstest.Example(t, "production.hcl")
 	s, err := SpecFromInventory(inv, "", true)
 	if err != nil {
 		t.Fatal(err)

@@ -4,31 +4,19 @@ import (
 	"context"
 	"github.com/kongctl/kongctl/agent/agentproto"
 	"github.com/kongctl/kongctl/controller/fleet"
+	"github.com/kongctl/kongctl/controller/internal/settingstest"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/kongctl/kongctl/controller/agentclient"
 	"github.com/kongctl/kongctl/controller/sshremote"
-	"github.com/kongctl/kongctl/inventory"
 )
-
-func loadExample(t *testing.T, name string) *inventory.Inventory {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	path := filepath.Join(filepath.Dir(file), "..", "..", "hcl", "examples", name)
-	inv, diags := inventory.Load(path)
-	if diags.HasErrors() {
-		t.Fatalf("load %s: %s", name, diags.Error())
-	}
-	return inv
-}
 
 func TestSSHConfigFromInventory(t *testing.T) {
 	t.Setenv("KONGCTL_BECOME_PASSWORD", "sudo-secret")
-	inv := loadExample(t, "production.hcl")
+	inv := settingstest.Example(t, "production.hcl")
 	cfg, err := SSHConfig(inv, inv.Host("kong-b1"))
 	if err != nil {
 		t.Fatal(err)

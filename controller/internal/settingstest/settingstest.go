@@ -1,5 +1,6 @@
-// Package settingstest is the inventory that sets every attribute of the
-// language to a value of its own, shared by the tests that show each
+// Package settingstest holds the inventories the controller's tests load:
+// the examples (Example) and the one that sets every attribute of the
+// language to a value of its own (HCL), shared by the tests that show each
 // attribute reaches the code: the runner's (the Spec) and the SSH
 // connector's (SSH configurations, the node adapter, the database
 // connection). Between them they must cover inventory.Attributes (Cover).
@@ -279,6 +280,17 @@ func Load(t *testing.T, src string) World {
 		t.Fatalf("load: %v", diags)
 	}
 	return World{Inv: inv, R1: id1.Recipient().String(), R2: id2.Recipient().String(), CAPEM: string(ca)}
+}
+
+// Example loads hcl/examples/name, the inventories the README shows.
+func Example(t *testing.T, name string) *inventory.Inventory {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	inv, diags := inventory.Load(filepath.Join(filepath.Dir(file), "..", "..", "..", "hcl", "examples", name))
+	if diags.HasErrors() {
+		t.Fatalf("load %s: %s", name, diags.Error())
+	}
+	return inv
 }
 
 // Cover fails t for every inventory attribute neither in checks nor in
