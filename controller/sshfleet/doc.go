@@ -4,8 +4,9 @@
 //
 // Files by concern: connector.go (the connection cache, reconnect, agent
 // delivery accounting), sshconfig.go (inventory → SSH configuration),
-// agenthost.go (one host's connection and agent client), node.go and
-// packages.go and migrations.go (the Node adapter), conf.go (kong.conf
-// over the shell), listen.go (Kong listen settings → URLs), database.go
-// and locker.go (the Database and Locker adapters on the tools host).
+// agenthost.go (one host's connection and agent client), node.go,
+// packages.go, migrations.go and keyring.go (the Node adapter), conf.go
+// (kong.conf over the shell), listen.go (Kong listen settings → URLs),
+// database.go, database_pg.go, stream.go and locker.go (the Database and
+// Locker adapters on the tools host).
 package sshfleet
