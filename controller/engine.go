@@ -127,6 +127,8 @@ type preflightData struct {
 	PkgX        map[string]PackageRef `json:"pkg_x,omitempty"`
 	PkgY        map[string]PackageRef `json:"pkg_y"`
 	Baseline    map[string]rateSample `json:"baseline,omitempty"`
+	// MigTimeouts are the sized migration timeouts (migtimeouts.go).
+	MigTimeouts *MigrationTimeouts `json:"mig_timeouts,omitempty"`
 }
 
 type rateSample struct {

@@ -90,6 +90,9 @@ type fakeCluster struct {
 	// statsLag is how many writes the write counters do not show yet
 	// (still pending in a live connection).
 	statsLag int
+	// rows answers RowCounts; migReqs records every MigrationsRequest.
+	rows    map[string]int64
+	migReqs []MigrationsRequest
 }
 
 func newFakeCluster(t *testing.T, from string, nodes ...string) *fakeCluster {
@@ -277,6 +280,9 @@ func (n *fakeNode) RemovePackage(ctx context.Context, p PackageRef) error {
 func (n *fakeNode) Migrations(ctx context.Context, req MigrationsRequest) (SchemaState, error) {
 	call := "migrations " + req.Command
 	c := n.c
+	c.mu.Lock()
+	c.migReqs = append(c.migReqs, req)
+	c.mu.Unlock()
 	if req.StepID != "" {
 		c.mu.Lock()
 		c.steps[req.StepID] = StepDone

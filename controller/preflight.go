@@ -81,6 +81,7 @@ func (preflightPhase) run(ctx context.Context, e *engine) error {
 	e.checkEffectiveDB(&pf)
 	e.checkSpares(&pf)
 	e.checkDatabase(ctx, &pf)
+	e.checkMigrationTimeouts(ctx, &pf)
 	e.checkDatabaseTLS()
 	e.checkFleetLock(ctx)
 	e.checkHybrid(ctx, &pf)

@@ -60,6 +60,8 @@ type Upgrade struct {
 	// passed verify (Kong's step 12; new-hosts upgrades only).
 	Decommission bool
 	Package      Package
+	// MigrationTimeouts override the sized migration timeouts.
+	MigrationTimeouts MigrationTimeouts
 
 	DeclRange hcl.Range
 	Ranges    map[string]hcl.Range // attribute name -> its value's range
@@ -114,6 +116,8 @@ var upgradeSchema = &hcl.BodySchema{
 		{Name: "decommission"},
 		{Name: "stop"},
 		{Name: "finish"},
+		{Name: "migrations_db_timeout"},
+		{Name: "migrations_lock_timeout"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "package"}},
 }
@@ -195,6 +199,7 @@ func (d *decoder) decodeUpgrade(block *hcl.Block) *Upgrade {
 			u.Decommission = v
 		}
 	}
+	u.MigrationTimeouts = d.decodeMigrationTimeouts(a)
 	if at, ok := a["migration_host"]; ok {
 		if v, ok := d.nonEmpty(at); ok {
 			u.MigrationHost = v
