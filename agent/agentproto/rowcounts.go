@@ -32,7 +32,7 @@ func (p *RowCountsParams) Validate() error {
 }
 
 // RowCountsResult has the exact row count of each table that exists
-// (count(*) in one read-only transaction); Missing lists the others.
+// (count(*)); Missing lists the others.
 type RowCountsResult struct {
 	Rows    map[string]int64 `json:"rows"`
 	Missing []string         `json:"missing,omitempty"`
