@@ -83,6 +83,7 @@ func (preflightPhase) run(ctx context.Context, e *engine) error {
 	e.checkDatabase(ctx, &pf)
 	e.checkMigrationTimeouts(ctx, &pf)
 	e.checkDatabaseTLS()
+	e.checkBackupKeys() // backupcrypt.go
 	e.checkFleetLock(ctx)
 	e.checkHybrid(ctx, &pf)
 	e.checkSecrets()
