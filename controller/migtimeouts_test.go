@@ -120,19 +120,13 @@ func TestPlanShowsMigrationTimeouts(t *testing.T) {
 	if err != nil || !p.Ready {
 		t.Fatalf("%v %+v", err, p)
 	}
-	var text, js bytes.Buffer
-	p.WriteText(&text)
-	p.WriteJSON(&js)
-	for _, want := range []string{
+	planTextHas(t, p,
 		"migration timeouts: --db-timeout 260s (sized), --lock-timeout 660s (sized)",
 		"rows: plugins 200000 rows",
 		"migrations that rewrite them: core/016_280_to_300, pre-function/001_280_to_300",
-		"db-timeout = max(60s, 60s + 1ms x rows of the largest table rewritten)",
-	} {
-		if !strings.Contains(text.String(), want) {
-			t.Errorf("plan text lacks %q:\n%s", want, text.String())
-		}
-	}
+		"db-timeout = max(60s, 60s + 1ms x rows of the largest table rewritten)")
+	var js bytes.Buffer
+	p.WriteJSON(&js)
 	var back struct {
 		MT map[string]any `json:"migration_timeouts"`
 	}
@@ -146,17 +140,22 @@ func TestPlanShowsMigrationTimeouts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	text.Reset()
-	p.WriteText(&text)
-	for _, want := range []string{
+	planTextHas(t, p,
 		"migration timeouts: --db-timeout 1s (inventory), --lock-timeout 90s (inventory)",
-		"sized from the data: --db-timeout 260s, --lock-timeout 660s",
-	} {
+		"sized from the data: --db-timeout 260s, --lock-timeout 660s")
+	if f := findingOf(&Report{Findings: p.Findings}, "migration-timeouts"); f == nil || f.Severity != SevWarning || !strings.Contains(f.Message, "below the sized ones") {
+		t.Errorf("override below the sized values: %+v", p.Findings)
+	}
+}
+
+// planTextHas checks that the plan's text holds every line part in wants.
+func planTextHas(t *testing.T, p *UpgradePlan, wants ...string) {
+	t.Helper()
+	var text bytes.Buffer
+	p.WriteText(&text)
+	for _, want := range wants {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("plan text lacks %q:\n%s", want, text.String())
 		}
-	}
-	if f := findingOf(&Report{Findings: p.Findings}, "migration-timeouts"); f == nil || f.Severity != SevWarning || !strings.Contains(f.Message, "below the sized ones") {
-		t.Errorf("override below the sized values: %+v", p.Findings)
 	}
 }
