@@ -103,6 +103,12 @@ func TestUpgradeProductionSizedDatabase(t *testing.T) {
 	opts.Rows = rows
 	e = upLab(t, opts)
 	node = names(e.lab.KongHosts())
+	// ROWS fills consumers, one key-auth credential each, and plugins.
+	out, err := e.lab.Exec(t.Context(), e.lab.DBHost().Name, "runuser -u postgres -- psql -X -At -h /run/postgresql -d "+labenv.DBName+
+		` -c "SELECT (SELECT count(*) FROM consumers) || '|' || (SELECT count(*) FROM keyauth_credentials) || '|' || (SELECT count(*) FROM plugins WHERE name = 'rate-limiting' AND config ? 'redis_host')"`)
+	if err != nil || strings.TrimSpace(out) != "200000|200000|200000" {
+		t.Fatalf("consumers|credentials|rate-limiting rows with redis_host: %q %v, want 200000|200000|200000", out, err)
+	}
 	mt := e.planTimeouts(e.inv)
 	wantDB := int64(60 + rows/1000) // 60s + 1ms a row of plugins
 	if mt.Rows["plugins"] < rows || mt.DB < wantDB || mt.Lock <= mt.DB || mt.DBSrc != "sized" {
@@ -150,7 +156,7 @@ func TestUpgradeProductionSizedDatabase(t *testing.T) {
 	seeded := migrationSeconds(t, r.stdout)
 	e.requireVersion("3.10.0.2", node...)
 	e.requireServing(node, []route{{"/lab", ""}})
-	out, err := e.lab.Exec(t.Context(), e.lab.DBHost().Name, "runuser -u postgres -- psql -X -At -h /run/postgresql -d "+labenv.DBName+
+	out, err = e.lab.Exec(t.Context(), e.lab.DBHost().Name, "runuser -u postgres -- psql -X -At -h /run/postgresql -d "+labenv.DBName+
 		` -c "SELECT count(*) FILTER (WHERE config ? 'redis'), count(*) FILTER (WHERE config ? 'redis_host') FROM plugins WHERE name = 'rate-limiting'"`)
 	if err != nil || !strings.HasPrefix(strings.TrimSpace(out), "200000|0") {
 		t.Errorf("rate-limiting rows with config.redis | with redis_host after the upgrade: %q %v, want 200000|0", out, err)

@@ -179,6 +179,13 @@ func TestMigrationDBTimeoutDefault60(t *testing.T) {
 	n.must(n.kong("2.8.4", "migrations", "bootstrap"), 0)
 	seedRateLimiting(n, rows)
 	n.sql(`ANALYZE plugins`)
+	t.Run("1.1/usage: --db-timeout (default 60) through 3.6, (optional number) from 3.7", func(t *testing.T) {
+		for v, want := range map[string]string{"3.4.2": "--db-timeout     (default 60)      Timeout", "3.9.1": "--db-timeout     (optional number) Timeout"} {
+			if r := n.run(sim(t, v), "migrations", "--help"); !strings.Contains(r.stderr, want) {
+				t.Errorf("%s usage lacks %q: %s", v, want, r)
+			}
+		}
+	})
 	t.Run("1.1/a too short --db-timeout fails the fix-up that reads every plugin row", func(t *testing.T) {
 		r := n.must(n.kong("3.4.2", "migrations", "up", "--db-timeout", "0.05", "--lock-timeout", "1"), 1)
 		if !strings.Contains(r.stderr, "up: receive_message: failed to get type: timeout") {
