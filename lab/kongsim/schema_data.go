@@ -78,9 +78,13 @@ CREATE INDEX IF NOT EXISTS keyauth_credentials_ttl_idx ON keyauth_credentials (t
 		`jsonb_set(r.config, '{logging,log_statistics}', 'false'::jsonb)`)},
 }
 
+// init adds them to migrationSQL, after what other files put there.
 func init() {
 	for k, v := range dataMigrationSQL {
-		migrationSQL[k] = v
+		m := migrationSQL[k]
+		m.up = strings.Join(nonEmpty([]string{m.up, v.up}), "\n")
+		m.teardown = strings.Join(nonEmpty([]string{m.teardown, v.teardown}), "\n")
+		migrationSQL[k] = m
 	}
 }
 
