@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/kongctl/kongctl/agent/agentproto"
-	"github.com/kongctl/kongctl/controller/upgradepath"
+	"github.com/kongctl/kongctl/kongver"
 )
 
 // Migration timeouts sized from the data (issue 16; kong-reference 1.1,
@@ -107,10 +107,10 @@ func (s Seconds) String() string { return fmt.Sprintf("%ds", int64(s)) }
 
 // migrationsBetween returns the data migrations that Y brings to a
 // database of X: those first shipped after X's minor, up to Y's.
-func migrationsBetween(from, to upgradepath.Version, enterprise bool) []dataMigration {
+func migrationsBetween(from, to kongver.Version, enterprise bool) []dataMigration {
 	var out []dataMigration
 	for _, m := range dataMigrations {
-		v, err := upgradepath.Parse(m.since + ".0")
+		v, err := kongver.ParseSeries(m.since)
 		if err != nil || (m.enterprise && !enterprise) {
 			continue
 		}
@@ -121,7 +121,7 @@ func migrationsBetween(from, to upgradepath.Version, enterprise bool) []dataMigr
 	return out
 }
 
-func minorAfter(a, b upgradepath.Version) bool {
+func minorAfter(a, b kongver.Version) bool {
 	return a.Major > b.Major || a.Major == b.Major && a.Minor > b.Minor
 }
 
@@ -160,9 +160,9 @@ func (d *agentDB) RowCounts(ctx context.Context, tables []string) (map[string]in
 // An override below the sized value, or a migrations step timeout below
 // the query timeout, is a warning.
 func (e *engine) checkMigrationTimeouts(ctx context.Context, pf *preflightData) {
-	from, err1 := upgradepath.Parse(pf.From)
-	to, err2 := upgradepath.Parse(e.spec.To)
-	if err1 != nil || err2 != nil {
+	from, err := kongver.ParseReported(pf.From)
+	to := e.toVersion()
+	if err != nil || to.IsZero() {
 		return // checkFleetVersion and checkPath report it
 	}
 	migs := migrationsBetween(from, to, e.spec.Edition == "enterprise")

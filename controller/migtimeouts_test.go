@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kongctl/kongctl/controller/upgradepath"
+	"github.com/kongctl/kongctl/kongver"
 )
 
 // RowCounts answers from the cluster's rows (tables it lacks are left out,
@@ -40,7 +40,7 @@ func migNames(ms []dataMigration) []string {
 // The migrations between X and Y: those first shipped after X's minor up
 // to Y's, Enterprise ones on Enterprise only.
 func TestMigrationsBetween(t *testing.T) {
-	v := upgradepath.MustParse
+	v := kongver.MustParse
 	if got := migNames(migrationsBetween(v("2.8.4"), v("3.4.2"), false)); !slices.Equal(got, []string{
 		"core/016_280_to_300", "pre-function/001_280_to_300", "post-function/001_280_to_300", "http-log/001_280_to_300"}) {
 		t.Errorf("2.8 -> 3.4: %q", got)
@@ -64,7 +64,7 @@ func TestMigrationsBetween(t *testing.T) {
 // The formula: 60 s floors; 1 ms per row of the largest table for the
 // query timeout, per row one command reads for the lock.
 func TestSizeMigTimeouts(t *testing.T) {
-	migs := migrationsBetween(upgradepath.MustParse("2.8.4"), upgradepath.MustParse("3.4.2"), false)
+	migs := migrationsBetween(kongver.MustParse("2.8.4"), kongver.MustParse("3.4.2"), false)
 	if db, lock := sizeMigTimeouts(migs, nil); db != 60 || lock != 60 {
 		t.Errorf("no rows: %s %s, want the 60s floors", db, lock)
 	}
