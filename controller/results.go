@@ -69,3 +69,7 @@ const (
 	PhaseDecommission  = runner.PhaseDecommission
 	PhaseCleanup       = runner.PhaseCleanup
 )
+
+// MigrationTimeouts are the --db-timeout and --lock-timeout the
+// migrations run with, and where they come from (UpgradePlan).
+type MigrationTimeouts = runner.MigrationTimeouts

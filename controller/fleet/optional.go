@@ -37,3 +37,8 @@ type BackupStreamer interface {
 type PGServerDB interface {
 	ServerInfo(ctx context.Context, kongUser string) (upgradepath.PGServer, []upgradepath.HBARule, error)
 }
+
+// RowCounter is a Database that counts rows (the agent's db.row_counts).
+type RowCounter interface {
+	RowCounts(ctx context.Context, tables []string) (map[string]int64, error)
+}

@@ -95,6 +95,9 @@ type fakeCluster struct {
 	// statsLag is how many writes the write counters do not show yet
 	// (still pending in a live connection).
 	statsLag int
+	// rows answers RowCounts; migReqs records every MigrationsRequest.
+	rows    map[string]int64
+	migReqs []fleet.MigrationsRequest
 	// pg and hba are the PostgreSQL server's facts (preflight_pgreq_test.go).
 	pg  upgradepath.PGServer
 	hba []upgradepath.HBARule
@@ -290,6 +293,9 @@ func (n *fakeNode) RemovePackage(ctx context.Context, p fleet.PackageRef) error 
 func (n *fakeNode) Migrations(ctx context.Context, req fleet.MigrationsRequest) (fleet.SchemaState, error) {
 	call := "migrations " + req.Command
 	c := n.c
+	c.mu.Lock()
+	c.migReqs = append(c.migReqs, req)
+	c.mu.Unlock()
 	if req.StepID != "" {
 		c.mu.Lock()
 		c.steps[req.StepID] = fleet.StepDone

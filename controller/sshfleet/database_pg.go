@@ -2,6 +2,8 @@ package sshfleet
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"github.com/kongctl/kongctl/agent/agentproto"
 	"github.com/kongctl/kongctl/controller/upgradepath"
@@ -26,4 +28,13 @@ func (d *agentDB) ServerInfo(ctx context.Context, kongUser string) (upgradepath.
 		}
 	}
 	return srv, rules, nil
+}
+
+// RowCounts counts the rows of Kong tables on the tools host.
+func (d *agentDB) RowCounts(ctx context.Context, tables []string) (map[string]int64, error) {
+	r, err := d.h.client().RowCounts(ctx, agentproto.RowCountsParams{DB: d.conn, Tables: tables})
+	if err != nil {
+		return nil, fmt.Errorf("count rows of %s on %s: %w", strings.Join(tables, ", "), d.h.name, err)
+	}
+	return r.Rows, nil
 }

@@ -120,6 +120,8 @@ func TestPlanGolden(t *testing.T) {
 			{Name: "cleanup", Does: "releases the lock", Reversible: true},
 		},
 		Downtime: controller.PlanWindow{Expected: 45, Worst: 600, Basis: "typical step durations"},
+		MigrationTimeouts: &controller.MigrationTimeouts{DBTimeout: 1, LockTimeout: 90, SizedDB: 260, SizedLock: 660, DBSource: "inventory", LockSource: "inventory",
+			Rows: map[string]int64{"plugins": 200000, "routes": 12}, Migrations: []string{"core/016_280_to_300"}, Formula: "db-timeout = max(60s, 60s + 1ms x rows)"},
 		Findings: []controller.Finding{{Severity: controller.SevError, Code: "disk", Host: "kong-2", Message: "not enough disk", Fix: "free 200 MB"}},
 	}
 	var b bytes.Buffer

@@ -114,6 +114,8 @@ upgrade {
   prefix          = "/opt/kong9"
   service_manager = "systemd"
   migration_host  = "k2"
+  migrations_db_timeout   = "9m9s"
+  migrations_lock_timeout = "19m9s"
   on_failure      = "pause"
   stop            = "sequential"
   finish          = "after-verify"
