@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"github.com/kongctl/kongctl/controller/fleet"
-	"github.com/kongctl/kongctl/inventory"
 	"slices"
 	"strings"
 	"time"
@@ -140,7 +139,7 @@ func planPhases(e *engine) ([]PlanPhase, PlanWindow) {
 	after := spec.finishAfterVerify()
 	stopDoes := "stops " + spec.MigrationHost + " first and installs " + spec.To + " on it while the other nodes still serve, then stops the others at once (" + strings.Join(spec.Nodes, ", ") + "): the fleet is down from then"
 	switch {
-	case spec.StopMode == inventory.StopSequential:
+	case spec.StopMode == StopSequential:
 		stopDoes = "stops every node one after the other in order (" + strings.Join(spec.Nodes, ", ") + "): downtime starts"
 	case spec.NewHosts || len(spec.Nodes) == 1:
 		stopDoes = "stops every node at once (" + strings.Join(spec.Nodes, ", ") + "): downtime starts"
@@ -182,18 +181,18 @@ func planPhases(e *engine) ([]PlanPhase, PlanWindow) {
 		}
 		pp.InDowntime = down
 		est := typical[p.name()]
-		if p.name() == PhaseStop && spec.StopMode == inventory.StopSequential {
+		if p.name() == PhaseStop && spec.StopMode == StopSequential {
 			est *= time.Duration(len(spec.Nodes))
 		}
 		// With the parallel stop in place, Y goes on the migration node
 		// while the others still serve: its install is not in the outage.
-		earlyInstall := p.name() == PhaseInstall && spec.StopMode != inventory.StopSequential && len(spec.Nodes) > 1
+		earlyInstall := p.name() == PhaseInstall && spec.StopMode != StopSequential && len(spec.Nodes) > 1
 		if down && !earlyInstall {
 			expected += est
 			switch p.name() {
 			case PhaseStop:
 				worst += spec.Timeouts.Stop
-				if spec.StopMode == inventory.StopSequential {
+				if spec.StopMode == StopSequential {
 					worst += spec.Timeouts.Stop * time.Duration(len(spec.Nodes)-1)
 				}
 			case PhaseInstall:

@@ -15,7 +15,6 @@ import (
 
 	"github.com/kongctl/kongctl/controller/journal"
 	"github.com/kongctl/kongctl/controller/progress"
-	"github.com/kongctl/kongctl/inventory"
 )
 
 // runConfig is what the flows need beyond the Spec.
@@ -365,7 +364,7 @@ func (e *engine) finish(started time.Time, o Outcome, err, rerr error) *Report {
 func (e *engine) orderText() string {
 	s := "nodes stopped at once"
 	switch {
-	case e.spec.StopMode == inventory.StopSequential:
+	case e.spec.StopMode == StopSequential:
 		s = "nodes stopped one after the other (stop = \"sequential\")"
 	case !e.spec.NewHosts && len(e.spec.Nodes) > 1:
 		s = "stop = \"parallel\": " + e.spec.MigrationHost + " stopped first and got " + e.spec.To + " while the others served, then the others stopped at once"

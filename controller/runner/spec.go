@@ -58,10 +58,10 @@ type Spec struct {
 	KongConf  string
 	Prefix    string
 	OnFailure OnFailure
-	// StopMode is "parallel" (default) or "sequential"; FinishMode is
+	// StopMode is parallel (default) or sequential; FinishMode is
 	// "before-start" (default) or "after-verify" (inventory.Upgrade).
-	StopMode   string
-	FinishMode string
+	StopMode   StopMode
+	FinishMode FinishMode
 	RestoreDB  bool // restore the DB on rollback even before finish (default true)
 	// Decommission removes Kong from the old hosts once the new ones
 	// passed verify (new-hosts mode, on request).
@@ -226,10 +226,10 @@ func (s *Spec) withDefaults() {
 		s.Edition = inventory.EditionOSS
 	}
 	if s.StopMode == "" {
-		s.StopMode = inventory.StopParallel
+		s.StopMode = StopParallel
 	}
 	if s.FinishMode == "" {
-		s.FinishMode = inventory.FinishBeforeStart
+		s.FinishMode = FinishBeforeStart
 	}
 	if s.MinDiskFree == 0 {
 		s.MinDiskFree = 512 << 20
@@ -273,11 +273,11 @@ func (s *Spec) validate() error {
 	if s.ToolsHost == "" {
 		return fmt.Errorf("no database tools host: set database.tools_host")
 	}
-	if s.StopMode != inventory.StopParallel && s.StopMode != inventory.StopSequential {
-		return fmt.Errorf("stop %q: want %s or %s", s.StopMode, inventory.StopParallel, inventory.StopSequential)
+	if s.StopMode != StopParallel && s.StopMode != StopSequential {
+		return fmt.Errorf("stop %q: want %s or %s", s.StopMode, StopParallel, StopSequential)
 	}
-	if s.FinishMode != inventory.FinishBeforeStart && s.FinishMode != inventory.FinishAfterVerify {
-		return fmt.Errorf("finish %q: want %s or %s", s.FinishMode, inventory.FinishBeforeStart, inventory.FinishAfterVerify)
+	if s.FinishMode != FinishBeforeStart && s.FinishMode != FinishAfterVerify {
+		return fmt.Errorf("finish %q: want %s or %s", s.FinishMode, FinishBeforeStart, FinishAfterVerify)
 	}
 	if t := s.Timeouts.Verify; t > 0 && s.Verify.Soak >= t {
 		return fmt.Errorf("verify.soak %s does not fit in timeouts.verify %s, which bounds the whole verify phase: raise timeouts.verify", s.Verify.Soak, t)
@@ -290,7 +290,7 @@ func (s *Spec) validate() error {
 
 // finishAfterVerify says whether `kong migrations finish` waits for the
 // verify gates (Y starts right after up, with pending migrations).
-func (s *Spec) finishAfterVerify() bool { return s.FinishMode == inventory.FinishAfterVerify }
+func (s *Spec) finishAfterVerify() bool { return s.FinishMode == FinishAfterVerify }
 
 // targets are the hosts that end up running Y.
 func (s *Spec) targets() []string {
@@ -327,4 +327,22 @@ type PackageSource string
 const (
 	SourceFile       PackageSource = inventory.SourceFile       // a bastion directory, staged over SSH
 	SourceRepository PackageSource = inventory.SourceRepository // the node's configured apt/dnf repository
+)
+
+// StopMode is how the nodes are stopped (upgrade.stop).
+type StopMode string
+
+// The stop modes.
+const (
+	StopParallel   StopMode = inventory.StopParallel   // the migration node first, then the others at once
+	StopSequential StopMode = inventory.StopSequential // one after the other, in order
+)
+
+// FinishMode is where `kong migrations finish` runs (upgrade.finish).
+type FinishMode string
+
+// The finish placements.
+const (
+	FinishBeforeStart FinishMode = inventory.FinishBeforeStart // in the downtime, before Y starts
+	FinishAfterVerify FinishMode = inventory.FinishAfterVerify // once the verify gates passed
 )

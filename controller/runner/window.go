@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"github.com/kongctl/kongctl/controller/progress"
-	"github.com/kongctl/kongctl/inventory"
 )
 
 // PhaseWindow names the group of phases that make the downtime window.
@@ -91,7 +90,7 @@ func (w windowPhase) run(ctx context.Context, e *engine) error {
 	var early bool // Y went on the migration node before the others stopped
 	err := func() error {
 		rest := e.spec.Nodes
-		if e.spec.StopMode == inventory.StopSequential {
+		if e.spec.StopMode == StopSequential {
 			for _, h := range rest {
 				if err := stop.do(ctx, h, e.stopNode); err != nil {
 					return err
