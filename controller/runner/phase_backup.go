@@ -19,9 +19,9 @@ type backupPhase struct{}
 func (backupPhase) name() PhaseName { return PhaseBackup }
 
 func (backupPhase) run(ctx context.Context, e *engine) error {
-	if e.prior.Done(string(backupStep)) {
+	if stepDone(e.prior, backupStep) {
 		var b fleet.BackupInfo
-		if e.prior.Data(string(backupStep), &b) {
+		if stepData(e.prior, backupStep, &b) {
 			e.backup = &b
 		}
 		e.note("backup taken before resume: %s", b.Path)

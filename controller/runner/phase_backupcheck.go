@@ -20,9 +20,9 @@ type backupCheckPhase struct{}
 func (backupCheckPhase) name() PhaseName { return PhaseBackupCheck }
 
 func (backupCheckPhase) run(ctx context.Context, e *engine) error {
-	if e.prior.Done(string(backupCheckStep)) {
+	if stepDone(e.prior, backupCheckStep) {
 		var b fleet.BackupInfo
-		if e.prior.Data(string(backupCheckStep), &b) && b.Path != "" {
+		if stepData(e.prior, backupCheckStep, &b) && b.Path != "" {
 			e.backup = &b
 		}
 		return nil

@@ -26,7 +26,7 @@ func (migrateFinishPhase) total(e *engine) int { return 1 }
 
 func (migrateFinishPhase) run(ctx context.Context, e *engine) error {
 	h := e.spec.MigrationHost
-	if !e.prior.Done(string(migrateFinishStep)) {
+	if !stepDone(e.prior, migrateFinishStep) {
 		e.emit(progress.Event{Type: progress.Message, Phase: string(PhaseMigrateFinish), Message: "POINT OF NO RETURN: kong migrations finish; from here, rolling back means restoring the database backup"})
 		if err := e.journalStep(PhaseMigrateFinish, pointOfNoReturnStep, h, "done", map[string]bool{"point_of_no_return": true}, nil); err != nil {
 			return err

@@ -28,7 +28,7 @@ func (migrateUpPhase) run(ctx context.Context, e *engine) error {
 		if err != nil {
 			return nil, err
 		}
-		if e.prior.Status(string(migrateUpStep)) == "" {
+		if stepStatus(e.prior, migrateUpStep) == "" {
 			// A first attempt: preflight found the database current for X
 			// (nothing pending) and the fleet lock kept it so; up runs
 			// straight away (Kong's up is itself a no-op on a current

@@ -27,7 +27,7 @@ func (preflightPhase) total(e *engine) int { return len(e.allHosts()) }
 
 func (preflightPhase) run(ctx context.Context, e *engine) error {
 	e.redactSecrets()
-	if e.prior.Done(string(preflightStep)) && e.prior.Data(string(preflightStep), &e.pf) {
+	if stepDone(e.prior, preflightStep) && stepData(e.prior, preflightStep, &e.pf) {
 		e.note("preflight done before resume (X=%s, Y=%s)", e.pf.From, e.pf.To)
 		return nil
 	}

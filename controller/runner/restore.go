@@ -23,7 +23,7 @@ func (e *engine) restoreDB(ctx context.Context) error {
 	if !upStarted && !finishStarted {
 		return nil
 	}
-	if !e.prior.Done(string(restoreDBStep)) && !(e.j != nil && e.j.State().Done(string(restoreDBStep))) {
+	if !stepDone(e.prior, restoreDBStep) && !(e.j != nil && stepDone(e.j.State(), restoreDBStep)) {
 		if err := e.settleMigrations(ctx); err != nil {
 			return err
 		}

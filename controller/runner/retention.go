@@ -135,9 +135,9 @@ func journaledBackups(root string) ([]runBackups, error) {
 		st := journal.Fold(recs)
 		r := runBackups{runID: recs[0].Header.RunID, status: st.LastRun().Status, stopped: len(st.Steps(string(stopSteps))) > 0}
 		seen := map[string]bool{}
-		for _, step := range []string{string(backupStep), string(backupCheckStep)} {
+		for _, step := range []StepKey{backupStep, backupCheckStep} {
 			var b fleet.BackupInfo
-			if !st.Data(step, &b) || b.Path == "" || seen[b.Path] {
+			if !stepData(st, step, &b) || b.Path == "" || seen[b.Path] {
 				continue
 			}
 			seen[b.Path] = true

@@ -73,11 +73,11 @@ func openRun(spec *Spec, cfg runConfig, op string, reopen bool) (*engine, error)
 		if h.MigrationHost != "" {
 			spec.MigrationHost = h.MigrationHost
 		}
-		e.prior.Data(string(preflightStep), &e.pf)
+		stepData(e.prior, preflightStep, &e.pf)
 		var b fleet.BackupInfo
-		if e.prior.Data(string(backupCheckStep), &b) && b.Path != "" {
+		if stepData(e.prior, backupCheckStep, &b) && b.Path != "" {
 			e.backup = &b
-		} else if e.prior.Data(string(backupStep), &b) && b.Path != "" {
+		} else if stepData(e.prior, backupStep, &b) && b.Path != "" {
 			e.backup = &b
 		}
 		return e, nil
@@ -134,7 +134,7 @@ func upgrade(ctx context.Context, spec *Spec, cfg runConfig) (*Report, error) {
 	pctx, pcancel := hardOnInterrupt(ctx)
 	idx, err := e.runPhases(pctx, phases[:1])
 	pcancel()
-	if err == nil && !e.prior.Done(string(lockStep)) {
+	if err == nil && !stepDone(e.prior, lockStep) {
 		if cerr := e.confirmDowntime(); cerr != nil {
 			_ = e.j.Run("failed", cerr.Error())
 			return e.finish(started, Failed, cerr, nil), nil
@@ -294,7 +294,7 @@ func phaseStarted(st *journal.State, p PhaseName, spec *Spec) bool {
 	if prefix == "" {
 		return false
 	}
-	if p == PhaseMigrateFinish && st.Status(string(pointOfNoReturnStep)) != "" {
+	if p == PhaseMigrateFinish && stepStatus(st, pointOfNoReturnStep) != "" {
 		return true
 	}
 	return len(st.Steps(prefix)) > 0
@@ -349,7 +349,7 @@ func (e *engine) finish(started time.Time, o Outcome, err, rerr error) *Report {
 			hr.Result, hr.Version = ResultRolledBack, e.pf.From
 		case o == Succeeded && slices.Contains(e.spec.targets(), h):
 			hr.Version = e.spec.To
-		case o == Succeeded && e.j != nil && e.j.State().Done(string(decommissionSteps.of(h))):
+		case o == Succeeded && e.j != nil && stepDone(e.j.State(), decommissionSteps.of(h)):
 			hr.Result, hr.Version = ResultDecommissioned, "removed"
 		case o == Succeeded:
 			hr.Version = e.pf.From + " (stopped)"

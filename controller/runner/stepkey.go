@@ -1,6 +1,10 @@
 package runner
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/kongctl/kongctl/controller/journal"
+)
 
 // StepKey names one journaled step. A resumed run finds what it already
 // did by these keys, and a rollback what it must undo, so their text is
@@ -17,3 +21,12 @@ func (f hostSteps) of(host string) StepKey { return StepKey(string(f) + host) }
 
 // has reports whether a journal record's step belongs to the family.
 func (f hostSteps) has(step string) bool { return strings.HasPrefix(step, string(f)) }
+
+// stepDone reports whether st holds key done.
+func stepDone(st *journal.State, key StepKey) bool { return st.Done(string(key)) }
+
+// stepData decodes key's journaled data into v (false: none).
+func stepData(st *journal.State, key StepKey, v any) bool { return st.Data(string(key), v) }
+
+// stepStatus is key's last status in st ("" when never started).
+func stepStatus(st *journal.State, key StepKey) journal.Status { return st.Status(string(key)) }

@@ -12,7 +12,7 @@ import (
 // earlier attempt of this run) is skipped. Its start, end and data are
 // journaled (fsync'd) around fn.
 func (e *engine) step(ctx context.Context, ph PhaseName, key StepKey, host string, fn func(ctx context.Context) (any, error)) error {
-	if e.prior.Done(string(key)) {
+	if stepDone(e.prior, key) {
 		e.hostResult(ph, host, ResultSkipped, 0, "done before resume", nil)
 		return nil
 	}
@@ -61,7 +61,7 @@ func (e *engine) stepStarted(key StepKey) bool {
 	if e.j == nil {
 		return false
 	}
-	return e.j.State().Status(string(key)) != ""
+	return stepStatus(e.j.State(), key) != ""
 }
 
 // softStopped reports whether the operator's soft interrupt came while
@@ -78,7 +78,7 @@ func (e *engine) softStopped() bool {
 // host could not reach the database, is tried again for a while
 // (retryTransient): rollback steps are safe to run twice.
 func (e *engine) undoStep(ctx context.Context, ph PhaseName, key StepKey, host string, fn func(ctx context.Context) error) error {
-	if e.j != nil && e.j.State().Done(string(key)) {
+	if e.j != nil && stepDone(e.j.State(), key) {
 		return nil
 	}
 	return e.step(ctx, ph, key, host, func(ctx context.Context) (any, error) {
