@@ -20,6 +20,7 @@ type StatusReport struct {
 	SchemaVia string       `json:"schema_via,omitempty"`
 	SchemaErr string       `json:"schema_error,omitempty"`
 	Lock      *LockInfo    `json:"fleet_lock,omitempty"`
+	LockErr   string       `json:"fleet_lock_error,omitempty"` // the lock could not be read
 	LastRun   *RunSummary  `json:"last_run,omitempty"`
 	// Agent is what delivering the agent cost (SSH connector only).
 	Agent *AgentDelivery `json:"agent_delivery,omitempty"`
@@ -95,10 +96,12 @@ func status(ctx context.Context, spec *Spec, cfg runConfig) (*StatusReport, erro
 		rep.Schema, rep.SchemaVia, rep.SchemaErr = &st, h, ""
 		break
 	}
-	if l, err := e.fleetLocker(ctx); err == nil {
-		if info, held, err := l.Inspect(ctx); err == nil && held {
-			rep.Lock = &info
-		}
+	if l, err := e.fleetLocker(ctx); err != nil {
+		rep.LockErr = e.red.err(err)
+	} else if info, held, err := l.Inspect(ctx); err != nil {
+		rep.LockErr = e.red.err(err)
+	} else if held {
+		rep.Lock = &info
 	}
 	if dr, ok := cfg.conn.(deliveryReporter); ok {
 		d := dr.AgentDelivery()
@@ -168,6 +171,8 @@ func (s *StatusReport) WriteText(w io.Writer) error {
 	}
 	if s.Lock != nil {
 		fmt.Fprintf(&b, "fleet lock: held by run %s (%s), heartbeat %s\n", s.Lock.RunID, s.Lock.Owner, s.Lock.Heartbeat.Format("2006-01-02 15:04:05"))
+	} else if s.LockErr != "" {
+		fmt.Fprintf(&b, "fleet lock: unknown: %s\n", s.LockErr)
 	} else {
 		b.WriteString("fleet lock: free\n")
 	}
