@@ -43,6 +43,12 @@ var rules = []rule{
 		want: func(r []pkg) bool { return has(r, module+"/agent/agentproto") && has(r, "github.com/jackc/pgx/v5") },
 	},
 	{
+		name: "the agent protocol uses only the standard library",
+		from: []string{"agent/agentproto"},
+		to:   func(p pkg) bool { return !p.Standard && !under(p.Path, module+"/agent/agentproto") },
+		want: func(r []pkg) bool { return has(r, "encoding/json") },
+	},
+	{
 		name: "product code never imports lab/",
 		from: []string{"agent", "cmd", "controller", "hcl", "inventory"},
 		to:   func(p pkg) bool { return under(p.Path, module+"/lab") },
@@ -89,7 +95,7 @@ func TestRuleFindsForbiddenArrow(t *testing.T) {
 		module + "/controller/sshremote/sshtest": {Path: module + "/controller/sshremote/sshtest"},
 		"fmt":                                    {Path: "fmt", Standard: true},
 	}
-	r := rules[2]
+	r := ruleNamed(t, "the inventory language")
 	_, bad := r.check(g)
 	want := "inventory -> example.com/helper -> controller/journal"
 	if len(bad) != 1 || !strings.Contains(bad[0], want) {
@@ -99,6 +105,18 @@ func TestRuleFindsForbiddenArrow(t *testing.T) {
 	if _, bad := r.check(g); len(bad) != 2 {
 		t.Errorf("without the exception: violations %q, want 2", bad)
 	}
+}
+
+// ruleNamed is the rule whose name starts with prefix.
+func ruleNamed(t *testing.T, prefix string) rule {
+	t.Helper()
+	for _, r := range rules {
+		if strings.HasPrefix(r.name, prefix) {
+			return r
+		}
+	}
+	t.Fatalf("no rule named %q...", prefix)
+	return rule{}
 }
 
 // pkg is one package of go list's output; a package's test files are
