@@ -30,6 +30,18 @@ test: deps all vet unit fuzz integration vagrant-rehearsal
 deps:
 	@bash scripts/install-deps.sh
 
+# Not root, make can only check: when something the lab needs is missing,
+# the targets that need it stop before building anything, on install-deps'
+# one line (the packages and the command that installs them).
+ifneq ($(filter deps lab-up rehearsal test,$(MAKECMDGOALS)),)
+ifneq ($(shell id -u),0)
+DEPS_MISSING := $(shell bash scripts/install-deps.sh 2>&1 >/dev/null)
+ifneq ($(DEPS_MISSING),)
+$(error $(DEPS_MISSING))
+endif
+endif
+endif
+
 vet:
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./...

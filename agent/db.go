@@ -30,7 +30,7 @@ func schemaOf(c agentproto.DBConn) string {
 	return c.Schema
 }
 
-func connConfig(c agentproto.DBConn, database string) (*pgx.ConnConfig, error) {
+func connConfig(c agentproto.DBConn, database, rootCert string) (*pgx.ConnConfig, error) {
 	port := c.Port
 	if port == 0 {
 		port = 5432
@@ -45,6 +45,9 @@ func connConfig(c agentproto.DBConn, database string) (*pgx.ConnConfig, error) {
 	// The password is set on the struct, never written into a DSN string.
 	dsn := fmt.Sprintf("host=%s port=%d user=%s dbname=%s sslmode=%s application_name=kongctl-agent",
 		dsnQuote(c.Host), port, dsnQuote(c.User), dsnQuote(database), dsnQuote(ssl))
+	if rootCert != "" {
+		dsn += " sslrootcert=" + dsnQuote(rootCert)
+	}
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, agentproto.Errorf(agentproto.CodeInvalid, "database settings: %v", err)
@@ -64,7 +67,11 @@ func dsnQuote(s string) string {
 }
 
 func (a *Agent) connect(ctx context.Context, c agentproto.DBConn, database string) (*pgx.Conn, error) {
-	cfg, err := connConfig(c, database)
+	rootCert, err := a.caFile(c)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := connConfig(c, database, rootCert)
 	if err != nil {
 		return nil, err
 	}
@@ -417,8 +424,9 @@ func pgMajor(p string) float64 {
 }
 
 // pgEnv is the libpq environment of pg_dump/pg_restore: the password goes
-// here (PGPASSWORD), never on the command line.
-func pgEnv(c agentproto.DBConn) []string {
+// here (PGPASSWORD), never on the command line; rootCert ("" = none) is
+// the CA file (caFile).
+func pgEnv(c agentproto.DBConn, rootCert string) []string {
 	port := c.Port
 	if port == 0 {
 		port = 5432
@@ -430,6 +438,9 @@ func pgEnv(c agentproto.DBConn) []string {
 	}
 	if c.Connect > 0 {
 		env = append(env, "PGCONNECT_TIMEOUT="+seconds(c.Connect))
+	}
+	if rootCert != "" {
+		env = append(env, "PGSSLROOTCERT="+rootCert)
 	}
 	if c.Password != "" {
 		env = append(env, "PGPASSWORD="+c.Password)
@@ -463,6 +474,10 @@ func (a *Agent) backup(ctx context.Context, run *opRun, p *agentproto.BackupPara
 	if err != nil {
 		return nil, err
 	}
+	env, err := a.libpqEnv(p.DB)
+	if err != nil {
+		return nil, err
+	}
 	// Hold a snapshot open so the fingerprint and the dump see the same data.
 	conn, err := a.connect(ctx, p.DB, "")
 	if err != nil {
@@ -486,7 +501,7 @@ func (a *Agent) backup(ctx context.Context, run *opRun, p *agentproto.BackupPara
 	}
 	args := []string{pgDump, fmtFlag, "--no-password", "--snapshot=" + snapshot,
 		"-n", schemaOf(p.DB), "-d", p.DB.Database, "-f", tmp}
-	res, err := run.exec(ctx, cmdSpec{Args: args, Env: pgEnv(p.DB)})
+	res, err := run.exec(ctx, cmdSpec{Args: args, Env: env})
 	if err != nil {
 		_ = os.RemoveAll(tmp)
 		return nil, err
@@ -663,6 +678,10 @@ func (a *Agent) restore(ctx context.Context, run *opRun, p *agentproto.RestorePa
 	if err != nil {
 		return nil, err
 	}
+	env, err := a.libpqEnv(p.DB)
+	if err != nil {
+		return nil, err
+	}
 	keep, err := a.tocRelations(ctx, run, pgRestore, p.Path)
 	if err != nil {
 		return nil, err
@@ -681,7 +700,7 @@ func (a *Agent) restore(ctx context.Context, run *opRun, p *agentproto.RestorePa
 	}
 	args := []string{pgRestore, "--no-password", "--clean", "--if-exists", "--single-transaction", "--exit-on-error",
 		"-d", p.DB.Database, p.Path}
-	res, err := run.exec(ctx, cmdSpec{Args: args, Env: pgEnv(p.DB)})
+	res, err := run.exec(ctx, cmdSpec{Args: args, Env: env})
 	if err != nil {
 		return nil, err
 	}
@@ -700,6 +719,10 @@ func (a *Agent) verifyRestore(ctx context.Context, run *opRun, p *agentproto.Ver
 		return nil, err
 	}
 	pgRestore, err := a.pgTool(p.DB, "pg_restore")
+	if err != nil {
+		return nil, err
+	}
+	env, err := a.libpqEnv(p.DB)
 	if err != nil {
 		return nil, err
 	}
@@ -744,7 +767,7 @@ func (a *Agent) verifyRestore(ctx context.Context, run *opRun, p *agentproto.Ver
 	target.Database = scratch
 	args := []string{pgRestore, "--no-password", "--clean", "--if-exists", "--single-transaction", "--exit-on-error", "--no-owner",
 		"-d", scratch, p.Path}
-	out, err := run.exec(ctx, cmdSpec{Args: args, Env: pgEnv(target)})
+	out, err := run.exec(ctx, cmdSpec{Args: args, Env: env})
 	if err != nil {
 		return res, err
 	}

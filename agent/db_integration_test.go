@@ -14,6 +14,31 @@ import (
 	"github.com/kongctl/kongctl/lab/pgtest"
 )
 
+// commandTrace is the argv and environment keys of every command an
+// agent ran.
+type commandTrace struct {
+	mu      sync.Mutex
+	argvs   [][]string
+	envKeys []string
+}
+
+func traceCommands(a *Agent) *commandTrace {
+	c := &commandTrace{}
+	a.Trace = func(argv, keys []string) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.argvs = append(c.argvs, argv)
+		c.envKeys = append(c.envKeys, keys...)
+	}
+	return c
+}
+
+func (c *commandTrace) get() ([][]string, []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.argvs, c.envKeys
+}
+
 func dbConn(s *pgtest.Server) agentproto.DBConn {
 	return agentproto.DBConn{Host: s.Host, Port: s.Port, User: s.User, Password: s.Password, Database: s.Database, SSLMode: "disable", BinDir: s.BinDir}
 }
@@ -73,15 +98,7 @@ func TestDBFingerprintBackupRestore(t *testing.T) {
 	defer cancel()
 	seedKong(t, ctx, s)
 	a := testAgent(t)
-	var mu sync.Mutex
-	var argvs [][]string
-	var envKeys []string
-	a.Trace = func(argv, keys []string) {
-		mu.Lock()
-		defer mu.Unlock()
-		argvs = append(argvs, argv)
-		envKeys = append(envKeys, keys...)
-	}
+	trace := traceCommands(a)
 	db := dbConn(s)
 
 	fp1, rep := call[agentproto.Fingerprint](t, a, agentproto.OpDBFingerprint, agentproto.FingerprintParams{DB: db})
@@ -179,8 +196,7 @@ func TestDBFingerprintBackupRestore(t *testing.T) {
 	}
 
 	// The password never reached an argv; it went in PGPASSWORD.
-	mu.Lock()
-	defer mu.Unlock()
+	argvs, envKeys := trace.get()
 	if len(argvs) == 0 {
 		t.Fatal("no command traced")
 	}

@@ -36,10 +36,13 @@ type Options struct {
 	// passed verify (new-hosts mode); false = inventory.
 	Decommission bool
 	To           string // overrides upgrade.to
-	Output       string // text | json
-	Stdout       io.Writer
-	Stderr       io.Writer
-	Confirm      func(prompt string) bool
+	// Identity is the age identity file that decrypts an encrypted
+	// backup (--identity); "" = backup.identity_file.
+	Identity string
+	Output   string // text | json
+	Stdout   io.Writer
+	Stderr   io.Writer
+	Confirm  func(prompt string) bool
 	// NoProgress turns progress bars off even on a terminal.
 	NoProgress bool
 	// Version is kongctl's version, recorded in the journal.
@@ -193,6 +196,9 @@ func prepare(o Options, wholeFleet bool) (*Spec, runConfig, func(), error) {
 	if o.StateDir != "" {
 		spec.StateDir = o.StateDir
 	}
+	if o.Identity != "" {
+		spec.Backup.IdentityFile = o.Identity
+	}
 	conn := o.Connector
 	if conn == nil {
 		c, err := NewConnector(o.Inventory)
@@ -310,7 +316,7 @@ func SpecFromInventory(inv *inventory.Inventory, limit string, wholeFleet bool) 
 		s.ToolsHost = th.Name
 	}
 	db := inv.Database
-	s.DB = DBSpec{Host: db.Host, Port: db.Port, Name: db.Name, User: db.User, Schema: db.Schema, TLSMode: db.TLSMode}
+	s.DB = DBSpec{Host: db.Host, Port: db.Port, Name: db.Name, User: db.User, Schema: db.Schema, TLSMode: db.TLSMode, CAFile: db.CAFile}
 	if !db.Secret.IsZero() {
 		s.DB.Password = db.Password
 	}
@@ -353,7 +359,7 @@ func SpecFromInventory(inv *inventory.Inventory, limit string, wholeFleet bool) 
 		}
 	}
 	if b := inv.Backup; b != nil {
-		s.Backup = BackupSpec{Dir: b.Dir, LocalDir: b.LocalDir, Retention: b.Retention}
+		s.Backup = BackupSpec{Dir: b.Dir, LocalDir: b.LocalDir, Retention: b.Retention, EncryptTo: b.EncryptTo, IdentityFile: b.IdentityFile}
 	}
 	t := inv.Timeouts
 	s.Timeouts.Stop, s.Timeouts.Install, s.Timeouts.Migrations, s.Timeouts.Start = t.Stop, t.Install, t.Migrations, t.Start

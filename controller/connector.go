@@ -261,6 +261,13 @@ func (c *sshConnector) dbConn() (agentproto.DBConn, error) {
 		return conn, fmt.Errorf("resolve the database password reference: %w", err)
 	}
 	conn.Password = string(pw)
+	if db.CAFile != "" {
+		ca, err := os.ReadFile(db.CAFile)
+		if err != nil {
+			return conn, fmt.Errorf("read the database CA (database.ca_file): %w", err)
+		}
+		conn.CACert = string(ca)
+	}
 	return conn, nil
 }
 
@@ -1004,10 +1011,7 @@ func (d *agentDB) Fetch(ctx context.Context, b BackupInfo, localPath string) err
 		return fmt.Errorf("copy backup from %s: %w", d.h.name, err)
 	}
 	defer os.Remove(tmp)
-	r, err := d.h.conn().Run(ctx, sshremote.RunRequest{Cmd: "cat -- " + shQuote(b.Path), Become: true, Stdout: f})
-	if err == nil && r.ExitCode != 0 {
-		err = fmt.Errorf("cat %s exited %d: %s", b.Path, r.ExitCode, strings.TrimSpace(string(r.Stderr)))
-	}
+	err = d.stream(ctx, b, f)
 	if err == nil {
 		err = f.Sync()
 	}

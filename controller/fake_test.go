@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -56,6 +57,7 @@ type fakeCluster struct {
 	// teardowns: `up` leaves pending migrations.
 	teardowns bool
 	backups   map[string]dbSnap
+	dumped    map[string]dbSnap // every dump ever taken, by path (what Put may write back)
 	lock      *LockInfo
 	migLock   MigrationLock
 	clk       *fakeClock
@@ -93,7 +95,7 @@ type fakeCluster struct {
 }
 
 func newFakeCluster(t *testing.T, from string, nodes ...string) *fakeCluster {
-	c := &fakeCluster{nodes: map[string]*fakeNode{}, backups: map[string]dbSnap{}, teardowns: true,
+	c := &fakeCluster{nodes: map[string]*fakeNode{}, backups: map[string]dbSnap{}, dumped: map[string]dbSnap{}, teardowns: true,
 		clk: &fakeClock{t: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}, abort: map[string]int{},
 		steps: map[string]string{}, running: map[string]int{}, reads: map[string]int{}, removed: map[string]bool{}, background: map[string]bool{},
 		db: dbSnap{schema: from, writes: 10}}
@@ -387,6 +389,20 @@ func (n *fakeNode) Close() error                                  { return nil }
 
 type fakeDB struct{ c *fakeCluster }
 
+// writeAfterFirstBackup makes an admin write accepted right after the
+// first backup, before the stop (the backup must be taken again).
+func writeAfterFirstBackup(c *fakeCluster) {
+	first := true
+	c.after = func(call string) {
+		if call == "db backup" && first {
+			first = false
+			c.mu.Lock()
+			c.db.writes++
+			c.mu.Unlock()
+		}
+	}
+}
+
 func (d fakeDB) Fingerprint(ctx context.Context) (Fingerprint, error) {
 	if err := d.c.record("db fingerprint"); err != nil {
 		return Fingerprint{}, err
@@ -410,6 +426,7 @@ func (d fakeDB) Backup(ctx context.Context, req BackupRequest) (BackupInfo, erro
 	d.c.mu.Lock()
 	path := req.Dir + "/" + req.Name + ".dump"
 	d.c.backups[path] = d.c.db
+	d.c.dumped[path] = d.c.db
 	content := backupContent(path, d.c.db)
 	fp := d.c.fingerprint() // in the dump's snapshot
 	d.c.mu.Unlock()
@@ -447,6 +464,36 @@ func (d fakeDB) Fetch(ctx context.Context, b BackupInfo, localPath string) error
 		return err
 	}
 	return os.WriteFile(localPath, []byte(content), 0o600)
+}
+func (d fakeDB) Stream(ctx context.Context, b BackupInfo, w io.Writer) error {
+	if err := d.c.record("db stream " + filepath.Base(b.Path)); err != nil {
+		return err
+	}
+	d.c.mu.Lock()
+	s, ok := d.c.backups[b.Path]
+	d.c.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("no backup %s", b.Path)
+	}
+	_, err := io.WriteString(w, backupContent(b.Path, s))
+	return err
+}
+func (d fakeDB) Put(ctx context.Context, b BackupInfo, r io.Reader) error {
+	if err := d.c.record("db put " + filepath.Base(b.Path)); err != nil {
+		return err
+	}
+	got, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	d.c.mu.Lock()
+	defer d.c.mu.Unlock()
+	s, ok := d.c.dumped[b.Path]
+	if !ok || string(got) != backupContent(b.Path, s) {
+		return fmt.Errorf("put %s: not the dump taken there", b.Path)
+	}
+	d.c.backups[b.Path] = s
+	return nil
 }
 func (d fakeDB) Remove(ctx context.Context, b BackupInfo) error {
 	if err := d.c.record("db remove " + filepath.Base(b.Path)); err != nil {

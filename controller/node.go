@@ -363,6 +363,13 @@ type BackupInfo struct {
 	LocalPath   string      `json:"local_path,omitempty"`
 	Taken       time.Time   `json:"taken"`
 
+	// Encrypted says LocalPath is the dump encrypted with age to
+	// backup.encrypt_to (SHA256 stays the clear dump's, EncryptedSHA256 is
+	// the file's) and the clear dump at Path was deleted once it was
+	// verified and copied.
+	Encrypted       bool   `json:"encrypted,omitempty"`
+	EncryptedSHA256 string `json:"encrypted_sha256,omitempty"`
+
 	// WriteSignature is the configuration tables' write counters read
 	// right before the dump (nil: not usable on this server, or a backup
 	// recorded by an older kongctl).

@@ -167,6 +167,9 @@ func (e *engine) takeBackup(ctx context.Context, tag string) (BackupInfo, error)
 	if local == "" && e.j != nil {
 		local = e.j.Dir()
 	}
+	if len(e.spec.Backup.EncryptTo) > 0 {
+		return e.storeEncrypted(ctx, db, b, local) // backupcrypt.go
+	}
 	if local != "" {
 		lp := filepath.Join(local, filepath.Base(b.Path))
 		if err := db.Fetch(ctx, b, lp); err != nil {
@@ -686,6 +689,11 @@ func (e *engine) restoreDB(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		done, err := e.stageEncryptedRestore(ctx, db) // backupcrypt.go
+		if err != nil {
+			return err
+		}
+		defer done()
 		if err := db.Restore(ctx, *e.backup); err != nil {
 			return fmt.Errorf("restore database from %s on %s: %w", e.backup.Path, e.spec.ToolsHost, err)
 		}

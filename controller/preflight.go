@@ -82,6 +82,7 @@ func (preflightPhase) run(ctx context.Context, e *engine) error {
 	e.checkSpares(&pf)
 	e.checkDatabase(ctx, &pf)
 	e.checkDatabaseTLS()
+	e.checkBackupKeys() // backupcrypt.go
 	e.checkFleetLock(ctx)
 	e.checkHybrid(ctx, &pf)
 	e.checkSecrets()

@@ -23,8 +23,11 @@ func (e *engine) checkDatabaseTLS() {
 	default:
 		risk = "it is not a mode kongctl knows to verify the server"
 	}
+	if e.spec.DB.CAFile != "" && mode != "verify-ca" {
+		risk += " (database.ca_file is set, but this mode does not check the server against it)"
+	}
 	e.find(Finding{Severity: SevWarning, Code: "db-tls", Host: e.spec.ToolsHost,
 		Message: fmt.Sprintf("database.tls_mode = %q is below verify-full: %s", mode, risk),
-		Fix: fmt.Sprintf("give PostgreSQL a certificate for %s, install its CA where libpq on %s finds it (~/.postgresql/root.crt of the user kongctl's agent runs as), and set database { tls_mode = \"verify-full\" }",
+		Fix: fmt.Sprintf("give PostgreSQL a certificate for %s, name the CA that signed it in database { ca_file = \"FILE\" } on the bastion (kongctl sends it to %s; without it libpq reads ~/.postgresql/root.crt of the user the agent runs as), and set database { tls_mode = \"verify-full\" }",
 			e.spec.DB.Host, e.spec.ToolsHost)})
 }

@@ -49,7 +49,7 @@ func TestPreflightWarnsDatabaseTLSBelowVerifyFull(t *testing.T) {
 			}
 			if f.Severity != SevWarning || !p.Ready || f.Host != spec.ToolsHost ||
 				!strings.Contains(f.Message, "below verify-full") || !strings.Contains(f.Message, tt.want) ||
-				!strings.Contains(f.Fix, `tls_mode = "verify-full"`) || !strings.Contains(f.Fix, "root.crt") {
+				!strings.Contains(f.Fix, `tls_mode = "verify-full"`) || !strings.Contains(f.Fix, `ca_file = "FILE"`) {
 				t.Errorf("ready %v, finding %+v", p.Ready, f)
 			}
 			var text strings.Builder

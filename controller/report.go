@@ -174,7 +174,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	if r.Backup != nil {
 		fmt.Fprintf(&b, "backup: %s (sha256 %s, %d bytes)", r.Backup.Path, r.Backup.SHA256, r.Backup.Size)
-		if r.Backup.LocalPath != "" {
+		if r.Backup.Encrypted {
+			fmt.Fprintf(&b, ", encrypted (age) on bastion: %s (sha256 %s), clear dump deleted", r.Backup.LocalPath, r.Backup.EncryptedSHA256)
+		} else if r.Backup.LocalPath != "" {
 			fmt.Fprintf(&b, ", copy on bastion: %s", r.Backup.LocalPath)
 		}
 		b.WriteString("\n")

@@ -102,6 +102,9 @@ func upgrade(ctx context.Context, spec *Spec, cfg runConfig) (*Report, error) {
 	if err := spec.validate(); err != nil {
 		return nil, err
 	}
+	if err := spec.checkBackupKeys(); err != nil {
+		return nil, err
+	}
 	if cfg.resume {
 		recs, err := latestRecords(spec.StateDir)
 		if err != nil {
@@ -244,6 +247,9 @@ func rollbackRun(ctx context.Context, spec *Spec, cfg runConfig) (*Report, error
 	last := e.prior.LastRun()
 	if last.Status == "rolled-back" {
 		return nil, fmt.Errorf("run %s was already rolled back", e.runID)
+	}
+	if err := e.requireRestoreKey(); err != nil { // backupcrypt.go
+		return nil, err
 	}
 	if last.Status == "succeeded" {
 		if !e.yes && (e.confirm == nil || !e.confirm(fmt.Sprintf("Run %s succeeded. Rolling back restores the database backup taken before it: admin writes made since are lost. Continue?", e.runID))) {

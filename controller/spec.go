@@ -83,6 +83,7 @@ type DBSpec struct {
 	Host, Name, User, Schema string
 	Port                     int
 	TLSMode                  string // libpq sslmode of kongctl's own connection (database.tls_mode; "" = prefer)
+	CAFile                   string // the server's CA on the bastion (database.ca_file), "" = none
 	Password                 func() ([]byte, error)
 }
 
@@ -156,6 +157,12 @@ type BackupSpec struct {
 	// DefaultBackupRetention); older ones are deleted once a new backup is
 	// verified, never those of a run that is paused or not finished.
 	Retention int
+	// EncryptTo are age recipients: the bastion's copy is encrypted to
+	// them and the tools host's clear dump deleted (backupcrypt.go).
+	EncryptTo []string
+	// IdentityFile holds the age identity that decrypts the backup for a
+	// restore (backup.identity_file, or --identity).
+	IdentityFile string
 }
 
 // Timeouts bounds each step.

@@ -435,15 +435,7 @@ func TestLockHeldIsRefused(t *testing.T) {
 
 func TestBackupRetakenWhenWritesSlipIn(t *testing.T) {
 	c := newFakeCluster(t, "2.8.4", "kong-1", "kong-2")
-	first := true
-	c.after = func(call string) {
-		if call == "db backup" && first {
-			first = false
-			c.mu.Lock()
-			c.db.writes++ // an admin write accepted after the backup, before the stop
-			c.mu.Unlock()
-		}
-	}
+	writeAfterFirstBackup(c)
 	// Fail late so the rollback restores the kept backup.
 	c.fail = func(call string) error {
 		if call == "kong-2 start 3.4.2" {

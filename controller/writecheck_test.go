@@ -125,15 +125,7 @@ func TestWriteCheckPendingCountsNoRetake(t *testing.T) {
 func TestWriteCheckRetakesOnConfigWrite(t *testing.T) {
 	c := newFakeCluster(t, "2.8.4", "kong-1", "kong-2")
 	heartbeats(c, nil)
-	first := true
-	c.after = func(call string) {
-		if call == "db backup" && first {
-			first = false
-			c.mu.Lock()
-			c.db.writes++
-			c.mu.Unlock()
-		}
-	}
+	writeAfterFirstBackup(c)
 	r, err := upgrade(context.Background(), testSpec(t, "kong-1", "kong-2"), testConfig(c))
 	if err != nil {
 		t.Fatal(err)

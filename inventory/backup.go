@@ -12,19 +12,33 @@ type Backup struct {
 	Dir       string // on the tools host (absolute remote path)
 	LocalDir  string // on the bastion, absolute
 	Retention int    // backups kept in each place
+
+	// EncryptTo are the age recipients ("age1...") the bastion's copy is
+	// encrypted to: encrypt_to and the lines of recipients_file together
+	// (backupcrypt.go). Empty: the copy is kept in clear.
+	EncryptTo []string
+	// IdentityFile holds the age identity that decrypts the backup for a
+	// restore ("" = none; `--identity` gives one at run time).
+	IdentityFile string
+
+	Ranges map[string]hcl.Range // attribute name -> its value's range
 }
 
 var backupSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "dir"}, {Name: "local_dir"}, {Name: "retention"}},
+	Attributes: []hcl.AttributeSchema{{Name: "dir"}, {Name: "local_dir"}, {Name: "retention"},
+		{Name: "encrypt_to"}, {Name: "recipients_file"}, {Name: "identity_file"}},
 }
 
 func (d *decoder) defaultBackup() *Backup {
-	return &Backup{Dir: "/var/backups/kongctl", LocalDir: d.joinDir("backups"), Retention: 5}
+	return &Backup{Dir: "/var/backups/kongctl", LocalDir: d.joinDir("backups"), Retention: 5, Ranges: map[string]hcl.Range{}}
 }
 
 func (d *decoder) decodeBackup(block *hcl.Block) *Backup {
 	b := d.defaultBackup()
 	c := d.content(block.Body, backupSchema)
+	for name, at := range c.Attributes {
+		b.Ranges[name] = at.Expr.Range()
+	}
 	if at, ok := c.Attributes["dir"]; ok {
 		if v, ok := d.nonEmpty(at); ok {
 			if !strings.HasPrefix(v, "/") {
@@ -43,6 +57,7 @@ func (d *decoder) decodeBackup(block *hcl.Block) *Backup {
 			b.Retention = v
 		}
 	}
+	d.decodeBackupCrypt(b, c.Attributes)
 	return b
 }
 

@@ -1,6 +1,9 @@
 package inventory
 
 import (
+	"crypto/x509"
+	"encoding/pem"
+
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -17,6 +20,10 @@ type Database struct {
 	TLSMode   string // libpq sslmode: disable, allow, prefer, require, verify-ca, verify-full
 	Secret    Secret // where the password is; never the password
 	ToolsHost string // name of the host that runs pg_dump/pg_restore ("" = default, see Inventory.ToolsHost)
+	// CAFile is the PEM file on the bastion of the CA that signed the
+	// server's certificate (database.ca_file): sent to the tools host for
+	// kongctl's own connections ("" = libpq's default, ~/.postgresql/root.crt).
+	CAFile string
 
 	DeclRange hcl.Range
 	Ranges    map[string]hcl.Range // attribute name -> its value's range
@@ -38,6 +45,7 @@ var databaseSchema = &hcl.BodySchema{
 		{Name: "password_env"},
 		{Name: "password_file"},
 		{Name: "tools_host"},
+		{Name: "ca_file"},
 	},
 }
 
@@ -66,6 +74,41 @@ func (d *decoder) decodeDatabase(block *hcl.Block) *Database {
 			db.TLSMode = v
 		}
 	}
+	if at, ok := a["ca_file"]; ok {
+		if p, ok := d.path(at); ok && d.checkCAFile(p, at.Expr.Range()) {
+			db.CAFile = p
+		}
+	}
 	db.Secret = d.decodeSecret(a, "database password")
 	return db
+}
+
+// checkCAFile refuses, when the inventory is loaded, a CA file that is
+// missing or holds no PEM certificate: a run must not find out on its
+// first connection.
+func (d *decoder) checkCAFile(p string, rng hcl.Range) bool {
+	raw, ok := d.readFile(p, rng, "CA file unreadable")
+	if !ok {
+		return false
+	}
+	n := 0
+	for rest := raw; ; {
+		var blk *pem.Block
+		if blk, rest = pem.Decode(rest); blk == nil {
+			break
+		}
+		if blk.Type != "CERTIFICATE" {
+			continue
+		}
+		if _, err := x509.ParseCertificate(blk.Bytes); err != nil {
+			d.errorf(rng, "Invalid CA file", "%s holds a certificate that does not parse: %s.", p, err)
+			return false
+		}
+		n++
+	}
+	if n == 0 {
+		d.errorf(rng, "Invalid CA file", "%s holds no PEM certificate (-----BEGIN CERTIFICATE-----): database.ca_file is the CA that signed the PostgreSQL server's certificate.", p)
+		return false
+	}
+	return true
 }

@@ -115,6 +115,7 @@ func Redacted(inv *Inventory) *Document {
 		b.str("user", db.User)
 		b.str("schema", db.Schema)
 		b.str("tls_mode", db.TLSMode)
+		b.strIf("ca_file", db.CAFile)
 		writeSecret(b, db.Secret)
 		if th := inv.ToolsHost(); th != nil {
 			b.str("tools_host", th.Name)
@@ -191,6 +192,10 @@ func Redacted(inv *Inventory) *Document {
 		b.str("dir", bk.Dir)
 		b.str("local_dir", bk.LocalDir)
 		b.num("retention", bk.Retention)
+		if len(bk.EncryptTo) > 0 {
+			b.list("encrypt_to", bk.EncryptTo)
+		}
+		b.strIf("identity_file", bk.IdentityFile)
 	}
 	if k := inv.Kong; k != nil {
 		b := doc.sub("kong")

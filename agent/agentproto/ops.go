@@ -496,6 +496,11 @@ type DBConn struct {
 	SSLMode  string        `json:"sslmode,omitempty"` // libpq sslmode, default prefer
 	BinDir   string        `json:"bin_dir,omitempty"` // where pg_dump/pg_restore live; default PATH, then /usr/lib/postgresql/*/bin
 	Connect  time.Duration `json:"connect_timeout,omitempty"`
+	// CACert is the PEM of the CA that signed the server's certificate
+	// (database.ca_file, read on the bastion; public, not a secret). The
+	// agent keeps it in a file of its state directory and names that file
+	// to libpq (PGSSLROOTCERT) and to its own connections (sslrootcert).
+	CACert string `json:"ca_cert,omitempty"`
 }
 
 // Secrets implements SecretHolder.

@@ -14,6 +14,7 @@ func (r *request) options() controller.Options {
 		InventoryPath: r.Path,
 		Limit:         r.Limit,
 		StateDir:      r.StateDir,
+		Identity:      r.Identity,
 		Output:        "text",
 		Stdout:        r.Stdout,
 		Stderr:        r.Stderr,

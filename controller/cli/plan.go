@@ -5,8 +5,9 @@ import (
 )
 
 type planOptions struct {
-	limit string
-	to    string
+	limit    string
+	to       string
+	identity string
 }
 
 // planRequest is what `kongctl plan` asks of the controller.
@@ -34,6 +35,7 @@ steps an upgrade would take, host by host.`,
 	}
 	a.addLimitFlag(cmd, &o.limit, limitAnySubset)
 	cmd.Flags().StringVar(&o.to, "to", "", "target version, overriding upgrade.to in the inventory")
+	addIdentityFlag(cmd, &o.identity)
 	return cmd
 }
 
@@ -49,5 +51,6 @@ func (a *app) parsePlan(o planOptions) (*planRequest, error) {
 	if err := applyTo(req.Inventory.Upgrade, to); err != nil {
 		return nil, err
 	}
+	req.Identity = o.identity
 	return &planRequest{request: req}, nil
 }

@@ -16,6 +16,7 @@ type request struct {
 	Inventory *inventory.Inventory
 	Path      string            // the inventory file as given (-i)
 	Limit     string            // --limit as given
+	Identity  string            // --identity: the age identity file of encrypted backups (upgrade, rollback)
 	StateDir  string            // run journals ($KONGCTL_STATE_DIR; default .kongctl beside the inventory)
 	Hosts     []*inventory.Host // selected by --limit (all hosts without it)
 	JSON      bool              // --output json: results on Stdout as JSON

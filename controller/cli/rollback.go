@@ -5,7 +5,8 @@ import (
 )
 
 type rollbackOptions struct {
-	yes bool
+	yes      bool
+	identity string
 }
 
 // rollbackRequest is what `kongctl rollback` asks of the controller.
@@ -22,7 +23,8 @@ func (a *app) newRollbackCmd() *cobra.Command {
 		Long: `Restore the database from the verified backup of the last upgrade, reinstall
 the old Kong version on every node and start it.`,
 		Example: `  kongctl rollback -i hosts.hcl
-  kongctl rollback -i hosts.hcl --yes`,
+  kongctl rollback -i hosts.hcl --yes
+  kongctl rollback -i hosts.hcl --identity ~/.config/kongctl/backup.key`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			req, err := a.newRequest("")
@@ -32,9 +34,19 @@ the old Kong version on every node and start it.`,
 			if err := req.requireConsent("rollback", o.yes); err != nil {
 				return err
 			}
+			req.Identity = o.identity
 			return runRollback(cmd.Context(), &rollbackRequest{request: req, Yes: o.yes})
 		},
 	}
 	cmd.Flags().BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation (required when stdin is not a terminal: without it the command stops before any host)")
+	addIdentityFlag(cmd, &o.identity)
 	return cmd
+}
+
+// addIdentityFlag adds --identity: the file of the age identity that
+// decrypts a backup encrypted with backup.encrypt_to (the key itself is
+// never a flag value).
+func addIdentityFlag(cmd *cobra.Command, p *string) {
+	cmd.Flags().StringVar(p, "identity", "", "age identity `FILE` that decrypts the backup when backup.encrypt_to is set, for the database restore of a rollback (default backup.identity_file)")
+	_ = cmd.MarkFlagFilename("identity")
 }

@@ -14,6 +14,7 @@ type upgradeOptions struct {
 	onFailure    string
 	to           string
 	decommission bool
+	identity     string
 }
 
 // upgradeRequest is what `kongctl upgrade` asks of the controller.
@@ -48,6 +49,7 @@ start, verify; roll back (or pause) when a step fails.`,
 			if err := req.requireConsent("upgrade", o.yes); err != nil {
 				return err
 			}
+			req.Identity = o.identity
 			return runUpgrade(cmd.Context(), req)
 		},
 	}
@@ -58,6 +60,7 @@ start, verify; roll back (or pause) when a step fails.`,
 	f.StringVar(&o.onFailure, "on-failure", "", "what to do when a step fails: rollback or pause (default from the inventory, else rollback)")
 	f.StringVar(&o.to, "to", "", "target version, overriding upgrade.to in the inventory")
 	f.BoolVar(&o.decommission, "decommission", false, "upgrading onto new hosts (role spare): once they pass verify, remove Kong from the old hosts, keeping their kong.conf on the bastion (default from upgrade.decommission)")
+	addIdentityFlag(cmd, &o.identity)
 	_ = cmd.RegisterFlagCompletionFunc("on-failure", cobra.FixedCompletions([]string{"rollback", "pause"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }

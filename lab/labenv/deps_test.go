@@ -66,3 +66,33 @@ func TestInstallDeps(t *testing.T) {
 		})
 	}
 }
+
+// TestMakeRehearsalAsUserStops: `make rehearsal` (and lab-up) as a user on
+// a machine without sshd and PostgreSQL (PATH without /usr/sbin, an empty
+// DEPS_ROOT) stops at once, before building anything, with one line naming
+// the missing packages and the command that installs them. GO=false: had
+// it gone on, the first build would fail rather than bring a lab up.
+func TestMakeRehearsalAsUserStops(t *testing.T) {
+	repo, err := RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bin, "id"), []byte("#!/bin/sh\necho 1000\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range []string{"rehearsal", "lab-up"} {
+		t.Run(target, func(t *testing.T) {
+			cmd := exec.Command("make", "-C", repo, "--no-print-directory", target, "GO=false", "LAB_ID=7")
+			cmd.Env = []string{"PATH=" + bin + ":/usr/bin:/bin", "DEPS_ROOT=" + t.TempDir(), "HOME=" + t.TempDir()}
+			var stdout, stderr strings.Builder
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+			want := "install-deps: missing openssh-server postgresql; install them as root: apt-get install -y --no-install-recommends openssh-server postgresql (or: sudo make deps)"
+			if ExitCode(err) != 2 || stdout.String() != "" || len(lines) != 1 || !strings.Contains(lines[0], want) {
+				t.Fatalf("exit %v, want 2 and one line with %q\n--- stdout\n%s--- stderr\n%s", err, want, stdout.String(), stderr.String())
+			}
+		})
+	}
+}

@@ -177,7 +177,7 @@ func Build(ctx context.Context, opts Options) ([]Package, error) {
 		if err != nil {
 			return nil, err
 		}
-		binSum, err := fileSum(bin)
+		binSum, err := FileSum(bin)
 		if err != nil {
 			return nil, err
 		}
@@ -224,7 +224,8 @@ func inputsKey(rel kongsim.Release, format, binSum string, gen map[string]string
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-func fileSum(p string) (string, error) {
+// FileSum is the hex SHA-256 of the file at p.
+func FileSum(p string) (string, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return "", err
@@ -306,26 +307,5 @@ func writePackage(rel kongsim.Release, format, bin string, gen map[string]string
 			RPM:       nfpm.RPM{BuildHost: "kongctl-lab", Group: "Unspecified", Summary: "Kong simulator"},
 		},
 	}
-	info = nfpm.WithDefaults(info)
-	if err := nfpm.PrepareForPackager(info, format); err != nil {
-		return fmt.Errorf("pkgbuild: prepare %s %s: %w", rel.Version, format, err)
-	}
-	pkger, err := nfpm.Get(format)
-	if err != nil {
-		return fmt.Errorf("pkgbuild: %w", err)
-	}
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return fmt.Errorf("pkgbuild: create %s: %w", tmp, err)
-	}
-	if err := pkger.Package(info, f); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("pkgbuild: package %s %s: %w", rel.Version, format, err)
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return WriteNFPM(info, format, path)
 }

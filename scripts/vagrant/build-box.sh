@@ -14,7 +14,8 @@
 #   --print-name   print the box name for the current script and exit
 # Environment:
 #   KONGCTL_BOX_CACHE  cache directory (default /var/cache/kongctl-vagrant)
-#   MIRROR             Debian mirror (default: the one apt is configured with)
+#   MIRROR             Debian mirror (default: apt's bookworm main source, see
+#                      mirror.sh; none: the build stops and says how to set one)
 # Prints the box name on stdout; progress goes to stderr.
 set -euo pipefail
 
@@ -47,11 +48,8 @@ for t in debootstrap mkfs.ext4 qemu-img vagrant; do
 	command -v "$t" >/dev/null || { log "missing $t (run scripts/vagrant/setup-host.sh)"; exit 1; }
 done
 
-if [ -z "${MIRROR:-}" ]; then
-	MIRROR=$(sed -n 's/^URIs: *\([^ ]*debian\)$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n1 || true)
-	[ -n "$MIRROR" ] || MIRROR=$(sed -n 's/^deb \(http[^ ]*\) bookworm .*/\1/p' /etc/apt/sources.list 2>/dev/null | head -n1 || true)
-	MIRROR=${MIRROR:-http://deb.debian.org/debian}
-fi
+# The mirror: MIRROR=, else apt's own; none: stop and say how to set one.
+MIRROR=$(bash "$(dirname "$self")/mirror.sh") || exit 1
 insecure_pub=$(ls /usr/share/rubygems-integration/all/gems/vagrant-*/keys/vagrant.pub /opt/vagrant/embedded/gems/gems/vagrant-*/keys/vagrant.pub 2>/dev/null | head -n1 || true)
 [ -n "$insecure_pub" ] || { log "cannot find Vagrant's insecure public key"; exit 1; }
 

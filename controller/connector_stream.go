@@ -1,0 +1,57 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+
+	"github.com/kongctl/kongctl/controller/sshremote"
+)
+
+// backupStreamer is what an encrypted backup needs of the Database
+// beyond Fetch: the dump as a stream (encrypted on its way to the
+// bastion's disk) and a stream written back to the tools host for a
+// restore (backupcrypt.go).
+type backupStreamer interface {
+	// Stream writes the dump b on the tools host to w.
+	Stream(ctx context.Context, b BackupInfo, w io.Writer) error
+	// Put writes r to b.Path on the tools host, owner-only.
+	Put(ctx context.Context, b BackupInfo, r io.Reader) error
+}
+
+var _ backupStreamer = (*agentDB)(nil)
+
+// Stream copies the dump to w through the host's become method (the dump
+// is owner-only root on the tools host).
+func (d *agentDB) Stream(ctx context.Context, b BackupInfo, w io.Writer) error {
+	if err := d.stream(ctx, b, w); err != nil {
+		return fmt.Errorf("copy backup %s from %s: %w", b.Path, d.h.name, err)
+	}
+	return nil
+}
+
+func (d *agentDB) stream(ctx context.Context, b BackupInfo, w io.Writer) error {
+	r, err := d.h.conn().Run(ctx, sshremote.RunRequest{Cmd: "cat -- " + shQuote(b.Path), Become: true, Stdout: w})
+	if err == nil && r.ExitCode != 0 {
+		err = fmt.Errorf("cat %s exited %d: %s", b.Path, r.ExitCode, strings.TrimSpace(string(r.Stderr)))
+	}
+	return err
+}
+
+// Put writes r to b.Path through the host's become method: created 0600
+// under umask 077 beside the final name, renamed into place when
+// complete, so the agent never restores a partial dump.
+func (d *agentDB) Put(ctx context.Context, b BackupInfo, r io.Reader) error {
+	p, tmp := shQuote(b.Path), shQuote(path.Join(path.Dir(b.Path), "."+path.Base(b.Path)+".partial"))
+	cmd := fmt.Sprintf("umask 077 && mkdir -p -- %s && cat > %s && mv -f -- %s %s", shQuote(path.Dir(b.Path)), tmp, tmp, p)
+	res, err := d.h.conn().Run(ctx, sshremote.RunRequest{Cmd: cmd, Become: true, Stdin: r})
+	if err == nil && res.ExitCode != 0 {
+		err = fmt.Errorf("write exited %d: %s", res.ExitCode, strings.TrimSpace(string(res.Stderr)))
+	}
+	if err != nil {
+		return fmt.Errorf("write backup %s on %s: %w", b.Path, d.h.name, err)
+	}
+	return nil
+}
