@@ -277,6 +277,8 @@ func (a *Agent) dispatch(ctx context.Context, run *opRun, op agentproto.Op, para
 		return a.verifyRestore(ctx, run, p)
 	case *agentproto.MigrationLockParams:
 		return a.migrationLock(ctx, run, p)
+	case *agentproto.ServerInfoParams:
+		return a.serverInfo(ctx, p)
 	case *agentproto.ExecParams:
 		return a.execOp(ctx, run, p)
 	case *agentproto.AttachParams:

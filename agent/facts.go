@@ -475,7 +475,9 @@ func (c *kongConf) facts(version string) agentproto.KongConf {
 		RBACAuthHeader:      c.get("rbac_auth_header", agentproto.DefaultTokenHeader),
 		KonnectMode:         c.get("konnect_mode", "off"),
 		ClusterControlPlane: c.get("cluster_control_plane", ""),
-		Entries:             c.entries,
+		Keyring: agentproto.KeyringConf{Enabled: confBool(c.get("keyring_enabled", "off")), Strategy: c.get("keyring_strategy", "cluster"),
+			PublicKey: c.get("keyring_public_key", "") != "", PrivateKey: c.get("keyring_private_key", "") != "", RecoveryKey: c.get("keyring_recovery_public_key", "") != ""},
+		Entries: c.entries,
 	}
 }
 

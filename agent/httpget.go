@@ -7,6 +7,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/kongctl/kongctl/agent/agentproto"
@@ -22,9 +24,9 @@ func (a *Agent) httpGet(ctx context.Context, p *agentproto.HTTPGetParams) (*agen
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.URL, nil)
+	req, err := newHTTPRequest(ctx, p)
 	if err != nil {
-		return nil, agentproto.Errorf(agentproto.CodeInvalid, "GET %s: %v", p.URL, err)
+		return nil, agentproto.Errorf(agentproto.CodeInvalid, "%s %s: %v", cmp.Or(p.Method, "GET"), p.URL, err)
 	}
 	if p.Host != "" {
 		req.Host = p.Host
@@ -72,4 +74,20 @@ func httpGetError(url string, err error) error {
 		return agentproto.Errorf(agentproto.CodeTimeout, "GET %s: %v", url, err)
 	}
 	return agentproto.Errorf(agentproto.CodeUnhealthy, "GET %s: %v", url, err)
+}
+
+// newHTTPRequest is the GET, or the POST of p.Form urlencoded.
+func newHTTPRequest(ctx context.Context, p *agentproto.HTTPGetParams) (*http.Request, error) {
+	if p.Method != http.MethodPost {
+		return http.NewRequestWithContext(ctx, http.MethodGet, p.URL, nil)
+	}
+	form := url.Values{}
+	for k, v := range p.Form {
+		form.Set(k, v)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.URL, strings.NewReader(form.Encode()))
+	if err == nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	return req, err
 }

@@ -90,6 +90,9 @@ func Upgrade(ctx context.Context, o Options) (*Report, error) {
 	}
 	cfg.resume = o.Resume
 	r, err := upgrade(ctx, spec, cfg)
+	if r != nil {
+		keepReport(r)
+	}
 	if r != nil && o.Output == "json" {
 		cfg.sink.Emit(progress.Event{Time: cfg.clk.Now(), Type: progress.Report, Payload: r})
 	}
@@ -106,6 +109,9 @@ func Rollback(ctx context.Context, o Options) (*Report, error) {
 	}
 	defer done()
 	r, err := rollbackRun(ctx, spec, cfg)
+	if r != nil {
+		keepReport(r)
+	}
 	if r != nil && o.Output == "json" {
 		cfg.sink.Emit(progress.Event{Time: cfg.clk.Now(), Type: progress.Report, Payload: r})
 	}
@@ -248,7 +254,7 @@ func SpecFromInventory(inv *inventory.Inventory, limit string, wholeFleet bool) 
 	u := inv.Upgrade
 	s := &Spec{
 		InventoryPath: inv.Path,
-		StateDir:      filepath.Join(inv.Dir, ".kongctl"),
+		StateDir:      StateDirOf(inv),
 		From:          u.From.String(),
 		To:            u.To.String(),
 		Edition:       string(u.Edition),
@@ -322,6 +328,9 @@ func SpecFromInventory(inv *inventory.Inventory, limit string, wholeFleet bool) 
 	}
 	if inv.Kong != nil && !inv.Kong.AdminToken.IsZero() {
 		s.AdminToken = inv.AdminToken
+	}
+	if inv.Kong != nil {
+		s.KeyringExportFile = inv.Kong.KeyringExport
 	}
 	if inv.Preflight != nil {
 		s.AcceptConf = inv.Preflight.Accept

@@ -358,6 +358,7 @@ func (n *agentNode) Facts(ctx context.Context) (Facts, error) {
 			"enforce_rbac": f.Conf.EnforceRBAC, "konnect_mode": f.Conf.KonnectMode, "cluster_control_plane": f.Conf.ClusterControlPlane},
 	}
 	out.ConfFile, out.ConfEntries = f.Conf.Path, confEntries(f.Conf.Entries)
+	out.Keyring = KeyringConf(f.Conf.Keyring)
 	out.AdminAPI = n.adminAPIStatus(ctx, f)
 	out.DB, out.EnvSource, out.EnvError = dbSettings(f.Conf), f.Conf.EnvSource, f.Conf.EnvError
 	for _, p := range strings.Split(f.Conf.Plugins, ",") {

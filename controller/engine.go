@@ -127,6 +127,9 @@ type preflightData struct {
 	PkgX        map[string]PackageRef `json:"pkg_x,omitempty"`
 	PkgY        map[string]PackageRef `json:"pkg_y"`
 	Baseline    map[string]rateSample `json:"baseline,omitempty"`
+	// Keyring is the Enterprise keyring export the run restores
+	// (keyring.go); nil when no node runs a cluster keyring.
+	Keyring *keyringPlan `json:"keyring,omitempty"`
 }
 
 type rateSample struct {
@@ -190,12 +193,13 @@ func (e *engine) errorFindings() []Finding {
 }
 
 func (e *engine) hostResult(ph PhaseName, host, status string, d time.Duration, msg string, err error) {
-	e.hostResultTimed(ph, host, status, d, nil, msg, err)
+	e.hostResultTimed(ph, host, status, e.clk.Now().Add(-d), d, nil, msg, err)
 }
 
-func (e *engine) hostResultTimed(ph PhaseName, host, status string, d time.Duration, agent map[string]float64, msg string, err error) {
+// hostResultTimed records host's step of ph, started at t0 and lasting d.
+func (e *engine) hostResultTimed(ph PhaseName, host, status string, t0 time.Time, d time.Duration, agent map[string]float64, msg string, err error) {
 	e.mu.Lock()
-	e.hostSteps[host] = append(e.hostSteps[host], StepResult{Phase: string(ph), Status: status, Duration: d.Seconds(), Agent: agent, Error: e.red.err(err)})
+	e.hostSteps[host] = append(e.hostSteps[host], StepResult{Phase: string(ph), Status: status, Started: t0.UTC(), Duration: d.Seconds(), Agent: agent, Error: e.red.err(err)})
 	e.mu.Unlock()
 	e.emit(progress.Event{Type: progress.HostResult, Phase: string(ph), Host: host, Status: status, Message: msg, Error: e.red.err(err), Duration: d.Seconds(), Agent: agent})
 }
@@ -325,7 +329,7 @@ func (e *engine) step(ctx context.Context, ph PhaseName, key, host string, fn fu
 			err = errors.Join(err, jerr)
 		}
 		if host != "" {
-			e.hostResultTimed(ph, host, "failed", d, agent, "", err)
+			e.hostResultTimed(ph, host, "failed", t0, d, agent, "", err)
 		}
 		return err
 	}
@@ -333,7 +337,7 @@ func (e *engine) step(ctx context.Context, ph PhaseName, key, host string, fn fu
 		return err
 	}
 	if host != "" {
-		e.hostResultTimed(ph, host, "ok", d, agent, "", nil)
+		e.hostResultTimed(ph, host, "ok", t0, d, agent, "", nil)
 	}
 	return nil
 }

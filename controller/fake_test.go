@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -92,6 +93,9 @@ type fakeCluster struct {
 	// statsLag is how many writes the write counters do not show yet
 	// (still pending in a live connection).
 	statsLag int
+	// pg and hba are the PostgreSQL server's facts (preflight_pgreq_test.go).
+	pg  upgradepath.PGServer
+	hba []upgradepath.HBARule
 }
 
 func newFakeCluster(t *testing.T, from string, nodes ...string) *fakeCluster {
@@ -185,6 +189,11 @@ type fakeNode struct {
 	confEntries []upgradepath.ConfEntry
 	// yCheck is what Y's kong check / prepare answer (zero: both pass).
 	yCheck YConfCheck
+	// edition is Facts.Edition ("": oss); keyring is Facts.Keyring and
+	// krIDs the node's keyring in memory (keyring_test.go).
+	edition string
+	keyring KeyringConf
+	krIDs   []string
 }
 
 func (n *fakeNode) CheckConfWithY(ctx context.Context, y PackageRef) (YConfCheck, error) {
@@ -202,7 +211,7 @@ func (n *fakeNode) Facts(ctx context.Context) (Facts, error) {
 	}
 	n.c.mu.Lock()
 	defer n.c.mu.Unlock()
-	return Facts{Version: n.version, Edition: "oss", Running: n.running, Arch: "amd64", PackageFormat: "deb", DiskFreeBytes: 10 << 30, Plugins: n.plugins, Conf: n.conf, Role: "traditional", AdminAPI: n.adminAPI,
+	return Facts{Version: n.version, Edition: cmp.Or(n.edition, "oss"), Keyring: n.keyring, Running: n.running, Arch: "amd64", PackageFormat: "deb", DiskFreeBytes: 10 << 30, Plugins: n.plugins, Conf: n.conf, Role: "traditional", AdminAPI: n.adminAPI,
 		DB: n.db, EnvSource: n.envSource, EnvError: n.envError,
 		ConfFile: "/etc/kong/kong.conf", ConfEntries: n.confEntries}, nil
 }

@@ -45,6 +45,10 @@ func (g GateResult) fmtValue(v float64) string {
 	return fmt.Sprintf("%g", math.Round(v*10)/10)
 }
 
+// Format renders v, a value of the gate, in the gate's unit as the report
+// writes it.
+func (g GateResult) Format(v float64) string { return g.fmtValue(v) }
+
 // String is the gate's line in the report.
 func (g GateResult) String() string {
 	where := "fleet"

@@ -163,6 +163,9 @@ type Facts struct {
 	// of secret keys left out), for the removed/renamed property rules.
 	ConfFile    string                  `json:"conf_file,omitempty"`
 	ConfEntries []upgradepath.ConfEntry `json:"conf_entries,omitempty"`
+
+	// Keyring is the Enterprise keyring's effective settings (keyring.go).
+	Keyring KeyringConf `json:"keyring,omitempty"`
 }
 
 // ConfSetting is one effective configuration value and its source:

@@ -417,6 +417,9 @@ func (stopPhase) undo(ctx context.Context, e *engine) error {
 		}); err != nil {
 			return err
 		}
+		if err := e.restoreKeyring(ctx, PhaseStop, h, true); err != nil {
+			return err
+		}
 		// X serves again on h: the per-node after_start hooks (enabling
 		// it in a load balancer); a failure there is a warning only, the
 		// rollback goes on.
@@ -831,6 +834,9 @@ func (e *engine) startY(ctx context.Context, h string) error {
 		return map[string]time.Time{"healthy": e.clk.Now()}, nil
 	})
 	if err != nil {
+		return err
+	}
+	if err := e.restoreKeyring(ctx, PhaseStart, h, false); err != nil {
 		return err
 	}
 	// The node serves Y: the per-node after_start hooks (enabling it in

@@ -81,10 +81,12 @@ func (preflightPhase) run(ctx context.Context, e *engine) error {
 	e.checkEffectiveDB(&pf)
 	e.checkSpares(&pf)
 	e.checkDatabase(ctx, &pf)
+	e.checkPostgres(ctx, &pf)
 	e.checkDatabaseTLS()
 	e.checkBackupKeys() // backupcrypt.go
 	e.checkFleetLock(ctx)
 	e.checkHybrid(ctx, &pf)
+	e.checkKeyring(ctx, &pf)
 	e.checkSecrets()
 
 	// Packages: resolved and staged (Y on targets, X kept on in-place
@@ -94,6 +96,7 @@ func (preflightPhase) run(ctx context.Context, e *engine) error {
 	if !e.plan && len(e.errorFindings()) == 0 {
 		e.stagePackages(ctx, &pf)
 		e.checkConfWithY(ctx, &pf)
+		e.takeKeyringExport(ctx, &pf)
 	}
 
 	// Second metric sample: the pre-upgrade error rate.

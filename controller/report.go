@@ -62,9 +62,12 @@ type PhaseResult struct {
 
 // StepResult is one host's part of a phase.
 type StepResult struct {
-	Phase    string  `json:"phase"`
-	Status   string  `json:"status"`
-	Duration float64 `json:"duration_seconds"`
+	Phase  string `json:"phase"`
+	Status string `json:"status"`
+	// Started is when the step started (with Duration, its span on a
+	// timeline).
+	Started  time.Time `json:"started,omitzero"`
+	Duration float64   `json:"duration_seconds"`
 	// Agent is the time the node's agent itself spent on the step, per
 	// operation ("service.stop", "package.install", "migrations.up"...),
 	// as the agent timed it (no SSH round trips). Absent when the node

@@ -40,6 +40,9 @@ type Spec struct {
 	// RBAC), nil when the inventory names none; the value is only used to
 	// redact it from output here (the connector sends it to the agents).
 	AdminToken func() ([]byte, error)
+	// KeyringExportFile is an Enterprise keyring export the inventory
+	// names (kong { keyring_export_file }); "" lets kongctl take one.
+	KeyringExportFile string
 
 	From, To  string // From "" = detect from the fleet
 	Edition   string // target edition: oss | enterprise

@@ -19,10 +19,16 @@ type Kong struct {
 	AdminToken Secret
 	// TokenRange is the admin_token_* attribute, for diagnostics.
 	TokenRange hcl.Range
+	// KeyringExport is an Enterprise keyring export taken beforehand
+	// (keyring_export_file: the body of POST /keyring/export), restored
+	// on the nodes after they restart; "" lets kongctl take one
+	// (keyring.go).
+	KeyringExport      string
+	KeyringExportRange hcl.Range
 }
 
 var kongSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "admin_token"}, {Name: "admin_token_env"}, {Name: "admin_token_file"}},
+	Attributes: []hcl.AttributeSchema{{Name: "admin_token"}, {Name: "admin_token_env"}, {Name: "admin_token_file"}, {Name: "keyring_export_file"}},
 }
 
 // AdminToken reads the Admin API token; nil, nil when none is configured.
@@ -66,6 +72,12 @@ func (d *decoder) decodeKong(block *hcl.Block) *Kong {
 		if v, ok := d.path(file); ok {
 			k.AdminToken.File, k.TokenRange = v, file.Expr.Range()
 			d.checkTokenFile(v, file.Expr.Range())
+		}
+	}
+	if at, ok := c.Attributes["keyring_export_file"]; ok {
+		if v, ok := d.path(at); ok {
+			k.KeyringExport, k.KeyringExportRange = v, at.Expr.Range()
+			d.checkKeyringExport(v, at.Expr.Range())
 		}
 	}
 	return k

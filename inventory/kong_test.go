@@ -112,3 +112,23 @@ func TestKongAdminTokenEnvAndConflicts(t *testing.T) {
 		t.Errorf("no kong block: %q %v", got, err)
 	}
 }
+
+// keyring_export_file is checked when the inventory loads: missing or not
+// an export of POST /keyring/export is an error at the attribute's value,
+// whose content is never shown.
+func TestKongKeyringExportFile(t *testing.T) {
+	const block = "\nkong {\n  keyring_export_file = \"keyring.json\"\n}\n"
+	dir := t.TempDir()
+	if _, diags := loadKong(t, dir, block); len(diags) != 1 || !strings.HasPrefix(diags[0], "20:25 Keyring export file not found") {
+		t.Errorf("missing file: %q", diags)
+	}
+	os.WriteFile(filepath.Join(dir, "keyring.json"), []byte(`{"secret-ish":"x"}`), 0o600)
+	if _, diags := loadKong(t, dir, block); len(diags) != 1 || !strings.HasPrefix(diags[0], "20:25 Not a keyring export") || strings.Contains(diags[0], "secret-ish") {
+		t.Errorf("not an export: %q", diags)
+	}
+	os.WriteFile(filepath.Join(dir, "keyring.json"), []byte(`{"data":"ZXhwb3J0"}`), 0o600)
+	inv, diags := loadKong(t, dir, block)
+	if len(diags) != 0 || inv.Kong.KeyringExport != filepath.Join(dir, "keyring.json") {
+		t.Errorf("export: %q %+v", diags, inv.Kong)
+	}
+}

@@ -201,6 +201,7 @@ func Redacted(inv *Inventory) *Document {
 		b := doc.sub("kong")
 		b.strIf("admin_token_env", k.AdminToken.Env)
 		b.strIf("admin_token_file", k.AdminToken.File)
+		b.strIf("keyring_export_file", k.KeyringExport)
 	}
 	if p := inv.Preflight; p != nil {
 		doc.sub("preflight").list("accept", p.Accept)

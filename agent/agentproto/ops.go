@@ -139,9 +139,21 @@ type KongConf struct {
 	// data plane connects to.
 	KonnectMode         string `json:"konnect_mode,omitempty"`
 	ClusterControlPlane string `json:"cluster_control_plane,omitempty"`
+	// Keyring is the Enterprise keyring's settings (kong-reference 9.8).
+	Keyring KeyringConf `json:"keyring"`
 	// Entries are every `key = value` line of the file, in file order,
 	// with its line number; the value of a secret key is never sent.
 	Entries []ConfEntry `json:"entries,omitempty"`
+}
+
+// KeyringConf is the Enterprise keyring's effective settings: whether the
+// key settings are set, never their values (paths, or PEM in base64).
+type KeyringConf struct {
+	Enabled     bool   `json:"enabled,omitempty"`  // keyring_enabled (default off)
+	Strategy    string `json:"strategy,omitempty"` // keyring_strategy (default cluster)
+	PublicKey   bool   `json:"public_key,omitempty"`
+	PrivateKey  bool   `json:"private_key,omitempty"`
+	RecoveryKey bool   `json:"recovery_public_key,omitempty"`
 }
 
 // ConfEntry is one `key = value` line of kong.conf (key lower-cased).
@@ -865,10 +877,21 @@ type HTTPGetParams struct {
 	// enforced.
 	AdminToken  string `json:"admin_token,omitempty"`
 	TokenHeader string `json:"token_header,omitempty"`
+	// Method is GET ("") or POST; a POST sends Form urlencoded (the
+	// Enterprise keyring's /keyring/export and /keyring/import). The form
+	// may hold key material: it counts as a secret.
+	Method string            `json:"method,omitempty"`
+	Form   map[string]string `json:"form,omitempty"`
 }
 
 // Secrets implements SecretHolder.
-func (p *HTTPGetParams) Secrets() []string { return []string{p.AdminToken} }
+func (p *HTTPGetParams) Secrets() []string {
+	out := []string{p.AdminToken}
+	for _, v := range p.Form {
+		out = append(out, v)
+	}
+	return out
+}
 
 // DefaultTokenHeader is the header of an Admin API token when
 // rbac_auth_header is not set (kong-reference 9.1).
@@ -885,6 +908,9 @@ func (p *HTTPGetParams) Validate() error {
 	}
 	if p.Timeout < 0 {
 		return errors.New("negative timeout")
+	}
+	if p.Method != "" && p.Method != "GET" && p.Method != "POST" {
+		return fmt.Errorf("method %q: want GET or POST", p.Method)
 	}
 	return nil
 }

@@ -57,7 +57,7 @@ func TestHelpListsSubcommands(t *testing.T) {
 	if r.code != ExitOK {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
-	for _, sub := range []string{"upgrade", "plan", "rollback", "status", "inventory", "version", "completion"} {
+	for _, sub := range []string{"upgrade", "plan", "rollback", "status", "report", "inventory", "version", "completion"} {
 		if !strings.Contains(r.stdout, "\n  "+sub+" ") {
 			t.Errorf("--help does not list %q:\n%s", sub, r.stdout)
 		}

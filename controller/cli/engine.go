@@ -59,6 +59,7 @@ func runUpgrade(ctx context.Context, req *upgradeRequest) error {
 	o := req.options()
 	o.Yes, o.Resume, o.OnFailure, o.Decommission = req.Yes, req.Resume, req.OnFailure, req.Decommission
 	r, err := controller.Upgrade(ctx, o)
+	writeReportFile(req.request, req.ReportFile, r)
 	return finishReport(req.request, r, err)
 }
 
@@ -67,6 +68,7 @@ func runRollback(ctx context.Context, req *rollbackRequest) error {
 	o := req.options()
 	o.Yes = req.Yes
 	r, err := controller.Rollback(ctx, o)
+	writeReportFile(req.request, req.ReportFile, r)
 	if err == nil && r.Outcome == controller.RolledBack {
 		// The rollback asked for was done: that is this command's success.
 		if !req.JSON {

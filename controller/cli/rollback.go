@@ -7,12 +7,14 @@ import (
 type rollbackOptions struct {
 	yes      bool
 	identity string
+	report   string
 }
 
 // rollbackRequest is what `kongctl rollback` asks of the controller.
 type rollbackRequest struct {
 	*request
-	Yes bool // no confirmation prompt
+	Yes        bool   // no confirmation prompt
+	ReportFile string // --report: the HTML report written at the end
 }
 
 func (a *app) newRollbackCmd() *cobra.Command {
@@ -27,6 +29,9 @@ the old Kong version on every node and start it.`,
   kongctl rollback -i hosts.hcl --identity ~/.config/kongctl/backup.key`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkReportFile(o.report); err != nil {
+				return err
+			}
 			req, err := a.newRequest("")
 			if err != nil {
 				return err
@@ -35,9 +40,11 @@ the old Kong version on every node and start it.`,
 				return err
 			}
 			req.Identity = o.identity
-			return runRollback(cmd.Context(), &rollbackRequest{request: req, Yes: o.yes})
+			return runRollback(cmd.Context(), &rollbackRequest{request: req, Yes: o.yes, ReportFile: o.report})
 		},
 	}
+	cmd.Flags().StringVar(&o.report, "report", "", reportFlagUsage)
+	_ = cmd.MarkFlagFilename("report", "html")
 	cmd.Flags().BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation (required when stdin is not a terminal: without it the command stops before any host)")
 	addIdentityFlag(cmd, &o.identity)
 	return cmd

@@ -15,6 +15,7 @@ type upgradeOptions struct {
 	to           string
 	decommission bool
 	identity     string
+	report       string
 }
 
 // upgradeRequest is what `kongctl upgrade` asks of the controller.
@@ -26,6 +27,7 @@ type upgradeRequest struct {
 	// Decommission: remove Kong from the old hosts after the new ones
 	// passed verify (flag, else upgrade.decommission).
 	Decommission bool
+	ReportFile   string // --report: the HTML report written at the end
 	// The target version is Inventory.Upgrade.To, with --to applied.
 }
 
@@ -59,6 +61,8 @@ start, verify; roll back (or pause) when a step fails.`,
 	f.BoolVar(&o.resume, "resume", false, "resume an interrupted or paused upgrade")
 	f.StringVar(&o.onFailure, "on-failure", "", "what to do when a step fails: rollback or pause (default from the inventory, else rollback)")
 	f.StringVar(&o.to, "to", "", "target version, overriding upgrade.to in the inventory")
+	f.StringVar(&o.report, "report", "", reportFlagUsage)
+	_ = cmd.MarkFlagFilename("report", "html")
 	f.BoolVar(&o.decommission, "decommission", false, "upgrading onto new hosts (role spare): once they pass verify, remove Kong from the old hosts, keeping their kong.conf on the bastion (default from upgrade.decommission)")
 	addIdentityFlag(cmd, &o.identity)
 	_ = cmd.RegisterFlagCompletionFunc("on-failure", cobra.FixedCompletions([]string{"rollback", "pause"}, cobra.ShellCompDirectiveNoFileComp))
@@ -73,6 +77,9 @@ func (a *app) parseUpgrade(o upgradeOptions) (*upgradeRequest, error) {
 	}
 	to, err := parseTo(o.to)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkReportFile(o.report); err != nil {
 		return nil, err
 	}
 	req, err := a.newRequest(o.limit)
@@ -96,7 +103,7 @@ func (a *app) parseUpgrade(o upgradeOptions) (*upgradeRequest, error) {
 	if o.decommission && len(req.Inventory.HostsWithRole(inventory.RoleSpare)) == 0 {
 		return nil, usageErrorf("--decommission removes Kong from the old hosts of an upgrade onto new hosts (role spare); this inventory has none")
 	}
-	return &upgradeRequest{request: req, Yes: o.yes, Resume: o.resume, OnFailure: onFailure, Decommission: o.decommission || u.Decommission}, nil
+	return &upgradeRequest{request: req, Yes: o.yes, Resume: o.resume, OnFailure: onFailure, Decommission: o.decommission || u.Decommission, ReportFile: o.report}, nil
 }
 
 // parseTo parses --to ("" = not given). It runs before the inventory is

@@ -53,16 +53,20 @@ type Header struct {
 
 // Record is one line of the journal.
 type Record struct {
-	Seq    int             `json:"seq"`
-	Time   time.Time       `json:"time"`
-	Kind   string          `json:"kind"`            // "header", "step", "run"
-	Phase  string          `json:"phase,omitempty"` // phase name
-	Step   string          `json:"step,omitempty"`  // unique step key, e.g. "stop/kong-1"
-	Host   string          `json:"host,omitempty"`
-	Status Status          `json:"status,omitempty"`
-	Error  string          `json:"error,omitempty"`
-	Data   json.RawMessage `json:"data,omitempty"`
-	Header *Header         `json:"header,omitempty"`
+	Seq    int       `json:"seq"`
+	Time   time.Time `json:"time"`
+	Kind   string    `json:"kind"`            // "header", "step", "run"
+	Phase  string    `json:"phase,omitempty"` // phase name
+	Step   string    `json:"step,omitempty"`  // unique step key, e.g. "stop/kong-1"
+	Host   string    `json:"host,omitempty"`
+	Status Status    `json:"status,omitempty"`
+	// Started is when the step started, on its done and failed records
+	// (the time of its latest started record), so that each record that
+	// ends a step carries the step's whole span.
+	Started time.Time       `json:"started,omitzero"`
+	Error   string          `json:"error,omitempty"`
+	Data    json.RawMessage `json:"data,omitempty"`
+	Header  *Header         `json:"header,omitempty"`
 }
 
 // Journal is an open run journal.
@@ -202,6 +206,9 @@ func (j *Journal) Records() []Record {
 // replaces the step's earlier data.
 func (j *Journal) Step(phase, step, host string, st Status, data any, stepErr error) error {
 	r := Record{Kind: "step", Phase: phase, Step: step, Host: host, Status: st}
+	if st == Done || st == Failed {
+		r.Started = j.startedAt(step)
+	}
 	if stepErr != nil {
 		r.Error = stepErr.Error()
 	}
@@ -213,6 +220,18 @@ func (j *Journal) Step(phase, step, host string, st Status, data any, stepErr er
 		r.Data = b
 	}
 	return j.append(r)
+}
+
+// startedAt is the time of step's latest started record (zero when none).
+func (j *Journal) startedAt(step string) time.Time {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for i := len(j.records) - 1; i >= 0; i-- {
+		if r := j.records[i]; r.Kind == "step" && r.Step == step && r.Status == Started {
+			return r.Time
+		}
+	}
+	return time.Time{}
 }
 
 // Run appends a run-level transition (e.g. "paused", "rolled-back").

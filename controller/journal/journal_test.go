@@ -76,3 +76,52 @@ func TestLatestEmpty(t *testing.T) {
 		t.Fatalf("Latest on empty root = %q, %v", dir, err)
 	}
 }
+
+// A done or failed record carries the time its step started (the latest
+// started record of the step, also across a reopen), so that every step's
+// span can be read from the record that ends it.
+func TestStepEndCarriesStart(t *testing.T) {
+	root := t.TempDir()
+	clock := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	now := func() time.Time { clock = clock.Add(time.Second); return clock }
+	j, err := Create(root, Header{RunID: "r1"}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(j.Step("stop", "stop/kong-1", "kong-1", Started, nil, nil)) // 03:04:07
+	must(j.Step("stop", "stop/kong-2", "kong-2", Started, nil, nil)) // 03:04:08
+	must(j.Step("stop", "stop/kong-1", "kong-1", Failed, nil, nil))  // 03:04:09
+	must(j.Step("stop", "stop/kong-1", "kong-1", Started, nil, nil)) // 03:04:10, a retry
+	must(j.Step("stop", "stop/kong-2", "kong-2", Done, nil, nil))    // 03:04:11
+	must(j.Run("paused", "interrupted"))
+	j.Close()
+	j2, err := Open(RunDir(root, "r1"), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(j2.Step("stop", "stop/kong-1", "kong-1", Done, nil, nil))
+	j2.Close()
+	recs, err := Read(RunDir(root, "r1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(sec int) time.Time { return time.Date(2026, 1, 2, 3, 4, sec, 0, time.UTC) }
+	want := map[int]time.Time{3: at(7), 5: at(8), 7: at(10)}
+	for _, r := range recs {
+		if r.Status == Started || r.Kind != "step" {
+			if !r.Started.IsZero() {
+				t.Errorf("record %d (%s %s) carries a start time %s", r.Seq, r.Step, r.Status, r.Started)
+			}
+			continue
+		}
+		if !r.Started.Equal(want[r.Seq]) {
+			t.Errorf("record %d (%s %s): started %s, want %s", r.Seq, r.Step, r.Status, r.Started, want[r.Seq])
+		}
+	}
+}

@@ -257,11 +257,14 @@ func (c *Client) Run(ctx context.Context, req RunRequest) (RunResult, error) {
 	outLimit := &boundedio.Limit{W: &stdout, N: limit, OnExceed: stop}
 	errLimit := &boundedio.Limit{W: stderr, N: limit, OnExceed: stop}
 	sess.Stdout, sess.Stderr = outLimit, errLimit
+	var outW, errW *closeOnError
 	if req.Stdout != nil {
-		sess.Stdout = &closeOnError{w: req.Stdout, stop: stop}
+		outW = &closeOnError{w: req.Stdout, stop: stop}
+		sess.Stdout = outW
 	}
 	if req.Stderr != nil {
-		sess.Stderr = &closeOnError{w: req.Stderr, stop: stop}
+		errW = &closeOnError{w: req.Stderr, stop: stop}
+		sess.Stderr = errW
 	}
 	sess.Stdin = stdin
 
@@ -282,6 +285,9 @@ func (c *Client) Run(ctx context.Context, req RunRequest) (RunResult, error) {
 		if l.l.Exceeded() {
 			return res, c.opErr("run", &OutputLimitError{Stream: l.stream, Limit: limit})
 		}
+	}
+	if werr := failed(outW, errW); werr != nil {
+		return res, c.opErr("run: write output", werr)
 	}
 	if ctx.Err() != nil {
 		return res, c.opErr("run", ctx.Err())

@@ -39,12 +39,28 @@ type closeOnError struct {
 	w    io.Writer
 	stop func()
 	once sync.Once
+	err  error // the writer's first error, read after the session ended
 }
 
 func (c *closeOnError) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	if err != nil {
-		c.once.Do(c.stop)
+		c.once.Do(func() {
+			c.err = err
+			c.stop()
+		})
 	}
 	return n, err
+}
+
+// failed reports the first error of the caller's writers: the session
+// killed for it may still end with a clean exit status, so Run checks
+// this rather than the session's own result.
+func failed(ws ...*closeOnError) error {
+	for _, w := range ws {
+		if w != nil && w.err != nil {
+			return w.err
+		}
+	}
+	return nil
 }

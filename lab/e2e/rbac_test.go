@@ -3,9 +3,6 @@
 package e2e
 
 import (
-	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -122,15 +119,5 @@ func TestUpgradeEnterpriseRBAC(t *testing.T) {
 // adminGet GETs path from a node's Admin API (port 8001), with a
 // Kong-Admin-Token when token is set.
 func adminGet(addr, path, token string) (int, string) {
-	req, _ := http.NewRequest("GET", fmt.Sprintf("http://%s:8001%s", addr, path), nil)
-	if token != "" {
-		req.Header.Set("Kong-Admin-Token", token)
-	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		return 0, err.Error()
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return adminRequest("GET", addr, path, token, "")
 }

@@ -54,6 +54,7 @@ func (d *daemon) adminHandler() http.Handler {
 		mux.HandleFunc("GET /workspaces", d.listWorkspaces)
 		mux.HandleFunc("POST /workspaces", d.createWorkspace)
 	}
+	d.keyringRoutes(mux)
 	if d.role == "control_plane" {
 		mux.HandleFunc("GET /clustering/data-planes", d.listDataPlanes)
 	}
@@ -185,6 +186,9 @@ func (d *daemon) list(pick func(*KongConfig, *http.Request) any) http.HandlerFun
 	return func(w http.ResponseWriter, r *http.Request) {
 		d.adminDB(w, r, func(ctx context.Context, c *pgx.Conn) (int, any, error) {
 			k, err := d.app.rel.loadSnapshot(ctx, c)
+			if err == nil {
+				err = d.openPlugins(k.Plugins)
+			}
 			if err != nil {
 				return 0, nil, err
 			}
@@ -198,6 +202,9 @@ func (d *daemon) nestedList(kind string) http.HandlerFunc {
 		d.adminDB(w, r, func(ctx context.Context, c *pgx.Conn) (int, any, error) {
 			rel := d.app.rel
 			k, err := rel.loadSnapshot(ctx, c)
+			if err == nil {
+				err = d.openPlugins(k.Plugins)
+			}
 			if err != nil {
 				return 0, nil, err
 			}
@@ -248,7 +255,7 @@ func (d *daemon) getOne(kind string) http.HandlerFunc {
 			case "route":
 				v, err = rel.getRoute(ctx, c, id)
 			default:
-				v, err = rel.getPlugin(ctx, c, id)
+				v, err = d.plugin(ctx, c, id)
 			}
 			return 200, v, err
 		})
@@ -614,7 +621,7 @@ func (d *daemon) writePlugin(patch bool) http.HandlerFunc {
 				p.Route = &Ref{ID: rt.ID}
 			case r.PathValue("id") != "":
 				id := r.PathValue("id")
-				old, err := rel.getPlugin(ctx, c, id)
+				old, err := d.plugin(ctx, c, id)
 				switch {
 				case err == nil:
 					if patch {
@@ -666,7 +673,11 @@ func (d *daemon) writePlugin(patch bool) http.HandlerFunc {
 			if !contains(rel.LoadedPlugins(d.conf.Get("plugins")), p.Name) {
 				return 0, nil, schemaViolation(map[string]any{"name": fmt.Sprintf("plugin '%s' not enabled; add it to the 'plugins' configuration property", p.Name)})
 			}
-			if err := rel.savePlugin(ctx, c, p); err != nil {
+			stored, err := d.sealPlugin(p)
+			if err != nil {
+				return 0, nil, err
+			}
+			if err := rel.savePlugin(ctx, c, stored); err != nil {
 				return 0, nil, err
 			}
 			return code, p, nil

@@ -65,6 +65,12 @@ func (r Release) Defaults() map[string]string {
 		d["rbac_auth_header"] = "Kong-Admin-Token"
 		d["admin_gui_auth"] = ""
 		d["admin_gui_auth_header"] = "Kong-Admin-User"
+		// EE kong_defaults.lua L331-343 (keyring.go).
+		d["keyring_enabled"] = "off"
+		d["keyring_strategy"] = "cluster"
+		d["keyring_public_key"] = ""
+		d["keyring_private_key"] = ""
+		d["keyring_recovery_public_key"] = ""
 	}
 	if r.AtLeast(3, 6) {
 		d["status_listen"] = "127.0.0.1:8007 reuseport backlog=16384"
@@ -318,6 +324,7 @@ func (r Release) Validate(c *Config) []string {
 		} else if v == "off" && c.Get("admin_gui_auth") != "" {
 			errs = append(errs, "enforce_rbac must be enabled when admin_gui_auth is enabled")
 		}
+		errs = append(errs, validateKeyring(c)...)
 	}
 	if role == "data_plane" {
 		if _, _, err := net.SplitHostPort(c.Get("cluster_control_plane")); err != nil {

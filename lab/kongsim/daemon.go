@@ -140,6 +140,7 @@ type daemon struct {
 	servers []*http.Server
 	role    string
 	hybrid  *cpState
+	kr      *keyring // Enterprise keyring (keyring.go), nil when off
 }
 
 func (d *daemon) logf(level, format string, args ...any) {
@@ -186,6 +187,9 @@ func (d *daemon) run(ctx context.Context, ready io.WriteCloser) error {
 		return fmt.Errorf("nginx: [emerg] Kong is already running in %s (pid %d)", d.prefix, pid)
 	}
 	if err := d.initData(ctx); err != nil {
+		return err
+	}
+	if err := d.startKeyring(ctx); err != nil {
 		return err
 	}
 	// Listeners.
@@ -249,6 +253,7 @@ func (d *daemon) run(ctx context.Context, ready io.WriteCloser) error {
 	loopCtx, stopLoops := context.WithCancel(ctx)
 	defer stopLoops()
 	go d.refreshLoop(loopCtx)
+	go d.keyringLoop(loopCtx)
 
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGUSR1)

@@ -50,6 +50,16 @@
 // directive the release's nginx does not know (`ssl` from 3.6, nginx
 // 1.25.1) fails `kong prepare`/`start` at the nginx test, not `kong check`.
 //
+// Enterprise keyring (keyring.go, keyring_admin.go, kong-reference 9.8):
+// keyring_enabled with keyring_strategy = cluster keeps the keys only in
+// the running nodes' memory, shared through keyring_register and
+// keyring_broadcast rows of cluster_events as Kong's cluster strategy
+// does; GET /keyring, /keyring/active, POST /keyring/export (needs
+// keyring_public_key), /keyring/import (needs keyring_private_key),
+// /keyring/activate, /keyring/recover (keys kept in keyring_keys under
+// keyring_recovery_public_key). http-log's config.http_endpoint is encrypted at rest;
+// once every node restarted without an import, reading it answers 500.
+//
 // # Daemon
 //
 // `kong start` writes <prefix>/.kong_env (0640, Kong's banner and every

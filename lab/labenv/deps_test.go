@@ -39,7 +39,7 @@ func TestInstallDeps(t *testing.T) {
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			err := cmd.Run()
 			apt, _ := os.ReadFile(aptLog)
-			pkgs := []string{"openssh-server", "openssh-client", "postgresql", "iproute2", "sudo", "dpkg-dev"}
+			pkgs := []string{"openssh-server", "openssh-client", "postgresql", "iproute2", "sudo", "dpkg-dev", "chromium"}
 			if uid != "0" {
 				lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
 				if ExitCode(err) != 1 || len(lines) != 1 || len(apt) != 0 {

@@ -31,6 +31,9 @@ func (l *Lab) kongEnv(h *Host) []string {
 	if o.RBAC {
 		env = append(env, "ENFORCE_RBAC=on")
 	}
+	if o.Keyring {
+		env = append(env, keyringEnv()...)
+	}
 	if o.EnvConf {
 		env = append(env, "SERVICE_ENV_FILE="+ServiceEnvFile, "DECOY_USER="+DecoyDB, "DECOY_NAME="+DecoyDB)
 	}
@@ -100,6 +103,11 @@ func (l *Lab) installKong(ctx context.Context, h *Host) error {
 			filepath.Join(l.st.Dir, "cluster.crt"), filepath.Join(l.st.Dir, "cluster.key"))
 		if _, err := execIn(ctx, h, nil, nil, cp); err != nil {
 			return fmt.Errorf("host %s: install cluster certificate: %w", h.Name, err)
+		}
+	}
+	if l.st.Options.Keyring {
+		if err := l.installKeyringPair(ctx, h); err != nil {
+			return err
 		}
 	}
 	pw, err := l.DBPassword()

@@ -149,6 +149,11 @@ func (l *Lab) build(ctx context.Context) error {
 			return err
 		}
 	}
+	if o.Keyring {
+		if err := writeKeyringPair(o.Dir); err != nil {
+			return err
+		}
+	}
 	if o.Hybrid {
 		if err := writeClusterCert(filepath.Join(o.Dir, "cluster.crt"), filepath.Join(o.Dir, "cluster.key")); err != nil {
 			return err

@@ -36,6 +36,9 @@ func TestNormalizeDefaults(t *testing.T) {
 	if r := testOptions(t, Options{Edition: "enterprise", RBAC: true}); !r.RBAC {
 		t.Errorf("enterprise RBAC lost: %+v", r)
 	}
+	if r := testOptions(t, Options{Edition: "enterprise", Keyring: true}); !r.Keyring {
+		t.Errorf("enterprise keyring lost: %+v", r)
+	}
 	h := testOptions(t, Options{Hybrid: true})
 	if h.DPs != 1 {
 		t.Errorf("hybrid DPs = %d, want 1", h.DPs)
@@ -55,6 +58,7 @@ func TestNormalizeRejects(t *testing.T) {
 		"tiny disk":       {DiskMB: 4},
 		"too many spares": {Spares: 100},
 		"rbac on oss":     {RBAC: true},
+		"keyring on oss":  {Keyring: true},
 		"envconf hybrid":  {EnvConf: true, Hybrid: true},
 		"negative rows":   {Rows: -1},
 		"too many rows":   {Rows: MaxRows + 1},

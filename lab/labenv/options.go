@@ -83,6 +83,12 @@ type Options struct {
 	// (kong-reference 9.1); the token is written to admin-token (0600)
 	// beside hosts.hcl, which names it in kong { admin_token_file }.
 	RBAC bool `json:"rbac"`
+	// Keyring (Enterprise only) turns on every node's keyring
+	// (keyring_enabled = on, keyring_strategy = cluster) with an RSA pair
+	// for its export and import: keyring-key.pem (0600) and
+	// keyring-cert.pem beside hosts.hcl, /etc/kong/keyring/ on the nodes
+	// (keyring.go, kong-reference 9.8).
+	Keyring bool `json:"keyring,omitempty"`
 	// EnvConf puts every node's database settings (host, user, database,
 	// password) only in the service's environment: the environment file
 	// /etc/kong/kong_env.conf (KONG_*=value, 0600) that the lab's service
@@ -181,6 +187,9 @@ func (o Options) normalize() (Options, error) {
 	}
 	if o.RBAC && o.Edition != EditionEnterprise {
 		return o, errors.New("rbac: RBAC is an Enterprise feature; use it with edition enterprise (make lab-up EDITION=enterprise RBAC=1)")
+	}
+	if o.Keyring && o.Edition != EditionEnterprise {
+		return o, errors.New("keyring: the keyring is an Enterprise feature; use it with edition enterprise (make lab-up EDITION=enterprise KEYRING=1)")
 	}
 	if o.EnvConf && o.Hybrid {
 		return o, errors.New("envconf: not with hybrid labs (their data planes have no database settings); use it with traditional nodes")

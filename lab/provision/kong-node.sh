@@ -16,6 +16,7 @@
 #   DB_HOST, DB_PORT, DB_USER, DB_NAME                                (configure)
 #   CP_ADDRESS         host:port of the control plane                 (data_plane)
 #   CLUSTER_CERT, CLUSTER_CERT_KEY   hybrid mTLS pair (control_plane, data_plane)
+#   KEYRING_PUBLIC_KEY, KEYRING_PRIVATE_KEY   Enterprise keyring pair (keyring_enabled = on)
 #   CONF_FILE          default /etc/kong/kong.conf
 #   SERVICE_ENV_FILE, DECOY_USER, DECOY_NAME   ENVCONF labs (see above)
 #   START_TIMEOUT      seconds to wait for `kong health` (default 30)
@@ -99,6 +100,12 @@ configure() {
 		esac
 		if [ -n "${ENFORCE_RBAC:-}" ]; then
 			echo "enforce_rbac = $ENFORCE_RBAC"
+		fi
+		if [ -n "${KEYRING_PRIVATE_KEY:-}" ]; then
+			echo "keyring_enabled = on"
+			echo "keyring_strategy = cluster"
+			echo "keyring_public_key = ${KEYRING_PUBLIC_KEY:?KEYRING_PUBLIC_KEY must be set}"
+			echo "keyring_private_key = $KEYRING_PRIVATE_KEY"
 		fi
 		if [ -n "${CLUSTER_CERT:-}" ]; then
 			echo "cluster_cert = $CLUSTER_CERT"

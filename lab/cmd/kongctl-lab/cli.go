@@ -93,6 +93,7 @@ func parseUpArgs(args []string) (upArgs, error) {
 	bastion := fs.String("bastion", "", "1: nodes behind a bastion")
 	hybrid := fs.String("hybrid", "", "1: control planes + data planes")
 	rbac := fs.String("rbac", "", "1: Enterprise with RBAC enforced (super-admin token in <dir>/admin-token)")
+	keyring := fs.String("keyring", "", "1: Enterprise keyring on (cluster strategy), its RSA pair in <dir>/keyring-{key,cert}.pem")
 	envconf := fs.String("envconf", "", "1: database settings only in the service's environment file; kong.conf points at a decoy database")
 	fs.StringVar(&a.opts.User, "user", "", "SSH user (default root)")
 	fs.IntVar(&a.opts.DPs, "dps", 0, "data planes (hybrid)")
@@ -119,6 +120,9 @@ func parseUpArgs(args []string) (upArgs, error) {
 		return a, err
 	}
 	if a.opts.RBAC, err = parseBool("rbac", *rbac); err != nil {
+		return a, err
+	}
+	if a.opts.Keyring, err = parseBool("keyring", *keyring); err != nil {
 		return a, err
 	}
 	if a.opts.EnvConf, err = parseBool("envconf", *envconf); err != nil {

@@ -1,0 +1,13 @@
+package agentclient
+
+import (
+	"context"
+
+	"github.com/kongctl/kongctl/agent/agentproto"
+)
+
+// ServerInfo reads the PostgreSQL server's version and how Kong's user
+// authenticates.
+func (c *Client) ServerInfo(ctx context.Context, p agentproto.ServerInfoParams) (*agentproto.ServerInfoResult, error) {
+	return call[agentproto.ServerInfoResult](ctx, c, agentproto.OpServerInfo, p)
+}

@@ -1,0 +1,302 @@
+package controller
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// The Enterprise keyring (kong-reference 9.8). With keyring_enabled = on
+// and keyring_strategy = cluster, the keys that encrypt fields at rest live
+// only in the running nodes' memory: an in-place upgrade stops every node,
+// and Y would start with no keys, every encrypted field unreadable. So
+// preflight requires an export before any stop (kongctl takes it with
+// POST /keyring/export, or the inventory names one), and the run imports
+// it (POST /keyring/import) on every node once Y serves there, before the
+// verify gates, and again on X after a rollback starts it; GET /keyring
+// must then show X's key ids. keyring_strategy = vault keeps the keys in
+// Vault: nothing to carry over.
+
+// KeyringConf is a node's keyring settings: whether each key setting is
+// set, never its value.
+type KeyringConf struct {
+	Enabled     bool   `json:"enabled,omitempty"`
+	Strategy    string `json:"strategy,omitempty"`
+	PublicKey   bool   `json:"public_key,omitempty"`
+	PrivateKey  bool   `json:"private_key,omitempty"`
+	RecoveryKey bool   `json:"recovery_public_key,omitempty"`
+}
+
+// cluster reports a keyring whose keys live in the nodes' memory.
+func (k KeyringConf) cluster() bool {
+	return k.Enabled && (k.Strategy == "" || k.Strategy == "cluster")
+}
+
+// KeyringState is GET /keyring: the key ids and the active one.
+type KeyringState struct {
+	IDs    []string
+	Active string
+}
+
+// keyringNode is what the keyring needs of a node beyond Node (the agent
+// node has it: keyring_agent.go).
+type keyringNode interface {
+	// Keyring reads GET /keyring.
+	Keyring(ctx context.Context) (KeyringState, error)
+	// KeyringExport is the body of POST /keyring/export ({"data": ...},
+	// encrypted to keyring_public_key). It is never logged.
+	KeyringExport(ctx context.Context) ([]byte, error)
+	// KeyringImport sends an export to POST /keyring/import.
+	KeyringImport(ctx context.Context, export []byte) (KeyringState, error)
+}
+
+// keyringPlan is the run's keyring export and where it goes.
+type keyringPlan struct {
+	// Path is the export on the bastion (mode 0600); Source says where it
+	// came from ("POST /keyring/export on H" or "inventory").
+	Path   string `json:"path"`
+	Source string `json:"source"`
+	// IDs and Active are X's keyring (GET /keyring) at preflight.
+	IDs    []string `json:"ids,omitempty"`
+	Active string   `json:"active,omitempty"`
+	// Nodes run a cluster keyring; Importers of them have
+	// keyring_private_key (the others get the keys from those through
+	// Kong's cluster events).
+	Nodes     []string `json:"nodes"`
+	Importers []string `json:"importers"`
+}
+
+// checkKeyring finds the nodes with a cluster keyring and refuses the
+// upgrade when their keyring could not be carried over. It reads X's key
+// ids from a running node.
+func (e *engine) checkKeyring(ctx context.Context, pf *preflightData) {
+	if e.spec.NewHosts {
+		// X keeps running through a new-hosts upgrade (its keys with it).
+		return
+	}
+	var nodes, importers, exporters, running []string
+	for _, h := range e.spec.Nodes {
+		f, ok := pf.Facts[h]
+		if !ok || f.Edition != "enterprise" || !f.Keyring.Enabled {
+			continue
+		}
+		if !f.Keyring.cluster() {
+			e.note("%s: keyring_strategy = %s keeps the keyring outside the nodes; no export needed", h, f.Keyring.Strategy)
+			continue
+		}
+		nodes = append(nodes, h)
+		if f.Keyring.PrivateKey {
+			importers = append(importers, h)
+		}
+		if f.Running {
+			running = append(running, h)
+			if f.Keyring.PublicKey {
+				exporters = append(exporters, h)
+			}
+		}
+	}
+	if len(nodes) == 0 {
+		return
+	}
+	if f := keyringRefusal(nodes, importers, exporters, e.spec.KeyringExportFile != ""); f != nil {
+		e.find(*f)
+		return
+	}
+	kp := &keyringPlan{Nodes: nodes, Importers: importers, Source: "inventory", Path: e.spec.KeyringExportFile}
+	if len(running) > 0 {
+		st, err := e.readKeyring(ctx, running[0])
+		if err != nil {
+			e.find(Finding{Severity: SevError, Code: "keyring", Host: running[0], Message: e.red.err(err),
+				Fix: "make the Admin API's GET /keyring answer with the inventory's admin token"})
+			return
+		}
+		if len(st.IDs) == 0 {
+			e.find(Finding{Severity: SevError, Code: "keyring-empty", Host: running[0],
+				Message: "the node's keyring is empty (GET /keyring): its encrypted fields are unreadable already, and no export can restore them",
+				Fix:     "import or recover the keyring on the node (POST /keyring/import or /keyring/recover) before the upgrade"})
+			return
+		}
+		kp.IDs, kp.Active = st.IDs, st.Active
+		if kp.Path == "" {
+			kp.Source = "POST /keyring/export on " + exporters[0]
+		}
+	}
+	pf.Keyring = kp
+	e.find(Finding{Severity: SevInfo, Code: "keyring", Host: nodes[0],
+		Message: fmt.Sprintf("cluster keyring on %s (keys %s): the export (%s) is kept with the backup before the stop and imported on %s after each start",
+			strings.Join(nodes, ", "), dash(strings.Join(kp.IDs, ", ")), kp.Source, strings.Join(importers, ", "))})
+}
+
+// keyringRefusal is the one-line refusal when a cluster keyring could not
+// be carried over: no node that could import an export
+// (keyring_private_key), or no export (the inventory names none and no
+// running node has keyring_public_key to take one).
+func keyringRefusal(nodes, importers, exporters []string, inventoryExport bool) *Finding {
+	missing := func(have []string) string {
+		out := minus(nodes, have)
+		if len(out) == 1 {
+			return out[0]
+		}
+		return strings.Join(out, ", ")
+	}
+	switch {
+	case len(importers) == 0:
+		return &Finding{Severity: SevError, Code: "keyring-import", Host: nodes[0],
+			Message: fmt.Sprintf("keyring_enabled = on (keyring_strategy = cluster) and keyring_private_key is not set on %s: Y could not import the keyring, and every encrypted field would be unreadable once all nodes restarted", missing(importers)),
+			Fix:     "set keyring_private_key and keyring_public_key (an RSA pair, kept safe) on the nodes and restart them before the upgrade"}
+	case !inventoryExport && len(exporters) == 0:
+		return &Finding{Severity: SevError, Code: "keyring-export", Host: nodes[0],
+			Message: fmt.Sprintf("keyring_enabled = on (keyring_strategy = cluster) and keyring_public_key is not set on %s: kongctl cannot take a keyring export (POST /keyring/export) before the stop, and the inventory names none", missing(exporters)),
+			Fix:     "set keyring_public_key on a running node, or save an export and name it: kong { keyring_export_file = \"...\" }"}
+	}
+	return nil
+}
+
+// takeKeyringExport keeps the keyring export with the run's backup on the
+// bastion (mode 0600), before any stop. An export the inventory names is
+// used as it is.
+func (e *engine) takeKeyringExport(ctx context.Context, pf *preflightData) {
+	kp := pf.Keyring
+	if kp == nil || kp.Path != "" {
+		return
+	}
+	h := strings.TrimPrefix(kp.Source, "POST /keyring/export on ")
+	if err := e.exportKeyring(ctx, h, kp); err != nil {
+		e.find(Finding{Severity: SevError, Code: "keyring-export", Host: h, Message: e.red.err(err),
+			Fix: "check keyring_public_key on the node and that the admin token may POST /keyring/export"})
+	}
+}
+
+func (e *engine) exportKeyring(ctx context.Context, h string, kp *keyringPlan) error {
+	kn, err := e.keyringNode(ctx, h)
+	if err != nil {
+		return err
+	}
+	dir := e.spec.Backup.LocalDir
+	if dir == "" && e.j != nil {
+		dir = e.j.Dir()
+	}
+	if dir == "" {
+		return fmt.Errorf("keep the keyring export of %s: no backup local_dir", h)
+	}
+	body, err := kn.KeyringExport(ctx)
+	if err != nil {
+		return fmt.Errorf("export the keyring on %s: %w", h, err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("keep the keyring export of %s: %w", h, err)
+	}
+	p := filepath.Join(dir, fmt.Sprintf("kong-%s-keyring.json", e.runID))
+	if err := os.WriteFile(p, body, 0o600); err != nil {
+		return fmt.Errorf("keep the keyring export of %s: %w", h, err)
+	}
+	kp.Path = p
+	e.note("keyring export of %s (keys %s) kept at %s", h, strings.Join(kp.IDs, ", "), p)
+	return nil
+}
+
+// restoreKeyring imports the run's keyring export on h after Kong started
+// there (Y forward, X on rollback) as a journaled step, and waits until
+// GET /keyring shows X's key ids. Nothing to do without a cluster keyring
+// on h.
+func (e *engine) restoreKeyring(ctx context.Context, ph PhaseName, h string, rollback bool) error {
+	kp := e.pf.Keyring
+	if kp == nil || !slices.Contains(kp.Nodes, h) {
+		return nil
+	}
+	fn := func(ctx context.Context) error { return e.importKeyring(ctx, h, kp) }
+	if rollback {
+		return e.undoStep(ctx, ph, "rollback/keyring-import/"+h, h, fn)
+	}
+	return e.step(ctx, ph, "keyring-import/"+h, h, func(ctx context.Context) (any, error) { return nil, fn(ctx) })
+}
+
+func (e *engine) importKeyring(ctx context.Context, h string, kp *keyringPlan) error {
+	kn, err := e.keyringNode(ctx, h)
+	if err != nil {
+		return err
+	}
+	want := kp.IDs
+	if slices.Contains(kp.Importers, h) {
+		export, err := os.ReadFile(kp.Path)
+		if err != nil {
+			return fmt.Errorf("import the keyring on %s: %w", h, err)
+		}
+		st, err := kn.KeyringImport(ctx, export)
+		if err != nil {
+			return fmt.Errorf("import the keyring on %s: %w", h, err)
+		}
+		if len(want) == 0 {
+			want = st.IDs
+		}
+	}
+	// A node without keyring_private_key gets the keys from one that
+	// imported them (Kong's keyring_register cluster event), within
+	// db_update_frequency.
+	deadline := e.clk.Now().Add(e.spec.Timeouts.Health)
+	for {
+		st, err := kn.Keyring(ctx)
+		if err == nil && len(want) > 0 && len(minus(want, st.IDs)) == 0 {
+			return nil
+		}
+		if !e.clk.Now().Before(deadline) {
+			if err != nil {
+				return fmt.Errorf("check the keyring on %s: %w", h, err)
+			}
+			return fmt.Errorf("check the keyring on %s: GET /keyring shows keys [%s], want [%s] after %s", h, strings.Join(st.IDs, ", "), strings.Join(want, ", "), e.spec.Timeouts.Health)
+		}
+		if err := e.clk.Sleep(ctx, 500*time.Millisecond); err != nil {
+			return err
+		}
+	}
+}
+
+func (e *engine) readKeyring(ctx context.Context, h string) (KeyringState, error) {
+	kn, err := e.keyringNode(ctx, h)
+	if err != nil {
+		return KeyringState{}, err
+	}
+	st, err := kn.Keyring(ctx)
+	if err != nil {
+		return st, fmt.Errorf("read the keyring on %s: %w", h, err)
+	}
+	return st, nil
+}
+
+func (e *engine) keyringNode(ctx context.Context, h string) (keyringNode, error) {
+	n, err := e.node(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	kn, ok := n.(keyringNode)
+	if !ok {
+		return nil, fmt.Errorf("host %s: the connection cannot reach the keyring", h)
+	}
+	return kn, nil
+}
+
+// parseKeyring reads GET /keyring's and /keyring/import's body. Kong's
+// cjson encodes an empty ids table as {} and leaves out a nil active.
+func parseKeyring(body string) (KeyringState, error) {
+	var v struct {
+		IDs    json.RawMessage `json:"ids"`
+		Active string          `json:"active"`
+	}
+	if err := json.Unmarshal([]byte(body), &v); err != nil {
+		return KeyringState{}, errors.New("keyring: not JSON")
+	}
+	st := KeyringState{Active: v.Active}
+	if len(v.IDs) > 0 && v.IDs[0] == '[' {
+		if err := json.Unmarshal(v.IDs, &st.IDs); err != nil {
+			return KeyringState{}, fmt.Errorf("keyring ids: %w", err)
+		}
+	}
+	slices.Sort(st.IDs)
+	return st, nil
+}
