@@ -34,13 +34,19 @@ type rule struct {
 // sshremote, never agentclient) join them once controller/runner exists.
 var rules = []rule{
 	{
-		name: "the agent uses only the standard library, its own packages and pgx",
+		name: "the agent uses only the standard library, its own packages, the shared standard-library-only ones and pgx",
 		from: []string{"agent", "cmd/kongctl-agent"},
 		to: func(p pkg) bool {
-			return !p.Standard && !under(p.Path, module+"/agent", module+"/cmd/kongctl-agent") &&
+			return !p.Standard && !under(p.Path, module+"/agent", module+"/cmd/kongctl-agent", module+"/kongver", module+"/internal") &&
 				!under(p.Path, "github.com/jackc/pgx/v5", "github.com/jackc/pgpassfile", "github.com/jackc/pgservicefile", "golang.org/x/text")
 		},
 		want: func(r []pkg) bool { return has(r, module+"/agent/agentproto") && has(r, "github.com/jackc/pgx/v5") },
+	},
+	{
+		name: "kongver and internal/ use only the standard library (the agent imports them)",
+		from: []string{"kongver", "internal"},
+		to:   func(p pkg) bool { return !p.Standard && !under(p.Path, module+"/kongver", module+"/internal") },
+		want: func(r []pkg) bool { return has(r, module+"/kongver") && has(r, module+"/internal/filehash") },
 	},
 	{
 		name: "the agent protocol uses only the standard library",
@@ -59,7 +65,13 @@ var rules = []rule{
 		from: []string{"inventory", "hcl"},
 		to:   func(p pkg) bool { return under(p.Path, module+"/controller") },
 		except: map[[2]string]string{
-			{module + "/inventory/vagrantinv", module + "/controller/sshremote/sshtest"}: "vagrantinv's tests probe VMs through the in-process SSH server (issue 18 item 5 moves the probe onto sshremote: then sshremote leaves controller/ or vagrantinv leaves inventory/)",
+			// Known debt, not a pattern: vagrantinv probes the VMs over
+			// sshremote (issue 18 item 5), so one of the two is in the
+			// wrong folder: vagrantinv belongs beside the CLI, or the
+			// transport outside controller/. Until one moves, these two
+			// edges and only these are let through.
+			{module + "/inventory/vagrantinv", module + "/controller/sshremote"}:         "vagrantinv's probe connections",
+			{module + "/inventory/vagrantinv", module + "/controller/sshremote/sshtest"}: "vagrantinv's tests serve the probes in process",
 		},
 		want: func(r []pkg) bool { return has(r, "github.com/hashicorp/hcl/v2") },
 	},

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kongctl/kongctl/agent/agentproto"
+	"github.com/kongctl/kongctl/internal/filehash"
 	"github.com/kongctl/kongctl/lab/pgtest"
 )
 
@@ -136,7 +137,7 @@ func TestDBFingerprintBackupRestore(t *testing.T) {
 	if err != nil || fi.Mode().Perm() != 0o600 || fi.Size() != bk.Size {
 		t.Fatalf("dump file %s: %v %v", bk.Path, fi, err)
 	}
-	if sum, _ := fileSHA256(bk.Path); sum != bk.SHA256 {
+	if sum, _ := filehash.SHA256(bk.Path); sum != bk.SHA256 {
 		t.Fatal("backup sha256 mismatch")
 	}
 	if bk.Fingerprint == nil || bk.Fingerprint.SHA256 != fp1.SHA256 {

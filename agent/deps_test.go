@@ -7,7 +7,7 @@ import (
 )
 
 // TestAgentDependencies keeps the agent small: the standard library,
-// agentproto and pgx (with what pgx itself needs) only.
+// agentproto, kongver and pgx (with what pgx itself needs) only.
 func TestAgentDependencies(t *testing.T) {
 	out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}",
 		"github.com/kongctl/kongctl/cmd/kongctl-agent").Output()
@@ -17,6 +17,8 @@ func TestAgentDependencies(t *testing.T) {
 	allowed := []string{
 		"github.com/kongctl/kongctl/cmd/kongctl-agent",
 		"github.com/kongctl/kongctl/agent",
+		"github.com/kongctl/kongctl/kongver",           // Kong versions, standard library only
+		"github.com/kongctl/kongctl/internal/filehash", // file SHA-256, standard library only
 		"github.com/jackc/pgx/v5", "github.com/jackc/pgpassfile", "github.com/jackc/pgservicefile",
 		"golang.org/x/text/",
 	}

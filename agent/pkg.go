@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/kongctl/kongctl/agent/agentproto"
+	"github.com/kongctl/kongctl/internal/filehash"
 )
 
 func (a *Agent) packagesDir() string { return filepath.Join(a.StateDir, "packages") }
@@ -45,14 +46,14 @@ func (a *Agent) stageFile(ctx context.Context, run *opRun, p *agentproto.StagePa
 			return nil, agentproto.Errorf(agentproto.CodeInvalid, "package file name %q", name)
 		}
 		dst := filepath.Join(dir, name)
-		if sum, err := fileSHA256(dst); err == nil && sum == p.SHA256 {
+		if sum, err := filehash.SHA256(dst); err == nil && sum == p.SHA256 {
 			if p.UploadedPath != dst {
 				_ = os.Remove(p.UploadedPath)
 			}
 			size, _ := fileSize(dst)
 			return &agentproto.StageResult{Path: dst, Size: size, SHA256: sum, AlreadyDone: true}, nil
 		}
-		sum, err := fileSHA256(p.UploadedPath)
+		sum, err := filehash.SHA256(p.UploadedPath)
 		if err != nil {
 			return nil, agentproto.Errorf(agentproto.CodeNotFound, "uploaded package: %v", err)
 		}
@@ -103,7 +104,7 @@ func (a *Agent) stageFile(ctx context.Context, run *opRun, p *agentproto.StagePa
 			return nil, agentproto.Errorf(agentproto.CodeCommandFailed, "%s left %d package files, want 1", strings.Join(args, " "), len(files))
 		}
 		src := filepath.Join(tmp, files[0])
-		sum, err := fileSHA256(src)
+		sum, err := filehash.SHA256(src)
 		if err != nil {
 			return nil, err
 		}
@@ -242,8 +243,14 @@ func (a *Agent) installPackage(ctx context.Context, run *opRun, p *agentproto.In
 			// the hold is put back on the installed version below.
 			a.unhold(ctx, run, mgr, pkgName)
 			verb := "install"
-			if p.AllowDowngrade && installedVer != "" && fileVer != "" && compareVersions(fileVer, installedVer) < 0 {
-				verb = "downgrade" // dnf install refuses an older version
+			if p.AllowDowngrade && installedVer != "" && fileVer != "" {
+				c, err := rpmVercmp(ctx, run, fileVer, installedVer)
+				if err != nil {
+					return r, err
+				}
+				if c < 0 {
+					verb = "downgrade" // dnf install refuses an older version
+				}
 			}
 			args = []string{mgr, verb, "-y", absPath(p.Path)}
 		case "rpm":
@@ -415,33 +422,25 @@ func (a *Agent) hold(ctx context.Context, run *opRun, name string, isDeb bool) (
 	return false, "no dnf/yum"
 }
 
-// compareVersions orders two package versions ("3.10.0.2-1", "2.8.4") by
-// their numeric parts, then by the rest as text: -1, 0 or 1.
-func compareVersions(a, b string) int {
-	split := func(s string) []string {
-		return strings.FieldsFunc(s, func(r rune) bool { return r == '.' || r == '-' || r == '_' || r == '~' || r == '+' })
-	}
-	pa, pb := split(a), split(b)
-	for i := 0; i < len(pa) || i < len(pb); i++ {
-		if i >= len(pa) {
-			return -1
-		}
-		if i >= len(pb) {
-			return 1
-		}
-		na, ea := strconv.Atoi(pa[i])
-		nb, eb := strconv.Atoi(pb[i])
-		switch {
-		case ea == nil && eb == nil && na != nb:
-			if na < nb {
-				return -1
-			}
-			return 1
-		case ea != nil || eb != nil:
-			if c := strings.Compare(pa[i], pb[i]); c != 0 {
-				return c
-			}
+// rpmVercmp orders two rpm package versions ("3.10.0.2-1", "2.8.4-1.el9")
+// by rpm's own rules (rpm.vercmp, the comparison dnf and rpm -U use):
+// -1, 0 or 1. The versions go into rpm's Lua as literals, so they must
+// hold only the characters rpm allows in a version-release.
+func rpmVercmp(ctx context.Context, run *opRun, a, b string) (int, error) {
+	for _, v := range []string{a, b} {
+		if v == "" || strings.Trim(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+~^:-") != "" {
+			return 0, agentproto.Errorf(agentproto.CodeInvalid, "rpm version %q: not a version-release", v)
 		}
 	}
-	return 0
+	args := []string{"rpm", "--eval", fmt.Sprintf("%%{lua: print(rpm.vercmp('%s', '%s'))}", a, b)}
+	res, err := run.exec(ctx, cmdSpec{Args: args})
+	if err != nil {
+		return 0, err
+	}
+	out := strings.TrimSpace(string(res.Stdout))
+	n, perr := strconv.Atoi(out)
+	if res.ExitCode != 0 || perr != nil {
+		return 0, agentproto.Errorf(agentproto.CodeCommandFailed, "rpm vercmp %s %s exited %d: %q %s", a, b, res.ExitCode, out, clip(strings.TrimSpace(string(res.Stderr)), 1024))
+	}
+	return max(-1, min(1, n)), nil
 }

@@ -57,7 +57,10 @@ func TestStageUploadedPackage(t *testing.T) {
 	}
 }
 
-func TestCompareVersions(t *testing.T) {
+// Package versions are ordered by rpm itself, not by a hand-written rule
+// (3.10 after 3.4, a release suffix counts, el8 before el9).
+func TestRpmVercmp(t *testing.T) {
+	run := newOpRun(testAgent(t), nil)
 	for _, c := range []struct {
 		a, b string
 		want int
@@ -67,12 +70,16 @@ func TestCompareVersions(t *testing.T) {
 		{"3.10.0.2-1", "3.4.3.5-1", 1},
 		{"3.4.3.5-1", "3.10.0.2-1", -1},
 		{"3.4.2-1", "3.4.2-1", 0},
-		{"3.4.2", "3.4.2-1", -1},
 		{"3.4.2-1.el8", "3.4.2-1.el9", -1},
+		{"3.4.2~rc1-1", "3.4.2-1", -1}, // rpm: a tilde sorts before anything
 	} {
-		if got := compareVersions(c.a, c.b); got != c.want {
-			t.Errorf("compareVersions(%q, %q) = %d, want %d", c.a, c.b, got, c.want)
+		got, err := rpmVercmp(context.Background(), run, c.a, c.b)
+		if err != nil || got != c.want {
+			t.Errorf("rpmVercmp(%q, %q) = %d %v, want %d", c.a, c.b, got, err, c.want)
 		}
+	}
+	if _, err := rpmVercmp(context.Background(), run, "3.4.2'); os.exit(1) --", "3.4.2-1"); agentproto.CodeOf(err) != agentproto.CodeInvalid {
+		t.Fatalf("a version with a quote: %v, want invalid", err)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kongctl/kongctl/agent/agentproto"
+	"github.com/kongctl/kongctl/internal/filehash"
 )
 
 // traced records the argv (base name of argv[0]) and environment keys of
@@ -51,7 +52,7 @@ func stagePkg(t *testing.T, a *Agent, name string) *agentproto.Reply {
 	if err := os.WriteFile(up, []byte("pkg"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	sum, err := fileSHA256(up)
+	sum, err := filehash.SHA256(up)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +175,7 @@ func leanNode(t *testing.T, a *Agent, ext string, tools map[string]string) strin
 func TestInstallLeanDeb(t *testing.T) {
 	a := testAgent(t)
 	pkg := leanNode(t, a, "deb", nil)
-	sum, _ := fileSHA256(pkg)
+	sum, _ := filehash.SHA256(pkg)
 	tr := trace(a)
 	rep, _ := rpc(t, a, mustReq(t, agentproto.OpPackageInstall, agentproto.InstallParams{Path: pkg, SHA256: sum, Package: "kong", AllowDowngrade: true, Hold: true, Lean: true, ExpectVersion: "3.4.2"}))
 	if rep.Error != nil {

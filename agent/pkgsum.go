@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 
 	"github.com/kongctl/kongctl/agent/agentproto"
+	"github.com/kongctl/kongctl/internal/filehash"
 )
 
 // A staged package's sha256 is remembered beside it (in the owner-only
@@ -33,7 +34,7 @@ func (a *Agent) checkStagedSum(path, want string) (fromStamp bool, err error) {
 			return true, nil
 		}
 	}
-	sum, err := fileSHA256(path)
+	sum, err := filehash.SHA256(path)
 	if err != nil {
 		return false, agentproto.Errorf(agentproto.CodeNotFound, "package file: %v", err)
 	}

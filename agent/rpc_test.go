@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kongctl/kongctl/agent/agentproto"
+	"github.com/kongctl/kongctl/internal/filehash"
 )
 
 // TestMain lets the test binary act as kongctl-agent (for detached steps,
@@ -67,7 +68,7 @@ func TestHello(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, _ := fileSHA256(a.Exe)
+	want, _ := filehash.SHA256(a.Exe)
 	if h.SHA256 != want || h.ProtocolVersion != agentproto.ProtocolVersion || h.StateDir != a.StateDir {
 		t.Fatalf("hello = %+v (want sha %s)", h, want)
 	}
@@ -294,7 +295,7 @@ func TestAgentRefusesForeignHash(t *testing.T) {
 	if rep.Error == nil || rep.Error.Code != agentproto.CodeAgentMismatch {
 		t.Fatalf("reply = %+v, want %s", rep, agentproto.CodeAgentMismatch)
 	}
-	want, _ := fileSHA256(a.Exe)
+	want, _ := filehash.SHA256(a.Exe)
 	if !strings.Contains(rep.Error.Message, want) || !strings.Contains(rep.Error.Message, req.AgentSHA256) {
 		t.Fatalf("error %q should name both hashes", rep.Error.Message)
 	}

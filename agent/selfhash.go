@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/kongctl/kongctl/internal/filehash"
 )
 
 // selfHashFile caches the SHA-256 of the agent's own executable in the state
@@ -21,7 +23,7 @@ func (a *Agent) selfSHA256() (string, error) {
 		return sum, nil
 	}
 	key, kerr := fileKey(a.Exe)
-	sum, err := fileSHA256(a.Exe)
+	sum, err := filehash.SHA256(a.Exe)
 	if err != nil {
 		return "", err
 	}

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kongctl/kongctl/internal/filehash"
 )
 
 // The agent's own hash is read from the cache while the executable is
@@ -17,7 +19,7 @@ func TestSelfHashCache(t *testing.T) {
 	}
 	state := t.TempDir()
 	a := &Agent{StateDir: state, Exe: exe}
-	want, _ := fileSHA256(exe)
+	want, _ := filehash.SHA256(exe)
 	got, err := a.selfSHA256()
 	if err != nil || got != want {
 		t.Fatalf("first hash = %q, %v; want %q", got, err, want)
@@ -45,7 +47,7 @@ func TestSelfHashCache(t *testing.T) {
 	if err := os.WriteFile(exe, []byte("agent v2"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	want2, _ := fileSHA256(exe)
+	want2, _ := filehash.SHA256(exe)
 	if got, _ := a.selfSHA256(); got != want2 {
 		t.Fatalf("after a rewrite: %q, want %q", got, want2)
 	}
@@ -56,7 +58,7 @@ func TestSelfHashCache(t *testing.T) {
 	if err := os.Rename(repl, exe); err != nil {
 		t.Fatal(err)
 	}
-	want3, _ := fileSHA256(exe)
+	want3, _ := filehash.SHA256(exe)
 	if got, _ := a.selfSHA256(); got != want3 {
 		t.Fatalf("after a replace: %q, want %q", got, want3)
 	}

@@ -257,6 +257,8 @@ func SpecFromInventory(inv *inventory.Inventory, limit string, wholeFleet bool) 
 		StateDir:      StateDirOf(inv),
 		From:          u.From.String(),
 		To:            u.To.String(),
+		from:          u.From, // parsed by the inventory, kept
+		to:            u.To,
 		Edition:       string(u.Edition),
 		Package:       PackageSpec{Source: u.Package.Source, Dir: u.Package.Dir},
 		KongConf:      u.KongConf,
@@ -364,7 +366,7 @@ func SpecFromInventory(inv *inventory.Inventory, limit string, wholeFleet bool) 
 		s.Verify.MaxLatencyP99 = v.Gate.MaxLatencyP99
 		s.Verify.MinRequests = v.Gate.MinRequests
 		for _, sm := range v.Smoke {
-			s.Verify.Smoke = append(s.Verify.Smoke, SmokeSpec{Path: sm.Path, Host: sm.Host, Status: sm.Status})
+			s.Verify.Smoke = append(s.Verify.Smoke, SmokeSpec{Name: sm.Name, Path: sm.Path, Host: sm.Host, Status: sm.Status})
 		}
 	}
 	if b := inv.Backup; b != nil {
@@ -372,6 +374,8 @@ func SpecFromInventory(inv *inventory.Inventory, limit string, wholeFleet bool) 
 	}
 	t := inv.Timeouts
 	s.Timeouts.Stop, s.Timeouts.Install, s.Timeouts.Migrations, s.Timeouts.Start = t.Stop, t.Install, t.Migrations, t.Start
+	s.Timeouts.Preflight, s.Timeouts.Backup, s.Timeouts.Verify, s.Timeouts.Rollback = t.Preflight, t.Backup, t.Verify, t.Rollback
+	s.Concurrency, s.UploadConcurrency = inv.SSH.Concurrency, inv.SSH.UploadConcurrency
 	return s, nil
 }
 

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kongctl/kongctl/internal/filehash"
+
 	"filippo.io/age"
 )
 
@@ -170,7 +172,7 @@ func (e *engine) openEncryptedBackup(b BackupInfo) (io.Reader, func(), error) {
 	if b.LocalPath == "" {
 		return nil, nil, errors.New("the encrypted backup has no copy on the bastion recorded in the journal")
 	}
-	sum, err := fileSHA256(b.LocalPath)
+	sum, err := filehash.SHA256(b.LocalPath)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kongctl/kongctl/internal/filehash"
+
 	"filippo.io/age"
 )
 
@@ -92,7 +94,7 @@ func TestEncryptedBackupRoundTrip(t *testing.T) {
 	if !bytes.HasPrefix(raw, []byte("age-encryption.org/v1\n")) || bytes.Contains(raw, []byte(dump)) {
 		t.Errorf("the bastion's copy is not an age file: %.60q", raw)
 	}
-	if sum, _ := fileSHA256(b.LocalPath); sum != b.EncryptedSHA256 || b.SHA256 == "" || b.SHA256 == sum {
+	if sum, _ := filehash.SHA256(b.LocalPath); sum != b.EncryptedSHA256 || b.SHA256 == "" || b.SHA256 == sum {
 		t.Errorf("checksums: clear %s, encrypted %s, file %s", b.SHA256, b.EncryptedSHA256, sum)
 	}
 	ents, _ := os.ReadDir(filepath.Dir(b.LocalPath))

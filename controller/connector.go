@@ -19,6 +19,7 @@ import (
 	"github.com/kongctl/kongctl/agent/agentproto"
 	"github.com/kongctl/kongctl/controller/agentclient"
 	"github.com/kongctl/kongctl/controller/sshremote"
+	"github.com/kongctl/kongctl/internal/shellquote"
 	"github.com/kongctl/kongctl/inventory"
 )
 
@@ -914,7 +915,7 @@ func (n *agentNode) DataPlanes(ctx context.Context) ([]DataPlane, error) {
 }
 
 func (n *agentNode) ReadConf(ctx context.Context) ([]byte, error) {
-	r, err := n.h.conn().Run(ctx, sshremote.RunRequest{Cmd: "cat " + shQuote(n.conf), Become: true})
+	r, err := n.h.conn().Run(ctx, sshremote.RunRequest{Cmd: "cat " + shellquote.Quote(n.conf), Become: true})
 	if err != nil {
 		return nil, fmt.Errorf("read %s on %s: %w", n.conf, n.h.name, err)
 	}
@@ -925,7 +926,7 @@ func (n *agentNode) ReadConf(ctx context.Context) ([]byte, error) {
 }
 
 func (n *agentNode) WriteConf(ctx context.Context, b []byte) error {
-	cmd := "umask 077; mkdir -p " + shQuote(filepath.Dir(n.conf)) + " && cat > " + shQuote(n.conf)
+	cmd := "umask 077; mkdir -p " + shellquote.Quote(filepath.Dir(n.conf)) + " && cat > " + shellquote.Quote(n.conf)
 	r, err := n.h.conn().Run(ctx, sshremote.RunRequest{Cmd: cmd, Stdin: strings.NewReader(string(b)), Become: true})
 	if err != nil {
 		return fmt.Errorf("write %s on %s: %w", n.conf, n.h.name, err)
@@ -937,8 +938,6 @@ func (n *agentNode) WriteConf(ctx context.Context, b []byte) error {
 }
 
 func (n *agentNode) Close() error { return nil } // the connector owns the connection
-
-func shQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // ---- Database and Locker over the tools host's agent ----
 
@@ -1031,7 +1030,7 @@ func (d *agentDB) Fetch(ctx context.Context, b BackupInfo, localPath string) err
 // Remove deletes the backup on the tools host through the host's become
 // method (the dump is owner-only).
 func (d *agentDB) Remove(ctx context.Context, b BackupInfo) error {
-	r, err := d.h.conn().Run(ctx, sshremote.RunRequest{Cmd: "rm -rf -- " + shQuote(b.Path), Become: true})
+	r, err := d.h.conn().Run(ctx, sshremote.RunRequest{Cmd: "rm -rf -- " + shellquote.Quote(b.Path), Become: true})
 	if err == nil && r.ExitCode != 0 {
 		err = fmt.Errorf("rm exited %d: %s", r.ExitCode, strings.TrimSpace(string(r.Stderr)))
 	}
@@ -1080,7 +1079,7 @@ func (l *agentLocker) Acquire(ctx context.Context, req LockRequest) (LockInfo, e
 	if req.TTL > 0 {
 		l.ttl = req.TTL
 	}
-	r, err := l.h.client().FleetLockAcquire(ctx, l.params(agentproto.LockAcquire, req.RunID, req.Owner))
+	r, err := l.h.client().FleetLock(ctx, l.params(agentproto.LockAcquire, req.RunID, req.Owner))
 	if agentproto.CodeOf(err) == agentproto.CodeLockHeld {
 		holder, _, ierr := l.Inspect(ctx)
 		if ierr != nil {
@@ -1095,17 +1094,17 @@ func (l *agentLocker) Acquire(ctx context.Context, req LockRequest) (LockInfo, e
 }
 
 func (l *agentLocker) Heartbeat(ctx context.Context, li LockInfo) error {
-	_, err := l.h.client().FleetLockHeartbeat(ctx, l.params(agentproto.LockHeartbeat, li.RunID, li.Owner))
+	_, err := l.h.client().FleetLock(ctx, l.params(agentproto.LockHeartbeat, li.RunID, li.Owner))
 	return err
 }
 
 func (l *agentLocker) Release(ctx context.Context, li LockInfo) error {
-	_, err := l.h.client().FleetLockRelease(ctx, l.params(agentproto.LockRelease, li.RunID, li.Owner))
+	_, err := l.h.client().FleetLock(ctx, l.params(agentproto.LockRelease, li.RunID, li.Owner))
 	return err
 }
 
 func (l *agentLocker) Inspect(ctx context.Context) (LockInfo, bool, error) {
-	r, err := l.h.client().FleetLockInspect(ctx, l.params(agentproto.LockInspect, "", ""))
+	r, err := l.h.client().FleetLock(ctx, l.params(agentproto.LockInspect, "", ""))
 	if err != nil {
 		return LockInfo{}, false, err
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/kongctl/kongctl/controller/sshremote"
+	"github.com/kongctl/kongctl/internal/shellquote"
 )
 
 // backupStreamer is what an encrypted backup needs of the Database
@@ -33,7 +34,7 @@ func (d *agentDB) Stream(ctx context.Context, b BackupInfo, w io.Writer) error {
 }
 
 func (d *agentDB) stream(ctx context.Context, b BackupInfo, w io.Writer) error {
-	r, err := d.h.conn().Run(ctx, sshremote.RunRequest{Cmd: "cat -- " + shQuote(b.Path), Become: true, Stdout: w})
+	r, err := d.h.conn().Run(ctx, sshremote.RunRequest{Cmd: "cat -- " + shellquote.Quote(b.Path), Become: true, Stdout: w})
 	if err == nil && r.ExitCode != 0 {
 		err = fmt.Errorf("cat %s exited %d: %s", b.Path, r.ExitCode, strings.TrimSpace(string(r.Stderr)))
 	}
@@ -44,8 +45,8 @@ func (d *agentDB) stream(ctx context.Context, b BackupInfo, w io.Writer) error {
 // under umask 077 beside the final name, renamed into place when
 // complete, so the agent never restores a partial dump.
 func (d *agentDB) Put(ctx context.Context, b BackupInfo, r io.Reader) error {
-	p, tmp := shQuote(b.Path), shQuote(path.Join(path.Dir(b.Path), "."+path.Base(b.Path)+".partial"))
-	cmd := fmt.Sprintf("umask 077 && mkdir -p -- %s && cat > %s && mv -f -- %s %s", shQuote(path.Dir(b.Path)), tmp, tmp, p)
+	p, tmp := shellquote.Quote(b.Path), shellquote.Quote(path.Join(path.Dir(b.Path), "."+path.Base(b.Path)+".partial"))
+	cmd := fmt.Sprintf("umask 077 && mkdir -p -- %s && cat > %s && mv -f -- %s %s", shellquote.Quote(path.Dir(b.Path)), tmp, tmp, p)
 	res, err := d.h.conn().Run(ctx, sshremote.RunRequest{Cmd: cmd, Become: true, Stdin: r})
 	if err == nil && res.ExitCode != 0 {
 		err = fmt.Errorf("write exited %d: %s", res.ExitCode, strings.TrimSpace(string(res.Stderr)))

@@ -11,7 +11,8 @@ import (
 
 	"github.com/kongctl/kongctl/controller/journal"
 	"github.com/kongctl/kongctl/controller/progress"
-	"github.com/kongctl/kongctl/controller/upgradepath"
+	"github.com/kongctl/kongctl/internal/fanout"
+	"github.com/kongctl/kongctl/kongver"
 )
 
 // PhaseName names a phase of the upgrade.
@@ -373,27 +374,16 @@ func (e *engine) softStopped() bool {
 // forEach runs fn for every host with at most limit at once. One host's
 // failure does not cancel the others; errors are joined.
 func (e *engine) forEach(ctx context.Context, hosts []string, limit int, fn func(ctx context.Context, host string) error) error {
+	limit = e.spec.limit(limit)
 	if limit <= 0 {
 		limit = 16
 	}
-	sem := make(chan struct{}, limit)
-	errs := make([]error, len(hosts))
-	var wg sync.WaitGroup
-	for i, h := range hosts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				errs[i] = fmt.Errorf("%s: %w", h, ctx.Err())
-				return
-			}
-			defer func() { <-sem }()
-			errs[i] = fn(ctx, h)
-		}()
+	errs := fanout.Each(ctx, hosts, limit, fn)
+	for i, err := range errs {
+		if errors.Is(err, fanout.ErrNotStarted) {
+			errs[i] = fmt.Errorf("%s: %w", hosts[i], err)
+		}
 	}
-	wg.Wait()
 	return errors.Join(errs...)
 }
 
@@ -427,7 +417,7 @@ func (e *engine) runPhases(ctx context.Context, phases []phase) (int, error) {
 func (e *engine) runPhase(ctx context.Context, p phase) error {
 	t0 := e.clk.Now()
 	e.emit(progress.Event{Type: progress.PhaseStart, Phase: string(p.name()), Total: e.phaseTotal(p.name())})
-	err := p.run(ctx, e)
+	err := runBounded(ctx, p.name(), e.spec.phaseTimeout(p.name()), func(ctx context.Context) error { return p.run(ctx, e) })
 	pr := PhaseResult{Phase: string(p.name()), Started: t0, Finished: e.clk.Now(), Status: "ok"}
 	if err != nil {
 		pr.Status, pr.Error = "failed", e.red.err(err)
@@ -487,6 +477,11 @@ func (e *engine) rollback(ctx context.Context) error {
 	e.rollingBack = true
 	e.mu.Unlock()
 	e.note("rolling back %d phase(s)", len(started))
+	return runBounded(ctx, "rollback", e.spec.Timeouts.Rollback, func(ctx context.Context) error { return e.undoAll(ctx, started) })
+}
+
+// undoAll undoes the started phases in reverse order (rollback).
+func (e *engine) undoAll(ctx context.Context, started []phase) error {
 	for i := len(started) - 1; i >= 0; i-- {
 		u, ok := started[i].(undoer)
 		if !ok {
@@ -592,28 +587,28 @@ func (e *engine) flushRuns() { e.recWG.Wait() }
 
 // ---- versions ----
 
-func (e *engine) toVersion() upgradepath.Version {
-	v, _ := upgradepath.Parse(e.spec.To)
+// toVersion is Y, parsed once by Spec.validate.
+func (e *engine) toVersion() kongver.Version { return e.spec.to }
+
+// fromVersion is X as the nodes report it (preflight), else upgrade.from;
+// the zero Version when neither is known.
+func (e *engine) fromVersion() kongver.Version {
+	v, err := kongver.ParseReported(e.pf.From)
+	if err != nil {
+		return e.spec.from
+	}
 	return v
 }
 
-func (e *engine) fromVersion() upgradepath.Version {
-	v, _ := upgradepath.Parse(e.pf.From)
-	return v
-}
-
-// sameVersion compares reported versions ("3.4.2", "Kong Enterprise
-// 3.4.3.5") with a wanted one.
+// sameVersion compares a reported version ("3.4.2", "Kong Enterprise
+// 3.4.3.5") with a wanted one, by kongver's rule (3.4.2 is 3.4.2.0).
 func sameVersion(got, want string) bool {
-	g, err1 := upgradepath.Parse(got)
-	w, err2 := upgradepath.Parse(want)
+	g, err1 := kongver.ParseReported(got)
+	w, err2 := kongver.ParseReported(want)
 	if err1 != nil || err2 != nil {
 		return got == want
 	}
-	if g.Build < 0 || w.Build < 0 {
-		return g.Compare3(w) == 0
-	}
-	return g.Compare(w) == 0
+	return g.Equal(w)
 }
 
 func sortedKeys[M ~map[string]V, V any](m M) []string {

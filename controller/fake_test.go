@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kongctl/kongctl/controller/upgradepath"
+	"github.com/kongctl/kongctl/kongver"
 )
 
 // fakeClock advances only when slept on.
@@ -297,18 +298,18 @@ func (n *fakeNode) Migrations(ctx context.Context, req MigrationsRequest) (Schem
 		return SchemaState{}, err
 	}
 	c.mu.Lock()
-	bin := upgradepath.MustParse(n.version)
-	dbv := upgradepath.MustParse(c.db.schema)
+	bin := kongver.MustParse(n.version)
+	dbv := kongver.MustParse(c.db.schema)
 	var st SchemaState
 	switch req.Command {
 	case "list", "status":
 		switch {
 		case c.db.pending:
 			st = SchemaState{ExitCode: 4, Pending: []string{"core:016_280_to_300"}}
-			if dbv.Compare3(bin) < 0 {
+			if dbv.Core().Compare(bin.Core()) < 0 {
 				st.New = []string{"core:017"}
 			}
-		case dbv.Compare3(bin) < 0:
+		case dbv.Core().Compare(bin.Core()) < 0:
 			st = SchemaState{ExitCode: 5, New: []string{"core:016_280_to_300"}}
 		default:
 			st = SchemaState{ExitCode: 0}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kongctl/kongctl/controller/progress"
+	"github.com/kongctl/kongctl/internal/filehash"
 )
 
 // phases returns the pipeline for the spec, in order.
@@ -175,7 +176,7 @@ func (e *engine) takeBackup(ctx context.Context, tag string) (BackupInfo, error)
 		if err := db.Fetch(ctx, b, lp); err != nil {
 			return BackupInfo{}, fmt.Errorf("copy backup %s to the bastion: %w", b.Path, err)
 		}
-		sum, err := fileSHA256(lp)
+		sum, err := filehash.SHA256(lp)
 		if err != nil {
 			return BackupInfo{}, err
 		}
@@ -961,14 +962,14 @@ func (verifyPhase) run(ctx context.Context, e *engine) error {
 			smu.Unlock()
 			res, err := n.Probe(ctx, ProbeRequest{Path: s.Path, Host: s.Host, WantStatus: s.Status, Timeout: 10 * time.Second})
 			if err != nil {
-				return fmt.Errorf("smoke request %s through %s: %w", s.Path, h, err)
+				return fmt.Errorf("smoke request %s through %s: %w", s.label(), h, err)
 			}
 			want := s.Status
 			if want == 0 {
 				want = 200
 			}
 			if res.Status != want {
-				return fmt.Errorf("smoke request %s through %s: status %d, want %d", s.Path, h, res.Status, want)
+				return fmt.Errorf("smoke request %s through %s: status %d, want %d", s.label(), h, res.Status, want)
 			}
 		}
 		return nil

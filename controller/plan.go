@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/kongctl/kongctl/inventory"
 	"io"
 	"slices"
 	"strings"
@@ -13,6 +12,8 @@ import (
 
 	"github.com/kongctl/kongctl/controller/progress"
 	"github.com/kongctl/kongctl/controller/upgradepath"
+	"github.com/kongctl/kongctl/inventory"
+	"github.com/kongctl/kongctl/kongver"
 )
 
 // UpgradePlan is what an upgrade would do, from a preflight that changes nothing.
@@ -99,8 +100,8 @@ func plan(ctx context.Context, spec *Spec, cfg runConfig) (*UpgradePlan, error) 
 		p.Mode = "new-hosts"
 	}
 	p.Ready = len(e.errorFindings()) == 0
-	if from, err := upgradepath.Parse(e.pf.From); err == nil {
-		if to, err := upgradepath.Parse(spec.To); err == nil {
+	if from, err := kongver.ParseReported(e.pf.From); err == nil {
+		if to := spec.to; !to.IsZero() {
 			d := upgradepath.Check(from, to, e.pf.FromEdition, spec.Edition)
 			p.Path = PlanPath{Allowed: d.Allowed, Kind: string(d.Kind), Reason: d.Reason}
 			for _, h := range d.Chain {

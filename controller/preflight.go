@@ -2,10 +2,7 @@ package controller
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +11,8 @@ import (
 	"time"
 
 	"github.com/kongctl/kongctl/controller/upgradepath"
+	"github.com/kongctl/kongctl/internal/filehash"
+	"github.com/kongctl/kongctl/kongver"
 )
 
 // preflightPhase checks everything before any downtime: reachability and
@@ -176,12 +175,8 @@ func (e *engine) checkFleetVersion(pf *preflightData) {
 
 // checkPath applies the upgrade-path policy.
 func (e *engine) checkPath(pf *preflightData) {
-	to, err := upgradepath.Parse(e.spec.To)
-	if err != nil {
-		e.find(Finding{Severity: SevError, Code: "bad-version", Message: err.Error()})
-		return
-	}
-	from, err := upgradepath.Parse(pf.From)
+	to := e.toVersion()
+	from, err := kongver.ParseReported(pf.From)
 	if err != nil {
 		if pf.From != "" {
 			e.find(Finding{Severity: SevError, Code: "bad-version", Message: err.Error()})
@@ -215,8 +210,8 @@ func chainFix(d upgradepath.Decision) string {
 
 // checkNodes: disk, plugin sets, breaking conf, running state.
 func (e *engine) checkNodes(pf *preflightData) {
-	from, err1 := upgradepath.Parse(pf.From)
-	to, err2 := upgradepath.Parse(e.spec.To)
+	from, err1 := kongver.ParseReported(pf.From)
+	to := e.toVersion()
 	mig := pf.Facts[e.spec.MigrationHost]
 	seenConf := map[string]bool{}
 	for _, h := range e.spec.Nodes {
@@ -238,7 +233,7 @@ func (e *engine) checkNodes(pf *preflightData) {
 				Message: fmt.Sprintf("loaded plugins differ from the migration node %s (only here: %s; only there: %s)", e.spec.MigrationHost, strings.Join(minus(f.Plugins, mig.Plugins), ","), strings.Join(minus(mig.Plugins, f.Plugins), ",")),
 				Fix:     "make the plugins setting identical on every node: migrations only cover plugins loaded on the node that runs them"})
 		}
-		if err1 == nil && err2 == nil {
+		if err1 == nil {
 			for _, is := range upgradepath.CheckConf(f.Conf, from, to) {
 				if seenConf[is.Key+"="+is.Value] {
 					continue
@@ -345,10 +340,7 @@ func (e *engine) checkHybrid(ctx context.Context, pf *preflightData) {
 	if len(cps) == 0 {
 		return
 	}
-	to, err := upgradepath.Parse(e.spec.To)
-	if err != nil {
-		return
-	}
+	to := e.toVersion()
 	type dp struct{ name, version, source string }
 	var dps []dp
 	seen := map[string]bool{}
@@ -378,7 +370,7 @@ func (e *engine) checkHybrid(ctx context.Context, pf *preflightData) {
 		}
 	}
 	for _, d := range dps {
-		v, err := upgradepath.Parse(d.version)
+		v, err := kongver.ParseReported(d.version)
 		if err != nil {
 			e.find(Finding{Severity: SevWarning, Code: "hybrid", Host: d.name, Message: "data plane version unknown: " + d.version})
 			continue
@@ -439,7 +431,7 @@ func (e *engine) resolvePackages(pf *preflightData) {
 			return ref, false
 		}
 		ref.LocalPath = p
-		sum, err := fileSHA256(p)
+		sum, err := filehash.SHA256(p)
 		if err != nil {
 			e.find(Finding{Severity: SevError, Code: "package", Host: h, Message: err.Error()})
 			return ref, false
@@ -579,19 +571,6 @@ func findPackage(dir string, ref PackageRef) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("package %s %s (%s, %s) not found in %s (looked for %s)", ref.Name, ref.Version, ref.Format, ref.Arch, dir, strings.Join(cands, ", "))
-}
-
-func fileSHA256(p string) (string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", fmt.Errorf("checksum %s: %w", p, err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("checksum %s: %w", p, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func orDefault(s, d string) string {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/kongctl/kongctl/agent/agentproto"
 	"github.com/kongctl/kongctl/controller/upgradepath"
+	"github.com/kongctl/kongctl/kongver"
 )
 
 // Finding codes of the kong.conf property rules (upgradepath.ConfRules),
@@ -26,9 +27,9 @@ var confRuleCodes = map[upgradepath.ConfKind]string{
 // info; a value or nginx directive Y refuses cannot be accepted: Y would
 // not start.
 func (e *engine) checkConfRules(pf *preflightData) {
-	from, err1 := upgradepath.Parse(pf.From)
-	to, err2 := upgradepath.Parse(e.spec.To)
-	if err1 != nil || err2 != nil {
+	from, err := kongver.ParseReported(pf.From)
+	to := e.toVersion()
+	if err != nil {
 		return
 	}
 	for _, h := range e.spec.Nodes {
@@ -43,7 +44,7 @@ func (e *engine) checkConfRules(pf *preflightData) {
 }
 
 // confRuleFinding is the finding for one matched entry.
-func confRuleFinding(host, file string, to upgradepath.Version, cf upgradepath.ConfFinding, accepted bool) Finding {
+func confRuleFinding(host, file string, to kongver.Version, cf upgradepath.ConfFinding, accepted bool) Finding {
 	fd := Finding{Severity: SevError, Code: confRuleCodes[cf.Rule.Kind], Host: host,
 		Message: fmt.Sprintf("%s:%d: %s", file, cf.Entry.Line, cf.Message(to)), Fix: cf.Fix()}
 	acceptable := cf.Rule.Kind == upgradepath.ConfRemoved || cf.Rule.Kind == upgradepath.ConfRenamed

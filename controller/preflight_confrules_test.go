@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/kongctl/kongctl/controller/upgradepath"
+	"github.com/kongctl/kongctl/kongver"
 )
 
 // A kong.conf property removed between X and Y stops the upgrade before
@@ -49,7 +50,7 @@ func TestPreflightConfRules(t *testing.T) {
 // accept lifts removed and renamed properties only: a value or nginx
 // directive Y refuses would keep Y from starting.
 func TestConfRuleFindingAccept(t *testing.T) {
-	to := upgradepath.MustParse("3.9.1")
+	to := kongver.MustParse("3.9.1")
 	nginx := upgradepath.ConfFinding{Rule: upgradepath.ConfRule{Kind: upgradepath.ConfNginx, Directive: "ssl", Gone: "3.6", Replacement: "the ssl flag of the *_listen setting"},
 		Entry: upgradepath.ConfEntry{Key: "nginx_proxy_ssl", Value: "on", Line: 9}}
 	f := confRuleFinding("kong-1", "/etc/kong/kong.conf", to, nginx, true)

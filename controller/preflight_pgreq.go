@@ -21,10 +21,7 @@ type pgServerDB interface {
 
 // checkPostgres reads the server through the tools host and checks it.
 func (e *engine) checkPostgres(ctx context.Context, pf *preflightData) {
-	y, err := upgradepath.Parse(e.spec.To)
-	if err != nil {
-		return // checkPath reports the version
-	}
+	y := e.toVersion()
 	db, err := e.database(ctx)
 	if err != nil {
 		return // checkDatabase reports it

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kongctl/kongctl/inventory"
+	"github.com/kongctl/kongctl/kongver"
 )
 
 // Spec is the controller's view of one upgrade, built from the inventory
@@ -44,7 +45,11 @@ type Spec struct {
 	// names (kong { keyring_export_file }); "" lets kongctl take one.
 	KeyringExportFile string
 
-	From, To  string // From "" = detect from the fleet
+	From, To string // From "" = detect from the fleet
+	// from and to are From and To parsed: by the inventory (SpecFromInventory)
+	// or, for a From or To set otherwise (--to, a resumed run's journal), by
+	// validate.
+	from, to  kongver.Version
 	Edition   string // target edition: oss | enterprise
 	Package   PackageSpec
 	KongConf  string
@@ -63,6 +68,10 @@ type Spec struct {
 	Verify   VerifySpec
 	Backup   BackupSpec
 	Timeouts Timeouts
+	// Concurrency (ssh.concurrency, default 16) and UploadConcurrency
+	// (ssh.upload_concurrency, default 8) bound the work across hosts:
+	// see limits.go.
+	Concurrency, UploadConcurrency int
 
 	// MinDiskFree is the free space each node needs for staging when the
 	// package sizes are unknown (repository source); with local package
@@ -147,9 +156,18 @@ func (v VerifySpec) hasGates() bool {
 
 // SmokeSpec is one request sent through every node's proxy.
 type SmokeSpec struct {
+	Name   string // verify.smoke.name, for errors; "" = the path
 	Path   string
 	Host   string
 	Status int
+}
+
+// label names the smoke request in errors: `"ping" (/v1/ping)` or the path.
+func (s SmokeSpec) label() string {
+	if s.Name == "" {
+		return s.Path
+	}
+	return fmt.Sprintf("%q (%s)", s.Name, s.Path)
 }
 
 // BackupSpec is where backups go.
@@ -171,8 +189,11 @@ type BackupSpec struct {
 // Timeouts bounds each step.
 type Timeouts struct {
 	Stop, Install, Migrations, Start, Health time.Duration
-	MigrationLockTTL                         time.Duration // kong --lock-timeout
-	FleetLockTTL                             time.Duration
+	// Preflight, Backup and Verify bound those whole phases, Rollback the
+	// whole rollback (0: no bound of their own; see phaseTimeout).
+	Preflight, Backup, Verify, Rollback time.Duration
+	MigrationLockTTL                    time.Duration // kong --lock-timeout
+	FleetLockTTL                        time.Duration
 }
 
 func (s *Spec) withDefaults() {
@@ -189,6 +210,12 @@ func (s *Spec) withDefaults() {
 	d(&s.Timeouts.MigrationLockTTL, 60*time.Second)
 	d(&s.Timeouts.FleetLockTTL, 2*time.Minute)
 	d(&s.Verify.Interval, 5*time.Second)
+	if s.Concurrency <= 0 {
+		s.Concurrency = inventory.DefaultConcurrency
+	}
+	if s.UploadConcurrency <= 0 {
+		s.UploadConcurrency = inventory.DefaultUploadConcurrency
+	}
 	if s.OnFailure == "" {
 		s.OnFailure = "rollback"
 	}
@@ -223,6 +250,17 @@ func (s *Spec) validate() error {
 	if s.To == "" {
 		return fmt.Errorf("no target version: set upgrade.to in the inventory or pass --to")
 	}
+	var err error
+	if s.to.String() != s.To {
+		if s.to, err = kongver.Parse(s.To); err != nil {
+			return fmt.Errorf("upgrade.to: %w", err)
+		}
+	}
+	if s.from.String() != s.From {
+		if s.from, err = kongver.Parse(s.From); err != nil {
+			return fmt.Errorf("upgrade.from: %w", err)
+		}
+	}
 	if s.NewHosts && len(s.Spares) < 1 {
 		return fmt.Errorf("new-hosts mode needs hosts with role spare")
 	}
@@ -237,6 +275,9 @@ func (s *Spec) validate() error {
 	}
 	if s.FinishMode != inventory.FinishBeforeStart && s.FinishMode != inventory.FinishAfterVerify {
 		return fmt.Errorf("finish %q: want %s or %s", s.FinishMode, inventory.FinishBeforeStart, inventory.FinishAfterVerify)
+	}
+	if t := s.Timeouts.Verify; t > 0 && s.Verify.Soak >= t {
+		return fmt.Errorf("verify.soak %s does not fit in timeouts.verify %s, which bounds the whole verify phase: raise timeouts.verify", s.Verify.Soak, t)
 	}
 	if s.OnFailure != "rollback" && s.OnFailure != "pause" {
 		return fmt.Errorf("on_failure %q: want rollback or pause", s.OnFailure)

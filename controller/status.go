@@ -57,7 +57,7 @@ func status(ctx context.Context, spec *Spec, cfg runConfig) (*StatusReport, erro
 	var mu sync.Mutex
 	hosts := e.allHosts()
 	rep.Hosts = make([]HostStatus, len(hosts))
-	_ = e.forEach(ctx, hosts, 16, func(ctx context.Context, h string) error {
+	_ = e.forEach(ctx, hosts, bastionLimit, func(ctx context.Context, h string) error {
 		i := indexOf(hosts, h)
 		hs := HostStatus{Name: h, Roles: spec.host(h).Roles}
 		defer func() { mu.Lock(); rep.Hosts[i] = hs; mu.Unlock() }()

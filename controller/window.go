@@ -176,7 +176,7 @@ func (w windowPhase) run(ctx context.Context, e *engine) error {
 	started := make(chan struct{})
 	go func() {
 		defer close(started)
-		startSem := make(chan struct{}, startLimit)
+		startSem := make(chan struct{}, e.spec.limit(startLimit))
 		startErr = e.forEach(ctx, others, len(others), func(ctx context.Context, h string) error {
 			select {
 			case <-ready:

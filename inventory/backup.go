@@ -47,16 +47,8 @@ func (d *decoder) decodeBackup(block *hcl.Block) *Backup {
 			b.Dir = v
 		}
 	}
-	if at, ok := c.Attributes["local_dir"]; ok {
-		if v, ok := d.path(at); ok {
-			b.LocalDir = v
-		}
-	}
-	if at, ok := c.Attributes["retention"]; ok {
-		if v, ok := d.integer(at, 1, 1000); ok {
-			b.Retention = v
-		}
-	}
+	setAttr(c.Attributes, "local_dir", &b.LocalDir, d.path)
+	setAttr(c.Attributes, "retention", &b.Retention, d.intIn(1, 1000))
 	d.decodeBackupCrypt(b, c.Attributes)
 	return b
 }
@@ -64,7 +56,6 @@ func (d *decoder) decodeBackup(block *hcl.Block) *Backup {
 // Timeouts bound each phase of the upgrade.
 type Timeouts struct {
 	Preflight  time.Duration
-	Freeze     time.Duration
 	Backup     time.Duration
 	Stop       time.Duration
 	Install    time.Duration
@@ -78,7 +69,6 @@ type Timeouts struct {
 func defaultTimeouts() Timeouts {
 	return Timeouts{
 		Preflight:  5 * time.Minute,
-		Freeze:     2 * time.Minute,
 		Backup:     30 * time.Minute,
 		Stop:       2 * time.Minute,
 		Install:    10 * time.Minute,
@@ -98,7 +88,7 @@ func (t *Timeouts) fields() []struct {
 		name string
 		p    *time.Duration
 	}{
-		{"preflight", &t.Preflight}, {"freeze", &t.Freeze}, {"backup", &t.Backup},
+		{"preflight", &t.Preflight}, {"backup", &t.Backup},
 		{"stop", &t.Stop}, {"install", &t.Install}, {"migrations", &t.Migrations},
 		{"start", &t.Start}, {"verify", &t.Verify}, {"rollback", &t.Rollback}, {"hook", &t.Hook},
 	}

@@ -64,16 +64,8 @@ func (d *decoder) decodeDatabase(block *hcl.Block) *Database {
 			}
 		}
 	}
-	if at, ok := a["port"]; ok {
-		if v, ok := d.integer(at, 1, 65535); ok {
-			db.Port = v
-		}
-	}
-	if at, ok := a["tls_mode"]; ok {
-		if v, ok := d.oneOf(at, tlsModes...); ok {
-			db.TLSMode = v
-		}
-	}
+	setAttr(a, "port", &db.Port, d.intIn(1, 65535))
+	setAttr(a, "tls_mode", &db.TLSMode, d.choice(tlsModes...))
 	if at, ok := a["ca_file"]; ok {
 		if p, ok := d.path(at); ok && d.checkCAFile(p, at.Expr.Range()) {
 			db.CAFile = p

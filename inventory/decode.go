@@ -25,22 +25,20 @@ type decoder struct {
 func (d *decoder) add(diags ...*hcl.Diagnostic) { d.diags = append(d.diags, diags...) }
 
 func (d *decoder) errorf(subject hcl.Range, summary, detailFormat string, args ...any) {
-	s := subject
-	d.add(&hcl.Diagnostic{
-		Severity: hcl.DiagError,
-		Summary:  summary,
-		Detail:   fmt.Sprintf(detailFormat, args...),
-		Subject:  &s,
-	})
+	d.diagf(hcl.DiagError, subject, summary, detailFormat, args...)
 }
 
 func (d *decoder) warnf(subject hcl.Range, summary, detailFormat string, args ...any) {
-	s := subject
+	d.diagf(hcl.DiagWarning, subject, summary, detailFormat, args...)
+}
+
+// diagf adds a diagnostic of severity sev at subject (its file:line:col).
+func (d *decoder) diagf(sev hcl.DiagnosticSeverity, subject hcl.Range, summary, detailFormat string, args ...any) {
 	d.add(&hcl.Diagnostic{
-		Severity: hcl.DiagWarning,
+		Severity: sev,
 		Summary:  summary,
 		Detail:   fmt.Sprintf(detailFormat, args...),
-		Subject:  &s,
+		Subject:  &subject,
 	})
 }
 
@@ -320,4 +318,32 @@ func dropMissingIfMisspelt(diags hcl.Diagnostics) hcl.Diagnostics {
 		out = append(out, d)
 	}
 	return out
+}
+
+// setAttr decodes the attribute name of attrs, when it is there, with
+// read and stores a valid value in dst; read reports an invalid one.
+func setAttr[T any](attrs hcl.Attributes, name string, dst *T, read func(*hcl.Attribute) (T, bool)) {
+	if at, ok := attrs[name]; ok {
+		if v, ok := read(at); ok {
+			*dst = v
+		}
+	}
+}
+
+// intIn, floatIn, durationOf and choice are the readers integer, float,
+// duration and oneOf with their bounds given, for setAttr.
+func (d *decoder) intIn(lo, hi int) func(*hcl.Attribute) (int, bool) {
+	return func(at *hcl.Attribute) (int, bool) { return d.integer(at, lo, hi) }
+}
+
+func (d *decoder) floatIn(lo, hi float64) func(*hcl.Attribute) (float64, bool) {
+	return func(at *hcl.Attribute) (float64, bool) { return d.float(at, lo, hi) }
+}
+
+func (d *decoder) durationOf(zeroOK bool) func(*hcl.Attribute) (time.Duration, bool) {
+	return func(at *hcl.Attribute) (time.Duration, bool) { return d.duration(at, zeroOK) }
+}
+
+func (d *decoder) choice(allowed ...string) func(*hcl.Attribute) (string, bool) {
+	return func(at *hcl.Attribute) (string, bool) { return d.oneOf(at, allowed...) }
 }

@@ -61,26 +61,14 @@ func (d *decoder) decodeHook(block *hcl.Block) *Hook {
 			"%q is not a hook event.%s The events are %s.", h.Event, didYouMean(h.Event, HookEvents), quoteList(HookEvents))
 	}
 	c := d.content(block.Body, hookSchema)
-	if at, ok := c.Attributes["command"]; ok {
-		if v, ok := d.nonEmpty(at); ok {
-			h.Command = v
-		}
-	}
+	setAttr(c.Attributes, "command", &h.Command, d.nonEmpty)
 	if at, ok := c.Attributes["on"]; ok {
 		if v, ok := d.nonEmpty(at); ok {
 			h.On, h.onRange = v, at.Expr.Range()
 		}
 	}
-	if at, ok := c.Attributes["timeout"]; ok {
-		if v, ok := d.duration(at, false); ok {
-			h.Timeout = v
-		}
-	}
-	if at, ok := c.Attributes["continue_on_error"]; ok {
-		if v, ok := d.boolean(at); ok {
-			h.ContinueOnError = v
-		}
-	}
+	setAttr(c.Attributes, "timeout", &h.Timeout, d.durationOf(false))
+	setAttr(c.Attributes, "continue_on_error", &h.ContinueOnError, d.boolean)
 	if at, ok := c.Attributes["per_node"]; ok {
 		if v, ok := d.boolean(at); ok {
 			h.PerNode = v

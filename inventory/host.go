@@ -107,11 +107,7 @@ func (d *decoder) decodeHost(block *hcl.Block, global SSH) *Host {
 			h.Address = v
 		}
 	}
-	if at, ok := c.Attributes["port"]; ok {
-		if v, ok := d.integer(at, 1, 65535); ok {
-			h.Port = v
-		}
-	}
+	setAttr(c.Attributes, "port", &h.Port, d.intIn(1, 65535))
 	if at, ok := c.Attributes["roles"]; ok {
 		h.Roles = d.decodeRoles(at)
 	}
@@ -136,11 +132,7 @@ func (d *decoder) decodeHost(block *hcl.Block, global SSH) *Host {
 		}
 	}
 	// Host-level user is a shorthand for ssh { user = ... }; ssh wins.
-	if at, ok := c.Attributes["user"]; ok {
-		if v, ok := d.nonEmpty(at); ok {
-			h.SSH.User = v
-		}
-	}
+	setAttr(c.Attributes, "user", &h.SSH.User, d.nonEmpty)
 	if b := d.single(c.Blocks.OfType("ssh"), "ssh"); b != nil {
 		rs := d.applySSH(&h.SSH, b, hostSSHSchema)
 		h.jumpRange = rs.jump

@@ -143,11 +143,6 @@ func Redacted(inv *Inventory) *Document {
 		p := b.sub("package")
 		p.str("source", u.Package.Source)
 		p.strIf("dir", u.Package.Dir)
-		if r := u.Package.Repository; r != nil {
-			rb := p.sub("repository")
-			rb.str("url", r.URL)
-			rb.attr("pin", cty.BoolVal(r.Pin))
-		}
 	}
 	for _, hk := range inv.Hooks {
 		b := doc.sub("hook", hk.Event)
@@ -172,7 +167,6 @@ func Redacted(inv *Inventory) *Document {
 		for _, s := range v.Smoke {
 			sb := b.sub("smoke")
 			sb.strIf("name", s.Name)
-			sb.str("method", s.Method)
 			sb.str("path", s.Path)
 			sb.strIf("host", s.Host)
 			sb.num("status", s.Status)

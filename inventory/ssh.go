@@ -52,7 +52,7 @@ const (
 	DefaultKeepalive         = 15 * time.Second
 	DefaultConnectRetries    = 3
 	DefaultConcurrency       = 16
-	DefaultUploadConcurrency = 4
+	DefaultUploadConcurrency = 8
 )
 
 func defaultSSH() SSH {
@@ -140,26 +140,10 @@ func (d *decoder) applySSH(s *SSH, block *hcl.Block, schema *hcl.BodySchema) ssh
 	var rs sshRanges
 	c := d.content(block.Body, schema)
 	a := c.Attributes
-	if at, ok := a["user"]; ok {
-		if v, ok := d.nonEmpty(at); ok {
-			s.User = v
-		}
-	}
-	if at, ok := a["private_keys"]; ok {
-		if v, ok := d.paths(at); ok {
-			s.PrivateKeys = v
-		}
-	}
-	if at, ok := a["use_agent"]; ok {
-		if v, ok := d.boolean(at); ok {
-			s.UseAgent = v
-		}
-	}
-	if at, ok := a["known_hosts"]; ok {
-		if v, ok := d.paths(at); ok {
-			s.KnownHosts = v
-		}
-	}
+	setAttr(a, "user", &s.User, d.nonEmpty)
+	setAttr(a, "private_keys", &s.PrivateKeys, d.paths)
+	setAttr(a, "use_agent", &s.UseAgent, d.boolean)
+	setAttr(a, "known_hosts", &s.KnownHosts, d.paths)
 	if at, ok := a["host_key_policy"]; ok {
 		if v, ok := d.oneOf(at, string(HostKeyStrict), string(HostKeyAcceptNew)); ok {
 			s.HostKeyPolicy = HostKeyPolicy(v)
@@ -181,31 +165,11 @@ func (d *decoder) applySSH(s *SSH, block *hcl.Block, schema *hcl.BodySchema) ssh
 			}
 		}
 	}
-	if at, ok := a["connect_timeout"]; ok {
-		if v, ok := d.duration(at, false); ok {
-			s.ConnectTimeout = v
-		}
-	}
-	if at, ok := a["keepalive"]; ok {
-		if v, ok := d.duration(at, true); ok {
-			s.Keepalive = v
-		}
-	}
-	if at, ok := a["connect_retries"]; ok {
-		if v, ok := d.integer(at, 0, 100); ok {
-			s.ConnectRetries = v
-		}
-	}
-	if at, ok := a["concurrency"]; ok {
-		if v, ok := d.integer(at, 1, 1024); ok {
-			s.Concurrency = v
-		}
-	}
-	if at, ok := a["upload_concurrency"]; ok {
-		if v, ok := d.integer(at, 1, 1024); ok {
-			s.UploadConcurrency = v
-		}
-	}
+	setAttr(a, "connect_timeout", &s.ConnectTimeout, d.durationOf(false))
+	setAttr(a, "keepalive", &s.Keepalive, d.durationOf(true))
+	setAttr(a, "connect_retries", &s.ConnectRetries, d.intIn(0, 100))
+	setAttr(a, "concurrency", &s.Concurrency, d.intIn(1, 1024))
+	setAttr(a, "upload_concurrency", &s.UploadConcurrency, d.intIn(1, 1024))
 	if b := d.single(c.Blocks.OfType("become"), "become"); b != nil {
 		s.Become = d.decodeBecome(b)
 	}
@@ -215,16 +179,8 @@ func (d *decoder) applySSH(s *SSH, block *hcl.Block, schema *hcl.BodySchema) ssh
 func (d *decoder) decodeBecome(block *hcl.Block) *Become {
 	c := d.content(block.Body, becomeSchema)
 	b := &Become{Method: "sudo", User: "root"}
-	if at, ok := c.Attributes["method"]; ok {
-		if v, ok := d.oneOf(at, "sudo", "none"); ok {
-			b.Method = v
-		}
-	}
-	if at, ok := c.Attributes["user"]; ok {
-		if v, ok := d.nonEmpty(at); ok {
-			b.User = v
-		}
-	}
+	setAttr(c.Attributes, "method", &b.Method, d.choice("sudo", "none"))
+	setAttr(c.Attributes, "user", &b.User, d.nonEmpty)
 	b.Password = d.decodeSecret(c.Attributes, "become password")
 	if b.Method == "none" {
 		return nil

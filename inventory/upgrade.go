@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/kongctl/kongctl/kongver"
+
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -32,8 +34,8 @@ const (
 
 // Upgrade says what to upgrade and how.
 type Upgrade struct {
-	From           Version // zero when not given (detected on the nodes)
-	To             Version
+	From           kongver.Version // zero when not given (detected on the nodes)
+	To             kongver.Version
 	Edition        Edition
 	KongConf       string
 	Prefix         string
@@ -68,18 +70,14 @@ type Upgrade struct {
 	orderRaw  []string
 }
 
-// Package says where the Kong packages come from.
+// Package says where the Kong packages come from: files on the bastion
+// (source "file"), or the package repositories each node's apt or dnf
+// already has configured (source "repository"; kongctl downloads exactly
+// upgrade.to there and adds no repository of its own).
 type Package struct {
-	Source     string // "file" or "repository"
-	Dir        string // source "file": directory holding the package files
-	Repository *Repository
-	DeclRange  hcl.Range
-}
-
-// Repository is a package repository (apt or yum).
-type Repository struct {
-	URL string
-	Pin bool // pin the package to exactly Upgrade.To
+	Source    string // "file" or "repository"
+	Dir       string // source "file": directory holding the package files
+	DeclRange hcl.Range
 }
 
 // PackageName is the distribution package's name: "kong" or
@@ -95,7 +93,7 @@ func (u *Upgrade) PackageName() string {
 // <name>_<version>_<arch>.<format>, e.g. "kong_3.4.2_amd64.deb" or
 // "kong-enterprise-edition_3.4.3.12_arm64.rpm" (Debian arch names for both
 // formats).
-func (u *Upgrade) PackageFile(v Version, arch, format string) string {
+func (u *Upgrade) PackageFile(v kongver.Version, arch, format string) string {
 	return fmt.Sprintf("%s_%s_%s.%s", u.PackageName(), v, arch, format)
 }
 
@@ -120,11 +118,6 @@ var upgradeSchema = &hcl.BodySchema{
 
 var packageSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{{Name: "source"}, {Name: "dir"}},
-	Blocks:     []hcl.BlockHeaderSchema{{Type: "repository"}},
-}
-
-var repositorySchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "url", Required: true}, {Name: "pin"}},
 }
 
 func (d *decoder) decodeUpgrade(block *hcl.Block) *Upgrade {
@@ -170,36 +163,12 @@ func (d *decoder) decodeUpgrade(block *hcl.Block) *Upgrade {
 			}
 		}
 	}
-	if at, ok := a["service_manager"]; ok {
-		if v, ok := d.oneOf(at, "cli", "systemd"); ok {
-			u.ServiceManager = v
-		}
-	}
-	if at, ok := a["on_failure"]; ok {
-		if v, ok := d.oneOf(at, "rollback", "pause"); ok {
-			u.OnFailure = v
-		}
-	}
-	if at, ok := a["stop"]; ok {
-		if v, ok := d.oneOf(at, StopParallel, StopSequential); ok {
-			u.Stop = v
-		}
-	}
-	if at, ok := a["finish"]; ok {
-		if v, ok := d.oneOf(at, FinishBeforeStart, FinishAfterVerify); ok {
-			u.Finish = v
-		}
-	}
-	if at, ok := a["decommission"]; ok {
-		if v, ok := d.boolean(at); ok {
-			u.Decommission = v
-		}
-	}
-	if at, ok := a["migration_host"]; ok {
-		if v, ok := d.nonEmpty(at); ok {
-			u.MigrationHost = v
-		}
-	}
+	setAttr(a, "service_manager", &u.ServiceManager, d.choice("cli", "systemd"))
+	setAttr(a, "on_failure", &u.OnFailure, d.choice("rollback", "pause"))
+	setAttr(a, "stop", &u.Stop, d.choice(StopParallel, StopSequential))
+	setAttr(a, "finish", &u.Finish, d.choice(FinishBeforeStart, FinishAfterVerify))
+	setAttr(a, "decommission", &u.Decommission, d.boolean)
+	setAttr(a, "migration_host", &u.MigrationHost, d.nonEmpty)
 	if at, ok := a["order"]; ok {
 		if v, ok := d.strList(at); ok {
 			u.orderAttr, u.orderRaw = at, v
@@ -209,27 +178,27 @@ func (d *decoder) decodeUpgrade(block *hcl.Block) *Upgrade {
 		u.Package = d.decodePackage(b)
 	} else {
 		d.errorf(block.Body.MissingItemRange(), "Missing package block",
-			"The upgrade block needs a package block saying where the new Kong packages come from, e.g. package { source = \"file\"  dir = \"packages\" } or package { source = \"repository\"  repository { url = \"https://...\" } }.")
+			"The upgrade block needs a package block saying where the new Kong packages come from, e.g. package { source = \"file\"  dir = \"packages\" } or package { source = \"repository\" } (the nodes' configured apt or dnf repositories).")
 	}
 	return u
 }
 
-func (d *decoder) version(at *hcl.Attribute, ed Edition) Version {
+func (d *decoder) version(at *hcl.Attribute, ed Edition) kongver.Version {
 	s, ok := d.nonEmpty(at)
 	if !ok {
-		return Version{}
+		return kongver.Version{}
 	}
-	v, err := ParseVersion(s)
+	v, err := kongver.Parse(s)
 	if err != nil {
 		d.errorf(at.Expr.Range(), "Invalid version",
 			"%q is not a Kong version. Write x.y.z for Kong Gateway (e.g. \"3.4.2\") or x.y.z.w for Kong Gateway Enterprise (e.g. \"3.4.3.12\").", s)
-		return Version{}
+		return kongver.Version{}
 	}
 	switch {
-	case ed == EditionEnterprise && !v.HasBuild:
+	case ed == EditionEnterprise && !v.FourPart():
 		d.errorf(at.Expr.Range(), "Invalid version",
 			"Kong Gateway Enterprise versions have four numbers, x.y.z.w (e.g. \"3.4.3.12\"); %q has three. If this is Kong Gateway (OSS), set edition = \"oss\".", s)
-	case ed == EditionOSS && v.HasBuild:
+	case ed == EditionOSS && v.FourPart():
 		d.errorf(at.Expr.Range(), "Invalid version",
 			"Kong Gateway (OSS) versions have three numbers, x.y.z; %q has four. If this is Kong Gateway Enterprise, set edition = \"enterprise\".", s)
 	}
@@ -239,44 +208,12 @@ func (d *decoder) version(at *hcl.Attribute, ed Edition) Version {
 func (d *decoder) decodePackage(block *hcl.Block) Package {
 	p := Package{Source: SourceFile, DeclRange: block.DefRange}
 	c := d.content(block.Body, packageSchema)
-	if at, ok := c.Attributes["source"]; ok {
-		if v, ok := d.oneOf(at, SourceFile, SourceRepository); ok {
-			p.Source = v
-		}
-	}
-	if at, ok := c.Attributes["dir"]; ok {
-		if v, ok := d.path(at); ok {
-			p.Dir = v
-		}
-	}
-	if b := d.single(c.Blocks.OfType("repository"), "repository"); b != nil {
-		rc := d.content(b.Body, repositorySchema)
-		r := &Repository{Pin: true}
-		if at, ok := rc.Attributes["url"]; ok {
-			if v, ok := d.nonEmpty(at); ok {
-				if !strings.Contains(v, "://") {
-					d.errorf(at.Expr.Range(), "Invalid repository URL", "The repository url %q must be a URL such as \"https://packages.example.com/kong\".", v)
-				}
-				r.URL = v
-			}
-		}
-		if at, ok := rc.Attributes["pin"]; ok {
-			if v, ok := d.boolean(at); ok {
-				r.Pin = v
-			}
-		}
-		p.Repository = r
-	}
-	switch p.Source {
-	case SourceFile:
+	setAttr(c.Attributes, "source", &p.Source, d.choice(SourceFile, SourceRepository))
+	setAttr(c.Attributes, "dir", &p.Dir, d.path)
+	if p.Source == SourceFile {
 		if _, ok := c.Attributes["dir"]; !ok {
 			d.errorf(block.DefRange, "Missing package directory",
 				"With source = \"file\", set dir to the directory holding kong_<version>_<arch>.deb (or kong-enterprise-edition_<version>_<arch>.deb, and .rpm), relative to the inventory.")
-		}
-	case SourceRepository:
-		if p.Repository == nil {
-			d.errorf(block.DefRange, "Missing repository block",
-				"With source = \"repository\", add repository { url = \"https://...\" } naming the package repository.")
 		}
 	}
 	return p

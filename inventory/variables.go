@@ -37,8 +37,11 @@ func (d *decoder) decodeVariables(blocks hcl.Blocks) cty.Value {
 		}
 		first[name] = b.LabelRanges[0]
 		c := d.content(b.Body, variableSchema)
+		desc := ""
 		if at, ok := c.Attributes["description"]; ok {
-			d.str(at)
+			if x, ok := d.str(at); ok && x != "" {
+				desc = " (" + x + ")"
+			}
 		}
 		val := cty.NullVal(cty.DynamicPseudoType)
 		if at, ok := c.Attributes["default"]; ok {
@@ -53,7 +56,7 @@ func (d *decoder) decodeVariables(blocks hcl.Blocks) cty.Value {
 		}
 		if val.IsNull() {
 			d.errorf(b.LabelRanges[0], "Missing variable value",
-				"The variable %q has no value. Give it a default (default = ...) or set the environment variable %s%s.", name, VarEnvPrefix, name)
+				"The variable %q%s has no value. Give it a default (default = ...) or set the environment variable %s%s.", name, desc, VarEnvPrefix, name)
 			val = cty.DynamicVal
 		}
 		vars[name] = val

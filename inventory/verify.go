@@ -21,10 +21,10 @@ type Health struct {
 	Interval time.Duration // between probes
 }
 
-// Smoke is one request sent through each node's proxy.
+// Smoke is one GET sent through each node's proxy. There is no method: a
+// smoke request reaches the real upstreams and must change nothing.
 type Smoke struct {
 	Name      string // optional block label
-	Method    string
 	Path      string
 	Host      string // Host header; "" = none
 	Status    int    // expected status code
@@ -63,7 +63,6 @@ var healthSchema = &hcl.BodySchema{
 var smokeSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "name"},
-		{Name: "method"},
 		{Name: "path", Required: true},
 		{Name: "host"},
 		{Name: "status"},
@@ -79,80 +78,33 @@ var gateSchema = &hcl.BodySchema{
 	},
 }
 
-var httpMethods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
-
 func (d *decoder) decodeVerify(block *hcl.Block) *Verify {
 	v := defaultVerify()
 	c := d.content(block.Body, verifySchema)
-	if at, ok := c.Attributes["soak"]; ok {
-		if x, ok := d.duration(at, true); ok {
-			v.Soak = x
-		}
-	}
+	setAttr(c.Attributes, "soak", &v.Soak, d.durationOf(true))
 	if b := d.single(c.Blocks.OfType("health"), "health"); b != nil {
 		hc := d.content(b.Body, healthSchema)
-		if at, ok := hc.Attributes["timeout"]; ok {
-			if x, ok := d.duration(at, false); ok {
-				v.Health.Timeout = x
-			}
-		}
-		if at, ok := hc.Attributes["interval"]; ok {
-			if x, ok := d.duration(at, false); ok {
-				v.Health.Interval = x
-			}
-		}
+		setAttr(hc.Attributes, "timeout", &v.Health.Timeout, d.durationOf(false))
+		setAttr(hc.Attributes, "interval", &v.Health.Interval, d.durationOf(false))
 	}
 	for _, b := range c.Blocks.OfType("smoke") {
 		v.Smoke = append(v.Smoke, d.decodeSmoke(b))
 	}
 	if b := d.single(c.Blocks.OfType("gate"), "gate"); b != nil {
 		gc := d.content(b.Body, gateSchema)
-		if at, ok := gc.Attributes["max_error_rate"]; ok {
-			if x, ok := d.float(at, 0, 1); ok {
-				v.Gate.MaxErrorRate = x
-			}
-		}
-		if at, ok := gc.Attributes["max_5xx"]; ok {
-			if x, ok := d.integer(at, 0, 1<<30); ok {
-				v.Gate.Max5xx = x
-			}
-		}
-		if at, ok := gc.Attributes["max_latency_p99"]; ok {
-			if x, ok := d.duration(at, false); ok {
-				v.Gate.MaxLatencyP99 = x
-			}
-		}
-		if at, ok := gc.Attributes["min_requests"]; ok {
-			if x, ok := d.integer(at, 0, 1<<30); ok {
-				v.Gate.MinRequests = x
-			}
-		}
+		setAttr(gc.Attributes, "max_error_rate", &v.Gate.MaxErrorRate, d.floatIn(0, 1))
+		setAttr(gc.Attributes, "max_5xx", &v.Gate.Max5xx, d.intIn(0, 1<<30))
+		setAttr(gc.Attributes, "max_latency_p99", &v.Gate.MaxLatencyP99, d.durationOf(false))
+		setAttr(gc.Attributes, "min_requests", &v.Gate.MinRequests, d.intIn(0, 1<<30))
 	}
 	return v
 }
 
 func (d *decoder) decodeSmoke(b *hcl.Block) *Smoke {
-	s := &Smoke{Method: "GET", Status: 200, DeclRange: b.DefRange}
+	s := &Smoke{Status: 200, DeclRange: b.DefRange}
 	c := d.content(b.Body, smokeSchema)
 	a := c.Attributes
-	if at, ok := a["name"]; ok {
-		if x, ok := d.str(at); ok {
-			s.Name = x
-		}
-	}
-	if at, ok := a["method"]; ok {
-		if x, ok := d.str(at); ok {
-			up := strings.ToUpper(x)
-			valid := false
-			for _, m := range httpMethods {
-				valid = valid || m == up
-			}
-			if !valid {
-				d.errorf(at.Expr.Range(), "Invalid HTTP method", "%q is not an HTTP method kongctl sends.%s Use one of %s.", x, didYouMean(up, httpMethods), quoteList(httpMethods))
-			}
-			s.Method = up
-		}
-	}
+	setAttr(a, "name", &s.Name, d.str)
 	if at, ok := a["path"]; ok {
 		if x, ok := d.nonEmpty(at); ok {
 			if !strings.HasPrefix(x, "/") {
@@ -161,15 +113,7 @@ func (d *decoder) decodeSmoke(b *hcl.Block) *Smoke {
 			s.Path = x
 		}
 	}
-	if at, ok := a["host"]; ok {
-		if x, ok := d.str(at); ok {
-			s.Host = x
-		}
-	}
-	if at, ok := a["status"]; ok {
-		if x, ok := d.integer(at, 100, 599); ok {
-			s.Status = x
-		}
-	}
+	setAttr(a, "host", &s.Host, d.str)
+	setAttr(a, "status", &s.Status, d.intIn(100, 599))
 	return s
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"github.com/kongctl/kongctl/kongver"
 	"github.com/spf13/cobra"
 
 	"github.com/kongctl/kongctl/controller"
@@ -108,20 +109,20 @@ func (a *app) parseUpgrade(o upgradeOptions) (*upgradeRequest, error) {
 
 // parseTo parses --to ("" = not given). It runs before the inventory is
 // loaded, so a malformed flag is reported first.
-func parseTo(s string) (inventory.Version, error) {
+func parseTo(s string) (kongver.Version, error) {
 	if s == "" {
-		return inventory.Version{}, nil
+		return kongver.Version{}, nil
 	}
-	v, err := inventory.ParseVersion(s)
+	v, err := kongver.Parse(s)
 	if err != nil {
-		return inventory.Version{}, usageErrorf("--to: %w", err)
+		return kongver.Version{}, usageErrorf("--to: %w", err)
 	}
 	return v, nil
 }
 
 // applyTo makes a given --to the inventory's upgrade.to, once it is checked
 // against the inventory's edition and from version.
-func applyTo(u *inventory.Upgrade, to inventory.Version) error {
+func applyTo(u *inventory.Upgrade, to kongver.Version) error {
 	if to.IsZero() {
 		return nil
 	}
@@ -134,11 +135,11 @@ func applyTo(u *inventory.Upgrade, to inventory.Version) error {
 
 // checkTarget validates a --to version against the inventory's edition and
 // from version.
-func checkTarget(u *inventory.Upgrade, to inventory.Version) error {
+func checkTarget(u *inventory.Upgrade, to kongver.Version) error {
 	switch {
-	case u.Edition == inventory.EditionEnterprise && !to.HasBuild:
+	case u.Edition == inventory.EditionEnterprise && !to.FourPart():
 		return usageErrorf("--to %s: Kong Gateway Enterprise versions have four numbers (x.y.z.w)", to)
-	case u.Edition == inventory.EditionOSS && to.HasBuild:
+	case u.Edition == inventory.EditionOSS && to.FourPart():
 		return usageErrorf("--to %s: Kong Gateway (OSS) versions have three numbers (x.y.z); set edition = \"enterprise\" in the inventory for Enterprise", to)
 	case !u.From.IsZero() && to.Compare(u.From) <= 0:
 		return usageErrorf("--to %s is not newer than upgrade.from %s", to, u.From)

@@ -6,13 +6,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
-)
 
-// shellQuote quotes s for a POSIX shell: single quotes, with each embedded
-// single quote written as '\”.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
+	"github.com/kongctl/kongctl/internal/shellquote"
+)
 
 // becomeCommand wraps cmd for running as b.User (default root) when logged
 // in as loginUser. It returns the command line and the bytes to send on
@@ -51,9 +47,9 @@ func becomeCommand(b *Become, loginUser, cmd string) (string, []byte, error) {
 		pre = append(append(pre, b.Password...), '\n')
 	}
 	if target != "root" {
-		sb.WriteString(" -u " + shellQuote(target))
+		sb.WriteString(" -u " + shellquote.Quote(target))
 	}
-	sb.WriteString(" -- sh -c " + shellQuote(cmd))
+	sb.WriteString(" -- sh -c " + shellquote.Quote(cmd))
 	return sb.String(), pre, nil
 }
 

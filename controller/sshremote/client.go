@@ -5,9 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,6 +25,8 @@ type Client struct {
 	user  string // login user
 	conn  *ssh.Client
 	jumps []*Client // bastions, outermost first; closed after conn
+	// hostKey is the key the host presented and the checker accepted.
+	hostKey ssh.PublicKey
 
 	uploadSem chan struct{} // set by Pool to bound uploads; nil = unbounded
 
@@ -56,6 +56,15 @@ func newClient(cfg *Config, label, user string, conn *ssh.Client) *Client {
 		go c.keepalive(cfg.Keepalive)
 	}
 	return c
+}
+
+// HostKey is the host key the server presented on this connection, in
+// authorized_keys form without a comment ("ssh-ed25519 AAAA...").
+func (c *Client) HostKey() string {
+	if c.hostKey == nil {
+		return ""
+	}
+	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(c.hostKey)))
 }
 
 // Name is the host's inventory name (or its address when unnamed).
@@ -333,185 +342,4 @@ func signalNumber(sig string) int {
 		return 15
 	}
 	return 0
-}
-
-// sftpClient returns the shared SFTP client, starting it on first use.
-func (c *Client) sftpClient(ctx context.Context) (*sftp.Client, error) {
-	c.sftpMu.Lock()
-	defer c.sftpMu.Unlock()
-	if c.sftp != nil {
-		return c.sftp, nil
-	}
-	var sc *sftp.Client
-	err := c.guard(ctx, func() error {
-		var e error
-		sc, e = sftp.NewClient(c.conn, sftp.UseConcurrentWrites(true))
-		return e
-	})
-	if err != nil {
-		if sc != nil {
-			sc.Close()
-		}
-		return nil, fmt.Errorf("start sftp: %w", err)
-	}
-	c.sftp = sc
-	return sc, nil
-}
-
-// dropSFTP closes sc and forgets it, so the next operation starts afresh.
-func (c *Client) dropSFTP(sc *sftp.Client) {
-	c.sftpMu.Lock()
-	if c.sftp == sc {
-		c.sftp = nil
-	}
-	c.sftpMu.Unlock()
-	sc.Close()
-}
-
-// withSFTP runs fn with the shared SFTP client, bounded by ctx: a cancel
-// closes the SFTP client (failing other SFTP calls in flight on this host).
-func (c *Client) withSFTP(ctx context.Context, op string, fn func(*sftp.Client) error) error {
-	sc, err := c.sftpClient(ctx)
-	if err != nil {
-		return c.opErr(op, err)
-	}
-	if err := c.guard(ctx, func() error { return fn(sc) }, func() { c.dropSFTP(sc) }); err != nil {
-		return c.opErr(op, err)
-	}
-	return nil
-}
-
-// Upload writes src to dst over SFTP, creating or truncating dst with mode.
-// It writes dst directly: callers wanting atomicity upload to a temporary
-// name and Rename. size, when >= 0, is checked against the bytes written.
-// progress, if set, is called with the running total after each write.
-// When the Client came from a Pool, uploads wait for a slot of the pool's
-// upload limit.
-func (c *Client) Upload(ctx context.Context, dst string, src io.Reader, size int64, mode fs.FileMode, progress func(written int64)) error {
-	op := "upload " + dst
-	if c.uploadSem != nil {
-		select {
-		case c.uploadSem <- struct{}{}:
-			defer func() { <-c.uploadSem }()
-		case <-ctx.Done():
-			return c.opErr(op, ctx.Err())
-		}
-	}
-	return c.withSFTP(ctx, op, func(sc *sftp.Client) error {
-		f, err := sc.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC)
-		if err != nil {
-			return err
-		}
-		if err := f.Chmod(mode); err != nil {
-			f.Close()
-			return fmt.Errorf("chmod %v: %w", mode, err)
-		}
-		w := &progressWriter{w: f, progress: progress}
-		n, err := io.CopyBuffer(w, ctxReader{ctx, src}, make([]byte, 256<<10))
-		if err != nil {
-			f.Close()
-			return err
-		}
-		if size >= 0 && n != size {
-			f.Close()
-			return fmt.Errorf("size mismatch: wrote %d bytes, expected %d", n, size)
-		}
-		return f.Close()
-	})
-}
-
-// progressWriter reports bytes written; it also hides the sftp.File's
-// ReadFrom so io.CopyBuffer writes in large chunks we can count.
-type progressWriter struct {
-	w        io.Writer
-	n        int64
-	progress func(int64)
-}
-
-func (p *progressWriter) Write(b []byte) (int, error) {
-	n, err := p.w.Write(b)
-	p.n += int64(n)
-	if p.progress != nil && n > 0 {
-		p.progress(p.n)
-	}
-	return n, err
-}
-
-// ctxReader stops a copy when ctx ends; it also hides WriterTo.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (r ctxReader) Read(b []byte) (int, error) {
-	if err := r.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return r.r.Read(b)
-}
-
-// Stat returns the remote file's info; a missing file gives an error
-// matching fs.ErrNotExist.
-func (c *Client) Stat(ctx context.Context, path string) (fs.FileInfo, error) {
-	var fi fs.FileInfo
-	err := c.withSFTP(ctx, "stat "+path, func(sc *sftp.Client) error {
-		var e error
-		fi, e = sc.Stat(path)
-		return e
-	})
-	return fi, err
-}
-
-// ReadFile returns the remote file's contents, at most MaxOutputBytes of
-// them: a larger file fails with an *OutputLimitError (stream it with Run
-// and RunRequest.Stdout instead).
-func (c *Client) ReadFile(ctx context.Context, path string) ([]byte, error) {
-	var data []byte
-	err := c.withSFTP(ctx, "read "+path, func(sc *sftp.Client) error {
-		f, err := sc.Open(path)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		var buf bytes.Buffer
-		if _, err := buf.ReadFrom(io.LimitReader(f, MaxOutputBytes+1)); err != nil {
-			return err
-		}
-		if buf.Len() > MaxOutputBytes {
-			return &OutputLimitError{Stream: "file", Limit: MaxOutputBytes}
-		}
-		data = buf.Bytes()
-		return nil
-	})
-	return data, err
-}
-
-// Rename moves oldpath to newpath, replacing newpath. It uses the
-// posix-rename@openssh.com extension (atomic replace) when the server has
-// it, and otherwise removes newpath first (not atomic).
-func (c *Client) Rename(ctx context.Context, oldpath, newpath string) error {
-	return c.withSFTP(ctx, fmt.Sprintf("rename %s to %s", oldpath, newpath), func(sc *sftp.Client) error {
-		if _, ok := sc.HasExtension("posix-rename@openssh.com"); ok {
-			return sc.PosixRename(oldpath, newpath)
-		}
-		if err := sc.Remove(newpath); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
-		return sc.Rename(oldpath, newpath)
-	})
-}
-
-// Remove deletes a remote file or empty directory.
-func (c *Client) Remove(ctx context.Context, path string) error {
-	return c.withSFTP(ctx, "remove "+path, func(sc *sftp.Client) error { return sc.Remove(path) })
-}
-
-// MkdirAll creates a remote directory and its parents.
-func (c *Client) MkdirAll(ctx context.Context, path string) error {
-	return c.withSFTP(ctx, "mkdir "+path, func(sc *sftp.Client) error { return sc.MkdirAll(path) })
-}
-
-// Chmod changes a remote file's mode.
-func (c *Client) Chmod(ctx context.Context, path string, mode fs.FileMode) error {
-	return c.withSFTP(ctx, "chmod "+path, func(sc *sftp.Client) error { return sc.Chmod(path, mode) })
 }

@@ -394,6 +394,39 @@ func TestAcceptNew(t *testing.T) {
 	}
 }
 
+// HostKeyProbe takes the server's ed25519 key unchecked, touches no
+// known_hosts file, and hands the key to the caller, who must prove it.
+func TestHostKeyProbe(t *testing.T) {
+	_, rsa := sshtest.GenerateKey(t, "rsa")
+	_, ed := sshtest.GenerateKey(t, "ed25519")
+	srv := sshtest.NewServer(t, &sshtest.Options{HostKeys: []ssh.Signer{rsa, ed}})
+	home := t.TempDir()
+	t.Setenv("HOME", home) // the default known_hosts is not read nor written
+	cfg := baseConfig(t, srv)
+	cfg.KnownHostsFiles = nil
+	cfg.HostKeyPolicy = HostKeyProbe
+	c := dial(t, cfg)
+	want := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(ed.PublicKey())))
+	if got := c.HostKey(); got != want {
+		t.Errorf("HostKey() = %q, want the ed25519 key %q", got, want)
+	}
+	if res, err := c.Run(testCtx(t), RunRequest{Cmd: "echo ok"}); err != nil || strings.TrimSpace(string(res.Stdout)) != "ok" {
+		t.Errorf("run over the probe connection: %q %v", res.Stdout, err)
+	}
+	if _, err := os.Stat(filepath.Join(home, ".ssh")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("probe touched ~/.ssh: %v", err)
+	}
+	// A strict client knows its key too.
+	if got := dial(t, baseConfig(t, srv)).HostKey(); got == "" {
+		t.Error("HostKey() of a strict connection is empty")
+	}
+	// The probe checks nothing, so it takes no keys to check.
+	cfg.PinnedKeys = []string{want}
+	if _, err := Dial(testCtx(t), cfg); err == nil || !strings.Contains(err.Error(), "checks no key") {
+		t.Errorf("probe with a pinned key: err = %v", err)
+	}
+}
+
 func TestJumpChain(t *testing.T) {
 	t.Parallel()
 	b1 := sshtest.NewServer(t, nil)

@@ -258,5 +258,7 @@ func dialOnce(ctx context.Context, cfg *Config, via *Client, label string, auth 
 		return nil, wrap("handshake", err)
 	}
 	_ = conn.SetDeadline(time.Time{})
-	return newClient(cfg, label, user, ssh.NewClient(sc, chans, reqs)), nil
+	c := newClient(cfg, label, user, ssh.NewClient(sc, chans, reqs))
+	c.hostKey = hk.presented
+	return c, nil
 }

@@ -2,9 +2,12 @@ package sshremote
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/kongctl/kongctl/internal/fanout"
 )
 
 // ConfigFunc returns the Config for a host name.
@@ -23,7 +26,8 @@ func StaticConfigs(m map[string]*Config) ConfigFunc {
 
 // Limits bounds a Pool's concurrency.
 type Limits struct {
-	// Concurrency is how many hosts ForEach works on at once; 0 means 10.
+	// Concurrency is how many hosts one ForEach call works on at once; 0
+	// means 10.
 	Concurrency int
 	// UploadConcurrency is how many uploads run at once across the pool's
 	// clients; 0 means 4.
@@ -41,9 +45,9 @@ type HostResult struct {
 // runs work across hosts with bounded concurrency. It is safe for
 // concurrent use.
 type Pool struct {
-	configs ConfigFunc
-	runSem  chan struct{}
-	upSem   chan struct{}
+	configs     ConfigFunc
+	concurrency int
+	upSem       chan struct{}
 
 	mu      sync.Mutex
 	entries map[string]*poolEntry // guarded by mu
@@ -65,10 +69,10 @@ func NewPool(configs ConfigFunc, lim Limits) *Pool {
 		lim.UploadConcurrency = 4
 	}
 	return &Pool{
-		configs: configs,
-		runSem:  make(chan struct{}, lim.Concurrency),
-		upSem:   make(chan struct{}, lim.UploadConcurrency),
-		entries: map[string]*poolEntry{},
+		configs:     configs,
+		concurrency: lim.Concurrency,
+		upSem:       make(chan struct{}, lim.UploadConcurrency),
+		entries:     map[string]*poolEntry{},
 	}
 }
 
@@ -146,31 +150,25 @@ func (p *Pool) dial(ctx context.Context, name string, e *poolEntry) {
 // does (hosts not yet started then fail with ctx's error).
 func (p *Pool) ForEach(ctx context.Context, hosts []string, fn func(ctx context.Context, c *Client) error) []HostResult {
 	results := make([]HostResult, len(hosts))
-	var wg sync.WaitGroup
+	rs := make([]*HostResult, len(hosts))
 	for i, h := range hosts {
-		results[i].Host = h
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := &results[i]
-			select {
-			case p.runSem <- struct{}{}:
-				defer func() { <-p.runSem }()
-			case <-ctx.Done():
-				r.Err = fmt.Errorf("ssh %s: not started: %w", h, ctx.Err())
-				return
-			}
-			start := time.Now()
-			defer func() { r.Duration = time.Since(start) }()
-			c, err := p.Get(ctx, h)
-			if err != nil {
-				r.Err = err
-				return
-			}
-			r.Err = fn(ctx, c)
-		}()
+		results[i].Host, rs[i] = h, &results[i]
 	}
-	wg.Wait()
+	errs := fanout.Each(ctx, rs, p.concurrency, func(ctx context.Context, r *HostResult) error {
+		start := time.Now()
+		defer func() { r.Duration = time.Since(start) }()
+		c, err := p.Get(ctx, r.Host)
+		if err != nil {
+			return err
+		}
+		return fn(ctx, c)
+	})
+	for i, err := range errs {
+		if errors.Is(err, fanout.ErrNotStarted) {
+			err = fmt.Errorf("ssh %s: %w", hosts[i], err)
+		}
+		results[i].Err = err
+	}
 	return results
 }
 

@@ -16,6 +16,14 @@ const (
 	// HostKeyAcceptNew records an unknown host's key in known_hosts, but
 	// still refuses a changed one. Only when asked for explicitly.
 	HostKeyAcceptNew HostKeyPolicy = "accept-new"
+	// HostKeyProbe accepts the ed25519 key the server presents, unchecked,
+	// and keeps it for Client.HostKey; known_hosts is neither read nor
+	// written. It is for a one-shot probe that proves the key another way
+	// (the Vagrant inventory probe compares it with the machine's own
+	// /etc/ssh/ssh_host_ed25519_key.pub, read over the same connection, as
+	// `vagrant ssh` itself does not check host keys). Never an inventory
+	// setting.
+	HostKeyProbe HostKeyPolicy = "probe"
 )
 
 // Become says how commands are raised to root on the host.

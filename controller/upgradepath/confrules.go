@@ -3,6 +3,8 @@ package upgradepath
 import (
 	"fmt"
 	"strings"
+
+	"github.com/kongctl/kongctl/kongver"
 )
 
 // ConfKind is what Y does with a kong.conf property set on X.
@@ -121,7 +123,7 @@ type ConfFinding struct {
 
 // Message says what Y does with the entry (one line, no value of a
 // secret).
-func (f ConfFinding) Message(to Version) string {
+func (f ConfFinding) Message(to kongver.Version) string {
 	r, e := f.Rule, f.Entry
 	switch r.Kind {
 	case ConfRemoved:
@@ -152,11 +154,11 @@ func (f ConfFinding) Fix() string {
 
 // Applies says whether r concerns the upgrade from → to of edition
 // (EditionOSS or EditionEnterprise).
-func (r ConfRule) Applies(from, to Version, edition string) bool {
+func (r ConfRule) Applies(from, to kongver.Version, edition string) bool {
 	if r.Enterprise && edition != EditionEnterprise {
 		return false
 	}
-	gone, err := Parse(r.Gone)
+	gone, err := kongver.ParseSeries(r.Gone)
 	if err != nil || !to.AtLeast(gone.Major, gone.Minor) {
 		return false
 	}
@@ -200,7 +202,7 @@ func (r ConfRule) Matches(e ConfEntry) bool {
 // CheckConfEntries applies ConfRules to a node's kong.conf entries for the
 // upgrade from → to, in file order; one finding per entry (the first rule
 // that matches it).
-func CheckConfEntries(entries []ConfEntry, from, to Version, edition string) []ConfFinding {
+func CheckConfEntries(entries []ConfEntry, from, to kongver.Version, edition string) []ConfFinding {
 	var rules []ConfRule
 	for _, r := range ConfRules {
 		if r.Applies(from, to, edition) {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/kongctl/kongctl/kongver"
 )
 
 func TestConfRulesTable(t *testing.T) {
@@ -17,7 +19,7 @@ func TestConfRulesTable(t *testing.T) {
 			t.Errorf("rule %s twice", id)
 		}
 		seen[id] = true
-		if _, err := Parse(r.Gone); err != nil {
+		if _, err := kongver.ParseSeries(r.Gone); err != nil {
 			t.Errorf("rule %s: Gone %q: %v", id, r.Gone, err)
 		}
 		if (r.Kind == ConfInvalid) != (len(r.Values) > 0) {
@@ -58,10 +60,10 @@ func TestCheckConfEntries(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.from+"->"+tt.to, func(t *testing.T) {
 			var got []string
-			for _, f := range CheckConfEntries(conf, MustParse(tt.from), MustParse(tt.to), tt.edition) {
+			for _, f := range CheckConfEntries(conf, kongver.MustParse(tt.from), kongver.MustParse(tt.to), tt.edition) {
 				got = append(got, fmt.Sprintf("%s:%d:%s", f.Entry.Key, f.Entry.Line, f.Rule.Kind))
-				if f.Message(MustParse(tt.to)) == "" || !strings.Contains(f.Fix(), f.Entry.Key) && f.Rule.Kind != ConfInvalid {
-					t.Errorf("%s: message or fix missing: %q / %q", f.Entry.Key, f.Message(MustParse(tt.to)), f.Fix())
+				if f.Message(kongver.MustParse(tt.to)) == "" || !strings.Contains(f.Fix(), f.Entry.Key) && f.Rule.Kind != ConfInvalid {
+					t.Errorf("%s: message or fix missing: %q / %q", f.Entry.Key, f.Message(kongver.MustParse(tt.to)), f.Fix())
 				}
 			}
 			if strings.Join(got, " ") != strings.Join(tt.want, " ") {
@@ -73,7 +75,7 @@ func TestCheckConfEntries(t *testing.T) {
 
 func TestConfFindingText(t *testing.T) {
 	f := ConfFinding{Rule: ConfRules[2], Entry: ConfEntry{Key: "nginx_optimizations", Value: "on", Line: 4}}
-	if got := f.Message(MustParse("3.4.2")); !strings.Contains(got, "nginx_optimizations was removed in Kong 3.0") || !strings.Contains(got, "silently") {
+	if got := f.Message(kongver.MustParse("3.4.2")); !strings.Contains(got, "nginx_optimizations was removed in Kong 3.0") || !strings.Contains(got, "silently") {
 		t.Errorf("message: %q", got)
 	}
 	if got := f.Fix(); !strings.HasPrefix(got, "remove nginx_optimizations from kong.conf") {

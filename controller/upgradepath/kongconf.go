@@ -2,6 +2,8 @@ package upgradepath
 
 import (
 	"strings"
+
+	"github.com/kongctl/kongctl/kongver"
 )
 
 // ConfIssue is one kong.conf setting that breaks (or changes meaning) on
@@ -18,7 +20,7 @@ type ConfIssue struct {
 // value breaks when moving from `from` to `to`; the properties removed or
 // renamed are in ConfRules. conf holds parsed key→value pairs;
 // keys are lower-case kong.conf names.
-func CheckConf(conf map[string]string, from, to Version) []ConfIssue {
+func CheckConf(conf map[string]string, from, to kongver.Version) []ConfIssue {
 	var out []ConfIssue
 	get := func(k string) (string, bool) {
 		v, ok := conf[k]

@@ -3,6 +3,8 @@ package upgradepath
 import (
 	"fmt"
 	"strings"
+
+	"github.com/kongctl/kongctl/kongver"
 )
 
 // Edition is "oss" or "enterprise".
@@ -44,7 +46,7 @@ const LastOSS = "3.9"
 
 // Decision is the policy's answer for one X→Y upgrade.
 type Decision struct {
-	From, To Version
+	From, To kongver.Version
 	Allowed  bool
 	Kind     Kind   // why it is allowed
 	Reason   string // why it is refused, or a one-line description
@@ -79,7 +81,7 @@ func (d Decision) ChainString() string {
 // on their first three parts. fromEdition/toEdition are "oss" or
 // "enterprise"; OSS stopped after 3.9, so OSS→3.10+ is reported as an
 // edition switch (and refused if toEdition is still "oss").
-func Check(from, to Version, fromEdition, toEdition string) Decision {
+func Check(from, to kongver.Version, fromEdition, toEdition string) Decision {
 	d := Decision{From: from, To: to}
 	if fromEdition == "" {
 		fromEdition = EditionOSS
@@ -87,7 +89,7 @@ func Check(from, to Version, fromEdition, toEdition string) Decision {
 	if toEdition == "" {
 		toEdition = fromEdition
 	}
-	switch c := from.Compare3(to); {
+	switch c := from.Core().Compare(to.Core()); {
 	case c > 0:
 		d.Reason = fmt.Sprintf("%s → %s is a downgrade; an in-place downgrade is not supported (use kongctl rollback from the run's backup)", from, to)
 		return d
@@ -132,7 +134,7 @@ func Check(from, to Version, fromEdition, toEdition string) Decision {
 }
 
 // direct reports whether X→Y is one supported hop.
-func direct(from, to Version) (Kind, bool) {
+func direct(from, to kongver.Version) (Kind, bool) {
 	if from.Major == to.Major && from.Minor == to.Minor {
 		return KindPatch, true
 	}
@@ -153,7 +155,7 @@ func (s series) String() string { return fmt.Sprintf("%d.%d", s.major, s.minor) 
 
 // chain finds the shortest sequence of supported hops (breadth first over
 // the known series, plus from's and to's own).
-func chain(from, to Version) []Hop {
+func chain(from, to kongver.Version) []Hop {
 	start := series{from.Major, from.Minor}
 	goal := series{to.Major, to.Minor}
 	nodes := map[series]bool{start: true, goal: true}

@@ -3,6 +3,8 @@ package upgradepath
 import (
 	"strings"
 	"testing"
+
+	"github.com/kongctl/kongctl/kongver"
 )
 
 func TestCheck(t *testing.T) {
@@ -39,7 +41,7 @@ func TestCheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := Check(MustParse(tt.from), MustParse(tt.to), tt.fromEd, tt.toEd)
+			d := Check(kongver.MustParse(tt.from), kongver.MustParse(tt.to), tt.fromEd, tt.toEd)
 			if d.Allowed != tt.allowed {
 				t.Fatalf("Allowed = %v, want %v (reason %q)", d.Allowed, tt.allowed, d.Reason)
 			}
@@ -63,45 +65,13 @@ func TestCheck(t *testing.T) {
 }
 
 func TestCheck28To30Chain(t *testing.T) {
-	d := Check(MustParse("2.8.4"), MustParse("3.0.0"), "", "")
+	d := Check(kongver.MustParse("2.8.4"), kongver.MustParse("3.0.0"), "", "")
 	if d.Allowed {
 		t.Fatal("2.8 → 3.0 allowed; the policy only allows patch, adjacent minor of the same major, and LTS pairs")
 	}
 	// 3.0 is below 3.4, so no forward chain via the LTS pair exists.
 	if len(d.Chain) != 0 {
 		t.Errorf("chain = %q, want none", d.ChainString())
-	}
-}
-
-func TestParse(t *testing.T) {
-	tests := []struct {
-		in   string
-		want string
-		err  bool
-	}{
-		{"3.4.2", "3.4.2", false},
-		{"3.4.3.5", "3.4.3.5", false},
-		{"Kong Enterprise 3.9.0.0", "3.9.0.0", false},
-		{"3.6.0.0-enterprise-edition", "3.6.0.0", false},
-		{"3.4", "3.4.0", false},
-		{"x.4.2", "", true},
-		{"3", "", true},
-		{"1.2.3.4.5", "", true},
-	}
-	for _, tt := range tests {
-		v, err := Parse(tt.in)
-		if (err != nil) != tt.err {
-			t.Fatalf("Parse(%q) err = %v", tt.in, err)
-		}
-		if err == nil && v.String() != tt.want {
-			t.Errorf("Parse(%q) = %s, want %s", tt.in, v, tt.want)
-		}
-	}
-	if MustParse("3.4.3").Compare(MustParse("3.4.3.0")) >= 0 {
-		t.Error("3.4.3 should sort before 3.4.3.0")
-	}
-	if MustParse("3.4.3.9").Compare3(MustParse("3.4.3.1")) != 0 {
-		t.Error("Compare3 should ignore the fourth part")
 	}
 }
 
@@ -119,7 +89,7 @@ func TestDPCompatible(t *testing.T) {
 		{"3.4.2", "2.8.4", false},
 	}
 	for _, tt := range tests {
-		ok, why := DPCompatible(MustParse(tt.cp), MustParse(tt.dp))
+		ok, why := DPCompatible(kongver.MustParse(tt.cp), kongver.MustParse(tt.dp))
 		if ok != tt.ok {
 			t.Errorf("DPCompatible(cp %s, dp %s) = %v (%s), want %v", tt.cp, tt.dp, ok, why, tt.ok)
 		}
@@ -144,7 +114,7 @@ func TestCheckConf(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := CheckConf(tt.conf, MustParse(tt.from), MustParse(tt.to))
+			got := CheckConf(tt.conf, kongver.MustParse(tt.from), kongver.MustParse(tt.to))
 			var keys []string
 			for _, i := range got {
 				keys = append(keys, i.Key)

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/kongctl/kongctl/kongver"
 )
 
 // PostgreSQL requirements of a Kong version (kong-reference 9.7).
@@ -27,7 +29,7 @@ const PGMinVersionNum = 90500
 //     (developer.konghq.com app/_data/products/gateway.yml).
 //
 // Majors are ranked as major*100, 9.x as 900+x (9.5 = 905, 15 = 1500).
-func PGSupported(kong Version) (lo, hi int) {
+func PGSupported(kong kongver.Version) (lo, hi int) {
 	switch {
 	case kong.Major < 3:
 		return 905, 1500
@@ -115,7 +117,7 @@ var pgmoonMethods = []string{"trust", "password", "md5", "scram-sha-256", "ident
 // an unsupported pairing is the operator's to accept), and the
 // authentication method Y's driver must answer (an error when known, a
 // warning when inferred).
-func CheckPostgres(y Version, s PGServer) []PGIssue {
+func CheckPostgres(y kongver.Version, s PGServer) []PGIssue {
 	var out []PGIssue
 	if s.VersionNum > 0 && s.VersionNum < PGMinVersionNum {
 		out = append(out, PGIssue{Error: true, Code: "pg-version",

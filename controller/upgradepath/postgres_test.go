@@ -4,14 +4,16 @@ import (
 	"net"
 	"strings"
 	"testing"
+
+	"github.com/kongctl/kongctl/kongver"
 )
 
 // The PostgreSQL requirements of kong-reference 9.7, each with its source.
 func TestCheckPostgres(t *testing.T) {
-	v310, v34, v28, v26 := MustParse("3.10.0.2"), MustParse("3.4.2"), MustParse("2.8.4"), MustParse("2.6.0")
+	v310, v34, v28, v26 := kongver.MustParse("3.10.0.2"), kongver.MustParse("3.4.2"), kongver.MustParse("2.8.4"), kongver.MustParse("2.6.0")
 	tests := []struct {
 		name string
-		y    Version
+		y    kongver.Version
 		s    PGServer
 		want string // "code:error" or "code:warn" joined, "" none
 	}{

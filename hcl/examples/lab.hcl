@@ -10,7 +10,7 @@ ssh {
   connect_timeout    = "10s"
   keepalive          = "15s"
   concurrency        = 16
-  upload_concurrency = 4
+  upload_concurrency = 8
 }
 
 host "db" {

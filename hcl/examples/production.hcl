@@ -1,5 +1,5 @@
 # A production fleet behind a bastion: a non-root user with sudo, packages
-# from Kong's repository pinned to the target version, operator hooks and
+# from the nodes' own Kong repository (exactly the target version), operator hooks and
 # metric gates. Variables can be overridden with KONGCTL_VAR_<name>.
 
 variable "target" {
@@ -95,12 +95,7 @@ upgrade {
   order           = ["internal", "edge"]
 
   package {
-    source = "repository"
-
-    repository {
-      url = "https://packages.konghq.com/public/gateway-34/deb/debian"
-      pin = true
-    }
+    source = "repository"               # the nodes' configured apt/dnf repositories
   }
 }
 
@@ -136,7 +131,6 @@ verify {
 
   smoke {
     name   = "api"
-    method = "GET"
     path   = "/v1/ping"
     host   = "api.example.com"
     status = 200

@@ -1,7 +1,6 @@
 package vagrantinv
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kongctl/kongctl/controller/sshremote"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -44,34 +44,35 @@ cat /etc/ssh/ssh_host_ed25519_key.pub
 
 // Probe logs in to h as `vagrant ssh` does (h's user, port and identity
 // files; the host key is not checked, as Vagrant's own ssh-config says with
-// StrictHostKeyChecking no) and reads the machine's addresses and its
-// ed25519 host key. The key the server presented on this connection must be
-// that same key, or Probe fails.
+// StrictHostKeyChecking no: sshremote.HostKeyProbe) and reads the machine's
+// addresses and its ed25519 host key. The key the server presented on this
+// connection must be that same key, or Probe fails.
 func Probe(ctx context.Context, h Host, timeout time.Duration) (*Facts, error) {
 	if pc, ok := h.Options["proxycommand"]; ok && pc != "none" {
 		return nil, fmt.Errorf("probe %s: ProxyCommand %q is not supported; give the private addresses and host keys with --address and --host-key", h.Name, pc)
 	}
-	signers, err := loadSigners(h.IdentityFiles)
-	if err != nil {
-		return nil, fmt.Errorf("probe %s: %w", h.Name, err)
+	if len(h.IdentityFiles) == 0 {
+		return nil, fmt.Errorf("probe %s: no IdentityFile", h.Name)
 	}
 	user := h.User
 	if user == "" {
 		user = "vagrant"
 	}
-	var presented ssh.PublicKey
-	cfg := &ssh.ClientConfig{
-		User: user,
-		Auth: []ssh.AuthMethod{ssh.PublicKeys(signers...)},
-		HostKeyCallback: func(_ string, _ net.Addr, key ssh.PublicKey) error {
-			presented = key
-			return nil
-		},
-		HostKeyAlgorithms: []string{ssh.KeyAlgoED25519},
-		Timeout:           timeout,
+	keys := make([]string, len(h.IdentityFiles))
+	for i, f := range h.IdentityFiles {
+		keys[i] = expandHome(f)
+	}
+	cfg := &sshremote.Config{
+		Name:           h.Name,
+		Address:        h.HostName,
+		Port:           h.Port,
+		User:           user,
+		KeyFiles:       keys,
+		HostKeyPolicy:  sshremote.HostKeyProbe,
+		ConnectTimeout: timeout,
 	}
 	addr := net.JoinHostPort(h.HostName, strconv.Itoa(h.Port))
-	out, err := runOnce(ctx, addr, cfg, probeScript, timeout)
+	out, presented, err := runOnce(ctx, cfg, probeScript, timeout)
 	if err != nil {
 		return nil, fmt.Errorf("probe %s (%s@%s): %w", h.Name, user, addr, err)
 	}
@@ -79,70 +80,30 @@ func Probe(ctx context.Context, h Host, timeout time.Duration) (*Facts, error) {
 	if err != nil {
 		return nil, fmt.Errorf("probe %s (%s): %w", h.Name, addr, err)
 	}
-	if presented == nil || keyString(presented) != f.HostKey {
+	if presented == "" || presented != f.HostKey {
 		return nil, fmt.Errorf("probe %s (%s): the server's host key is not the one in /etc/ssh/ssh_host_ed25519_key.pub", h.Name, addr)
 	}
 	return f, nil
 }
 
-// runOnce dials addr, runs script through the login shell and returns its
-// stdout. The connection is closed when ctx ends.
-func runOnce(ctx context.Context, addr string, cfg *ssh.ClientConfig, script string, timeout time.Duration) ([]byte, error) {
-	d := net.Dialer{Timeout: timeout}
-	conn, err := d.DialContext(ctx, "tcp", addr)
+// runOnce connects with cfg, runs script through /bin/sh and returns its
+// stdout and the host key the server presented. timeout bounds the run.
+func runOnce(ctx context.Context, cfg *sshremote.Config, script string, timeout time.Duration) ([]byte, string, error) {
+	c, err := sshremote.Dial(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("dial: %w", err)
+		return nil, "", err
 	}
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	defer stop()
-	_ = conn.SetDeadline(time.Now().Add(timeout))
-	c, chans, reqs, err := ssh.NewClientConn(conn, addr, cfg)
+	defer c.Close()
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	res, err := c.Run(rctx, sshremote.RunRequest{Cmd: "/bin/sh -s", Stdin: strings.NewReader(script)})
 	if err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("ssh handshake: %w", err)
+		return nil, "", err
 	}
-	client := ssh.NewClient(c, chans, reqs)
-	defer client.Close()
-	s, err := client.NewSession()
-	if err != nil {
-		return nil, fmt.Errorf("open session: %w", err)
+	if res.ExitCode != 0 {
+		return nil, "", fmt.Errorf("run probe: exit %d: %s", res.ExitCode, strings.TrimSpace(string(res.Stderr)))
 	}
-	defer s.Close()
-	var stdout, stderr bytes.Buffer
-	s.Stdout, s.Stderr = &stdout, &stderr
-	s.Stdin = strings.NewReader(script)
-	if err := s.Run("/bin/sh -s"); err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, fmt.Errorf("run probe: %w: %s", err, strings.TrimSpace(stderr.String()))
-	}
-	return stdout.Bytes(), nil
-}
-
-func loadSigners(files []string) ([]ssh.Signer, error) {
-	if len(files) == 0 {
-		return nil, errors.New("no IdentityFile")
-	}
-	var signers []ssh.Signer
-	var errs []error
-	for _, f := range files {
-		b, err := os.ReadFile(expandHome(f))
-		if err != nil {
-			errs = append(errs, fmt.Errorf("read identity file: %w", err))
-			continue
-		}
-		s, err := ssh.ParsePrivateKey(b)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("identity file %s: %w", f, err))
-			continue
-		}
-		signers = append(signers, s)
-	}
-	if len(signers) == 0 {
-		return nil, errors.Join(errs...)
-	}
-	return signers, nil
+	return res.Stdout, c.HostKey(), nil
 }
 
 func expandHome(p string) string {
@@ -253,34 +214,16 @@ func listAddrs(as []IfaceAddr) string {
 	return strings.Join(s, ", ")
 }
 
-// errGotKey stops a handshake once the host key is known.
-var errGotKey = errors.New("host key received")
-
-// ScanHostKey connects to addr (host:port), reads the server's ed25519 host
-// key and hangs up before authenticating, like ssh-keyscan -t ed25519.
+// ScanHostKey reads the ed25519 host key addr (host:port) serves, without
+// logging in, like ssh-keyscan -t ed25519 (sshremote.ScanHostKey).
 func ScanHostKey(ctx context.Context, addr string, timeout time.Duration) (string, error) {
-	var got ssh.PublicKey
-	cfg := &ssh.ClientConfig{
-		User: "kongctl-keyscan",
-		HostKeyCallback: func(_ string, _ net.Addr, key ssh.PublicKey) error {
-			got = key
-			return errGotKey
-		},
-		HostKeyAlgorithms: []string{ssh.KeyAlgoED25519},
-		Timeout:           timeout,
-	}
-	d := net.Dialer{Timeout: timeout}
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return "", fmt.Errorf("keyscan %s: %w", addr, err)
 	}
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	defer stop()
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(timeout))
-	_, _, _, err = ssh.NewClientConn(conn, addr, cfg)
-	if got == nil {
-		return "", fmt.Errorf("keyscan %s: %w", addr, err)
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return "", fmt.Errorf("keyscan %s: port %q: %w", addr, port, err)
 	}
-	return keyString(got), nil
+	return sshremote.ScanHostKey(ctx, &sshremote.Config{Address: host, Port: p, ConnectTimeout: timeout})
 }

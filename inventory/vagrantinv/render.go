@@ -7,8 +7,9 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
-	"sync"
 	"time"
+
+	"github.com/kongctl/kongctl/internal/fanout"
 
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
@@ -261,16 +262,17 @@ func Generate(ctx context.Context, r io.Reader, opts GenerateOptions) ([]byte, e
 	if scan == nil {
 		scan = ScanHostKey
 	}
+	// Every machine at once: a Vagrant project has a handful.
 	machines := make([]Machine, len(hosts))
-	errs := make([]error, len(hosts))
-	var wg sync.WaitGroup
-	for i, h := range hosts {
-		wg.Go(func() {
-			m, err := resolve(ctx, h, opts, probe, scan)
-			machines[i], errs[i] = m, err
-		})
+	idx := make([]int, len(hosts))
+	for i := range idx {
+		idx[i] = i
 	}
-	wg.Wait()
+	errs := fanout.Each(ctx, idx, 0, func(ctx context.Context, i int) error {
+		m, err := resolve(ctx, hosts[i], opts, probe, scan)
+		machines[i] = m
+		return err
+	})
 	for _, err := range errs {
 		if err != nil {
 			return nil, err

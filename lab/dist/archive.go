@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kongctl/kongctl/lab/pkgbuild"
+	"github.com/kongctl/kongctl/internal/filehash"
 )
 
 // SumsFile lists the SHA-256 of every release file, as sha256sum -c reads it.
@@ -105,7 +105,7 @@ func fillTarball(w io.Writer, top string, entries []entry, mtime time.Time) erro
 func writeSums(dir string, paths []string) (string, error) {
 	var lines []string
 	for _, p := range paths {
-		sum, err := pkgbuild.FileSum(p)
+		sum, err := filehash.SHA256(p)
 		if err != nil {
 			return "", fmt.Errorf("dist: checksum %s: %w", p, err)
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/kongctl/kongctl/internal/shellquote"
 	"github.com/kongctl/kongctl/lab/labenv"
 )
 
@@ -54,7 +55,7 @@ func TestBadFleetRefusedOnLab(t *testing.T) {
 		host       string
 	}{
 		// kong-2 gets Y installed while the others run X.
-		{"node on another version", "mixed-versions", "dpkg -i " + shq(pkg(to)) + " >/dev/null", otherNode},
+		{"node on another version", "mixed-versions", "dpkg -i " + shellquote.Quote(pkg(to)) + " >/dev/null", otherNode},
 		// The upgrade that brought the fleet to X (2.7 → 2.8) ran `up`
 		// but never `finish`: X's last migration is still pending in
 		// schema_meta, and X's `kong migrations list` exits 4.
@@ -70,7 +71,7 @@ func TestBadFleetRefusedOnLab(t *testing.T) {
 					t.Fatalf("set up %s on %s: %v: %s", tc.name, tc.host, err, out)
 				}
 				t.Cleanup(func() {
-					if out, err := lab.Exec(context.Background(), tc.host, "dpkg -i "+shq(pkg(from))+" >/dev/null"); err != nil {
+					if out, err := lab.Exec(context.Background(), tc.host, "dpkg -i "+shellquote.Quote(pkg(from))+" >/dev/null"); err != nil {
 						t.Logf("put %s back on %s: %v: %s", from, tc.host, err, out)
 					}
 				})

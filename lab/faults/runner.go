@@ -20,6 +20,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/kongctl/kongctl/internal/shellquote"
 	"github.com/kongctl/kongctl/lab/labenv"
 )
 
@@ -604,12 +605,12 @@ func sshdSessions(netns uint64) []int {
 const faultFile = "/usr/local/kong/fault.env"
 
 func (r *Runner) appendFault(ctx context.Context, host, line string) error {
-	_, err := r.Lab.Exec(ctx, host, fmt.Sprintf("mkdir -p /usr/local/kong && printf '%%s\\n' %s >> %s", shq(line), faultFile))
+	_, err := r.Lab.Exec(ctx, host, fmt.Sprintf("mkdir -p /usr/local/kong && printf '%%s\\n' %s >> %s", shellquote.Quote(line), faultFile))
 	return err
 }
 
 func (r *Runner) removeFault(ctx context.Context, host, line string) error {
-	_, err := r.Lab.Exec(ctx, host, fmt.Sprintf("[ ! -f %[2]s ] || { grep -vxF %[1]s %[2]s > %[2]s.new; mv %[2]s.new %[2]s; }", shq(line), faultFile))
+	_, err := r.Lab.Exec(ctx, host, fmt.Sprintf("[ ! -f %[2]s ] || { grep -vxF %[1]s %[2]s > %[2]s.new; mv %[2]s.new %[2]s; }", shellquote.Quote(line), faultFile))
 	return err
 }
 
@@ -757,8 +758,6 @@ func sleep(ctx context.Context, d time.Duration) error {
 }
 
 func ptr[T any](v T) *T { return &v }
-
-func shq(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 func short(s string) string {
 	if len(s) > 12 {

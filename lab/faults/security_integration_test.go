@@ -27,6 +27,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/kongctl/kongctl/internal/shellquote"
 	"github.com/kongctl/kongctl/lab/labenv"
 )
 
@@ -272,7 +273,7 @@ func scanRunForSecrets(t *testing.T, ctx context.Context, lab *labenv.Lab, inv s
 		// grep reads each secret from the lab's file, never from its argv.
 		for _, h := range lab.Hosts() {
 			for _, sf := range secrets {
-				out, err := lab.Exec(ctx, h.Name, fmt.Sprintf(`n=$(find /var/lib/kongctl /tmp /root -type f 2>/dev/null | wc -l); echo "files $n"; for d in /var/lib/kongctl /var/backups/kongctl /tmp /root; do [ -d "$d" ] && grep -rlF -f %s "$d" 2>/dev/null; done; true`, shq(sf.file)))
+				out, err := lab.Exec(ctx, h.Name, fmt.Sprintf(`n=$(find /var/lib/kongctl /tmp /root -type f 2>/dev/null | wc -l); echo "files $n"; for d in /var/lib/kongctl /var/backups/kongctl /tmp /root; do [ -d "$d" ] && grep -rlF -f %s "$d" 2>/dev/null; done; true`, shellquote.Quote(sf.file)))
 				if err != nil {
 					t.Fatalf("scan %s: %v", h.Name, err)
 				}
@@ -382,7 +383,7 @@ func TestAgentReplacedOnNode(t *testing.T) {
 		t.Fatalf("agent %s on %s: sha256 %q, want %s (%v)", path, otherNode, got, want, err)
 	}
 	imposter := "#!/bin/sh\ntouch /var/lib/kongctl/imposter-ran\necho '{\"protocol_version\":1}'\n"
-	if _, err := lab.Exec(ctx, otherNode, fmt.Sprintf("rm -f /var/lib/kongctl/imposter-ran; printf %%s %s > %s && chmod 0700 %s", shq(imposter), path, path)); err != nil {
+	if _, err := lab.Exec(ctx, otherNode, fmt.Sprintf("rm -f /var/lib/kongctl/imposter-ran; printf %%s %s > %s && chmod 0700 %s", shellquote.Quote(imposter), path, path)); err != nil {
 		t.Fatal(err)
 	}
 	if _, e, code := kongctlRun(ctx, t, state, "plan", "-i", inv); code != 0 {

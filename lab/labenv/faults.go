@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/kongctl/kongctl/internal/shellquote"
 )
 
 // Faults for tests and rehearsals. Each names the host and is undone by Heal
@@ -121,7 +123,7 @@ if [ "$avail" -gt 0 ]; then fallocate -l "$avail" "$f" 2>/dev/null || true; fi
 dd if=/dev/zero of="$f" bs=4096 oflag=append conv=notrunc status=none 2>/dev/null || true
 if printf x >>"$f" 2>/dev/null; then echo "not full" >&2; exit 1; fi
 df -P -B1 %[1]s | awk 'NR==2 {print $4}'
-`, shQuote(path), fillFile)
+`, shellquote.Quote(path), fillFile)
 	out, err := execIn(ctx, h, nil, nil, script)
 	if err != nil {
 		return fmt.Errorf("host %s: fill disk at %s: %w", name, path, err)
@@ -139,7 +141,7 @@ func (l *Lab) FreeDisk(ctx context.Context, name, path string) error {
 		return err
 	}
 	path = fillPath(h, path)
-	if _, err := execIn(ctx, h, nil, nil, "rm -f "+shQuote(path+"/"+fillFile)); err != nil {
+	if _, err := execIn(ctx, h, nil, nil, "rm -f "+shellquote.Quote(path+"/"+fillFile)); err != nil {
 		return fmt.Errorf("host %s: free disk at %s: %w", name, path, err)
 	}
 	return nil
@@ -170,11 +172,9 @@ func (l *Lab) Heal(ctx context.Context, name string) error {
 		return err
 	}
 	for _, p := range []string{fillPath(h, ""), "/var/lib/kongctl", "/tmp"} {
-		if _, err := execIn(ctx, h, nil, nil, "rm -f "+shQuote(p+"/"+fillFile)); err != nil {
+		if _, err := execIn(ctx, h, nil, nil, "rm -f "+shellquote.Quote(p+"/"+fillFile)); err != nil {
 			return fmt.Errorf("host %s: heal: %w", name, err)
 		}
 	}
 	return nil
 }
-
-func shQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

@@ -50,7 +50,7 @@ func renderInventory(st *State) string {
 	w("  connect_timeout    = \"10s\"\n")
 	w("  keepalive          = \"15s\"\n")
 	w("  concurrency        = 16\n")
-	w("  upload_concurrency = 4\n")
+	w("  upload_concurrency = 8\n")
 	if bastion != nil {
 		w("  jump               = [%s]\n", hclString(bastion.Name))
 	} else {
@@ -106,9 +106,8 @@ func renderInventory(st *State) string {
 	w("  on_failure      = \"rollback\"\n")
 	w("\n  package {\n")
 	if o.Repository {
-		// The nodes' apt source (see AptSource); kongctl downloads there.
+		// The nodes' apt source (see AptSource): kongctl downloads there.
 		w("    source = \"repository\"\n")
-		w("    repository {\n      url = %s\n    }\n", hclString("file://"+nodePackagesDir(st)))
 	} else {
 		w("    source = \"file\"\n")
 		w("    dir    = %s\n", hclString(o.PackagesDir))

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/kongctl/kongctl/internal/shellquote"
 )
 
 // kongEnv is the environment of kong-node.sh on a host.
@@ -92,7 +94,7 @@ func (l *Lab) installKong(ctx context.Context, h *Host) error {
 		// The lab's repository is the node's only apt source (the
 		// machine's mirrors are out of the lab's reach).
 		src := fmt.Sprintf("rm -f /etc/apt/sources.list.d/* && echo %s >/etc/apt/sources.list && apt-get update -qq -o Acquire::Languages=none",
-			shQuote(l.AptSource()))
+			shellquote.Quote(l.AptSource()))
 		if _, err := execIn(ctx, h, nil, nil, src); err != nil {
 			return fmt.Errorf("host %s: configure the lab's apt repository: %w", h.Name, err)
 		}

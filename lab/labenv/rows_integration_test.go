@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kongctl/kongctl/internal/shellquote"
 )
 
 // rowsLabID is the lab TestLabRowsBaseline brings up: $KONGCTL_LAB_ID when
@@ -54,7 +56,7 @@ func TestLabRowsBaseline(t *testing.T) {
 
 	count := func(query string) int {
 		t.Helper()
-		out, err := l.Exec(ctx, l.DBHost().Name, "runuser -u postgres -- psql -X -At -h /run/postgresql -d kong -c "+shQuote(query))
+		out, err := l.Exec(ctx, l.DBHost().Name, "runuser -u postgres -- psql -X -At -h /run/postgresql -d kong -c "+shellquote.Quote(query))
 		if err != nil {
 			t.Fatalf("%s: %v: %s", query, err, out)
 		}

@@ -8,9 +8,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
+
+	"github.com/kongctl/kongctl/internal/fanout"
 )
 
 const waitDelay = 5 * time.Second
@@ -41,33 +42,7 @@ func forEach[T any](ctx context.Context, n int, items []T, fn func(context.Conte
 	if n <= 0 {
 		n = DefaultConcurrency
 	}
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs []error
-		sem  = make(chan struct{}, n)
-	)
-	for _, it := range items {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				mu.Lock()
-				errs = append(errs, ctx.Err())
-				mu.Unlock()
-				return
-			}
-			defer func() { <-sem }()
-			if err := fn(ctx, it); err != nil {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
+	errs := fanout.Each(ctx, items, n, fn)
 	return errors.Join(errs...)
 }
 

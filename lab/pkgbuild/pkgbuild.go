@@ -26,6 +26,7 @@ import (
 	"github.com/goreleaser/nfpm/v2/files"
 	_ "github.com/goreleaser/nfpm/v2/rpm" // registers the rpm packager
 
+	"github.com/kongctl/kongctl/internal/filehash"
 	"github.com/kongctl/kongctl/lab/kongsim"
 )
 
@@ -177,7 +178,7 @@ func Build(ctx context.Context, opts Options) ([]Package, error) {
 		if err != nil {
 			return nil, err
 		}
-		binSum, err := FileSum(bin)
+		binSum, err := filehash.SHA256(bin)
 		if err != nil {
 			return nil, err
 		}
@@ -222,20 +223,6 @@ func inputsKey(rel kongsim.Release, format, binSum string, gen map[string]string
 	}
 	fmt.Fprint(h, postinstall)
 	return hex.EncodeToString(h.Sum(nil))
-}
-
-// FileSum is the hex SHA-256 of the file at p.
-func FileSum(p string) (string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func writePackage(rel kongsim.Release, format, bin string, gen map[string]string, mtime time.Time, path string) error {

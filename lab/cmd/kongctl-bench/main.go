@@ -29,6 +29,7 @@ import (
 	"github.com/kongctl/kongctl/controller"
 	"github.com/kongctl/kongctl/controller/agentclient"
 	"github.com/kongctl/kongctl/controller/sshremote"
+	"github.com/kongctl/kongctl/internal/fanout"
 	"github.com/kongctl/kongctl/inventory"
 	"github.com/kongctl/kongctl/lab/bench"
 	"github.com/kongctl/kongctl/lab/labenv"
@@ -776,25 +777,13 @@ func delivery(ctx context.Context, lab *labenv.Lab) (deliveryRun, error) {
 		t0 := time.Now()
 		var mu sync.Mutex
 		var bytes int64
-		var errs []error
-		sem := make(chan struct{}, 16) // kongctl's default concurrency
-		var wg sync.WaitGroup
-		for _, h := range kongs {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				sem <- struct{}{}
-				defer func() { <-sem }()
-				n, err := deliverOne(ctx, inv, h.Name)
-				mu.Lock()
-				bytes += n
-				if err != nil {
-					errs = append(errs, err)
-				}
-				mu.Unlock()
-			}()
-		}
-		wg.Wait()
+		errs := fanout.Each(ctx, kongs, 16, func(ctx context.Context, h *labenv.Host) error { // kongctl's default concurrency
+			n, err := deliverOne(ctx, inv, h.Name)
+			mu.Lock()
+			bytes += n
+			mu.Unlock()
+			return err
+		})
 		return bytes, time.Since(t0).Seconds(), errors.Join(errs...)
 	}
 	var err error

@@ -1,0 +1,209 @@
+package agentclient
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/kongctl/kongctl/agent/agentproto"
+	"github.com/kongctl/kongctl/controller/sshremote"
+	"github.com/kongctl/kongctl/internal/shellquote"
+)
+
+// Delivery reports what Deliver did.
+type Delivery struct {
+	Host     string
+	Path     string
+	GOARCH   string
+	SHA256   string
+	Uploaded int64 // bytes sent; 0 when the node already had this agent
+	Skipped  bool  // the node already had this agent
+	Hello    agentproto.HelloResult
+	Duration time.Duration
+}
+
+// Deliver makes sure the node runs this kongctl's agent: it finds the
+// node's architecture and the hashes of agents already there (one command),
+// uploads the right binary when none matches (temp name, size and SHA-256
+// checked, chmod 0700, renamed into place), then shakes hands with `hello`,
+// refusing a protocol or hash mismatch. progress receives the running byte
+// count of the upload (may be nil).
+func (c *Client) Deliver(ctx context.Context, progress func(int64)) (*Delivery, error) {
+	start := time.Now()
+	host := c.r.Name()
+	dir := c.opts.AgentDir
+	probe := fmt.Sprintf("uname -m; command -v gzip >/dev/null 2>&1 && echo gzip; for f in %s/kongctl-agent-*; do [ -f \"$f\" ] && sha256sum \"$f\"; done; true", shellquote.Quote(dir))
+	res, err := c.r.Run(ctx, sshremote.RunRequest{Cmd: probe, Become: c.opts.Become})
+	if err != nil {
+		return nil, fmt.Errorf("deliver agent to %s: probe: %w", host, err)
+	}
+	if res.ExitCode != 0 {
+		return nil, fmt.Errorf("deliver agent to %s: probe exited %d: %s", host, res.ExitCode, tailString(res.Stderr, 512))
+	}
+	lines := strings.Split(strings.TrimSpace(string(res.Stdout)), "\n")
+	goarch, err := GOARCHFromUname(strings.TrimSpace(lines[0]))
+	if err != nil {
+		return nil, fmt.Errorf("deliver agent to %s: %w", host, err)
+	}
+	bin, err := c.opts.Binary(goarch)
+	if err != nil {
+		return nil, fmt.Errorf("deliver agent to %s: %w", host, err)
+	}
+	final := path.Join(dir, "kongctl-agent-"+bin.Short())
+	d := &Delivery{Host: host, Path: final, GOARCH: goarch, SHA256: bin.SHA256}
+	gz := false
+	for _, l := range lines[1:] {
+		f := strings.Fields(l)
+		if len(f) == 2 && f[1] == final && f[0] == bin.SHA256 {
+			d.Skipped = true
+		}
+		if l == "gzip" {
+			gz = true
+		}
+	}
+	if !d.Skipped {
+		n, err := c.upload(ctx, bin, final, gz, progress)
+		d.Uploaded = n
+		if err != nil {
+			return d, fmt.Errorf("deliver agent to %s: %w", host, err)
+		}
+	}
+	c.path, c.sha = final, bin.SHA256
+	hello, err := c.Hello(ctx)
+	if err != nil {
+		return d, fmt.Errorf("deliver agent to %s: handshake: %w", host, err)
+	}
+	if hello.ProtocolVersion != agentproto.ProtocolVersion {
+		return d, fmt.Errorf("deliver agent to %s: agent %s speaks protocol %d, kongctl speaks %d", host, final, hello.ProtocolVersion, agentproto.ProtocolVersion)
+	}
+	if hello.SHA256 != bin.SHA256 {
+		return d, fmt.Errorf("deliver agent to %s: agent %s has sha256 %s, want %s", host, final, hello.SHA256, bin.SHA256)
+	}
+	d.Hello = *hello
+	d.Duration = time.Since(start)
+	return d, nil
+}
+
+// upload sends the agent to a temp name beside final, checks its size
+// and SHA-256 there and renames it into place. With gz (the node has
+// gzip) the binary travels gzip-compressed (about a third of its size)
+// and is decompressed on the node before the check, so the check is
+// always of the final file. It returns the bytes sent.
+func (c *Client) upload(ctx context.Context, bin *Binary, final string, gz bool, progress func(int64)) (int64, error) {
+	suffix := randHex(6)
+	size := int64(len(bin.Data))
+	data := bin.Data
+	if gz {
+		data = bin.Gzipped()
+	}
+	sent := int64(len(data))
+	var partial int64
+	track := func(n int64) {
+		partial = n
+		if progress != nil {
+			progress(n)
+		}
+	}
+	// put writes the upload at up into place at tmp: decompressed, or
+	// copied with install (become), or left as it is.
+	put := func(up, tmp string, move bool) string {
+		switch {
+		case gz:
+			return fmt.Sprintf("gzip -dc %[1]s > %[2]s; rc=$?; rm -f %[1]s; [ $rc = 0 ] && chmod 0700 %[2]s", shellquote.Quote(up), shellquote.Quote(tmp))
+		case move:
+			return fmt.Sprintf("install -m 0700 %[1]s %[2]s; rc=$?; rm -f %[1]s; [ $rc = 0 ]", shellquote.Quote(up), shellquote.Quote(tmp))
+		}
+		return "chmod 0700 " + shellquote.Quote(tmp)
+	}
+	checkSum := func(tmp string) string {
+		return fmt.Sprintf(" && stat -c %%s %[1]s && sha256sum %[1]s", shellquote.Quote(tmp))
+	}
+	upName := func(p string) string {
+		if gz {
+			return p + ".gz"
+		}
+		return p
+	}
+	if !c.opts.Become {
+		if err := c.runOK(ctx, "umask 077 && mkdir -p "+shellquote.Quote(c.opts.AgentDir)+" && chmod 0700 "+shellquote.Quote(c.opts.AgentDir), false); err != nil {
+			return 0, fmt.Errorf("create %s: %w", c.opts.AgentDir, err)
+		}
+		tmp := path.Join(c.opts.AgentDir, ".kongctl-agent-"+bin.Short()+"."+suffix+".tmp")
+		up := upName(tmp)
+		if err := c.r.Upload(ctx, up, bytes.NewReader(data), sent, 0o700, track); err != nil {
+			return partial, fmt.Errorf("upload %s: %w", up, err)
+		}
+		check := "umask 077; " + put(up, tmp, false) + checkSum(tmp)
+		if err := c.checkUploaded(ctx, check, size, bin.SHA256, false); err != nil {
+			c.runOK(ctx, "rm -f "+shellquote.Quote(tmp)+" "+shellquote.Quote(up), false)
+			return sent, err
+		}
+		if err := c.r.Rename(ctx, tmp, final); err != nil {
+			c.runOK(ctx, "rm -f "+shellquote.Quote(tmp), false)
+			return sent, fmt.Errorf("rename %s to %s: %w", tmp, final, err)
+		}
+		return sent, nil
+	}
+	// Become: upload as the login user, then install as root.
+	staging := c.opts.StagingDir
+	if staging == "" {
+		res, err := c.r.Run(ctx, sshremote.RunRequest{Cmd: `mkdir -p "$HOME/.kongctl" && chmod 0700 "$HOME/.kongctl" && cd "$HOME/.kongctl" && pwd -P`})
+		if err != nil || res.ExitCode != 0 {
+			return 0, fmt.Errorf("create staging dir: %w (exit %d: %s)", errOr(err), res.ExitCode, tailString(res.Stderr, 256))
+		}
+		staging = strings.TrimSpace(string(res.Stdout))
+	}
+	src := upName(path.Join(staging, "kongctl-agent-"+bin.Short()+"."+suffix+".upload"))
+	if err := c.r.Upload(ctx, src, bytes.NewReader(data), sent, 0o700, track); err != nil {
+		return partial, fmt.Errorf("upload %s: %w", src, err)
+	}
+	tmp := path.Join(c.opts.AgentDir, ".kongctl-agent-"+bin.Short()+"."+suffix+".tmp")
+	install := fmt.Sprintf("umask 077 && install -d -m 0700 %s && { %s; }", shellquote.Quote(c.opts.AgentDir), put(src, tmp, true)) + checkSum(tmp)
+	if err := c.checkUploaded(ctx, install, size, bin.SHA256, true); err != nil {
+		c.runOK(ctx, "rm -f "+shellquote.Quote(tmp), true)
+		c.runOK(ctx, "rm -f "+shellquote.Quote(src), false)
+		return sent, err
+	}
+	if err := c.runOK(ctx, "mv -f "+shellquote.Quote(tmp)+" "+shellquote.Quote(final), true); err != nil {
+		c.runOK(ctx, "rm -f "+shellquote.Quote(tmp), true)
+		return sent, fmt.Errorf("move %s into place: %w", tmp, err)
+	}
+	return sent, nil
+}
+
+// checkUploaded runs cmd, which prints the size and then `sha256sum` of the
+// uploaded file, and compares both.
+func (c *Client) checkUploaded(ctx context.Context, cmd string, size int64, sum string, become bool) error {
+	res, err := c.r.Run(ctx, sshremote.RunRequest{Cmd: cmd, Become: become})
+	if err != nil {
+		return fmt.Errorf("check uploaded agent: %w", err)
+	}
+	if res.ExitCode != 0 {
+		return fmt.Errorf("check uploaded agent: exit %d: %s", res.ExitCode, tailString(res.Stderr, 512))
+	}
+	f := strings.Fields(string(res.Stdout))
+	if len(f) < 2 {
+		return fmt.Errorf("check uploaded agent: unexpected output %q", tailString(res.Stdout, 256))
+	}
+	if f[0] != fmt.Sprint(size) {
+		return fmt.Errorf("check uploaded agent: size %s on the node, want %d", f[0], size)
+	}
+	if f[1] != sum {
+		return fmt.Errorf("check uploaded agent: sha256 %s on the node, want %s", f[1], sum)
+	}
+	return nil
+}
+
+func (c *Client) runOK(ctx context.Context, cmd string, become bool) error {
+	res, err := c.r.Run(ctx, sshremote.RunRequest{Cmd: cmd, Become: become})
+	if err != nil {
+		return err
+	}
+	if res.ExitCode != 0 {
+		return fmt.Errorf("exit %d: %s", res.ExitCode, tailString(res.Stderr, 512))
+	}
+	return nil
+}
