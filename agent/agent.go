@@ -285,6 +285,8 @@ func (a *Agent) dispatch(ctx context.Context, run *opRun, op agentproto.Op, para
 		return a.httpGet(ctx, p)
 	case *agentproto.ConfCheckParams:
 		return a.confCheck(ctx, run, p)
+	case *agentproto.RowCountsParams:
+		return a.rowCounts(ctx, run, p)
 	}
 	return nil, agentproto.Errorf(agentproto.CodeInternal, "op %s has no handler", op)
 }

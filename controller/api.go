@@ -323,6 +323,7 @@ func SpecFromInventory(inv *inventory.Inventory, limit string, wholeFleet bool) 
 	if th := inv.ToolsHost(); th != nil {
 		s.ToolsHost = th.Name
 	}
+	s.MigrationsDBTimeout, s.MigrationsLockTimeout = u.MigrationTimeouts.DBTimeout, u.MigrationTimeouts.LockTimeout
 	db := inv.Database
 	s.DB = DBSpec{Host: db.Host, Port: db.Port, Name: db.Name, User: db.User, Schema: db.Schema, TLSMode: db.TLSMode, CAFile: db.CAFile}
 	if !db.Secret.IsZero() {

@@ -605,7 +605,11 @@ const reattachFor = 3 * time.Minute
 // it when it already exists) and waits for its reply.
 func (n *agentNode) detachedMigrations(ctx context.Context, req MigrationsRequest, params agentproto.MigrationsParams) (*agentproto.MigrationsResult, error) {
 	// Start and wait in one call; then attach again while it runs.
-	ar, err := n.h.client().StartAttached(ctx, req.StepID, agentproto.OpMigrations, params, req.DBTimeout, 20*time.Second)
+	stepTimeout := req.StepTimeout
+	if stepTimeout == 0 {
+		stepTimeout = req.DBTimeout
+	}
+	ar, err := n.h.client().StartAttached(ctx, req.StepID, agentproto.OpMigrations, params, stepTimeout, 20*time.Second)
 	if err != nil && ar == nil {
 		var opErr *agentclient.OpError
 		if errors.As(err, &opErr) || ctx.Err() != nil {

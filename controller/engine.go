@@ -128,6 +128,8 @@ type preflightData struct {
 	PkgX        map[string]PackageRef `json:"pkg_x,omitempty"`
 	PkgY        map[string]PackageRef `json:"pkg_y"`
 	Baseline    map[string]rateSample `json:"baseline,omitempty"`
+	// MigTimeouts are the sized migration timeouts (migtimeouts.go).
+	MigTimeouts *MigrationTimeouts `json:"mig_timeouts,omitempty"`
 	// Keyring is the Enterprise keyring export the run restores
 	// (keyring.go); nil when no node runs a cluster keyring.
 	Keyring *keyringPlan `json:"keyring,omitempty"`

@@ -94,6 +94,9 @@ type fakeCluster struct {
 	// statsLag is how many writes the write counters do not show yet
 	// (still pending in a live connection).
 	statsLag int
+	// rows answers RowCounts; migReqs records every MigrationsRequest.
+	rows    map[string]int64
+	migReqs []MigrationsRequest
 	// pg and hba are the PostgreSQL server's facts (preflight_pgreq_test.go).
 	pg  upgradepath.PGServer
 	hba []upgradepath.HBARule
@@ -289,6 +292,9 @@ func (n *fakeNode) RemovePackage(ctx context.Context, p PackageRef) error {
 func (n *fakeNode) Migrations(ctx context.Context, req MigrationsRequest) (SchemaState, error) {
 	call := "migrations " + req.Command
 	c := n.c
+	c.mu.Lock()
+	c.migReqs = append(c.migReqs, req)
+	c.mu.Unlock()
 	if req.StepID != "" {
 		c.mu.Lock()
 		c.steps[req.StepID] = StepDone

@@ -231,6 +231,8 @@ type MigrationsRequest struct {
 	Force       bool          // -f
 	DBTimeout   time.Duration // --db-timeout
 	LockTimeout time.Duration // --lock-timeout
+	// StepTimeout bounds a detached up/finish step (0 = DBTimeout).
+	StepTimeout time.Duration
 }
 
 // SchemaState is the parsed result of a migrations command.

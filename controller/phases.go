@@ -641,8 +641,9 @@ func (e *engine) migrateAndList(ctx context.Context, n Node, cmd string) (Schema
 func (e *engine) migrate(ctx context.Context, n Node, cmd string) (SchemaState, error) {
 	h := e.spec.MigrationHost
 	for attempt := 1; ; attempt++ {
+		dbTimeout, lockTimeout := e.migrationTimeouts()
 		req := MigrationsRequest{Command: cmd, StepID: e.migrationStepID(cmd, attempt),
-			DBTimeout: e.spec.Timeouts.Migrations, LockTimeout: e.spec.Timeouts.MigrationLockTTL}
+			DBTimeout: dbTimeout, LockTimeout: lockTimeout, StepTimeout: e.spec.Timeouts.Migrations}
 		st, err := n.Migrations(ctx, req)
 		if err != nil {
 			return st, fmt.Errorf("kong migrations %s on %s: %w", cmd, h, err)

@@ -28,6 +28,9 @@ type UpgradePlan struct {
 	Phases        []PlanPhase `json:"phases"`
 	Downtime      PlanWindow  `json:"downtime"`
 	Findings      []Finding   `json:"findings"`
+	// MigrationTimeouts are the --db-timeout and --lock-timeout the
+	// migrations will run with (migtimeouts.go).
+	MigrationTimeouts *MigrationTimeouts `json:"migration_timeouts,omitempty"`
 	// Ready is true when preflight found no errors.
 	Ready bool `json:"ready"`
 }
@@ -100,6 +103,7 @@ func plan(ctx context.Context, spec *Spec, cfg runConfig) (*UpgradePlan, error) 
 		p.Mode = "new-hosts"
 	}
 	p.Ready = len(e.errorFindings()) == 0
+	p.MigrationTimeouts = e.pf.MigTimeouts
 	if from, err := kongver.ParseReported(e.pf.From); err == nil {
 		if to := spec.to; !to.IsZero() {
 			d := upgradepath.Check(from, to, e.pf.FromEdition, spec.Edition)
@@ -239,6 +243,7 @@ func (p *UpgradePlan) WriteText(w io.Writer) error {
 	}
 	tw.Flush()
 	writePlanDB(&b, p.Hosts)
+	writePlanMigTimeouts(&b, p.MigrationTimeouts)
 	b.WriteString("\nphases:\n")
 	tw = tabwriter.NewWriter(&b, 0, 2, 2, ' ', 0)
 	for _, ph := range p.Phases {

@@ -80,6 +80,7 @@ func (preflightPhase) run(ctx context.Context, e *engine) error {
 	e.checkEffectiveDB(&pf)
 	e.checkSpares(&pf)
 	e.checkDatabase(ctx, &pf)
+	e.checkMigrationTimeouts(ctx, &pf)
 	e.checkPostgres(ctx, &pf)
 	e.checkDatabaseTLS()
 	e.checkBackupKeys() // backupcrypt.go

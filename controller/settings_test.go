@@ -111,6 +111,8 @@ upgrade {
   prefix          = "/opt/kong9"
   service_manager = "systemd"
   migration_host  = "k2"
+  migrations_db_timeout   = "9m9s"
+  migrations_lock_timeout = "19m9s"
   on_failure      = "pause"
   stop            = "sequential"
   finish          = "after-verify"
@@ -400,21 +402,23 @@ func TestEveryInventoryAttributeReachesTheCode(t *testing.T) {
 		"timeouts.rollback":   s.Timeouts.Rollback == 30*time.Minute+19*time.Second,
 		"timeouts.hook":       hookTimeoutDefault(t, a.inv, s),
 
-		"upgrade.from":             s.From == "3.4.1" && s.from.String() == "3.4.1",
-		"upgrade.to":               s.To == "3.4.2",
-		"upgrade.edition":          s.Edition == "oss",
-		"upgrade.kong_conf":        s.KongConf == "/etc/kong9/kong.conf" && a.node.conf == "/etc/kong9/kong.conf",
-		"upgrade.prefix":           s.Prefix == "/opt/kong9" && a.node.prefix == "/opt/kong9",
-		"upgrade.service_manager":  a.node.manager == agentproto.ManagerSystemd && b.node.manager == agentproto.ManagerKongCLI,
-		"upgrade.service_env_file": b.node.envFile == "/etc/kong9/env",
-		"upgrade.migration_host":   s.MigrationHost == "k2",
-		"upgrade.on_failure":       s.OnFailure == "pause",
-		"upgrade.stop":             s.StopMode == inventory.StopSequential,
-		"upgrade.finish":           s.FinishMode == inventory.FinishAfterVerify,
-		"upgrade.order":            slices.Equal(s.Nodes, []string{"k2", "k1"}),
-		"upgrade.decommission":     !s.Decommission && sb.Decommission,
-		"upgrade.package.source":   s.Package.Source == inventory.SourceFile && sb.Package.Source == inventory.SourceRepository,
-		"upgrade.package.dir":      strings.HasSuffix(s.Package.Dir, "pkgs9"),
+		"upgrade.from":                    s.From == "3.4.1" && s.from.String() == "3.4.1",
+		"upgrade.to":                      s.To == "3.4.2",
+		"upgrade.edition":                 s.Edition == "oss",
+		"upgrade.kong_conf":               s.KongConf == "/etc/kong9/kong.conf" && a.node.conf == "/etc/kong9/kong.conf",
+		"upgrade.prefix":                  s.Prefix == "/opt/kong9" && a.node.prefix == "/opt/kong9",
+		"upgrade.service_manager":         a.node.manager == agentproto.ManagerSystemd && b.node.manager == agentproto.ManagerKongCLI,
+		"upgrade.service_env_file":        b.node.envFile == "/etc/kong9/env",
+		"upgrade.migration_host":          s.MigrationHost == "k2",
+		"upgrade.migrations_db_timeout":   s.MigrationsDBTimeout == 9*time.Minute+9*time.Second,
+		"upgrade.migrations_lock_timeout": s.MigrationsLockTimeout == 19*time.Minute+9*time.Second,
+		"upgrade.on_failure":              s.OnFailure == "pause",
+		"upgrade.stop":                    s.StopMode == inventory.StopSequential,
+		"upgrade.finish":                  s.FinishMode == inventory.FinishAfterVerify,
+		"upgrade.order":                   slices.Equal(s.Nodes, []string{"k2", "k1"}),
+		"upgrade.decommission":            !s.Decommission && sb.Decommission,
+		"upgrade.package.source":          s.Package.Source == inventory.SourceFile && sb.Package.Source == inventory.SourceRepository,
+		"upgrade.package.dir":             strings.HasSuffix(s.Package.Dir, "pkgs9"),
 
 		"variable.default":     a.k1.Address == "k1.fra9.example",
 		"variable.description": missingVariableSays(t, "the data centre"),

@@ -31,6 +31,9 @@ type Spec struct {
 	DataPlanes    []string
 	MigrationHost string
 	ToolsHost     string
+	// MigrationsDBTimeout and MigrationsLockTimeout override the sized
+	// --db-timeout and --lock-timeout (migtimeouts.go); 0 = sized.
+	MigrationsDBTimeout, MigrationsLockTimeout time.Duration
 
 	DB DBSpec
 	// AcceptConf are the kong.conf properties the inventory acknowledges

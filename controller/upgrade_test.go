@@ -187,6 +187,13 @@ func TestRollbackAtEachPhase(t *testing.T) {
 			}
 			failAt := indexOfCall(calls, tt.failOn, 0)
 			for _, h := range tt.reinstallX {
+				// The window installs Y on the other nodes beside the
+				// migration chain: a node whose Y install had not begun
+				// when the chain failed needs no X (every node's version
+				// is checked below).
+				if indexOfCall(calls, h+" install 3.4.2", 0) < 0 {
+					continue
+				}
 				if indexOfCall(calls, h+" install 2.8.4", failAt) < 0 {
 					t.Errorf("X not reinstalled on %s", h)
 				}

@@ -62,6 +62,8 @@ type Upgrade struct {
 	// passed verify (Kong's step 12; new-hosts upgrades only).
 	Decommission bool
 	Package      Package
+	// MigrationTimeouts override the sized migration timeouts.
+	MigrationTimeouts MigrationTimeouts
 
 	DeclRange hcl.Range
 	Ranges    map[string]hcl.Range // attribute name -> its value's range
@@ -112,6 +114,8 @@ var upgradeSchema = &hcl.BodySchema{
 		{Name: "decommission"},
 		{Name: "stop"},
 		{Name: "finish"},
+		{Name: "migrations_db_timeout"},
+		{Name: "migrations_lock_timeout"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "package"}},
 }
@@ -169,6 +173,7 @@ func (d *decoder) decodeUpgrade(block *hcl.Block) *Upgrade {
 	setAttr(a, "finish", &u.Finish, d.choice(FinishBeforeStart, FinishAfterVerify))
 	setAttr(a, "decommission", &u.Decommission, d.boolean)
 	setAttr(a, "migration_host", &u.MigrationHost, d.nonEmpty)
+	u.MigrationTimeouts = d.decodeMigrationTimeouts(a)
 	if at, ok := a["order"]; ok {
 		if v, ok := d.strList(at); ok {
 			u.orderAttr, u.orderRaw = at, v

@@ -12,10 +12,11 @@
 #   make lab-status
 #   make rehearsal                     # lab-up (2.8.4) unless one is up, then kongctl upgrade
 #
-# ROWS=N makes the database production-sized: after the seed, N consumers
-# and one plugin row per consumer (rate-limiting, scoped to it) are written
+# ROWS=N makes the database production-sized: after the seed, N consumers,
+# one key-auth credential and one plugin row per consumer (rate-limiting,
+# scoped to it, with the redis_* fields 3.6 migrates) are written
 # in the database in one transaction (INSERT ... SELECT generate_series,
-# then ANALYZE; a few seconds for 200000), in the simulator's own schema, so
+# then ANALYZE; about a minute for 200000), in the simulator's own schema, so
 # Kong X serves them and `kong migrations up/finish` to Y runs over them.
 # `make lab-up ROWS=200000` is the bench's "3-rows" lab.
 #

@@ -74,6 +74,7 @@ const (
 	OpAttach         Op = "attach"
 	OpHTTPGet        Op = "http.get"
 	OpConfCheck      Op = "kong.conf_check"
+	OpRowCounts      Op = "db.row_counts"
 )
 
 // OpInfo describes one operation: a zero value of its params and result.
@@ -105,6 +106,7 @@ var Ops = map[Op]OpInfo{
 	OpAttach:         {func() any { return new(AttachParams) }, func() any { return new(AttachResult) }},
 	OpHTTPGet:        {func() any { return new(HTTPGetParams) }, func() any { return new(HTTPGetResult) }},
 	OpConfCheck:      {func() any { return new(ConfCheckParams) }, func() any { return new(ConfCheckResult) }},
+	OpRowCounts:      {func() any { return new(RowCountsParams) }, func() any { return new(RowCountsResult) }},
 }
 
 // Request is what the controller writes on the agent's stdin.

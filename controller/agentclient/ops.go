@@ -111,6 +111,11 @@ func (c *Client) MigrationLock(ctx context.Context, p agentproto.MigrationLockPa
 	return call[agentproto.MigrationLockResult](ctx, c, agentproto.OpMigrationLock, p)
 }
 
+// RowCounts counts the rows of Kong tables on the database.
+func (c *Client) RowCounts(ctx context.Context, p agentproto.RowCountsParams) (*agentproto.RowCountsResult, error) {
+	return call[agentproto.RowCountsResult](ctx, c, agentproto.OpRowCounts, p)
+}
+
 // Exec runs an operator command (a hook); a non-zero exit is in the result,
 // not an error.
 func (c *Client) Exec(ctx context.Context, p agentproto.ExecParams) (*agentproto.ExecResult, error) {

@@ -71,6 +71,8 @@ type kdb struct {
 	conn   *pgx.Conn
 	schema string
 	name   string // pg_database, for "migrating x on database 'kong'..."
+	// queryTimeout bounds each migration query (migtimeout.go); 0 = none.
+	queryTimeout time.Duration
 }
 
 func openDB(ctx context.Context, c *Config) (*kdb, error) {
@@ -78,10 +80,12 @@ func openDB(ctx context.Context, c *Config) (*kdb, error) {
 	if err != nil {
 		return nil, err
 	}
+	connected := abandonOnTimeout(cc)
 	conn, err := pgx.ConnectConfig(ctx, cc)
 	if err != nil {
 		return nil, fmt.Errorf("[PostgreSQL error] failed to retrieve PostgreSQL server_version_num: %s", pgErrText(err))
 	}
+	connected()
 	var v string
 	if err := conn.QueryRow(ctx, "SHOW server_version_num").Scan(&v); err != nil {
 		conn.Close(ctx)
@@ -197,27 +201,6 @@ ON CONFLICT (key, subsystem) DO UPDATE SET
   executed = CASE WHEN $2 = ANY (coalesce(schema_meta.executed, '{}')) THEN schema_meta.executed
                   ELSE array_append(coalesce(schema_meta.executed, ARRAY[]::text[]), $2) END,
   pending = array_remove(coalesce(schema_meta.pending, ARRAY[]::text[]), $2)`
-
-// runStep runs one migration step's SQL and records it, in one transaction
-// (one commit per migration).
-func (d *kdb) runStep(ctx context.Context, subsystem, name, sql, record string) error {
-	tx, err := d.conn.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback(ctx)
-	if strings.TrimSpace(sql) == "" {
-		sql = "SELECT 1"
-	}
-	if _, err := tx.Exec(ctx, sql); err != nil {
-		return err
-	}
-	q := map[string]string{recExecuted: recordExecuted, recPending: recordPending, recTeardown: recordTeardown}[record]
-	if _, err := tx.Exec(ctx, q, subsystem, name); err != nil {
-		return err
-	}
-	return tx.Commit(ctx)
-}
 
 // Locks (2.2, 2.3).
 

@@ -25,8 +25,19 @@
 // routes, consumers, plugins and clustering_data_planes;
 // core/016_280_to_300 prefixes regex route paths with `~` and its teardown
 // drops plugins.run_on (so a 2.8 node breaks on plugins after `finish`);
-// core/017_300_to_310 adds routes.expression and routes.priority;
-// http-log/001_280_to_300 rewrites plugin config.
+// core/017_300_to_310 adds routes.expression and routes.priority; the
+// data migrations (schema_data.go) rewrite plugin rows over the real rows,
+// so their time grows with the data: the 3.0 fix-ups of pre-function,
+// post-function and http-log read every plugins row, 3.6's rate-limiting,
+// response-ratelimiting and acme rewrites update every row of the plugin.
+//
+// Each migration step is one "BEGIN; ...; COMMIT;" query, then its
+// schema_meta record, each bounded as Kong bounds a migration query
+// (migtimeout.go): --db-timeout, else 60 s through 3.6, else pg_timeout.
+// A query past it fails with pgmoon's "receive_message: failed to get
+// type: timeout" and is abandoned without a cancel request: the server
+// commits the step, schema_meta does not record it, the lock stays until
+// its TTL.
 //
 // # Configuration
 //

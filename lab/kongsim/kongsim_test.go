@@ -66,7 +66,8 @@ func TestCoreCataloguePerVersion(t *testing.T) {
 }
 
 // Reference 1.4 worked example: a 2.8 database, a 3.4 binary: 15 new
-// migrations, 2 of them with a teardown (core 016, http-log 001).
+// migrations, 4 of them with a teardown (core 016, http-log 001, and
+// post- and pre-function 001 per 9.4's correction).
 func TestWorkedExample28To34(t *testing.T) {
 	rel34 := MustRelease("3.4.2", EditionOSS)
 	st := Classify(rel34.Catalogue("bundled"), bootstrappedRows(MustRelease("2.8.4", EditionOSS)), false)
@@ -81,7 +82,7 @@ func TestWorkedExample28To34(t *testing.T) {
 			}
 		}
 	}
-	if !slices.Equal(td, []string{"core/016_280_to_300", "http-log/001_280_to_300"}) {
+	if !slices.Equal(td, []string{"core/016_280_to_300", "http-log/001_280_to_300", "post-function/001_280_to_300", "pre-function/001_280_to_300"}) {
 		t.Fatalf("teardown migrations among new: %v", td)
 	}
 	if len(st.Pending) != 0 || len(st.Missing) != 0 || st.UpToDate() {

@@ -50,7 +50,7 @@ Options:
  -f,--force                         Run migrations even if database reports
                                     as already executed.
 
- --db-timeout     (default 60)      Timeout, in seconds, for all database
+ --db-timeout     ` + a.dbTimeoutDefault() + `Timeout, in seconds, for all database
                                     operations.
 
  --lock-timeout   (default 60)      Timeout, in seconds, for nodes waiting on
@@ -64,6 +64,15 @@ Options:
  --v              verbose
  --vv             debug
 `
+}
+
+// dbTimeoutDefault is the usage text's default of --db-timeout: 60
+// through 3.6, none from 3.7 (kong-reference 1.1).
+func (a *app) dbTimeoutDefault() string {
+	if a.rel.AtLeast(3, 7) {
+		return "(optional number) "
+	}
+	return "(default 60)      "
 }
 
 type migOpts struct {
@@ -113,11 +122,16 @@ func (a *app) cmdMigrations(ctx context.Context, args []string) error {
 	if sub == "reset" && !p.has("yes") && !a.isTTY() {
 		return fail("not a tty: invoke 'reset' non-interactively with the --yes flag")
 	}
+	qt, err := a.migrationQueryTimeout(p, c)
+	if err != nil {
+		return err
+	}
 	db, err := openDB(ctx, c)
 	if err != nil {
 		return fail("%s", err)
 	}
 	defer db.close()
+	db.queryTimeout = qt
 	cat := a.rel.Catalogue(c.Get("plugins"))
 	st, err := db.state(ctx, cat)
 	if err != nil {

@@ -17,7 +17,8 @@ type migSQL struct{ up, teardown string }
 //     (as Kong 3.0 did); its teardown drops plugins.run_on, so a 2.8 node
 //     on a finished 3.x database fails on plugins (reference 6.7).
 //   - core/017_300_to_310 adds routes.expression and routes.priority.
-//   - http-log/001_280_to_300 turns array header values into strings.
+//   - the data migrations (per-row work over the plugins table, the
+//     key-auth credentials table) are in schema_data.go.
 //   - enterprise/006_1301_to_1500 creates the RBAC tables (rbac_users,
 //     rbac_roles, rbac_user_roles, rbac_role_endpoints, admins; the columns
 //     kongctl's upgrade touches, kong-reference 9.1) and seeds the roles
@@ -74,12 +75,6 @@ WHERE paths IS NOT NULL AND cardinality(paths) > 0;
 	"core/017_300_to_310": {up: `
 ALTER TABLE routes ADD COLUMN IF NOT EXISTS expression text;
 ALTER TABLE routes ADD COLUMN IF NOT EXISTS priority bigint;
-`},
-	"http-log/001_280_to_300": {up: `
-UPDATE plugins SET config = jsonb_set(config, '{headers}', (
-  SELECT coalesce(jsonb_object_agg(k, CASE WHEN jsonb_typeof(v) = 'array' THEN v->0 ELSE v END), '{}'::jsonb)
-  FROM jsonb_each(config->'headers') AS e(k, v)))
-WHERE name = 'http-log' AND jsonb_typeof(config->'headers') = 'object';
 `},
 	"enterprise/006_1301_to_1500": {up: `
 CREATE TABLE IF NOT EXISTS rbac_users (

@@ -101,7 +101,7 @@ type Options struct {
 	// NoSeed skips creating the lab's services and routes.
 	NoSeed bool `json:"no_seed"`
 	// Rows, when not 0, makes the database production-sized: that many
-	// consumers, each with a plugin row, written in the database once Kong
+	// consumers, each with a key-auth credential and a plugin row, written in the database once Kong
 	// X has bootstrapped it (see rows.go). 0..MaxRows.
 	Rows int `json:"rows,omitempty"`
 	// Concurrency bounds the per-host work done at once. Default 8.

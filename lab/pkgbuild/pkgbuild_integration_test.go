@@ -210,7 +210,7 @@ func TestIssueBarFromPackages(t *testing.T) {
 	if _, e := kong("3.4.2", 1, "start"); !strings.Contains(e, "New migrations available; run 'kong migrations up' to proceed") {
 		t.Fatalf("start refusal: %s", e)
 	}
-	if o, _ := kong("3.4.2", 0, "migrations", "up"); !strings.Contains(o, "15 migrations processed\n13 executed\n2 pending\n") {
+	if o, _ := kong("3.4.2", 0, "migrations", "up"); !strings.Contains(o, "15 migrations processed\n11 executed\n4 pending\n") {
 		t.Fatalf("up: %s", o)
 	}
 	kong("3.4.2", 4, "migrations", "list")
