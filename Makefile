@@ -49,9 +49,14 @@ vet:
 unit:
 	$(GO) test -count=1 ./...
 
+# make fuzz [FUZZTIME=10m]: every fuzz target for FUZZTIME each; what they
+# find is kept in each package's testdata/fuzz/<Target> (FUZZKEEP=0: not).
+# make test runs them for the default time and keeps nothing.
 FUZZTIME ?= 10s
+FUZZKEEP ?= 1
+test: FUZZKEEP = 0
 fuzz:
-	@bash scripts/fuzz.sh $(FUZZTIME)
+	@FUZZKEEP=$(FUZZKEEP) bash scripts/fuzz.sh $(FUZZTIME)
 
 # Tests that need root, PostgreSQL, sshd and the lab (build tag "integration").
 integration: all packages

@@ -63,6 +63,7 @@ func TestImportGraph(t *testing.T) {
 		{"controller/runner", "controller/cli", "the runner returns values; the CLI renders them"},
 		{"controller/fleet", "controller/sshremote", "fleet is the pure domain"},
 		{"controller/fleet", "controller/agentclient", "fleet is the pure domain"},
+		{"controller/fleet", "controller/sshfleet", "fleet is the pure domain"},
 		{"controller/fleet", "controller/runner", "fleet is below the runner"},
 		{"controller/promtext", mod[:len(mod)-1], "promtext is a pure parser (standard library only)"},
 	}

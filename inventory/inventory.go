@@ -67,7 +67,10 @@ func Load(path string) (*Inventory, hcl.Diagnostics) {
 		if os.IsNotExist(err) {
 			detail += fmt.Sprintf(" Name an inventory with -i FILE or the KONGCTL_INVENTORY environment variable (default ./%s).", DefaultFile)
 		}
-		return inv, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Failed to read inventory", Detail: detail}}
+		// The file itself is the subject (at 1:1), so the error reads
+		// "hosts.hcl:1:1: error: ..." like every other inventory problem.
+		at := hcl.Range{Filename: path, Start: hcl.InitialPos, End: hcl.InitialPos}
+		return inv, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Failed to read inventory", Detail: detail, Subject: &at}}
 	}
 	return LoadBytes(path, src)
 }

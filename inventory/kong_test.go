@@ -100,7 +100,7 @@ func TestKongAdminTokenEnvAndConflicts(t *testing.T) {
 	if len(diags) != 0 {
 		t.Fatalf("env: %q", diags)
 	}
-	if _, err := inv.AdminToken(); err == nil || !strings.Contains(err.Error(), "KONGCTL_TEST_ADMIN_TOKEN: not set") {
+	if _, err := inv.AdminToken(); err == nil || !strings.Contains(err.Error(), "environment variable KONGCTL_TEST_ADMIN_TOKEN is not set") {
 		t.Errorf("unset env: %v", err)
 	}
 	t.Setenv("KONGCTL_TEST_ADMIN_TOKEN", "from-env")

@@ -87,3 +87,20 @@ func describe(d *hcl.Diagnostic) string {
 	}
 	return fmt.Sprintf("%s %s: %s", pos, d.Summary, d.Detail)
 }
+
+// TestMissingFileLocated: a missing inventory is reported at the file
+// itself (1:1), so it reads "nope.hcl:1:1: error: ..." as every other
+// inventory problem does.
+func TestMissingFileLocated(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "nope.hcl")
+	_, diags := Load(path)
+	if len(diags) != 1 || diags[0].Subject == nil {
+		t.Fatalf("diags %v: want one located diagnostic", diags)
+	}
+	if r := diags[0].Subject; r.Filename != path || r.Start.Line != 1 || r.Start.Column != 1 {
+		t.Errorf("subject %s, want %s:1:1", r, path)
+	}
+	if !strings.Contains(diags[0].Detail, "KONGCTL_INVENTORY") {
+		t.Errorf("detail %q does not say how to name an inventory", diags[0].Detail)
+	}
+}

@@ -37,7 +37,7 @@ func (s Secret) Resolve() ([]byte, error) {
 	case s.Env != "":
 		v, ok := os.LookupEnv(s.Env)
 		if !ok {
-			return nil, fmt.Errorf("read secret from environment variable %s: not set", s.Env)
+			return nil, fmt.Errorf("read secret: environment variable %s is not set", s.Env)
 		}
 		return []byte(v), nil
 	case s.File != "":

@@ -59,11 +59,11 @@ mermaid a gantt chart of it, text the report as upgrade prints it.`,
 			}
 			dir, err := controller.RunDir(state, runID)
 			if err != nil {
-				return WithCode(ExitFailure, fmt.Errorf("report: %w", err))
+				return WithCode(ExitFailure, fmt.Errorf("find the run: %w", err))
 			}
 			r, recs, err := controller.LoadRun(dir)
 			if err != nil {
-				return WithCode(ExitFailure, fmt.Errorf("report: %w", err))
+				return WithCode(ExitFailure, fmt.Errorf("read the run: %w", err))
 			}
 			return reportview.Write(a.streams.out, format, r, recs)
 		},

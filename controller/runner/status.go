@@ -17,6 +17,7 @@ type StatusReport struct {
 	SchemaVia string             `json:"schema_via,omitempty"`
 	SchemaErr string             `json:"schema_error,omitempty"`
 	Lock      *fleet.LockInfo    `json:"fleet_lock,omitempty"`
+	LockErr   string             `json:"fleet_lock_error,omitempty"` // the lock could not be read
 	LastRun   *RunSummary        `json:"last_run,omitempty"`
 	// Agent is what delivering the agent cost (SSH connector only).
 	Agent *fleet.AgentDelivery `json:"agent_delivery,omitempty"`
@@ -92,10 +93,12 @@ func status(ctx context.Context, spec *Spec, cfg runConfig) (*StatusReport, erro
 		rep.Schema, rep.SchemaVia, rep.SchemaErr = &st, h, ""
 		break
 	}
-	if l, err := e.fleetLocker(ctx); err == nil {
-		if info, held, err := l.Inspect(ctx); err == nil && held {
-			rep.Lock = &info
-		}
+	if l, err := e.fleetLocker(ctx); err != nil {
+		rep.LockErr = e.red.err(err)
+	} else if info, held, err := l.Inspect(ctx); err != nil {
+		rep.LockErr = e.red.err(err)
+	} else if held {
+		rep.Lock = &info
 	}
 	if dr, ok := cfg.conn.(fleet.DeliveryReporter); ok {
 		d := dr.AgentDelivery()

@@ -35,6 +35,8 @@ func Status(w io.Writer, s *controller.StatusReport) error {
 	}
 	if s.Lock != nil {
 		fmt.Fprintf(&b, "fleet lock: held by run %s (%s), heartbeat %s\n", s.Lock.RunID, s.Lock.Owner, s.Lock.Heartbeat.Format("2006-01-02 15:04:05"))
+	} else if s.LockErr != "" {
+		fmt.Fprintf(&b, "fleet lock: unknown: %s\n", s.LockErr)
 	} else {
 		b.WriteString("fleet lock: free\n")
 	}

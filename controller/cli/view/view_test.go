@@ -154,7 +154,7 @@ func TestStatusGolden(t *testing.T) {
 	golden(t, "status.txt", b.Bytes())
 	golden(t, "status.json", j.Bytes())
 
-	free := &controller.StatusReport{Hosts: s.Hosts[:1], SchemaErr: "no host answered"}
+	free := &controller.StatusReport{Hosts: s.Hosts[:1], SchemaErr: "no host answered", LockErr: "connect to fleet lock: ssh db: connection refused"}
 	b.Reset()
 	if err := Status(&b, free); err != nil {
 		t.Fatal(err)

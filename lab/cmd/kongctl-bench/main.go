@@ -430,7 +430,7 @@ func run(ctx context.Context, c config) error {
 	table := renderTable(res)
 	fmt.Print(table)
 	if c.mdPath != "" {
-		if err := os.WriteFile(c.mdPath, []byte(renderMarkdown(res, table)), 0o644); err != nil {
+		if err := writeReport(c.mdPath, renderMarkdown(res, table)); err != nil {
 			return err
 		}
 	}
@@ -459,7 +459,7 @@ func rerender(path, md string) error {
 	if md == "" {
 		return nil
 	}
-	return os.WriteFile(md, []byte(renderMarkdown(&res, table)), 0o644)
+	return writeReport(md, renderMarkdown(&res, table))
 }
 
 func slowLabel(slow int) string {

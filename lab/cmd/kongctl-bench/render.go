@@ -246,7 +246,7 @@ const knownLimits = `
 
 These figures come from one ` + "`make bench`" + ` (11:31-11:43 UTC, 2 cores, nothing
 else running), on the code whose downtime window is built around the
-migration node (README, "Real use").
+migration node (docs/upgrade.md, "Phases").
 
 - **Fleet outage (issue 15): every bar met.** What users behind a load
   balancer see, no node answering: 0.36 s against the plain script's 0.56 s

@@ -6,22 +6,23 @@ import (
 	"testing"
 )
 
-// TestREADMEExample keeps the README's complete inventory example valid.
-func TestREADMEExample(t *testing.T) {
-	b, err := os.ReadFile("../README.md")
+// TestDocsExample keeps the complete inventory example of
+// docs/inventory.md valid.
+func TestDocsExample(t *testing.T) {
+	b, err := os.ReadFile("../docs/inventory.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, rest, ok := strings.Cut(string(b), "### A complete example")
+	_, rest, ok := strings.Cut(string(b), "## A complete example")
 	if !ok {
-		t.Fatal(`README.md has no "### A complete example" section`)
+		t.Fatal(`docs/inventory.md has no "## A complete example" section`)
 	}
 	_, rest, ok = strings.Cut(rest, "```hcl\n")
 	src, _, ok2 := strings.Cut(rest, "```")
 	if !ok || !ok2 {
 		t.Fatal("no hcl code block in the example section")
 	}
-	inv, diags := LoadBytes("../README-example.hcl", []byte(src))
+	inv, diags := LoadBytes("../docs/inventory-example.hcl", []byte(src))
 	for _, d := range diags {
 		t.Errorf("%s", describe(d))
 	}
