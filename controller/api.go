@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"errors"
+
 	"github.com/kongctl/kongctl/controller/journal"
 
 	"github.com/kongctl/kongctl/controller/progress"

@@ -3,11 +3,13 @@ package cli
 import (
 	"context"
 	"fmt"
-	"github.com/kongctl/kongctl/controller/cli/view"
-	"github.com/kongctl/kongctl/controller/progress"
-	"golang.org/x/term"
 	"io"
 	"os"
+
+	"golang.org/x/term"
+
+	"github.com/kongctl/kongctl/controller/cli/view"
+	"github.com/kongctl/kongctl/controller/progress"
 
 	"github.com/kongctl/kongctl/controller"
 )

@@ -2,8 +2,9 @@ package cli
 
 import (
 	"fmt"
-	"github.com/kongctl/kongctl/controller/cli/view"
 	"io"
+
+	"github.com/kongctl/kongctl/controller/cli/view"
 
 	"github.com/spf13/cobra"
 

@@ -1,8 +1,9 @@
 package cli
 
 import (
-	"github.com/kongctl/kongctl/kongver"
 	"github.com/spf13/cobra"
+
+	"github.com/kongctl/kongctl/kongver"
 
 	"github.com/kongctl/kongctl/controller"
 	"github.com/kongctl/kongctl/inventory"

@@ -2,9 +2,10 @@ package cli
 
 import (
 	"fmt"
-	"github.com/kongctl/kongctl/controller/cli/view"
 	"runtime"
 	"runtime/debug"
+
+	"github.com/kongctl/kongctl/controller/cli/view"
 
 	"github.com/spf13/cobra"
 

@@ -2,9 +2,10 @@ package fleet
 
 import (
 	"context"
+	"time"
+
 	"github.com/kongctl/kongctl/agent/agentproto"
 	"github.com/kongctl/kongctl/controller/promtext"
-	"time"
 
 	"github.com/kongctl/kongctl/controller/upgradepath"
 )

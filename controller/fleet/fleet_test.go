@@ -3,9 +3,10 @@ package fleet
 import (
 	"errors"
 	"fmt"
-	"github.com/kongctl/kongctl/agent/agentproto"
 	"slices"
 	"testing"
+
+	"github.com/kongctl/kongctl/agent/agentproto"
 )
 
 type lostErr struct{}

@@ -2,9 +2,10 @@ package fleet
 
 import (
 	"context"
-	"github.com/kongctl/kongctl/controller/upgradepath"
 	"io"
 	"time"
+
+	"github.com/kongctl/kongctl/controller/upgradepath"
 )
 
 // AgentTimed is implemented by nodes whose agent reports its own duration

@@ -1,9 +1,10 @@
 package fleet
 
 import (
-	"github.com/kongctl/kongctl/agent/agentproto"
 	"slices"
 	"time"
+
+	"github.com/kongctl/kongctl/agent/agentproto"
 )
 
 // WriteSignature is the write counters of Kong's configuration tables

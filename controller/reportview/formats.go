@@ -3,10 +3,11 @@ package reportview
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/kongctl/kongctl/controller/cli/view"
 	"io"
 	"strings"
 	"time"
+
+	"github.com/kongctl/kongctl/controller/cli/view"
 
 	"github.com/kongctl/kongctl/controller"
 	"github.com/kongctl/kongctl/controller/journal"

@@ -2,12 +2,13 @@ package runner
 
 import (
 	"context"
-	"github.com/kongctl/kongctl/controller/fleet"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/kongctl/kongctl/controller/fleet"
 
 	"github.com/kongctl/kongctl/controller/progress"
 )

@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/kongctl/kongctl/controller/fleet"
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/kongctl/kongctl/controller/fleet"
 
 	"github.com/kongctl/kongctl/controller/progress"
 	"github.com/kongctl/kongctl/inventory"

@@ -7,12 +7,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/kongctl/kongctl/controller/fleet"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/kongctl/kongctl/controller/fleet"
 
 	"github.com/kongctl/kongctl/internal/filehash"
 

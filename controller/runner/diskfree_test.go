@@ -1,8 +1,9 @@
 package runner
 
 import (
-	"github.com/kongctl/kongctl/controller/fleet"
 	"testing"
+
+	"github.com/kongctl/kongctl/controller/fleet"
 )
 
 func TestPreflightDiskCheckFullDisk(t *testing.T) {

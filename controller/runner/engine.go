@@ -2,8 +2,9 @@ package runner
 
 import (
 	"context"
-	"github.com/kongctl/kongctl/controller/fleet"
 	"sync"
+
+	"github.com/kongctl/kongctl/controller/fleet"
 
 	"github.com/kongctl/kongctl/controller/journal"
 	"github.com/kongctl/kongctl/controller/progress"

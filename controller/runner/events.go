@@ -2,8 +2,9 @@ package runner
 
 import (
 	"fmt"
-	"github.com/kongctl/kongctl/controller/fleet"
 	"time"
+
+	"github.com/kongctl/kongctl/controller/fleet"
 
 	"github.com/kongctl/kongctl/controller/progress"
 )

@@ -3,10 +3,11 @@ package runner
 import (
 	"errors"
 	"fmt"
-	"github.com/kongctl/kongctl/controller/fleet"
 	"math"
 	"strings"
 	"time"
+
+	"github.com/kongctl/kongctl/controller/fleet"
 )
 
 // Gate names, as the inventory's verify.gate block spells them.

@@ -3,10 +3,11 @@ package runner
 import (
 	"context"
 	"errors"
-	"github.com/kongctl/kongctl/controller/fleet"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kongctl/kongctl/controller/fleet"
 )
 
 func intp(n int) *int { return &n }

@@ -2,9 +2,10 @@ package runner
 
 import (
 	"context"
-	"github.com/kongctl/kongctl/controller/fleet"
 	"sync"
 	"time"
+
+	"github.com/kongctl/kongctl/controller/fleet"
 )
 
 func (e *engine) startHeartbeat(l fleet.Locker, info fleet.LockInfo) {

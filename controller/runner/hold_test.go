@@ -3,10 +3,11 @@ package runner
 import (
 	"context"
 	"errors"
-	"github.com/kongctl/kongctl/controller/fleet"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/kongctl/kongctl/controller/fleet"
 )
 
 // The hold after the fleet serves: set on the hosts whose install was the

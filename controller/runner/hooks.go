@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/kongctl/kongctl/controller/fleet"
 	"os"
 	"os/exec"
 	"strings"
 	"syscall"
 	"time"
 	"unicode/utf8"
+
+	"github.com/kongctl/kongctl/controller/fleet"
 
 	"github.com/kongctl/kongctl/controller/boundedio"
 )

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/kongctl/kongctl/controller/fleet"
-	"github.com/kongctl/kongctl/inventory"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +12,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kongctl/kongctl/controller/fleet"
+	"github.com/kongctl/kongctl/inventory"
 
 	"github.com/kongctl/kongctl/controller/journal"
 )

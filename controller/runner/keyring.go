@@ -3,12 +3,13 @@ package runner
 import (
 	"context"
 	"fmt"
-	"github.com/kongctl/kongctl/controller/fleet"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/kongctl/kongctl/controller/fleet"
 )
 
 // The Enterprise keyring (kong-reference 9.8). With keyring_enabled = on

@@ -3,11 +3,12 @@ package runner
 import (
 	"context"
 	"errors"
-	"github.com/kongctl/kongctl/controller/fleet"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kongctl/kongctl/controller/fleet"
 )
 
 // The fake node's keyring: X's keys in memory while it runs, lost at a

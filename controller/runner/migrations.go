@@ -3,8 +3,9 @@ package runner
 import (
 	"context"
 	"fmt"
-	"github.com/kongctl/kongctl/controller/fleet"
 	"time"
+
+	"github.com/kongctl/kongctl/controller/fleet"
 )
 
 func (e *engine) migList(ctx context.Context, n fleet.Node) (fleet.SchemaState, error) {

@@ -3,12 +3,13 @@ package runner
 import (
 	"context"
 	"fmt"
-	"github.com/kongctl/kongctl/controller/fleet"
-	"github.com/kongctl/kongctl/kongver"
 	"slices"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/kongctl/kongctl/controller/fleet"
+	"github.com/kongctl/kongctl/kongver"
 )
 
 // Migration timeouts sized from the data (issue 16; kong-reference 1.1,

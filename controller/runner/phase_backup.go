@@ -3,9 +3,10 @@ package runner
 import (
 	"context"
 	"fmt"
+	"path/filepath"
+
 	"github.com/kongctl/kongctl/controller/fleet"
 	"github.com/kongctl/kongctl/internal/filehash"
-	"path/filepath"
 )
 
 // backupStep journals the backup taken before the stop.

@@ -3,8 +3,9 @@ package runner
 import (
 	"context"
 	"fmt"
-	"github.com/kongctl/kongctl/controller/fleet"
 	"strings"
+
+	"github.com/kongctl/kongctl/controller/fleet"
 )
 
 // backupCheckStep journals the backup the fleet was stopped with (the

@@ -3,9 +3,10 @@ package runner
 import (
 	"context"
 	"fmt"
-	"github.com/kongctl/kongctl/controller/fleet"
 	"os"
 	"path/filepath"
+
+	"github.com/kongctl/kongctl/controller/fleet"
 )
 
 // The decommission's steps: Kong removed from an old host, and (undo)

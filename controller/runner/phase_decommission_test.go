@@ -3,10 +3,11 @@ package runner
 import (
 	"context"
 	"errors"
-	"github.com/kongctl/kongctl/controller/fleet"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/kongctl/kongctl/controller/fleet"
 )
 
 func newHostsCluster(t *testing.T) (*fakeCluster, *Spec) {

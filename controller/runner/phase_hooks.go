@@ -3,8 +3,9 @@ package runner
 import (
 	"context"
 	"fmt"
-	"github.com/kongctl/kongctl/controller/fleet"
 	"maps"
+
+	"github.com/kongctl/kongctl/controller/fleet"
 )
 
 // hookPhase runs the operator's hooks of one point.

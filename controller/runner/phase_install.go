@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+
 	"github.com/kongctl/kongctl/controller/fleet"
 )
 

@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/kongctl/kongctl/controller/fleet"
 	"time"
+
+	"github.com/kongctl/kongctl/controller/fleet"
 )
 
 // lockStep journals the fleet lock taken.

@@ -3,8 +3,9 @@ package runner
 import (
 	"context"
 	"fmt"
-	"github.com/kongctl/kongctl/controller/fleet"
 	"time"
+
+	"github.com/kongctl/kongctl/controller/fleet"
 )
 
 // The start's steps: Y started on a node, and (undo) Y stopped again.

@@ -1,7 +1,5 @@
 package runner
 
-import ()
-
 // phases returns the pipeline for the spec, in order.
 func (e *engine) phases() []phase {
 	ps := []phase{preflightPhase{}, lockPhase{}, backupPhase{}}

@@ -3,9 +3,10 @@ package runner
 import (
 	"context"
 	"encoding/json"
-	"github.com/kongctl/kongctl/controller/fleet"
 	"strings"
 	"testing"
+
+	"github.com/kongctl/kongctl/controller/fleet"
 )
 
 // The agent's effective configuration becomes the plan's settings, in a

@@ -3,11 +3,12 @@ package runner
 import (
 	"context"
 	"fmt"
-	"github.com/kongctl/kongctl/controller/fleet"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/kongctl/kongctl/controller/fleet"
 )
 
 // preflightStep journals what preflight learnt (preflightData).

@@ -2,8 +2,9 @@ package runner
 
 import (
 	"fmt"
-	"github.com/kongctl/kongctl/controller/fleet"
 	"strconv"
+
+	"github.com/kongctl/kongctl/controller/fleet"
 )
 
 // checkEffectiveConf refuses, before any stop, a node whose effective

@@ -3,11 +3,12 @@ package runner
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
+
 	"github.com/kongctl/kongctl/controller/fleet"
 	"github.com/kongctl/kongctl/inventory"
 	"github.com/kongctl/kongctl/kongver"
-	"slices"
-	"strings"
 
 	"github.com/kongctl/kongctl/controller/upgradepath"
 )

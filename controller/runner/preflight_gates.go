@@ -1,7 +1,5 @@
 package runner
 
-import ()
-
 // checkGatesMeasurable: a max_5xx or max_latency_p99 gate needs metrics
 // that Kong exports only when the prometheus plugin is told to (3.x:
 // status_code_metrics, latency_metrics). When no running X node exports

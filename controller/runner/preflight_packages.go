@@ -3,12 +3,13 @@ package runner
 import (
 	"context"
 	"fmt"
-	"github.com/kongctl/kongctl/controller/fleet"
-	"github.com/kongctl/kongctl/internal/filehash"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/kongctl/kongctl/controller/fleet"
+	"github.com/kongctl/kongctl/internal/filehash"
 
 	"github.com/kongctl/kongctl/controller/upgradepath"
 )

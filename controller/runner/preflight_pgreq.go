@@ -2,9 +2,10 @@ package runner
 
 import (
 	"context"
+	"net"
+
 	"github.com/kongctl/kongctl/controller/fleet"
 	"github.com/kongctl/kongctl/controller/upgradepath"
-	"net"
 )
 
 // PostgreSQL requirements of Y (kong-reference 9.7): the server's version

@@ -1,7 +1,5 @@
 package runner
 
-import ()
-
 // redactSecrets hands the database password and the admin token to the
 // redactor before anything is reported (resume included).
 func (e *engine) redactSecrets() {

@@ -1,9 +1,10 @@
 package runner
 
 import (
-	"github.com/kongctl/kongctl/controller/fleet"
 	"strings"
 	"testing"
+
+	"github.com/kongctl/kongctl/controller/fleet"
 
 	"github.com/kongctl/kongctl/controller/upgradepath"
 )

@@ -2,8 +2,9 @@ package runner
 
 import (
 	"cmp"
-	"github.com/kongctl/kongctl/controller/fleet"
 	"time"
+
+	"github.com/kongctl/kongctl/controller/fleet"
 )
 
 // Outcome is how a run ended. The CLI maps it to an exit code.

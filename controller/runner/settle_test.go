@@ -3,9 +3,10 @@ package runner
 import (
 	"context"
 	"errors"
-	"github.com/kongctl/kongctl/controller/fleet"
 	"strings"
 	"testing"
+
+	"github.com/kongctl/kongctl/controller/fleet"
 )
 
 // runningStep makes the fake's detached `migrations <cmd>` step report

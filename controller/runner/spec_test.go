@@ -1,11 +1,12 @@
 package runner
 
 import (
-	"github.com/kongctl/kongctl/controller/internal/settingstest"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/kongctl/kongctl/controller/internal/settingstest"
 )
 
 func TestSpecFromInventory(t *testing.T) {

@@ -3,8 +3,9 @@ package runner
 import (
 	"context"
 	"errors"
-	"github.com/kongctl/kongctl/controller/fleet"
 	"testing"
+
+	"github.com/kongctl/kongctl/controller/fleet"
 )
 
 // lockDownCluster is a fake connector whose fleet lock cannot be reached.

@@ -5,12 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/kongctl/kongctl/controller/fleet"
-	"github.com/kongctl/kongctl/inventory"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kongctl/kongctl/controller/fleet"
+	"github.com/kongctl/kongctl/inventory"
 
 	"github.com/kongctl/kongctl/controller/journal"
 	"github.com/kongctl/kongctl/controller/progress"

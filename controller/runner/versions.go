@@ -1,8 +1,9 @@
 package runner
 
 import (
-	"github.com/kongctl/kongctl/kongver"
 	"sort"
+
+	"github.com/kongctl/kongctl/kongver"
 )
 
 // toVersion is Y, parsed once by Spec.validate.

@@ -3,9 +3,10 @@ package runner
 import (
 	"context"
 	"fmt"
-	"github.com/kongctl/kongctl/controller/fleet"
 	"strings"
 	"time"
+
+	"github.com/kongctl/kongctl/controller/fleet"
 )
 
 // The write check proves, inside the downtime, that the backup still holds

@@ -3,9 +3,10 @@ package sshfleet
 import (
 	"context"
 	"fmt"
-	"github.com/kongctl/kongctl/internal/shellquote"
 	"path/filepath"
 	"strings"
+
+	"github.com/kongctl/kongctl/internal/shellquote"
 
 	"github.com/kongctl/kongctl/controller/sshremote"
 )

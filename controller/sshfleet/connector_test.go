@@ -2,13 +2,14 @@ package sshfleet
 
 import (
 	"context"
-	"github.com/kongctl/kongctl/agent/agentproto"
-	"github.com/kongctl/kongctl/controller/fleet"
-	"github.com/kongctl/kongctl/controller/internal/settingstest"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/kongctl/kongctl/agent/agentproto"
+	"github.com/kongctl/kongctl/controller/fleet"
+	"github.com/kongctl/kongctl/controller/internal/settingstest"
 
 	"github.com/kongctl/kongctl/controller/agentclient"
 	"github.com/kongctl/kongctl/controller/sshremote"

@@ -3,12 +3,13 @@ package sshfleet
 import (
 	"context"
 	"fmt"
-	"github.com/kongctl/kongctl/controller/fleet"
-	"github.com/kongctl/kongctl/internal/shellquote"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/kongctl/kongctl/controller/fleet"
+	"github.com/kongctl/kongctl/internal/shellquote"
 
 	"github.com/kongctl/kongctl/agent/agentproto"
 	"github.com/kongctl/kongctl/controller/sshremote"

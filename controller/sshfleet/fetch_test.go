@@ -3,12 +3,13 @@ package sshfleet
 import (
 	"bytes"
 	"context"
-	"github.com/kongctl/kongctl/controller/fleet"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kongctl/kongctl/controller/fleet"
 
 	"github.com/kongctl/kongctl/controller/sshremote"
 	"github.com/kongctl/kongctl/controller/sshremote/sshtest"

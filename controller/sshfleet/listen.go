@@ -1,8 +1,9 @@
 package sshfleet
 
 import (
-	"github.com/kongctl/kongctl/controller/fleet"
 	"strings"
+
+	"github.com/kongctl/kongctl/controller/fleet"
 )
 
 // listenURL turns the first entry of a Kong *_listen setting into a URL.

@@ -4,14 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/kongctl/kongctl/controller/fleet"
-	"github.com/kongctl/kongctl/controller/promtext"
-	"github.com/kongctl/kongctl/controller/upgradepath"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/kongctl/kongctl/controller/fleet"
+	"github.com/kongctl/kongctl/controller/promtext"
+	"github.com/kongctl/kongctl/controller/upgradepath"
 
 	"github.com/kongctl/kongctl/agent/agentproto"
 )

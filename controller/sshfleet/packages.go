@@ -3,11 +3,12 @@ package sshfleet
 import (
 	"context"
 	"fmt"
-	"github.com/kongctl/kongctl/controller/fleet"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/kongctl/kongctl/controller/fleet"
 
 	"github.com/kongctl/kongctl/agent/agentproto"
 )

@@ -3,10 +3,11 @@ package sshfleet
 import (
 	"context"
 	"fmt"
-	"github.com/kongctl/kongctl/controller/fleet"
 	"io"
 	"path"
 	"strings"
+
+	"github.com/kongctl/kongctl/controller/fleet"
 
 	"github.com/kongctl/kongctl/controller/sshremote"
 	"github.com/kongctl/kongctl/internal/shellquote"

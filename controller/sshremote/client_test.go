@@ -18,10 +18,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kongctl/kongctl/controller/sshremote/sshtest"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/kongctl/kongctl/controller/sshremote/sshtest"
 )
 
 func testCtx(t *testing.T) context.Context {

@@ -26,9 +26,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kongctl/kongctl/controller/sshremote/sshtest"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/kongctl/kongctl/controller/sshremote/sshtest"
 )
 
 type syncBuffer struct {

@@ -2,9 +2,10 @@ package view
 
 import (
 	"fmt"
-	"github.com/kongctl/kongctl/controller"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/kongctl/kongctl/controller"
 )
 
 // writePlanDB writes each node's effective database settings and where
