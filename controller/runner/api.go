@@ -60,9 +60,7 @@ type Options struct {
 // Plan runs the preflight (nothing is stopped or changed) and returns what
 // an upgrade would do.
 func Plan(ctx context.Context, o Options) (*UpgradePlan, error) {
-	ctx, cancel := hardOnInterrupt(ctx)
-	defer cancel()
-	spec, cfg, done, err := prepare(o, false)
+	ctx, spec, cfg, done, err := prepareReadOnly(ctx, o)
 	if err != nil {
 		return nil, err
 	}
@@ -120,14 +118,25 @@ func ended(o Options, cfg runConfig, r *Report, err error) (*Report, error) {
 // Status reports versions, running state and schema state across the
 // fleet, the fleet lock and the latest run.
 func Status(ctx context.Context, o Options) (*StatusReport, error) {
-	ctx, cancel := hardOnInterrupt(ctx)
-	defer cancel()
-	spec, cfg, done, err := prepare(o, false)
+	ctx, spec, cfg, done, err := prepareReadOnly(ctx, o)
 	if err != nil {
 		return nil, err
 	}
 	defer done()
 	return status(ctx, spec, cfg)
+}
+
+// prepareReadOnly prepares a command that changes nothing (plan, status):
+// an interrupt cancels it at once. done releases what prepare took, then
+// the interrupt handler.
+func prepareReadOnly(ctx context.Context, o Options) (context.Context, *Spec, runConfig, func(), error) {
+	ctx, cancel := hardOnInterrupt(ctx)
+	spec, cfg, done, err := prepare(o, false)
+	if err != nil {
+		cancel()
+		return ctx, nil, runConfig{}, nil, err
+	}
+	return ctx, spec, cfg, func() { done(); cancel() }, nil
 }
 
 // makeStateDirs creates the bastion's state directories of an upgrade,
