@@ -157,11 +157,7 @@ func (c *sshConnector) dbConn() (agentproto.DBConn, error) {
 }
 
 func (c *sshConnector) Database(ctx context.Context) (fleet.Database, error) {
-	ah, err := c.host(ctx, c.tools)
-	if err != nil {
-		return nil, err
-	}
-	conn, err := c.dbConn()
+	ah, conn, err := c.toolsDB(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -169,15 +165,25 @@ func (c *sshConnector) Database(ctx context.Context) (fleet.Database, error) {
 }
 
 func (c *sshConnector) Locker(ctx context.Context) (fleet.Locker, error) {
-	ah, err := c.host(ctx, c.tools)
-	if err != nil {
-		return nil, err
-	}
-	conn, err := c.dbConn()
+	ah, conn, err := c.toolsDB(ctx)
 	if err != nil {
 		return nil, err
 	}
 	return &agentLocker{h: ah, conn: conn, ttl: 2 * time.Minute}, nil
+}
+
+// toolsDB connects to the tools host and reads the database connection
+// its agent will use: what Database and Locker both speak through.
+func (c *sshConnector) toolsDB(ctx context.Context) (*agentHost, agentproto.DBConn, error) {
+	ah, err := c.host(ctx, c.tools)
+	if err != nil {
+		return nil, agentproto.DBConn{}, err
+	}
+	conn, err := c.dbConn()
+	if err != nil {
+		return nil, agentproto.DBConn{}, err
+	}
+	return ah, conn, nil
 }
 
 // Reconnect replaces the lost connection to host (and its agent client)
