@@ -17,23 +17,23 @@ const module = "github.com/kongctl/kongctl"
 
 // productPatterns are the product's packages: what ships in bin/kongctl
 // and the agent. lab/ is the rehearsal lab, used only by tests.
-var productPatterns = []string{"./agent/...", "./cmd/...", "./controller/...", "./hcl/...", "./inventory/..."}
+var productPatterns = []string{"./agent/...", "./cmd/...", "./controller/...", "./hcl/...", "./inventory/...", "./internal/...", "./kongver/...", "./sshremote/..."}
 
 // rule is one arrow that must never exist: no package under from (its test
 // files included) may reach a package matched by to, directly or through
-// other packages, except over the edges listed in except.
+// other packages, except over the edges listed in except. Packages under
+// from that are also under exempt are not starting points.
 type rule struct {
 	name   string
 	from   []string                 // import path prefixes, relative to the module
+	exempt []string                 // prefixes under from that the rule does not start from
 	to     func(pkg) bool           // the forbidden destination
 	except map[[2]string]string     // direct edges {importer, imported} allowed, with why
 	want   func(reached []pkg) bool // a sanity check on what from reaches, so an empty graph fails
 }
 
-// rules are the forbidden arrows of ARCHITECTURE.md. The controller's own
-// layers (the runner never reaches sshremote, agentclient or sshfleet; fleet
-// and promtext stay pure; only the CLI renders results) are held by
-// controller/imports_test.go.
+// rules are the forbidden arrows of ARCHITECTURE.md, the controller's own
+// layers included: one table, one walk.
 var rules = []rule{
 	{
 		name: "the agent uses only the standard library, its own packages, the shared standard-library-only ones and pgx",
@@ -58,24 +58,46 @@ var rules = []rule{
 	},
 	{
 		name: "product code never imports lab/",
-		from: []string{"agent", "cmd", "controller", "hcl", "inventory"},
+		from: []string{"agent", "cmd", "controller", "hcl", "internal", "inventory", "kongver", "sshremote"},
 		to:   func(p pkg) bool { return under(p.Path, module+"/lab") },
-		want: func(r []pkg) bool { return has(r, module+"/controller/sshremote") },
+		want: func(r []pkg) bool { return has(r, module+"/sshremote/sshtest") },
 	},
 	{
-		name: "the inventory language (inventory/, hcl/) never imports controller/",
-		from: []string{"inventory", "hcl"},
+		name: "the inventory language (inventory/, hcl/) and the SSH transport (sshremote/) never import controller/",
+		from: []string{"inventory", "hcl", "sshremote"},
 		to:   func(p pkg) bool { return under(p.Path, module+"/controller") },
-		except: map[[2]string]string{
-			// Known debt, not a pattern: vagrantinv probes the VMs over
-			// sshremote (issue 18 item 5), so one of the two is in the
-			// wrong folder: vagrantinv belongs beside the CLI, or the
-			// transport outside controller/. Until one moves, these two
-			// edges and only these are let through.
-			{module + "/inventory/vagrantinv", module + "/controller/sshremote"}:         "vagrantinv's probe connections",
-			{module + "/inventory/vagrantinv", module + "/controller/sshremote/sshtest"}: "vagrantinv's tests serve the probes in process",
+		want: func(r []pkg) bool {
+			return has(r, "github.com/hashicorp/hcl/v2") && has(r, module+"/sshremote") // vagrantinv's probes
 		},
-		want: func(r []pkg) bool { return has(r, "github.com/hashicorp/hcl/v2") },
+	},
+	{
+		name: "the runner reaches nodes only through controller/fleet: never the transport, the agent client, the production adapter or the CLI",
+		from: []string{"controller/runner"},
+		to: func(p pkg) bool {
+			return under(p.Path, module+"/sshremote", module+"/controller/agentclient", module+"/controller/sshfleet", module+"/controller/cli")
+		},
+		want: func(r []pkg) bool { return has(r, module+"/controller/fleet") },
+	},
+	{
+		name: "controller/fleet (the interfaces) knows no adapter and nothing above it",
+		from: []string{"controller/fleet"},
+		to: func(p pkg) bool {
+			return under(p.Path, module+"/sshremote", module+"/controller/agentclient", module+"/controller/sshfleet", module+"/controller/runner")
+		},
+		want: func(r []pkg) bool { return has(r, module+"/controller/fleet") },
+	},
+	{
+		name: "controller/promtext (a pure parser, fuzzed) uses only the standard library",
+		from: []string{"controller/promtext"},
+		to:   func(p pkg) bool { return !p.Standard && !under(p.Path, module+"/controller/promtext") },
+		want: func(r []pkg) bool { return has(r, module+"/controller/promtext") },
+	},
+	{
+		name:   "only the command line (controller/cli, cmd/) and the run report's views reach the views (controller/cli/view)",
+		from:   []string{"agent", "controller", "hcl", "internal", "inventory", "kongver", "sshremote"},
+		exempt: []string{"controller/cli", "controller/reportview"},
+		to:     func(p pkg) bool { return under(p.Path, module+"/controller/cli/view") },
+		want:   func(r []pkg) bool { return has(r, module+"/controller/runner") },
 	},
 }
 
@@ -98,18 +120,19 @@ func TestImportGraph(t *testing.T) {
 }
 
 // TestRuleFindsForbiddenArrow: a rule names the whole path of an arrow it
-// forbids, reached through another package or only from a test file, and
-// lets an excepted edge pass.
+// forbids, reached through another package or only from a test file, lets
+// an excepted edge pass, and does not start from an exempt package.
 func TestRuleFindsForbiddenArrow(t *testing.T) {
 	g := graph{
-		module + "/inventory":                    {Path: module + "/inventory", Imports: []string{"fmt", "example.com/helper"}},
-		"example.com/helper":                     {Path: "example.com/helper", Imports: []string{module + "/controller/journal"}},
-		module + "/inventory/vagrantinv":         {Path: module + "/inventory/vagrantinv", Imports: []string{module + "/controller/sshremote/sshtest"}},
-		module + "/controller/journal":           {Path: module + "/controller/journal"},
-		module + "/controller/sshremote/sshtest": {Path: module + "/controller/sshremote/sshtest"},
-		"fmt":                                    {Path: "fmt", Standard: true},
+		module + "/inventory":             {Path: module + "/inventory", Imports: []string{"fmt", "example.com/helper"}},
+		"example.com/helper":              {Path: "example.com/helper", Imports: []string{module + "/controller/journal"}},
+		module + "/inventory/probe":       {Path: module + "/inventory/probe", Imports: []string{module + "/controller/testserver"}},
+		module + "/controller/journal":    {Path: module + "/controller/journal"},
+		module + "/controller/testserver": {Path: module + "/controller/testserver"},
+		"fmt":                             {Path: "fmt", Standard: true},
 	}
 	r := ruleNamed(t, "the inventory language")
+	r.except = map[[2]string]string{{module + "/inventory/probe", module + "/controller/testserver"}: "a test's exception"}
 	_, bad := r.check(g)
 	want := "inventory -> example.com/helper -> controller/journal"
 	if len(bad) != 1 || !strings.Contains(bad[0], want) {
@@ -118,6 +141,16 @@ func TestRuleFindsForbiddenArrow(t *testing.T) {
 	r.except = nil
 	if _, bad := r.check(g); len(bad) != 2 {
 		t.Errorf("without the exception: violations %q, want 2", bad)
+	}
+
+	views := graph{
+		module + "/controller/cli":      {Path: module + "/controller/cli", Imports: []string{module + "/controller/cli/view"}},
+		module + "/controller/runner":   {Path: module + "/controller/runner", Imports: []string{module + "/controller/cli/view"}},
+		module + "/controller/cli/view": {Path: module + "/controller/cli/view"},
+	}
+	_, bad = ruleNamed(t, "only the command line").check(views)
+	if want := "controller/runner -> controller/cli/view"; len(bad) != 1 || !strings.Contains(bad[0], want) {
+		t.Errorf("views: violations %q, want one naming %q", bad, want)
 	}
 }
 
@@ -194,7 +227,7 @@ func (r rule) check(g graph) (reached []pkg, bad []string) {
 	var queue []string
 	for path := range g {
 		for _, f := range r.from {
-			if under(path, module+"/"+f) {
+			if under(path, module+"/"+f) && !slices.ContainsFunc(r.exempt, func(x string) bool { return under(path, module+"/"+x) }) {
 				via[path] = ""
 				queue = append(queue, path)
 			}

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/kongctl/kongctl/agent/agentproto"
-	"github.com/kongctl/kongctl/controller/sshremote"
-	"github.com/kongctl/kongctl/controller/sshremote/sshtest"
+	"github.com/kongctl/kongctl/sshremote"
+	"github.com/kongctl/kongctl/sshremote/sshtest"
 )
 
 // TestDeliverWithBecome uploads to a user-writable staging dir and installs

@@ -19,8 +19,8 @@ import (
 	"time"
 
 	"github.com/kongctl/kongctl/agent/agentproto"
-	"github.com/kongctl/kongctl/controller/sshremote"
 	"github.com/kongctl/kongctl/internal/shellquote"
+	"github.com/kongctl/kongctl/sshremote"
 )
 
 // Remote is what the client needs of a connection to one host.

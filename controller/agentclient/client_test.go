@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/kongctl/kongctl/agent/agentproto"
-	"github.com/kongctl/kongctl/controller/sshremote"
-	"github.com/kongctl/kongctl/controller/sshremote/sshtest"
+	"github.com/kongctl/kongctl/sshremote"
+	"github.com/kongctl/kongctl/sshremote/sshtest"
 )
 
 // The real transport satisfies the interface the client consumes.

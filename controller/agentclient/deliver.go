@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/kongctl/kongctl/agent/agentproto"
-	"github.com/kongctl/kongctl/controller/sshremote"
 	"github.com/kongctl/kongctl/internal/shellquote"
+	"github.com/kongctl/kongctl/sshremote"
 )
 
 // Delivery reports what Deliver did.

@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/kongctl/kongctl/agent/agentproto"
-	"github.com/kongctl/kongctl/controller/boundedio"
+	"github.com/kongctl/kongctl/internal/boundedio"
 )
 
 // TransportError is a call that got no reply because the SSH session

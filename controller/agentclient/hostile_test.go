@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/kongctl/kongctl/agent/agentproto"
-	"github.com/kongctl/kongctl/controller/sshremote"
-	"github.com/kongctl/kongctl/controller/sshremote/sshtest"
+	"github.com/kongctl/kongctl/sshremote"
+	"github.com/kongctl/kongctl/sshremote/sshtest"
 )
 
 // cannedRemote answers every command with the same stdout: a hostile or

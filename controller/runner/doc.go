@@ -4,7 +4,7 @@
 // bounded fan-out across hosts, the downtime window, rollback and resume,
 // preflight checks, the verify gates, hooks, the write check and backup
 // retention. It never imports the SSH transport or the agent client
-// (imports_test.go in controller holds that).
+// (architecture_test.go at the module root holds that).
 //
 // Entry points: Plan, Upgrade, Rollback, Status and Unlock, taking
 // Options; the controller package re-exports them with the production

@@ -13,7 +13,7 @@ import (
 
 	"github.com/kongctl/kongctl/controller/fleet"
 
-	"github.com/kongctl/kongctl/controller/boundedio"
+	"github.com/kongctl/kongctl/internal/boundedio"
 )
 
 // hookTailBytes is how much of the end of a hook's stdout and of its

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/kongctl/kongctl/controller/agentclient"
-	"github.com/kongctl/kongctl/controller/sshremote"
+	"github.com/kongctl/kongctl/sshremote"
 )
 
 // agentHost is one host's SSH connection and agent client. The connection

@@ -8,7 +8,7 @@ import (
 
 	"github.com/kongctl/kongctl/internal/shellquote"
 
-	"github.com/kongctl/kongctl/controller/sshremote"
+	"github.com/kongctl/kongctl/sshremote"
 )
 
 func (n *agentNode) ReadConf(ctx context.Context) ([]byte, error) {

@@ -12,8 +12,8 @@ import (
 
 	"github.com/kongctl/kongctl/agent/agentproto"
 	"github.com/kongctl/kongctl/controller/agentclient"
-	"github.com/kongctl/kongctl/controller/sshremote"
 	"github.com/kongctl/kongctl/inventory"
+	"github.com/kongctl/kongctl/sshremote"
 )
 
 // NewConnector returns the production Connector for inv: one SSH

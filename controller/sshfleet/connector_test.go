@@ -12,7 +12,7 @@ import (
 	"github.com/kongctl/kongctl/controller/internal/settingstest"
 
 	"github.com/kongctl/kongctl/controller/agentclient"
-	"github.com/kongctl/kongctl/controller/sshremote"
+	"github.com/kongctl/kongctl/sshremote"
 )
 
 func TestSSHConfigFromInventory(t *testing.T) {

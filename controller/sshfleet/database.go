@@ -12,7 +12,7 @@ import (
 	"github.com/kongctl/kongctl/internal/shellquote"
 
 	"github.com/kongctl/kongctl/agent/agentproto"
-	"github.com/kongctl/kongctl/controller/sshremote"
+	"github.com/kongctl/kongctl/sshremote"
 )
 
 type agentDB struct {

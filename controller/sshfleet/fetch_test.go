@@ -11,8 +11,8 @@ import (
 
 	"github.com/kongctl/kongctl/controller/fleet"
 
-	"github.com/kongctl/kongctl/controller/sshremote"
-	"github.com/kongctl/kongctl/controller/sshremote/sshtest"
+	"github.com/kongctl/kongctl/sshremote"
+	"github.com/kongctl/kongctl/sshremote/sshtest"
 )
 
 // TestFetchStreamsBackupThroughBecome: the dump on the tools host is

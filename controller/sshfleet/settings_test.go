@@ -9,7 +9,7 @@ import (
 
 	"github.com/kongctl/kongctl/agent/agentproto"
 	"github.com/kongctl/kongctl/controller/internal/settingstest"
-	"github.com/kongctl/kongctl/controller/sshremote"
+	"github.com/kongctl/kongctl/sshremote"
 )
 
 // adapterWorld is what the connector made of an inventory: the SSH

@@ -3,8 +3,8 @@ package sshfleet
 import (
 	"fmt"
 
-	"github.com/kongctl/kongctl/controller/sshremote"
 	"github.com/kongctl/kongctl/inventory"
+	"github.com/kongctl/kongctl/sshremote"
 )
 
 // SSHConfig builds the sshremote.Config of host h: resolved SSH settings,

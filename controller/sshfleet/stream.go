@@ -9,8 +9,8 @@ import (
 
 	"github.com/kongctl/kongctl/controller/fleet"
 
-	"github.com/kongctl/kongctl/controller/sshremote"
 	"github.com/kongctl/kongctl/internal/shellquote"
+	"github.com/kongctl/kongctl/sshremote"
 )
 
 var _ fleet.BackupStreamer = (*agentDB)(nil)

@@ -11,8 +11,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kongctl/kongctl/controller/sshremote"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/kongctl/kongctl/sshremote"
 )
 
 // Facts is what Probe learns about a machine.

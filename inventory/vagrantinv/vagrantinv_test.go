@@ -15,8 +15,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/kongctl/kongctl/controller/sshremote/sshtest"
 	"github.com/kongctl/kongctl/inventory"
+	"github.com/kongctl/kongctl/sshremote/sshtest"
 )
 
 func readFixture(t *testing.T, name string) string {

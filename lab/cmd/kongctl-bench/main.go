@@ -28,11 +28,11 @@ import (
 
 	"github.com/kongctl/kongctl/controller/agentclient"
 	"github.com/kongctl/kongctl/controller/sshfleet"
-	"github.com/kongctl/kongctl/controller/sshremote"
 	"github.com/kongctl/kongctl/internal/fanout"
 	"github.com/kongctl/kongctl/inventory"
 	"github.com/kongctl/kongctl/lab/bench"
 	"github.com/kongctl/kongctl/lab/labenv"
+	"github.com/kongctl/kongctl/sshremote"
 )
 
 type config struct {

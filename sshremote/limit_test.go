@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kongctl/kongctl/controller/sshremote/sshtest"
+	"github.com/kongctl/kongctl/sshremote/sshtest"
 )
 
 // TestRunOutputLimit: a command writing past the limit on stdout or on

@@ -29,7 +29,7 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
-	"github.com/kongctl/kongctl/controller/sshremote/sshtest"
+	"github.com/kongctl/kongctl/sshremote/sshtest"
 )
 
 type syncBuffer struct {

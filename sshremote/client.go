@@ -12,7 +12,7 @@ import (
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 
-	"github.com/kongctl/kongctl/controller/boundedio"
+	"github.com/kongctl/kongctl/internal/boundedio"
 )
 
 // Client is one authenticated SSH connection to a host (possibly through

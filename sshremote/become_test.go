@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/kongctl/kongctl/controller/sshremote/sshtest"
+	"github.com/kongctl/kongctl/sshremote/sshtest"
 )
 
 func TestBecomeCommand(t *testing.T) {

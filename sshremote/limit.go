@@ -5,7 +5,7 @@ import (
 	"io"
 	"sync"
 
-	"github.com/kongctl/kongctl/controller/boundedio"
+	"github.com/kongctl/kongctl/internal/boundedio"
 )
 
 const (
