@@ -5,27 +5,17 @@ import (
 	"fmt"
 
 	"github.com/kongctl/kongctl/controller/fleet"
+	"github.com/kongctl/kongctl/internal/keycache"
 )
 
 func (e *engine) node(ctx context.Context, name string) (fleet.Node, error) {
-	e.mu.Lock()
-	n, ok := e.nodes[name]
-	e.mu.Unlock()
-	if ok {
+	return keycache.Get(&e.mu, e.nodes, name, func() (fleet.Node, error) {
+		n, err := e.conn.Node(ctx, name)
+		if err != nil {
+			return nil, fmt.Errorf("connect to %s: %w", name, fleet.ConnectFailed(err))
+		}
 		return n, nil
-	}
-	n, err := e.conn.Node(ctx, name)
-	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", name, fleet.ConnectFailed(err))
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if prev, ok := e.nodes[name]; ok {
-		n.Close()
-		return prev, nil
-	}
-	e.nodes[name] = n
-	return n, nil
+	}, func(n fleet.Node) { n.Close() })
 }
 
 func (e *engine) database(ctx context.Context) (fleet.Database, error) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kongctl/kongctl/controller/fleet"
+	"github.com/kongctl/kongctl/internal/keycache"
 
 	"github.com/kongctl/kongctl/agent/agentproto"
 	"github.com/kongctl/kongctl/controller/agentclient"
@@ -50,12 +51,12 @@ func (c *sshConnector) host(ctx context.Context, name string) (ah *agentHost, er
 			err = fleet.Permanent(err)
 		}
 	}()
-	c.mu.Lock()
-	if ah, ok := c.hosts[name]; ok {
-		c.mu.Unlock()
-		return ah, nil
-	}
-	c.mu.Unlock()
+	return keycache.Get(&c.mu, c.hosts, name, func() (*agentHost, error) { return c.dialHost(ctx, name) },
+		func(ah *agentHost) { ah.ssh.Close() })
+}
+
+// dialHost dials name and delivers the agent there.
+func (c *sshConnector) dialHost(ctx context.Context, name string) (*agentHost, error) {
 	h := c.inv.Host(name)
 	if h == nil {
 		return nil, fmt.Errorf("host %s is not in the inventory", name)
@@ -68,7 +69,7 @@ func (c *sshConnector) host(ctx context.Context, name string) (ah *agentHost, er
 	if err != nil {
 		return nil, err
 	}
-	ah = &agentHost{name: name, ssh: cl}
+	ah := &agentHost{name: name, ssh: cl}
 	newClient := func(cl *sshremote.Client) *agentclient.Client {
 		return agentclient.New(cl, agentclient.Options{Become: cfg.Become != nil,
 			Observe: func(rep *agentproto.Reply) { ah.time.add(string(rep.Op), rep.Duration) }})
@@ -92,13 +93,6 @@ func (c *sshConnector) host(ctx context.Context, name string) (ah *agentHost, er
 		return nil, err
 	}
 	ah.delivery = d
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if prev, ok := c.hosts[name]; ok {
-		cl.Close()
-		return prev, nil
-	}
-	c.hosts[name] = ah
 	return ah, nil
 }
 
