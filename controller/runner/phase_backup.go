@@ -29,18 +29,24 @@ func (backupPhase) run(ctx context.Context, e *engine) error {
 		return nil
 	}
 	err := e.step(ctx, PhaseBackup, backupStep, e.spec.ToolsHost, func(ctx context.Context) (any, error) {
-		b, err := e.takeBackup(ctx, "pre")
-		if err != nil {
-			return nil, err
-		}
-		e.backup = &b
-		return b, nil
+		return e.backUp(ctx, "pre")
 	})
 	if err == nil {
 		// Only now, with this run's backup verified and on the bastion.
 		e.pruneBackups(ctx)
 	}
 	return err
+}
+
+// backUp takes a backup (takeBackup) and makes it the run's backup, the
+// one a rollback restores; the step journals what it returns.
+func (e *engine) backUp(ctx context.Context, tag string) (any, error) {
+	b, err := e.takeBackup(ctx, tag)
+	if err != nil {
+		return nil, err
+	}
+	e.backup = &b
+	return b, nil
 }
 
 func (e *engine) takeBackup(ctx context.Context, tag string) (fleet.BackupInfo, error) {

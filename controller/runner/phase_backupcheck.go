@@ -41,11 +41,6 @@ func (backupCheckPhase) run(ctx context.Context, e *engine) error {
 			}
 		}
 		e.find(Finding{Severity: SevWarning, Code: "writes-during-freeze", Message: fmt.Sprintf("the database changed between the backup and the stop (tables: %s); taking the backup again", strings.Join(changed, ", "))})
-		b, err := e.takeBackup(ctx, "final")
-		if err != nil {
-			return nil, err
-		}
-		e.backup = &b
-		return b, nil
+		return e.backUp(ctx, "final")
 	})
 }
