@@ -1,7 +1,14 @@
 package runner
 
 // phases returns the pipeline for the spec, in order.
-func (e *engine) phases() []phase {
+func (e *engine) phases() []phase { return e.phaseList(e.spec.NewHosts && e.spec.Decommission) }
+
+// journaledPhases is every phase a run of this spec may have journaled:
+// `kongctl rollback` reads the journal against it, and the decommission
+// is asked for by a flag (--decommission) the rollback does not repeat.
+func (e *engine) journaledPhases() []phase { return e.phaseList(e.spec.NewHosts) }
+
+func (e *engine) phaseList(decommission bool) []phase {
 	ps := []phase{preflightPhase{}, lockPhase{}, backupPhase{}}
 	if e.spec.NewHosts {
 		ps = append(ps, preparePhase{})
@@ -13,7 +20,7 @@ func (e *engine) phases() []phase {
 	if after {
 		ps = append(ps, migrateFinishPhase{})
 	}
-	if e.spec.NewHosts && e.spec.Decommission {
+	if decommission {
 		ps = append(ps, decommissionPhase{})
 	}
 	return append(ps, cleanupPhase{})

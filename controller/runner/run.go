@@ -264,7 +264,7 @@ func rollbackRun(ctx context.Context, spec *Spec, cfg runConfig) (*Report, error
 	}
 	// The phases that started, from the journal.
 	st := e.j.State()
-	for _, p := range flatPhases(e.phases()) {
+	for _, p := range flatPhases(e.journaledPhases()) {
 		if phaseStarted(st, p.name(), e.spec) {
 			e.started = append(e.started, p)
 		}
