@@ -3,10 +3,13 @@
 package kongsim_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // seedRateLimiting writes count rate-limiting plugin rows with the flat
@@ -187,9 +190,29 @@ func TestMigrationDBTimeoutDefault60(t *testing.T) {
 		}
 	})
 	t.Run("1.1/a too short --db-timeout fails the fix-up that reads every plugin row", func(t *testing.T) {
-		r := n.must(n.kong("3.4.2", "migrations", "up", "--db-timeout", "0.05", "--lock-timeout", "1"), 1)
-		if !strings.Contains(r.stderr, "up: receive_message: failed to get type: timeout") {
-			t.Fatalf("%s", r)
+		// How long the read of 100,000 rows takes depends on the
+		// machine (under 50 ms on an idle one): another session holds
+		// the plugins table, so the migration's read of it waits past
+		// the timeout whatever the machine, then runs on once released.
+		ctx := context.Background()
+		holder, err := pgx.Connect(ctx, strings.Replace(n.pg.DSN(), "/kong?", "/"+n.db+"?", 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer holder.Close(ctx)
+		tx, err := holder.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(ctx, `LOCK TABLE plugins IN ACCESS EXCLUSIVE MODE`); err != nil {
+			t.Fatal(err)
+		}
+		r := n.kong("3.4.2", "migrations", "up", "--db-timeout", "0.5", "--lock-timeout", "1")
+		if err := tx.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if r.code != 1 || !strings.Contains(r.stderr, "up: receive_message: failed to get type: timeout") {
+			t.Fatalf("want exit 1 with the timeout: %s", r)
 		}
 		n.waitIdle()
 		time.Sleep(time.Second) // the lock's TTL
