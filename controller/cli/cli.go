@@ -32,6 +32,7 @@ const EnvStateDir = "KONGCTL_STATE_DIR"
 // process exit code. cmd/kongctl calls it with a ctx cancelled on SIGINT
 // and SIGTERM.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	setMemoryLimit()
 	return run(ctx, args, &streams{in: stdin, out: stdout, err: stderr}, os.Getenv)
 }
 
