@@ -206,10 +206,13 @@ func (n *node) must(r result, code int) result {
 	return r
 }
 
+// dsn is the connection string of the node's own database.
+func (n *node) dsn() string { return strings.Replace(n.pg.DSN(), "/kong?", "/"+n.db+"?", 1) }
+
 func (n *node) sql(q string, args ...any) {
 	n.t.Helper()
 	ctx := context.Background()
-	c, err := pgx.Connect(ctx, strings.Replace(n.pg.DSN(), "/kong?", "/"+n.db+"?", 1))
+	c, err := pgx.Connect(ctx, n.dsn())
 	if err != nil {
 		n.t.Fatal(err)
 	}
@@ -222,7 +225,7 @@ func (n *node) sql(q string, args ...any) {
 func (n *node) queryRow(q string, dst ...any) {
 	n.t.Helper()
 	ctx := context.Background()
-	c, err := pgx.Connect(ctx, strings.Replace(n.pg.DSN(), "/kong?", "/"+n.db+"?", 1))
+	c, err := pgx.Connect(ctx, n.dsn())
 	if err != nil {
 		n.t.Fatal(err)
 	}

@@ -195,7 +195,7 @@ func TestMigrationDBTimeoutDefault60(t *testing.T) {
 		// the plugins table, so the migration's read of it waits past
 		// the timeout whatever the machine, then runs on once released.
 		ctx := context.Background()
-		holder, err := pgx.Connect(ctx, strings.Replace(n.pg.DSN(), "/kong?", "/"+n.db+"?", 1))
+		holder, err := pgx.Connect(ctx, n.dsn())
 		if err != nil {
 			t.Fatal(err)
 		}
