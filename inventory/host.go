@@ -20,10 +20,11 @@ const (
 	RoleDatabase     Role = "database"      // runs PostgreSQL
 	RoleBastion      Role = "bastion"       // SSH jump host
 	RoleSpare        Role = "spare"         // new machine prepared for the new version
+	RoleRehearsal    Role = "rehearsal"     // spare machine that rehearses Y's migrations on a scratch copy
 )
 
 // Roles lists every valid role.
-var Roles = []Role{RoleKong, RoleControlPlane, RoleDataPlane, RoleDatabase, RoleBastion, RoleSpare}
+var Roles = []Role{RoleKong, RoleControlPlane, RoleDataPlane, RoleDatabase, RoleBastion, RoleSpare, RoleRehearsal}
 
 func roleNames() []string {
 	out := make([]string, len(Roles))
@@ -169,6 +170,12 @@ func (d *decoder) decodeRoles(at *hcl.Attribute) []Role {
 	}
 	if slices.Contains(roles, RoleControlPlane) && slices.Contains(roles, RoleDataPlane) {
 		d.errorf(at.Expr.Range(), "Conflicting roles", "A host is either a \"control_plane\" or a \"data_plane\", not both.")
+	}
+	if slices.Contains(roles, RoleRehearsal) && slices.ContainsFunc(roles, func(r Role) bool {
+		return r == RoleKong || r == RoleControlPlane || r == RoleDataPlane || r == RoleSpare
+	}) {
+		d.errorf(at.Expr.Range(), "Conflicting roles",
+			"A \"rehearsal\" host installs Y and runs its migrations on a scratch copy of the database; it cannot also be a Kong node or a spare. Use a machine of its own.")
 	}
 	return roles
 }
