@@ -16,6 +16,7 @@ type upgradeOptions struct {
 	onFailure    string
 	to           string
 	decommission bool
+	noRehearsal  bool
 	identity     string
 	report       string
 }
@@ -29,7 +30,10 @@ type upgradeRequest struct {
 	// Decommission: remove Kong from the old hosts after the new ones
 	// passed verify (flag, else upgrade.decommission).
 	Decommission bool
-	ReportFile   string // --report: the HTML report written at the end
+	// NoRehearsal: go on without the rehearsal on the rehearsal host
+	// (--no-rehearsal).
+	NoRehearsal bool
+	ReportFile  string // --report: the HTML report written at the end
 	// The target version is Inventory.Upgrade.To, with --to applied.
 }
 
@@ -66,6 +70,7 @@ start, verify; roll back (or pause) when a step fails.`,
 	f.StringVar(&o.report, "report", "", reportFlagUsage)
 	_ = cmd.MarkFlagFilename("report", "html")
 	f.BoolVar(&o.decommission, "decommission", false, "upgrading onto new hosts (role spare): once they pass verify, remove Kong from the old hosts, keeping their kong.conf on the bastion (default from upgrade.decommission)")
+	f.BoolVar(&o.noRehearsal, "no-rehearsal", false, "skip the rehearsal of the migrations on the host with role rehearsal (required to go on when the database user cannot create the scratch database)")
 	addIdentityFlag(cmd, &o.identity)
 	_ = cmd.RegisterFlagCompletionFunc("on-failure", cobra.FixedCompletions([]string{"rollback", "pause"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
@@ -105,7 +110,7 @@ func (a *app) parseUpgrade(o upgradeOptions) (*upgradeRequest, error) {
 	if o.decommission && len(req.Inventory.HostsWithRole(inventory.RoleSpare)) == 0 {
 		return nil, usageErrorf("--decommission removes Kong from the old hosts of an upgrade onto new hosts (role spare); this inventory has none")
 	}
-	return &upgradeRequest{request: req, Yes: o.yes, Resume: o.resume, OnFailure: onFailure, Decommission: o.decommission || u.Decommission, ReportFile: o.report}, nil
+	return &upgradeRequest{request: req, Yes: o.yes, Resume: o.resume, OnFailure: onFailure, Decommission: o.decommission || u.Decommission, NoRehearsal: o.noRehearsal, ReportFile: o.report}, nil
 }
 
 // parseTo parses --to ("" = not given). It runs before the inventory is

@@ -80,6 +80,7 @@ func (preflightPhase) run(ctx context.Context, e *engine) error {
 	e.checkEffectiveConf(&pf)
 	e.checkEffectiveDB(&pf)
 	e.checkSpares(&pf)
+	e.checkRehearsalHost(ctx, &pf) // preflight_rehearsal.go
 	e.checkDatabase(ctx, &pf)
 	e.checkMigrationTimeouts(ctx, &pf)
 	e.checkPostgres(ctx, &pf)
@@ -94,6 +95,7 @@ func (preflightPhase) run(ctx context.Context, e *engine) error {
 	// nodes for rollback), before any downtime.
 	e.resolvePackages(&pf)
 	e.checkDisk(&pf)
+	e.checkRehearsalDisk(&pf)
 	if !e.plan && len(e.errorFindings()) == 0 {
 		e.stagePackages(ctx, &pf)
 		e.checkConfWithY(ctx, &pf)

@@ -31,6 +31,11 @@ type Spec struct {
 	DataPlanes    []string
 	MigrationHost string
 	ToolsHost     string
+	// Rehearsal is the host of role rehearsal ("" none): Y's migrations
+	// are rehearsed there on a scratch copy of the database (rehearsal.go).
+	// NoRehearsal skips it (--no-rehearsal).
+	Rehearsal   string
+	NoRehearsal bool
 	// MigrationsDBTimeout and MigrationsLockTimeout override the sized
 	// --db-timeout and --lock-timeout (migtimeouts.go); 0 = sized.
 	MigrationsDBTimeout, MigrationsLockTimeout time.Duration

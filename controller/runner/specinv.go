@@ -85,6 +85,9 @@ func SpecFromInventory(inv *inventory.Inventory, limit string, wholeFleet bool) 
 			s.Spares = append(s.Spares, h.Name)
 		}
 	}
+	if rs := inv.HostsWithRole(inventory.RoleRehearsal); len(rs) > 0 {
+		s.Rehearsal = rs[0].Name
+	}
 	s.NewHosts = len(s.Spares) > 0
 	if s.NewHosts {
 		s.MigrationHost = s.Spares[0]
