@@ -125,9 +125,10 @@ func (e *engine) rehearse(ctx context.Context, b fleet.BackupInfo) (r *Rehearsal
 	if !ok {
 		return fail("restore", fmt.Errorf("the database adapter keeps no scratch copy"))
 	}
-	// Dropped on every path, also when ctx is cancelled.
+	// Dropped on every path, also when ctx is cancelled. DROP DATABASE
+	// waits for a checkpoint, which a busy server may take minutes over.
 	defer func() {
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), scratchDropTimeout)
 		defer cancel()
 		if _, derr := sdb.DropScratch(dctx, []string{r.Scratch}, false); derr != nil {
 			e.find(Finding{Severity: SevWarning, Code: "rehearsal-scratch", Host: e.spec.ToolsHost,
@@ -201,11 +202,13 @@ func (e *engine) rehearse(ctx context.Context, b fleet.BackupInfo) (r *Rehearsal
 func tenths(d time.Duration) float64 { return math.Round(d.Seconds()*10) / 10 }
 
 // rehearseMigrations runs `kong migrations <cmd>` on the rehearsal host
-// with the run's migration timeouts; a failure carries Kong's output.
+// with the run's migration timeouts; a failure carries Kong's output. The
+// step id is new on every attempt: a resumed run never re-attaches to the
+// step a killed controller left on a copy since dropped.
 func (e *engine) rehearseMigrations(ctx context.Context, n fleet.Node, cmd string) error {
 	h := e.spec.Rehearsal
 	dbTimeout, lockTimeout := e.migrationTimeouts()
-	st, err := n.Migrations(ctx, fleet.MigrationsRequest{Command: cmd, StepID: fmt.Sprintf("%s-rehearsal-%s", e.runID, cmd),
+	st, err := n.Migrations(ctx, fleet.MigrationsRequest{Command: cmd, StepID: fmt.Sprintf("%s-rehearsal-%s-%d", e.runID, cmd, e.clk.Now().Unix()),
 		DBTimeout: dbTimeout, LockTimeout: lockTimeout, StepTimeout: e.spec.Timeouts.Migrations})
 	if err != nil {
 		return fmt.Errorf("kong migrations %s on %s: %w", cmd, h, err)
@@ -258,6 +261,9 @@ func (e *engine) useRehearsal(r *RehearsalResult) {
 		e.sizeFromRehearsal(r)
 	}
 }
+
+// scratchDropTimeout bounds dropping the scratch copy after the rehearsal.
+const scratchDropTimeout = 5 * time.Minute
 
 // rehearsalFactor is how many times the rehearsed migration time the real
 // run's migration timeouts allow at least.
