@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/kongctl/kongctl/controller/fleet"
 	"github.com/kongctl/kongctl/controller/journal"
 )
 
@@ -40,5 +41,32 @@ func TestStartedOn(t *testing.T) {
 	}
 	if got := (&engine{}).startedOn(hosts, stopSteps); len(got) != 0 {
 		t.Errorf("without a journal: got %v, want none", got)
+	}
+}
+
+// TestJournaledBackup: a resumed run finds its backup in the journal only
+// when the step recorded one with a path.
+func TestJournaledBackup(t *testing.T) {
+	j, err := journal.Create(t.TempDir(), journal.Header{RunID: "r1"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { j.Close() })
+	want := fleet.BackupInfo{Path: "/var/backups/kong-r1-pre.dump", SHA256: "abc"}
+	if err := j.Step(string(PhaseBackup), string(backupStep), "db", journal.Done, want, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Step(string(PhaseBackupCheck), string(backupCheckStep), "db", journal.Done, fleet.BackupInfo{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	st := j.State()
+	if b := journaledBackup(st, backupStep); b == nil || b.Path != want.Path || b.SHA256 != want.SHA256 {
+		t.Errorf("backup step: got %+v, want %+v", b, want)
+	}
+	if b := journaledBackup(st, backupCheckStep); b != nil {
+		t.Errorf("backup check without a path: got %+v, want nil", b)
+	}
+	if b := journaledBackup(st, lockStep); b != nil {
+		t.Errorf("a step with no data: got %+v, want nil", b)
 	}
 }
