@@ -71,7 +71,7 @@ func runUpgrade(ctx context.Context, req *upgradeRequest) error {
 }
 
 // runRollback rolls the fleet back from the latest run's journal.
-func runRollback(ctx context.Context, req *rollbackRequest) error {
+func runRollback(ctx context.Context, req *changeRequest) error {
 	o := req.options()
 	o.Yes = req.Yes
 	r, err := controller.Rollback(ctx, o)
