@@ -69,6 +69,10 @@ func TestRehearsalRunsBeforeTheStop(t *testing.T) {
 	if rh == nil || !rh.Passed() || rh.Up != 40 || !rh.Dropped || rh.Smoke != 1 || rh.Scratch != scratch {
 		t.Fatalf("report's rehearsal: %+v", rh)
 	}
+	// `kongctl report` rebuilds the figures from the journal.
+	if rb := ReportFromJournal(mustRead(t, r.Journal), r.Journal); rb.Rehearsal == nil || *rb.Rehearsal != *rh {
+		t.Errorf("rebuilt report's rehearsal %+v, want %+v", rb.Rehearsal, rh)
+	}
 	// The real run's migrations allow 3 times the rehearsed up.
 	var upReq *fleet.MigrationsRequest
 	for i, q := range c.migReqs {
