@@ -52,7 +52,10 @@ type Options struct {
 	// Redact lists secrets (e.g. the sudo password) the agent must scrub
 	// from its replies in addition to those in each request's params.
 	Redact []string
-	// Binary returns the agent for a GOARCH (default AgentBinary).
+	// Kind is which agent the host receives: KindNode (the zero value)
+	// for a Kong node, KindTools for the database tools host.
+	Kind Kind
+	// Binary returns the agent for a GOARCH (default AgentBinary of Kind).
 	Binary func(goarch string) (*Binary, error)
 	// Observe, when set, sees every reply the agent sends (after
 	// decoding, failures included), e.g. to account the agent's own
@@ -73,8 +76,12 @@ func New(r Remote, opts Options) *Client {
 	if opts.AgentDir == "" {
 		opts.AgentDir = DefaultAgentDir
 	}
+	if opts.Kind == "" {
+		opts.Kind = KindNode
+	}
 	if opts.Binary == nil {
-		opts.Binary = AgentBinary
+		kind := opts.Kind
+		opts.Binary = func(goarch string) (*Binary, error) { return AgentBinary(kind, goarch) }
 	}
 	return &Client{r: r, opts: opts}
 }

@@ -70,8 +70,9 @@ func (c *sshConnector) dialHost(ctx context.Context, name string) (*agentHost, e
 		return nil, err
 	}
 	ah := &agentHost{name: name, ssh: cl}
+	kind := c.agentKind(name)
 	newClient := func(cl *sshremote.Client) *agentclient.Client {
-		return agentclient.New(cl, agentclient.Options{Become: cfg.Become != nil,
+		return agentclient.New(cl, agentclient.Options{Become: cfg.Become != nil, Kind: kind,
 			Observe: func(rep *agentproto.Reply) { ah.time.add(string(rep.Op), rep.Duration) }})
 	}
 	ah.ac = newClient(cl)
@@ -94,6 +95,16 @@ func (c *sshConnector) dialHost(ctx context.Context, name string) (*agentHost, e
 	}
 	ah.delivery = d
 	return ah, nil
+}
+
+// agentKind is the agent name receives: only the database tools host's
+// agent carries the database operations (and pgx); a Kong node gets the
+// lean node agent.
+func (c *sshConnector) agentKind(name string) agentclient.Kind {
+	if name == c.tools {
+		return agentclient.KindTools
+	}
+	return agentclient.KindNode
 }
 
 // AgentDelivery sums what delivering the agent cost this run: the hosts

@@ -761,8 +761,8 @@ func tail(s string, n int) string {
 func delivery(ctx context.Context, lab *labenv.Lab) (deliveryRun, error) {
 	kongs := lab.KongHosts()
 	d := deliveryRun{Nodes: len(kongs)}
-	if bin, err := agentclient.AgentBinary(runtime.GOARCH); err == nil {
-		d.AgentBytes = int64(len(bin.Data))
+	if bin, err := agentclient.AgentBinary(agentclient.KindNode, runtime.GOARCH); err == nil {
+		d.AgentBytes = bin.Len()
 	}
 	inv, diags := inventory.Load(lab.InventoryPath())
 	if diags.HasErrors() {
