@@ -31,9 +31,9 @@ agents:
 	  echo "GOOS=linux GOARCH=$$arch $(GO) build -tags '$$tags' $(AGENT_FLAGS) -o $$out ./cmd/kongctl-agent"; \
 	  GOOS=linux GOARCH=$$arch $(GO) build -tags "$$tags" $(AGENT_FLAGS) -o $$out ./cmd/kongctl-agent; \
 	  emb=$(AGENT_DIR)/kongctl-agent-$$kind-linux-$$arch; \
-	  xz --lzma2=preset=9e,dict=16MiB -T1 -c $$out > $$emb.xz.tmp; \
+	  xz --lzma2=preset=9e,dict=16MiB -T1 -c $$out > $$out.xz; \
 	  echo "$$(sha256sum < $$out | cut -d' ' -f1) $$(stat -c %s $$out)" > $$emb.sum; \
-	  mv -f $$emb.xz.tmp $$emb.xz; \
+	  mv -f $$out.xz $$emb.xz; \
 	done; done
 	@rm -f $(AGENT_DIR)/kongctl-agent-linux-* $(AGENT_DIR)/*.gz
 

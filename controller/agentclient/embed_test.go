@@ -125,3 +125,27 @@ func TestEmbeddedAgentsMatchSums(t *testing.T) {
 	}
 	t.Logf("%d embedded agents checked", len(names))
 }
+
+// The client counts the agent processes it starts and the transport the
+// SSH sessions it opens: one each per call (the benchmark's figures per
+// node come from these).
+func TestCallsCountProcessesAndSessions(t *testing.T) {
+	_, remote := dialTestServer(t)
+	root := t.TempDir()
+	c := New(remote, Options{AgentDir: filepath.Join(root, "bin"), StateDir: filepath.Join(root, "state"), Binary: localBinary})
+	if _, err := c.Deliver(testCtx(t), nil); err != nil {
+		t.Fatal(err)
+	}
+	// probe, mkdir, upload (SFTP, which also renames), check, hello
+	if p, s := c.Processes(), remote.Sessions(); p != 1 || s != 5 {
+		t.Fatalf("after delivery: %d agent processes, %d SSH sessions; want 1 (hello) and 5", p, s)
+	}
+	for range 3 {
+		if _, err := c.Hello(testCtx(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if p, s := c.Processes(), remote.Sessions(); p != 4 || s != 8 {
+		t.Fatalf("after 3 calls: %d agent processes, %d SSH sessions; want 4 and 8", p, s)
+	}
+}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -125,6 +127,24 @@ func (c *sshConnector) AgentDelivery() fleet.AgentDelivery {
 		}
 	}
 	return d
+}
+
+// Transport sums what reaching the hosts cost this run (fleet.Transport).
+func (c *sshConnector) Transport() fleet.Transport {
+	c.mu.Lock()
+	hosts := slices.Collect(maps.Values(c.hosts))
+	c.mu.Unlock()
+	var t fleet.Transport
+	for _, ah := range hosts {
+		h := ah.transport()
+		t.Hosts++
+		t.SSHSessions += h.SSHSessions
+		t.AgentProcesses += h.AgentProcesses
+		if ah.delivery != nil {
+			t.UploadedBytes += ah.delivery.Uploaded
+		}
+	}
+	return t
 }
 
 func (c *sshConnector) Node(ctx context.Context, name string) (fleet.Node, error) {
