@@ -328,6 +328,10 @@ func (e *engine) finish(started time.Time, o Outcome, err, rerr error) *Report {
 		rh := *e.rehearsal
 		r.Rehearsal = &rh
 	}
+	if tr, ok := e.conn.(fleet.TransportReporter); ok {
+		t := tr.Transport()
+		r.Transport = &t
+	}
 	if e.j != nil {
 		r.Journal = e.j.Dir()
 		r.Downtime = downtime(e.j.Records(), e.spec)
