@@ -1,10 +1,6 @@
 package agentproto
 
-import (
-	"errors"
-	"fmt"
-	"time"
-)
+import "time"
 
 // ---- package.repair: finish a package operation that was cut off ----
 
@@ -34,15 +30,7 @@ type RepairParams struct {
 const DefaultRepairStepWait = 10 * time.Minute
 
 // Validate checks the params.
-func (p *RepairParams) Validate() error {
-	if p.Package == "" {
-		return errors.New("package missing")
-	}
-	if p.Format != "" && p.Format != "deb" && p.Format != "rpm" {
-		return fmt.Errorf("format %q: want deb or rpm", p.Format)
-	}
-	return nil
-}
+func (p *RepairParams) Validate() error { return validPackage(p.Package, p.Format) }
 
 // RepairResult says what the check found and what was run.
 type RepairResult struct {

@@ -14,29 +14,61 @@ import (
 	"github.com/kongctl/kongctl/lab/labenv"
 )
 
-// kongPackage is kong's package state on host: "<version> <dpkg status>",
-// e.g. "3.4.2 install ok installed" or "3.4.2 install ok half-configured".
-func (e *env) kongPackage(host string) string {
+// sshOut runs command on host over SSH; a failure ends the test.
+func (e *env) sshOut(host, command string) string {
 	e.t.Helper()
 	ctx, cancel := shortCtx()
 	defer cancel()
-	out, err := e.lab.SSH(ctx, host, "dpkg-query -W -f='${Version} ${Status}' kong")
+	out, err := e.lab.SSH(ctx, host, command)
 	if err != nil {
-		e.t.Fatalf("%s: dpkg-query: %v: %s", host, err, out)
+		e.t.Fatalf("%s: %s: %v: %s", host, command, err, out)
 	}
-	return strings.TrimSpace(out)
+	return out
+}
+
+// kongPackage is kong's package state on host: "<version> <dpkg status>",
+// e.g. "3.4.2 install ok installed" or "3.4.2 install ok half-configured".
+func (e *env) kongPackage(host string) string {
+	return strings.TrimSpace(e.sshOut(host, "dpkg-query -W -f='${Version} ${Status}' kong"))
 }
 
 // dpkgAudit is what `dpkg --audit` reports on host ("" when clean).
 func (e *env) dpkgAudit(host string) string {
+	return strings.TrimSpace(e.sshOut(host, "dpkg --audit; true"))
+}
+
+// interruptAtInstall starts an upgrade and sends it one SIGINT as the
+// install phase starts: the run must pause (exit 4).
+func (e *env) interruptAtInstall() {
 	e.t.Helper()
-	ctx, cancel := shortCtx()
-	defer cancel()
-	out, err := e.lab.SSH(ctx, host, "dpkg --audit; true")
-	if err != nil {
-		e.t.Fatalf("%s: dpkg --audit: %v: %s", host, err, out)
+	run := e.start("upgrade", "-i", e.inv, "--yes", "--output", "json")
+	run.waitEvent(e.t, 3*time.Minute, "the install phase", func(ev event) bool {
+		return ev.Type == "phase_start" && ev.Phase == "install"
+	})
+	if err := run.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		e.t.Fatal(err)
 	}
-	return strings.TrimSpace(out)
+	if code := run.wait(e.t, 2*time.Minute); code != 4 {
+		e.t.Fatalf("kongctl after one SIGINT: exit %d, want 4 (paused)", code)
+	}
+}
+
+// resumeToY runs `kongctl upgrade --resume` (with args), which must
+// complete with every node on 3.4.2, serving, and `dpkg --audit` clean.
+func (e *env) resumeToY(nodes []string, args ...string) result {
+	e.t.Helper()
+	r := e.kongctl(append([]string{"upgrade", "-i", e.inv, "--resume", "--yes"}, args...)...)
+	if r.code != 0 {
+		e.t.Fatalf("upgrade --resume: %s", r)
+	}
+	e.requireVersion("3.4.2", nodes...)
+	e.requireServing(nodes, labRoutes)
+	for _, h := range nodes {
+		if a := e.dpkgAudit(h); a != "" {
+			e.t.Errorf("%s: dpkg --audit reports\n%s", h, a)
+		}
+	}
+	return r
 }
 
 // settled: the package manager is done with kong (no half state).
@@ -120,16 +152,8 @@ func TestSecondSIGINTLeavesInstallsToFinish(t *testing.T) {
 		e.clearFault(h)
 	}
 
-	r := e.kongctl("upgrade", "-i", e.inv, "--resume", "--yes")
-	if r.code != 0 {
-		t.Fatalf("upgrade --resume: %s", r)
-	}
-	e.requireVersion("3.4.2", nodes...)
-	e.requireServing(nodes, labRoutes)
+	e.resumeToY(nodes)
 	for _, h := range nodes {
-		if a := e.dpkgAudit(h); a != "" {
-			t.Errorf("%s: dpkg --audit reports\n%s", h, a)
-		}
 		// The resume re-attached: still one install step of the run.
 		if st := e.installStepStates(h, ev.RunID); len(st) != 1 {
 			t.Errorf("%s: %d install steps of run %s, want 1 (re-attached, not run again): %q", h, len(st), ev.RunID, st)
@@ -141,12 +165,7 @@ func TestSecondSIGINTLeavesInstallsToFinish(t *testing.T) {
 // run on host (their states).
 func (e *env) installStepStates(host, run string) []string {
 	e.t.Helper()
-	ctx, cancel := shortCtx()
-	defer cancel()
-	out, err := e.lab.SSH(ctx, host, fmt.Sprintf("cat /var/lib/kongctl/steps/%s-install-*.json 2>/dev/null; true", run))
-	if err != nil {
-		e.t.Fatalf("%s: read step records: %v: %s", host, err, out)
-	}
+	out := e.sshOut(host, fmt.Sprintf("cat /var/lib/kongctl/steps/%s-install-*.json 2>/dev/null; true", run))
 	var states []string
 	dec := json.NewDecoder(strings.NewReader(out))
 	for {
@@ -171,33 +190,16 @@ func TestResumeRepairsHalfConfiguredPackage(t *testing.T) {
 	e.createEntities(nodes[0])
 	e.requireServing(nodes, labRoutes)
 
-	run := e.start("upgrade", "-i", e.inv, "--yes", "--output", "json")
-	run.waitEvent(t, 3*time.Minute, "the install phase", func(ev event) bool {
-		return ev.Type == "phase_start" && ev.Phase == "install"
-	})
-	if err := run.cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	if code := run.wait(t, 2*time.Minute); code != 4 {
-		t.Fatalf("kongctl after one SIGINT: exit %d, want 4 (paused)", code)
-	}
+	e.interruptAtInstall()
 
 	h := nodes[len(nodes)-1]
 	deb := filepath.Join(e.lab.NodePackagesDir(), "kong_3.4.2_amd64.deb")
-	ctx, cancel := shortCtx()
-	out, err := e.lab.SSH(ctx, h, "dpkg --unpack "+deb+" >/dev/null 2>&1; true")
-	cancel()
-	if err != nil {
-		t.Fatalf("%s: dpkg --unpack: %v: %s", h, err, out)
-	}
+	e.sshOut(h, "dpkg --unpack "+deb+" >/dev/null 2>&1; true")
 	if a := e.dpkgAudit(h); !strings.Contains(a, "kong") {
 		t.Fatalf("%s: test setup: dpkg --audit should report kong unconfigured, got %q", h, a)
 	}
 
-	r := e.kongctl("upgrade", "-i", e.inv, "--resume", "--yes", "--output", "json")
-	if r.code != 0 {
-		t.Fatalf("upgrade --resume: %s", r)
-	}
+	r := e.resumeToY(nodes, "--output", "json")
 	var repaired *event
 	for _, line := range strings.Split(r.stdout, "\n") {
 		var ev event
@@ -206,13 +208,6 @@ func TestResumeRepairsHalfConfiguredPackage(t *testing.T) {
 		}
 	}
 	if repaired == nil || repaired.Host != h || !strings.Contains(repaired.Message, "dpkg --configure -a") {
-		t.Fatalf("no package-repaired finding for %s in the resume's output: %+v\n%s", h, repaired, r.stdout)
-	}
-	e.requireVersion("3.4.2", nodes...)
-	e.requireServing(nodes, labRoutes)
-	for _, n := range nodes {
-		if a := e.dpkgAudit(n); a != "" {
-			t.Errorf("%s: dpkg --audit reports\n%s", n, a)
-		}
+		t.Errorf("no package-repaired finding for %s in the resume's output: %+v\n%s", h, repaired, r.stdout)
 	}
 }
