@@ -25,12 +25,7 @@ const JSONSchema = progress.Schema
 // Plan runs the preflight (nothing is stopped or changed) and returns what
 // an upgrade would do.
 func Plan(ctx context.Context, o Options) (*UpgradePlan, error) {
-	o, done, err := connect(o)
-	if err != nil {
-		return nil, err
-	}
-	defer done()
-	return runner.Plan(ctx, o)
+	return withFleet(ctx, o, runner.Plan)
 }
 
 // Upgrade runs the upgrade (or resumes the latest run with Options.Resume)
@@ -38,47 +33,30 @@ func Plan(ctx context.Context, o Options) (*UpgradePlan, error) {
 // start (bad options, no journal to resume); a failed run is a Report with
 // Outcome Failed, RolledBack or Paused.
 func Upgrade(ctx context.Context, o Options) (*Report, error) {
-	o, done, err := connect(o)
-	if err != nil {
-		return nil, err
-	}
-	defer done()
-	return runner.Upgrade(ctx, o)
+	return withFleet(ctx, o, runner.Upgrade)
 }
 
 // Rollback undoes the latest run from its journal: restore the database
 // when migrations touched it, reinstall X, start X, verify, release the
 // lock.
 func Rollback(ctx context.Context, o Options) (*Report, error) {
-	o, done, err := connect(o)
-	if err != nil {
-		return nil, err
-	}
-	defer done()
-	return runner.Rollback(ctx, o)
+	return withFleet(ctx, o, runner.Rollback)
 }
 
 // Status reports versions, running state and schema state across the
 // fleet, the fleet lock and the latest run.
 func Status(ctx context.Context, o Options) (*StatusReport, error) {
-	o, done, err := connect(o)
-	if err != nil {
-		return nil, err
-	}
-	defer done()
-	return runner.Status(ctx, o)
+	return withFleet(ctx, o, runner.Status)
 }
 
 // Unlock clears the fleet lock held by runID (kongctl unlock --run ID),
 // for a run that is known to be dead. It refuses when the lock is free or
 // held by another run, so a typo cannot clear a live run's lock.
 func Unlock(ctx context.Context, o Options, runID string) error {
-	o, done, err := connect(o)
-	if err != nil {
-		return err
-	}
-	defer done()
-	return runner.Unlock(ctx, o, runID)
+	_, err := withFleet(ctx, o, func(ctx context.Context, o Options) (struct{}, error) {
+		return struct{}{}, runner.Unlock(ctx, o, runID)
+	})
+	return err
 }
 
 // SpecFromInventory builds the controller's view of an upgrade. limit
@@ -99,21 +77,22 @@ func WithInterrupt(ctx context.Context, ch <-chan struct{}) context.Context {
 // ErrInterrupted is the error of a run the operator interrupted.
 var ErrInterrupted = runner.ErrInterrupted
 
-// connect supplies the production connector when o has none; done closes
-// what connect opened.
-func connect(o Options) (Options, func(), error) {
-	if o.Connector != nil {
-		return o, func() {}, nil
+// withFleet runs call on the fleet: o's connector, else the production
+// one built from the inventory (sshfleet), closed when call returns.
+func withFleet[T any](ctx context.Context, o Options, call func(context.Context, Options) (T, error)) (T, error) {
+	if o.Connector == nil {
+		var zero T
+		if o.Inventory == nil {
+			return zero, errors.New("no inventory")
+		}
+		c, err := sshfleet.NewConnector(o.Inventory)
+		if err != nil {
+			return zero, err
+		}
+		defer c.Close()
+		o.Connector = c
 	}
-	if o.Inventory == nil {
-		return o, nil, errors.New("no inventory")
-	}
-	c, err := sshfleet.NewConnector(o.Inventory)
-	if err != nil {
-		return o, nil, err
-	}
-	o.Connector = c
-	return o, func() { c.Close() }, nil
+	return call(ctx, o)
 }
 
 // ReportFile is the report of a run's latest upgrade or rollback, kept in

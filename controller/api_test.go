@@ -19,3 +19,19 @@ func TestConnectBuildsTheSSHConnector(t *testing.T) {
 		t.Errorf("an inventory without a database: %v", err)
 	}
 }
+
+// A given connector is the one the call runs on, and the call's result
+// comes back as it is.
+func TestWithFleetKeepsTheGivenConnector(t *testing.T) {
+	type stub struct{ Connector }
+	given := stub{}
+	got, err := withFleet(context.Background(), Options{Connector: given}, func(_ context.Context, o Options) (string, error) {
+		if o.Connector != given {
+			t.Errorf("call ran on %v, want the given connector", o.Connector)
+		}
+		return "ran", nil
+	})
+	if got != "ran" || err != nil {
+		t.Errorf("withFleet: %q, %v", got, err)
+	}
+}

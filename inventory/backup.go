@@ -105,13 +105,19 @@ func (t Timeouts) For(phase string) time.Duration {
 	return 0
 }
 
+// timeoutsSchema names every field of Timeouts.
+var timeoutsSchema = func() *hcl.BodySchema {
+	t := defaultTimeouts()
+	s := &hcl.BodySchema{}
+	for _, f := range t.fields() {
+		s.Attributes = append(s.Attributes, hcl.AttributeSchema{Name: f.name})
+	}
+	return s
+}()
+
 func (d *decoder) decodeTimeouts(block *hcl.Block) Timeouts {
 	t := defaultTimeouts()
-	schema := &hcl.BodySchema{}
-	for _, f := range t.fields() {
-		schema.Attributes = append(schema.Attributes, hcl.AttributeSchema{Name: f.name})
-	}
-	c := d.content(block.Body, schema)
+	c := d.content(block.Body, timeoutsSchema)
 	for _, f := range t.fields() {
 		if at, ok := c.Attributes[f.name]; ok {
 			if v, ok := d.duration(at, false); ok {

@@ -53,6 +53,7 @@ func (d *decoder) content(body hcl.Body, schema *hcl.BodySchema) *hcl.BodyConten
 			if !strings.Contains(diag.Detail, "Did you mean") {
 				diag.Detail += " " + validNames(schema)
 			}
+			explainRemoved(diag, schema)
 		}
 	}
 	d.add(dropMissingIfMisspelt(diags)...)

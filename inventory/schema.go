@@ -13,11 +13,6 @@ import (
 // schemas the decoder uses, sorted. It is what a test walks to show each
 // setting reaches the code.
 func Attributes() []string {
-	t := defaultTimeouts()
-	timeouts := &hcl.BodySchema{}
-	for _, f := range t.fields() {
-		timeouts.Attributes = append(timeouts.Attributes, hcl.AttributeSchema{Name: f.name})
-	}
 	// The schema of each block, by its path; every nested block type a
 	// schema names must be here.
 	schemas := map[string]*hcl.BodySchema{
@@ -38,7 +33,7 @@ func Attributes() []string {
 		"verify.smoke":    smokeSchema,
 		"verify.gate":     gateSchema,
 		"backup":          backupSchema,
-		"timeouts":        timeouts,
+		"timeouts":        timeoutsSchema,
 		"kong":            kongSchema,
 		"preflight":       preflightSchema,
 	}

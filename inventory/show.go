@@ -43,6 +43,21 @@ func (d *Document) strIf(name, v string) {
 	}
 }
 
+// listIf writes a list attribute only when it has elements.
+func (d *Document) listIf(name string, v []string) {
+	if len(v) > 0 {
+		d.list(name, v)
+	}
+}
+
+// flag writes a bool attribute only when it is set (false is the
+// default).
+func (d *Document) flag(name string, v bool) {
+	if v {
+		d.attr(name, cty.True)
+	}
+}
+
 func (d *Document) num(name string, v int) { d.attr(name, cty.NumberIntVal(int64(v))) }
 
 func (d *Document) dur(name string, v time.Duration) { d.str(name, formatDuration(v)) }
@@ -93,9 +108,7 @@ func Redacted(inv *Inventory) *Document {
 			roles[i] = string(r)
 		}
 		b.list("roles", roles)
-		if len(h.Tags) > 0 {
-			b.list("tags", h.Tags)
-		}
+		b.listIf("tags", h.Tags)
 		b.strIf("host_key", h.HostKey)
 		global := inv.SSH
 		s := &Document{}
@@ -134,12 +147,8 @@ func Redacted(inv *Inventory) *Document {
 		b.str("on_failure", u.OnFailure)
 		b.str("stop", u.Stop)
 		b.str("finish", u.Finish)
-		if u.Decommission {
-			b.attr("decommission", cty.True)
-		}
-		if len(u.Order) > 0 {
-			b.list("order", u.Order)
-		}
+		b.flag("decommission", u.Decommission)
+		b.listIf("order", u.Order)
 		p := b.sub("package")
 		p.str("source", u.Package.Source)
 		p.strIf("dir", u.Package.Dir)
@@ -151,12 +160,8 @@ func Redacted(inv *Inventory) *Document {
 		if hk.Timeout > 0 {
 			b.dur("timeout", hk.Timeout)
 		}
-		if hk.ContinueOnError {
-			b.attr("continue_on_error", cty.True)
-		}
-		if hk.PerNode {
-			b.attr("per_node", cty.True)
-		}
+		b.flag("continue_on_error", hk.ContinueOnError)
+		b.flag("per_node", hk.PerNode)
 	}
 	if v := inv.Verify; v != nil {
 		b := doc.sub("verify")
@@ -186,9 +191,7 @@ func Redacted(inv *Inventory) *Document {
 		b.str("dir", bk.Dir)
 		b.str("local_dir", bk.LocalDir)
 		b.num("retention", bk.Retention)
-		if len(bk.EncryptTo) > 0 {
-			b.list("encrypt_to", bk.EncryptTo)
-		}
+		b.listIf("encrypt_to", bk.EncryptTo)
 		b.strIf("identity_file", bk.IdentityFile)
 	}
 	if k := inv.Kong; k != nil {

@@ -1,5 +1,6 @@
 # The fault matrix (lab/faults, lab/cmd/kongctl-faults): every phase x fault
-# on lab ID 3 (build/lab3), driving the real bin/kongctl.
+# on lab ID 3 (build/lab3), driving the real bin/kongctl; it builds the
+# simulator packages and installs what the lab needs first, as lab-up does.
 #
 #   make faults                         # the whole matrix; build/faults/matrix.json
 #   make faults CELLS=quick             # the cells `make test` runs
@@ -12,7 +13,7 @@ CELLS ?= all
 FAULTS_DIR ?= build/faults
 FAULTS_FLAGS ?=
 
-faults: all
+faults: deps all lab-packages
 	@mkdir -p bin $(FAULTS_DIR)
 	$(GO) build -o bin/kongctl-faults ./lab/cmd/kongctl-faults
 	bin/kongctl-faults -cells '$(CELLS)' -out $(FAULTS_DIR) -kongctl bin/kongctl $(FAULTS_FLAGS)

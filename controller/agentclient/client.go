@@ -153,17 +153,31 @@ func (c *Client) Call(ctx context.Context, req *agentproto.Request) (*agentproto
 
 // call runs op with params and decodes its result into T.
 func call[T any](ctx context.Context, c *Client, op agentproto.Op, params any) (*T, error) {
+	req, err := c.newRequest(op, params)
+	if err != nil {
+		return nil, err
+	}
+	return send[T](ctx, c, req)
+}
+
+// newRequest is op's request with params.
+func (c *Client) newRequest(op agentproto.Op, params any) (*agentproto.Request, error) {
 	req, err := agentproto.NewRequest(op, params)
 	if err != nil {
 		return nil, fmt.Errorf("host %s: %w", c.r.Name(), err)
 	}
+	return req, nil
+}
+
+// send sends req and decodes the reply's result into T.
+func send[T any](ctx context.Context, c *Client, req *agentproto.Request) (*T, error) {
 	rep, err := c.Call(ctx, req)
 	if err != nil {
 		return nil, err
 	}
 	v, err := agentproto.DecodeResult[T](rep)
 	if err != nil {
-		return nil, fmt.Errorf("host %s: agent %s: %w", c.r.Name(), op, err)
+		return nil, fmt.Errorf("host %s: agent %s: %w", c.r.Name(), req.Op, err)
 	}
 	return &v, nil
 }

@@ -2,7 +2,6 @@ package agentclient
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/kongctl/kongctl/agent/agentproto"
@@ -146,20 +145,12 @@ func (c *Client) StartAttached(ctx context.Context, stepID string, op agentproto
 // detachedCall sends op as detached step stepID, waiting up to wait for it
 // on the node (0: not at all), and decodes the reply's result as T.
 func detachedCall[T any](ctx context.Context, c *Client, stepID string, op agentproto.Op, params any, timeout, wait time.Duration) (*T, error) {
-	req, err := agentproto.NewRequest(op, params)
-	if err != nil {
-		return nil, fmt.Errorf("host %s: %w", c.r.Name(), err)
-	}
-	req.Detach, req.StepID, req.Timeout, req.AttachWait = true, stepID, timeout, wait
-	rep, err := c.Call(ctx, req)
+	req, err := c.newRequest(op, params)
 	if err != nil {
 		return nil, err
 	}
-	res, err := agentproto.DecodeResult[T](rep)
-	if err != nil {
-		return nil, fmt.Errorf("host %s: agent %s: %w", c.r.Name(), op, err)
-	}
-	return &res, nil
+	req.Detach, req.StepID, req.Timeout, req.AttachWait = true, stepID, timeout, wait
+	return send[T](ctx, c, req)
 }
 
 // Attach waits up to wait for detached step stepID. The result's Reply is

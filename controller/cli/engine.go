@@ -44,7 +44,7 @@ func (r *request) options() controller.Options {
 // runPlan runs the preflight and prints the plan (--to is already applied
 // to the inventory, which the controller reads). In JSON mode the
 // controller has already streamed the plan as the last event.
-func runPlan(ctx context.Context, req *planRequest) error {
+func runPlan(ctx context.Context, req *request) error {
 	o := req.options()
 	p, err := controller.Plan(ctx, o)
 	if err != nil {
@@ -71,7 +71,7 @@ func runUpgrade(ctx context.Context, req *upgradeRequest) error {
 }
 
 // runRollback rolls the fleet back from the latest run's journal.
-func runRollback(ctx context.Context, req *rollbackRequest) error {
+func runRollback(ctx context.Context, req *changeRequest) error {
 	o := req.options()
 	o.Yes = req.Yes
 	r, err := controller.Rollback(ctx, o)
@@ -87,7 +87,7 @@ func runRollback(ctx context.Context, req *rollbackRequest) error {
 }
 
 // runStatus reports the fleet's state.
-func runStatus(ctx context.Context, req *statusRequest) error {
+func runStatus(ctx context.Context, req *request) error {
 	s, err := controller.Status(ctx, req.options())
 	if err != nil {
 		return WithCode(ExitFailure, err)

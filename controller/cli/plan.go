@@ -10,11 +10,6 @@ type planOptions struct {
 	identity string
 }
 
-// planRequest is what `kongctl plan` asks of the controller.
-type planRequest struct {
-	*request
-}
-
 func (a *app) newPlanCmd() *cobra.Command {
 	var o planOptions
 	cmd := &cobra.Command{
@@ -39,7 +34,9 @@ steps an upgrade would take, host by host.`,
 	return cmd
 }
 
-func (a *app) parsePlan(o planOptions) (*planRequest, error) {
+// parsePlan is what `kongctl plan` asks of the controller: the request
+// with --to applied to the inventory and --identity set.
+func (a *app) parsePlan(o planOptions) (*request, error) {
 	to, err := parseTo(o.to)
 	if err != nil {
 		return nil, err
@@ -52,5 +49,5 @@ func (a *app) parsePlan(o planOptions) (*planRequest, error) {
 		return nil, err
 	}
 	req.Identity = o.identity
-	return &planRequest{request: req}, nil
+	return req, nil
 }

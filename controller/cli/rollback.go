@@ -4,21 +4,8 @@ import (
 	"github.com/spf13/cobra"
 )
 
-type rollbackOptions struct {
-	yes      bool
-	identity string
-	report   string
-}
-
-// rollbackRequest is what `kongctl rollback` asks of the controller.
-type rollbackRequest struct {
-	*request
-	Yes        bool   // no confirmation prompt
-	ReportFile string // --report: the HTML report written at the end
-}
-
 func (a *app) newRollbackCmd() *cobra.Command {
-	var o rollbackOptions
+	var o changeFlags
 	cmd := &cobra.Command{
 		Use:   "rollback",
 		Short: "Restore the fleet to the version and database it had before the upgrade",
@@ -36,17 +23,14 @@ the old Kong version on every node and start it.`,
 			if err != nil {
 				return err
 			}
-			if err := req.requireConsent("rollback", o.yes); err != nil {
+			rb := o.request(req)
+			if err := rb.consent("rollback"); err != nil {
 				return err
 			}
-			req.Identity = o.identity
-			return runRollback(cmd.Context(), &rollbackRequest{request: req, Yes: o.yes, ReportFile: o.report})
+			return runRollback(cmd.Context(), rb)
 		},
 	}
-	cmd.Flags().StringVar(&o.report, "report", "", reportFlagUsage)
-	_ = cmd.MarkFlagFilename("report", "html")
-	cmd.Flags().BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation (required when stdin is not a terminal: without it the command stops before any host)")
-	addIdentityFlag(cmd, &o.identity)
+	addChangeFlags(cmd, &o)
 	return cmd
 }
 

@@ -8,11 +8,6 @@ type statusOptions struct {
 	limit string
 }
 
-// statusRequest is what `kongctl status` asks of the controller.
-type statusRequest struct {
-	*request
-}
-
 func (a *app) newStatusCmd() *cobra.Command {
 	var o statusOptions
 	cmd := &cobra.Command{
@@ -26,7 +21,7 @@ func (a *app) newStatusCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return runStatus(cmd.Context(), &statusRequest{request: req})
+			return runStatus(cmd.Context(), req)
 		},
 	}
 	a.addLimitFlag(cmd, &o.limit, limitAnySubset)

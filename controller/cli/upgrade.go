@@ -10,26 +10,22 @@ import (
 )
 
 type upgradeOptions struct {
+	changeFlags
 	limit        string
-	yes          bool
 	resume       bool
 	onFailure    string
 	to           string
 	decommission bool
-	identity     string
-	report       string
 }
 
 // upgradeRequest is what `kongctl upgrade` asks of the controller.
 type upgradeRequest struct {
-	*request
-	Yes       bool   // no confirmation prompt
+	*changeRequest
 	Resume    bool   // continue the run recorded in the journal
 	OnFailure string // "rollback" or "pause" (flag, else inventory)
 	// Decommission: remove Kong from the old hosts after the new ones
 	// passed verify (flag, else upgrade.decommission).
 	Decommission bool
-	ReportFile   string // --report: the HTML report written at the end
 	// The target version is Inventory.Upgrade.To, with --to applied.
 }
 
@@ -50,23 +46,19 @@ start, verify; roll back (or pause) when a step fails.`,
 			if err != nil {
 				return err
 			}
-			if err := req.requireConsent("upgrade", o.yes); err != nil {
+			if err := req.consent("upgrade"); err != nil {
 				return err
 			}
-			req.Identity = o.identity
 			return runUpgrade(cmd.Context(), req)
 		},
 	}
 	f := cmd.Flags()
 	a.addLimitFlag(cmd, &o.limit, limitWholeFleet)
-	f.BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation (required when stdin is not a terminal: without it the command stops before any host)")
 	f.BoolVar(&o.resume, "resume", false, "resume an interrupted or paused upgrade")
 	f.StringVar(&o.onFailure, "on-failure", "", "what to do when a step fails: rollback or pause (default from the inventory, else rollback)")
 	f.StringVar(&o.to, "to", "", "target version, overriding upgrade.to in the inventory")
-	f.StringVar(&o.report, "report", "", reportFlagUsage)
-	_ = cmd.MarkFlagFilename("report", "html")
 	f.BoolVar(&o.decommission, "decommission", false, "upgrading onto new hosts (role spare): once they pass verify, remove Kong from the old hosts, keeping their kong.conf on the bastion (default from upgrade.decommission)")
-	addIdentityFlag(cmd, &o.identity)
+	addChangeFlags(cmd, &o.changeFlags)
 	_ = cmd.RegisterFlagCompletionFunc("on-failure", cobra.FixedCompletions([]string{"rollback", "pause"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -105,7 +97,7 @@ func (a *app) parseUpgrade(o upgradeOptions) (*upgradeRequest, error) {
 	if o.decommission && len(req.Inventory.HostsWithRole(inventory.RoleSpare)) == 0 {
 		return nil, usageErrorf("--decommission removes Kong from the old hosts of an upgrade onto new hosts (role spare); this inventory has none")
 	}
-	return &upgradeRequest{request: req, Yes: o.yes, Resume: o.resume, OnFailure: onFailure, Decommission: o.decommission || u.Decommission, ReportFile: o.report}, nil
+	return &upgradeRequest{changeRequest: o.request(req), Resume: o.resume, OnFailure: onFailure, Decommission: o.decommission || u.Decommission}, nil
 }
 
 // parseTo parses --to ("" = not given). It runs before the inventory is

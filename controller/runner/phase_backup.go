@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/kongctl/kongctl/controller/fleet"
+	"github.com/kongctl/kongctl/controller/journal"
 	"github.com/kongctl/kongctl/internal/filehash"
 )
 
@@ -21,11 +22,10 @@ func (backupPhase) name() PhaseName { return PhaseBackup }
 
 func (backupPhase) run(ctx context.Context, e *engine) error {
 	if stepDone(e.prior, backupStep) {
-		var b fleet.BackupInfo
-		if stepData(e.prior, backupStep, &b) {
-			e.backup = &b
+		if b := journaledBackup(e.prior, backupStep); b != nil {
+			e.backup = b
+			e.note("backup taken before resume: %s", b.Path)
 		}
-		e.note("backup taken before resume: %s", b.Path)
 		return nil
 	}
 	err := e.step(ctx, PhaseBackup, backupStep, e.spec.ToolsHost, func(ctx context.Context) (any, error) {
@@ -36,6 +36,16 @@ func (backupPhase) run(ctx context.Context, e *engine) error {
 		e.pruneBackups(ctx)
 	}
 	return err
+}
+
+// journaledBackup is the backup that step key journaled in st (the backup
+// or the backup check), nil when st holds none.
+func journaledBackup(st *journal.State, key StepKey) *fleet.BackupInfo {
+	var b fleet.BackupInfo
+	if !stepData(st, key, &b) || b.Path == "" {
+		return nil
+	}
+	return &b
 }
 
 // backUp takes a backup (takeBackup) and makes it the run's backup, the

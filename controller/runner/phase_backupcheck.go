@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-
-	"github.com/kongctl/kongctl/controller/fleet"
 )
 
 // backupCheckStep journals the backup the fleet was stopped with (the
@@ -22,9 +20,8 @@ func (backupCheckPhase) name() PhaseName { return PhaseBackupCheck }
 
 func (backupCheckPhase) run(ctx context.Context, e *engine) error {
 	if stepDone(e.prior, backupCheckStep) {
-		var b fleet.BackupInfo
-		if stepData(e.prior, backupCheckStep, &b) && b.Path != "" {
-			e.backup = &b
+		if b := journaledBackup(e.prior, backupCheckStep); b != nil {
+			e.backup = b
 		}
 		return nil
 	}

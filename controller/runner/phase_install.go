@@ -41,12 +41,7 @@ func (e *engine) installY(ctx context.Context, h string) error {
 }
 
 func (installPhase) undo(ctx context.Context, e *engine) error {
-	var hosts []string
-	for _, h := range e.spec.Nodes {
-		if e.stepStarted(installSteps.of(h)) {
-			hosts = append(hosts, h)
-		}
-	}
+	hosts := e.startedOn(e.spec.Nodes, installSteps)
 	return e.forEach(ctx, hosts, nodeLimit, func(ctx context.Context, h string) error {
 		return e.undoStep(ctx, PhaseInstall, installXSteps.of(h), h, func(ctx context.Context) error {
 			return e.installDetached(ctx, "install-x", installXSteps.of(h), h, e.pf.PkgX[h], e.pf.From)

@@ -69,12 +69,7 @@ func (e *engine) startAndWait(ctx context.Context, h, want string) error {
 }
 
 func (startPhase) undo(ctx context.Context, e *engine) error {
-	var hosts []string
-	for _, h := range e.spec.targets() {
-		if e.stepStarted(startSteps.of(h)) {
-			hosts = append(hosts, h)
-		}
-	}
+	hosts := e.startedOn(e.spec.targets(), startSteps)
 	return e.forEach(ctx, hosts, nodeLimit, func(ctx context.Context, h string) error {
 		return e.undoStep(ctx, PhaseStart, stopYSteps.of(h), h, func(ctx context.Context) error {
 			n, err := e.node(ctx, h)

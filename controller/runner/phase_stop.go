@@ -49,12 +49,7 @@ func (e *engine) stopNode(ctx context.Context, h string) error {
 }
 
 func (stopPhase) undo(ctx context.Context, e *engine) error {
-	var hosts []string
-	for _, h := range e.spec.Nodes {
-		if e.stepStarted(stopSteps.of(h)) {
-			hosts = append(hosts, h)
-		}
-	}
+	hosts := e.startedOn(e.spec.Nodes, stopSteps)
 	// X comes back on every node at once (as Y starts), not one after the
 	// other: the fleet is down until the first node serves again.
 	return e.forEach(ctx, hosts, startLimit, func(ctx context.Context, h string) error {

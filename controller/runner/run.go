@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -75,12 +76,9 @@ func openRun(spec *Spec, cfg runConfig, op string, reopen bool) (*engine, error)
 			spec.MigrationHost = h.MigrationHost
 		}
 		stepData(e.prior, preflightStep, &e.pf)
-		var b fleet.BackupInfo
-		if stepData(e.prior, backupCheckStep, &b) && b.Path != "" {
-			e.backup = &b
-		} else if stepData(e.prior, backupStep, &b) && b.Path != "" {
-			e.backup = &b
-		}
+		// The backup a rollback restores: the check's retake, else the
+		// backup taken before the stop.
+		e.backup = cmp.Or(journaledBackup(e.prior, backupCheckStep), journaledBackup(e.prior, backupStep))
 		return e, nil
 	}
 	e.runID = newRunID(e.clk.Now())

@@ -64,6 +64,18 @@ func (e *engine) stepStarted(key StepKey) bool {
 	return stepStatus(e.j.State(), key) != ""
 }
 
+// startedOn is those of hosts on which a step of steps was ever started
+// in this run: the hosts an undo visits.
+func (e *engine) startedOn(hosts []string, steps hostSteps) []string {
+	var out []string
+	for _, h := range hosts {
+		if e.stepStarted(steps.of(h)) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
 // softStopped reports whether the operator's soft interrupt came while
 // the run goes forward (a rollback ignores it).
 func (e *engine) softStopped() bool {

@@ -9,8 +9,6 @@ import (
 	"slices"
 
 	"github.com/kongctl/kongctl/controller/fleet"
-
-	"github.com/kongctl/kongctl/agent/agentproto"
 )
 
 // The keyring's Admin API calls through the agent (keyring.go), with the
@@ -20,11 +18,7 @@ import (
 var _ fleet.KeyringNode = (*agentNode)(nil)
 
 func (n *agentNode) Keyring(ctx context.Context) (fleet.KeyringState, error) {
-	f, err := n.conf0(ctx)
-	if err != nil {
-		return fleet.KeyringState{}, err
-	}
-	body, err := n.adminGet(ctx, f, "/keyring")
+	body, err := n.adminGet(ctx, "/keyring")
 	if err != nil {
 		return fleet.KeyringState{}, err
 	}
@@ -67,8 +61,9 @@ func (n *agentNode) keyringPost(ctx context.Context, path string, form map[strin
 	if err != nil {
 		return "", err
 	}
-	url := listenURL(f.Conf.AdminListen, "127.0.0.1:8001") + path
-	r, err := n.h.client().HTTPGet(ctx, agentproto.HTTPGetParams{URL: url, Method: http.MethodPost, Form: form, AdminToken: n.token, TokenHeader: f.Conf.RBACAuthHeader})
+	p := n.adminRequest(f, path)
+	p.Method, p.Form = http.MethodPost, form
+	r, err := n.h.client().HTTPGet(ctx, p)
 	if err != nil {
 		return "", err
 	}

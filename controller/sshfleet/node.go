@@ -74,8 +74,9 @@ func (n *agentNode) adminAPIStatus(ctx context.Context, f *agentproto.Facts) int
 	if !f.Service.Running || fleet.FirstListen(f.Conf.AdminListen) == "off" {
 		return 0
 	}
-	r, err := n.h.client().HTTPGet(ctx, agentproto.HTTPGetParams{URL: listenURL(f.Conf.AdminListen, "127.0.0.1:8001") + "/",
-		AdminToken: n.token, TokenHeader: f.Conf.RBACAuthHeader, Timeout: 10 * time.Second, Discard: true})
+	p := n.adminRequest(f, "/")
+	p.Timeout, p.Discard = 10*time.Second, true
+	r, err := n.h.client().HTTPGet(ctx, p)
 	if err != nil {
 		return 0
 	}
@@ -222,27 +223,34 @@ func (n *agentNode) Probe(ctx context.Context, req fleet.ProbeRequest) (fleet.Pr
 }
 
 func (n *agentNode) Metrics(ctx context.Context) (fleet.Metrics, error) {
-	f, err := n.conf0(ctx)
-	if err != nil {
-		return fleet.Metrics{}, err
-	}
-	body, err := n.adminGet(ctx, f, "/metrics")
+	body, err := n.adminGet(ctx, "/metrics")
 	if err != nil {
 		return fleet.Metrics{}, err
 	}
 	return promtext.Parse(body), nil
 }
 
+// adminRequest is a request for path on the node's own Admin API (its
+// first admin_listen), with the inventory's admin token in the header
+// Kong reads it from (kong-reference 9.1).
+func (n *agentNode) adminRequest(f *agentproto.Facts, path string) agentproto.HTTPGetParams {
+	return agentproto.HTTPGetParams{URL: listenURL(f.Conf.AdminListen, "127.0.0.1:8001") + path, AdminToken: n.token, TokenHeader: f.Conf.RBACAuthHeader}
+}
+
 // adminGet reads path from the node's own Admin API (the agent's http.get:
 // the whole body); any status but 200 is an error.
-func (n *agentNode) adminGet(ctx context.Context, f *agentproto.Facts, path string) (string, error) {
-	url := listenURL(f.Conf.AdminListen, "127.0.0.1:8001") + path
-	r, err := n.h.client().HTTPGet(ctx, agentproto.HTTPGetParams{URL: url, AdminToken: n.token, TokenHeader: f.Conf.RBACAuthHeader})
+func (n *agentNode) adminGet(ctx context.Context, path string) (string, error) {
+	f, err := n.conf0(ctx)
+	if err != nil {
+		return "", err
+	}
+	p := n.adminRequest(f, path)
+	r, err := n.h.client().HTTPGet(ctx, p)
 	if err != nil {
 		return "", err
 	}
 	if r.Status != http.StatusOK {
-		return "", fmt.Errorf("host %s: GET %s: HTTP %d", n.h.name, url, r.Status)
+		return "", fmt.Errorf("host %s: GET %s: HTTP %d", n.h.name, p.URL, r.Status)
 	}
 	return r.Body, nil
 }
@@ -255,7 +263,7 @@ func (n *agentNode) DataPlanes(ctx context.Context) ([]fleet.DataPlane, error) {
 	if f.Conf.Role != "control_plane" {
 		return nil, nil
 	}
-	out, err := n.adminGet(ctx, f, "/clustering/data-planes")
+	out, err := n.adminGet(ctx, "/clustering/data-planes")
 	if err != nil {
 		return nil, err
 	}

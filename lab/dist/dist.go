@@ -33,7 +33,7 @@ type Options struct {
 	Out      string            // output directory (build/dist)
 	Root     *cobra.Command    // the command tree (cli.CommandTree())
 	About    string            // one line: which kongctl this is (cli.About)
-	Readme   string            // optional README to ship (tarball, /usr/share/doc/kongctl)
+	Readme   string            // optional README to ship (tarball, /usr/share/doc/kongctl), with the files its relative links name
 	MTime    time.Time         // file times and the man pages' date
 	Log      io.Writer         // progress (default io.Discard)
 }
@@ -200,15 +200,51 @@ func stageDocs(opts Options, stage string) ([]entry, error) {
 		}
 	}
 	if opts.Readme != "" {
-		b, err := os.ReadFile(opts.Readme)
+		docs, err := readmeAndLinks(opts.Readme)
 		if err != nil {
-			return nil, fmt.Errorf("dist: read %s: %w", opts.Readme, err)
-		}
-		if err := put(entry{dest: "/usr/share/doc/kongctl/README.md", tar: "README.md", isDoc: true}, b); err != nil {
 			return nil, err
+		}
+		for _, rel := range sortedKeys(docs) {
+			if err := put(entry{dest: "/usr/share/doc/kongctl/" + rel, tar: rel, isDoc: true}, docs[rel]); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return entries, nil
+}
+
+// readmeLink is a markdown link's target, up to a fragment.
+var readmeLink = regexp.MustCompile(`\]\(([^)#\s]+)`)
+
+// readmeAndLinks reads the README and every file its relative links name
+// (docs/*.md, example inventories, ...), keyed by their path relative to
+// the README's folder, so the shipped README's links hold. A link to a
+// file that does not exist is an error: the README would lie.
+func readmeAndLinks(readme string) (map[string][]byte, error) {
+	b, err := os.ReadFile(readme)
+	if err != nil {
+		return nil, fmt.Errorf("dist: read %s: %w", readme, err)
+	}
+	docs := map[string][]byte{"README.md": b}
+	dir := filepath.Dir(readme)
+	for _, m := range readmeLink.FindAllSubmatch(b, -1) {
+		if strings.Contains(string(m[1]), ":") { // https://, mailto:
+			continue
+		}
+		rel := filepath.ToSlash(filepath.Clean(string(m[1])))
+		if docs[rel] != nil {
+			continue
+		}
+		if filepath.IsAbs(rel) || rel == ".." || strings.HasPrefix(rel, "../") {
+			return nil, fmt.Errorf("dist: %s links to %s, outside the package's documentation", readme, m[1])
+		}
+		f, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(rel)))
+		if err != nil {
+			return nil, fmt.Errorf("dist: %s links to %s: %w", readme, m[1], err)
+		}
+		docs[rel] = f
+	}
+	return docs, nil
 }
 
 // packageInfo describes kongctl's package for one arch and format.

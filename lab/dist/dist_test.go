@@ -51,7 +51,13 @@ func TestBuild(t *testing.T) {
 		}
 	}
 	readme := filepath.Join(dir, "README.md")
-	if err := os.WriteFile(readme, []byte("# kongctl\n"), 0o644); err != nil {
+	if err := os.WriteFile(readme, []byte("# kongctl\nSee [the guide](docs/guide.md#first), [again](docs/guide.md) and [Kong](https://docs.konghq.com/).\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "docs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "docs", "guide.md"), []byte("# guide\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	out := t.TempDir()
@@ -116,7 +122,8 @@ func TestBuild(t *testing.T) {
 	}
 
 	common := append([]string{"/usr/bin/kongctl", "/usr/share/bash-completion/completions/kongctl",
-		"/usr/share/fish/vendor_completions.d/kongctl.fish", "/usr/share/doc/kongctl/README.md"}, manFiles...)
+		"/usr/share/fish/vendor_completions.d/kongctl.fish", "/usr/share/doc/kongctl/README.md",
+		"/usr/share/doc/kongctl/docs/guide.md"}, manFiles...)
 	for _, arch := range Arches {
 		names := FileNames(opts.Version, arch)
 		deb := filepath.Join(out, names[0])
@@ -147,6 +154,9 @@ func TestBuild(t *testing.T) {
 				t.Errorf("%s: man page %s missing or different", names[2], name)
 			}
 		}
+		if files[top+"docs/guide.md"] != "# guide\n" {
+			t.Errorf("%s: docs/guide.md, which the README links to, is %q", names[2], files[top+"docs/guide.md"])
+		}
 	}
 
 	if _, err := Build(context.Background(), opts); err != nil {
@@ -154,6 +164,25 @@ func TestBuild(t *testing.T) {
 	}
 	if again := checkSums(t, out); strings.Join(again, "") != strings.Join(sums, "") {
 		t.Errorf("a second build differs:\n%s\nthen:\n%s", strings.Join(sums, ""), strings.Join(again, ""))
+	}
+}
+
+// A README whose link names a missing file is refused: the shipped README
+// would lie.
+func TestBuildRefusesReadmeWithDeadLink(t *testing.T) {
+	dir := t.TempDir()
+	readme := filepath.Join(dir, "README.md")
+	if err := os.WriteFile(readme, []byte("[x](docs/missing.md)\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "kongctl")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Build(context.Background(), Options{Version: "v1.0.0", Out: t.TempDir(), Root: cli.CommandTree(),
+		Binaries: map[string]string{"amd64": bin, "arm64": bin}, Readme: readme})
+	if err == nil || !strings.Contains(err.Error(), "links to docs/missing.md") {
+		t.Fatalf("err = %v", err)
 	}
 }
 
