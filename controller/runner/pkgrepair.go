@@ -28,34 +28,38 @@ const phaseRepair PhaseName = "repair-packages"
 func (e *engine) repairInterrupted(ctx context.Context) error {
 	hosts := e.spec.targets()
 	e.note("checking %s for a package operation left half-done before going on", strings.Join(hosts, ", "))
-	return e.forEach(ctx, hosts, nodeLimit, func(ctx context.Context, h string) error {
-		ref := e.pf.PkgY[h]
-		var r fleet.PackageRepair
-		err := e.retryTransient(ctx, h, "check the package database on "+h, func(ctx context.Context) error {
-			n, err := e.node(ctx, h)
-			if err != nil {
-				return err
-			}
-			r, err = n.RepairPackages(ctx, ref, e.installWait())
-			return err
-		})
+	return e.forEach(ctx, hosts, nodeLimit, e.repairNode)
+}
+
+// repairNode repairs h's package database (RepairPackages), riding out
+// a lost connection; a repair is a finding and a journal record.
+func (e *engine) repairNode(ctx context.Context, h string) error {
+	ref := e.pf.PkgY[h]
+	var r fleet.PackageRepair
+	err := e.retryTransient(ctx, h, "check the package database on "+h, func(ctx context.Context) error {
+		n, err := e.node(ctx, h)
 		if err != nil {
-			err = fmt.Errorf("repair an interrupted package operation on %s: %w", h, err)
-			_ = e.journalStep(phaseRepair, repairSteps.of(h), h, journal.Failed, nil, err)
-			e.find(Finding{Severity: SevError, Code: "package-repair", Host: h, Message: e.red.err(err),
-				Fix: "repair the node's package database by hand (dpkg --audit, dpkg --configure -a; rpm -q), then resume or roll back again"})
 			return err
 		}
-		if len(r.WaitedFor) > 0 {
-			e.note("%s: waited for the package install still running there (step %s) to finish", h, strings.Join(r.WaitedFor, ", "))
-		}
-		if r.Found == "" {
-			return nil
-		}
-		msg := fmt.Sprintf("%s reported a package operation left half-done (%s): repaired with %s", r.Checked, firstLine(r.Found), r.Repaired)
-		e.find(Finding{Severity: SevWarning, Code: "package-repaired", Host: h, Message: msg})
-		return e.journalStep(phaseRepair, repairSteps.of(h), h, journal.Done, r, nil)
+		r, err = n.RepairPackages(ctx, ref, e.installWait())
+		return err
 	})
+	if err != nil {
+		err = fmt.Errorf("repair an interrupted package operation on %s: %w", h, err)
+		_ = e.journalStep(phaseRepair, repairSteps.of(h), h, journal.Failed, nil, err)
+		e.find(Finding{Severity: SevError, Code: "package-repair", Host: h, Message: e.red.err(err),
+			Fix: "repair the node's package database by hand (dpkg --audit, dpkg --configure -a; rpm -q), then resume or roll back again"})
+		return err
+	}
+	if len(r.WaitedFor) > 0 {
+		e.note("%s: waited for the package install still running there (step %s) to finish", h, strings.Join(r.WaitedFor, ", "))
+	}
+	if r.Found == "" {
+		return nil
+	}
+	msg := fmt.Sprintf("%s reported a package operation left half-done (%s): repaired with %s", r.Checked, firstLine(r.Found), r.Repaired)
+	e.find(Finding{Severity: SevWarning, Code: "package-repaired", Host: h, Message: msg})
+	return e.journalStep(phaseRepair, repairSteps.of(h), h, journal.Done, r, nil)
 }
 
 // installWait bounds a wait for a package install: the install timeout,

@@ -18,16 +18,28 @@ import (
 // its runner lost), the journal records it, so that the next attempt
 // runs under a new id; when only the wait ended (cancelled, timed out,
 // the connection lost), the next call, in this run or a resumed one,
-// re-attaches to the same step and never installs twice.
+// re-attaches to the same step and never installs twice. A step whose
+// runner died (the node rebooted mid-install) is installed again once,
+// under the next id, after repairing what it left half-done.
 func (e *engine) installDetached(ctx context.Context, kind string, key StepKey, host string, ref fleet.PackageRef, want string) error {
-	ref.StepID = e.packageStepID(kind, key, host)
-	err := e.install(ctx, host, ref, want)
-	if err != nil && ctx.Err() == nil && !fleet.ConnectionLost(err) {
+	for retried := false; ; retried = true {
+		ref.StepID = e.packageStepID(kind, key, host)
+		err := e.install(ctx, host, ref, want)
+		if err == nil || ctx.Err() != nil || fleet.ConnectionLost(err) {
+			return err
+		}
 		if jerr := e.journalStep(PhaseInstall, attemptKey(key), host, journal.Done, map[string]string{"step_id": ref.StepID}, nil); jerr != nil {
-			err = errors.Join(err, jerr)
+			return errors.Join(err, jerr)
+		}
+		if retried || !fleet.IsStepLost(err) {
+			return err
+		}
+		e.find(Finding{Severity: SevWarning, Code: "install-lost", Host: host,
+			Message: fmt.Sprintf("the install on %s (step %s) ended without a reply (its runner died): repairing the package database and installing again", host, ref.StepID)})
+		if rerr := e.repairNode(ctx, host); rerr != nil {
+			return errors.Join(err, rerr)
 		}
 	}
-	return err
 }
 
 // attemptKey journals that an attempt of key's detached step ended.

@@ -3,11 +3,13 @@ package runner
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/kongctl/kongctl/agent/agentproto"
+	"github.com/kongctl/kongctl/controller/fleet"
 	"github.com/kongctl/kongctl/controller/journal"
 )
 
@@ -191,5 +193,45 @@ func TestStepIDHost(t *testing.T) {
 	}
 	if stepIDHost(strings.Repeat("a", 30)) == stepIDHost(strings.Repeat("a", 31)) {
 		t.Error("long names that differ share an id part")
+	}
+}
+
+// An install whose runner died on the node (a reboot mid-install) is
+// repaired and installed again once, under the next id, in the same run.
+func TestLostInstallIsRepairedAndRetried(t *testing.T) {
+	c := newFakeCluster(t, "2.8.4", "kong-1", "kong-2")
+	spec := testSpec(t, "kong-1", "kong-2")
+	lost := 0
+	c.fail = func(call string) error {
+		if call == "kong-2 install 3.4.2" && lost == 0 {
+			lost++
+			return fmt.Errorf("host kong-2: package.install step x is lost (its runner died mid-install): %w", fleet.ErrStepLost)
+		}
+		return nil
+	}
+	r, err := upgrade(context.Background(), spec, testConfig(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Outcome != Succeeded {
+		t.Fatalf("outcome %s: %s", r.Outcome, r.Error)
+	}
+	var ids []string
+	for _, s := range c.installIDs {
+		if id, ok := strings.CutPrefix(s, "kong-2 "); ok {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) != 2 || !strings.HasSuffix(ids[0], "-1") || !strings.HasSuffix(ids[1], "-2") {
+		t.Fatalf("kong-2's install step ids %q, want attempts 1 then 2", ids)
+	}
+	calls := c.Calls()
+	first := slices.Index(calls, "kong-2 install 3.4.2")
+	rep := slices.Index(calls, "kong-2 repair")
+	if rep < first || countCalls(calls[rep:], func(s string) bool { return s == "kong-2 install 3.4.2" }) != 1 {
+		t.Errorf("want kong-2: lost install, repair, install: %q", calls)
+	}
+	if !slices.ContainsFunc(r.Findings, func(f Finding) bool { return f.Code == "install-lost" && f.Host == "kong-2" }) {
+		t.Errorf("no install-lost finding: %+v", r.Findings)
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/kongctl/kongctl/agent/agentproto"
 	"github.com/kongctl/kongctl/controller/agentclient"
+	"github.com/kongctl/kongctl/controller/fleet"
 )
 
 // reattachFor bounds how long a lost connection to a node running a
@@ -76,7 +77,7 @@ func (n *agentNode) runDetached(ctx context.Context, s detachedStep, params any,
 			n.h.time.add(s.Timing, ar.Reply.Duration)
 			return ar.Reply, nil
 		default:
-			return nil, fmt.Errorf("host %s: %s step %s is %s (%s)", n.h.name, s.Op, s.ID, ar.Status.State, s.Lost)
+			return nil, fmt.Errorf("host %s: %s step %s is %s (%s): %w", n.h.name, s.Op, s.ID, ar.Status.State, s.Lost, fleet.ErrStepLost)
 		}
 	}
 }

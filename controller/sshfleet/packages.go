@@ -85,7 +85,7 @@ func (n *agentNode) InstallPackage(ctx context.Context, p fleet.PackageRef, time
 		defer cancel()
 	}
 	rep, err := n.runDetached(ctx, detachedStep{ID: p.StepID, Op: agentproto.OpPackageInstall, Timing: string(agentproto.OpPackageInstall),
-		Lost: "its runner died mid-install; a resume repairs the package database first"}, params, timeout)
+		Lost: "its runner died mid-install"}, params, timeout)
 	if err != nil {
 		return err
 	}
