@@ -40,10 +40,8 @@ func TestResumeReattachesToDetachedInstall(t *testing.T) {
 	spec := testSpec(t)
 	killedDuringInstall(t, c, spec, "kong-2")
 	var first string
-	for _, s := range c.installIDs {
-		if strings.HasPrefix(s, "kong-2 ") {
-			first = strings.TrimPrefix(s, "kong-2 ")
-		}
+	if ids := c.installStepIDs("kong-2"); len(ids) > 0 {
+		first = ids[len(ids)-1]
 	}
 	if !strings.Contains(first, "-install-kong-2-1") || !agentproto.ValidStepID(first) {
 		t.Fatalf("kong-2's install step id %q", first)
@@ -80,12 +78,7 @@ func TestFailedInstallRetriesUnderNewStepID(t *testing.T) {
 	}
 	c.fail = nil
 	resumeSucceeds(t, c, spec)
-	var ids []string
-	for _, s := range c.installIDs {
-		if id, ok := strings.CutPrefix(s, "kong-2 "); ok {
-			ids = append(ids, id)
-		}
-	}
+	ids := c.installStepIDs("kong-2")
 	if len(ids) != 2 || !strings.HasSuffix(ids[0], "-install-kong-2-1") || !strings.HasSuffix(ids[1], "-install-kong-2-2") {
 		t.Fatalf("kong-2's install step ids %q, want attempts 1 then 2", ids)
 	}
@@ -182,6 +175,19 @@ func TestRollbackRepairsPackagesFirst(t *testing.T) {
 	}
 }
 
+// installStepIDs are the step ids host's installs were asked under.
+func (c *fakeCluster) installStepIDs(host string) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var ids []string
+	for _, s := range c.installIDs {
+		if id, ok := strings.CutPrefix(s, host+" "); ok {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
 // Host names become valid step ids of bounded length.
 func TestStepIDHost(t *testing.T) {
 	run := "20260301T100000Z-abcdef"
@@ -216,12 +222,7 @@ func TestLostInstallIsRepairedAndRetried(t *testing.T) {
 	if r.Outcome != Succeeded {
 		t.Fatalf("outcome %s: %s", r.Outcome, r.Error)
 	}
-	var ids []string
-	for _, s := range c.installIDs {
-		if id, ok := strings.CutPrefix(s, "kong-2 "); ok {
-			ids = append(ids, id)
-		}
-	}
+	ids := c.installStepIDs("kong-2")
 	if len(ids) != 2 || !strings.HasSuffix(ids[0], "-1") || !strings.HasSuffix(ids[1], "-2") {
 		t.Fatalf("kong-2's install step ids %q, want attempts 1 then 2", ids)
 	}
