@@ -287,6 +287,8 @@ func (a *Agent) dispatch(ctx context.Context, run *opRun, op agentproto.Op, para
 		return a.confCheck(ctx, run, p)
 	case *agentproto.RowCountsParams:
 		return a.rowCounts(ctx, run, p)
+	case *agentproto.LBHAProxyParams:
+		return a.lbHAProxy(ctx, p)
 	}
 	return nil, agentproto.Errorf(agentproto.CodeInternal, "op %s has no handler", op)
 }
