@@ -20,10 +20,11 @@ const (
 	RoleDatabase     Role = "database"      // runs PostgreSQL
 	RoleBastion      Role = "bastion"       // SSH jump host
 	RoleSpare        Role = "spare"         // new machine prepared for the new version
+	RoleLoadBalancer Role = "load_balancer" // runs the load balancer in front of the nodes
 )
 
 // Roles lists every valid role.
-var Roles = []Role{RoleKong, RoleControlPlane, RoleDataPlane, RoleDatabase, RoleBastion, RoleSpare}
+var Roles = []Role{RoleKong, RoleControlPlane, RoleDataPlane, RoleDatabase, RoleBastion, RoleSpare, RoleLoadBalancer}
 
 func roleNames() []string {
 	out := make([]string, len(Roles))
@@ -41,6 +42,9 @@ type Host struct {
 	Roles   []Role
 	Tags    []string
 	HostKey string // pinned host key, authorized_keys format; "" = none
+	// LBServer is the host's server name in the load balancer's backend
+	// (lb_server); "" = the host's name (see LBServerOf).
+	LBServer string
 	SSH     SSH    // resolved: global ssh settings with this host's overrides
 
 	DeclRange hcl.Range            // the host block's header
@@ -81,6 +85,7 @@ var hostSchema = &hcl.BodySchema{
 		{Name: "roles", Required: true},
 		{Name: "tags"},
 		{Name: "host_key"},
+		{Name: "lb_server"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "ssh"}},
 }
@@ -131,6 +136,7 @@ func (d *decoder) decodeHost(block *hcl.Block, global SSH) *Host {
 			}
 		}
 	}
+	setAttr(c.Attributes, "lb_server", &h.LBServer, d.nonEmpty)
 	// Host-level user is a shorthand for ssh { user = ... }; ssh wins.
 	setAttr(c.Attributes, "user", &h.SSH.User, d.nonEmpty)
 	if b := d.single(c.Blocks.OfType("ssh"), "ssh"); b != nil {
