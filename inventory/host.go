@@ -136,7 +136,7 @@ func (d *decoder) decodeHost(block *hcl.Block, global SSH) *Host {
 			}
 		}
 	}
-	setAttr(c.Attributes, "lb_server", &h.LBServer, d.nonEmpty)
+	setAttr(c.Attributes, "lb_server", &h.LBServer, d.lbName)
 	// Host-level user is a shorthand for ssh { user = ... }; ssh wins.
 	setAttr(c.Attributes, "user", &h.SSH.User, d.nonEmpty)
 	if b := d.single(c.Blocks.OfType("ssh"), "ssh"); b != nil {

@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"path"
+	"regexp"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -57,7 +58,7 @@ func (d *decoder) decodeLoadBalancer(block *hcl.Block) *LoadBalancer {
 		lb.Ranges[name] = at.Expr.Range()
 	}
 	setAttr(c.Attributes, "host", &lb.Host, d.nonEmpty)
-	setAttr(c.Attributes, "backend", &lb.Backend, d.nonEmpty)
+	setAttr(c.Attributes, "backend", &lb.Backend, d.lbName)
 	if at, ok := c.Attributes["socket"]; ok {
 		if v, ok := d.nonEmpty(at); ok {
 			if !path.IsAbs(v) {
@@ -68,6 +69,21 @@ func (d *decoder) decodeLoadBalancer(block *hcl.Block) *LoadBalancer {
 	}
 	setAttr(c.Attributes, "drain_timeout", &lb.DrainTimeout, d.durationOf(false))
 	return lb
+}
+
+// lbNameRE is what a backend or server name may hold: it goes into a
+// runtime API command line, where a space or ";" would start another.
+var lbNameRE = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,128}$`)
+
+// lbName reads a backend or server name.
+func (d *decoder) lbName(at *hcl.Attribute) (string, bool) {
+	v, ok := d.nonEmpty(at)
+	if ok && !lbNameRE.MatchString(v) {
+		d.errorf(at.Expr.Range(), "Invalid load balancer name",
+			"The name %q may hold only letters, digits and . _ : - (at most 128): it is sent in the load balancer's runtime API commands.", v)
+		return "", false
+	}
+	return v, ok
 }
 
 // LBServerOf is h's server name in the load balancer's backend: its
