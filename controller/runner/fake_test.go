@@ -102,6 +102,8 @@ type fakeCluster struct {
 	// pg and hba are the PostgreSQL server's facts (preflight_pgreq_test.go).
 	pg  upgradepath.PGServer
 	hba []upgradepath.HBARule
+	// lb is the load balancer in front of the nodes (lbdrain_test.go).
+	lb *fakeLB
 }
 
 func newFakeCluster(t *testing.T, from string, nodes ...string) *fakeCluster {

@@ -68,6 +68,10 @@ type Spec struct {
 	Decommission bool
 
 	Hooks    map[HookPoint][]HookSpec
+	// LB is the load balancer in front of the nodes (nil: none): each
+	// node is drained there before it stops and set ready once it serves
+	// (lbdrain.go).
+	LB       *LBSpec
 	Verify   VerifySpec
 	Backup   BackupSpec
 	Timeouts Timeouts
