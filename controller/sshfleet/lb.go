@@ -39,7 +39,8 @@ type haproxyLB struct {
 func (l *haproxyLB) command(ctx context.Context, cmd string) (string, error) {
 	r, err := l.h.client().LBHAProxy(ctx, agentproto.LBHAProxyParams{Socket: l.socket, Command: cmd})
 	if err != nil {
-		return "", fmt.Errorf("host %s: haproxy %q: %w", l.h.name, cmd, err)
+		// The agent client's error names the host already.
+		return "", fmt.Errorf("haproxy %q: %w", cmd, err)
 	}
 	return r.Output, nil
 }
