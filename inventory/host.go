@@ -42,10 +42,10 @@ type Host struct {
 	Roles   []Role
 	Tags    []string
 	HostKey string // pinned host key, authorized_keys format; "" = none
+	SSH     SSH    // resolved: global ssh settings with this host's overrides
 	// LBServer is the host's server name in the load balancer's backend
 	// (lb_server); "" = the host's name (see LBServerOf).
 	LBServer string
-	SSH     SSH    // resolved: global ssh settings with this host's overrides
 
 	DeclRange hcl.Range            // the host block's header
 	NameRange hcl.Range            // the host's label
