@@ -324,6 +324,10 @@ func (e *engine) finish(started time.Time, o Outcome, err, rerr error) *Report {
 		b := *e.backup
 		r.Backup = &b
 	}
+	if tr, ok := e.conn.(fleet.TransportReporter); ok {
+		t := tr.Transport()
+		r.Transport = &t
+	}
 	if e.j != nil {
 		r.Journal = e.j.Dir()
 		r.Downtime = downtime(e.j.Records(), e.spec)
