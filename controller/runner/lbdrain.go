@@ -74,6 +74,22 @@ func (e *engine) loadBalancer(ctx context.Context) (fleet.LoadBalancer, error) {
 	return lb, nil
 }
 
+// lbStep runs fn on h's server in the load balancer as the journaled
+// step key; nothing when no load balancer fronts h.
+func (e *engine) lbStep(ctx context.Context, ph PhaseName, key StepKey, h string, fn func(ctx context.Context, lb fleet.LoadBalancer, srv string) (any, error)) error {
+	srv, ok := e.lbServer(h)
+	if !ok {
+		return nil
+	}
+	return e.step(ctx, ph, key, h, func(ctx context.Context) (any, error) {
+		lb, err := e.loadBalancer(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return fn(ctx, lb, srv)
+	})
+}
+
 // lbDrainData is what the journal keeps of a drain.
 type lbDrainData struct {
 	Server   string  `json:"server"`
@@ -85,15 +101,7 @@ type lbDrainData struct {
 // new connections) and waits until its sessions end, at most the drain
 // timeout: then h may stop without cutting a request.
 func (e *engine) lbDrain(ctx context.Context, ph PhaseName, key StepKey, h string) error {
-	srv, ok := e.lbServer(h)
-	if !ok {
-		return nil
-	}
-	return e.step(ctx, ph, key, h, func(ctx context.Context) (any, error) {
-		lb, err := e.loadBalancer(ctx)
-		if err != nil {
-			return nil, err
-		}
+	return e.lbStep(ctx, ph, key, h, func(ctx context.Context, lb fleet.LoadBalancer, srv string) (any, error) {
 		if err := lb.SetState(ctx, srv, fleet.LBDrain); err != nil {
 			return nil, fmt.Errorf("drain %s (server %s/%s) in the load balancer: %w", h, e.spec.LB.Backend, srv, err)
 		}
@@ -138,15 +146,7 @@ func lbSessions(ctx context.Context, lb fleet.LoadBalancer, srv string) (int, er
 // lbReady sets h ready in the load balancer (it serves again) as the
 // journaled step key.
 func (e *engine) lbReady(ctx context.Context, ph PhaseName, key StepKey, h string) error {
-	srv, ok := e.lbServer(h)
-	if !ok {
-		return nil
-	}
-	return e.step(ctx, ph, key, h, func(ctx context.Context) (any, error) {
-		lb, err := e.loadBalancer(ctx)
-		if err != nil {
-			return nil, err
-		}
+	return e.lbStep(ctx, ph, key, h, func(ctx context.Context, lb fleet.LoadBalancer, srv string) (any, error) {
 		if err := lb.SetState(ctx, srv, fleet.LBReady); err != nil {
 			return nil, fmt.Errorf("set %s (server %s/%s) ready in the load balancer: %w", h, e.spec.LB.Backend, srv, err)
 		}
