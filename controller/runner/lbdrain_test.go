@@ -193,3 +193,34 @@ func TestLBPreflight(t *testing.T) {
 		t.Errorf("%d stops after a refused preflight", n)
 	}
 }
+
+// stop = "sequential": each node is drained and stopped before the next
+// is drained; the plan says the drain.
+func TestLBDrainSequential(t *testing.T) {
+	c := newFakeCluster(t, "2.8.4", "kong-1", "kong-2", "kong-3")
+	lb := newFakeLB(c, "k1", "k2", "k3")
+	spec := lbTestSpec(t)
+	spec.StopMode = StopSequential
+	upgradeExpect(t, c, spec, Succeeded)
+	calls := c.Calls()
+	for _, p := range [][2]string{{"kong-1 stop", "lb drain k2"}, {"kong-2 stop", "lb drain k3"}} {
+		if a, b := indexOfCall(calls, p[0], 0), indexOfCall(calls, p[1], 0); a < 0 || b < a {
+			t.Errorf("%q at %d, %q at %d: want one node at a time", p[0], a, p[1], b)
+		}
+	}
+	lb.requireReady(t)
+
+	c = newFakeCluster(t, "2.8.4", "kong-1", "kong-2", "kong-3")
+	newFakeLB(c, "k1", "k2", "k3")
+	p, err := plan(context.Background(), lbTestSpec(t), testConfig(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var said bool
+	for _, ph := range p.Phases {
+		said = said || (ph.Name == string(PhaseStop) && strings.Contains(ph.Does, "drains each node in the load balancer (lb, backend kong"))
+	}
+	if !said {
+		t.Errorf("the plan's stop does not say the drain: %+v", p.Phases)
+	}
+}
