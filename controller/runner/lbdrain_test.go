@@ -224,3 +224,35 @@ func TestLBDrainSequential(t *testing.T) {
 		t.Errorf("the plan's stop does not say the drain: %+v", p.Phases)
 	}
 }
+
+// A run paused after the stops and resumed drains no node again (the
+// journal holds the drains) and sets every server ready once Y serves.
+func TestLBResume(t *testing.T) {
+	c := newFakeCluster(t, "2.8.4", "kong-1", "kong-2", "kong-3")
+	lb := newFakeLB(c, "k1", "k2", "k3")
+	c.fail = func(call string) error {
+		if call == "kong-1 migrations up" {
+			return errors.New("db timeout")
+		}
+		return nil
+	}
+	spec := lbTestSpec(t)
+	spec.OnFailure = "pause"
+	if r, _ := upgrade(context.Background(), spec, testConfig(c)); r == nil || r.Outcome != Paused {
+		t.Fatalf("first run: %+v", r)
+	}
+	c.fail = nil
+	before := len(c.Calls())
+	r, err := upgrade(context.Background(), spec, runConfig{conn: c, clk: c.clk, yes: true, resume: true})
+	if err != nil || r.Outcome != Succeeded {
+		t.Fatalf("resume: %v %+v", err, r)
+	}
+	second := c.Calls()[before:]
+	if n := countCalls(second, func(s string) bool { return strings.HasPrefix(s, "lb drain ") }); n != 0 {
+		t.Errorf("resume drained again %d times: %q", n, second)
+	}
+	if n := countCalls(second, func(s string) bool { return strings.HasPrefix(s, "lb ready ") }); n != 3 {
+		t.Errorf("resume set %d servers ready, want 3: %q", n, second)
+	}
+	lb.requireReady(t)
+}
