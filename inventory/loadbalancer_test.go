@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 	"time"
@@ -41,6 +42,22 @@ load_balancer "haproxy" {
 	}
 	if !inv.Host("lb").Has(RoleLoadBalancer) || inv.Host("lb").IsKong() {
 		t.Errorf("the lb host: roles %v", inv.Host("lb").Roles)
+	}
+
+	// inventory show writes it (defaults filled in) and it loads back.
+	var text bytes.Buffer
+	if err := Redacted(inv).WriteHCL(&text); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"load_balancer \"haproxy\" {\n  host          = \"lb\"\n  backend       = \"kong\"\n  socket        = \"/run/haproxy/admin.sock\"\n  drain_timeout = \"30s\"\n}", `lb_server = "k1"`} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("inventory show lacks %q:\n%s", want, text.String())
+		}
+	}
+	back, diags := LoadBytes("lb.hcl", text.Bytes())
+	if bl := back.LoadBalancer; diags.HasErrors() || bl == nil || bl.Kind != lb.Kind || bl.Host != lb.Host || bl.Backend != lb.Backend || bl.Socket != lb.Socket ||
+		bl.DrainTimeout != lb.DrainTimeout || back.Host("kong-1").LBServer != "k1" {
+		t.Errorf("inventory show does not load back: %v %+v", diags, back.LoadBalancer)
 	}
 
 	// Another kind is refused at its label.
