@@ -271,6 +271,8 @@ func (a *Agent) dispatch(ctx context.Context, run *opRun, op agentproto.Op, para
 		return a.installPackage(ctx, run, p)
 	case *agentproto.HoldParams:
 		return a.holdPackage(ctx, run, p)
+	case *agentproto.RepairParams:
+		return a.repairPackages(ctx, run, p)
 	case *agentproto.MigrationsParams:
 		return a.migrations(ctx, run, p)
 	case *agentproto.ExecParams:
