@@ -117,6 +117,8 @@ type fakeCluster struct {
 	scratch    map[string]dbSnap
 	noCreateDB bool
 	migOutput  map[string]string
+	// lb is the load balancer in front of the nodes (lbdrain_test.go).
+	lb *fakeLB
 }
 
 func newFakeCluster(t *testing.T, from string, nodes ...string) *fakeCluster {

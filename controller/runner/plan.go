@@ -156,6 +156,10 @@ func planPhases(e *engine) ([]PlanPhase, PlanWindow) {
 		stopDoes = "stops every node at once (" + strings.Join(spec.Nodes, ", ") + "): downtime starts"
 	}
 	startDoes := "starts " + spec.To + " on " + spec.MigrationHost + " right after the migrations (the fleet serves again), on the others as soon as they are installed; waits until healthy"
+	if lb := spec.LB; lb != nil && len(lb.Servers) > 0 {
+		stopDoes = fmt.Sprintf("drains each node in the load balancer (%s, backend %s: its sessions end, at most %s) before its stop; ", lb.Host, lb.Backend, lb.DrainTimeout) + stopDoes
+		startDoes += "; sets each node ready in the load balancer once healthy"
+	}
 	finishDoes := "kong migrations finish: POINT OF NO RETURN for the old version"
 	if after {
 		startDoes = "starts " + spec.To + " right after migrations up, with pending migrations (Kong starts with pending migrations: only new ones refuse it), " + spec.MigrationHost + " first; waits until healthy"

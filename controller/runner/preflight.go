@@ -90,6 +90,7 @@ func (preflightPhase) run(ctx context.Context, e *engine) error {
 	e.checkHybrid(ctx, &pf)
 	e.checkKeyring(ctx, &pf)
 	e.checkSecrets()
+	e.checkLoadBalancer(ctx)
 
 	// Packages: resolved and staged (Y on targets, X kept on in-place
 	// nodes for rollback), before any downtime.

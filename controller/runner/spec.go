@@ -85,6 +85,11 @@ type Spec struct {
 	// package sizes are unknown (repository source); with local package
 	// files the need is measured from their sizes.
 	MinDiskFree int64
+
+	// LB is the load balancer in front of the nodes (nil: none): each
+	// node is drained there before it stops and set ready once it serves
+	// (lbdrain.go).
+	LB *LBSpec
 }
 
 // HostSpec is one inventory host as the controller sees it.

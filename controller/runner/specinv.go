@@ -129,6 +129,7 @@ func SpecFromInventory(inv *inventory.Inventory, limit string, wholeFleet bool) 
 		p := HookPoint(hk.Event)
 		s.Hooks[p] = append(s.Hooks[p], spec)
 	}
+	s.LB = lbSpecOf(inv, in)
 	if v := inv.Verify; v != nil {
 		s.Verify.Soak = v.Soak
 		s.Verify.Interval = v.Health.Interval
