@@ -160,3 +160,15 @@ func TestCheckHookCell(t *testing.T) {
 		t.Errorf("not a hook cell: %v", err)
 	}
 }
+
+func TestPollUntil(t *testing.T) {
+	n := 0
+	if !pollUntil(t.Context(), nil, time.Millisecond, func() bool { n++; return n == 3 }) || n != 3 {
+		t.Errorf("ready on the third call: n = %d", n)
+	}
+	ended := make(chan struct{})
+	close(ended)
+	if pollUntil(t.Context(), ended, time.Hour, func() bool { return false }) {
+		t.Error("ready after the phase ended")
+	}
+}

@@ -47,8 +47,14 @@ func (r *Runner) waitProcess(ctx context.Context, host, comm string, ended <-cha
 	if !ok {
 		return false
 	}
+	return pollUntil(ctx, ended, 20*time.Millisecond, func() bool { return len(procsIn(h.NetNS, comm)) > 0 })
+}
+
+// pollUntil calls ready every interval until it returns true (true), or
+// ended is closed or ctx ends (false).
+func pollUntil(ctx context.Context, ended <-chan struct{}, every time.Duration, ready func() bool) bool {
 	for {
-		if len(procsIn(h.NetNS, comm)) > 0 {
+		if ready() {
 			return true
 		}
 		select {
@@ -56,7 +62,7 @@ func (r *Runner) waitProcess(ctx context.Context, host, comm string, ended <-cha
 			return false
 		case <-ctx.Done():
 			return false
-		case <-time.After(20 * time.Millisecond):
+		case <-time.After(every):
 		}
 	}
 }

@@ -478,33 +478,25 @@ func (r *Runner) waitMigrationsLock(ctx context.Context, ended <-chan struct{}) 
 			conn.Close(context.Background())
 		}
 	}()
-	for {
+	return pollUntil(ctx, ended, 50*time.Millisecond, func() bool {
 		if conn == nil {
 			cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			conn, _ = pgx.Connect(cctx, dsn)
 			cancel()
 		}
-		if conn != nil {
-			var n int
-			qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			err := conn.QueryRow(qctx, `SELECT count(*) FROM public.locks WHERE key = 'migrations'`).Scan(&n)
-			cancel()
-			if err == nil && n > 0 {
-				return true
-			}
-			if err != nil {
-				conn.Close(context.Background())
-				conn = nil
-			}
-		}
-		select {
-		case <-ended:
+		if conn == nil {
 			return false
-		case <-ctx.Done():
-			return false
-		case <-time.After(50 * time.Millisecond):
 		}
-	}
+		var n int
+		qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := conn.QueryRow(qctx, `SELECT count(*) FROM public.locks WHERE key = 'migrations'`).Scan(&n)
+		cancel()
+		if err != nil {
+			conn.Close(context.Background())
+			conn = nil
+		}
+		return err == nil && n > 0
+	})
 }
 
 func (in *injection) fire(ctx context.Context) error {
