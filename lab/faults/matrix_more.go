@@ -106,12 +106,16 @@ func hookCommand(f Fault) string {
 	case FaultHookFail:
 		return "echo 'kongctl-faults: this hook fails on purpose' >&2; exit 1"
 	case FaultHookHang:
-		return "sleep 3600"
+		return "sleep " + hangSeconds
 	case FaultHookFlood:
 		return fmt.Sprintf("yes kongctl-faults-hook-flood | head -c %d; echo 'kongctl-faults: flooded, now failing' >&2; exit 1", hookFloodBytes)
 	}
 	return ""
 }
+
+// hangSeconds is how long the hanging hook sleeps: an odd number, so that
+// a hook process left behind is recognised by its command line.
+const hangSeconds = "3607"
 
 // bastionHost names where the hooks run (kongctl's own machine).
 const bastionHost = "bastion"

@@ -2,8 +2,10 @@ package faults
 
 import (
 	"os"
+	"os/exec"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -170,5 +172,28 @@ func TestPollUntil(t *testing.T) {
 	close(ended)
 	if pollUntil(t.Context(), ended, time.Hour, func() bool { return false }) {
 		t.Error("ready after the phase ended")
+	}
+}
+
+func TestHangingHooksFound(t *testing.T) {
+	before := hangingHooks() // another run's, if any: not this test's
+	cmd := exec.Command("/bin/sh", "-c", hookCommand(FaultHookHang))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	var mine []int
+	for deadline := time.Now().Add(5 * time.Second); len(mine) == 0 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		for _, p := range hangingHooks() {
+			if !slices.Contains(before, p) {
+				mine = append(mine, p)
+			}
+		}
+	}
+	if len(mine) == 0 {
+		t.Fatal("the hanging hook's sleep not found")
+	}
+	for _, p := range mine {
+		syscall.Kill(p, syscall.SIGKILL)
 	}
 }

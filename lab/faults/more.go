@@ -146,6 +146,55 @@ func hookEvidence(f Fault) string {
 	return ""
 }
 
+// checkMore runs the second round's checks on top of the end state: the
+// hook cells' (checkHookCell, and no hanging hook left running), and after
+// a signal no package operation left half-done on any Kong node.
+func (r *Runner) checkMore(ctx context.Context, c Cell, state string, maxRSS int64) error {
+	if err := checkHookCell(c, state, maxRSS); err != nil {
+		return err
+	}
+	switch c.Fault {
+	case FaultHookHang:
+		if pids := hangingHooks(); len(pids) > 0 {
+			return fmt.Errorf("the hanging hook outlived its timeout: sleep %s still runs (pids %v)", hangSeconds, pids)
+		}
+	case FaultSIGINT, FaultSIGTERM:
+		return r.dpkgClean(ctx)
+	}
+	return nil
+}
+
+// hangingHooks lists the processes running the hanging hook's sleep.
+func hangingHooks() []int {
+	ents, _ := os.ReadDir("/proc")
+	want := "sleep\x00" + hangSeconds + "\x00"
+	var pids []int
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && strings.HasSuffix(string(b), want) {
+			var pid int
+			fmt.Sscan(e.Name(), &pid)
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// dpkgClean checks `dpkg --audit` finds no half-installed or
+// half-configured package on any Kong node.
+func (r *Runner) dpkgClean(ctx context.Context) error {
+	for _, h := range r.Lab.KongHosts() {
+		out, err := r.Lab.Exec(ctx, h.Name, "dpkg --audit")
+		if err != nil {
+			return fmt.Errorf("host %s: dpkg --audit: %w", h.Name, err)
+		}
+		if s := strings.TrimSpace(out); s != "" {
+			return fmt.Errorf("host %s: dpkg --audit: a package operation was left half-done: %s", h.Name, s)
+		}
+	}
+	return nil
+}
+
 // checkHookCell checks, after a hook cell, that the hook ran as a
 // journaled step whose failure the journal holds, that the journals stay
 // small (the hook's output is kept as bounded tails), and that kongctl's

@@ -153,7 +153,7 @@ func (r *Runner) Run(ctx context.Context, c Cell) Result {
 	if err := r.check(ctx, out.outcome, before); err != nil {
 		return fail(fmt.Errorf("ended %s (%s) but: %w", out.outcome, strings.Join(out.steps, ", "), err))
 	}
-	if err := checkHookCell(c, state, out.maxRSS); err != nil {
+	if err := r.checkMore(ctx, c, state, out.maxRSS); err != nil {
 		return fail(fmt.Errorf("ended %s (%s) but: %w", out.outcome, strings.Join(out.steps, ", "), err))
 	}
 	res.Passed = ptr(true)
