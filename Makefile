@@ -11,16 +11,39 @@ export CGO_ENABLED := 0
 .PHONY: all agents test vet unit fuzz integration deps clean
 all: bin/kongctl
 
+# The agents: one per kind and architecture. The tools agent (default
+# build: the database operations, pgx) goes to the database tools host;
+# the node agent (tag nodeagent: no database driver) to the Kong nodes.
+# Built into build/agents; only what travels to the nodes is embedded into
+# kongctl: each xz-compressed (decompressed and SHA-256 checked on the
+# node; xz -9e with a 16 MiB dictionary, so the controller decompresses
+# with 16 MiB, not 64), with its SHA-256 and size (.sum).
+AGENT_BUILD := build/agents
+AGENT_FLAGS := -trimpath -ldflags '-s -w'
+AGENT_KINDS := node tools
+AGENT_ARCHS := amd64 arm64
 agents:
-	@mkdir -p $(AGENT_DIR)
-	GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '-s -w' -o $(AGENT_DIR)/kongctl-agent-linux-amd64 ./cmd/kongctl-agent
-	GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags '-s -w' -o $(AGENT_DIR)/kongctl-agent-linux-arm64 ./cmd/kongctl-agent
-	# what travels to the nodes (decompressed and SHA-256 checked there)
-	gzip -9 -n -f -k $(AGENT_DIR)/kongctl-agent-linux-amd64 $(AGENT_DIR)/kongctl-agent-linux-arm64
+	@command -v xz >/dev/null || { echo "make agents: xz is missing (apt-get install xz-utils, or make deps)" >&2; exit 1; }
+	@mkdir -p $(AGENT_DIR) $(AGENT_BUILD)
+	@set -e; for arch in $(AGENT_ARCHS); do for kind in $(AGENT_KINDS); do \
+	  tags=; [ $$kind = node ] && tags=nodeagent; \
+	  out=$(AGENT_BUILD)/kongctl-agent-$$kind-linux-$$arch; \
+	  echo "GOOS=linux GOARCH=$$arch $(GO) build -tags '$$tags' $(AGENT_FLAGS) -o $$out ./cmd/kongctl-agent"; \
+	  GOOS=linux GOARCH=$$arch $(GO) build -tags "$$tags" $(AGENT_FLAGS) -o $$out ./cmd/kongctl-agent; \
+	  emb=$(AGENT_DIR)/kongctl-agent-$$kind-linux-$$arch; \
+	  xz --lzma2=preset=9e,dict=16MiB -T1 -c $$out > $$out.xz; \
+	  echo "$$(sha256sum < $$out | cut -d' ' -f1) $$(stat -c %s $$out)" > $$emb.sum; \
+	  mv -f $$out.xz $$emb.xz; \
+	done; done
+	@rm -f $(AGENT_DIR)/kongctl-agent-linux-* $(AGENT_DIR)/*.gz
 
+# bin/kongctl's size budget (issue 21), checked on every build.
+KONGCTL_MAX_BYTES := 25000000
 bin/kongctl: agents FORCE
 	@mkdir -p bin
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/kongctl ./cmd/kongctl
+	@size=$$(stat -c %s bin/kongctl); [ $$size -le $(KONGCTL_MAX_BYTES) ] || \
+	  { echo "bin/kongctl is $$size bytes, over its budget of $(KONGCTL_MAX_BYTES) (issue 21)" >&2; exit 1; }
 
 FORCE:
 

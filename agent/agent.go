@@ -2,8 +2,12 @@
 // every node: it reads one agentproto.Request on stdin and writes one
 // agentproto.Reply on stdout (`kongctl-agent rpc`).
 //
-// It depends on the standard library, agentproto and pgx (database work)
-// only, and runs as root on the node (through sudo when the login user is
+// It is built twice (see Makefile, target agents): the tools agent, the
+// default build, for the database tools host, with the database operations
+// (dbops.go and the files it calls, via pgx); and the node agent, built
+// with the tag nodeagent, for Kong nodes, with the standard library,
+// agentproto and kongver only, which answers a database operation with
+// agentproto.CodeNoDBOps (nodeagent.go). It runs as root on the node (through sudo when the login user is
 // not root). Everything it writes under its state root (default
 // /var/lib/kongctl: bin/, steps/, packages/, backups/) is owner-only.
 package agent
@@ -153,6 +157,11 @@ func (a *Agent) ServeRPC(ctx context.Context, in io.Reader, out, errw io.Writer)
 		rep.Error = toProtoError(a.checkSelf(req.AgentSHA256))
 		secrets = req.Redact
 		rep.Duration = a.Now().Sub(start)
+	case noDBOps(req.Op) != nil:
+		rep = a.newReply(req)
+		rep.Error = noDBOps(req.Op)
+		secrets = req.Redact
+		rep.Duration = a.Now().Sub(start)
 	case req.Detach:
 		rep, secrets = a.startDetached(ctx, req)
 		rep.Duration = a.Now().Sub(start)
@@ -201,6 +210,11 @@ func (a *Agent) handle(ctx context.Context, req *agentproto.Request) (*agentprot
 	start := a.Now()
 	rep := a.newReply(req)
 	secrets := append([]string(nil), req.Redact...)
+	if err := noDBOps(req.Op); err != nil {
+		rep.Error = err
+		rep.Duration = a.Now().Sub(start)
+		return rep, secrets
+	}
 	params, err := agentproto.DecodeParams(req)
 	if err != nil {
 		rep.Error = toProtoError(err)
@@ -257,26 +271,10 @@ func (a *Agent) dispatch(ctx context.Context, run *opRun, op agentproto.Op, para
 		return a.installPackage(ctx, run, p)
 	case *agentproto.HoldParams:
 		return a.holdPackage(ctx, run, p)
+	case *agentproto.RepairParams:
+		return a.repairPackages(ctx, run, p)
 	case *agentproto.MigrationsParams:
 		return a.migrations(ctx, run, p)
-	case *agentproto.FingerprintParams:
-		return a.fingerprintOp(ctx, run, p)
-	case *agentproto.WriteSignatureParams:
-		return a.writeSignature(ctx, run, p)
-	case *agentproto.FleetLockParams:
-		return a.fleetLock(ctx, run, p)
-	case *agentproto.RunJournalParams:
-		return a.runJournal(ctx, run, p)
-	case *agentproto.BackupParams:
-		return a.backup(ctx, run, p)
-	case *agentproto.RestoreParams:
-		return a.restore(ctx, run, p)
-	case *agentproto.VerifyRestoreParams:
-		return a.verifyRestore(ctx, run, p)
-	case *agentproto.MigrationLockParams:
-		return a.migrationLock(ctx, run, p)
-	case *agentproto.ServerInfoParams:
-		return a.serverInfo(ctx, p)
 	case *agentproto.ExecParams:
 		return a.execOp(ctx, run, p)
 	case *agentproto.AttachParams:
@@ -285,10 +283,23 @@ func (a *Agent) dispatch(ctx context.Context, run *opRun, op agentproto.Op, para
 		return a.httpGet(ctx, p)
 	case *agentproto.ConfCheckParams:
 		return a.confCheck(ctx, run, p)
-	case *agentproto.RowCountsParams:
-		return a.rowCounts(ctx, run, p)
+	}
+	// The database operations (dbops.go), absent from a node agent.
+	if HasDBOps {
+		if res, ok, err := a.dispatchDB(ctx, run, op, params); ok {
+			return res, err
+		}
 	}
 	return nil, agentproto.Errorf(agentproto.CodeInternal, "op %s has no handler", op)
+}
+
+// noDBOps is the node agent's answer to a database operation (nil for
+// any other op, and for every op of the tools agent).
+func noDBOps(op agentproto.Op) *agentproto.Error {
+	if HasDBOps || !op.Database() {
+		return nil
+	}
+	return agentproto.Errorf(agentproto.CodeNoDBOps, "%s: this agent has no database operations: it was built for Kong nodes (the database tools host's agent carries them)", op)
 }
 
 func toProtoError(err error) *agentproto.Error {

@@ -6,36 +6,49 @@ import (
 	"testing"
 )
 
-// TestAgentDependencies keeps the agent small: the standard library,
-// agentproto, kongver and pgx (with what pgx itself needs) only.
+// TestAgentDependencies keeps the agent small: the node agent (tag
+// nodeagent, what every Kong node receives) has the standard library,
+// agentproto, kongver and filehash only; the tools agent (the default
+// build, for the database tools host) has pgx besides (with what pgx
+// itself needs).
 func TestAgentDependencies(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}",
-		"github.com/kongctl/kongctl/cmd/kongctl-agent").Output()
-	if err != nil {
-		t.Fatalf("go list: %v", err)
-	}
-	allowed := []string{
+	node := []string{
 		"github.com/kongctl/kongctl/cmd/kongctl-agent",
 		"github.com/kongctl/kongctl/agent",
 		"github.com/kongctl/kongctl/kongver",           // Kong versions, standard library only
 		"github.com/kongctl/kongctl/internal/filehash", // file SHA-256, standard library only
+	}
+	tools := append(append([]string(nil), node...),
 		"github.com/jackc/pgx/v5", "github.com/jackc/pgpassfile", "github.com/jackc/pgservicefile",
 		"golang.org/x/text/",
-	}
-	var n int
-	for _, pkg := range strings.Fields(string(out)) {
-		n++
-		ok := false
-		for _, a := range allowed {
-			if pkg == a || strings.HasPrefix(pkg, strings.TrimSuffix(a, "/")+"/") || strings.HasPrefix(pkg, a) && strings.HasSuffix(a, "/") {
-				ok = true
+	)
+	for _, build := range []struct {
+		tags    string
+		allowed []string
+		want    string // a package the build must have
+	}{
+		{"nodeagent", node, "github.com/kongctl/kongctl/agent/agentproto"},
+		{"", tools, "github.com/jackc/pgx/v5"},
+	} {
+		out, err := exec.Command("go", "list", "-tags", build.tags, "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}",
+			"github.com/kongctl/kongctl/cmd/kongctl-agent").Output()
+		if err != nil {
+			t.Fatalf("go list -tags %q: %v", build.tags, err)
+		}
+		pkgs := strings.Fields(string(out))
+		for _, pkg := range pkgs {
+			ok := false
+			for _, a := range build.allowed {
+				if pkg == a || strings.HasPrefix(pkg, strings.TrimSuffix(a, "/")+"/") || strings.HasPrefix(pkg, a) && strings.HasSuffix(a, "/") {
+					ok = true
+				}
+			}
+			if !ok {
+				t.Errorf("kongctl-agent (tags %q) depends on %s", build.tags, pkg)
 			}
 		}
-		if !ok {
-			t.Errorf("kongctl-agent depends on %s", pkg)
+		if !strings.Contains(" "+strings.Join(pkgs, " ")+" ", " "+build.want+" ") {
+			t.Errorf("kongctl-agent (tags %q) does not depend on %s: %q", build.tags, build.want, out)
 		}
-	}
-	if n < 3 {
-		t.Fatalf("go list found only %d non-standard packages: %q", n, out)
 	}
 }

@@ -3,12 +3,10 @@ package agent
 import (
 	"cmp"
 	"context"
-	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
-	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/kongctl/kongctl/agent/agentproto"
@@ -24,31 +22,17 @@ func (a *Agent) httpGet(ctx context.Context, p *agentproto.HTTPGetParams) (*agen
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req, err := newHTTPRequest(ctx, p)
+	req, err := newHTTPRequest(p)
 	if err != nil {
 		return nil, agentproto.Errorf(agentproto.CodeInvalid, "%s %s: %v", cmp.Or(p.Method, "GET"), p.URL, err)
 	}
-	if p.Host != "" {
-		req.Host = p.Host
-	}
-	if p.AdminToken != "" {
-		req.Header.Set(cmp.Or(p.TokenHeader, agentproto.DefaultTokenHeader), p.AdminToken)
-	}
-	client := &http.Client{
-		Transport: &http.Transport{
-			Proxy:             nil, // the node's own listeners: never through a proxy
-			TLSClientConfig:   &tls.Config{InsecureSkipVerify: true},
-			DisableKeepAlives: true,
-		},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
 	start := time.Now()
-	resp, err := client.Do(req)
+	resp, err := httpDo(ctx, req)
 	if err != nil {
 		return nil, httpGetError(p.URL, err)
 	}
-	defer resp.Body.Close()
-	res := &agentproto.HTTPGetResult{Status: resp.StatusCode}
+	defer resp.Close()
+	res := &agentproto.HTTPGetResult{Status: resp.Status}
 	var body []byte
 	if p.Discard {
 		res.Bytes, err = io.Copy(io.Discard, resp.Body)
@@ -76,18 +60,23 @@ func httpGetError(url string, err error) error {
 	return agentproto.Errorf(agentproto.CodeUnhealthy, "GET %s: %v", url, err)
 }
 
-// newHTTPRequest is the GET, or the POST of p.Form urlencoded.
-func newHTTPRequest(ctx context.Context, p *agentproto.HTTPGetParams) (*http.Request, error) {
-	if p.Method != http.MethodPost {
-		return http.NewRequestWithContext(ctx, http.MethodGet, p.URL, nil)
+// newHTTPRequest is the GET, or the POST of p.Form urlencoded: to the
+// node's own listener, any certificate accepted, no redirect followed.
+func newHTTPRequest(p *agentproto.HTTPGetParams) (httpRequest, error) {
+	req := httpRequest{Method: "GET", URL: p.URL, Host: p.Host}
+	if p.Method != "" && p.Method != "GET" && p.Method != "POST" {
+		return req, fmt.Errorf("unsupported method %q", p.Method)
 	}
-	form := url.Values{}
-	for k, v := range p.Form {
-		form.Set(k, v)
+	if p.AdminToken != "" {
+		req.Header = append(req.Header, [2]string{cmp.Or(p.TokenHeader, agentproto.DefaultTokenHeader), p.AdminToken})
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.URL, strings.NewReader(form.Encode()))
-	if err == nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if p.Method == "POST" {
+		form := url.Values{}
+		for k, v := range p.Form {
+			form.Set(k, v)
+		}
+		req.Method, req.Body = "POST", form.Encode()
+		req.Header = append(req.Header, [2]string{"Content-Type", "application/x-www-form-urlencoded"})
 	}
-	return req, err
+	return req, nil
 }

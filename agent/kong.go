@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -381,18 +380,17 @@ func (a *Agent) probe(ctx context.Context, run *opRun, p *agentproto.HealthParam
 	if status == "" {
 		status = t.statusURL
 	}
-	client := &http.Client{Timeout: timeout}
 	if admin != "" {
 		var root struct {
 			Version string `json:"version"`
 			Edition string `json:"edition"`
 			NodeID  string `json:"node_id"`
 		}
-		h.Admin = httpProbe(ctx, client, admin, &root, cmp.Or(t.tokenHeader, agentproto.DefaultTokenHeader), cmp.Or(p.AdminToken, t.adminToken))
+		h.Admin = httpProbe(ctx, timeout, admin, &root, cmp.Or(t.tokenHeader, agentproto.DefaultTokenHeader), cmp.Or(p.AdminToken, t.adminToken))
 		h.Version, h.Edition, h.NodeID = root.Version, root.Edition, root.NodeID
 	}
 	if status != "" {
-		h.Status = httpProbe(ctx, client, status, nil, "", "")
+		h.Status = httpProbe(ctx, timeout, status, nil, "", "")
 	}
 	served := ok2xx(h.Admin)
 	if h.Status != nil {
@@ -406,25 +404,24 @@ func ok2xx(p *agentproto.HTTPProbe) bool {
 	return p == nil || p.Err == "" && p.Status >= 200 && p.Status < 300
 }
 
-// httpProbe GETs url; a non-empty token goes in the header named header.
-func httpProbe(ctx context.Context, c *http.Client, url string, into any, header, token string) *agentproto.HTTPProbe {
+// httpProbe GETs url within timeout, the certificate checked (system
+// roots); a non-empty token goes in the header named header.
+func httpProbe(ctx context.Context, timeout time.Duration, url string, into any, header, token string) *agentproto.HTTPProbe {
 	pr := &agentproto.HTTPProbe{URL: url}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		pr.Err = err.Error()
-		return pr
-	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req := httpRequest{Method: "GET", URL: url, Verify: true}
 	if token != "" {
-		req.Header.Set(header, token)
+		req.Header = [][2]string{{header, token}}
 	}
-	resp, err := c.Do(req)
+	resp, err := httpDo(ctx, req)
 	if err != nil {
 		pr.Err = err.Error()
 		return pr
 	}
-	defer resp.Body.Close()
+	defer resp.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	pr.Status = resp.StatusCode
+	pr.Status = resp.Status
 	pr.Body = clip(string(body), 1024)
 	if into != nil {
 		_ = json.Unmarshal(body, into)

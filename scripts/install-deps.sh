@@ -13,6 +13,7 @@ command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v sudo >/dev/null 2>&1 || need+=(sudo)
 command -v dpkg-deb >/dev/null 2>&1 || need+=(dpkg)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v xz >/dev/null 2>&1 || need+=(xz-utils)  # make agents compresses the embedded agents
 command -v git >/dev/null 2>&1 || need+=(git)  # controller/cli TestStateDirsIgnoredByGit
 # the lab's RPM nodes (labenv PackageFormat rpm and dnf)
 command -v rpm >/dev/null 2>&1 || need+=(rpm)

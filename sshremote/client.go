@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pkg/sftp"
@@ -29,6 +30,8 @@ type Client struct {
 	hostKey ssh.PublicKey
 
 	uploadSem chan struct{} // set by Pool to bound uploads; nil = unbounded
+
+	sessions atomic.Int64 // SSH sessions opened (Sessions)
 
 	sftpMu sync.Mutex
 	sftp   *sftp.Client // guarded by sftpMu; nil until first use or after a cancel
@@ -57,6 +60,10 @@ func newClient(cfg *Config, label, user string, conn *ssh.Client) *Client {
 	}
 	return c
 }
+
+// Sessions is the number of SSH sessions opened on this connection: one
+// per command run, one per SFTP client started.
+func (c *Client) Sessions() int64 { return c.sessions.Load() }
 
 // HostKey is the host key the server presented on this connection, in
 // authorized_keys form without a comment ("ssh-ed25519 AAAA...").
@@ -240,6 +247,9 @@ func (c *Client) Run(ctx context.Context, req RunRequest) (RunResult, error) {
 	err = c.guard(ctx, func() error {
 		var e error
 		sess, e = c.conn.NewSession()
+		if e == nil {
+			c.sessions.Add(1)
+		}
 		return e
 	})
 	if err != nil {

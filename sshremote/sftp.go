@@ -23,6 +23,9 @@ func (c *Client) sftpClient(ctx context.Context) (*sftp.Client, error) {
 	err := c.guard(ctx, func() error {
 		var e error
 		sc, e = sftp.NewClient(c.conn, sftp.UseConcurrentWrites(true))
+		if e == nil {
+			c.sessions.Add(1)
+		}
 		return e
 	})
 	if err != nil {

@@ -116,12 +116,16 @@ type HoldParams struct {
 }
 
 // Validate checks the params.
-func (p *HoldParams) Validate() error {
-	if p.Package == "" {
+func (p *HoldParams) Validate() error { return validPackage(p.Package, p.Format) }
+
+// validPackage checks an installed package's name and format ("" = the
+// node's package manager decides).
+func validPackage(name, format string) error {
+	if name == "" {
 		return errors.New("package missing")
 	}
-	if p.Format != "" && p.Format != "deb" && p.Format != "rpm" {
-		return fmt.Errorf("format %q: want deb or rpm", p.Format)
+	if format != "" && format != "deb" && format != "rpm" {
+		return fmt.Errorf("format %q: want deb or rpm", format)
 	}
 	return nil
 }

@@ -27,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -50,6 +51,11 @@ const Redacted = "[REDACTED]"
 
 // Op names an operation of the agent.
 type Op string
+
+// Database reports whether op is a database operation (named db.*): only
+// the agent built for the database tools host carries those; a Kong
+// node's agent answers them with CodeNoDBOps.
+func (op Op) Database() bool { return strings.HasPrefix(string(op), "db.") }
 
 // The operations. Their params and result types are listed in Ops.
 const (
@@ -177,6 +183,7 @@ const (
 	CodeUnhealthy        ErrorCode = "unhealthy"
 	CodeUnparsed         ErrorCode = "unparsed_output" // kong printed something the parser does not know
 	CodeStepLost         ErrorCode = "step_lost"       // a detached step's runner died without a reply
+	CodeNoDBOps          ErrorCode = "no_db_ops"       // a node agent (built without the database operations) was asked for one
 	CodeInternal         ErrorCode = "internal"
 )
 

@@ -16,6 +16,7 @@ import (
 	"io"
 	"io/fs"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/kongctl/kongctl/agent/agentproto"
@@ -52,7 +53,10 @@ type Options struct {
 	// Redact lists secrets (e.g. the sudo password) the agent must scrub
 	// from its replies in addition to those in each request's params.
 	Redact []string
-	// Binary returns the agent for a GOARCH (default AgentBinary).
+	// Kind is which agent the host receives: KindNode (the zero value)
+	// for a Kong node, KindTools for the database tools host.
+	Kind Kind
+	// Binary returns the agent for a GOARCH (default AgentBinary of Kind).
 	Binary func(goarch string) (*Binary, error)
 	// Observe, when set, sees every reply the agent sends (after
 	// decoding, failures included), e.g. to account the agent's own
@@ -66,15 +70,25 @@ type Client struct {
 	opts Options
 	path string // the delivered agent, set by Deliver or SetPath
 	sha  string // its SHA-256, sent with every request (the agent refuses to run if it differs)
+
+	processes atomic.Int64 // agent processes started (Processes)
 }
+
+// Processes is the number of agent processes the client's calls started
+// on the node: one per call that ran, one more per detached step started.
+func (c *Client) Processes() int64 { return c.processes.Load() }
 
 // New returns a client for the host behind r.
 func New(r Remote, opts Options) *Client {
 	if opts.AgentDir == "" {
 		opts.AgentDir = DefaultAgentDir
 	}
+	if opts.Kind == "" {
+		opts.Kind = KindNode
+	}
 	if opts.Binary == nil {
-		opts.Binary = AgentBinary
+		kind := opts.Kind
+		opts.Binary = func(goarch string) (*Binary, error) { return AgentBinary(kind, goarch) }
 	}
 	return &Client{r: r, opts: opts}
 }
@@ -122,6 +136,9 @@ func (c *Client) Call(ctx context.Context, req *agentproto.Request) (*agentproto
 		cmd += " --state-dir " + shellquote.Quote(c.opts.StateDir)
 	}
 	res, err := c.r.Run(ctx, sshremote.RunRequest{Cmd: cmd, Stdin: bytes.NewReader(body), Become: c.opts.Become, MaxOutput: agentproto.MaxReplyBytes})
+	if le := (*sshremote.OutputLimitError)(nil); err == nil || errors.As(err, &le) {
+		c.processes.Add(1) // the agent ran (a lost session may have run it too: not counted)
+	}
 	if le := (*sshremote.OutputLimitError)(nil); errors.As(err, &le) {
 		// The agent answered, with too much: a failed call, not a lost one.
 		return nil, &ReplyTooLargeError{Host: host, Op: req.Op, Stream: le.Stream, Limit: le.Limit, Err: err}
@@ -132,6 +149,9 @@ func (c *Client) Call(ctx context.Context, req *agentproto.Request) (*agentproto
 	rep, derr := agentproto.DecodeReply(bytes.NewReader(res.Stdout))
 	if derr != nil {
 		return nil, fmt.Errorf("host %s: agent %s: exit %d: %w (stderr: %s)", host, req.Op, res.ExitCode, derr, tailString(res.Stderr, 1024))
+	}
+	if req.Detach && rep.Error == nil {
+		c.processes.Add(1) // the detached step's own agent process
 	}
 	if c.opts.Observe != nil {
 		c.opts.Observe(rep)

@@ -49,6 +49,15 @@ func testCtx(t *testing.T) context.Context {
 	return ctx
 }
 
+func mustGzip(t *testing.T, b *Binary) []byte {
+	t.Helper()
+	gz, err := b.Gzipped()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return gz
+}
+
 // localBinary serves the agent built by TestMain for the local arch.
 func localBinary(goarch string) (*Binary, error) {
 	data, err := os.ReadFile(builtAgent)
@@ -89,7 +98,7 @@ func TestDeliverUploadsOnceAndCalls(t *testing.T) {
 		t.Fatalf("Deliver: %v", err)
 	}
 	// The node has gzip: the agent travels compressed.
-	size := int64(len(bin.Gzipped()))
+	size := int64(len(mustGzip(t, bin)))
 	if d.Skipped || d.Uploaded != size || last.Load() != size || size >= int64(len(bin.Data))/2 {
 		t.Fatalf("first delivery: %+v (progress %d), want %d bytes uploaded (the agent is %d)", d, last.Load(), size, len(bin.Data))
 	}
@@ -168,7 +177,7 @@ func TestDeliverReplacesCorruptAgent(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Deliver: %v", err)
 	}
-	if d.Skipped || d.Uploaded != int64(len(bin.Gzipped())) {
+	if d.Skipped || d.Uploaded != int64(len(mustGzip(t, bin))) {
 		t.Fatalf("delivery over a corrupt agent: %+v", d)
 	}
 	got, _ := os.ReadFile(final)
@@ -207,30 +216,48 @@ func TestDeliverWithoutGzip(t *testing.T) {
 	}
 }
 
-// The .gz `make agents` builds beside an agent is used only when its
-// trailer matches the agent (a stale one is not sent).
-func TestGzipHolds(t *testing.T) {
+// What travels gzip-compressed decompresses to the agent itself.
+func TestGzippedRoundTrip(t *testing.T) {
 	data := []byte(strings.Repeat("kongctl-agent ", 1000))
-	b := &Binary{Data: data, SHA256: "test-gzip-holds"}
-	gz := b.Gzipped()
-	if !gzipHolds(gz, data) {
-		t.Fatal("gzip of the data does not hold it")
+	b := &Binary{Data: data, SHA256: "test-gzip-round-trip"}
+	got, err := gunzip(mustGzip(t, b))
+	if err != nil || string(got) != string(data) {
+		t.Fatalf("gunzip(Gzipped()) = %d bytes, %v; want the %d bytes of the agent", len(got), err, len(data))
 	}
-	if gzipHolds(gz, append([]byte("x"), data[1:]...)) || gzipHolds(gz, data[1:]) || gzipHolds(data, data) {
-		t.Fatal("gzipHolds accepted a stream of other data")
+	if _, err := gunzip(data); err == nil {
+		t.Fatal("gunzip accepted data that is not gzip")
+	}
+}
+
+// A client delivers the agent of its kind: the node agent by default, the
+// tools agent (with the database operations) when asked.
+func TestClientKindChoosesAgent(t *testing.T) {
+	dir := t.TempDir()
+	for _, k := range []Kind{KindNode, KindTools} {
+		os.WriteFile(filepath.Join(dir, FileName(k, "riscv64")), []byte(k), 0o600)
+	}
+	t.Setenv(EnvAgentDir, dir)
+	for _, tc := range []struct {
+		opts Options
+		want Kind
+	}{{Options{}, KindNode}, {Options{Kind: KindNode}, KindNode}, {Options{Kind: KindTools}, KindTools}} {
+		b, err := New(nil, tc.opts).opts.Binary("riscv64")
+		if err != nil || string(b.Data) != string(tc.want) || b.Kind != tc.want {
+			t.Fatalf("Options%+v: binary %+v, %v; want the %s agent", tc.opts, b, err, tc.want)
+		}
 	}
 }
 
 func TestAgentBinaryMissing(t *testing.T) {
 	t.Setenv(EnvAgentDir, "")
-	_, err := AgentBinary("riscv64")
+	_, err := AgentBinary(KindNode, "riscv64")
 	if err == nil || !strings.Contains(err.Error(), "make") {
 		t.Fatalf("err = %v, want a hint to run make", err)
 	}
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "kongctl-agent-linux-riscv64"), []byte("x"), 0o600)
+	os.WriteFile(filepath.Join(dir, "kongctl-agent-tools-linux-riscv64"), []byte("x"), 0o600)
 	t.Setenv(EnvAgentDir, dir)
-	b, err := AgentBinary("riscv64")
+	b, err := AgentBinary(KindTools, "riscv64")
 	if err != nil || string(b.Data) != "x" {
 		t.Fatalf("from %s: %v", EnvAgentDir, err)
 	}

@@ -35,7 +35,7 @@ func (c *Client) Deliver(ctx context.Context, progress func(int64)) (*Delivery, 
 	start := time.Now()
 	host := c.r.Name()
 	dir := c.opts.AgentDir
-	probe := fmt.Sprintf("uname -m; command -v gzip >/dev/null 2>&1 && echo gzip; for f in %s/kongctl-agent-*; do [ -f \"$f\" ] && sha256sum \"$f\"; done; true", shellquote.Quote(dir))
+	probe := fmt.Sprintf("uname -m; command -v xz >/dev/null 2>&1 && echo xz; command -v gzip >/dev/null 2>&1 && echo gzip; for f in %s/kongctl-agent-*; do [ -f \"$f\" ] && sha256sum \"$f\"; done; true", shellquote.Quote(dir))
 	res, err := c.r.Run(ctx, sshremote.RunRequest{Cmd: probe, Become: c.opts.Become})
 	if err != nil {
 		return nil, fmt.Errorf("deliver agent to %s: probe: %w", host, err)
@@ -54,18 +54,17 @@ func (c *Client) Deliver(ctx context.Context, progress func(int64)) (*Delivery, 
 	}
 	final := path.Join(dir, "kongctl-agent-"+bin.Short())
 	d := &Delivery{Host: host, Path: final, GOARCH: goarch, SHA256: bin.SHA256}
-	gz := false
+	var hasXZ, hasGzip bool
 	for _, l := range lines[1:] {
 		f := strings.Fields(l)
 		if len(f) == 2 && f[1] == final && f[0] == bin.SHA256 {
 			d.Skipped = true
 		}
-		if l == "gzip" {
-			gz = true
-		}
+		hasXZ = hasXZ || l == "xz"
+		hasGzip = hasGzip || l == "gzip"
 	}
 	if !d.Skipped {
-		n, err := c.upload(ctx, bin, final, gz, progress)
+		n, err := c.upload(ctx, bin, final, chooseEncoding(bin, hasXZ, hasGzip), progress)
 		d.Uploaded = n
 		if err != nil {
 			return d, fmt.Errorf("deliver agent to %s: %w", host, err)
@@ -87,17 +86,51 @@ func (c *Client) Deliver(ctx context.Context, progress func(int64)) (*Delivery, 
 	return d, nil
 }
 
+// encoding is how the agent travels: compressed when the node can
+// decompress it.
+type encoding string
+
+const (
+	encRaw  encoding = ""
+	encXZ   encoding = "xz"   // the embedded form, sent as it is
+	encGzip encoding = "gzip" // compressed by the controller once
+)
+
+// chooseEncoding picks the smallest form the node can decompress: xz
+// when the agent is embedded (it is embedded xz-compressed) and the node
+// has xz, else gzip when the node has gzip, else the executable itself.
+func chooseEncoding(bin *Binary, hasXZ, hasGzip bool) encoding {
+	switch {
+	case hasXZ && bin.XZ() != nil:
+		return encXZ
+	case hasGzip:
+		return encGzip
+	}
+	return encRaw
+}
+
+// encoded is bin in enc.
+func encoded(bin *Binary, enc encoding) ([]byte, error) {
+	switch enc {
+	case encXZ:
+		return bin.XZ(), nil
+	case encGzip:
+		return bin.Gzipped()
+	}
+	return bin.Raw()
+}
+
 // upload sends the agent to a temp name beside final, checks its size
-// and SHA-256 there and renames it into place. With gz (the node has
-// gzip) the binary travels gzip-compressed (about a third of its size)
-// and is decompressed on the node before the check, so the check is
-// always of the final file. It returns the bytes sent.
-func (c *Client) upload(ctx context.Context, bin *Binary, final string, gz bool, progress func(int64)) (int64, error) {
+// and SHA-256 there and renames it into place. Compressed (enc: about a
+// third of its size with xz, two fifths with gzip), it is decompressed on
+// the node before the check, so the check is always of the final file. It
+// returns the bytes sent.
+func (c *Client) upload(ctx context.Context, bin *Binary, final string, enc encoding, progress func(int64)) (int64, error) {
 	suffix := randHex(6)
-	size := int64(len(bin.Data))
-	data := bin.Data
-	if gz {
-		data = bin.Gzipped()
+	size := bin.Len()
+	data, err := encoded(bin, enc)
+	if err != nil {
+		return 0, err
 	}
 	sent := int64(len(data))
 	var partial int64
@@ -111,8 +144,8 @@ func (c *Client) upload(ctx context.Context, bin *Binary, final string, gz bool,
 	// copied with install (become), or left as it is.
 	put := func(up, tmp string, move bool) string {
 		switch {
-		case gz:
-			return fmt.Sprintf("gzip -dc %[1]s > %[2]s; rc=$?; rm -f %[1]s; [ $rc = 0 ] && chmod 0700 %[2]s", shellquote.Quote(up), shellquote.Quote(tmp))
+		case enc != encRaw:
+			return fmt.Sprintf("%[3]s -dc %[1]s > %[2]s; rc=$?; rm -f %[1]s; [ $rc = 0 ] && chmod 0700 %[2]s", shellquote.Quote(up), shellquote.Quote(tmp), enc)
 		case move:
 			return fmt.Sprintf("install -m 0700 %[1]s %[2]s; rc=$?; rm -f %[1]s; [ $rc = 0 ]", shellquote.Quote(up), shellquote.Quote(tmp))
 		}
@@ -122,7 +155,10 @@ func (c *Client) upload(ctx context.Context, bin *Binary, final string, gz bool,
 		return fmt.Sprintf(" && stat -c %%s %[1]s && sha256sum %[1]s", shellquote.Quote(tmp))
 	}
 	upName := func(p string) string {
-		if gz {
+		switch enc {
+		case encXZ:
+			return p + ".xz"
+		case encGzip:
 			return p + ".gz"
 		}
 		return p

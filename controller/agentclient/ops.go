@@ -56,6 +56,13 @@ func (c *Client) InstallPackage(ctx context.Context, p agentproto.InstallParams)
 	return call[agentproto.InstallResult](ctx, c, agentproto.OpPackageInstall, p)
 }
 
+// RepairPackages finishes a package operation left half-done on the node
+// (dpkg --configure -a, rpm's duplicates), after the detached installs
+// still running there.
+func (c *Client) RepairPackages(ctx context.Context, p agentproto.RepairParams) (*agentproto.RepairResult, error) {
+	return call[agentproto.RepairResult](ctx, c, agentproto.OpPackageRepair, p)
+}
+
 // HoldPackage pins an installed package against automatic upgrades.
 func (c *Client) HoldPackage(ctx context.Context, p agentproto.HoldParams) (*agentproto.HoldResult, error) {
 	return call[agentproto.HoldResult](ctx, c, agentproto.OpPackageHold, p)

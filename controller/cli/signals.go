@@ -16,7 +16,9 @@ import (
 // finish (a package install or a migration is never cut half-way), starts
 // no new one and pauses, saying how to resume or roll back; a rollback
 // under way completes; plan and status stop at once. A second signal
-// cancels the context: kongctl stops waiting. stop releases the signals.
+// cancels the context: kongctl stops waiting, but kills nothing on a
+// node: package installs and migrations run detached there and finish on
+// their own; a resume re-attaches to them. stop releases the signals.
 func SignalContext(stderr io.Writer) (ctx context.Context, stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	soft := make(chan struct{})
@@ -36,7 +38,7 @@ func SignalContext(stderr io.Writer) (ctx context.Context, stop func()) {
 					close(soft)
 					continue
 				}
-				fmt.Fprintf(stderr, "kongctl: %s again: no longer waiting for running steps\n", s)
+				fmt.Fprintf(stderr, "kongctl: %s again: no longer waiting for running steps; package installs and migrations already started keep running on the nodes (detached), and `kongctl upgrade --resume` re-attaches to them\n", s)
 				cancel()
 				return
 			}

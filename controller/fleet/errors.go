@@ -9,6 +9,11 @@ import (
 // ErrLockHeld is wrapped by Locker.Acquire when another run holds the lock.
 var ErrLockHeld = errors.New("fleet lock held by another run")
 
+// ErrStepLost is wrapped when a detached step's runner on the node died
+// without recording a reply (the node rebooted, the runner was killed):
+// the step ended, but what it did is unknown.
+var ErrStepLost = errors.New("detached step lost")
+
 // connectError is a failed connection to a host that may succeed later.
 type connectError struct{ err error }
 
@@ -55,6 +60,12 @@ func ConnectFailed(err error) error {
 func ConnectionLost(err error) bool {
 	var l interface{ ConnectionLost() bool }
 	return errors.As(err, &l) && l.ConnectionLost()
+}
+
+// IsStepLost reports whether err says a detached step's runner died on
+// the node without a reply (ErrStepLost, or the agent's step_lost).
+func IsStepLost(err error) bool {
+	return errors.Is(err, ErrStepLost) || agentproto.CodeOf(err) == agentproto.CodeStepLost
 }
 
 // DatabaseUnreachable reports whether err is a host's report that it could

@@ -38,6 +38,12 @@ type Node interface {
 	// `kong version` checked, no hold: HoldPackage sets it later);
 	// otherwise apt/dnf install it and hold it.
 	InstallPackage(ctx context.Context, p PackageRef, timeout time.Duration) error
+	// RepairPackages finishes a package operation left half-done on the
+	// host (dpkg --configure -a after dpkg --audit, rpm's duplicates of
+	// p.Name), once the detached installs still running there ended;
+	// wait bounds that wait. A repair that fails is an error carrying the
+	// command's output.
+	RepairPackages(ctx context.Context, p PackageRef, wait time.Duration) (PackageRepair, error)
 	// HoldPackage pins the installed package p against automatic
 	// upgrades (apt-mark hold / dnf versionlock), alone.
 	HoldPackage(ctx context.Context, p PackageRef) error
@@ -209,6 +215,20 @@ type PackageRef struct {
 	// whose install is off the critical path of the window; never
 	// journaled.
 	Background bool `json:"-"`
+	// StepID, when set, runs the install as a detached step of that id on
+	// the node: it finishes there even when the controller dies, and a
+	// second call with the same id attaches to it instead of installing
+	// again. Never journaled.
+	StepID string `json:"-"`
+}
+
+// PackageRepair is what RepairPackages found and did.
+type PackageRepair struct {
+	Checked   string   // the command that looked (dpkg --audit, rpm -q ...)
+	Found     string   // what it reported half-done ("" when nothing)
+	Repaired  string   // the command that repaired it ("" when nothing)
+	Output    string   // the repair's output (tail)
+	WaitedFor []string // detached installs still running, waited for first
 }
 
 // StagedPackage is what a host found in a staged package file.

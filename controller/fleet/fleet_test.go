@@ -54,3 +54,13 @@ func TestDatabaseUnreachable(t *testing.T) {
 		t.Error("another failure taken for an unreachable database")
 	}
 }
+
+func TestIsStepLost(t *testing.T) {
+	if !IsStepLost(fmt.Errorf("host kong-1: package.install step s is lost: %w", ErrStepLost)) ||
+		!IsStepLost(fmt.Errorf("host kong-1: agent attach: %w", agentproto.Errorf(agentproto.CodeStepLost, "step s (pid 9) ended without recording a reply"))) {
+		t.Error("a lost step is not seen")
+	}
+	if IsStepLost(agentproto.Errorf(agentproto.CodeCommandFailed, "dpkg -i exited 1")) || IsStepLost(lostErr{}) {
+		t.Error("another failure taken for a lost step")
+	}
+}

@@ -23,6 +23,22 @@ type Reconnector interface {
 // DeliveryReporter is implemented by connectors that deliver an agent.
 type DeliveryReporter interface{ AgentDelivery() AgentDelivery }
 
+// Transport is what reaching the hosts cost a run, by the connector's
+// own accounting: SSH sessions opened (a command each, an SFTP client
+// each), agent processes started (a call each, a detached step each),
+// bytes of agent uploaded; over every host reached, the tools host
+// included, reconnections included.
+type Transport struct {
+	Hosts          int   `json:"hosts"`
+	SSHSessions    int64 `json:"ssh_sessions"`
+	AgentProcesses int64 `json:"agent_processes"`
+	UploadedBytes  int64 `json:"agent_uploaded_bytes"`
+}
+
+// TransportReporter is implemented by connectors that account their
+// SSH sessions and agent processes (the SSH connector).
+type TransportReporter interface{ Transport() Transport }
+
 // BackupStreamer is what an encrypted backup needs of the Database
 // beyond Fetch: the dump as a stream (encrypted on its way to the
 // bastion's disk) and a stream written back to the tools host for a

@@ -99,6 +99,13 @@ type fakeCluster struct {
 	// rows answers RowCounts; migReqs records every MigrationsRequest.
 	rows    map[string]int64
 	migReqs []fleet.MigrationsRequest
+	// pkgSteps are the detached install steps the nodes finished, by id;
+	// installIDs is every "host stepID" an install was asked under;
+	// halfDone is what a node's package database reports half-done (the
+	// next RepairPackages repairs it).
+	pkgSteps   map[string]bool
+	installIDs []string
+	halfDone   map[string]string
 	// pg and hba are the PostgreSQL server's facts (preflight_pgreq_test.go).
 	pg  upgradepath.PGServer
 	hba []upgradepath.HBARule
@@ -107,7 +114,7 @@ type fakeCluster struct {
 func newFakeCluster(t *testing.T, from string, nodes ...string) *fakeCluster {
 	c := &fakeCluster{nodes: map[string]*fakeNode{}, backups: map[string]dbSnap{}, dumped: map[string]dbSnap{}, teardowns: true,
 		clk: &fakeClock{t: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}, abort: map[string]int{},
-		steps: map[string]string{}, running: map[string]int{}, reads: map[string]int{}, removed: map[string]bool{}, background: map[string]bool{},
+		steps: map[string]string{}, running: map[string]int{}, pkgSteps: map[string]bool{}, halfDone: map[string]string{}, reads: map[string]int{}, removed: map[string]bool{}, background: map[string]bool{},
 		db: dbSnap{schema: from, writes: 10}}
 	for _, n := range nodes {
 		c.nodes[n] = &fakeNode{c: c, name: n, version: from, running: true, plugins: []string{"key-auth", "rate-limiting"}, conf: map[string]string{"database": "postgres"}}
@@ -265,11 +272,22 @@ func (n *fakeNode) HoldPackage(ctx context.Context, p fleet.PackageRef) error {
 	return n.op("hold " + p.Name + " " + p.Version)
 }
 func (n *fakeNode) InstallPackage(ctx context.Context, p fleet.PackageRef, timeout time.Duration) error {
+	if p.StepID != "" {
+		n.c.mu.Lock()
+		n.c.installIDs = append(n.c.installIDs, n.name+" "+p.StepID)
+		finished := n.c.pkgSteps[p.StepID]
+		n.c.mu.Unlock()
+		if finished { // re-attached: the node installed it already
+			return n.op("attach " + p.StepID)
+		}
+	}
 	call := "install " + p.Version
 	if err := n.op(call); err != nil {
 		return err
 	}
-	if err := ctx.Err(); err != nil {
+	// A detached install finishes on the node whatever happens to the
+	// controller's wait; an attached one is cut off with it.
+	if err := ctx.Err(); err != nil && p.StepID == "" {
 		return err
 	}
 	n.c.mu.Lock()
@@ -277,9 +295,25 @@ func (n *fakeNode) InstallPackage(ctx context.Context, p fleet.PackageRef, timeo
 	if p.Background {
 		n.c.background[n.name] = true
 	}
+	if p.StepID != "" {
+		n.c.pkgSteps[p.StepID] = true
+	}
 	n.c.mu.Unlock()
 	n.c.done(n.name + " " + call)
-	return nil
+	return ctx.Err()
+}
+func (n *fakeNode) RepairPackages(ctx context.Context, p fleet.PackageRef, wait time.Duration) (fleet.PackageRepair, error) {
+	if err := n.op("repair"); err != nil {
+		return fleet.PackageRepair{}, err
+	}
+	n.c.mu.Lock()
+	defer n.c.mu.Unlock()
+	found := n.c.halfDone[n.name]
+	delete(n.c.halfDone, n.name)
+	if found == "" {
+		return fleet.PackageRepair{Checked: "dpkg --audit"}, nil
+	}
+	return fleet.PackageRepair{Checked: "dpkg --audit", Found: found, Repaired: "dpkg --configure -a"}, nil
 }
 func (n *fakeNode) RemovePackage(ctx context.Context, p fleet.PackageRef) error {
 	if err := n.op("remove " + p.Name + " " + p.Version); err != nil {

@@ -30,11 +30,13 @@ func (installPhase) run(ctx context.Context, e *engine) error {
 
 // installY installs Y on h as a journaled step. Every node but the
 // migration node installs off the critical path, at a lower CPU priority.
+// The install runs detached on the node (installDetached): a controller
+// that dies or stops waiting never cuts the package manager off.
 func (e *engine) installY(ctx context.Context, h string) error {
 	return e.step(ctx, PhaseInstall, installSteps.of(h), h, func(ctx context.Context) (any, error) {
 		ref := e.pf.PkgY[h]
 		ref.Background = h != e.spec.MigrationHost
-		return nil, e.install(ctx, h, ref, e.spec.To)
+		return nil, e.installDetached(ctx, "install", installSteps.of(h), h, ref, e.spec.To)
 	})
 }
 
@@ -42,7 +44,7 @@ func (installPhase) undo(ctx context.Context, e *engine) error {
 	hosts := e.startedOn(e.spec.Nodes, installSteps)
 	return e.forEach(ctx, hosts, nodeLimit, func(ctx context.Context, h string) error {
 		return e.undoStep(ctx, PhaseInstall, installXSteps.of(h), h, func(ctx context.Context) error {
-			return e.install(ctx, h, e.pf.PkgX[h], e.pf.From)
+			return e.installDetached(ctx, "install-x", installXSteps.of(h), h, e.pf.PkgX[h], e.pf.From)
 		})
 	})
 }

@@ -127,6 +127,9 @@ type Report struct {
 	// Next is the exact command to run next (paused, failed), if any.
 	Next    string `json:"next,omitempty"`
 	Journal string `json:"journal,omitempty"`
+	// Transport is what reaching the hosts cost (SSH sessions, agent
+	// processes, agent bytes), when the connector accounts it.
+	Transport *fleet.Transport `json:"transport,omitempty"`
 }
 
 // dash shows an unknown value (a version not read) as "-".

@@ -140,9 +140,20 @@ func upgrade(ctx context.Context, spec *Spec, cfg runConfig) (*Report, error) {
 		}
 	}
 	if err == nil {
+		// The lock, then (on a resume) the repair of a package operation
+		// left half-done, before anything else changes.
 		var i int
-		i, err = e.runPhases(ctx, phases[1:])
+		i, err = e.runPhases(ctx, phases[1:2])
 		idx = i + 1
+		if err == nil && cfg.resume {
+			if rerr := e.repairInterrupted(ctx); rerr != nil {
+				return e.repairFailed(started, rerr), nil
+			}
+		}
+		if err == nil {
+			i, err = e.runPhases(ctx, phases[2:])
+			idx = i + 2
+		}
 	}
 	if err == nil {
 		_ = e.j.Run("succeeded", "")
@@ -260,6 +271,11 @@ func rollbackRun(ctx context.Context, spec *Spec, cfg runConfig) (*Report, error
 	if err := (lockPhase{}).run(ctx, e); err != nil {
 		return e.finish(started, Failed, err, nil), nil
 	}
+	// A package operation a dead controller left half-done is repaired
+	// before any undo reinstalls or starts anything.
+	if err := e.repairInterrupted(ctx); err != nil {
+		return e.repairFailed(started, err), nil
+	}
 	// The phases that started, from the journal.
 	st := e.j.State()
 	for _, p := range flatPhases(e.journaledPhases()) {
@@ -323,6 +339,10 @@ func (e *engine) finish(started time.Time, o Outcome, err, rerr error) *Report {
 	if e.backup != nil {
 		b := *e.backup
 		r.Backup = &b
+	}
+	if tr, ok := e.conn.(fleet.TransportReporter); ok {
+		t := tr.Transport()
+		r.Transport = &t
 	}
 	if e.j != nil {
 		r.Journal = e.j.Dir()

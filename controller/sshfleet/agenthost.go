@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kongctl/kongctl/controller/agentclient"
+	"github.com/kongctl/kongctl/controller/fleet"
 	"github.com/kongctl/kongctl/sshremote"
 )
 
@@ -25,6 +26,18 @@ type agentHost struct {
 	// redial opens a new connection (and agent client) to the host, for
 	// re-attaching to a detached step after the connection was lost.
 	redial func(ctx context.Context) (*sshremote.Client, *agentclient.Client, error)
+	// retired is what the connections replaced by reconnect used.
+	retired fleet.Transport
+}
+
+// transport is what the host's connections used, the replaced ones
+// included (Hosts and UploadedBytes are the connector's).
+func (ah *agentHost) transport() fleet.Transport {
+	ah.mu.RLock()
+	defer ah.mu.RUnlock()
+	t := ah.retired
+	addUse(&t, ah.ssh, ah.ac)
+	return t
 }
 
 // client is the host's current agent client.
@@ -52,12 +65,23 @@ func (ah *agentHost) reconnect(ctx context.Context) error {
 	}
 	ah.mu.Lock()
 	old := ah.ssh
+	addUse(&ah.retired, old, ah.ac)
 	ah.ssh, ah.ac = cl, ac
 	ah.mu.Unlock()
 	if old != nil {
 		old.Close()
 	}
 	return nil
+}
+
+// addUse adds what a connection and its agent client used to t.
+func addUse(t *fleet.Transport, ssh *sshremote.Client, ac *agentclient.Client) {
+	if ssh != nil {
+		t.SSHSessions += ssh.Sessions()
+	}
+	if ac != nil {
+		t.AgentProcesses += ac.Processes()
+	}
 }
 
 // agentTiming sums, per operation, the durations the agent itself

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -70,8 +72,9 @@ func (c *sshConnector) dialHost(ctx context.Context, name string) (*agentHost, e
 		return nil, err
 	}
 	ah := &agentHost{name: name, ssh: cl}
+	kind := c.agentKind(name)
 	newClient := func(cl *sshremote.Client) *agentclient.Client {
-		return agentclient.New(cl, agentclient.Options{Become: cfg.Become != nil,
+		return agentclient.New(cl, agentclient.Options{Become: cfg.Become != nil, Kind: kind,
 			Observe: func(rep *agentproto.Reply) { ah.time.add(string(rep.Op), rep.Duration) }})
 	}
 	ah.ac = newClient(cl)
@@ -96,6 +99,16 @@ func (c *sshConnector) dialHost(ctx context.Context, name string) (*agentHost, e
 	return ah, nil
 }
 
+// agentKind is the agent name receives: only the database tools host's
+// agent carries the database operations (and pgx); a Kong node gets the
+// lean node agent.
+func (c *sshConnector) agentKind(name string) agentclient.Kind {
+	if name == c.tools {
+		return agentclient.KindTools
+	}
+	return agentclient.KindNode
+}
+
 // AgentDelivery sums what delivering the agent cost this run: the hosts
 // reached and the bytes uploaded (0 when every host already had this
 // agent).
@@ -114,6 +127,24 @@ func (c *sshConnector) AgentDelivery() fleet.AgentDelivery {
 		}
 	}
 	return d
+}
+
+// Transport sums what reaching the hosts cost this run (fleet.Transport).
+func (c *sshConnector) Transport() fleet.Transport {
+	c.mu.Lock()
+	hosts := slices.Collect(maps.Values(c.hosts))
+	c.mu.Unlock()
+	var t fleet.Transport
+	for _, ah := range hosts {
+		h := ah.transport()
+		t.Hosts++
+		t.SSHSessions += h.SSHSessions
+		t.AgentProcesses += h.AgentProcesses
+		if ah.delivery != nil {
+			t.UploadedBytes += ah.delivery.Uploaded
+		}
+	}
+	return t
 }
 
 func (c *sshConnector) Node(ctx context.Context, name string) (fleet.Node, error) {

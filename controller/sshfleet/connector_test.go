@@ -83,6 +83,18 @@ func TestAgentHostReconnectSwapsUnderLock(t *testing.T) {
 }
 
 // The removal command is built from a package name only when it is one.
+// The tools host gets the agent with the database operations, every
+// other host the lean node agent.
+func TestAgentKindPerHost(t *testing.T) {
+	c := &sshConnector{tools: "db"}
+	if k := c.agentKind("db"); k != agentclient.KindTools {
+		t.Errorf("tools host gets the %s agent", k)
+	}
+	if k := c.agentKind("kong-1"); k != agentclient.KindNode {
+		t.Errorf("Kong node gets the %s agent", k)
+	}
+}
+
 func TestRemoveCommand(t *testing.T) {
 	if cmd, err := removeCommand(fleet.PackageRef{Name: "kong-enterprise-edition", Format: "rpm"}); err != nil || cmd != "rpm -e kong-enterprise-edition" {
 		t.Errorf("%q %v", cmd, err)

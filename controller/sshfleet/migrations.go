@@ -2,14 +2,12 @@ package sshfleet
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/kongctl/kongctl/controller/fleet"
 
 	"github.com/kongctl/kongctl/agent/agentproto"
-	"github.com/kongctl/kongctl/controller/agentclient"
 )
 
 func (n *agentNode) Migrations(ctx context.Context, req fleet.MigrationsRequest) (fleet.SchemaState, error) {
@@ -41,77 +39,26 @@ func (n *agentNode) Migrations(ctx context.Context, req fleet.MigrationsRequest)
 	return st, nil
 }
 
-// reattachFor bounds how long a lost connection to a node running a
-// detached step is retried before the wait fails.
-const reattachFor = 3 * time.Minute
-
 // detachedMigrations starts up/finish as a detached step (or attaches to
 // it when it already exists) and waits for its reply.
 func (n *agentNode) detachedMigrations(ctx context.Context, req fleet.MigrationsRequest, params agentproto.MigrationsParams) (*agentproto.MigrationsResult, error) {
-	// Start and wait in one call; then attach again while it runs.
 	stepTimeout := req.StepTimeout
 	if stepTimeout == 0 {
 		stepTimeout = req.DBTimeout
 	}
-	ar, err := n.h.client().StartAttached(ctx, req.StepID, agentproto.OpMigrations, params, stepTimeout, 20*time.Second)
-	if err != nil && ar == nil {
-		var opErr *agentclient.OpError
-		if errors.As(err, &opErr) || ctx.Err() != nil {
-			return nil, err
-		}
-		// The connection was lost: the step may have started; the
-		// loop attaches to it (never starting it a second time).
+	rep, err := n.runDetached(ctx, detachedStep{ID: req.StepID, Op: agentproto.OpMigrations, Timing: string(agentproto.OpMigrations) + "." + req.Command,
+		Lost: "its runner died; the state is re-checked with list"}, params, stepTimeout)
+	if err != nil {
+		return nil, err
 	}
-	var lost time.Time // when the connection was first found lost
-	for first := true; ; first = false {
-		if !first || ar == nil {
-			ar, err = n.h.client().Attach(ctx, req.StepID, 20*time.Second)
-		}
-		if err != nil {
-			// The step runs detached on the node: a lost connection loses
-			// only this wait. Reconnect and attach again (never start the
-			// step a second time), for as long as the step may run.
-			var opErr *agentclient.OpError
-			if errors.As(err, &opErr) || ctx.Err() != nil {
-				return nil, err
-			}
-			if lost.IsZero() {
-				lost = time.Now()
-			}
-			if time.Since(lost) > reattachFor {
-				return nil, fmt.Errorf("host %s: migrations step %s: connection lost and not back within %s: %w", n.h.name, req.StepID, reattachFor, err)
-			}
-			select {
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			case <-time.After(2 * time.Second):
-			}
-			if rerr := n.h.reconnect(ctx); rerr != nil {
-				continue // still the lost connection: the next Attach fails and retries
-			}
-			lost = time.Time{}
-			continue
-		}
-		switch ar.Status.State {
-		case agentproto.StepRunning:
-			continue
-		case agentproto.StepDone:
-			if ar.Reply == nil {
-				return nil, fmt.Errorf("host %s: migrations step %s done without a reply", n.h.name, req.StepID)
-			}
-			n.h.time.add(string(agentproto.OpMigrations)+"."+req.Command, ar.Reply.Duration)
-			if ar.Reply.Error != nil {
-				return nil, ar.Reply.Error
-			}
-			r, err := agentproto.DecodeResult[agentproto.MigrationsResult](ar.Reply)
-			if err != nil {
-				return nil, err
-			}
-			return &r, nil
-		default:
-			return nil, fmt.Errorf("host %s: migrations step %s is %s (its runner died; the state is re-checked with list)", n.h.name, req.StepID, ar.Status.State)
-		}
+	if rep.Error != nil {
+		return nil, rep.Error
 	}
+	r, err := agentproto.DecodeResult[agentproto.MigrationsResult](rep)
+	if err != nil {
+		return nil, err
+	}
+	return &r, nil
 }
 
 // MigrationStep attaches to detached step stepID for up to wait and

@@ -11,6 +11,7 @@ import (
 	"github.com/kongctl/kongctl/controller/fleet"
 
 	"github.com/kongctl/kongctl/agent/agentproto"
+	"github.com/kongctl/kongctl/controller/agentclient"
 )
 
 func (n *agentNode) StagePackage(ctx context.Context, p fleet.PackageRef) (fleet.StagedPackage, error) {
@@ -57,11 +58,6 @@ func (n *agentNode) InstallPackage(ctx context.Context, p fleet.PackageRef, time
 		path = n.staged[p.Version]
 		n.mu.Unlock()
 	}
-	if timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
-	}
 	// Hold: the installed version (Y, or X on rollback) is pinned against
 	// unattended upgrades (apt-mark hold, dnf versionlock); kongctl's own
 	// next install releases it. The lean install (dependencies met at
@@ -69,8 +65,49 @@ func (n *agentNode) InstallPackage(ctx context.Context, p fleet.PackageRef, time
 	// The staged file's sha256 is checked again either way; the agent
 	// answers it from the stamp staging left while the file is the one
 	// it hashed (same inode, size, mtime and ctime), without reading it.
-	_, err := n.h.client().InstallPackage(ctx, agentproto.InstallParams{Path: path, SHA256: p.SHA256, Package: p.Name, AllowDowngrade: true, Hold: !p.DepsMet, Lean: p.DepsMet, ExpectVersion: p.Version, Background: p.Background})
-	return err
+	params := agentproto.InstallParams{Path: path, SHA256: p.SHA256, Package: p.Name, AllowDowngrade: true, Hold: !p.DepsMet, Lean: p.DepsMet, ExpectVersion: p.Version, Background: p.Background}
+	if p.StepID == "" {
+		if timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, timeout)
+			defer cancel()
+		}
+		_, err := n.h.client().InstallPackage(ctx, params)
+		return err
+	}
+	// Detached: the package manager runs in its own session on the node,
+	// bounded there by timeout, and finishes even when this wait ends (a
+	// lost connection, a killed controller, a second Ctrl-C). The wait
+	// gets a minute more than the step for re-attaching.
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout+time.Minute)
+		defer cancel()
+	}
+	rep, err := n.runDetached(ctx, detachedStep{ID: p.StepID, Op: agentproto.OpPackageInstall, Timing: string(agentproto.OpPackageInstall),
+		Lost: "its runner died mid-install"}, params, timeout)
+	if err != nil {
+		return err
+	}
+	if rep.Error != nil {
+		return &agentclient.OpError{Host: n.h.name, Op: agentproto.OpPackageInstall, Err: rep.Error, ExitStatus: rep.ExitStatus, StdoutTail: rep.StdoutTail, StderrTail: rep.StderrTail, Reply: rep}
+	}
+	return nil
+}
+
+// RepairPackages finishes a package operation left half-done on the node
+// (agentproto.OpPackageRepair), after the detached installs still running
+// there (waited for up to wait).
+func (n *agentNode) RepairPackages(ctx context.Context, p fleet.PackageRef, wait time.Duration) (fleet.PackageRepair, error) {
+	name := p.Name
+	if name == "" {
+		name = "kong"
+	}
+	r, err := n.h.client().RepairPackages(ctx, agentproto.RepairParams{Package: name, Format: p.Format, StepWait: wait})
+	if err != nil {
+		return fleet.PackageRepair{}, err
+	}
+	return fleet.PackageRepair{Checked: r.Checked, Found: r.Found, Repaired: r.Repaired, Output: r.Output, WaitedFor: r.WaitedFor}, nil
 }
 
 func (n *agentNode) HoldPackage(ctx context.Context, p fleet.PackageRef) error {

@@ -31,6 +31,7 @@ func TestUpgradeInPlaceOSS(t *testing.T) {
 		t.Fatalf("upgrade: %s", r)
 	}
 	e.requireVersion("3.4.2", nodes...)
+	e.requireAgentKinds(nodes)
 	for _, h := range nodes {
 		ctx, cancel := shortCtx()
 		out, err := e.lab.SSH(ctx, h, "ls /var/lib/kongctl/packages/")

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -127,30 +126,8 @@ func TestSIGINTDuringInstallPausesThenResumes(t *testing.T) {
 	e.createEntities(nodes[0])
 	e.requireServing(nodes, labRoutes)
 
-	run := e.start("upgrade", "-i", e.inv, "--yes", "--output", "json")
-	run.waitEvent(t, 3*time.Minute, "the install phase", func(ev event) bool {
-		return ev.Type == "phase_start" && ev.Phase == "install"
-	})
-	if err := run.cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	if code := run.wait(t, 2*time.Minute); code != 4 {
-		t.Fatalf("kongctl after one SIGINT: exit %d, want 4 (paused)", code)
-	}
-	r := e.kongctl("upgrade", "-i", e.inv, "--resume", "--yes")
-	if r.code != 0 {
-		t.Fatalf("upgrade --resume: %s", r)
-	}
-	e.requireVersion("3.4.2", nodes...)
-	e.requireServing(nodes, labRoutes)
-	for _, h := range nodes {
-		ctx, cancel := shortCtx()
-		out, err := e.lab.SSH(ctx, h, "dpkg --audit")
-		cancel()
-		if err != nil || strings.TrimSpace(out) != "" {
-			t.Errorf("dpkg --audit on %s: %v\n%s", h, err, out)
-		}
-	}
+	e.interruptAtInstall()
+	e.resumeToY(nodes)
 }
 
 // Per-node hooks with the sequential stop: a before_stop hook on the

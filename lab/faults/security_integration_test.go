@@ -27,6 +27,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/kongctl/kongctl/controller/agentclient"
 	"github.com/kongctl/kongctl/internal/shellquote"
 	"github.com/kongctl/kongctl/lab/labenv"
 )
@@ -372,7 +373,7 @@ func TestAgentReplacedOnNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	agent, err := os.ReadFile(filepath.Join(root, "controller", "agentclient", "agents", "kongctl-agent-linux-amd64"))
+	agent, err := os.ReadFile(filepath.Join(root, "build", "agents", agentclient.FileName(agentclient.KindNode, "amd64")))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -126,4 +126,6 @@
 //	                                  every second, each sync a heartbeat the control plane writes into
 //	                                  clustering_data_planes (lab-only: Kong pings every 30 s). Read at
 //	                                  start and on reload.
+//	FAKE_KONG_POSTINST_SLEEP=<sec>    read by the package's postinstall script (lab/pkgbuild), not the
+//	                                  simulator: configuring the package takes that much longer.
 package kongsim

@@ -133,12 +133,19 @@ func confDefault(rel kongsim.Release) string {
 
 // postinstall creates the kong user and group only when absent. Under
 // dpkg's chrootless mode (DPKG_ROOT set, as tests install into a scratch
-// root) it leaves the machine's accounts alone.
+// root) it leaves the machine's accounts alone. A lab fault,
+// FAKE_KONG_POSTINST_SLEEP=N in /usr/local/kong/fault.env, makes it take
+// N seconds more: the package manager is then caught mid-configure
+// (tests that kill the controller during install).
 const postinstall = `#!/bin/sh
 set -e
 if [ -n "${DPKG_ROOT:-}" ]; then
   echo "kong: scratch root $DPKG_ROOT, not creating the kong user" >&2
   exit 0
+fi
+d=$(sed -n 's/^FAKE_KONG_POSTINST_SLEEP=\([0-9][0-9]*\)$/\1/p' /usr/local/kong/fault.env 2>/dev/null | tail -n 1)
+if [ -n "$d" ]; then
+  sleep "$d"
 fi
 if ! getent group kong >/dev/null 2>&1; then
   groupadd -r kong 2>/dev/null || addgroup --system kong 2>/dev/null || true

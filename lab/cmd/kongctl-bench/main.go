@@ -152,6 +152,10 @@ type upgradeRun struct {
 	Probes         int                `json:"probes"`
 	LabUpSeconds   float64            `json:"lab_up_s"`
 	CPU            *runCPU            `json:"cpu,omitempty"`
+	// Transport is kongctl's own accounting (its report); PerNode the
+	// run's cost per Kong node from it (pernode.go).
+	Transport *bench.Transport `json:"transport,omitempty"`
+	PerNode   *bench.PerNode   `json:"per_node,omitempty"`
 }
 
 // runCPU is the CPU the whole machine spent on one upgrade, from the
@@ -198,18 +202,19 @@ type scaleRow struct {
 	// CPU floor (runCPU); 0 without CPU accounting.
 	LabCPU float64 `json:"lab_cpu_s,omitempty"`
 	Floor  float64 `json:"cpu_floor_s,omitempty"`
+	// PerNode is the median of the runs' cost per Kong node (issue 21):
+	// ssh_sessions_per_node, agent_processes_per_node,
+	// controller_cpu_ms_per_node, bytes_delivered_per_node,
+	// wall_over_cpu_floor.
+	bench.PerNode
 }
 
 type results struct {
-	Generated    time.Time      `json:"generated"`
-	Machine      map[string]any `json:"machine"`
-	Downtime     float64        `json:"downtime_s"`
-	CriticalPath float64        `json:"critical_path_s"`
-	Ratio        float64        `json:"downtime_over_critical_path"`
-	WallRatio    float64        `json:"wall_ratio_64_over_3"`
-	// FloorRatio is the 64-node run's CPU floor over the 3-node wall time:
-	// the least wall ratio any controller could reach on this machine.
-	FloorRatio      float64            `json:"cpu_floor_64_over_wall_3,omitempty"`
+	Generated       time.Time          `json:"generated"`
+	Machine         map[string]any     `json:"machine"`
+	Downtime        float64            `json:"downtime_s"`
+	CriticalPath    float64            `json:"critical_path_s"`
+	Ratio           float64            `json:"downtime_over_critical_path"`
 	Scale           []scaleRow         `json:"scale"`
 	DowntimeStat    bench.Stat         `json:"downtime_stat"`
 	CriticalStat    bench.Stat         `json:"critical_path_stat"`
@@ -374,26 +379,16 @@ func run(ctx context.Context, c config) error {
 		}
 		res.Scale = append(res.Scale, scale(n, rs))
 	}
-	for _, row := range res.Scale {
-		if row.Nodes == 64 && len(three) > 0 && res.Scale[0].Wall > 0 {
-			if row.Failed == 0 {
-				res.WallRatio = row.Wall / res.Scale[0].Wall
-			}
-			res.FloorRatio = row.Floor / res.Scale[0].Wall
-		}
-	}
 	res.Bars = map[string]bar{}
 	if len(three) > 0 {
 		res.Bars["downtime_over_critical_path_3_nodes"] = bar{Value: res.Ratio, Limit: 1.25, Met: res.Ratio > 0 && res.Ratio <= 1.25}
-	}
-	if res.WallRatio > 0 {
-		res.Bars["wall_ratio_64_over_3"] = bar{Value: res.WallRatio, Limit: 2.5, Met: res.WallRatio <= 2.5}
 	}
 	for _, row := range res.Scale {
 		if row.Nodes == 64 {
 			res.Bars["controller_peak_rss_mb_64_nodes"] = bar{Value: row.RSS, Limit: 150, Met: row.RSS <= 150}
 		}
 	}
+	addPerNodeBars(res)
 
 	// The outage section (issue 15): kongctl against the plain script.
 	if len(c.outageSizes) > 0 {
@@ -533,6 +528,7 @@ func scale(n int, rs []upgradeRun) scaleRow {
 	if len(labCPU) > 0 {
 		row.LabCPU, row.Floor = bench.Summarize(labCPU).Median, bench.Summarize(floor).Median
 	}
+	row.PerNode = medianPerNode(rs)
 	return row
 }
 
@@ -638,7 +634,8 @@ type kongctlReport struct {
 		Started  time.Time `json:"started"`
 		Finished time.Time `json:"finished"`
 	} `json:"timeline"`
-	Hosts []bench.ReportHost `json:"hosts"`
+	Hosts     []bench.ReportHost `json:"hosts"`
+	Transport *bench.Transport   `json:"transport"`
 }
 
 // keepReport writes kongctl's whole report (timeline, every host step with
@@ -716,6 +713,8 @@ func oneUpgrade(ctx context.Context, c config, kongctl string, n, slow int) (upg
 		return r, lab, fmt.Errorf("decode kongctl report: %w", err)
 	}
 	r.Outcome = rep.Outcome
+	r.Transport = rep.Transport
+	r.PerNode = perNode(r)
 	r.Phases = map[string]float64{}
 	for _, ph := range rep.Timeline {
 		r.Phases[ph.Phase] = ph.Finished.Sub(ph.Started).Seconds()
@@ -761,8 +760,8 @@ func tail(s string, n int) string {
 func delivery(ctx context.Context, lab *labenv.Lab) (deliveryRun, error) {
 	kongs := lab.KongHosts()
 	d := deliveryRun{Nodes: len(kongs)}
-	if bin, err := agentclient.AgentBinary(runtime.GOARCH); err == nil {
-		d.AgentBytes = int64(len(bin.Data))
+	if bin, err := agentclient.AgentBinary(agentclient.KindNode, runtime.GOARCH); err == nil {
+		d.AgentBytes = bin.Len()
 	}
 	inv, diags := inventory.Load(lab.InventoryPath())
 	if diags.HasErrors() {

@@ -48,12 +48,8 @@ func renderTable(r *results) string {
 		fmt.Fprintf(w, "%d\t%d\t%.1f\t%.2f\t%.2f\t%.1f\t%.2f\t%.1f\t%.1f%s\n", s.Nodes, s.Runs, s.Wall, s.Downtime, s.CriticalSum, s.RSS, s.CPU, s.LabCPU, s.Floor, note)
 	}
 	w.Flush()
-	if r.WallRatio > 0 {
-		fmt.Fprintf(&b, "wall time 64 / 3 nodes: %.2f\n", r.WallRatio)
-	}
-	if r.FloorRatio > 0 {
-		fmt.Fprintf(&b, "CPU floor of 64 nodes / wall time of 3 nodes: %.2f (no controller can do better on this machine)\n", r.FloorRatio)
-	}
+	b.WriteString("\n")
+	renderPerNode(&b, r)
 	b.WriteString("\n")
 	w = tabwriter.NewWriter(&b, 0, 2, 2, ' ', 0)
 	fmt.Fprintf(w, "where the wall time goes, s: nodes\t")
@@ -222,14 +218,16 @@ run as a child process of the benchmark.
 | ` + "`downtime_s`" + ` | median fleet downtime of the 3-node upgrade (prober) |
 | ` + "`critical_path_s`" + ` | median critical path of the 3-node upgrade (agents) |
 | ` + "`downtime_over_critical_path`" + ` | median of the per-run ratio (bar: at most 1.25) |
-| ` + "`wall_ratio_64_over_3`" + ` | 64-node wall time / 3-node wall time (median) (bar: at most 2.5) |
 | ` + "`scale`" + ` | per fleet size: ` + "`nodes`, `runs`, `wall_s`, `downtime_s`, `critical_path_s`, `controller_peak_rss_mb` (max of the runs; bar: at most 150 at 64), `controller_cpu_s`, `wall_stat`, `lab_cpu_s`, `cpu_floor_s`" + ` |
+| ` + "`scale[].ssh_sessions_per_node`, `scale[].agent_processes_per_node`" + ` | issue 21, median of the runs: the SSH sessions kongctl opened (one per command, one per SFTP client) and the agent processes it started (one per agent call, one more per detached step), by its own accounting (the report's ` + "`transport`" + `), over every host it reached, the tools host included, divided by the Kong nodes (bars at 64 nodes: at most 3 each) |
+| ` + "`scale[].controller_cpu_ms_per_node`" + ` | the controller's CPU (rusage) over the Kong nodes, ms (bar at 64 nodes: at most 30) |
+| ` + "`scale[].bytes_delivered_per_node`" + ` | the agent bytes kongctl uploaded (every host: a fresh lab has no agent) over the Kong nodes |
+| ` + "`scale[].wall_over_cpu_floor`" + ` | kongctl's wall time / the run's CPU floor (` + "`cpu_floor_s`" + `: what the lab and kongctl burned over the machine's CPUs; 1 is as fast as this machine allows) (bar at 64 nodes: at most 1.15) |
 | ` + "`downtime_stat`, `critical_path_stat`, `ratio_stat`, `report_downtime_stat`" + ` | n, median, min, max, spread and the values of the 3-node runs; ` + "`report_downtime`" + ` is kongctl's own window (first stop to last node healthy) |
 | ` + "`critical_path_steps`" + ` | the median run's critical path by step (` + "`stop_s`, `install_s`, `migrations_up_s`, `migrations_finish_s`, `start_s`, `start_fastest_s`, `total_s`" + `) |
 | ` + "`slow_migration`" + ` | the slow-migration runs: sleep per migration, downtime/critical path/ratio stats, ` + "`overhead_stat`" + ` (downtime - critical path) and ` + "`base_overhead_stat`" + ` (the same without the slow migration) |
 | ` + "`agent_delivery`" + ` | per lab: ` + "`nodes`, `first_bytes`, `first_s`, `second_bytes`, `second_s`, `agent_binary_bytes`" + ` |
-| ` + "`cpu_floor_64_over_wall_3`" + ` | the 64-node run's CPU floor / the 3-node wall time: the least 64/3 wall ratio any controller could reach on this machine |
-| ` + "`bars`" + ` | each bar of issue 7: value, limit, met |
+| ` + "`bars`" + ` | each bar of issues 7, 15 and 21: value, limit, met |
 | ` + "`runs`" + ` | every upgrade measured: controller rusage, fleet and per-node outage windows, kongctl's phases, critical path, probes sent, lab-up time, ` + "`cpu`" + ` (lab, kongctl and prober CPU seconds, the floor, the lab's CPU per phase) |
 | ` + "`outage.<size>.kongctl_fleet_s`, `outage.<size>.baseline_fleet_s`, `outage.<size>.ratio_fleet`" + ` | issue 15, per size (` + "`3`, `16`, `3-rows`" + `): median fleet outage of kongctl and of the plain script, and kongctl / baseline (bars: at most 0.8, 0.5, 0.6) |
 | ` + "`outage.<size>.kongctl_worst_node_s`, `outage.<size>.baseline_worst_node_s`, `outage.<size>.ratio_worst_node`" + ` | the same for the worst node's outage (bar at 16 nodes: at most 0.8) |
@@ -269,9 +267,10 @@ migration node (docs/upgrade.md, "Phases").
   (0.58 s, equal), at 3 nodes on 200,000 rows 6.64 s against 5.88 s: the
   other nodes start once the migration node serves, each then loading the
   200,000 rows.
-- **The 64/3 wall ratio is 3.91 (was 7.86; bar 2.5, not met), against a CPU
-  floor of 3.14.** The 64-node upgrade took 50.2 s (was 180.2 s), the
-  3-node one 12.8 s. The lab burned 76.9 s of CPU (was 301 s): preflight
+- **The 64-node upgrade took 50.2 s (was 180.2 s), within 1.25 times its
+  CPU floor** (the 3-node one 12.8 s; the 64/3 wall ratio, 3.91, is no
+  longer a bar: issue 21 replaced it with the cost per node, in the table
+  above and in ` + "`scale[]`" + `). The lab burned 76.9 s of CPU (was 301 s): preflight
   44.8 s (SSH, agent delivery, facts, staging both packages and checking
   them, Y's own ` + "`kong check`" + ` and ` + "`kong prepare`" + ` on every node), install 19.4 s
   (` + "`dpkg -i`" + ` alone where the dependencies are met), start 17.5 s, verify 13.3 s.
