@@ -283,6 +283,8 @@ func (a *Agent) dispatch(ctx context.Context, run *opRun, op agentproto.Op, para
 		return a.httpGet(ctx, p)
 	case *agentproto.ConfCheckParams:
 		return a.confCheck(ctx, run, p)
+	case *agentproto.LBHAProxyParams:
+		return a.lbHAProxy(ctx, p)
 	}
 	// The database operations (dbops.go), absent from a node agent.
 	if HasDBOps {

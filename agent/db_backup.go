@@ -404,7 +404,11 @@ func (a *Agent) verifyRestore(ctx context.Context, run *opRun, p *agentproto.Ver
 		return nil, fmt.Errorf("create scratch database %s: %w", scratch, err)
 	}
 	res := &agentproto.VerifyRestoreResult{Scratch: scratch}
+	kept := false
 	defer func() {
+		if kept {
+			return
+		}
 		dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if _, err := aconn.Exec(dctx, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)"); err == nil {
@@ -436,5 +440,6 @@ func (a *Agent) verifyRestore(ctx context.Context, run *opRun, p *agentproto.Ver
 		return res, err
 	}
 	res.Fingerprint = *fp
+	kept = p.Keep
 	return res, nil
 }

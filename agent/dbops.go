@@ -36,6 +36,8 @@ func (a *Agent) dispatchDB(ctx context.Context, run *opRun, op agentproto.Op, pa
 		res, err = a.serverInfo(ctx, p)
 	case *agentproto.RowCountsParams:
 		res, err = a.rowCounts(ctx, run, p)
+	case *agentproto.ScratchParams:
+		res, err = a.scratch(ctx, run, p)
 	default:
 		return nil, false, nil
 	}

@@ -55,6 +55,7 @@ const (
 	PhasePreflight     = runner.PhasePreflight
 	PhaseLock          = runner.PhaseLock
 	PhaseBackup        = runner.PhaseBackup
+	PhaseRehearsal     = runner.PhaseRehearsal
 	PhasePrepare       = runner.PhasePrepare
 	PhaseBeforeStop    = runner.PhaseBeforeStop
 	PhaseStop          = runner.PhaseStop
@@ -73,3 +74,7 @@ const (
 // MigrationTimeouts are the --db-timeout and --lock-timeout the
 // migrations run with, and where they come from (UpgradePlan).
 type MigrationTimeouts = runner.MigrationTimeouts
+
+// RehearsalResult is what the rehearsal on the rehearsal host measured
+// (UpgradePlan, Report).
+type RehearsalResult = runner.RehearsalResult

@@ -20,10 +20,12 @@ const (
 	RoleDatabase     Role = "database"      // runs PostgreSQL
 	RoleBastion      Role = "bastion"       // SSH jump host
 	RoleSpare        Role = "spare"         // new machine prepared for the new version
+	RoleLoadBalancer Role = "load_balancer" // runs the load balancer in front of the nodes
+	RoleRehearsal    Role = "rehearsal"     // spare machine that rehearses Y's migrations on a scratch copy
 )
 
 // Roles lists every valid role.
-var Roles = []Role{RoleKong, RoleControlPlane, RoleDataPlane, RoleDatabase, RoleBastion, RoleSpare}
+var Roles = []Role{RoleKong, RoleControlPlane, RoleDataPlane, RoleDatabase, RoleBastion, RoleSpare, RoleLoadBalancer, RoleRehearsal}
 
 func roleNames() []string {
 	out := make([]string, len(Roles))
@@ -42,6 +44,9 @@ type Host struct {
 	Tags    []string
 	HostKey string // pinned host key, authorized_keys format; "" = none
 	SSH     SSH    // resolved: global ssh settings with this host's overrides
+	// LBServer is the host's server name in the load balancer's backend
+	// (lb_server); "" = the host's name (see LBServerOf).
+	LBServer string
 
 	DeclRange hcl.Range            // the host block's header
 	NameRange hcl.Range            // the host's label
@@ -81,6 +86,7 @@ var hostSchema = &hcl.BodySchema{
 		{Name: "roles", Required: true},
 		{Name: "tags"},
 		{Name: "host_key"},
+		{Name: "lb_server"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "ssh"}},
 }
@@ -131,6 +137,7 @@ func (d *decoder) decodeHost(block *hcl.Block, global SSH) *Host {
 			}
 		}
 	}
+	setAttr(c.Attributes, "lb_server", &h.LBServer, d.lbName)
 	// Host-level user is a shorthand for ssh { user = ... }; ssh wins.
 	setAttr(c.Attributes, "user", &h.SSH.User, d.nonEmpty)
 	if b := d.single(c.Blocks.OfType("ssh"), "ssh"); b != nil {
@@ -169,6 +176,12 @@ func (d *decoder) decodeRoles(at *hcl.Attribute) []Role {
 	}
 	if slices.Contains(roles, RoleControlPlane) && slices.Contains(roles, RoleDataPlane) {
 		d.errorf(at.Expr.Range(), "Conflicting roles", "A host is either a \"control_plane\" or a \"data_plane\", not both.")
+	}
+	if slices.Contains(roles, RoleRehearsal) && slices.ContainsFunc(roles, func(r Role) bool {
+		return r == RoleKong || r == RoleControlPlane || r == RoleDataPlane || r == RoleSpare || r == RoleLoadBalancer
+	}) {
+		d.errorf(at.Expr.Range(), "Conflicting roles",
+			"A \"rehearsal\" host installs Y and runs its migrations on a scratch copy of the database; it cannot also be a Kong node, a spare or the load balancer. Use a machine of its own.")
 	}
 	return roles
 }

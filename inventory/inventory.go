@@ -33,6 +33,8 @@ type Inventory struct {
 	Kong     *Kong // nil when the inventory has no kong block
 	// Preflight is nil when the inventory has no preflight block.
 	Preflight *Preflight
+	// LoadBalancer is nil when the inventory has no load_balancer block.
+	LoadBalancer *LoadBalancer
 
 	// Files holds the parsed source files by name, for rendering
 	// diagnostics with source snippets.
@@ -53,6 +55,7 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "timeouts"},
 		{Type: "kong"},
 		{Type: "preflight"},
+		{Type: "load_balancer", LabelNames: []string{"kind"}},
 	},
 }
 
@@ -173,12 +176,16 @@ func (d *decoder) decodeRoot(inv *Inventory, body hcl.Body) {
 	if b := d.single(c.Blocks.OfType("preflight"), "preflight"); b != nil {
 		inv.Preflight = d.decodePreflight(b)
 	}
+	if b := d.single(c.Blocks.OfType("load_balancer"), "load_balancer"); b != nil {
+		inv.LoadBalancer = d.decodeLoadBalancer(b)
+	}
 	inv.Timeouts = defaultTimeouts()
 	if b := d.single(c.Blocks.OfType("timeouts"), "timeouts"); b != nil {
 		inv.Timeouts = d.decodeTimeouts(b)
 	}
 
 	d.validate(inv, body, hostAt, groupAt, globalJump)
+	d.validateLoadBalancer(inv, hostAt)
 }
 
 // Host returns the host named name, or nil.

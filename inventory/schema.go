@@ -36,6 +36,7 @@ func Attributes() []string {
 		"timeouts":        timeoutsSchema,
 		"kong":            kongSchema,
 		"preflight":       preflightSchema,
+		"load_balancer":   loadBalancerSchema,
 	}
 	var out []string
 	var walk func(path string)

@@ -110,6 +110,7 @@ func Redacted(inv *Inventory) *Document {
 		b.list("roles", roles)
 		b.listIf("tags", h.Tags)
 		b.strIf("host_key", h.HostKey)
+		b.strIf("lb_server", h.LBServer)
 		global := inv.SSH
 		s := &Document{}
 		writeSSH(s, h.SSH, &global)
@@ -202,6 +203,13 @@ func Redacted(inv *Inventory) *Document {
 	}
 	if p := inv.Preflight; p != nil {
 		doc.sub("preflight").list("accept", p.Accept)
+	}
+	if lb := inv.LoadBalancer; lb != nil {
+		b := doc.sub("load_balancer", lb.Kind)
+		b.str("host", lb.Host)
+		b.str("backend", lb.Backend)
+		b.str("socket", lb.Socket)
+		b.dur("drain_timeout", lb.DrainTimeout)
 	}
 	tb := doc.sub("timeouts")
 	for _, f := range inv.Timeouts.fields() {

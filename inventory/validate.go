@@ -76,6 +76,13 @@ func (d *decoder) validate(inv *Inventory, body hcl.Body, hostAt map[string]*Hos
 			"The inventory declares no host with role \"kong\" (or \"control_plane\" in hybrid mode), so there is nothing to upgrade. Add one, e.g.\n  host \"kong-1\" {\n    address = \"10.0.0.11\"\n    roles   = [\"kong\"]\n  }")
 	}
 
+	// At most one rehearsal host: one scratch copy at a time.
+	rs := inv.HostsWithRole(RoleRehearsal)
+	for _, h := range rs[min(1, len(rs)):] {
+		d.errorf(h.NameRange, "More than one rehearsal host",
+			"The host %q has role \"rehearsal\", and so does %q (declared at %s); a run rehearses on one host. Keep the role on one of them.", h.Name, rs[0].Name, posString(rs[0].NameRange))
+	}
+
 	if db := inv.Database; db != nil {
 		if db.Host == "" {
 			if dbs := inv.HostsWithRole(RoleDatabase); len(dbs) > 0 {

@@ -20,6 +20,7 @@ command -v rpm >/dev/null 2>&1 || need+=(rpm)
 command -v dnf >/dev/null 2>&1 || need+=(dnf)
 command -v dpkg-scanpackages >/dev/null 2>&1 || need+=(dpkg-dev)  # the lab's apt repository (REPO=1)
 command -v man >/dev/null 2>&1 || need+=(man-db)  # lab/e2e TestDistPackagesInstallOnAHost reads the installed man pages
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy)  # the lab's load balancer (LB=1), in /usr/sbin
 command -v chromium >/dev/null 2>&1 || need+=(chromium)  # the HTML report loaded in a headless browser (lab/browser)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

@@ -240,6 +240,10 @@ type VerifyRestoreParams struct {
 	Scratch string `json:"scratch,omitempty"`
 	// Admin, when set, is used to create and drop the scratch database.
 	Admin *DBConn `json:"admin,omitempty"`
+	// Keep leaves the restored scratch database in place for a rehearsal
+	// (Scratch is then a RehearsalPrefix name); it is dropped on failure,
+	// otherwise by db.scratch.
+	Keep bool `json:"keep,omitempty"`
 }
 
 // Secrets implements SecretHolder.
@@ -258,6 +262,9 @@ func (p *VerifyRestoreParams) Validate() error {
 	}
 	if p.Path == "" || p.SHA256 == "" {
 		return errors.New("verify-restore needs path and sha256")
+	}
+	if p.Keep && !IsRehearsalScratch(p.Scratch) {
+		return fmt.Errorf("verify-restore keeps only a rehearsal scratch database (%s...), not %q", RehearsalPrefix, p.Scratch)
 	}
 	return nil
 }

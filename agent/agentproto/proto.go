@@ -81,6 +81,7 @@ const (
 	OpHTTPGet        Op = "http.get"
 	OpConfCheck      Op = "kong.conf_check"
 	OpRowCounts      Op = "db.row_counts"
+	OpLBHAProxy      Op = "lb.haproxy"
 )
 
 // OpInfo describes one operation: a zero value of its params and result.
@@ -113,6 +114,7 @@ var Ops = map[Op]OpInfo{
 	OpHTTPGet:        {func() any { return new(HTTPGetParams) }, func() any { return new(HTTPGetResult) }},
 	OpConfCheck:      {func() any { return new(ConfCheckParams) }, func() any { return new(ConfCheckResult) }},
 	OpRowCounts:      {func() any { return new(RowCountsParams) }, func() any { return new(RowCountsResult) }},
+	OpLBHAProxy:      {func() any { return new(LBHAProxyParams) }, func() any { return new(LBHAProxyResult) }},
 }
 
 // Request is what the controller writes on the agent's stdin.

@@ -159,3 +159,9 @@ func detachedCall[T any](ctx context.Context, c *Client, stepID string, op agent
 func (c *Client) Attach(ctx context.Context, stepID string, wait time.Duration) (*agentproto.AttachResult, error) {
 	return call[agentproto.AttachResult](ctx, c, agentproto.OpAttach, agentproto.AttachParams{StepID: stepID, Wait: wait})
 }
+
+// LBHAProxy sends one command to HAProxy's runtime API on the node's unix
+// socket and returns the reply.
+func (c *Client) LBHAProxy(ctx context.Context, p agentproto.LBHAProxyParams) (*agentproto.LBHAProxyResult, error) {
+	return call[agentproto.LBHAProxyResult](ctx, c, agentproto.OpLBHAProxy, p)
+}

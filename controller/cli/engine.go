@@ -65,6 +65,7 @@ func runPlan(ctx context.Context, req *request) error {
 func runUpgrade(ctx context.Context, req *upgradeRequest) error {
 	o := req.options()
 	o.Yes, o.Resume, o.OnFailure, o.Decommission = req.Yes, req.Resume, controller.OnFailure(req.OnFailure), req.Decommission
+	o.NoRehearsal = req.NoRehearsal
 	r, err := controller.Upgrade(ctx, o)
 	writeReportFile(req.request, req.ReportFile, r)
 	return finishReport(req.request, r, err)

@@ -16,6 +16,7 @@ type upgradeOptions struct {
 	onFailure    string
 	to           string
 	decommission bool
+	noRehearsal  bool
 }
 
 // upgradeRequest is what `kongctl upgrade` asks of the controller.
@@ -26,6 +27,9 @@ type upgradeRequest struct {
 	// Decommission: remove Kong from the old hosts after the new ones
 	// passed verify (flag, else upgrade.decommission).
 	Decommission bool
+	// NoRehearsal: go on without the rehearsal on the rehearsal host
+	// (--no-rehearsal).
+	NoRehearsal bool
 	// The target version is Inventory.Upgrade.To, with --to applied.
 }
 
@@ -58,6 +62,7 @@ start, verify; roll back (or pause) when a step fails.`,
 	f.StringVar(&o.onFailure, "on-failure", "", "what to do when a step fails: rollback or pause (default from the inventory, else rollback)")
 	f.StringVar(&o.to, "to", "", "target version, overriding upgrade.to in the inventory")
 	f.BoolVar(&o.decommission, "decommission", false, "upgrading onto new hosts (role spare): once they pass verify, remove Kong from the old hosts, keeping their kong.conf on the bastion (default from upgrade.decommission)")
+	f.BoolVar(&o.noRehearsal, "no-rehearsal", false, "skip the rehearsal of the migrations on the host with role rehearsal (required to go on when the database user cannot create the scratch database)")
 	addChangeFlags(cmd, &o.changeFlags)
 	_ = cmd.RegisterFlagCompletionFunc("on-failure", cobra.FixedCompletions([]string{"rollback", "pause"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
@@ -97,7 +102,7 @@ func (a *app) parseUpgrade(o upgradeOptions) (*upgradeRequest, error) {
 	if o.decommission && len(req.Inventory.HostsWithRole(inventory.RoleSpare)) == 0 {
 		return nil, usageErrorf("--decommission removes Kong from the old hosts of an upgrade onto new hosts (role spare); this inventory has none")
 	}
-	return &upgradeRequest{changeRequest: o.request(req), Resume: o.resume, OnFailure: onFailure, Decommission: o.decommission || u.Decommission}, nil
+	return &upgradeRequest{changeRequest: o.request(req), Resume: o.resume, OnFailure: onFailure, Decommission: o.decommission || u.Decommission, NoRehearsal: o.noRehearsal}, nil
 }
 
 // parseTo parses --to ("" = not given). It runs before the inventory is

@@ -59,3 +59,17 @@ type PGServerDB interface {
 type RowCounter interface {
 	RowCounts(ctx context.Context, tables []string) (map[string]int64, error)
 }
+
+// ScratchDB is a Database that keeps a restored copy of a backup for a
+// rehearsal (the agent's db.verify_restore with keep, and db.scratch).
+// Names begin with agentproto.RehearsalPrefix.
+type ScratchDB interface {
+	// RestoreScratch restores b into the new database name and keeps it.
+	RestoreScratch(ctx context.Context, b BackupInfo, name string) error
+	// DropScratch drops the named scratch databases, or with all every
+	// rehearsal scratch database, and returns those it dropped.
+	DropScratch(ctx context.Context, names []string, all bool) ([]string, error)
+	// CanCreateDB tells whether Kong's role may create a database, and
+	// why not.
+	CanCreateDB(ctx context.Context) (bool, string, error)
+}

@@ -32,7 +32,9 @@ type Options struct {
 	// Decommission removes Kong from the old hosts once the new hosts
 	// passed verify (new-hosts mode); false = inventory.
 	Decommission bool
-	To           string // overrides upgrade.to
+	// NoRehearsal skips the rehearsal on the rehearsal host (--no-rehearsal).
+	NoRehearsal bool
+	To          string // overrides upgrade.to
 	// Identity is the age identity file that decrypts an encrypted
 	// backup (--identity); "" = backup.identity_file.
 	Identity string
@@ -202,6 +204,9 @@ func prepare(o Options, wholeFleet bool) (*Spec, runConfig, func(), error) {
 	if o.Decommission {
 		spec.Decommission = true
 	}
+	if o.NoRehearsal {
+		spec.NoRehearsal = true
+	}
 	if o.StateDir != "" {
 		spec.StateDir = o.StateDir
 	}
@@ -262,5 +267,5 @@ func Unlock(ctx context.Context, o Options, runID string) error {
 	if err := l.Release(ctx, info); err != nil {
 		return fmt.Errorf("release fleet lock of run %s: %w", runID, err)
 	}
-	return nil
+	return dropRunScratch(ctx, cfg.conn, runID, cfg.sink)
 }

@@ -38,6 +38,7 @@ type engine struct {
 	lk        lockState // phase_lock.go, heartbeat.go
 	pf        preflightData
 	backup    *fleet.BackupInfo // the kept backup (every accepted write)
+	rehearsal *RehearsalResult  // the rehearsal's figures (rehearsal.go)
 	pnr       bool
 	rb        rollbackState // restore.go
 	findings  []Finding
@@ -65,6 +66,10 @@ type preflightData struct {
 	// Keyring is the Enterprise keyring export the run restores
 	// (keyring.go); nil when no node runs a cluster keyring.
 	Keyring *keyringPlan `json:"keyring,omitempty"`
+	// Rehearsal is the host the migrations are rehearsed on ("" none, or
+	// skipped: RehearsalSkip says why).
+	Rehearsal     string `json:"rehearsal,omitempty"`
+	RehearsalSkip string `json:"rehearsal_skip,omitempty"`
 }
 
 type rateSample struct {

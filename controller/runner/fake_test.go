@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -109,12 +111,21 @@ type fakeCluster struct {
 	// pg and hba are the PostgreSQL server's facts (preflight_pgreq_test.go).
 	pg  upgradepath.PGServer
 	hba []upgradepath.HBARule
+	// scratch are the rehearsal's scratch databases on the server
+	// (rehearsal_test.go); noCreateDB is Kong's role without CREATEDB;
+	// migOutput makes `host migrations cmd` exit 1 with that output.
+	scratch    map[string]dbSnap
+	noCreateDB bool
+	migOutput  map[string]string
+	// lb is the load balancer in front of the nodes (lbdrain_test.go).
+	lb *fakeLB
 }
 
 func newFakeCluster(t *testing.T, from string, nodes ...string) *fakeCluster {
 	c := &fakeCluster{nodes: map[string]*fakeNode{}, backups: map[string]dbSnap{}, dumped: map[string]dbSnap{}, teardowns: true,
 		clk: &fakeClock{t: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}, abort: map[string]int{},
 		steps: map[string]string{}, running: map[string]int{}, pkgSteps: map[string]bool{}, halfDone: map[string]string{}, reads: map[string]int{}, removed: map[string]bool{}, background: map[string]bool{},
+		scratch: map[string]dbSnap{}, migOutput: map[string]string{},
 		db: dbSnap{schema: from, writes: 10}}
 	for _, n := range nodes {
 		c.nodes[n] = &fakeNode{c: c, name: n, version: from, running: true, plugins: []string{"key-auth", "rate-limiting"}, conf: map[string]string{"database": "postgres"}}
@@ -207,6 +218,10 @@ type fakeNode struct {
 	edition string
 	keyring fleet.KeyringConf
 	krIDs   []string
+	// scratchDB names the scratch database this node's migrations run on
+	// (a rehearsal host); pkgFormat overrides Facts.PackageFormat.
+	scratchDB string
+	pkgFormat string
 }
 
 func (n *fakeNode) CheckConfWithY(ctx context.Context, y fleet.PackageRef) (fleet.YConfCheck, error) {
@@ -224,7 +239,7 @@ func (n *fakeNode) Facts(ctx context.Context) (fleet.Facts, error) {
 	}
 	n.c.mu.Lock()
 	defer n.c.mu.Unlock()
-	return fleet.Facts{Version: n.version, Edition: cmp.Or(n.edition, "oss"), Keyring: n.keyring, Running: n.running, Arch: "amd64", PackageFormat: "deb", DiskFreeBytes: 10 << 30, Plugins: n.plugins, Conf: n.conf, Role: "traditional", AdminAPI: n.adminAPI,
+	return fleet.Facts{Version: n.version, Edition: cmp.Or(n.edition, "oss"), Keyring: n.keyring, Running: n.running, Arch: "amd64", PackageFormat: cmp.Or(n.pkgFormat, "deb"), DiskFreeBytes: 10 << 30, Plugins: n.plugins, Conf: n.conf, Role: "traditional", AdminAPI: n.adminAPI,
 		DB: n.db, EnvSource: n.envSource, EnvError: n.envError,
 		ConfFile: "/etc/kong/kong.conf", ConfEntries: n.confEntries}, nil
 }
@@ -339,14 +354,27 @@ func (n *fakeNode) Migrations(ctx context.Context, req fleet.MigrationsRequest) 
 	if err := n.op(call); err != nil {
 		return fleet.SchemaState{}, err
 	}
+	if out, ok := c.migOutput[n.name+" "+call]; ok {
+		return fleet.SchemaState{ExitCode: 1, Output: out}, nil
+	}
 	c.mu.Lock()
+	db := &c.db
+	if n.scratchDB != "" {
+		snap, ok := c.scratch[n.scratchDB]
+		if !ok {
+			c.mu.Unlock()
+			return fleet.SchemaState{}, fmt.Errorf("database %s does not exist", n.scratchDB)
+		}
+		db = &snap
+		defer func() { c.mu.Lock(); c.scratch[n.scratchDB] = snap; c.mu.Unlock() }()
+	}
 	bin := kongver.MustParse(n.version)
-	dbv := kongver.MustParse(c.db.schema)
+	dbv := kongver.MustParse(db.schema)
 	var st fleet.SchemaState
 	switch req.Command {
 	case "list", "status":
 		switch {
-		case c.db.pending:
+		case db.pending:
 			st = fleet.SchemaState{ExitCode: 4, Pending: []string{"core:016_280_to_300"}}
 			if dbv.Core().Compare(bin.Core()) < 0 {
 				st.New = []string{"core:017"}
@@ -362,20 +390,20 @@ func (n *fakeNode) Migrations(ctx context.Context, req fleet.MigrationsRequest) 
 			c.mu.Unlock()
 			return fleet.SchemaState{Aborted: true, Output: "aborted: another node is performing database changes"}, nil
 		}
-		if c.db.pending {
+		if db.pending {
 			c.mu.Unlock()
 			return fleet.SchemaState{ExitCode: 1, Output: "Error: Database has pending migrations; run 'kong migrations finish'"}, nil
 		}
-		c.db.schema, c.db.pending = n.version, c.teardowns
-		c.db.writes++
+		db.schema, db.pending = n.version, c.teardowns
+		db.writes++
 	case "finish":
 		if c.abort["finish"] > 0 {
 			c.abort["finish"]--
 			c.mu.Unlock()
 			return fleet.SchemaState{Aborted: true}, nil
 		}
-		c.db.pending = false
-		c.db.writes++
+		db.pending = false
+		db.writes++
 	}
 	c.mu.Unlock()
 	c.done(n.name + " " + call)
@@ -436,8 +464,15 @@ func (n *fakeNode) DataPlanes(ctx context.Context) ([]fleet.DataPlane, error) {
 func (n *fakeNode) ReadConf(ctx context.Context) ([]byte, error) {
 	return []byte("database = postgres\n"), n.op("readconf")
 }
-func (n *fakeNode) WriteConf(ctx context.Context, b []byte) error { return n.op("writeconf") }
-func (n *fakeNode) Close() error                                  { return nil }
+func (n *fakeNode) WriteConf(ctx context.Context, b []byte) error {
+	if m := regexp.MustCompile(`(?m)^pg_database = (\S+)$`).FindSubmatch(b); m != nil {
+		n.c.mu.Lock()
+		n.scratchDB = string(m[1])
+		n.c.mu.Unlock()
+	}
+	return n.op("writeconf")
+}
+func (n *fakeNode) Close() error { return nil }
 
 type fakeDB struct{ c *fakeCluster }
 
@@ -660,4 +695,46 @@ func countCalls(calls []string, pred func(string) bool) int {
 
 func hasSuffix(s string) func(string) bool {
 	return func(c string) bool { return strings.HasSuffix(c, s) }
+}
+
+var _ fleet.ScratchDB = fakeDB{}
+
+func (d fakeDB) RestoreScratch(ctx context.Context, b fleet.BackupInfo, name string) error {
+	if err := d.c.record("db restore-scratch " + name); err != nil {
+		return err
+	}
+	d.c.mu.Lock()
+	defer d.c.mu.Unlock()
+	s, ok := d.c.backups[b.Path]
+	if !ok {
+		return fmt.Errorf("no backup %s", b.Path)
+	}
+	d.c.scratch[name] = s
+	return nil
+}
+
+func (d fakeDB) DropScratch(ctx context.Context, names []string, all bool) ([]string, error) {
+	if err := d.c.record(fmt.Sprintf("db drop-scratch %s all=%v", strings.Join(names, ","), all)); err != nil {
+		return nil, err
+	}
+	d.c.mu.Lock()
+	defer d.c.mu.Unlock()
+	var out []string
+	for n := range d.c.scratch {
+		if all || slices.Contains(names, n) {
+			delete(d.c.scratch, n)
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+func (d fakeDB) CanCreateDB(ctx context.Context) (bool, string, error) {
+	if err := d.c.record("db can-create"); err != nil {
+		return false, "", err
+	}
+	if d.c.noCreateDB {
+		return false, "role kong has neither CREATEDB nor SUPERUSER, so it cannot create the scratch database", nil
+	}
+	return true, "", nil
 }

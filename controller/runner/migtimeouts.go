@@ -91,6 +91,10 @@ type MigrationTimeouts struct {
 	// Migrations are those migrations (subsystem/name).
 	Migrations []string `json:"migrations,omitempty"`
 	Formula    string   `json:"formula"`
+	// Rehearsed is the longest migrations command on the rehearsal (0
+	// none); the db timeout is then at least 3 times it (DBSource
+	// "rehearsal").
+	Rehearsed Seconds `json:"rehearsed_seconds,omitempty"`
 }
 
 // Seconds is a whole number of seconds (rounded up), as Kong's flags take

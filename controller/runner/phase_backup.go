@@ -71,7 +71,7 @@ func (e *engine) takeBackup(ctx context.Context, tag string) (fleet.BackupInfo, 
 	if err != nil {
 		return fleet.BackupInfo{}, err
 	}
-	b, err := db.Backup(ctx, fleet.BackupRequest{Dir: e.spec.Backup.Dir, Name: fmt.Sprintf("kong-%s-%s", e.runID, tag)})
+	b, err := db.Backup(ctx, e.backupRequest(tag))
 	if err != nil {
 		return fleet.BackupInfo{}, fmt.Errorf("back up database on %s: %w", e.spec.ToolsHost, err)
 	}
@@ -108,4 +108,9 @@ func (e *engine) takeBackup(ctx context.Context, tag string) (fleet.BackupInfo, 
 		b.LocalPath = lp
 	}
 	return b, nil
+}
+
+// backupRequest names the run's dump with tag (pre, retake, rehearsal).
+func (e *engine) backupRequest(tag string) fleet.BackupRequest {
+	return fleet.BackupRequest{Dir: e.spec.Backup.Dir, Name: fmt.Sprintf("kong-%s-%s", e.runID, tag)}
 }

@@ -45,8 +45,11 @@ func (e *engine) startY(ctx context.Context, h string) error {
 	if err := e.restoreKeyring(ctx, PhaseStart, h, false); err != nil {
 		return err
 	}
-	// The node serves Y: the per-node after_start hooks (enabling it in
-	// a load balancer).
+	// The node serves Y: ready in the inventory's load balancer, then
+	// the per-node after_start hooks (enabling it in another).
+	if err := e.lbReady(ctx, PhaseStart, lbReadySteps.of(h), h); err != nil {
+		return err
+	}
 	return e.nodeHooks(ctx, PhaseStart, HookAfterStart, h, "")
 }
 
@@ -71,6 +74,12 @@ func (e *engine) startAndWait(ctx context.Context, h, want string) error {
 func (startPhase) undo(ctx context.Context, e *engine) error {
 	hosts := e.startedOn(e.spec.targets(), startSteps)
 	return e.forEach(ctx, hosts, nodeLimit, func(ctx context.Context, h string) error {
+		// Y took traffic on h: drained before it stops, as forward.
+		if e.stepStarted(lbReadySteps.of(h)) {
+			if err := e.lbDrain(ctx, PhaseStart, lbUndoDrainSteps.of(h), h); err != nil {
+				e.find(Finding{Severity: SevWarning, Code: "lb-drain", Host: h, Message: e.red.err(err)})
+			}
+		}
 		return e.undoStep(ctx, PhaseStart, stopYSteps.of(h), h, func(ctx context.Context) error {
 			n, err := e.node(ctx, h)
 			if err != nil {

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"slices"
 )
 
 // The stop's steps: a node stopped, and (undo) X started again on it.
@@ -28,9 +29,13 @@ func (stopPhase) run(ctx context.Context, e *engine) error {
 	return e.forEach(ctx, e.spec.Nodes, nodeLimit, e.stopNode)
 }
 
-// stopNode stops Kong on h as a journaled step, after the per-node
-// before_stop hooks for h (draining it from a load balancer).
+// stopNode stops Kong on h as a journaled step, after draining it in the
+// inventory's load balancer and the per-node before_stop hooks for h
+// (draining it from another load balancer).
 func (e *engine) stopNode(ctx context.Context, h string) error {
+	if err := e.lbDrain(ctx, PhaseStop, lbDrainSteps.of(h), h); err != nil {
+		return err
+	}
 	if err := e.nodeHooks(ctx, PhaseStop, HookBeforeStop, h, ""); err != nil {
 		return err
 	}
@@ -50,6 +55,13 @@ func (e *engine) stopNode(ctx context.Context, h string) error {
 
 func (stopPhase) undo(ctx context.Context, e *engine) error {
 	hosts := e.startedOn(e.spec.Nodes, stopSteps)
+	// Nodes drained in the load balancer but never stopped serve X
+	// still: ready again at once.
+	for _, h := range e.startedOn(e.spec.Nodes, lbDrainSteps) {
+		if !slices.Contains(hosts, h) {
+			e.lbUndoReady(ctx, PhaseStop, h)
+		}
+	}
 	// X comes back on every node at once (as Y starts), not one after the
 	// other: the fleet is down until the first node serves again.
 	return e.forEach(ctx, hosts, startLimit, func(ctx context.Context, h string) error {
@@ -61,6 +73,7 @@ func (stopPhase) undo(ctx context.Context, e *engine) error {
 		if err := e.restoreKeyring(ctx, PhaseStop, h, true); err != nil {
 			return err
 		}
+		e.lbUndoReady(ctx, PhaseStop, h)
 		// X serves again on h: the per-node after_start hooks (enabling
 		// it in a load balancer); a failure there is a warning only, the
 		// rollback goes on.

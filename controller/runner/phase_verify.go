@@ -57,16 +57,8 @@ func (verifyPhase) run(ctx context.Context, e *engine) error {
 				st.smoke++
 			}
 			smu.Unlock()
-			res, err := n.Probe(ctx, fleet.ProbeRequest{Path: s.Path, Host: s.Host, WantStatus: s.Status, Timeout: 10 * time.Second})
-			if err != nil {
-				return fmt.Errorf("smoke request %s through %s: %w", s.label(), h, err)
-			}
-			want := s.Status
-			if want == 0 {
-				want = 200
-			}
-			if res.Status != want {
-				return fmt.Errorf("smoke request %s through %s: status %d, want %d", s.label(), h, res.Status, want)
+			if err := smokeRequest(ctx, n, h, s); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -134,4 +126,21 @@ func (verifyPhase) run(ctx context.Context, e *engine) error {
 // verifyState is what verify measured (under engine.mu).
 type verifyState struct {
 	gates []GateResult
+}
+
+// smokeRequest sends one smoke request through h's proxy and checks its
+// status.
+func smokeRequest(ctx context.Context, n fleet.Node, h string, s SmokeSpec) error {
+	res, err := n.Probe(ctx, fleet.ProbeRequest{Path: s.Path, Host: s.Host, WantStatus: s.Status, Timeout: 10 * time.Second})
+	if err != nil {
+		return fmt.Errorf("smoke request %s through %s: %w", s.label(), h, err)
+	}
+	want := s.Status
+	if want == 0 {
+		want = 200
+	}
+	if res.Status != want {
+		return fmt.Errorf("smoke request %s through %s: status %d, want %d", s.label(), h, res.Status, want)
+	}
+	return nil
 }

@@ -10,6 +10,9 @@ func (e *engine) journaledPhases() []phase { return e.phaseList(e.spec.NewHosts)
 
 func (e *engine) phaseList(decommission bool) []phase {
 	ps := []phase{preflightPhase{}, lockPhase{}, backupPhase{}}
+	if e.spec.Rehearsal != "" && !e.spec.NoRehearsal {
+		ps = append(ps, rehearsalPhase{})
+	}
 	if e.spec.NewHosts {
 		ps = append(ps, preparePhase{})
 	}

@@ -29,6 +29,9 @@ type UpgradePlan struct {
 	// MigrationTimeouts are the --db-timeout and --lock-timeout the
 	// migrations will run with (migtimeouts.go).
 	MigrationTimeouts *MigrationTimeouts `json:"migration_timeouts,omitempty"`
+	// Rehearsal is the rehearsal's figures (nil: no rehearsal host, or it
+	// could not run: a finding says why).
+	Rehearsal *RehearsalResult `json:"rehearsal,omitempty"`
 	// Ready is true when preflight found no errors.
 	Ready bool `json:"ready"`
 }
@@ -72,6 +75,9 @@ type PlanWindow struct {
 	Expected float64 `json:"expected_seconds"`
 	Worst    float64 `json:"worst_seconds"` // sum of the timeouts
 	Basis    string  `json:"basis"`
+	// Migrations says where the migration times come from: "measured on
+	// a rehearsal" or "estimate".
+	Migrations string `json:"migrations"`
 }
 
 // typical step durations used for the estimate (measured on the lab and
@@ -95,6 +101,9 @@ func plan(ctx context.Context, spec *Spec, cfg runConfig) (*UpgradePlan, error) 
 	defer e.close()
 	e.emit(progress.Event{Type: progress.RunStart, Message: "plan: preflight only, nothing is changed"})
 	_ = e.runPhase(ctx, preflightPhase{})
+	if e.pf.Rehearsal != "" && len(e.errorFindings()) == 0 {
+		e.planRehearsal(ctx) // plan_rehearsal.go
+	}
 
 	p := &UpgradePlan{From: e.pf.From, To: spec.To, Edition: string(spec.Edition), Mode: "in-place", MigrationHost: spec.MigrationHost, Findings: e.findings}
 	if spec.NewHosts {
@@ -102,6 +111,7 @@ func plan(ctx context.Context, spec *Spec, cfg runConfig) (*UpgradePlan, error) 
 	}
 	p.Ready = len(e.errorFindings()) == 0
 	p.MigrationTimeouts = e.pf.MigTimeouts
+	p.Rehearsal = e.rehearsal
 	if from, err := kongver.ParseReported(e.pf.From); err == nil {
 		if to := spec.to; !to.IsZero() {
 			d := upgradepath.Check(from, to, e.pf.FromEdition, string(spec.Edition))
@@ -146,6 +156,10 @@ func planPhases(e *engine) ([]PlanPhase, PlanWindow) {
 		stopDoes = "stops every node at once (" + strings.Join(spec.Nodes, ", ") + "): downtime starts"
 	}
 	startDoes := "starts " + spec.To + " on " + spec.MigrationHost + " right after the migrations (the fleet serves again), on the others as soon as they are installed; waits until healthy"
+	if lb := spec.LB; lb != nil && len(lb.Servers) > 0 {
+		stopDoes = fmt.Sprintf("drains each node in the load balancer (%s, backend %s: its sessions end, at most %s) before its stop; ", lb.Host, lb.Backend, lb.DrainTimeout) + stopDoes
+		startDoes += "; sets each node ready in the load balancer once healthy"
+	}
 	finishDoes := "kong migrations finish: POINT OF NO RETURN for the old version"
 	if after {
 		startDoes = "starts " + spec.To + " right after migrations up, with pending migrations (Kong starts with pending migrations: only new ones refuse it), " + spec.MigrationHost + " first; waits until healthy"
@@ -155,6 +169,7 @@ func planPhases(e *engine) ([]PlanPhase, PlanWindow) {
 		PhasePreflight:     {"checks reachability, versions, path, config, disk, plugins, schema state, locks, hybrid compatibility; stages packages", "", "y"},
 		PhaseLock:          {"takes the fleet lock in the database", "release the lock", "y"},
 		PhaseBackup:        {"reads the write counters, pg_dump on " + spec.ToolsHost + ", verifies it restores, copies it to the bastion", "", "y"},
+		PhaseRehearsal:     {"restores the backup into a scratch database, runs " + spec.To + "'s migrations up and finish on " + spec.Rehearsal + " against it (timed), starts it, smoke requests, drops the copy; a failure refuses the upgrade here", "", "y"},
 		PhasePrepare:       {"installs " + spec.To + " on the new hosts and carries kong.conf", "", "y"},
 		PhaseBeforeStop:    {"runs before_stop hooks", "", "y"},
 		PhaseStop:          {stopDoes, "start " + dash(e.pf.From) + " again", "y"},
@@ -182,6 +197,14 @@ func planPhases(e *engine) ([]PlanPhase, PlanWindow) {
 		}
 		pp.InDowntime = down
 		est := typical[p.name()]
+		if r := e.rehearsal; r.Passed() {
+			switch p.name() {
+			case PhaseMigrateUp:
+				est = time.Duration(r.Up * float64(time.Second))
+			case PhaseMigrateFinish:
+				est = time.Duration(r.Finish * float64(time.Second))
+			}
+		}
 		if p.name() == PhaseStop && spec.StopMode == StopSequential {
 			est *= time.Duration(len(spec.Nodes))
 		}
@@ -210,6 +233,11 @@ func planPhases(e *engine) ([]PlanPhase, PlanWindow) {
 		}
 		out = append(out, pp)
 	}
-	return out, PlanWindow{Expected: expected.Seconds(), Worst: worst.Seconds(),
+	w := PlanWindow{Expected: expected.Seconds(), Worst: worst.Seconds(), Migrations: "estimate",
 		Basis: "typical step durations along the migration node's chain (stop, install, migrations, start until healthy); worst case is the sum of the inventory's timeouts along it"}
+	if r := e.rehearsal; r.Passed() {
+		w.Migrations = "measured on a rehearsal"
+		w.Basis = fmt.Sprintf("migrations up (%.1fs) and finish (%.1fs) measured on a rehearsal on %s, typical durations for the other steps along the migration node's chain; worst case is the sum of the inventory's timeouts along it", r.Up, r.Finish, r.Host)
+	}
+	return out, w
 }

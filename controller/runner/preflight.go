@@ -80,6 +80,7 @@ func (preflightPhase) run(ctx context.Context, e *engine) error {
 	e.checkEffectiveConf(&pf)
 	e.checkEffectiveDB(&pf)
 	e.checkSpares(&pf)
+	e.checkRehearsalHost(ctx, &pf) // preflight_rehearsal.go
 	e.checkDatabase(ctx, &pf)
 	e.checkMigrationTimeouts(ctx, &pf)
 	e.checkPostgres(ctx, &pf)
@@ -89,11 +90,13 @@ func (preflightPhase) run(ctx context.Context, e *engine) error {
 	e.checkHybrid(ctx, &pf)
 	e.checkKeyring(ctx, &pf)
 	e.checkSecrets()
+	e.checkLoadBalancer(ctx)
 
 	// Packages: resolved and staged (Y on targets, X kept on in-place
 	// nodes for rollback), before any downtime.
 	e.resolvePackages(&pf)
 	e.checkDisk(&pf)
+	e.checkRehearsalDisk(&pf)
 	if !e.plan && len(e.errorFindings()) == 0 {
 		e.stagePackages(ctx, &pf)
 		e.checkConfWithY(ctx, &pf)

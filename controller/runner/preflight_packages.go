@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -36,7 +37,11 @@ func (e *engine) resolvePackages(pf *preflightData) {
 		ref.SHA256 = sum
 		return ref, true
 	}
-	for _, h := range e.spec.targets() {
+	ys := e.spec.targets()
+	if pf.Rehearsal != "" {
+		ys = append(slices.Clone(ys), pf.Rehearsal)
+	}
+	for _, h := range ys {
 		if ref, ok := want(h, e.spec.To, string(e.spec.Edition)); ok {
 			pf.PkgY[h] = ref
 		}

@@ -115,6 +115,9 @@ type Report struct {
 	// migrations finish` ran.
 	Order  string            `json:"order,omitempty"`
 	Backup *fleet.BackupInfo `json:"backup,omitempty"`
+	// Rehearsal is the rehearsal's figures (rehearsal.go), beside the
+	// real run's in Timeline.
+	Rehearsal *RehearsalResult `json:"rehearsal,omitempty"`
 	// BackupsPruned are older runs' backups deleted by backup retention.
 	BackupsPruned   []string  `json:"backups_pruned,omitempty"`
 	PointOfNoReturn bool      `json:"point_of_no_return_passed"`

@@ -186,7 +186,7 @@ func (e *engine) failed(ctx context.Context, started time.Time, phases []phase, 
 	e.mu.Lock()
 	for _, p := range e.started {
 		switch p.name() {
-		case PhasePreflight, PhaseLock, PhaseBackup, PhaseBeforeStop:
+		case PhasePreflight, PhaseLock, PhaseBackup, PhaseRehearsal, PhaseBeforeStop:
 		default:
 			changed = true
 		}
@@ -339,6 +339,10 @@ func (e *engine) finish(started time.Time, o Outcome, err, rerr error) *Report {
 	if e.backup != nil {
 		b := *e.backup
 		r.Backup = &b
+	}
+	if e.rehearsal != nil {
+		rh := *e.rehearsal
+		r.Rehearsal = &rh
 	}
 	if tr, ok := e.conn.(fleet.TransportReporter); ok {
 		t := tr.Transport()

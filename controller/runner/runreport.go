@@ -120,6 +120,10 @@ func ReportFromJournal(recs []journal.Record, dir string) *Report {
 	if st.Data("backup-check", &b) && b.Path != "" || st.Data("backup", &b) && b.Path != "" {
 		r.Backup = &b
 	}
+	var rh RehearsalResult
+	if st.Data(string(rehearsalStep), &rh) && rh.Host != "" {
+		r.Rehearsal = &rh
+	}
 	steps := map[string][]StepResult{}
 	started := map[string]time.Time{}
 	phases := map[string]*PhaseResult{}

@@ -102,6 +102,11 @@ func TestEveryInventoryAttributeReachesTheCode(t *testing.T) {
 		"kong.admin_token_env":     tokenOf(t, sb) == "tok-env9",
 		"kong.keyring_export_file": strings.HasSuffix(s.KeyringExportFile, "keyring9.json"),
 
+		"load_balancer.host":          s.LB != nil && s.LB.Host == "db9",
+		"load_balancer.backend":       s.LB != nil && s.LB.Backend == "be9",
+		"load_balancer.drain_timeout": s.LB != nil && s.LB.DrainTimeout == 39*time.Second,
+		"host.lb_server":              s.LB != nil && s.LB.Servers["k1"] == "k1srv9" && s.LB.Servers["k2"] == "k2",
+
 		"preflight.accept": slices.Equal(s.AcceptConf, []string{"nine_key"}),
 
 		"ssh.concurrency":        s.Concurrency == 9 && s.limit(bastionLimit) == 9 && s.limit(startLimit) == 9 && s.limit(nodeLimit) == 18,

@@ -31,6 +31,11 @@ type Spec struct {
 	DataPlanes    []string
 	MigrationHost string
 	ToolsHost     string
+	// Rehearsal is the host of role rehearsal ("" none): Y's migrations
+	// are rehearsed there on a scratch copy of the database (rehearsal.go).
+	// NoRehearsal skips it (--no-rehearsal).
+	Rehearsal   string
+	NoRehearsal bool
 	// MigrationsDBTimeout and MigrationsLockTimeout override the sized
 	// --db-timeout and --lock-timeout (migtimeouts.go); 0 = sized.
 	MigrationsDBTimeout, MigrationsLockTimeout time.Duration
@@ -80,6 +85,11 @@ type Spec struct {
 	// package sizes are unknown (repository source); with local package
 	// files the need is measured from their sizes.
 	MinDiskFree int64
+
+	// LB is the load balancer in front of the nodes (nil: none): each
+	// node is drained there before it stops and set ready once it serves
+	// (lbdrain.go).
+	LB *LBSpec
 }
 
 // HostSpec is one inventory host as the controller sees it.

@@ -85,6 +85,9 @@ func SpecFromInventory(inv *inventory.Inventory, limit string, wholeFleet bool) 
 			s.Spares = append(s.Spares, h.Name)
 		}
 	}
+	if rs := inv.HostsWithRole(inventory.RoleRehearsal); len(rs) > 0 {
+		s.Rehearsal = rs[0].Name
+	}
 	s.NewHosts = len(s.Spares) > 0
 	if s.NewHosts {
 		s.MigrationHost = s.Spares[0]
@@ -126,6 +129,7 @@ func SpecFromInventory(inv *inventory.Inventory, limit string, wholeFleet bool) 
 		p := HookPoint(hk.Event)
 		s.Hooks[p] = append(s.Hooks[p], spec)
 	}
+	s.LB = lbSpecOf(inv, in)
 	if v := inv.Verify; v != nil {
 		s.Verify.Soak = v.Soak
 		s.Verify.Interval = v.Health.Interval

@@ -19,6 +19,7 @@ type adapterWorld struct {
 	settingstest.World
 	k1, k2 *sshremote.Config
 	node   *agentNode
+	lb     *haproxyLB
 	dbConn agentproto.DBConn
 }
 
@@ -46,6 +47,12 @@ func adapterOf(t *testing.T, w settingstest.World) adapterWorld {
 		t.Fatal(err)
 	}
 	a.node = n.(*agentNode)
+	sc.hosts["db9"] = &agentHost{name: "db9"}
+	lb, err := sc.LoadBalancer(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.lb = lb.(*haproxyLB)
 	return a
 }
 
@@ -90,6 +97,7 @@ func TestAdapterAttributesReachTheConnector(t *testing.T) {
 		"ssh.become.password_env":       a.k1.Become != nil && string(a.k1.Become.Password) == "bpw9",
 		"ssh.become.password_file":      a.k2.Become != nil && string(a.k2.Become.Password) == "bpw8", // the same decoder as host.ssh's
 		"upgrade.kong_conf":             a.node.conf == "/etc/kong9/kong.conf",
+		"load_balancer.socket":          a.lb.socket == "/run/hap9.sock" && a.lb.backend == "be9",
 		"upgrade.prefix":                a.node.prefix == "/opt/kong9",
 		"upgrade.service_manager":       a.node.manager == agentproto.ManagerSystemd && b.node.manager == agentproto.ManagerKongCLI,
 		"upgrade.service_env_file":      b.node.envFile == "/etc/kong9/env",

@@ -123,6 +123,15 @@ func renderInventory(st *State) string {
 	w("  smoke {\n    path   = \"/lab\"\n    host   = \"\"\n    status = 200\n  }\n")
 	w("  gate {\n    max_error_rate = 0.01\n  }\n}\n")
 
+	if o.LB {
+		w("\nload_balancer \"haproxy\" {\n")
+		w("  host          = %s\n", hclString(LBHostName))
+		w("  backend       = %s\n", hclString(LBBackend))
+		w("  socket        = %s\n", hclString(LBSocket))
+		w("  drain_timeout = \"30s\"\n")
+		w("}\n")
+	}
+
 	if o.RBAC {
 		w("\nkong {\n  admin_token_file = %s\n}\n", hclString(AdminTokenFile))
 	}

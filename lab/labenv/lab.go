@@ -253,6 +253,13 @@ func (l *Lab) build(ctx context.Context) error {
 		}
 	}
 	l.logf("database bootstrapped, Kong started on %d hosts in %.1fs", len(kongs), time.Since(t2).Seconds())
+	if o.LB {
+		t3 := time.Now()
+		if err := l.startLB(ctx); err != nil {
+			return err
+		}
+		l.logf("haproxy up on %s in front of %d proxies in %.1fs", LBHostName, len(l.lbServers()), time.Since(t3).Seconds())
+	}
 	return nil
 }
 
@@ -376,6 +383,11 @@ func (l *Lab) check(ctx context.Context) error {
 		}
 		return nil
 	})
+	if l.st.Options.LB {
+		if _, lberr := l.LBStatus(ctx); lberr != nil {
+			errs = append(errs, fmt.Errorf("host %s: haproxy does not answer: %w", LBHostName, lberr))
+		}
+	}
 	return errors.Join(append(errs, err)...)
 }
 

@@ -119,6 +119,7 @@ func TestInventoryLoads(t *testing.T) {
 		"enterprise": {Edition: "enterprise", Nodes: 1},
 		"rbac":       {Edition: "enterprise", Nodes: 1, RBAC: true},
 		"envconf":    {Nodes: 2, EnvConf: true},
+		"lb":         {Nodes: 3, LB: true},
 	}
 	for name, o := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -146,6 +147,9 @@ func TestInventoryLoads(t *testing.T) {
 			}
 			if got := inv.Kong != nil && inv.Kong.AdminToken.File == tokenFile; got != o.RBAC {
 				t.Errorf("kong.admin_token_file = %+v with RBAC %v", inv.Kong, o.RBAC)
+			}
+			if lb := inv.LoadBalancer; (lb != nil) != o.LB || (lb != nil && (lb.Host != LBHostName || lb.Backend != LBBackend || lb.Socket != LBSocket)) {
+				t.Errorf("load_balancer %+v with LB %v", lb, o.LB)
 			}
 			if len(inv.Hosts) != len(st.Hosts) {
 				t.Errorf("inventory has %d hosts, want %d", len(inv.Hosts), len(st.Hosts))

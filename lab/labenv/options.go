@@ -98,6 +98,12 @@ type Options struct {
 	// bootstrapped Kong schema) that an upgrade must leave untouched
 	// (kong-reference 9.2).
 	EnvConf bool `json:"envconf"`
+	// LB adds a host "lb" running Debian's HAProxy in front of the Kong
+	// proxies (the data planes in hybrid mode): frontend :8000, one
+	// backend "kong" with a server per node, health-checked on the proxy
+	// port, its runtime API at /run/haproxy/admin.sock (level admin); the
+	// inventory gains the lb host and a load_balancer block (lb.go).
+	LB bool `json:"lb,omitempty"`
 	// NoSeed skips creating the lab's services and routes.
 	NoSeed bool `json:"no_seed"`
 	// Rows, when not 0, makes the database production-sized: that many
@@ -194,6 +200,9 @@ func (o Options) normalize() (Options, error) {
 	if o.EnvConf && o.Hybrid {
 		return o, errors.New("envconf: not with hybrid labs (their data planes have no database settings); use it with traditional nodes")
 	}
+	if o.LB && o.Bastion {
+		return o, errors.New("lb: not with a bastion (the machine's test clients reach the load balancer directly); use it without BASTION")
+	}
 	if o.User == "" {
 		o.User = "root"
 	}
@@ -247,6 +256,9 @@ func (o Options) fingerprint() string {
 	rows := ""
 	if o.Rows > 0 {
 		rows = fmt.Sprintf(" rows=%d", o.Rows)
+	}
+	if o.LB {
+		rows += " lb=true"
 	}
 	return fmt.Sprintf("id=%d net=/%d nodes=%d from=%s edition=%s bastion=%t user=%s hybrid=%t dps=%d spares=%d disk=%d seed=%t packages=%s format=%s repo=%t",
 		o.ID, NetPrefix, o.Nodes, o.From, o.Edition, o.Bastion, o.User, o.Hybrid, o.DPs, o.Spares, o.DiskMB, !o.NoSeed, o.PackagesDir, o.PackageFormat, o.Repository) + rows

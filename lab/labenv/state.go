@@ -19,6 +19,7 @@ const (
 	KindKong     = "kong" // traditional node, or control plane in hybrid mode
 	KindDP       = "data_plane"
 	KindSpare    = "spare"
+	KindLB       = "load_balancer"
 )
 
 // Host is one lab host as recorded in state.json.
@@ -139,6 +140,9 @@ func plan(o Options) []*Host {
 		b.OuterAddress = b.Address
 	}
 	add("db", KindDatabase, []string{"database"}, addr(groupInfra, 2))
+	if o.LB {
+		add(LBHostName, KindLB, []string{"load_balancer"}, addr(groupInfra, lbLast))
+	}
 	role := "kong"
 	if o.Hybrid {
 		role = "control_plane"

@@ -30,6 +30,7 @@ func Plan(w io.Writer, p *controller.UpgradePlan) error {
 	tw.Flush()
 	writePlanDB(&b, p.Hosts)
 	writePlanMigTimeouts(&b, p.MigrationTimeouts)
+	writePlanRehearsal(&b, p)
 	b.WriteString("\nphases:\n")
 	tw = tabwriter.NewWriter(&b, 0, 2, 2, ' ', 0)
 	for _, ph := range p.Phases {

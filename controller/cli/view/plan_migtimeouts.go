@@ -22,4 +22,7 @@ func writePlanMigTimeouts(b *strings.Builder, mt *controller.MigrationTimeouts) 
 		fmt.Fprintf(b, "  migrations that rewrite them: %s\n", strings.Join(mt.Migrations, ", "))
 	}
 	fmt.Fprintf(b, "  %s\n", mt.Formula)
+	if mt.Rehearsed > 0 {
+		fmt.Fprintf(b, "  the rehearsal's longest migrations command took %s: the run allows at least 3 times it\n", mt.Rehearsed)
+	}
 }

@@ -55,6 +55,7 @@ func Report(w io.Writer, r *controller.Report) error {
 		}
 		b.WriteString("\n")
 	}
+	writeReportRehearsal(&b, r)
 	if len(r.BackupsPruned) > 0 {
 		fmt.Fprintf(&b, "older backups deleted (retention): %s\n", strings.Join(r.BackupsPruned, ", "))
 	}

@@ -65,6 +65,7 @@ host "k1" {
   user     = "admin9"
   roles    = ["kong"]
   tags     = ["edge9"]
+  lb_server = "k1srv9"
   host_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
 }
 
@@ -88,6 +89,13 @@ host "k2" {
       password_file = "become_pw"
     }
   }
+}
+
+load_balancer "haproxy" {
+  host          = "db9"
+  backend       = "be9"
+  socket        = "/run/hap9.sock"
+  drain_timeout = "39s"
 }
 
 group "grp9" {
@@ -223,6 +231,7 @@ var AdapterAttributes = []string{
 	"ssh.connect_timeout", "ssh.keepalive", "ssh.connect_retries",
 	"ssh.become.method", "ssh.become.user", "ssh.become.password_env", "ssh.become.password_file",
 	"upgrade.kong_conf", "upgrade.prefix", "upgrade.service_manager", "upgrade.service_env_file",
+	"load_balancer.socket",
 	"variable.default",
 }
 

@@ -1,0 +1,66 @@
+//go:build !nodeagent
+
+package agent
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/kongctl/kongctl/agent/agentproto"
+)
+
+// scratch drops rehearsal scratch databases (db.scratch) and tells whether
+// the role may create one. It connects to the maintenance database
+// "postgres": a database cannot be dropped from inside itself.
+func (a *Agent) scratch(ctx context.Context, run *opRun, p *agentproto.ScratchParams) (*agentproto.ScratchResult, error) {
+	conn, err := a.connect(ctx, p.DB, "postgres")
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(context.Background())
+	res := &agentproto.ScratchResult{}
+	if p.CheckCreate {
+		var createDB, super bool
+		if err := conn.QueryRow(ctx, "SELECT rolcreatedb, rolsuper FROM pg_roles WHERE rolname = current_user").Scan(&createDB, &super); err != nil {
+			return nil, fmt.Errorf("read the attributes of role %s: %w", p.DB.User, err)
+		}
+		res.CanCreate = createDB || super
+		if !res.CanCreate {
+			res.CreateReason = fmt.Sprintf("role %s has neither CREATEDB nor SUPERUSER, so it cannot create the scratch database", p.DB.User)
+		}
+	}
+	drop := slices.Clone(p.Drop)
+	if p.DropAll {
+		rows, err := conn.Query(ctx, "SELECT datname FROM pg_database WHERE starts_with(datname, $1)", agentproto.RehearsalPrefix)
+		if err != nil {
+			return nil, fmt.Errorf("list scratch databases: %w", err)
+		}
+		names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return nil, fmt.Errorf("list scratch databases: %w", err)
+		}
+		for _, n := range names {
+			if agentproto.IsRehearsalScratch(n) && !slices.Contains(drop, n) {
+				drop = append(drop, n)
+			}
+		}
+	}
+	for _, n := range drop {
+		var exists bool
+		if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", n).Scan(&exists); err != nil {
+			return res, fmt.Errorf("look for scratch database %s: %w", n, err)
+		}
+		if !exists {
+			continue
+		}
+		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{n}.Sanitize()+" WITH (FORCE)"); err != nil {
+			return res, fmt.Errorf("drop scratch database %s: %w", n, err)
+		}
+		run.note("dropped scratch database %s", n)
+		res.Dropped = append(res.Dropped, n)
+	}
+	return res, nil
+}

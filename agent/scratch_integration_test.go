@@ -1,0 +1,67 @@
+//go:build integration
+
+package agent
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/kongctl/kongctl/agent/agentproto"
+	"github.com/kongctl/kongctl/lab/pgtest"
+)
+
+// TestScratchKeepAndDrop: a verify-restore with keep leaves the restored
+// rehearsal copy (its fingerprint the dump's); db.scratch drops it by name
+// or with every rehearsal copy, never another database, and reads whether
+// the role may create one.
+func TestScratchKeepAndDrop(t *testing.T) {
+	s := pgtest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	seedKong(t, ctx, s)
+	a := testAgent(t)
+	db := dbConn(s)
+	admin := agentproto.DBConn{Host: s.Host, Port: s.Port, User: s.SuperUser, Password: s.SuperPassword, Database: "postgres", SSLMode: "disable", BinDir: s.BinDir}
+
+	bk, rep := call[agentproto.BackupResult](t, a, agentproto.OpBackup, agentproto.BackupParams{DB: db, Name: "rehearsal.dump"})
+	if bk == nil {
+		t.Fatalf("backup: %+v", rep.Error)
+	}
+	// Keep is for rehearsal names only.
+	if _, rep := call[agentproto.VerifyRestoreResult](t, a, agentproto.OpVerifyRestore, agentproto.VerifyRestoreParams{DB: db, Path: bk.Path, SHA256: bk.SHA256, Admin: &admin, Scratch: "kong", Keep: true}); rep.Error == nil {
+		t.Fatal("keep of a non-rehearsal database accepted")
+	}
+	for _, name := range []string{"kongctl_rehearsal_run1", "kongctl_rehearsal_run2"} {
+		vr, rep := call[agentproto.VerifyRestoreResult](t, a, agentproto.OpVerifyRestore, agentproto.VerifyRestoreParams{DB: db, Path: bk.Path, SHA256: bk.SHA256, Admin: &admin, Scratch: name, Keep: true})
+		if vr == nil || vr.Dropped || vr.Fingerprint.SHA256 != bk.Fingerprint.SHA256 {
+			t.Fatalf("keep %s: %+v %+v", name, vr, rep.Error)
+		}
+	}
+	copyDB := db
+	copyDB.Database = "kongctl_rehearsal_run1"
+	fp, rep := call[agentproto.Fingerprint](t, a, agentproto.OpDBFingerprint, agentproto.FingerprintParams{DB: copyDB})
+	if fp == nil || fp.SHA256 != bk.Fingerprint.SHA256 {
+		t.Fatalf("the kept copy's fingerprint: %+v %+v", fp, rep.Error)
+	}
+
+	r, rep := call[agentproto.ScratchResult](t, a, agentproto.OpScratch, agentproto.ScratchParams{DB: db, Drop: []string{"kongctl_rehearsal_run1", "kongctl_rehearsal_gone"}, CheckCreate: true})
+	if r == nil || !slices.Equal(r.Dropped, []string{"kongctl_rehearsal_run1"}) {
+		t.Fatalf("drop by name: %+v %+v", r, rep.Error)
+	}
+	if !r.CanCreate && r.CreateReason == "" {
+		t.Error("no reason given for a role that cannot create databases")
+	}
+	if _, rep := call[agentproto.ScratchResult](t, a, agentproto.OpScratch, agentproto.ScratchParams{DB: db, Drop: []string{"kong"}}); rep.Error == nil || rep.Error.Code != agentproto.CodeInvalid {
+		t.Fatalf("dropping a non-scratch database: %+v", rep.Error)
+	}
+	r, rep = call[agentproto.ScratchResult](t, a, agentproto.OpScratch, agentproto.ScratchParams{DB: admin, DropAll: true, CheckCreate: true})
+	if r == nil || !slices.Equal(r.Dropped, []string{"kongctl_rehearsal_run2"}) || !r.CanCreate {
+		t.Fatalf("drop all as the superuser: %+v %+v", r, rep.Error)
+	}
+	// Kong's own database is still there.
+	if fp, _ := call[agentproto.Fingerprint](t, a, agentproto.OpDBFingerprint, agentproto.FingerprintParams{DB: db}); fp == nil {
+		t.Fatal("Kong's database gone")
+	}
+}

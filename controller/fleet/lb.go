@@ -1,0 +1,39 @@
+package fleet
+
+import "context"
+
+// Load balancer server states kongctl sets (HAProxy's runtime API names).
+const (
+	LBReady = "ready" // in the load balancing
+	LBDrain = "drain" // no new connections; established ones run on
+)
+
+// LoadBalancer is the load balancer in front of the Kong nodes, reached
+// through its runtime API on its host. Errors name the host and the
+// operation.
+type LoadBalancer interface {
+	// Servers lists the servers of the inventory's backend; an error
+	// when the backend does not exist.
+	Servers(ctx context.Context) ([]LBServer, error)
+	// SetState sets a server's administrative state: LBReady or LBDrain.
+	SetState(ctx context.Context, server, state string) error
+}
+
+// LBServer is one server of the backend as the load balancer reports it.
+type LBServer struct {
+	Name string `json:"name"`
+	// Status is the load balancer's own word ("UP", "DOWN", "DRAIN",
+	// "MAINT", "no check").
+	Status string `json:"status"`
+	// Sessions are the server's current sessions (HAProxy's scur).
+	Sessions int `json:"sessions"`
+	// Drain is set while the server is in state drain (set by kongctl or
+	// by hand), whatever its health.
+	Drain bool `json:"drain"`
+}
+
+// LBConnector is implemented by connectors that reach the inventory's
+// load balancer (the SSH connector, when the inventory has one).
+type LBConnector interface {
+	LoadBalancer(ctx context.Context) (LoadBalancer, error)
+}

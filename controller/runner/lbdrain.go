@@ -1,0 +1,173 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/kongctl/kongctl/controller/fleet"
+	"github.com/kongctl/kongctl/inventory"
+)
+
+// LBSpec is the load balancer in front of the nodes (inventory
+// load_balancer): kongctl drains a node there before it stops it and
+// sets it ready again once it serves.
+type LBSpec struct {
+	Host    string // the inventory host it runs on
+	Backend string
+	// DrainTimeout bounds the wait for a drained node's sessions to end;
+	// the node is stopped then anyway (a warning says how many were left).
+	DrainTimeout time.Duration
+	// Servers maps each proxying node (traditional nodes and data planes;
+	// control planes proxy nothing) to its server in Backend.
+	Servers map[string]string
+}
+
+// lbSpecOf is inv's load balancer for the selected hosts (nil: none).
+func lbSpecOf(inv *inventory.Inventory, in func(*inventory.Host) bool) *LBSpec {
+	lb := inv.LoadBalancer
+	if lb == nil {
+		return nil
+	}
+	s := &LBSpec{Host: lb.Host, Backend: lb.Backend, DrainTimeout: lb.DrainTimeout, Servers: map[string]string{}}
+	for _, h := range inv.KongHosts() {
+		if in(h) && !h.Has(inventory.RoleControlPlane) {
+			s.Servers[h.Name] = h.LBServerOf()
+		}
+	}
+	return s
+}
+
+// The load balancer's steps: a node drained before its stop, set ready
+// once it serves Y, and (undo) set ready again once it serves X.
+const (
+	lbDrainSteps     hostSteps = "lb/drain/"
+	lbReadySteps     hostSteps = "lb/ready/"
+	lbUndoReadySteps hostSteps = "rollback/lb-ready/"
+	lbUndoDrainSteps hostSteps = "rollback/lb-drain/"
+)
+
+// lbPoll is how often a draining node's sessions are read.
+const lbPoll = 250 * time.Millisecond
+
+// lbServer is h's server in the load balancer; false when no load
+// balancer fronts h.
+func (e *engine) lbServer(h string) (string, bool) {
+	if e.spec.LB == nil {
+		return "", false
+	}
+	s, ok := e.spec.LB.Servers[h]
+	return s, ok
+}
+
+// loadBalancer connects to the inventory's load balancer.
+func (e *engine) loadBalancer(ctx context.Context) (fleet.LoadBalancer, error) {
+	lc, ok := e.conn.(fleet.LBConnector)
+	if !ok {
+		return nil, errors.New("this connector reaches no load balancer")
+	}
+	lb, err := lc.LoadBalancer(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("connect to the load balancer on %s: %w", e.spec.LB.Host, fleet.ConnectFailed(err))
+	}
+	return lb, nil
+}
+
+// lbStep runs fn on h's server in the load balancer as the journaled
+// step key; nothing when no load balancer fronts h.
+func (e *engine) lbStep(ctx context.Context, ph PhaseName, key StepKey, h string, fn func(ctx context.Context, lb fleet.LoadBalancer, srv string) (any, error)) error {
+	srv, ok := e.lbServer(h)
+	if !ok {
+		return nil
+	}
+	return e.step(ctx, ph, key, h, func(ctx context.Context) (any, error) {
+		lb, err := e.loadBalancer(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return fn(ctx, lb, srv)
+	})
+}
+
+// lbDrainData is what the journal keeps of a drain.
+type lbDrainData struct {
+	Server   string  `json:"server"`
+	Waited   float64 `json:"waited_seconds"`
+	Sessions int     `json:"sessions_left"`
+}
+
+// lbDrain drains h in the load balancer as the journaled step key (no
+// new connections) and waits until its sessions end, at most the drain
+// timeout: then h may stop without cutting a request.
+func (e *engine) lbDrain(ctx context.Context, ph PhaseName, key StepKey, h string) error {
+	return e.lbStep(ctx, ph, key, h, func(ctx context.Context, lb fleet.LoadBalancer, srv string) (any, error) {
+		if err := lb.SetState(ctx, srv, fleet.LBDrain); err != nil {
+			return nil, fmt.Errorf("drain %s (server %s/%s) in the load balancer: %w", h, e.spec.LB.Backend, srv, err)
+		}
+		t0 := e.clk.Now()
+		deadline := t0.Add(e.spec.LB.DrainTimeout)
+		for {
+			n, err := lbSessions(ctx, lb, srv)
+			if err != nil {
+				return nil, fmt.Errorf("drain %s in the load balancer: %w", h, err)
+			}
+			d := lbDrainData{Server: srv, Waited: e.clk.Now().Sub(t0).Seconds(), Sessions: n}
+			if n == 0 {
+				return d, nil
+			}
+			if !e.clk.Now().Before(deadline) {
+				e.find(Finding{Severity: SevWarning, Code: "lb-drain-timeout", Host: h,
+					Message: fmt.Sprintf("%d session(s) still on server %s/%s after the drain timeout (%s): stopping the node anyway", n, e.spec.LB.Backend, srv, e.spec.LB.DrainTimeout),
+					Fix:     "raise load_balancer.drain_timeout if requests take longer than it"})
+				return d, nil
+			}
+			if err := e.clk.Sleep(ctx, lbPoll); err != nil {
+				return nil, err
+			}
+		}
+	})
+}
+
+// lbSessions is server srv's current sessions.
+func lbSessions(ctx context.Context, lb fleet.LoadBalancer, srv string) (int, error) {
+	servers, err := lb.Servers(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for _, s := range servers {
+		if s.Name == srv {
+			return s.Sessions, nil
+		}
+	}
+	return 0, fmt.Errorf("no server %s in the backend", srv)
+}
+
+// lbReady sets h ready in the load balancer (it serves again) as the
+// journaled step key.
+func (e *engine) lbReady(ctx context.Context, ph PhaseName, key StepKey, h string) error {
+	return e.lbStep(ctx, ph, key, h, func(ctx context.Context, lb fleet.LoadBalancer, srv string) (any, error) {
+		if err := lb.SetState(ctx, srv, fleet.LBReady); err != nil {
+			return nil, fmt.Errorf("set %s (server %s/%s) ready in the load balancer: %w", h, e.spec.LB.Backend, srv, err)
+		}
+		return nil, nil
+	})
+}
+
+// lbUndoReady sets h ready again on rollback: once X serves on it, or at
+// once when it was drained but never stopped. A failure is a warning: the
+// rollback goes on, and the report says which server to enable by hand.
+func (e *engine) lbUndoReady(ctx context.Context, ph PhaseName, h string) {
+	if _, ok := e.lbServer(h); !ok || !e.stepStarted(lbDrainSteps.of(h)) {
+		return
+	}
+	key := lbUndoReadySteps.of(h)
+	if e.j != nil && stepDone(e.j.State(), key) {
+		return
+	}
+	if err := e.lbReady(ctx, ph, key, h); err != nil {
+		srv, _ := e.lbServer(h)
+		e.find(Finding{Severity: SevWarning, Code: "lb-ready", Host: h, Message: e.red.err(err),
+			Fix: fmt.Sprintf("set it ready by hand: echo 'set server %s/%s state ready' | socat stdio <socket> on %s", e.spec.LB.Backend, srv, e.spec.LB.Host)})
+	}
+}
