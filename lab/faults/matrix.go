@@ -55,8 +55,10 @@ const (
 	FaultKill           Fault = "controller-kill"   // kongctl SIGKILLed, then resumed
 )
 
-// Faults in the order of the matrix.
-var Faults = []Fault{FaultSSHCut, FaultNetworkCut, FaultKongRefuse, FaultMigrationFail, FaultMigrationCrash, FaultDBDown, FaultDiskFull, FaultKill}
+// Faults in the order of the matrix (the second round's rows, in
+// matrix_more.go, last).
+var Faults = []Fault{FaultSSHCut, FaultNetworkCut, FaultKongRefuse, FaultMigrationFail, FaultMigrationCrash, FaultDBDown, FaultDiskFull, FaultKill,
+	FaultSIGINT, FaultSIGTERM, FaultDBRestart, FaultHookFail, FaultHookHang, FaultHookFlood, FaultToolsReboot}
 
 // Outcome is how a cell ended once every command the runs asked for was run.
 type Outcome string
@@ -82,6 +84,10 @@ type Trigger struct {
 	// delay: a fixed delay misses the command on a loaded machine. When
 	// the phase ends first, the fault is injected then.
 	Migrating bool
+	// Process waits, after the event, until a process of that name runs
+	// on the cell's host (pg_dump on the tools host) before the delay;
+	// when the phase ends first, the fault is injected then.
+	Process string
 }
 
 func (t Trigger) String() string {
@@ -91,6 +97,9 @@ func (t Trigger) String() string {
 	s := t.Event + " " + t.Phase
 	if t.Migrating {
 		s += ", once kong migrations holds its lock"
+	}
+	if t.Process != "" {
+		s += ", once " + t.Process + " runs"
 	}
 	if t.Delay > 0 {
 		s += fmt.Sprintf(" +%s", t.Delay)
@@ -123,6 +132,12 @@ type Cell struct {
 	ClearOnRollback bool
 	// Quick cells run in `make test`.
 	Quick bool
+	// WantFirst are the exit codes the first command may end with (nil =
+	// any): a signal must pause the run (4), a failing hook roll it back
+	// (3).
+	WantFirst []int
+	// Hook is added to the cell's inventory (hook cells).
+	Hook *HookFault
 }
 
 // Name is "phase/fault".
@@ -243,6 +258,7 @@ func cell(p Phase, f Fault) Cell {
 			c.NA = fmt.Sprintf("no Kong migration runs during %s (only `kong migrations list`, which the migration cells cover)", p)
 		}
 	}
+	c = moreCell(c)
 	switch c.Name() {
 	case "migrate-up/migration-fail", "start/kong-refuse-start", "install/controller-kill", "stop/network-cut", "backup/db-unreachable":
 		c.Quick = true

@@ -28,13 +28,13 @@ func TestMatrixIsComplete(t *testing.T) {
 		if c.Quick {
 			quick++
 		}
-		if c.Fault != FaultKill && c.Host == "" {
+		if c.Fault != FaultKill && c.Fault != FaultSIGINT && c.Fault != FaultSIGTERM && c.Host == "" {
 			t.Errorf("%s: no host", c.Name())
 		}
 		if (c.Fault == FaultKongRefuse || c.Fault == FaultMigrationFail || c.Fault == FaultMigrationCrash) && c.Line == "" {
 			t.Errorf("%s: simulator fault without a fault.env line", c.Name())
 		}
-		if c.Fault == FaultKill && c.Trigger.Phase == "" {
+		if (c.Fault == FaultKill || c.Fault == FaultSIGINT || c.Fault == FaultSIGTERM) && c.Trigger.Phase == "" {
 			t.Errorf("%s: a kill needs a phase to happen in", c.Name())
 		}
 	}

@@ -57,6 +57,9 @@ type Result struct {
 	Reason  string  `json:"reason,omitempty"`
 	Seconds float64 `json:"seconds,omitempty"`
 	Dir     string  `json:"dir,omitempty"`
+	// MaxRSSMB is kongctl's peak resident memory over the cell's
+	// commands, in MiB (from wait4's rusage).
+	MaxRSSMB float64 `json:"max_rss_mb,omitempty"`
 }
 
 func (r *Runner) logf(format string, args ...any) {
@@ -94,6 +97,7 @@ type cmdResult struct {
 	report   *report
 	rollback bool // a rollback-* phase started
 	events   int
+	maxRSS   int64 // peak RSS in bytes
 }
 
 // Run runs one cell and returns its result. The lab is brought back to X
@@ -126,7 +130,7 @@ func (r *Runner) Run(ctx context.Context, c Cell) Result {
 	if err != nil {
 		return fail(err)
 	}
-	inv, err := r.cellInventory()
+	inv, err := r.cellInventory(c.Hook)
 	if err != nil {
 		return fail(err)
 	}
@@ -139,6 +143,7 @@ func (r *Runner) Run(ctx context.Context, c Cell) Result {
 	state := filepath.Join(dir, "state")
 	out, err := r.drive(ctx, c, dir, state, inv)
 	res.Steps = out.steps
+	res.MaxRSSMB = float64(out.maxRSS) / (1 << 20)
 	// Whatever happened, the lab is healed for the checks and the reset.
 	r.HealAll(context.WithoutCancel(ctx))
 	if err != nil {
@@ -146,6 +151,9 @@ func (r *Runner) Run(ctx context.Context, c Cell) Result {
 	}
 	res.Outcome = out.outcome
 	if err := r.check(ctx, out.outcome, before); err != nil {
+		return fail(fmt.Errorf("ended %s (%s) but: %w", out.outcome, strings.Join(out.steps, ", "), err))
+	}
+	if err := r.checkMore(ctx, c, state, out.maxRSS); err != nil {
 		return fail(fmt.Errorf("ended %s (%s) but: %w", out.outcome, strings.Join(out.steps, ", "), err))
 	}
 	res.Passed = ptr(true)
@@ -161,6 +169,7 @@ func (r *Runner) Run(ctx context.Context, c Cell) Result {
 type driveOut struct {
 	outcome Outcome
 	steps   []string
+	maxRSS  int64
 }
 
 // drive runs `kongctl upgrade` with the fault, then every command the runs
@@ -180,9 +189,15 @@ func (r *Runner) drive(ctx context.Context, c Cell, dir, state, inv string) (dri
 		} else {
 			out.steps = append(out.steps, fmt.Sprintf("%s=%d", label, cr.code))
 		}
+		out.maxRSS = max(out.maxRSS, cr.maxRSS)
 		r.HealAll(context.WithoutCancel(ctx))
 		if err != nil {
 			return out, err
+		}
+		if attempt == 0 {
+			if err := wantFirst(c, cr); err != nil {
+				return out, err
+			}
 		}
 		switch {
 		case cr.killed:
@@ -216,12 +231,12 @@ func (r *Runner) drive(ctx context.Context, c Cell, dir, state, inv string) (dri
 			out.outcome = OutRolledBack
 			return out, nil
 		case 4:
-			// Paused: the report must name the exact command.
-			want := "kongctl upgrade -i " + inv + " --resume"
-			if !strings.Contains(rep.Next, want) {
-				return out, fmt.Errorf("%s paused; its next step %q does not name %q", label, rep.Next, want)
+			// Paused: the report must name the exact command; resume
+			// when it names it, else roll back when that is the way.
+			args = pausedNext(rep.Next, inv)
+			if args == nil {
+				return out, fmt.Errorf("%s paused; its next step %q names neither %q nor %q", label, rep.Next, "kongctl upgrade -i "+inv+" --resume", "kongctl rollback -i "+inv)
 			}
-			args = []string{"upgrade", "-i", inv, "--resume", "--yes", "-o", "json"}
 		case 1:
 			if m := unlockRE.FindStringSubmatch(rep.Next); m != nil && m[1] == inv {
 				// Nothing changed but the lock stayed: clear it as told.
@@ -335,9 +350,9 @@ func (r *Runner) kongctl(ctx context.Context, c *Cell, base, state string, args 
 			}
 		}
 		if c != nil && !inj.fired && matches(c.Trigger, ev) {
-			if c.Trigger.Migrating {
+			if c.Trigger.Migrating || c.Trigger.Process != "" {
 				phaseEnded = make(chan struct{})
-				inj.fireWhenMigrating(ctx, phaseEnded)
+				inj.fireWhenReady(ctx, phaseEnded)
 			} else if err := inj.fireAfter(ctx, c.Trigger.Delay); err != nil && injErr == nil {
 				injErr = err
 			}
@@ -351,6 +366,7 @@ func (r *Runner) kongctl(ctx context.Context, c *Cell, base, state string, args 
 		close(phaseEnded)
 	}
 	err = cmd.Wait()
+	cr.maxRSS = maxRSS(cmd.ProcessState)
 	inj.wait()
 	inj.heal(context.WithoutCancel(ctx))
 	var ee *exec.ExitError
@@ -421,17 +437,25 @@ func (in *injection) fireAfter(ctx context.Context, d time.Duration) error {
 	return nil
 }
 
-// fireWhenMigrating injects, in the background, once Kong's migrations
-// lock row exists (plus the trigger's delay), or when ended is closed
-// (the phase ended, or kongctl exited) if that comes first.
-func (in *injection) fireWhenMigrating(ctx context.Context, ended <-chan struct{}) {
+// fireWhenReady injects, in the background, once Kong's migrations lock
+// row exists (Trigger.Migrating) or the trigger's process runs on the
+// cell's host (Trigger.Process), plus the trigger's delay; or when ended
+// is closed (the phase ended, or kongctl exited) if that comes first.
+func (in *injection) fireWhenReady(ctx context.Context, ended <-chan struct{}) {
 	in.fired = true
 	in.wg.Add(1)
 	go func() {
 		defer in.wg.Done()
-		seen := in.r.waitMigrationsLock(ctx, ended)
+		var seen bool
+		what := "kong migrations' lock"
+		if p := in.c.Trigger.Process; p != "" {
+			what = p + " on " + in.c.Host
+			seen = in.r.waitProcess(ctx, in.c.Host, p, ended)
+		} else {
+			seen = in.r.waitMigrationsLock(ctx, ended)
+		}
 		if !seen {
-			in.r.logf("%s: kong migrations' lock not seen before the phase ended; injecting now", in.c.Name())
+			in.r.logf("%s: %s not seen before the phase ended; injecting now", in.c.Name(), what)
 		} else if sleep(ctx, in.c.Trigger.Delay) != nil {
 			return
 		}
@@ -454,33 +478,25 @@ func (r *Runner) waitMigrationsLock(ctx context.Context, ended <-chan struct{}) 
 			conn.Close(context.Background())
 		}
 	}()
-	for {
+	return pollUntil(ctx, ended, 50*time.Millisecond, func() bool {
 		if conn == nil {
 			cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			conn, _ = pgx.Connect(cctx, dsn)
 			cancel()
 		}
-		if conn != nil {
-			var n int
-			qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			err := conn.QueryRow(qctx, `SELECT count(*) FROM public.locks WHERE key = 'migrations'`).Scan(&n)
-			cancel()
-			if err == nil && n > 0 {
-				return true
-			}
-			if err != nil {
-				conn.Close(context.Background())
-				conn = nil
-			}
-		}
-		select {
-		case <-ended:
+		if conn == nil {
 			return false
-		case <-ctx.Done():
-			return false
-		case <-time.After(50 * time.Millisecond):
 		}
-	}
+		var n int
+		qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := conn.QueryRow(qctx, `SELECT count(*) FROM public.locks WHERE key = 'migrations'`).Scan(&n)
+		cancel()
+		if err != nil {
+			conn.Close(context.Background())
+			conn = nil
+		}
+		return err == nil && n > 0
+	})
 }
 
 func (in *injection) fire(ctx context.Context) error {
@@ -561,6 +577,9 @@ func (r *Runner) inject(ctx context.Context, c *Cell, kongctlPID int) (func(cont
 		}
 		return func(ctx context.Context) error { return r.removeFault(ctx, c.Host, c.Line) }, nil
 	}
+	if heal, ok, err := r.injectMore(ctx, c, kongctlPID); ok {
+		return heal, err
+	}
 	return nil, fmt.Errorf("unknown fault %q", c.Fault)
 }
 
@@ -574,15 +593,15 @@ func (r *Runner) cutSSH(ctx context.Context, name string) error {
 	if err := r.Lab.KillSSHD(ctx, name); err != nil {
 		return err
 	}
-	for _, pid := range sshdSessions(h.NetNS) {
+	for _, pid := range procsIn(h.NetNS, "sshd") {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
 	return nil
 }
 
-// sshdSessions lists the sshd processes in the network namespace with
-// inode netns (the per-connection sshd of a lab host).
-func sshdSessions(netns uint64) []int {
+// procsIn lists the processes named comm in the network namespace with
+// inode netns (the per-connection sshd of a lab host, its pg_dump).
+func procsIn(netns uint64, comm string) []int {
 	ents, _ := os.ReadDir("/proc")
 	var pids []int
 	for _, e := range ents {
@@ -590,8 +609,8 @@ func sshdSessions(netns uint64) []int {
 		if err != nil {
 			continue
 		}
-		comm, err := os.ReadFile(filepath.Join("/proc", e.Name(), "comm"))
-		if err != nil || strings.TrimSpace(string(comm)) != "sshd" {
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "comm"))
+		if err != nil || strings.TrimSpace(string(b)) != comm {
 			continue
 		}
 		var st syscall.Stat_t
@@ -642,7 +661,7 @@ var soakRE = regexp.MustCompile(`(?m)^(\s*soak\s*=\s*)"[^"]*"`)
 
 // cellInventory writes the lab's inventory with a short soak beside it
 // (relative paths in it stay valid) and returns its path.
-func (r *Runner) cellInventory() (string, error) {
+func (r *Runner) cellInventory(hook *HookFault) (string, error) {
 	b, err := os.ReadFile(r.Lab.InventoryPath())
 	if err != nil {
 		return "", fmt.Errorf("read the lab inventory: %w", err)
@@ -650,6 +669,7 @@ func (r *Runner) cellInventory() (string, error) {
 	if r.Soak != "" {
 		b = soakRE.ReplaceAll(b, []byte(`${1}"`+r.Soak+`"`))
 	}
+	b = append(b, hookBlock(hook)...)
 	p := filepath.Join(r.Lab.Dir(), "faults-hosts.hcl")
 	if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, b) {
 		return p, nil
@@ -694,7 +714,7 @@ func (r *Runner) Reset(ctx context.Context, state string) error {
 	}
 	{
 		if _, err := os.Stat(state); err == nil {
-			inv, err := r.cellInventory()
+			inv, err := r.cellInventory(nil)
 			if err != nil {
 				return err
 			}

@@ -57,7 +57,7 @@ func resetLab(t *testing.T, ctx context.Context) string {
 	if err := testRunner.Reset(ctx, ""); err != nil {
 		t.Fatalf("reset the lab to X: %v", err)
 	}
-	inv, err := testRunner.cellInventory()
+	inv, err := testRunner.cellInventory(nil)
 	if err != nil {
 		t.Fatal(err)
 	}

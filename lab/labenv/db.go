@@ -120,6 +120,15 @@ func (l *Lab) StartDB(ctx context.Context) error {
 	return nil
 }
 
+// RestartDB restarts PostgreSQL (pg_ctl restart, fast shutdown): every
+// session is cut and the server accepts connections again when it returns.
+func (l *Lab) RestartDB(ctx context.Context) error {
+	if _, err := execIn(ctx, l.DBHost(), nil, l.dbEnv(), l.script("db.sh")+" restart"); err != nil {
+		return fmt.Errorf("host db: restart database: %w", err)
+	}
+	return nil
+}
+
 // DBRunning reports whether PostgreSQL runs on the db host.
 func (l *Lab) DBRunning(ctx context.Context) bool {
 	_, err := execIn(ctx, l.DBHost(), nil, l.dbEnv(), l.script("db.sh")+" status")

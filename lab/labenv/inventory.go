@@ -11,6 +11,10 @@ func hclString(s string) string {
 	return `"` + r.Replace(s) + `"`
 }
 
+// HCLString quotes s as an HCL string literal (for tests that add to a
+// lab's inventory).
+func HCLString(s string) string { return hclString(s) }
+
 func hclList(ss []string) string {
 	q := make([]string, len(ss))
 	for i, s := range ss {

@@ -16,7 +16,7 @@
 #   DB_NAME database to create (default kong)
 #   PG_MAX_CONNECTIONS (default 300)
 #
-# Usage: db.sh init|start|stop|status|sql
+# Usage: db.sh init|start|stop|restart|status|sql
 #   sql: run the SQL on stdin in DB_NAME as the postgres superuser (peer
 #        authentication over the local socket: no password anywhere)
 set -eu
@@ -59,6 +59,13 @@ start() {
 stop() {
 	if ! running; then return 0; fi
 	as_pg "$BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t 60 stop >/dev/null
+}
+
+# restart: a real server restart (pg_ctl restart, fast shutdown): every
+# session is cut, the server comes back at once.
+restart() {
+	prepare_dirs
+	as_pg "$BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -m fast -w -t 60 restart >/dev/null
 }
 
 init() {
@@ -107,6 +114,7 @@ init) init ;;
 sql) sql ;;
 start) start ;;
 stop) stop ;;
+restart) restart ;;
 status) if running; then echo running; else echo stopped; exit 3; fi ;;
-*) echo "usage: db.sh init|start|stop|status|sql" >&2; exit 2 ;;
+*) echo "usage: db.sh init|start|stop|restart|status|sql" >&2; exit 2 ;;
 esac
