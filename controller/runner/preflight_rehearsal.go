@@ -49,6 +49,20 @@ func (e *engine) checkRehearsalHost(ctx context.Context, pf *preflightData) {
 			return
 		}
 	}
+	if len(e.spec.Nodes) > 0 {
+		if why := rehearsalEnvGap(e.spec.Nodes[0], pf.Facts[e.spec.Nodes[0]]); why != "" {
+			if e.plan {
+				pf.RehearsalSkip = why
+				e.find(Finding{Severity: SevWarning, Code: "rehearsal-env", Host: h,
+					Message: "the rehearsal cannot run: " + why + "; the migration times below are estimates",
+					Fix:     "move those settings into kong.conf to rehearse; `kongctl upgrade` asks for --no-rehearsal to go on without it"})
+				return
+			}
+			refuse("rehearsal-env", "the rehearsal cannot run: "+why,
+				"move those settings into kong.conf, or pass --no-rehearsal to upgrade without a rehearsal")
+			return
+		}
+	}
 	if err := e.reachDatabase(ctx, n); err != nil {
 		refuse("rehearsal-database", fmt.Sprintf("cannot reach the database server %s:%d: %s", e.spec.DB.Host, e.spec.DB.Port, e.red.err(err)),
 			"open the database server's port to the rehearsal host (firewall, pg_hba.conf)")

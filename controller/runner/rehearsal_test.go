@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kongctl/kongctl/controller/fleet"
+	"github.com/kongctl/kongctl/controller/upgradepath"
 )
 
 // rehearsalCluster is a 2-node fleet and a rehearsal host rh-1 without Kong.
@@ -305,5 +306,58 @@ func TestUnlockDropsTheScratchCopy(t *testing.T) {
 	}
 	if _, ok := c.scratch[scratchName("20261206T151355Z-a1b2c3")]; ok || len(c.scratch) != 1 {
 		t.Errorf("scratch databases after unlock: %v", c.scratch)
+	}
+}
+
+// TestRehearsalRefusedForEnvConfiguredFleet: the first node takes its
+// database settings from its service environment, which the rehearsal
+// host does not get: the plan says the rehearsal cannot run and why, and
+// the upgrade is refused before any stop unless --no-rehearsal.
+func TestRehearsalRefusedForEnvConfiguredFleet(t *testing.T) {
+	envConf := func(c *fakeCluster) {
+		n := c.nodes["kong-1"]
+		n.envSource = "file /etc/kong/kong.env"
+		n.db = []fleet.ConfSetting{{Key: "pg_host", Value: "db", Source: "kong.conf /etc/kong/kong.conf"},
+			{Key: "pg_password", Value: "set", Source: "environment (file /etc/kong/kong.env)"}}
+	}
+	c, spec := rehearsalCluster(t)
+	envConf(c)
+	p, err := plan(context.Background(), spec, testConfig(c))
+	if err != nil || p.Rehearsal != nil || p.Downtime.Migrations != "estimate" {
+		t.Fatalf("plan: %v rehearsal=%+v %+v", err, p.Rehearsal, p.Downtime)
+	}
+	if !slices.ContainsFunc(p.Findings, func(f Finding) bool {
+		return f.Code == "rehearsal-env" && f.Severity == SevWarning && strings.Contains(f.Message, "pg_password from its service environment (file /etc/kong/kong.env)")
+	}) {
+		t.Errorf("plan findings: %+v", p.Findings)
+	}
+	r, _ := upgrade(context.Background(), spec, testConfig(c))
+	if r.Outcome != Failed || !strings.Contains(r.Error, "rehearsal") || firstStop(c.Calls()) >= 0 {
+		t.Fatalf("upgrade: %s %s", r.Outcome, r.Error)
+	}
+	spec2 := *spec
+	spec2.NoRehearsal = true
+	c2, _ := rehearsalCluster(t)
+	envConf(c2)
+	if r2, _ := upgrade(context.Background(), &spec2, testConfig(c2)); r2.Outcome != Succeeded {
+		t.Errorf("--no-rehearsal: %s %s", r2.Outcome, r2.Error)
+	}
+}
+
+func TestEnvSourced(t *testing.T) {
+	f := fleet.Facts{
+		DB:   []fleet.ConfSetting{{Key: "pg_host", Source: "environment (systemd unit kong.service)"}, {Key: "pg_port", Source: "default"}},
+		Conf: map[string]string{"plugins": "bundled, my-plugin"},
+	}
+	if got := envSourced(f); !slices.Equal(got, []string{"pg_host", "plugins"}) {
+		t.Errorf("envSourced = %q", got)
+	}
+	f = fleet.Facts{Conf: map[string]string{"plugins": "bundled,my-plugin"},
+		ConfEntries: []upgradepath.ConfEntry{{Key: "plugins", Value: "bundled, my-plugin", Line: 3}}}
+	if got := envSourced(f); len(got) != 0 {
+		t.Errorf("kong.conf's own plugins read as the environment's: %q", got)
+	}
+	if got := envSourced(fleet.Facts{Conf: map[string]string{"plugins": "bundled"}}); len(got) != 0 {
+		t.Errorf("the default plugins read as the environment's: %q", got)
 	}
 }
