@@ -297,10 +297,8 @@ func dropMissingIfMisspelt(diags hcl.Diagnostics) hcl.Diagnostics {
 	suggested := map[string]bool{}
 	for _, d := range diags {
 		if d.Summary == "Unsupported argument" || d.Summary == "Extraneous JSON object property" {
-			if _, after, ok := strings.Cut(d.Detail, "Did you mean \""); ok {
-				if name, _, ok := strings.Cut(after, "\""); ok {
-					suggested[name] = true
-				}
+			if name := quoted(d.Detail, `Did you mean "`); name != "" {
+				suggested[name] = true
 			}
 		}
 	}
@@ -310,10 +308,8 @@ func dropMissingIfMisspelt(diags hcl.Diagnostics) hcl.Diagnostics {
 	out := diags[:0:0]
 	for _, d := range diags {
 		if d.Summary == "Missing required argument" {
-			if _, after, ok := strings.Cut(d.Detail, "The argument \""); ok {
-				if name, _, ok := strings.Cut(after, "\""); ok && suggested[name] {
-					continue
-				}
+			if name := quoted(d.Detail, `The argument "`); name != "" && suggested[name] {
+				continue
 			}
 		}
 		out = append(out, d)
@@ -347,4 +343,19 @@ func (d *decoder) durationOf(zeroOK bool) func(*hcl.Attribute) (time.Duration, b
 
 func (d *decoder) choice(allowed ...string) func(*hcl.Attribute) (string, bool) {
 	return func(at *hcl.Attribute) (string, bool) { return d.oneOf(at, allowed...) }
+}
+
+// quoted returns the name hcl quotes after prefix in a diagnostic's
+// detail (the text up to the next double quote), or "" when prefix is
+// not there or the quote is not closed.
+func quoted(s, prefix string) string {
+	_, after, ok := strings.Cut(s, prefix)
+	if !ok {
+		return ""
+	}
+	name, _, ok := strings.Cut(after, `"`)
+	if !ok {
+		return ""
+	}
+	return name
 }

@@ -1,8 +1,6 @@
 package inventory
 
 import (
-	"strings"
-
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -44,14 +42,4 @@ func explainRemoved(diag *hcl.Diagnostic, schema *hcl.BodySchema) {
 			return
 		}
 	}
-}
-
-// quoted returns the text between prefix and the next double quote in s.
-func quoted(s, prefix string) string {
-	_, after, ok := strings.Cut(s, prefix)
-	if !ok {
-		return ""
-	}
-	name, _, _ := strings.Cut(after, `"`)
-	return name
 }
