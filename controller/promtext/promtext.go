@@ -183,9 +183,12 @@ func (h *Histogram) Quantile(q float64) (float64, bool) {
 	}
 	rank := q * total
 	var prevLE, prevN float64
-	for _, b := range h.Buckets {
+	for i, b := range h.Buckets {
 		if b.N >= rank {
-			if b.N == prevN {
+			// The first bucket is taken to start at 0, as Prometheus's
+			// histogram_quantile does; one whose bound is not above 0 has
+			// nothing to interpolate from, and its bound is the answer.
+			if b.N == prevN || i == 0 && b.LE <= 0 {
 				return b.LE, true
 			}
 			return prevLE + (b.LE-prevLE)*(rank-prevN)/(b.N-prevN), true
