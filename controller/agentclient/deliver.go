@@ -70,6 +70,7 @@ func (c *Client) Deliver(ctx context.Context, progress func(int64)) (*Delivery, 
 			return d, fmt.Errorf("deliver agent to %s: %w", host, err)
 		}
 	}
+	c.Close() // a session of an agent delivered before ends
 	c.path, c.sha = final, bin.SHA256
 	hello, err := c.Hello(ctx)
 	if err != nil {

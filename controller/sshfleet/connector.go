@@ -54,7 +54,7 @@ func (c *sshConnector) host(ctx context.Context, name string) (ah *agentHost, er
 		}
 	}()
 	return keycache.Get(&c.mu, c.hosts, name, func() (*agentHost, error) { return c.dialHost(ctx, name) },
-		func(ah *agentHost) { ah.ssh.Close() })
+		func(ah *agentHost) { ah.close() })
 }
 
 // dialHost dials name and delivers the agent there.
@@ -85,6 +85,7 @@ func (c *sshConnector) dialHost(ctx context.Context, name string) (*agentHost, e
 		}
 		ac := newClient(cl)
 		if _, err := ac.Deliver(ctx, nil); err != nil {
+			ac.Close()
 			cl.Close()
 			return nil, nil, err
 		}
@@ -92,6 +93,7 @@ func (c *sshConnector) dialHost(ctx context.Context, name string) (*agentHost, e
 	}
 	d, err := ah.ac.Deliver(ctx, nil)
 	if err != nil {
+		ah.ac.Close()
 		cl.Close()
 		return nil, err
 	}
@@ -228,7 +230,7 @@ func (c *sshConnector) Close() error {
 	defer c.mu.Unlock()
 	var errs []error
 	for _, ah := range c.hosts {
-		errs = append(errs, ah.conn().Close())
+		errs = append(errs, ah.close())
 	}
 	c.hosts = map[string]*agentHost{}
 	return errors.Join(errs...)
