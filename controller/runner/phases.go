@@ -23,6 +23,9 @@ func (e *engine) phaseList(decommission bool) []phase {
 	if after {
 		ps = append(ps, migrateFinishPhase{})
 	}
+	if len(e.spec.rolledDataPlanes()) > 0 {
+		ps = append(ps, dataPlanePhase{})
+	}
 	if decommission {
 		ps = append(ps, decommissionPhase{})
 	}

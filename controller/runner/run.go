@@ -206,7 +206,10 @@ func (e *engine) failed(ctx context.Context, started time.Time, phases []phase, 
 		}
 		return r
 	}
-	if interrupted || e.spec.OnFailure == OnFailurePause {
+	// A failed data-plane batch stops the roll, whatever on_failure says:
+	// the control planes serve Y, verified (phase_dataplanes.go).
+	dpRoll := idx < len(phases) && phases[idx].name() == PhaseDataPlanes
+	if interrupted || e.spec.OnFailure == OnFailurePause || dpRoll {
 		why := "paused after a failure (on_failure = pause)"
 		if interrupted {
 			why = "interrupted"
@@ -214,6 +217,11 @@ func (e *engine) failed(ctx context.Context, started time.Time, phases []phase, 
 		e.stopHeartbeat()
 		_ = e.j.Run("paused", e.red.err(err))
 		r := e.finish(started, Paused, err, nil)
+		if dpRoll && !interrupted {
+			r.Next = e.dpRollStopped()
+			e.emit(progress.Event{Type: progress.Message, Message: r.Next})
+			return r
+		}
 		r.Next = fmt.Sprintf("%s; the fleet lock stays held by run %s. Continue with `kongctl upgrade -i %s --resume`, or undo with `kongctl rollback -i %s`",
 			why, e.runID, orDefault(e.spec.InventoryPath, "INVENTORY"), orDefault(e.spec.InventoryPath, "INVENTORY"))
 		e.emit(progress.Event{Type: progress.Message, Message: r.Next})
@@ -304,7 +312,7 @@ func phaseStarted(st *journal.State, p PhaseName, spec *Spec) bool {
 	prefix := map[PhaseName]string{
 		PhaseStop: string(stopSteps), PhaseInstall: string(installSteps), PhaseMigrateUp: string(migrateUpStep),
 		PhaseMigrateFinish: string(migrateFinishStep), PhaseStart: string(startSteps), PhaseLock: string(lockStep),
-		PhaseDecommission: string(decommissionSteps),
+		PhaseDecommission: string(decommissionSteps), PhaseDataPlanes: "dp/",
 	}[p]
 	if prefix == "" {
 		return false
@@ -379,6 +387,7 @@ func (e *engine) finish(started time.Time, o Outcome, err, rerr error) *Report {
 		}
 		r.Hosts = append(r.Hosts, hr)
 	}
+	r.Hosts = append(r.Hosts, e.dataPlaneReports()...)
 	e.sink.Emit(progress.Event{Time: e.clk.Now(), Type: progress.RunEnd, RunID: e.runID, Status: string(o), Message: r.Error})
 	return r
 }
