@@ -146,7 +146,7 @@ func (e *engine) rollDataPlane(ctx context.Context, h string) error {
 	var started time.Time
 	if err := e.step(ctx, PhaseDataPlanes, dpStartSteps.of(h), h, func(ctx context.Context) (any, error) {
 		started = e.clk.Now()
-		if err := e.startAndWait(ctx, h, e.spec.To); err != nil {
+		if err := e.startDataPlane(ctx, h, e.spec.To); err != nil {
 			return nil, err
 		}
 		return map[string]time.Time{"started": started, "healthy": e.clk.Now()}, nil
@@ -176,6 +176,28 @@ func (e *engine) stopKong(ctx context.Context, h, want string) error {
 	}
 	if err := n.Stop(ctx, e.spec.Timeouts.Stop); err != nil {
 		return fmt.Errorf("stop kong %son %s: %w", strings.TrimLeft(want+" ", " "), h, err)
+	}
+	return nil
+}
+
+// startDataPlane starts Kong (want installed) on data plane h and waits
+// until it serves. A data plane has no Admin API to read its version from
+// (admin_listen = off): the install checked `kong version`, and the
+// control plane's list checks it again (waitConnected).
+func (e *engine) startDataPlane(ctx context.Context, h, want string) error {
+	n, err := e.node(ctx, h)
+	if err != nil {
+		return err
+	}
+	hl, err := n.Start(ctx, e.spec.Timeouts.Start)
+	if err != nil {
+		return fmt.Errorf("start kong %s on data plane %s: %w", want, h, err)
+	}
+	if hl.Healthy() {
+		return nil
+	}
+	if err := e.waitHealthy(ctx, h, ""); err != nil {
+		return fmt.Errorf("data plane %s on %s: %w", h, want, err)
 	}
 	return nil
 }
@@ -235,7 +257,7 @@ func (e *engine) unrollDataPlane(ctx context.Context, h string) error {
 	var started time.Time
 	if err := e.undoStep(ctx, PhaseDataPlanes, dpStartXSteps.of(h), h, func(ctx context.Context) error {
 		started = e.clk.Now()
-		return e.startAndWait(ctx, h, x)
+		return e.startDataPlane(ctx, h, x)
 	}); err != nil {
 		return err
 	}
