@@ -274,3 +274,23 @@ func TestConnectedRow(t *testing.T) {
 		t.Errorf("batches %v", got)
 	}
 }
+
+// With a load balancer in front of the data planes, each is drained
+// before its stop and set ready only once the control plane saw it
+// connected on Y; none is left drained.
+func TestDataPlanesDrainedInLoadBalancer(t *testing.T) {
+	c, spec := hybridFleet(t, 1)
+	lb := newFakeLB(c, "d1", "d2", "d3")
+	spec.LB = &LBSpec{Host: "lb", Backend: "dps", DrainTimeout: 30 * time.Second, Servers: map[string]string{"dp-1": "d1", "dp-2": "d2", "dp-3": "d3"}}
+	r := upgradeExpect(t, c, spec, Succeeded)
+	calls, recs := c.Calls(), journalOf(t, r)
+	for h, srv := range map[string]string{"dp-1": "d1", "dp-2": "d2", "dp-3": "d3"} {
+		if drain, stop := indexOfCall(calls, "lb drain "+srv, 0), indexOfCall(calls, h+" stop", 0); drain < 0 || stop < drain {
+			t.Errorf("%s: drained at %d, stopped at %d", h, drain, stop)
+		}
+		if conn, ready := stepAt(recs, dpConnectedSteps.of(h), journal.Done), stepAt(recs, lbReadySteps.of(h), journal.Started); conn < 0 || ready < conn {
+			t.Errorf("%s: ready at record %d, connected at %d", h, ready, conn)
+		}
+	}
+	lb.requireReady(t)
+}
