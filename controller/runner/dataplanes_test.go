@@ -184,6 +184,11 @@ func TestDataPlaneBatchFailsThenResume(t *testing.T) {
 		!strings.Contains(r.Next, "kongctl upgrade -i "+spec.InventoryPath+" --resume") {
 		t.Errorf("next: %q", r.Next)
 	}
+	for _, h := range r.Hosts {
+		if strings.HasPrefix(h.Name, "cp-") && h.Version != "3.5.0" {
+			t.Errorf("report: %s on %q, want 3.5.0", h.Name, h.Version)
+		}
+	}
 	if indexOfCall(c.Calls(), "cp-1 start 3.4.2", 0) >= 0 || c.nodes["cp-1"].version != "3.5.0" {
 		t.Error("the control planes were rolled back for a data plane's failure")
 	}
@@ -293,4 +298,34 @@ func TestDataPlanesDrainedInLoadBalancer(t *testing.T) {
 		}
 	}
 	lb.requireReady(t)
+}
+
+// The plan names the data-plane roll, the confirmation too.
+func TestDataPlanesInPlanAndPrompt(t *testing.T) {
+	c, spec := hybridFleet(t, 2)
+	p, err := plan(context.Background(), spec, testConfig(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var phase bool
+	for _, ph := range p.Phases {
+		phase = phase || (ph.Name == string(PhaseDataPlanes) && strings.Contains(ph.Does, "2 at a time") && strings.Contains(ph.Undo, "reinstall"))
+	}
+	if !phase {
+		t.Errorf("plan phases lack the data-plane roll: %+v", p.Phases)
+	}
+	for _, h := range p.Hosts {
+		if h.Name == "dp-1" && !strings.Contains(strings.Join(h.Actions, "; "), "wait until a control plane reports it connected on 3.5.0") {
+			t.Errorf("dp-1's actions: %q", h.Actions)
+		}
+	}
+	var prompt string
+	cfg := testConfig(c)
+	cfg.yes, cfg.confirm = false, func(s string) bool { prompt = s; return false }
+	if _, err := upgrade(context.Background(), testSpecLike(spec), cfg); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(prompt, "then roll the data planes (dp-1, dp-2, dp-3) to 3.5.0, 2 at a time") {
+		t.Errorf("prompt %q", prompt)
+	}
 }

@@ -184,3 +184,13 @@ func (e *engine) dpRollStopped() string {
 	return fmt.Sprintf("the data-plane roll %s; the control planes serve %s; data planes: %s. The fleet lock stays held by run %s. Fix the cause, then continue the roll with `kongctl upgrade -i %s --resume`, or put the whole fleet back on %s (data planes, control planes and the database) with `kongctl rollback -i %s`",
 		cause, e.spec.To, e.dpSummary(), e.runID, inv, e.pf.From, inv)
 }
+
+// dpPrompt is what the confirmation says of the data-plane roll ("" when
+// there is none).
+func (e *engine) dpPrompt() string {
+	dps := e.spec.rolledDataPlanes()
+	if len(dps) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", then roll the data planes (%s) to %s, %d at a time", strings.Join(dps, ", "), e.spec.To, e.spec.DPBatch)
+}

@@ -168,8 +168,8 @@ func (e *engine) confirmDowntime() error {
 	if e.yes {
 		return nil
 	}
-	prompt := fmt.Sprintf("Upgrade %s → %s: stop %d node(s) (%s), run migrations on %s, start them on %s. Continue?",
-		e.pf.From, e.spec.To, len(e.spec.Nodes), strings.Join(e.spec.Nodes, ", "), e.spec.MigrationHost, e.spec.To)
+	prompt := fmt.Sprintf("Upgrade %s → %s: stop %d node(s) (%s), run migrations on %s, start them on %s%s. Continue?",
+		e.pf.From, e.spec.To, len(e.spec.Nodes), strings.Join(e.spec.Nodes, ", "), e.spec.MigrationHost, e.spec.To, e.dpPrompt())
 	if e.confirm == nil {
 		return errors.New("not confirmed: pass --yes to run without a prompt")
 	}
@@ -378,7 +378,9 @@ func (e *engine) finish(started time.Time, o Outcome, err, rerr error) *Report {
 		switch {
 		case o == RolledBack && slices.Contains(e.spec.Nodes, h):
 			hr.Result, hr.Version = ResultRolledBack, e.pf.From
-		case o == Succeeded && slices.Contains(e.spec.targets(), h):
+		case (o == Succeeded || o == Paused && e.stepStarted(dpCompatSteps.of("1"))) && slices.Contains(e.spec.targets(), h):
+			// Paused in the data-plane roll: the control planes passed
+			// verify on Y before it began.
 			hr.Version = e.spec.To
 		case o == Succeeded && e.j != nil && stepDone(e.j.State(), decommissionSteps.of(h)):
 			hr.Result, hr.Version = ResultDecommissioned, "removed"
