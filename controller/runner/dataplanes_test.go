@@ -286,6 +286,7 @@ func TestConnectedRow(t *testing.T) {
 func TestDataPlanesDrainedInLoadBalancer(t *testing.T) {
 	c, spec := hybridFleet(t, 1)
 	lb := newFakeLB(c, "d1", "d2", "d3")
+	lb.rising["d1"] = 3 // its health checks pass on the third read after ready
 	spec.LB = &LBSpec{Host: "lb", Backend: "dps", DrainTimeout: 30 * time.Second, Servers: map[string]string{"dp-1": "d1", "dp-2": "d2", "dp-3": "d3"}}
 	r := upgradeExpect(t, c, spec, Succeeded)
 	calls, recs := c.Calls(), journalOf(t, r)
@@ -297,7 +298,28 @@ func TestDataPlanesDrainedInLoadBalancer(t *testing.T) {
 			t.Errorf("%s: ready at record %d, connected at %d", h, ready, conn)
 		}
 	}
+	if up, next := lbUpAt(calls, "d1"), indexOfCall(calls, "lb drain d2", 0); up < 0 || next < up {
+		t.Errorf("d1 UP at %d, d2 drained at %d: want the next batch drained once this one takes traffic", up, next)
+	}
 	lb.requireReady(t)
+}
+
+// lbUpAt is the index of the "lb servers" read after which the fake
+// load balancer counted srv UP again (its rising reads used up).
+func lbUpAt(calls []string, srv string) int {
+	ready := indexOfCall(calls, "lb ready "+srv, 0)
+	if ready < 0 {
+		return -1
+	}
+	n := 0
+	for i := ready; i < len(calls); i++ {
+		if calls[i] == "lb servers" {
+			if n++; n == 3 {
+				return i
+			}
+		}
+	}
+	return -1
 }
 
 // The plan names the data-plane roll, the confirmation too.

@@ -161,7 +161,7 @@ func (e *engine) rollDataPlane(ctx context.Context, h string) error {
 	}); err != nil {
 		return err
 	}
-	if err := e.lbReady(ctx, PhaseDataPlanes, lbReadySteps.of(h), h); err != nil {
+	if err := e.lbReadyUp(ctx, PhaseDataPlanes, lbReadySteps.of(h), h); err != nil {
 		return err
 	}
 	return e.nodeHooks(ctx, PhaseDataPlanes, HookAfterStart, h, "")

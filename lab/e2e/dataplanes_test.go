@@ -3,13 +3,15 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
-	"github.com/kongctl/kongctl/controller"
 	"github.com/kongctl/kongctl/controller/journal"
 	"github.com/kongctl/kongctl/lab/labenv"
+	"github.com/kongctl/kongctl/lab/traffic"
 )
 
 // Issue 17, part 4: hybrid data planes rolled. With data_planes =
@@ -26,14 +28,7 @@ func TestHybridDataPlanesRolled(t *testing.T) {
 	const x, y = "3.4.3.5", "3.10.0.2"
 	e := upLab(t, labenv.Options{Nodes: 1, Hybrid: true, DPs: 3, Edition: labenv.EditionEnterprise, From: x, To: y})
 	cps, dps := names(e.lab.KongHosts()), names(e.lab.DataPlanes())
-	e.inv = e.writeInventory(func(s string) string {
-		out := strings.Replace(s, "  on_failure      = \"rollback\"\n",
-			"  on_failure      = \"rollback\"\n  data_planes     = \"rolling\"\n  batch           = 1\n  data_plane_timeout = \"60s\"\n", 1)
-		if out == s {
-			t.Fatalf("no on_failure line to extend in the inventory:\n%s", s)
-		}
-		return out
-	})
+	e.inv = e.rollingInventory()
 	e.createEntities(cps[0])
 	e.requireServing(dps, labRoutes)
 
@@ -43,18 +38,10 @@ func TestHybridDataPlanesRolled(t *testing.T) {
 	if r.code != 4 {
 		t.Fatalf("upgrade with %s refusing Y: exit %d, want 4 (paused)\n%s", bad, r.code, r)
 	}
-	var rep controller.Report
-	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
-		var ev event
-		if json.Unmarshal([]byte(line), &ev) == nil && ev.Type == "report" {
-			if err := json.Unmarshal(ev.Payload, &rep); err != nil {
-				t.Fatalf("report: %v\n%s", err, r)
-			}
-		}
-	}
+	rep := finalReport(t, r.stdout)
 	got := map[string]string{}
 	for _, h := range rep.Hosts {
-		got[h.Name] = h.Version + " " + string(h.Result)
+		got[h.Name] = h.Version + " " + h.Result
 	}
 	want := map[string]string{dps[0]: y + " ok", dps[2]: x + " untouched"}
 	if !strings.Contains(got[bad], "failed") {
@@ -133,6 +120,76 @@ func (e *env) requireRolledInOrder(dps []string) {
 			if si, _ := at("dp/stop/"+dps[i+1], journal.Started); si < ci {
 				e.t.Errorf("%s stopped (record %d) before %s was seen connected (record %d)", dps[i+1], si, h, ci)
 			}
+		}
+	}
+}
+
+// rollingInventory writes the lab's inventory with the data planes rolled
+// one at a time.
+func (e *env) rollingInventory() string {
+	e.t.Helper()
+	return e.writeInventory(func(s string) string {
+		out := strings.Replace(s, "  on_failure      = \"rollback\"\n",
+			"  on_failure      = \"rollback\"\n  data_planes     = \"rolling\"\n  batch           = 1\n  data_plane_timeout = \"60s\"\n", 1)
+		if out == s {
+			e.t.Fatalf("no on_failure line to extend in the inventory:\n%s", s)
+		}
+		return out
+	})
+}
+
+// Issue 17, part 4, through HAProxy (LB=1): a client sends requests
+// through the load balancer in front of the data planes throughout one
+// `kongctl upgrade` that takes the control plane and then the data planes
+// to Y. Each data plane is drained (its sessions ended) before its stop
+// and set ready only once the control plane saw it connected on Y: not one
+// request fails, and every server ends UP.
+func TestHybridDataPlanesRolledThroughLB(t *testing.T) {
+	e := upLab(t, labenv.Options{Nodes: 1, Hybrid: true, DPs: 2, Edition: labenv.EditionEnterprise, From: "3.4.3.5", To: "3.10.0.2", LB: true})
+	cps, dps := names(e.lab.KongHosts()), names(e.lab.DataPlanes())
+	e.inv = e.rollingInventory()
+	e.createEntities(cps[0])
+	e.requireServing(dps, labRoutes)
+	lbURL := e.lab.LBURL()
+	waitRouted(t, lbURL+"/lab", len(dps))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cl, err := traffic.Start(ctx, traffic.Options{URLs: []string{lbURL + "/lab"}, Workers: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.kongctl("upgrade", "-i", e.inv, "--yes", "--output", "json")
+	time.Sleep(time.Second)
+	res := cl.Stop()
+	if r.code != 0 {
+		t.Fatalf("upgrade: %s", r)
+	}
+	t.Logf("through HAProxy: %s", res)
+	e.requireVersion("3.10.0.2", append(cps, dps...)...)
+	if res.Sent < 100 || res.Failed != 0 {
+		t.Errorf("through HAProxy during the upgrade: %s, want 100+ sent and none failed: %v", res, res.Samples)
+	}
+	st := stepTimes(t, e, finalReport(t, r.stdout).RunID)
+	for _, h := range dps {
+		drained, stopped := st["lb/drain/"+h+" done"], st["dp/stop/"+h+" started"]
+		if drained.IsZero() || stopped.Before(drained) {
+			t.Errorf("%s: drained %s, stop started %s: want the drain first", h, drained.Format("15:04:05.000"), stopped.Format("15:04:05.000"))
+		}
+		connected, ready := st["dp/connected/"+h+" done"], st["lb/ready/"+h+" started"]
+		if connected.IsZero() || ready.Before(connected) {
+			t.Errorf("%s: ready %s, connected %s: want ready after", h, ready.Format("15:04:05.000"), connected.Format("15:04:05.000"))
+		}
+	}
+	lctx, lcancel := shortCtx()
+	defer lcancel()
+	status, err := e.lab.LBStatus(lctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range dps {
+		if status[h] != "UP" {
+			t.Errorf("server %s ends %q, want UP: %v", h, status[h], status)
 		}
 	}
 }
