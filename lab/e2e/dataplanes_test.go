@@ -181,15 +181,5 @@ func TestHybridDataPlanesRolledThroughLB(t *testing.T) {
 			t.Errorf("%s: ready %s, connected %s: want ready after", h, ready.Format("15:04:05.000"), connected.Format("15:04:05.000"))
 		}
 	}
-	lctx, lcancel := shortCtx()
-	defer lcancel()
-	status, err := e.lab.LBStatus(lctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, h := range dps {
-		if status[h] != "UP" {
-			t.Errorf("server %s ends %q, want UP: %v", h, status[h], status)
-		}
-	}
+	e.requireLBUp(dps)
 }
