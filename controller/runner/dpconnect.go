@@ -152,7 +152,11 @@ func (e *engine) dpState(h string) (string, Result) {
 // dataPlaneReports are the rolled data planes as report hosts.
 func (e *engine) dataPlaneReports() []HostReport {
 	var out []HostReport
-	for _, h := range e.spec.rolledDataPlanes() {
+	hosts := e.spec.rolledDataPlanes()
+	if len(hosts) == 0 {
+		hosts = e.dpTouched() // rolled by a run the inventory no longer asks to roll
+	}
+	for _, h := range hosts {
 		v, res := e.dpState(h)
 		out = append(out, HostReport{Name: h, Roles: e.spec.host(h).Roles, FromVersion: e.pf.Facts[h].Version, Version: v, Result: res, Steps: e.hostSteps[h]})
 	}

@@ -3,7 +3,6 @@ package runner
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -217,18 +216,24 @@ func (e *engine) journaledStart(key StepKey) time.Time {
 // Y stopped, X reinstalled from the package kept on it, X started and
 // reported connected, then ready again in the load balancer.
 func (dataPlanePhase) undo(ctx context.Context, e *engine) error {
-	touched := e.startedOn(e.spec.rolledDataPlanes(), lbDrainSteps)
-	for _, h := range e.startedOn(e.spec.rolledDataPlanes(), dpStopSteps) {
-		if !slices.Contains(touched, h) {
-			touched = append(touched, h)
-		}
-	}
-	for _, batch := range dpBatches(touched, e.spec.DPBatch) {
+	for _, batch := range dpBatches(e.dpTouched(), e.spec.DPBatch) {
 		if err := e.forEach(ctx, batch, nodeLimit, e.unrollDataPlane); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// dpTouched are the data planes the roll drained or stopped, whatever
+// the inventory says of data_planes now.
+func (e *engine) dpTouched() []string {
+	var out []string
+	for _, h := range e.spec.DataPlanes {
+		if e.stepStarted(lbDrainSteps.of(h)) || e.stepStarted(dpStopSteps.of(h)) {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 func (e *engine) unrollDataPlane(ctx context.Context, h string) error {
