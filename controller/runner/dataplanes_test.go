@@ -192,6 +192,11 @@ func TestDataPlaneBatchFailsThenResume(t *testing.T) {
 	if indexOfCall(c.Calls(), "cp-1 start 3.4.2", 0) >= 0 || c.nodes["cp-1"].version != "3.5.0" {
 		t.Error("the control planes were rolled back for a data plane's failure")
 	}
+	check := testSpecLike(spec)
+	check.DataPlaneMode = DataPlanesCheck
+	if _, err := upgrade(context.Background(), check, runConfig{conn: c, clk: c.clk, yes: true, resume: true}); err == nil || !strings.Contains(err.Error(), "rolled data planes dp-1, dp-2") {
+		t.Errorf("resume with data_planes = check: %v, want it refused", err)
+	}
 	mark := len(c.Calls())
 	r2, err := upgrade(context.Background(), testSpecLike(spec), runConfig{conn: c, clk: c.clk, yes: true, resume: true})
 	if err != nil || r2.Outcome != Succeeded {

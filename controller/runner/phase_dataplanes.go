@@ -224,6 +224,19 @@ func (dataPlanePhase) undo(ctx context.Context, e *engine) error {
 	return nil
 }
 
+// resumableRoll refuses to resume a run that rolled data planes with an
+// inventory that no longer rolls them: the run would end with them half
+// done and call it a success.
+func (e *engine) resumableRoll() error {
+	if e.spec.DataPlaneMode == DataPlanesRolling {
+		return nil
+	}
+	if t := e.dpTouched(); len(t) > 0 {
+		return fmt.Errorf("run %s rolled data planes %s: set upgrade.data_planes = \"rolling\" again to resume it, or undo it with kongctl rollback", e.runID, strings.Join(t, ", "))
+	}
+	return nil
+}
+
 // dpTouched are the data planes the roll drained or stopped, whatever
 // the inventory says of data_planes now.
 func (e *engine) dpTouched() []string {

@@ -120,6 +120,9 @@ func upgrade(ctx context.Context, spec *Spec, cfg runConfig) (*Report, error) {
 		return nil, err
 	}
 	defer e.close()
+	if err := e.resumableRoll(); err != nil {
+		return nil, err
+	}
 	started := e.clk.Now()
 	msg := fmt.Sprintf("upgrade %s → %s on %s", orDefault(spec.From, "detected X"), spec.To, strings.Join(spec.targets(), ", "))
 	if cfg.resume {
