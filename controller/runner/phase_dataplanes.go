@@ -48,7 +48,19 @@ type dataPlanePhase struct{}
 
 func (dataPlanePhase) name() PhaseName { return PhaseDataPlanes }
 
-func (dataPlanePhase) total(e *engine) int { return len(e.spec.rolledDataPlanes()) }
+// total counts the steps that report a host result: stop, install,
+// start and connected per data plane, and drain and ready where a load
+// balancer fronts it.
+func (dataPlanePhase) total(e *engine) int {
+	n := 0
+	for _, h := range e.spec.rolledDataPlanes() {
+		n += 4
+		if _, ok := e.lbServer(h); ok {
+			n += 2
+		}
+	}
+	return n
+}
 
 func (dataPlanePhase) run(ctx context.Context, e *engine) error {
 	for i, batch := range dpBatches(e.spec.rolledDataPlanes(), e.spec.DPBatch) {
