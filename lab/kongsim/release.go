@@ -26,6 +26,10 @@ var Releases = []Release{
 	MustRelease("2.8.4", EditionOSS),
 	MustRelease("3.4.2", EditionOSS),
 	MustRelease("3.9.1", EditionOSS),
+	// The last OSS release (kong-reference 3.1): the same migrations,
+	// defaults and CLI as 3.9.1 (Kong/kong 3.9.1..3.9.3 changes nginx
+	// security patches only).
+	MustRelease("3.9.3", EditionOSS),
 	MustRelease("3.4.3.5", EditionEnterprise),
 	MustRelease("3.10.0.2", EditionEnterprise),
 	// The LTS after 3.10 (kong-reference 5.4, 6.2: 3.10 → 3.14); 3.14.0.0
