@@ -24,33 +24,13 @@ func TestUpgradeInPlaceEnterpriseLTS314(t *testing.T) {
 	e.requireVersion("3.10.0.2", nodes...)
 	e.createEntities(nodes[0])
 	e.requireServing(nodes, labRoutes)
-	ctx, cancel := shortCtx()
-	defer cancel()
-	out, err := e.lab.Exec(ctx, nodes[1], "echo 'wasm = on' >>/etc/kong/kong.conf && grep -n '^wasm' /etc/kong/kong.conf | cut -d: -f1")
-	if err != nil {
-		t.Fatalf("%s: add wasm: %v: %s", nodes[1], err, out)
-	}
-	line, err := strconv.Atoi(strings.TrimSpace(string(out)))
-	if err != nil {
-		t.Fatalf("%s: line of wasm: %q", nodes[1], out)
-	}
-	pids := e.kongPIDs(nodes)
-
-	r := e.kongctl("upgrade", "-i", e.inv, "--yes", "--output", "json")
-	if r.code != 1 {
-		t.Fatalf("upgrade: want exit 1 (refused in preflight): %s", r)
-	}
-	want := "/etc/kong/kong.conf:" + strconv.Itoa(line) + ": wasm was removed in Kong 3.14"
-	requireFinding(t, finalReport(t, r.stdout), "kong-conf-removed", nodes[1], "error", want, "remove wasm from kong.conf")
-	if after := e.kongPIDs(nodes); !equalMaps(pids, after) {
-		t.Errorf("a node was restarted by the refused run: %v -> %v", pids, after)
-	}
-	e.requireVersion("3.10.0.2", nodes...)
+	want := "/etc/kong/kong.conf:" + strconv.Itoa(e.appendConfLine(nodes[1], "wasm", "wasm = on")) + ": wasm was removed in Kong 3.14"
+	e.requireRefusedForConf(nodes, nodes[1], want, "remove wasm from kong.conf")
 
 	e.inv = e.writeInventory(func(s string) string {
 		return s + "\npreflight {\n  accept = [\"wasm\"]\n}\n"
 	})
-	r = e.kongctl("upgrade", "-i", e.inv, "--yes", "--output", "json")
+	r := e.kongctl("upgrade", "-i", e.inv, "--yes", "--output", "json")
 	if r.code != 0 {
 		t.Fatalf("upgrade with wasm accepted: %s", r)
 	}
@@ -65,9 +45,9 @@ func TestUpgradeInPlaceEnterpriseLTS314(t *testing.T) {
 		t.Errorf("kong migrations list on %s: exit %d, want 0 with enterprise 030_31300_to_31400 executed:\n%s", nodes[0], code, list)
 	}
 	e.requireServing(nodes, labRoutes)
-	ctx, cancel = shortCtx()
+	ctx, cancel := shortCtx()
 	defer cancel()
-	out, err = e.lab.Exec(ctx, nodes[1], "grep -c '^wasm' /etc/kong/kong.conf; grep -c '^wasm' /usr/local/kong/.kong_env || true")
+	out, err := e.lab.Exec(ctx, nodes[1], "grep -c '^wasm' /etc/kong/kong.conf; grep -c '^wasm' /usr/local/kong/.kong_env || true")
 	if counts := strings.Fields(string(out)); err != nil || len(counts) != 2 || counts[0] != "1" || counts[1] != "0" {
 		t.Errorf("%s: want wasm kept in kong.conf and absent from 3.14's .kong_env (counts %q): %v", nodes[1], out, err)
 	}
