@@ -29,19 +29,26 @@ func deliveredClient(t *testing.T) (*Client, *sshremote.Client, string) {
 	return c, remote, root
 }
 
+// execInFlight starts an exec of command and returns, once it runs on
+// the node, where its error will come.
+func execInFlight(t *testing.T, c *Client, command string) chan error {
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Exec(testCtx(t), agentproto.ExecParams{Command: command})
+		done <- err
+	}()
+	time.Sleep(300 * time.Millisecond)
+	return done
+}
+
 // Concurrent calls share the one session and one agent process; a slow
 // call does not hold up the fast ones beside it, and each caller gets
 // its own reply.
 func TestSessionConcurrentCallsBesideASlowOne(t *testing.T) {
 	c, remote, _ := deliveredClient(t)
 	sessions := remote.Sessions()
-	slowDone := make(chan error, 1)
 	slowStart := time.Now()
-	go func() {
-		_, err := c.Exec(testCtx(t), agentproto.ExecParams{Command: "sleep 4; echo slow"})
-		slowDone <- err
-	}()
-	time.Sleep(300 * time.Millisecond) // the slow call is on the node
+	slowDone := execInFlight(t, c, "sleep 4; echo slow")
 	start := time.Now()
 	var wg sync.WaitGroup
 	errs := make(chan error, 16)
@@ -110,12 +117,7 @@ func TestSessionCancelStopsTheOp(t *testing.T) {
 // new session transparently.
 func TestSessionAgentKilledMidRequest(t *testing.T) {
 	c, remote, _ := deliveredClient(t)
-	slow := make(chan error, 1)
-	go func() {
-		_, err := c.Exec(testCtx(t), agentproto.ExecParams{Command: "sleep 30"})
-		slow <- err
-	}()
-	time.Sleep(300 * time.Millisecond)
+	slow := execInFlight(t, c, "sleep 30")
 	// The command's parent is the agent: kill it under its own request.
 	_, err := c.Exec(testCtx(t), agentproto.ExecParams{Command: "kill -9 $PPID; sleep 1"})
 	for _, err := range []error{err, <-slow} {
@@ -137,12 +139,7 @@ func TestSessionAgentKilledMidRequest(t *testing.T) {
 // (fleet.ConnectionLost), as a per-call session lost did.
 func TestSessionConnectionLostMidRequest(t *testing.T) {
 	c, remote, _ := deliveredClient(t)
-	done := make(chan error, 1)
-	go func() {
-		_, err := c.Exec(testCtx(t), agentproto.ExecParams{Command: "sleep 30"})
-		done <- err
-	}()
-	time.Sleep(300 * time.Millisecond)
+	done := execInFlight(t, c, "sleep 30")
 	remote.Close()
 	var err error
 	select {
