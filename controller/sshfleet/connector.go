@@ -225,13 +225,23 @@ func (c *sshConnector) Reconnect(ctx context.Context, host string) error {
 	return ah.reconnect(ctx)
 }
 
+// Close ends every host's agent session and connection, the hosts at
+// once (a session on a connection gone silent takes seconds to give up).
 func (c *sshConnector) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var errs []error
+	errs := make([]error, 0, len(c.hosts))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
 	for _, ah := range c.hosts {
-		errs = append(errs, ah.close())
+		wg.Go(func() {
+			err := ah.close()
+			mu.Lock()
+			errs = append(errs, err)
+			mu.Unlock()
+		})
 	}
+	wg.Wait()
 	c.hosts = map[string]*agentHost{}
 	return errors.Join(errs...)
 }
