@@ -15,3 +15,4 @@ simulators:
 	$(GO) build -trimpath -ldflags '-s -w -X main.version=3.9.1 -X main.edition=oss' -o build/simulators/kong-3.9.1 ./lab/cmd/kong
 	$(GO) build -trimpath -ldflags '-s -w -X main.version=3.4.3.5 -X main.edition=enterprise' -o build/simulators/kong-3.4.3.5 ./lab/cmd/kong
 	$(GO) build -trimpath -ldflags '-s -w -X main.version=3.10.0.2 -X main.edition=enterprise' -o build/simulators/kong-3.10.0.2 ./lab/cmd/kong
+	$(GO) build -trimpath -ldflags '-s -w -X main.version=3.14.0.0 -X main.edition=enterprise' -o build/simulators/kong-3.14.0.0 ./lab/cmd/kong

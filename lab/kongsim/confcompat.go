@@ -65,6 +65,10 @@ var confRemovals = []confRemoval{
 	{key: "tracing_types", gone: [2]int{3, 5}, ee: true},
 	{key: "tracing_debug_header", gone: [2]int{3, 5}, ee: true},
 	{key: "generate_trace_details", gone: [2]int{3, 5}, ee: true},
+	// EE 3.10 → 3.14 (kong-conf 3.14.json): WASM support removed.
+	{key: "wasm", gone: [2]int{3, 14}},
+	{key: "wasm_filters", gone: [2]int{3, 14}},
+	{key: "wasm_filters_path", gone: [2]int{3, 14}},
 }
 
 // confAlias is a deprecated key a release still accepts, copied to its

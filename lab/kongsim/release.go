@@ -28,6 +28,9 @@ var Releases = []Release{
 	MustRelease("3.9.1", EditionOSS),
 	MustRelease("3.4.3.5", EditionEnterprise),
 	MustRelease("3.10.0.2", EditionEnterprise),
+	// The LTS after 3.10 (kong-reference 5.4, 6.2: 3.10 → 3.14); 3.14.0.0
+	// is its first release (March 2026).
+	MustRelease("3.14.0.0", EditionEnterprise),
 }
 
 // ParseRelease checks a version (3 parts for OSS, 4 for Enterprise) and
