@@ -54,6 +54,7 @@ func (e *engine) runHop(ctx context.Context, i int) error {
 	if err := e.migrateFinishStep(ctx, PhaseHops, hopKey(hp.To, "migrate/finish"), hp.To); err != nil {
 		return fmt.Errorf("hop %s → %s: %w", hp.From, hp.To, err)
 	}
+	e.note("hop %d/%d done: the database is at %s", i+1, len(e.pf.Hops)+1, hp.To)
 	return nil
 }
 

@@ -1,0 +1,185 @@
+//go:build integration
+
+package e2e
+
+import (
+	"encoding/json"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kongctl/kongctl/lab/labenv"
+)
+
+// hopsReport is what these tests read of a report: its hops and downtime.
+type hopsReport struct {
+	RunID   string `json:"run_id"`
+	Outcome string `json:"outcome"`
+	Error   string `json:"error"`
+	Hops    []struct {
+		From    string   `json:"from"`
+		To      string   `json:"to"`
+		Install float64  `json:"install_seconds"`
+		Up      float64  `json:"up_seconds"`
+		Finish  float64  `json:"finish_seconds"`
+		Pending []string `json:"pending_after_up"`
+		Done    bool     `json:"done"`
+	} `json:"hops"`
+	Downtime *struct {
+		Duration  float64 `json:"duration_seconds"`
+		FleetDown float64 `json:"fleet_down_seconds"`
+	} `json:"downtime"`
+}
+
+func hopsReportOf(t *testing.T, stdout string) hopsReport {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	var ev struct {
+		Type    string     `json:"type"`
+		Payload hopsReport `json:"payload"`
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &ev); err != nil || ev.Type != "report" {
+		t.Fatalf("last line is not the report (%v): %.300s", err, lines[len(lines)-1])
+	}
+	return ev.Payload
+}
+
+func (r hopsReport) downtime() float64 {
+	if r.Downtime == nil {
+		return 0
+	}
+	return r.Downtime.Duration
+}
+
+// Issue 22: Enterprise 3.4.3.5 → 3.14.0.0 is two LTS hops (3.4→3.10,
+// 3.10→3.14), run in one window through 3.10.0.2. First a fault in the
+// second hop's `migrations up` (a 3.14 migration fails) rolls the fleet
+// back to 3.4.3.5 with the database as it was; then the clean run leaves
+// the fleet on 3.14 with its migrations complete and the report listing
+// both hops. Then, on the same lab, the downtime of the two-hop run is
+// set beside two single-hop runs' (logged, not asserted).
+func TestHopsEnterprise34To314(t *testing.T) {
+	e := upLab(t, labenv.Options{Nodes: 2, Edition: labenv.EditionEnterprise, From: "3.4.3.5", To: "3.14.0.0"})
+	nodes := names(e.lab.KongHosts())
+	mig := nodes[0]
+	e.createEntities(mig)
+	e.requireServing(nodes, labRoutes)
+	before := e.fingerprint()
+
+	// The plan shows both hops and stages nothing.
+	p := e.kongctl("plan", "-i", e.inv, "--output", "json")
+	if p.code != 0 || !strings.Contains(p.stdout, `"to":"3.10.0.2"`) || !strings.Contains(p.stdout, "kong-enterprise-edition_3.10.0.2_amd64.deb") {
+		t.Fatalf("plan does not show the 3.10.0.2 hop: %s", p)
+	}
+
+	// A 3.14 migration fails: the second hop's up.
+	e.writeFault(mig, "FAKE_KONG_MIGRATION_FAIL=027_31000_to_31100")
+	r := e.kongctl("upgrade", "-i", e.inv, "--yes", "--output", "json")
+	e.clearFault(mig)
+	rep := hopsReportOf(t, r.stdout)
+	if rep.Outcome != "rolled-back" || !strings.Contains(rep.Error, "027_31000_to_31100") {
+		t.Fatalf("fault in the second hop: outcome %s, error %q", rep.Outcome, rep.Error)
+	}
+	if len(rep.Hops) != 2 || !rep.Hops[0].Done || rep.Hops[1].Done {
+		t.Errorf("rolled-back report hops %+v: want the first done, the second not", rep.Hops)
+	}
+	e.requireVersion("3.4.3.5", nodes...)
+	if diff := diffFingerprints(before, e.fingerprint()); len(diff) > 0 {
+		t.Errorf("database after the rollback differs from before the upgrade: %v", diff)
+	}
+	e.requireServing(nodes, labRoutes)
+
+	// The clean run.
+	r = e.kongctl("upgrade", "-i", e.inv, "--yes", "--output", "json")
+	if r.code != 0 {
+		t.Fatalf("upgrade: %s", r)
+	}
+	two := hopsReportOf(t, r.stdout)
+	e.requireVersion("3.14.0.0", nodes...)
+	if code, out := e.migrationsList(nodes[1]); code != 0 {
+		t.Errorf("kong migrations list on %s: exit %d: %s", nodes[1], code, out)
+	}
+	e.requireServing(nodes, labRoutes)
+	if len(two.Hops) != 2 || two.Hops[0].To != "3.10.0.2" || two.Hops[1].From != "3.10.0.2" || two.Hops[1].To != "3.14.0.0" {
+		t.Fatalf("report hops %+v", two.Hops)
+	}
+	for _, h := range two.Hops {
+		if !h.Done || h.Up <= 0 || h.Install <= 0 || len(h.Pending) == 0 {
+			t.Errorf("hop %s → %s: %+v", h.From, h.To, h)
+		}
+		t.Logf("hop %s → %s: install %.1fs, up %.1fs, finish %.1fs, finished %v", h.From, h.To, h.Install, h.Up, h.Finish, h.Pending)
+	}
+	// Only the migration node ever held the intermediate version.
+	for _, h := range nodes[1:] {
+		ctx, cancel := shortCtx()
+		out, _ := e.lab.SSH(ctx, h, "ls /var/lib/kongctl/packages/")
+		cancel()
+		if strings.Contains(out, "3.10.0.2") {
+			t.Errorf("%s staged the intermediate package: %s", h, out)
+		}
+	}
+
+	// The downtime beside two single hops on the same lab: back to X
+	// (the on-demand rollback of the two-hop run), then 3.4 → 3.10 and
+	// 3.10 → 3.14.
+	if r := e.kongctl("rollback", "-i", e.inv, "--yes"); r.code != 0 {
+		t.Fatalf("rollback: %s", r)
+	}
+	e.requireVersion("3.4.3.5", nodes...)
+	var single []float64
+	for _, to := range []string{"3.10.0.2", "3.14.0.0"} {
+		r := e.kongctl("upgrade", "-i", e.inv, "--yes", "--to", to, "--output", "json")
+		if r.code != 0 {
+			t.Fatalf("upgrade to %s: %s", to, r)
+		}
+		single = append(single, hopsReportOf(t, r.stdout).downtime())
+	}
+	e.requireVersion("3.14.0.0", nodes...)
+	t.Logf("downtime (first stop → all nodes serving): two hops in one window %.1fs; single hops %.1fs + %.1fs = %.1fs",
+		two.downtime(), single[0], single[1], single[0]+single[1])
+}
+
+// Issue 22: a controller killed (SIGKILL) between the hops resumes with
+// the second hop and finishes: the first hop's steps are not run again.
+func TestHopsResumeAfterControllerKilled(t *testing.T) {
+	e := upLab(t, labenv.Options{Nodes: 2, Edition: labenv.EditionEnterprise, From: "3.4.3.5", To: "3.14.0.0"})
+	nodes := names(e.lab.KongHosts())
+	e.requireServing(nodes, labRoutes)
+
+	run := e.start("upgrade", "-i", e.inv, "--yes", "--output", "json")
+	ev := run.waitEvent(t, 3*time.Minute, "the end of the first hop", func(ev event) bool {
+		return ev.Type == "message" && strings.HasPrefix(ev.Message, "hop 1/2 done")
+	})
+	if err := run.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if code := run.wait(t, 30*time.Second); code != -int(syscall.SIGKILL) {
+		t.Fatalf("kongctl was not killed by SIGKILL: exit %d", code)
+	}
+	r := e.kongctl("upgrade", "-i", e.inv, "--resume", "--yes", "--output", "json")
+	if r.code != 0 {
+		t.Fatalf("upgrade --resume: %s", r)
+	}
+	rep := hopsReportOf(t, r.stdout)
+	e.requireVersion("3.14.0.0", nodes...)
+	if code, out := e.migrationsList(nodes[1]); code != 0 {
+		t.Errorf("kong migrations list on %s: exit %d: %s", nodes[1], code, out)
+	}
+	e.requireServing(nodes, labRoutes)
+	if rep.RunID != ev.RunID || len(rep.Hops) != 2 || !rep.Hops[0].Done || !rep.Hops[1].Done {
+		t.Errorf("resumed report: run %s (killed %s), hops %+v", rep.RunID, ev.RunID, rep.Hops)
+	}
+	// Each hop's steps started once: the resume went on from the journal.
+	started := map[string]int{}
+	for _, rec := range e.readJournals()[ev.RunID] {
+		if rec.Kind == "step" && rec.Status == "started" {
+			started[rec.Step]++
+		}
+	}
+	for _, step := range []string{"hop/3.10.0.2/migrate/up", "hop/3.10.0.2/migrate/finish", "migrate/up", "migrate/finish", "backup"} {
+		if started[step] != 1 {
+			t.Errorf("journal: step %s started %d times, want 1 (%v)", step, started[step], started)
+		}
+	}
+}
