@@ -128,8 +128,12 @@ func TestHopsEnterprise34To314(t *testing.T) {
 	}
 	e.requireVersion("3.4.3.5", nodes...)
 	var single []float64
-	for _, to := range []string{"3.10.0.2", "3.14.0.0"} {
-		r := e.kongctl("upgrade", "-i", e.inv, "--yes", "--to", to, "--output", "json")
+	for _, hop := range [][2]string{{"3.4.3.5", "3.10.0.2"}, {"3.10.0.2", "3.14.0.0"}} {
+		from, to := hop[0], hop[1]
+		inv := e.writeInventory(func(s string) string {
+			return strings.Replace(s, `from            = "3.4.3.5"`, `from            = "`+from+`"`, 1)
+		})
+		r := e.kongctl("upgrade", "-i", inv, "--yes", "--to", to, "--output", "json")
 		if r.code != 0 {
 			t.Fatalf("upgrade to %s: %s", to, r)
 		}
@@ -145,7 +149,7 @@ func TestHopsEnterprise34To314(t *testing.T) {
 func TestHopsResumeAfterControllerKilled(t *testing.T) {
 	e := upLab(t, labenv.Options{Nodes: 2, Edition: labenv.EditionEnterprise, From: "3.4.3.5", To: "3.14.0.0"})
 	nodes := names(e.lab.KongHosts())
-	e.requireServing(nodes, labRoutes)
+	e.requireServing(nodes, []route{{"/lab", ""}})
 
 	run := e.start("upgrade", "-i", e.inv, "--yes", "--output", "json")
 	ev := run.waitEvent(t, 3*time.Minute, "the end of the first hop", func(ev event) bool {
@@ -157,6 +161,16 @@ func TestHopsResumeAfterControllerKilled(t *testing.T) {
 	if code := run.wait(t, 30*time.Second); code != -int(syscall.SIGKILL) {
 		t.Fatalf("kongctl was not killed by SIGKILL: exit %d", code)
 	}
+	// Killed between the hops: the first finished, Y's not.
+	done := map[string]bool{}
+	for _, rec := range e.readJournals()[ev.RunID] {
+		if rec.Kind == "step" && rec.Status == "done" {
+			done[rec.Step] = true
+		}
+	}
+	if !done["hop/3.10.0.2/migrate/finish"] || done["migrate/finish"] {
+		t.Fatalf("killed at the wrong moment: first hop finished %v, Y's finish done %v", done["hop/3.10.0.2/migrate/finish"], done["migrate/finish"])
+	}
 	r := e.kongctl("upgrade", "-i", e.inv, "--resume", "--yes", "--output", "json")
 	if r.code != 0 {
 		t.Fatalf("upgrade --resume: %s", r)
@@ -166,7 +180,7 @@ func TestHopsResumeAfterControllerKilled(t *testing.T) {
 	if code, out := e.migrationsList(nodes[1]); code != 0 {
 		t.Errorf("kong migrations list on %s: exit %d: %s", nodes[1], code, out)
 	}
-	e.requireServing(nodes, labRoutes)
+	e.requireServing(nodes, []route{{"/lab", ""}})
 	if rep.RunID != ev.RunID || len(rep.Hops) != 2 || !rep.Hops[0].Done || !rep.Hops[1].Done {
 		t.Errorf("resumed report: run %s (killed %s), hops %+v", rep.RunID, ev.RunID, rep.Hops)
 	}
