@@ -31,10 +31,7 @@ func hopsFleet(t *testing.T, nodes ...string) (*fakeCluster, *Spec) {
 
 func TestHopsInOneWindow(t *testing.T) {
 	c, spec := hopsFleet(t, "kong-1", "kong-2", "kong-3")
-	r, err := upgrade(context.Background(), spec, testConfig(c))
-	if err != nil || r.Outcome != Succeeded {
-		t.Fatalf("upgrade: %v %s %s", err, r.Outcome, r.Error)
-	}
+	r := upgradeExpect(t, c, spec, Succeeded)
 	calls := c.Calls()
 	// One backup, one stop per node, one start per node.
 	if n := countCalls(calls, func(s string) bool { return strings.HasPrefix(s, "db backup") }); n != 1 {
@@ -130,12 +127,8 @@ func TestHopsMissingIntermediatePackage(t *testing.T) {
 	for _, v := range []string{"3.10.0.1", "3.10.0.2"} {
 		os.Remove(filepath.Join(spec.Package.Dir, "kong-enterprise-edition_"+v+"_amd64.deb"))
 	}
-	r, err := upgrade(context.Background(), spec, testConfig(c))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.Outcome != Failed || !strings.Contains(r.Error, "kong-enterprise-edition 3.10.x") {
-		t.Fatalf("outcome %s, error %q: want refused naming the 3.10 package", r.Outcome, r.Error)
+	if r := upgradeExpect(t, c, spec, Failed); !strings.Contains(r.Error, "kong-enterprise-edition 3.10.x") {
+		t.Fatalf("error %q: want refused naming the 3.10 package", r.Error)
 	}
 	if n := countCalls(c.Calls(), func(s string) bool { return strings.HasSuffix(s, " stop") || strings.Contains(s, " stage ") }); n != 0 {
 		t.Errorf("refused run changed something: %q", c.Calls())
@@ -171,13 +164,7 @@ func TestHopsRollback(t *testing.T) {
 			}
 			return nil
 		}
-		r, err := upgrade(context.Background(), spec, testConfig(c))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r.Outcome != RolledBack {
-			t.Fatalf("fail in hop %d: outcome %s %s", failAt, r.Outcome, r.Error)
-		}
+		upgradeExpect(t, c, spec, RolledBack)
 		for _, h := range spec.Nodes {
 			if v := c.nodes[h].version; v != "3.4.3.5" || !c.nodes[h].running {
 				t.Errorf("fail in hop %d: %s on %s (running %v), want 3.4.3.5 running", failAt, h, v, c.nodes[h].running)
@@ -204,12 +191,8 @@ func TestHopsRollbackOnDemand(t *testing.T) {
 		}
 		return nil
 	}
-	r, err := upgrade(context.Background(), spec, testConfig(c))
-	if err != nil || r.Outcome != Paused {
-		t.Fatalf("upgrade: %v %s", err, r.Outcome)
-	}
-	c.fail = nil
-	r, err = rollbackRun(context.Background(), spec, testConfig(c))
+	upgradeExpect(t, c, spec, Paused)
+	r, err := rollbackRun(context.Background(), spec, testConfig(c))
 	if err != nil || r.Outcome != RolledBack {
 		t.Fatalf("rollback: %v %s %s %s", err, r.Outcome, r.Error, r.RollbackError)
 	}

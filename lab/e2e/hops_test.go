@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"strings"
 	"syscall"
 	"testing"
@@ -12,40 +11,8 @@ import (
 	"github.com/kongctl/kongctl/lab/labenv"
 )
 
-// hopsReport is what these tests read of a report: its hops and downtime.
-type hopsReport struct {
-	RunID   string `json:"run_id"`
-	Outcome string `json:"outcome"`
-	Error   string `json:"error"`
-	Hops    []struct {
-		From    string   `json:"from"`
-		To      string   `json:"to"`
-		Install float64  `json:"install_seconds"`
-		Up      float64  `json:"up_seconds"`
-		Finish  float64  `json:"finish_seconds"`
-		Pending []string `json:"pending_after_up"`
-		Done    bool     `json:"done"`
-	} `json:"hops"`
-	Downtime *struct {
-		Duration  float64 `json:"duration_seconds"`
-		FleetDown float64 `json:"fleet_down_seconds"`
-	} `json:"downtime"`
-}
-
-func hopsReportOf(t *testing.T, stdout string) hopsReport {
-	t.Helper()
-	lines := strings.Split(strings.TrimSpace(stdout), "\n")
-	var ev struct {
-		Type    string     `json:"type"`
-		Payload hopsReport `json:"payload"`
-	}
-	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &ev); err != nil || ev.Type != "report" {
-		t.Fatalf("last line is not the report (%v): %.300s", err, lines[len(lines)-1])
-	}
-	return ev.Payload
-}
-
-func (r hopsReport) downtime() float64 {
+// downtime is the report's first stop → all nodes serving, 0 when none.
+func (r reportJSON) downtime() float64 {
 	if r.Downtime == nil {
 		return 0
 	}
@@ -77,7 +44,7 @@ func TestHopsEnterprise34To314(t *testing.T) {
 	e.writeFault(mig, "FAKE_KONG_MIGRATION_FAIL=027_31000_to_31100")
 	r := e.kongctl("upgrade", "-i", e.inv, "--yes", "--output", "json")
 	e.clearFault(mig)
-	rep := hopsReportOf(t, r.stdout)
+	rep := finalReport(t, r.stdout)
 	if rep.Outcome != "rolled-back" || !strings.Contains(rep.Error, "027_31000_to_31100") {
 		t.Fatalf("fault in the second hop: outcome %s, error %q", rep.Outcome, rep.Error)
 	}
@@ -91,16 +58,7 @@ func TestHopsEnterprise34To314(t *testing.T) {
 	e.requireServing(nodes, labRoutes)
 
 	// The clean run.
-	r = e.kongctl("upgrade", "-i", e.inv, "--yes", "--output", "json")
-	if r.code != 0 {
-		t.Fatalf("upgrade: %s", r)
-	}
-	two := hopsReportOf(t, r.stdout)
-	e.requireVersion("3.14.0.0", nodes...)
-	if code, out := e.migrationsList(nodes[1]); code != 0 {
-		t.Errorf("kong migrations list on %s: exit %d: %s", nodes[1], code, out)
-	}
-	e.requireServing(nodes, labRoutes)
+	two := e.upgradeTo314(nodes, labRoutes, "upgrade", "-i", e.inv, "--yes", "--output", "json")
 	if len(two.Hops) != 2 || two.Hops[0].To != "3.10.0.2" || two.Hops[1].From != "3.10.0.2" || two.Hops[1].To != "3.14.0.0" {
 		t.Fatalf("report hops %+v", two.Hops)
 	}
@@ -137,7 +95,7 @@ func TestHopsEnterprise34To314(t *testing.T) {
 		if r.code != 0 {
 			t.Fatalf("upgrade to %s: %s", to, r)
 		}
-		single = append(single, hopsReportOf(t, r.stdout).downtime())
+		single = append(single, finalReport(t, r.stdout).downtime())
 	}
 	e.requireVersion("3.14.0.0", nodes...)
 	t.Logf("downtime (first stop → all nodes serving): two hops in one window %.1fs; single hops %.1fs + %.1fs = %.1fs",
@@ -162,38 +120,47 @@ func TestHopsResumeAfterControllerKilled(t *testing.T) {
 		t.Fatalf("kongctl was not killed by SIGKILL: exit %d", code)
 	}
 	// Killed between the hops: the first finished, Y's not.
-	done := map[string]bool{}
-	for _, rec := range e.readJournals()[ev.RunID] {
-		if rec.Kind == "step" && rec.Status == "done" {
-			done[rec.Step] = true
-		}
+	done := e.journalSteps(ev.RunID, "done")
+	if done["hop/3.10.0.2/migrate/finish"] != 1 || done["migrate/finish"] != 0 {
+		t.Fatalf("killed at the wrong moment: first hop finished %d, Y's finish done %d", done["hop/3.10.0.2/migrate/finish"], done["migrate/finish"])
 	}
-	if !done["hop/3.10.0.2/migrate/finish"] || done["migrate/finish"] {
-		t.Fatalf("killed at the wrong moment: first hop finished %v, Y's finish done %v", done["hop/3.10.0.2/migrate/finish"], done["migrate/finish"])
-	}
-	r := e.kongctl("upgrade", "-i", e.inv, "--resume", "--yes", "--output", "json")
-	if r.code != 0 {
-		t.Fatalf("upgrade --resume: %s", r)
-	}
-	rep := hopsReportOf(t, r.stdout)
-	e.requireVersion("3.14.0.0", nodes...)
-	if code, out := e.migrationsList(nodes[1]); code != 0 {
-		t.Errorf("kong migrations list on %s: exit %d: %s", nodes[1], code, out)
-	}
-	e.requireServing(nodes, []route{{"/lab", ""}})
+	rep := e.upgradeTo314(nodes, []route{{"/lab", ""}}, "upgrade", "-i", e.inv, "--resume", "--yes", "--output", "json")
 	if rep.RunID != ev.RunID || len(rep.Hops) != 2 || !rep.Hops[0].Done || !rep.Hops[1].Done {
 		t.Errorf("resumed report: run %s (killed %s), hops %+v", rep.RunID, ev.RunID, rep.Hops)
 	}
 	// Each hop's steps started once: the resume went on from the journal.
-	started := map[string]int{}
-	for _, rec := range e.readJournals()[ev.RunID] {
-		if rec.Kind == "step" && rec.Status == "started" {
-			started[rec.Step]++
-		}
-	}
+	started := e.journalSteps(ev.RunID, "started")
 	for _, step := range []string{"hop/3.10.0.2/migrate/up", "hop/3.10.0.2/migrate/finish", "migrate/up", "migrate/finish", "backup"} {
 		if started[step] != 1 {
 			t.Errorf("journal: step %s started %d times, want 1 (%v)", step, started[step], started)
 		}
 	}
+}
+
+// journalSteps counts run's step records of status, by step.
+func (e *env) journalSteps(run, status string) map[string]int {
+	out := map[string]int{}
+	for _, rec := range e.readJournals()[run] {
+		if rec.Kind == "step" && rec.Status == status {
+			out[rec.Step]++
+		}
+	}
+	return out
+}
+
+// upgradeTo314 runs kongctl with args, which must succeed and leave every
+// node on 3.14.0.0 with its migrations complete, serving routes; it
+// returns the run's report.
+func (e *env) upgradeTo314(nodes []string, routes []route, args ...string) reportJSON {
+	e.t.Helper()
+	r := e.kongctl(args...)
+	if r.code != 0 {
+		e.t.Fatalf("%s: %s", strings.Join(args, " "), r)
+	}
+	e.requireVersion("3.14.0.0", nodes...)
+	if code, out := e.migrationsList(nodes[len(nodes)-1]); code != 0 {
+		e.t.Errorf("kong migrations list on %s: exit %d: %s", nodes[len(nodes)-1], code, out)
+	}
+	e.requireServing(nodes, routes)
+	return finalReport(e.t, r.stdout)
 }
