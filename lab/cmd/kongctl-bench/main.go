@@ -639,12 +639,15 @@ type kongctlReport struct {
 }
 
 // keepReport writes kongctl's whole report (timeline, every host step with
-// the agents' own durations) to <out>/reports/<name>-<time>.json, for a
-// look at where the time went.
-func keepReport(c config, name string, report []byte) {
+// the agents' own durations) to <out>/reports/<name>-<time>.json and its
+// other events (notes among them) beside it, for a look at where the time
+// went.
+func keepReport(c config, name string, kr *bench.KongctlRun) {
 	if dir := filepath.Join(c.outDir, "reports"); os.MkdirAll(dir, 0o755) == nil {
-		name := fmt.Sprintf("%s-%s.json", name, time.Now().UTC().Format("150405"))
-		_ = os.WriteFile(filepath.Join(dir, name), append(append([]byte(nil), report...), '\n'), 0o644)
+		name := fmt.Sprintf("%s-%s", name, time.Now().UTC().Format("150405"))
+		_ = os.WriteFile(filepath.Join(dir, name+".json"), append(append([]byte(nil), kr.Report...), '\n'), 0o644)
+		// The events (notes, per-host results) say why a step took its time.
+		_ = os.WriteFile(filepath.Join(dir, name+".events.jsonl"), kr.Events, 0o644)
 	}
 }
 
@@ -708,7 +711,7 @@ func oneUpgrade(ctx context.Context, c config, kongctl string, n, slow int) (upg
 	if len(kr.Report) == 0 {
 		return r, lab, fmt.Errorf("kongctl exited %d without a report: %s", kr.Usage.ExitCode, tail(kr.Stderr, 2000))
 	}
-	keepReport(c, fmt.Sprintf("%02d-nodes%s", n, map[bool]string{true: fmt.Sprintf("-slow%d", slow)}[slow > 0]), kr.Report)
+	keepReport(c, fmt.Sprintf("%02d-nodes%s", n, map[bool]string{true: fmt.Sprintf("-slow%d", slow)}[slow > 0]), kr)
 	if err := json.Unmarshal(kr.Report, &rep); err != nil {
 		return r, lab, fmt.Errorf("decode kongctl report: %w", err)
 	}

@@ -240,7 +240,7 @@ func outageKongctl(ctx context.Context, c config, kongctl string, lab *labenv.La
 	if len(kr.Report) == 0 {
 		return nil, fmt.Errorf("kongctl exited %d without a report: %s", kr.Usage.ExitCode, tail(kr.Stderr, 2000))
 	}
-	keepReport(c, "outage-"+sz.Name+"-kongctl", kr.Report)
+	keepReport(c, "outage-"+sz.Name+"-kongctl", kr)
 	var rep kongctlReport
 	if err := json.Unmarshal(kr.Report, &rep); err != nil {
 		return nil, fmt.Errorf("decode kongctl report: %w", err)
