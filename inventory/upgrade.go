@@ -61,7 +61,11 @@ type Upgrade struct {
 	// Decommission removes Kong from the old hosts once the spare hosts
 	// passed verify (Kong's step 12; new-hosts upgrades only).
 	Decommission bool
-	Package      Package
+	// StartBetweenHops starts Kong on each intermediate version of a
+	// multi-hop upgrade (then stops it) before the next hop; by default
+	// it is not started there (docs/upgrade.md, several hops).
+	StartBetweenHops bool
+	Package          Package
 	// MigrationTimeouts override the sized migration timeouts.
 	MigrationTimeouts MigrationTimeouts
 
@@ -112,6 +116,7 @@ var upgradeSchema = &hcl.BodySchema{
 		{Name: "on_failure"},
 		{Name: "order"},
 		{Name: "decommission"},
+		{Name: "start_between_hops"},
 		{Name: "stop"},
 		{Name: "finish"},
 		{Name: "migrations_db_timeout"},
@@ -172,6 +177,7 @@ func (d *decoder) decodeUpgrade(block *hcl.Block) *Upgrade {
 	setAttr(a, "stop", &u.Stop, d.choice(StopParallel, StopSequential))
 	setAttr(a, "finish", &u.Finish, d.choice(FinishBeforeStart, FinishAfterVerify))
 	setAttr(a, "decommission", &u.Decommission, d.boolean)
+	setAttr(a, "start_between_hops", &u.StartBetweenHops, d.boolean)
 	setAttr(a, "migration_host", &u.MigrationHost, d.nonEmpty)
 	u.MigrationTimeouts = d.decodeMigrationTimeouts(a)
 	if at, ok := a["order"]; ok {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -244,4 +245,47 @@ func mustLatest(t *testing.T, spec *Spec) string {
 		t.Fatalf("no journal: %v", err)
 	}
 	return dir
+}
+
+// upgrade.start_between_hops: the migration node runs the intermediate
+// version until healthy, then stops, before the next hop; a failure there
+// stops it again before the database is restored.
+func TestHopsStartBetweenHops(t *testing.T) {
+	c, spec := hopsFleet(t, "kong-1", "kong-2")
+	spec.StartBetweenHops = true
+	upgradeExpect(t, c, spec, Succeeded)
+	calls := c.Calls()
+	at := 0
+	for _, want := range []string{"kong-1 migrations finish", "kong-1 start 3.10.0.2", "kong-1 stop", "kong-1 install 3.14.0.1", "kong-1 migrations up"} {
+		i := indexOfCall(calls, want, at)
+		if i < 0 {
+			t.Fatalf("%q not found after call %d in %q", want, at, calls)
+		}
+		at = i + 1
+	}
+
+	c, spec = hopsFleet(t, "kong-1", "kong-2")
+	spec.StartBetweenHops = true
+	before := c.fingerprint()
+	c.fail = func(call string) error {
+		if call == "kong-1 health" && c.nodes["kong-1"].version == "3.10.0.2" {
+			return errors.New("not healthy")
+		}
+		return nil
+	}
+	upgradeExpect(t, c, spec, RolledBack)
+	calls = c.Calls()
+	stop := indexOfCall(calls, "kong-1 stop", indexOfCall(calls, "kong-1 start 3.10.0.2", 0))
+	restore := slices.IndexFunc(calls, func(s string) bool { return strings.HasPrefix(s, "db restore ") })
+	if stop < 0 || restore < 0 || stop > restore {
+		t.Errorf("kong-1 stopped at call %d, the database restored at %d: want stopped first: %q", stop, restore, calls)
+	}
+	for _, h := range spec.Nodes {
+		if v := c.nodes[h].version; v != "3.4.3.5" || !c.nodes[h].running {
+			t.Errorf("%s on %s (running %v)", h, v, c.nodes[h].running)
+		}
+	}
+	if !c.fingerprint().Equal(before) {
+		t.Errorf("database %+v, want %+v", c.fingerprint(), before)
+	}
 }

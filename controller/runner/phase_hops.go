@@ -22,7 +22,8 @@ func hopKey(v, step string) StepKey { return StepKey(hopStepsPrefix + v + "/" + 
 // `kong migrations finish` (the first finish is the run's point of no
 // return). Y's own install, migrations and start follow as for one hop;
 // the other nodes install Y alone. Kong is not started on an intermediate
-// version: none of Kong's LTS guides asks for it (kong-reference 6.2, 6.4).
+// version unless the inventory asks (Spec.StartBetweenHops): none of
+// Kong's LTS guides does (kong-reference 6.2, 6.4).
 // Undo: X back on the migration node and the database restored from the
 // run's one backup.
 type hopsPhase struct{}
@@ -54,7 +55,41 @@ func (e *engine) runHop(ctx context.Context, i int) error {
 	if err := e.migrateFinishStep(ctx, PhaseHops, hopKey(hp.To, "migrate/finish"), hp.To); err != nil {
 		return fmt.Errorf("hop %s → %s: %w", hp.From, hp.To, err)
 	}
+	if e.spec.StartBetweenHops {
+		if err := e.startBetweenHops(ctx, hp.To); err != nil {
+			return fmt.Errorf("hop %s → %s: %w", hp.From, hp.To, err)
+		}
+	}
 	e.note("hop %d/%d done: the database is at %s", i+1, len(e.pf.Hops)+1, hp.To)
+	return nil
+}
+
+// startBetweenHops starts Kong on the migration node on intermediate
+// version v until healthy, then stops it (the inventory asks:
+// upgrade.start_between_hops), each a journaled step of the hop.
+func (e *engine) startBetweenHops(ctx context.Context, v string) error {
+	h := e.spec.MigrationHost
+	err := e.step(ctx, PhaseHops, hopKey(v, "start/"+h), h, func(ctx context.Context) (any, error) {
+		return nil, e.startAndWait(ctx, h, v)
+	})
+	if err != nil {
+		return err
+	}
+	return e.step(ctx, PhaseHops, hopKey(v, "stop/"+h), h, func(ctx context.Context) (any, error) {
+		return nil, e.stopKong(ctx, h)
+	})
+}
+
+// stopKong stops Kong on h. Stop returns once the node verified Kong
+// down (process gone, ports closed): no second round trip to ask again.
+func (e *engine) stopKong(ctx context.Context, h string) error {
+	n, err := e.node(ctx, h)
+	if err != nil {
+		return err
+	}
+	if err := n.Stop(ctx, e.spec.Timeouts.Stop); err != nil {
+		return fmt.Errorf("stop kong on %s: %w", h, err)
+	}
 	return nil
 }
 
@@ -76,10 +111,20 @@ func (e *engine) installHop(ctx context.Context, i int) error {
 // migration node (the same journaled step as the install's undo: done
 // once).
 func (hopsPhase) undo(ctx context.Context, e *engine) error {
+	h := e.spec.MigrationHost
+	// Started on an intermediate version and not stopped: stopped before
+	// the database is restored under it.
+	for _, v := range e.hopVersions() {
+		if e.stepStarted(hopKey(v, "start/"+h)) && (e.j == nil || !stepDone(e.j.State(), hopKey(v, "stop/"+h))) {
+			err := e.undoStep(ctx, PhaseHops, hopKey(v, "rollback/stop/"+h), h, func(ctx context.Context) error { return e.stopKong(ctx, h) })
+			if err != nil {
+				return err
+			}
+		}
+	}
 	if err := e.restoreDB(ctx); err != nil {
 		return err
 	}
-	h := e.spec.MigrationHost
 	if !e.hopStepStarted("install/" + h) {
 		return nil
 	}

@@ -154,8 +154,12 @@ func plan(ctx context.Context, spec *Spec, cfg runConfig) (*UpgradePlan, error) 
 			ph.Actions = []string{"stage " + spec.To + " and keep " + dash(e.pf.From) + " for rollback", "stop", "install " + spec.To, "start " + spec.To}
 		}
 		if h == spec.MigrationHost {
+			started := "not started on it"
+			if spec.StartBetweenHops {
+				started = "then started until healthy and stopped (upgrade.start_between_hops)"
+			}
 			for _, hp := range e.pf.Hops {
-				ph.Actions = append(ph.Actions, "hop to "+hp.To+": install "+hp.To+", kong migrations up + finish (not started on "+hp.To+")")
+				ph.Actions = append(ph.Actions, "hop to "+hp.To+": install "+hp.To+", kong migrations up + finish, "+started)
 			}
 			ph.Actions = append(ph.Actions, "kong migrations up + finish (the only node that migrates)")
 		}

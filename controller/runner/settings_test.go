@@ -135,6 +135,7 @@ func TestEveryInventoryAttributeReachesTheCode(t *testing.T) {
 		"upgrade.finish":                  s.FinishMode == inventory.FinishAfterVerify,
 		"upgrade.order":                   slices.Equal(s.Nodes, []string{"k2", "k1"}),
 		"upgrade.decommission":            !s.Decommission && sb.Decommission,
+		"upgrade.start_between_hops":      !s.StartBetweenHops && sb.StartBetweenHops,
 		"upgrade.package.source":          s.Package.Source == inventory.SourceFile && sb.Package.Source == inventory.SourceRepository,
 		"upgrade.package.dir":             strings.HasSuffix(s.Package.Dir, "pkgs9"),
 

@@ -72,6 +72,10 @@ type Spec struct {
 	// Decommission removes Kong from the old hosts once the new ones
 	// passed verify (new-hosts mode, on request).
 	Decommission bool
+	// StartBetweenHops starts Kong on the migration node on each
+	// intermediate version of a multi-hop upgrade, then stops it, before
+	// the next hop (upgrade.start_between_hops; phase_hops.go).
+	StartBetweenHops bool
 
 	Hooks    map[HookPoint][]HookSpec
 	Verify   VerifySpec
