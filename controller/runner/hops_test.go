@@ -56,15 +56,7 @@ func TestHopsInOneWindow(t *testing.T) {
 			t.Errorf("%s touched an intermediate version: %q", h, calls)
 		}
 	}
-	order := []string{"kong-1 stage 3.10.0.2", "kong-1 stop", "kong-1 install 3.10.0.2", "kong-1 migrations up", "kong-1 migrations finish", "kong-1 install 3.14.0.1", "kong-1 migrations up", "kong-1 migrations finish", "kong-1 start 3.14.0.1"}
-	at := 0
-	for _, want := range order {
-		i := indexOfCall(calls, want, at)
-		if i < 0 {
-			t.Fatalf("%q not found after call %d in %q", want, at, calls)
-		}
-		at = i + 1
-	}
+	requireCallOrder(t, calls, "kong-1 stage 3.10.0.2", "kong-1 stop", "kong-1 install 3.10.0.2", "kong-1 migrations up", "kong-1 migrations finish", "kong-1 install 3.14.0.1", "kong-1 migrations up", "kong-1 migrations finish", "kong-1 start 3.14.0.1")
 	if c.db.schema != "3.14.0.1" || c.db.pending {
 		t.Errorf("database at %s (pending %v), want 3.14.0.1 finished", c.db.schema, c.db.pending)
 	}
@@ -254,15 +246,7 @@ func TestHopsStartBetweenHops(t *testing.T) {
 	c, spec := hopsFleet(t, "kong-1", "kong-2")
 	spec.StartBetweenHops = true
 	upgradeExpect(t, c, spec, Succeeded)
-	calls := c.Calls()
-	at := 0
-	for _, want := range []string{"kong-1 migrations finish", "kong-1 start 3.10.0.2", "kong-1 stop", "kong-1 install 3.14.0.1", "kong-1 migrations up"} {
-		i := indexOfCall(calls, want, at)
-		if i < 0 {
-			t.Fatalf("%q not found after call %d in %q", want, at, calls)
-		}
-		at = i + 1
-	}
+	requireCallOrder(t, c.Calls(), "kong-1 migrations finish", "kong-1 start 3.10.0.2", "kong-1 stop", "kong-1 install 3.14.0.1", "kong-1 migrations up")
 
 	c, spec = hopsFleet(t, "kong-1", "kong-2")
 	spec.StartBetweenHops = true
@@ -274,7 +258,7 @@ func TestHopsStartBetweenHops(t *testing.T) {
 		return nil
 	}
 	upgradeExpect(t, c, spec, RolledBack)
-	calls = c.Calls()
+	calls := c.Calls()
 	stop := indexOfCall(calls, "kong-1 stop", indexOfCall(calls, "kong-1 start 3.10.0.2", 0))
 	restore := slices.IndexFunc(calls, func(s string) bool { return strings.HasPrefix(s, "db restore ") })
 	if stop < 0 || restore < 0 || stop > restore {
@@ -287,5 +271,18 @@ func TestHopsStartBetweenHops(t *testing.T) {
 	}
 	if !c.fingerprint().Equal(before) {
 		t.Errorf("database %+v, want %+v", c.fingerprint(), before)
+	}
+}
+
+// requireCallOrder fails unless calls holds want in this order.
+func requireCallOrder(t *testing.T, calls []string, want ...string) {
+	t.Helper()
+	at := 0
+	for _, w := range want {
+		i := indexOfCall(calls, w, at)
+		if i < 0 {
+			t.Fatalf("%q not found after call %d in %q", w, at, calls)
+		}
+		at = i + 1
 	}
 }
