@@ -64,7 +64,7 @@ var pluginDefs = map[string][]migDef{
 	"jwt":                   {m("000_base_jwt"), m("002_130_to_140"), m("003_200_to_210")},
 	"key-auth":              {m("000_base_key_auth"), m("002_130_to_140"), m("003_200_to_210"), ms("004_320_to_330", 3, 2)},
 	"oauth2":                {m("000_base_oauth2"), m("003_130_to_140"), mt("004_200_to_210"), m("005_210_to_211"), ms("006_320_to_330", 3, 2), ms("007_320_to_330", 3, 2)},
-	"opentelemetry":         {mst("001_331_to_332", 3, 5)},
+	"opentelemetry":         {mst("001_331_to_332", 3, 6)}, // from 3.6.1 (a backport; not in 3.6.0), 3.7.0
 	"post-function":         {mst("001_280_to_300", 3, 0)},
 	"pre-function":          {mst("001_280_to_300", 3, 0)},
 	"rate-limiting":         {m("000_base_rate_limiting"), m("003_10_to_112"), m("004_200_to_210"), ms("005_320_to_330", 3, 2), mst("006_350_to_360", 3, 6)},
