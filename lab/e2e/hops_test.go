@@ -58,7 +58,7 @@ func TestHopsEnterprise34To314(t *testing.T) {
 	e.requireServing(nodes, labRoutes)
 
 	// The clean run.
-	two := e.upgradeTo314(nodes, labRoutes, "upgrade", "-i", e.inv, "--yes", "--output", "json")
+	two := e.upgradeTo(nodes, labRoutes, "3.14.0.0", "upgrade", "-i", e.inv, "--yes", "--output", "json")
 	if len(two.Hops) != 2 || two.Hops[0].To != "3.10.0.2" || two.Hops[1].From != "3.10.0.2" || two.Hops[1].To != "3.14.0.0" {
 		t.Fatalf("report hops %+v", two.Hops)
 	}
@@ -102,6 +102,28 @@ func TestHopsEnterprise34To314(t *testing.T) {
 		two.downtime(), single[0], single[1], single[0]+single[1])
 }
 
+// Issue 22: OSS 2.8.4 → 3.9.3 in one run through the 3.4 LTS and every
+// minor after it (2.8→3.4, then 3.4→3.5 … 3.8→3.9): six hops, one window;
+// the entities made on 2.8 are served on 3.9.
+func TestHopsOSS28To39(t *testing.T) {
+	e := upLab(t, labenv.Options{Nodes: 2, From: "2.8.4", To: "3.9.3"})
+	nodes := names(e.lab.KongHosts())
+	e.createEntities(nodes[0])
+	e.requireServing(nodes, labRoutes)
+	rep := e.upgradeTo(nodes, labRoutes, "3.9.3", "upgrade", "-i", e.inv, "--yes", "--output", "json")
+	var path []string
+	for _, h := range rep.Hops {
+		if !h.Done {
+			t.Errorf("hop %s → %s not done", h.From, h.To)
+		}
+		path = append(path, h.To)
+	}
+	if got, want := strings.Join(path, " "), "3.4.2 3.5.0 3.6.1 3.7.1 3.8.1 3.9.3"; got != want {
+		t.Errorf("hops to %s, want %s", got, want)
+	}
+	t.Logf("2.8.4 → 3.9.3 in %d hops: downtime %.1fs", len(rep.Hops), rep.downtime())
+}
+
 // Issue 22: a controller killed (SIGKILL) between the hops resumes with
 // the second hop and finishes: the first hop's steps are not run again.
 func TestHopsResumeAfterControllerKilled(t *testing.T) {
@@ -124,7 +146,7 @@ func TestHopsResumeAfterControllerKilled(t *testing.T) {
 	if done["hop/3.10.0.2/migrate/finish"] != 1 || done["migrate/finish"] != 0 {
 		t.Fatalf("killed at the wrong moment: first hop finished %d, Y's finish done %d", done["hop/3.10.0.2/migrate/finish"], done["migrate/finish"])
 	}
-	rep := e.upgradeTo314(nodes, []route{{"/lab", ""}}, "upgrade", "-i", e.inv, "--resume", "--yes", "--output", "json")
+	rep := e.upgradeTo(nodes, []route{{"/lab", ""}}, "3.14.0.0", "upgrade", "-i", e.inv, "--resume", "--yes", "--output", "json")
 	if rep.RunID != ev.RunID || len(rep.Hops) != 2 || !rep.Hops[0].Done || !rep.Hops[1].Done {
 		t.Errorf("resumed report: run %s (killed %s), hops %+v", rep.RunID, ev.RunID, rep.Hops)
 	}
@@ -148,16 +170,16 @@ func (e *env) journalSteps(run, status string) map[string]int {
 	return out
 }
 
-// upgradeTo314 runs kongctl with args, which must succeed and leave every
-// node on 3.14.0.0 with its migrations complete, serving routes; it
+// upgradeTo runs kongctl with args, which must succeed and leave every
+// node on version with its migrations complete, serving routes; it
 // returns the run's report.
-func (e *env) upgradeTo314(nodes []string, routes []route, args ...string) reportJSON {
+func (e *env) upgradeTo(nodes []string, routes []route, version string, args ...string) reportJSON {
 	e.t.Helper()
 	r := e.kongctl(args...)
 	if r.code != 0 {
 		e.t.Fatalf("%s: %s", strings.Join(args, " "), r)
 	}
-	e.requireVersion("3.14.0.0", nodes...)
+	e.requireVersion(version, nodes...)
 	if code, out := e.migrationsList(nodes[len(nodes)-1]); code != 0 {
 		e.t.Errorf("kong migrations list on %s: exit %d: %s", nodes[len(nodes)-1], code, out)
 	}
