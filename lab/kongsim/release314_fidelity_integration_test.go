@@ -73,3 +73,34 @@ func TestEnterprise314DropsWasm(t *testing.T) {
 		t.Fatalf("3.10.0.2 dropped a wasm key:\n%s", env)
 	}
 }
+
+// The 3.14 node itself (kong-reference 2.4, 3.1, 4.4, 4.5): `kong start`
+// refuses a 3.10 database until `up` has run, then serves as Enterprise
+// 3.14 (Admin GET /, kong_node_info) with `kong drain` (3.9+) available.
+func TestEnterprise314Daemon(t *testing.T) {
+	n := newDBNode(t)
+	n.must(n.kong("3.10.0.2", "migrations", "bootstrap"), 0)
+	r := n.must(n.kong("3.14.0.0", "start"), 1)
+	if !strings.Contains(r.stderr, "New migrations available; run 'kong migrations up' to proceed") {
+		t.Fatalf("start before up: %s", r)
+	}
+	n.must(n.kong("3.14.0.0", "migrations", "up"), 0)
+	n.must(n.kong("3.14.0.0", "start"), 0)
+	defer n.run(sim(t, "3.14.0.0"), "stop", "-p", n.prefix)
+	_, body := httpDo(t, "GET", fmt.Sprintf("http://127.0.0.1:%d/", n.admin), nil)
+	if !strings.Contains(body, `"edition":"enterprise"`) || !strings.Contains(body, `"version":"3.14.0.0-enterprise-edition"`) {
+		t.Fatalf("GET /: %s", body)
+	}
+	code, body := httpDo(t, "GET", fmt.Sprintf("http://127.0.0.1:%d/metrics", n.status), nil)
+	if code != 200 || !strings.Contains(body, `version="3.14.0.0"} 1`) || !strings.Contains(body, "kong_datastore_reachable 1") {
+		t.Fatalf("metrics %d: %s", code, body)
+	}
+	ready := fmt.Sprintf("http://127.0.0.1:%d/status/ready", n.status)
+	if code, _ := httpDo(t, "GET", ready, nil); code != 200 {
+		t.Fatalf("ready %d", code)
+	}
+	n.must(n.kong("3.14.0.0", "drain"), 0)
+	if code, _ := httpDo(t, "GET", ready, nil); code != 503 {
+		t.Fatalf("ready after drain %d", code)
+	}
+}
