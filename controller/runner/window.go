@@ -208,6 +208,11 @@ func (w windowPhase) run(ctx context.Context, e *engine) error {
 	// The critical path: the migration node.
 	chainErr := func() error {
 		if install != nil && hops {
+			// As before each migration step below: a node that failed to
+			// install Y ends the chain before the hops' migrations.
+			if halted() {
+				return fmt.Errorf("%s on %s: %w", PhaseHops, mig, errNotStarted)
+			}
 			if !early {
 				e.enter(hopsPhase{})
 			}
