@@ -76,21 +76,8 @@ func (e *engine) startBetweenHops(ctx context.Context, v string) error {
 		return err
 	}
 	return e.step(ctx, PhaseHops, hopKey(v, "stop/"+h), h, func(ctx context.Context) (any, error) {
-		return nil, e.stopKong(ctx, h)
+		return nil, e.stopKong(ctx, h, v)
 	})
-}
-
-// stopKong stops Kong on h. Stop returns once the node verified Kong
-// down (process gone, ports closed): no second round trip to ask again.
-func (e *engine) stopKong(ctx context.Context, h string) error {
-	n, err := e.node(ctx, h)
-	if err != nil {
-		return err
-	}
-	if err := n.Stop(ctx, e.spec.Timeouts.Stop); err != nil {
-		return fmt.Errorf("stop kong on %s: %w", h, err)
-	}
-	return nil
 }
 
 // installHop installs hop i's version on the migration node (once per
@@ -116,7 +103,7 @@ func (hopsPhase) undo(ctx context.Context, e *engine) error {
 	// the database is restored under it.
 	for _, v := range e.hopVersions() {
 		if e.stepStarted(hopKey(v, "start/"+h)) && (e.j == nil || !stepDone(e.j.State(), hopKey(v, "stop/"+h))) {
-			err := e.undoStep(ctx, PhaseHops, hopKey(v, "rollback/stop/"+h), h, func(ctx context.Context) error { return e.stopKong(ctx, h) })
+			err := e.undoStep(ctx, PhaseHops, hopKey(v, "rollback/stop/"+h), h, func(ctx context.Context) error { return e.stopKong(ctx, h, v) })
 			if err != nil {
 				return err
 			}

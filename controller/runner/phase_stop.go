@@ -39,7 +39,7 @@ func (e *engine) stopNode(ctx context.Context, h string) error {
 		return err
 	}
 	return e.step(ctx, PhaseStop, stopSteps.of(h), h, func(ctx context.Context) (any, error) {
-		return nil, e.stopKong(ctx, h)
+		return nil, e.stopKong(ctx, h, "")
 	})
 }
 
