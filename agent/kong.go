@@ -178,10 +178,17 @@ func (a *Agent) resolveService(ctx context.Context, run *opRun, p *agentproto.Se
 
 func (t *serviceTarget) pidFile() string { return filepath.Join(t.prefix, "pids", "nginx.pid") }
 
-func (a *Agent) serviceStop(ctx context.Context, run *opRun, p *agentproto.ServiceParams) (*agentproto.ServiceResult, error) {
+func (a *Agent) serviceStop(ctx context.Context, run *opRun, p *agentproto.ServiceParams) (res *agentproto.ServiceResult, err error) {
 	t, err := a.resolveService(ctx, run, p)
 	if err != nil {
 		return nil, err
+	}
+	if len(p.KongEnv) > 0 {
+		defer func() {
+			if err == nil && res != nil && !res.Running {
+				err = removeResolvedConf(t.prefix)
+			}
+		}()
 	}
 	grace := p.GraceTimeout
 	if grace <= 0 {

@@ -2,8 +2,11 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 
 	"github.com/kongctl/kongctl/agent/agentproto"
 )
@@ -25,4 +28,19 @@ func (a *Agent) serviceEnvOp(ctx context.Context, run *opRun, p *agentproto.Serv
 		res.Source, res.Vars, res.From = env.Source, maps.Clone(env.Vars), maps.Clone(env.From)
 	}
 	return res, nil
+}
+
+// removeResolvedConf removes what `kong start` wrote into prefix with
+// every resolved setting in clear, the carried secrets included:
+// .kong_env (0640) and the .kong_process_secrets files (kong-reference
+// 9.2). After a carried environment's Kong stopped (the rehearsal host),
+// nothing of it stays on the host.
+func removeResolvedConf(prefix string) error {
+	files, _ := filepath.Glob(filepath.Join(prefix, ".kong_process_secrets*"))
+	for _, f := range append(files, filepath.Join(prefix, ".kong_env")) {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("remove %s, which holds the carried environment's values: %w", f, err)
+		}
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"os"
 	"path/filepath"
 
 	"github.com/kongctl/kongctl/agent/agentproto"
@@ -81,6 +82,37 @@ func TestMigrationsWithCarriedEnv(t *testing.T) {
 		rep, _ = rpc(t, a, mustReq(t, agentproto.OpMigrations, p))
 		if rep.Error == nil || rep.Error.Code != agentproto.CodeInvalid {
 			t.Errorf("%+v: want invalid, got %+v", p, rep.Error)
+		}
+	}
+}
+
+// After a carried environment's Kong stopped, the files `kong start`
+// wrote its resolved settings into (the secrets in clear) are gone; a
+// node's own stop leaves its prefix alone.
+func TestStopRemovesTheCarriedResolvedConf(t *testing.T) {
+	a := testAgent(t)
+	bin := fakeKong(t)
+	for _, carried := range []agentproto.KongEnv{{"KONG_PG_PASSWORD": "pw-carried-1"}, nil} {
+		prefix := t.TempDir()
+		conf := filepath.Join(prefix, "kong.conf")
+		if err := os.WriteFile(conf, []byte("prefix = "+prefix+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		files := []string{filepath.Join(prefix, ".kong_env"), filepath.Join(prefix, ".kong_process_secrets_http")}
+		for _, f := range files {
+			if err := os.WriteFile(f, []byte("pg_password = pw-carried-1\n"), 0o640); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rep, _ := rpc(t, a, mustReq(t, agentproto.OpServiceStop, agentproto.ServiceParams{KongBin: bin, Manager: agentproto.ManagerKongCLI, Prefix: prefix,
+			Conf: conf, Ports: []string{"127.0.0.1:1"}, KongEnv: carried}))
+		if rep.Error != nil {
+			t.Fatal(rep.Error)
+		}
+		for _, f := range files {
+			if _, err := os.Stat(f); (err == nil) == (carried != nil) {
+				t.Errorf("carried=%v: %s exists=%v", carried != nil, f, err == nil)
+			}
 		}
 	}
 }
