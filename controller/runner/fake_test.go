@@ -229,6 +229,9 @@ type fakeNode struct {
 	// whose KONG_PG_DATABASE its migrations then run on.
 	svcEnv  agentproto.KongEnv
 	carried agentproto.KongEnv
+	// notRouted is how many probes answer 404 first (a router not built
+	// yet).
+	notRouted int
 }
 
 func (n *fakeNode) ServiceEnv(ctx context.Context) (fleet.ServiceEnv, error) {
@@ -466,6 +469,12 @@ func (n *fakeNode) Exec(ctx context.Context, req fleet.ExecRequest) (fleet.ExecR
 func (n *fakeNode) Probe(ctx context.Context, req fleet.ProbeRequest) (fleet.ProbeResult, error) {
 	if err := n.op("probe " + req.Path); err != nil {
 		return fleet.ProbeResult{}, err
+	}
+	n.c.mu.Lock()
+	defer n.c.mu.Unlock()
+	if n.notRouted > 0 {
+		n.notRouted--
+		return fleet.ProbeResult{Status: 404}, nil
 	}
 	return fleet.ProbeResult{Status: 200}, nil
 }

@@ -437,3 +437,24 @@ func TestRehearsalRefusedForVaultReferences(t *testing.T) {
 		t.Errorf("--no-rehearsal: %s %s", r2.Outcome, r2.Error)
 	}
 }
+
+// The rehearsal's smoke request is sent again while Y's router is not
+// built yet (404 at first), up to the health timeout; past it the
+// rehearsal fails at smoke with the last answer.
+func TestRehearsalSmokeWaitsForTheRouter(t *testing.T) {
+	c, spec := rehearsalCluster(t)
+	c.nodes["rh-1"].notRouted = 3
+	p, err := plan(context.Background(), spec, testConfig(c))
+	if err != nil || p.Rehearsal == nil || !p.Rehearsal.Passed() || p.Rehearsal.Smoke != 1 {
+		t.Fatalf("plan: %v %+v", err, p.Rehearsal)
+	}
+	if n := countCalls(c.Calls(), func(s string) bool { return s == "rh-1 probe /lab" }); n != 4 {
+		t.Errorf("%d smoke requests, want 4 (3 not routed, then 200)", n)
+	}
+	c, spec = rehearsalCluster(t)
+	c.nodes["rh-1"].notRouted = 1 << 20
+	p, _ = plan(context.Background(), spec, testConfig(c))
+	if p.Rehearsal == nil || p.Rehearsal.Failed != "smoke" || !strings.Contains(p.Rehearsal.Error, "status 404, want 200") || !p.Rehearsal.Dropped {
+		t.Fatalf("a router never built: %+v", p.Rehearsal)
+	}
+}
