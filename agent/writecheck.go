@@ -5,7 +5,9 @@ package agent
 import (
 	"context"
 	"fmt"
+	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -57,6 +59,10 @@ func (a *Agent) writeSignature(ctx context.Context, run *opRun, p *agentproto.Wr
 	}
 	sig.Usable = true
 	start := a.Now()
+	if len(p.EndFrom) > 0 {
+		ended, note := endStoppedClients(ctx, conn, p.EndFrom)
+		sig.Ended, sig.Note = ended, note
+	}
 	for {
 		others, err := otherClients(ctx, conn)
 		if err != nil {
@@ -102,6 +108,66 @@ func otherClients(ctx context.Context, conn *pgx.Conn) ([]string, error) {
 		return nil, fmt.Errorf("write signature: list connected clients: %w", err)
 	}
 	return out, nil
+}
+
+// endStoppedClients ends the backends connected to the current database
+// from the addresses of stopped Kong nodes (host names resolved here, on
+// the tools host) and names them as application@address. A backend that
+// cannot be ended (another role's, without the privilege) is left: the
+// wait then sees it, as before, and the note says why it stayed.
+func endStoppedClients(ctx context.Context, conn *pgx.Conn, from []string) (ended []string, note string) {
+	var ips []string
+	for _, h := range from {
+		if net.ParseIP(h) != nil {
+			ips = append(ips, h)
+			continue
+		}
+		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		addrs, err := net.DefaultResolver.LookupHost(rctx, h)
+		cancel()
+		if err == nil {
+			ips = append(ips, addrs...)
+		}
+	}
+	if len(ips) == 0 {
+		return nil, ""
+	}
+	rows, err := conn.Query(ctx, `SELECT pid, coalesce(nullif(application_name, ''), usename::text, 'pid ' || pid) || '@' || host(client_addr)
+		FROM pg_stat_activity
+		WHERE datname = current_database() AND pid <> pg_backend_pid() AND host(client_addr) = ANY($1)
+		ORDER BY 2`, ips)
+	if err != nil {
+		return nil, fmt.Sprintf("the stopped nodes' connections could not be listed: %v", err)
+	}
+	type backend struct {
+		pid  int32
+		name string
+	}
+	var bs []backend
+	for rows.Next() {
+		var b backend
+		if err := rows.Scan(&b.pid, &b.name); err != nil {
+			rows.Close()
+			return nil, fmt.Sprintf("the stopped nodes' connections could not be listed: %v", err)
+		}
+		bs = append(bs, b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Sprintf("the stopped nodes' connections could not be listed: %v", err)
+	}
+	var failed []string
+	for _, b := range bs {
+		var ok bool
+		if err := conn.QueryRow(ctx, "SELECT pg_terminate_backend($1)", b.pid).Scan(&ok); err != nil || !ok {
+			failed = append(failed, b.name)
+			continue
+		}
+		ended = append(ended, b.name)
+	}
+	if len(failed) > 0 {
+		note = fmt.Sprintf("the connection(s) %s of stopped nodes could not be ended (the database user may lack the right to end them)", strings.Join(failed, ", "))
+	}
+	return ended, note
 }
 
 // readWriteCounters fills sig.Tables, sig.Excluded, sig.Server and

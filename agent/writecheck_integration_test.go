@@ -169,6 +169,66 @@ func TestWriteSignatureUnsettledWhileWriterConnected(t *testing.T) {
 	}
 }
 
+// A stopped node's backends, still connected (one busy with a query the
+// node started before its stop, one holding a write whose counts are not
+// flushed yet): given the node's address, the signature ends both at once
+// instead of waiting them out, and the ended writer's counts are in the
+// counters (a backend ended by pg_terminate_backend flushes them on its
+// way out, as on any exit).
+func TestWriteSignatureEndsStoppedNodesBackends(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, a, db := kongDB(t, ctx)
+	before := writeSig(t, a, db, time.Second)
+
+	writer, _ := pendingWrite(t, ctx, s)
+	defer writer.Close(context.Background())
+	busy, err := pgx.Connect(ctx, s.DSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close(context.Background())
+	sleeping := make(chan error, 1)
+	go func() {
+		_, err := busy.Exec(ctx, "SELECT pg_sleep(50)")
+		sleeping <- err
+	}()
+	time.Sleep(200 * time.Millisecond) // the query runs
+
+	t0 := time.Now()
+	sig, rep := call[agentproto.WriteSignature](t, a, agentproto.OpWriteSignature,
+		agentproto.WriteSignatureParams{DB: db, Settle: 20 * time.Second, EndFrom: []string{"127.0.0.1"}})
+	if sig == nil {
+		t.Fatalf("write signature: %+v", rep.Error)
+	}
+	took := time.Since(t0)
+	if !sig.Settled || len(sig.Ended) != 2 || took > 5*time.Second {
+		t.Fatalf("ended %q, settled=%v after %s (others %q, note %q); want both backends ended and settled at once", sig.Ended, sig.Settled, took, sig.Others, sig.Note)
+	}
+	if sig.Tables["services"] == before.Tables["services"] {
+		t.Fatalf("the ended writer's pending insert is not in the counters (%q)", sig.Tables["services"])
+	}
+	select {
+	case err := <-sleeping:
+		if err == nil {
+			t.Fatal("the busy backend's query finished: it was not ended")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the busy backend's query still runs 10 s after it was ended")
+	}
+	// An address that is not a stopped node's ends nothing.
+	other, err := pgx.Connect(ctx, s.DSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close(context.Background())
+	sig, _ = call[agentproto.WriteSignature](t, a, agentproto.OpWriteSignature,
+		agentproto.WriteSignatureParams{DB: db, Settle: 300 * time.Millisecond, EndFrom: []string{"198.51.100.7"}})
+	if sig == nil || sig.Settled || len(sig.Ended) != 0 {
+		t.Fatalf("with another node's address: %+v; want nothing ended and not settled", sig)
+	}
+}
+
 // Writes to runtime tables and to kongctl's own schema leave the signature
 // as it was; a truncate, a new table and a dropped table
 // change it.

@@ -60,6 +60,12 @@ type WriteSignatureParams struct {
 	// good enough for a baseline, whose unflushed counts can only show as a
 	// change later (a false positive), never hide one.
 	Settle time.Duration `json:"settle,omitempty"`
+	// EndFrom are the addresses (IPs or host names) of the Kong nodes
+	// stopped for the window. A backend still connected from one of them
+	// has no client left (a query the node started before its stop runs
+	// on until it tries to send its rows): it is ended before the wait, so
+	// it exits and flushes its counts at once. Empty: none is ended.
+	EndFrom []string `json:"end_from,omitempty"`
 }
 
 // Secrets implements SecretHolder.
@@ -104,6 +110,7 @@ type WriteSignature struct {
 	Excluded     []string      `json:"excluded,omitempty"` // runtime tables present and left out
 	Others       []string      `json:"others,omitempty"`   // other clients still connected (application@address)
 	Waited       time.Duration `json:"waited"`             // spent waiting for them to leave
+	Ended        []string      `json:"ended,omitempty"`    // backends of stopped nodes ended (application@address)
 	Note         string        `json:"note,omitempty"`
 	TakenAt      time.Time     `json:"taken_at"`
 }

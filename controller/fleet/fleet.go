@@ -84,7 +84,9 @@ type Database interface {
 	// WriteSignature reads the write counters of Kong's configuration
 	// tables (a cost that does not grow with the rows), waiting up to
 	// settle for Kong's other connections to close (0: read at once).
-	WriteSignature(ctx context.Context, settle time.Duration) (WriteSignature, error)
+	// Connections from endFrom (the addresses of the stopped Kong nodes)
+	// are ended first: they have no client left.
+	WriteSignature(ctx context.Context, settle time.Duration, endFrom []string) (WriteSignature, error)
 	// Backup takes a pg_dump on the tools host; the BackupInfo carries the
 	// fingerprint taken in the dump's snapshot (none for a dump an earlier
 	// attempt left).

@@ -24,6 +24,7 @@ type WriteSignature struct {
 	Transactions int64         `json:"transactions,omitempty"`
 	Others       []string      `json:"others,omitempty"` // clients still connected
 	Waited       time.Duration `json:"waited,omitempty"`
+	Ended        []string      `json:"ended,omitempty"` // connections of stopped nodes ended
 	Note         string        `json:"note,omitempty"`
 }
 

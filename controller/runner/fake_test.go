@@ -165,10 +165,21 @@ func (c *fakeCluster) fingerprint() fleet.Fingerprint {
 }
 
 // writeSignature counts writes to the configuration tables only.
-func (c *fakeCluster) writeSignature(settle time.Duration) fleet.WriteSignature {
+func (c *fakeCluster) writeSignature(settle time.Duration, endFrom []string) fleet.WriteSignature {
 	if c.statsOff {
 		return fleet.WriteSignature{Note: "PostgreSQL 14.9 sends table statistics through the statistics collector"}
 	}
+	// Clients named application@address from a stopped node's address
+	// are ended, as the agent does (pg_terminate_backend).
+	var ended []string
+	c.clients = slices.DeleteFunc(c.clients, func(cl string) bool {
+		_, addr, _ := strings.Cut(cl, "@")
+		if slices.Contains(endFrom, addr) {
+			ended = append(ended, cl)
+			return true
+		}
+		return false
+	})
 	s := fleet.WriteSignature{Usable: true, Settled: len(c.clients) == 0, Server: fmt.Sprint(c.restarts), Transactions: int64(1000 + len(c.calls)), Tables: map[string]string{
 		"services": fmt.Sprintf("16390 %d 0 0", c.db.writes-c.statsLag), "schema_meta": "16400 " + c.db.schema + fmt.Sprint(c.db.pending)}}
 	if c.crashed != "" {
@@ -177,6 +188,7 @@ func (c *fakeCluster) writeSignature(settle time.Duration) fleet.WriteSignature 
 	if !s.Settled {
 		s.Others, s.Waited = append([]string(nil), c.clients...), settle
 	}
+	s.Ended = ended
 	return s
 }
 
@@ -535,13 +547,13 @@ func (d fakeDB) Fingerprint(ctx context.Context) (fleet.Fingerprint, error) {
 	defer d.c.mu.Unlock()
 	return d.c.fingerprint(), nil
 }
-func (d fakeDB) WriteSignature(ctx context.Context, settle time.Duration) (fleet.WriteSignature, error) {
+func (d fakeDB) WriteSignature(ctx context.Context, settle time.Duration, endFrom []string) (fleet.WriteSignature, error) {
 	if err := d.c.record("db write-signature"); err != nil {
 		return fleet.WriteSignature{}, err
 	}
 	d.c.mu.Lock()
 	defer d.c.mu.Unlock()
-	return d.c.writeSignature(settle), nil
+	return d.c.writeSignature(settle, endFrom), nil
 }
 func (d fakeDB) Backup(ctx context.Context, req fleet.BackupRequest) (fleet.BackupInfo, error) {
 	if err := d.c.record("db backup " + req.Name); err != nil {
@@ -699,8 +711,8 @@ func testSpec(t *testing.T, nodes ...string) *Spec {
 		Backup:        BackupSpec{Dir: "/var/backups/kongctl"},
 		Verify:        VerifySpec{Soak: 10 * time.Second, Interval: 5 * time.Second, Smoke: []SmokeSpec{{Path: "/lab", Status: 200}}, MaxErrorRate: 0.01},
 	}
-	for _, n := range nodes {
-		s.Hosts = append(s.Hosts, HostSpec{Name: n, Roles: []string{"kong"}})
+	for i, n := range nodes {
+		s.Hosts = append(s.Hosts, HostSpec{Name: n, Address: fmt.Sprintf("10.0.1.%d", i+1), Roles: []string{"kong"}})
 	}
 	s.Hosts = append(s.Hosts, HostSpec{Name: "db", Roles: []string{"database"}})
 	return s

@@ -27,7 +27,7 @@ const writeCheckSettle = 3 * time.Second
 // retake for nothing), never hide one. Nil when the server's counters are
 // unusable; the check after the stop then fingerprints.
 func (e *engine) writeSignatureBeforeDump(ctx context.Context, db fleet.Database) (*fleet.WriteSignature, error) {
-	sig, err := db.WriteSignature(ctx, 0)
+	sig, err := db.WriteSignature(ctx, 0, nil)
 	if err != nil {
 		return nil, fmt.Errorf("read write counters on %s: %w", e.spec.ToolsHost, err)
 	}
@@ -36,6 +36,19 @@ func (e *engine) writeSignatureBeforeDump(ctx context.Context, db fleet.Database
 		return nil, nil
 	}
 	return &sig, nil
+}
+
+// stoppedAddresses are the addresses of the Kong nodes stopped for the
+// window (every node by the time of the check), whose connections left
+// to the database the check may end.
+func (e *engine) stoppedAddresses() []string {
+	out := make([]string, 0, len(e.spec.Nodes))
+	for _, h := range e.spec.Nodes {
+		if a := e.spec.host(h).Address; a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // writesSinceBackup returns the configuration tables written since the
@@ -52,11 +65,18 @@ func (e *engine) writesSinceBackup(ctx context.Context) ([]string, error) {
 		// would need the database as much.
 		var sig fleet.WriteSignature
 		err := e.retryDatabase(ctx, "read write counters after stop", func(ctx context.Context, db fleet.Database) (err error) {
-			sig, err = db.WriteSignature(ctx, writeCheckSettle)
+			sig, err = db.WriteSignature(ctx, writeCheckSettle, e.stoppedAddresses())
 			return err
 		})
 		if err != nil {
 			return nil, fmt.Errorf("read write counters on %s after stop: %w", e.spec.ToolsHost, err)
+		}
+		if len(sig.Ended) > 0 {
+			e.note("write check: ended %d connection(s) the stopped nodes left to Kong's database (%s): a query a node started before its stop runs on without its client",
+				len(sig.Ended), strings.Join(sig.Ended, ", "))
+		}
+		if sig.Usable && sig.Note != "" {
+			e.note("write check: %s", sig.Note)
 		}
 		switch {
 		case !sig.Usable:

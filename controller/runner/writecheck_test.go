@@ -212,6 +212,37 @@ func TestWriteCheckFallsBackToFingerprint(t *testing.T) {
 	}
 }
 
+// A stopped node left a backend to Kong's database (a query it started
+// before its stop runs on without its client): the check ends it, the
+// counters settle at once and prove the backup whole, with no fingerprint
+// inside the window. A client from elsewhere (pgbouncer above) is never
+// ended.
+func TestWriteCheckEndsStoppedNodesConnections(t *testing.T) {
+	c := newFakeCluster(t, "2.8.4", "kong-1", "kong-2")
+	stopped := false
+	heartbeats(c, func(call string) error {
+		if call == "kong-2 stop" && !stopped {
+			stopped = true
+			c.mu.Lock()
+			c.clients = []string{"kong@10.0.1.2"}
+			c.mu.Unlock()
+		}
+		return nil
+	})
+	r, log := upgradeSucceeds(t, c, testSpec(t, "kong-1", "kong-2"))
+	window := afterLastStop(c.Calls(), "kong-2 stop")
+	if i := indexOfCall(window, "db fingerprint", 0); i >= 0 {
+		t.Errorf("fingerprint after the stop although the counters settled: %q", window)
+	}
+	if f := findingOf(r, "writes-during-freeze"); f != nil {
+		t.Errorf("finding %+v; want none", f)
+	}
+	want := "write check: ended 1 connection(s) the stopped nodes left to Kong's database (kong@10.0.1.2)"
+	if !strings.Contains(notes(log), want) {
+		t.Errorf("notes lack %q:\n%s", want, notes(log))
+	}
+}
+
 // A run journaled by an older kongctl (its backup has no write counters)
 // resumed by this one: the check after the stop fingerprints, and a write
 // that slipped in is still caught.

@@ -38,12 +38,12 @@ func (d *agentDB) Fingerprint(ctx context.Context) (fleet.Fingerprint, error) {
 	return toFingerprint(*f), nil
 }
 
-func (d *agentDB) WriteSignature(ctx context.Context, settle time.Duration) (fleet.WriteSignature, error) {
-	s, err := d.h.client().WriteSignature(ctx, agentproto.WriteSignatureParams{DB: d.conn, Settle: settle})
+func (d *agentDB) WriteSignature(ctx context.Context, settle time.Duration, endFrom []string) (fleet.WriteSignature, error) {
+	s, err := d.h.client().WriteSignature(ctx, agentproto.WriteSignatureParams{DB: d.conn, Settle: settle, EndFrom: endFrom})
 	if err != nil {
 		return fleet.WriteSignature{}, err
 	}
-	return fleet.WriteSignature{Usable: s.Usable, Settled: s.Settled, Tables: s.Tables, Server: s.Server, Transactions: s.Transactions, Others: s.Others, Waited: s.Waited, Note: s.Note}, nil
+	return fleet.WriteSignature{Usable: s.Usable, Settled: s.Settled, Tables: s.Tables, Server: s.Server, Transactions: s.Transactions, Others: s.Others, Waited: s.Waited, Ended: s.Ended, Note: s.Note}, nil
 }
 
 func (d *agentDB) Backup(ctx context.Context, req fleet.BackupRequest) (fleet.BackupInfo, error) {

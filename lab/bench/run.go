@@ -116,7 +116,11 @@ type KongctlRun struct {
 	Started time.Time
 	Ended   time.Time
 	Report  json.RawMessage // the payload of the last event (type report)
-	Stderr  string
+	// Events are the run's event lines (stdout, --output json) other than
+	// the report: its notes and per-host results, kept beside the report
+	// to explain a figure (which step took the time, and why).
+	Events []byte
+	Stderr string
 }
 
 // RunKongctl runs bin with args (which must include --output json),
@@ -143,7 +147,9 @@ func RunKongctl(ctx context.Context, bin string, args []string) (*KongctlRun, er
 		}
 		if json.Unmarshal(sc.Bytes(), &ev) == nil && ev.Type == "report" {
 			r.Report = append(json.RawMessage(nil), ev.Payload...)
+			continue
 		}
+		r.Events = append(append(r.Events, sc.Bytes()...), '\n')
 	}
 	werr := cmd.Wait()
 	r.Ended = time.Now()
