@@ -3,6 +3,7 @@ package runner
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"regexp"
@@ -44,7 +45,7 @@ func (e *engine) withFleetEnv(ctx context.Context, n fleet.Node, scratch string)
 		return nil, fmt.Errorf("the fleet's adapter cannot carry the service environment to the rehearsal host %s", e.spec.Rehearsal)
 	}
 	if why := rehearsalEnvGap(e.spec.Nodes[0], src); why != "" {
-		return nil, fmt.Errorf("%s", why)
+		return nil, errors.New(why)
 	}
 	env, err := e.rehearsalEnv(src, e.pf.Facts[e.spec.Nodes[0]], scratch)
 	if err != nil {
