@@ -74,7 +74,7 @@ func (e *engine) startNodeAndWait(ctx context.Context, n fleet.Node, h, want str
 	if hl.Healthy() && sameVersion(hl.Version, want) {
 		return nil
 	}
-	return e.waitHealthy(ctx, n, h, want)
+	return e.waitNodeHealthy(ctx, n, h, want)
 }
 
 func (startPhase) undo(ctx context.Context, e *engine) error {
@@ -99,9 +99,18 @@ func (startPhase) undo(ctx context.Context, e *engine) error {
 	})
 }
 
-// waitHealthy polls n's Health until the node h runs version want and is
+// waitHealthy is waitNodeHealthy on the node h.
+func (e *engine) waitHealthy(ctx context.Context, h, want string) error {
+	n, err := e.node(ctx, h)
+	if err != nil {
+		return err
+	}
+	return e.waitNodeHealthy(ctx, n, h, want)
+}
+
+// waitNodeHealthy polls n's Health until the node h runs version want and is
 // healthy, or the health timeout passes.
-func (e *engine) waitHealthy(ctx context.Context, n fleet.Node, h, want string) error {
+func (e *engine) waitNodeHealthy(ctx context.Context, n fleet.Node, h, want string) error {
 	deadline := e.clk.Now().Add(e.spec.Timeouts.Health)
 	var last fleet.Health
 	var lastErr error
