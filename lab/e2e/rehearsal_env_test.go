@@ -31,14 +31,7 @@ func TestRehearsalCarriesTheServiceEnv(t *testing.T) {
 		t.Fatal(err)
 	}
 	decoy, before := e.fingerprintDSN(decoyDSN), e.fingerprint()
-	secrets := map[string]string{}
-	for name, f := range map[string]string{"database password": e.lab.PasswordFile(), "decoy password": filepath.Join(e.lab.Dir(), labenv.DecoyPasswordFile)} {
-		b, err := os.ReadFile(f)
-		if err != nil || len(strings.TrimSpace(string(b))) < 8 {
-			t.Fatalf("%s: %v", name, err)
-		}
-		secrets[name] = strings.TrimSpace(string(b))
-	}
+	secrets := e.envConfSecrets()
 	noSecrets := func(what, s string) {
 		t.Helper()
 		for name, v := range secrets {
