@@ -149,6 +149,7 @@ func Redacted(inv *Inventory) *Document {
 		b.str("stop", u.Stop)
 		b.str("finish", u.Finish)
 		b.flag("decommission", u.Decommission)
+		b.flag("start_between_hops", u.StartBetweenHops)
 		b.listIf("order", u.Order)
 		p := b.sub("package")
 		p.str("source", u.Package.Source)

@@ -26,15 +26,22 @@ func (migrateFinishPhase) name() PhaseName { return PhaseMigrateFinish }
 func (migrateFinishPhase) total(e *engine) int { return 1 }
 
 func (migrateFinishPhase) run(ctx context.Context, e *engine) error {
+	return e.migrateFinishStep(ctx, PhaseMigrateFinish, migrateFinishStep, "")
+}
+
+// migrateFinishStep runs `kong migrations finish` as journaled step key
+// of phase ph: Y's (hop "") or an intermediate hop's (hops.go). The
+// first finish of a run is its point of no return.
+func (e *engine) migrateFinishStep(ctx context.Context, ph PhaseName, key StepKey, hop string) error {
 	h := e.spec.MigrationHost
-	if !stepDone(e.prior, migrateFinishStep) {
-		e.emit(progress.Event{Type: progress.Message, Phase: string(PhaseMigrateFinish), Message: "POINT OF NO RETURN: kong migrations finish; from here, rolling back means restoring the database backup"})
-		if err := e.journalStep(PhaseMigrateFinish, pointOfNoReturnStep, h, "done", map[string]bool{"point_of_no_return": true}, nil); err != nil {
+	if !stepDone(e.prior, key) && !(e.j != nil && stepDone(e.j.State(), pointOfNoReturnStep)) {
+		e.emit(progress.Event{Type: progress.Message, Phase: string(ph), Message: "POINT OF NO RETURN: kong migrations finish; from here, rolling back means restoring the database backup"})
+		if err := e.journalStep(ph, pointOfNoReturnStep, h, "done", map[string]bool{"point_of_no_return": true}, nil); err != nil {
 			return err
 		}
 	}
 	e.pnr = true
-	return e.step(ctx, PhaseMigrateFinish, migrateFinishStep, h, func(ctx context.Context) (any, error) {
+	return e.step(ctx, ph, key, h, func(ctx context.Context) (any, error) {
 		n, err := e.node(ctx, h)
 		if err != nil {
 			return nil, err
@@ -53,7 +60,7 @@ func (migrateFinishPhase) run(ctx context.Context, e *engine) error {
 		if st.ExitCode != 4 {
 			return nil, fmt.Errorf("kong migrations list on %s before finish: exit %d (want 4): %s", h, st.ExitCode, firstLine(st.Output))
 		}
-		if st, err = e.migrateAndList(ctx, n, "finish"); err != nil {
+		if st, err = e.migrateAndList(ctx, n, hop, "finish"); err != nil {
 			return nil, err
 		}
 		if st.ExitCode != 0 {

@@ -138,6 +138,7 @@ func TestEveryInventoryAttributeReachesTheCode(t *testing.T) {
 		"upgrade.batch":                   s.DPBatch == 9,
 		"upgrade.data_plane_timeout":      s.Timeouts.DataPlane == 99*time.Second,
 		"upgrade.decommission":            !s.Decommission && sb.Decommission,
+		"upgrade.start_between_hops":      !s.StartBetweenHops && sb.StartBetweenHops,
 		"upgrade.package.source":          s.Package.Source == inventory.SourceFile && sb.Package.Source == inventory.SourceRepository,
 		"upgrade.package.dir":             strings.HasSuffix(s.Package.Dir, "pkgs9"),
 
