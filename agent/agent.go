@@ -295,6 +295,8 @@ func (a *Agent) dispatch(ctx context.Context, run *opRun, op agentproto.Op, para
 		return a.confCheck(ctx, run, p)
 	case *agentproto.LBHAProxyParams:
 		return a.lbHAProxy(ctx, p)
+	case *agentproto.ServiceEnvParams:
+		return a.serviceEnvOp(ctx, run, p)
 	}
 	// The database operations (dbops.go), absent from a node agent.
 	if HasDBOps {
