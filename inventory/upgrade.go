@@ -64,6 +64,11 @@ type Upgrade struct {
 	Package      Package
 	// MigrationTimeouts override the sized migration timeouts.
 	MigrationTimeouts MigrationTimeouts
+	// Strategy is StrategyInPlace (default) or StrategyDualCluster;
+	// TargetDatabase and Shift are the dual-cluster's (dualcluster.go).
+	Strategy       string
+	TargetDatabase string
+	Shift          []int // percentages of traffic on Y, ascending, the last 100
 
 	DeclRange hcl.Range
 	Ranges    map[string]hcl.Range // attribute name -> its value's range
@@ -116,6 +121,9 @@ var upgradeSchema = &hcl.BodySchema{
 		{Name: "finish"},
 		{Name: "migrations_db_timeout"},
 		{Name: "migrations_lock_timeout"},
+		{Name: "strategy"},
+		{Name: "target_database"},
+		{Name: "shift"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "package"}},
 }
@@ -133,6 +141,7 @@ func (d *decoder) decodeUpgrade(block *hcl.Block) *Upgrade {
 		OnFailure:      "rollback",
 		Stop:           StopParallel,
 		Finish:         FinishBeforeStart,
+		Strategy:       StrategyInPlace,
 		Package:        Package{Source: SourceFile},
 		DeclRange:      block.DefRange,
 		Ranges:         map[string]hcl.Range{},
@@ -174,6 +183,7 @@ func (d *decoder) decodeUpgrade(block *hcl.Block) *Upgrade {
 	setAttr(a, "decommission", &u.Decommission, d.boolean)
 	setAttr(a, "migration_host", &u.MigrationHost, d.nonEmpty)
 	u.MigrationTimeouts = d.decodeMigrationTimeouts(a)
+	d.decodeStrategy(a, u)
 	if at, ok := a["order"]; ok {
 		if v, ok := d.strList(at); ok {
 			u.orderAttr, u.orderRaw = at, v
