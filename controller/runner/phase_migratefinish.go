@@ -34,6 +34,14 @@ func (migrateFinishPhase) run(ctx context.Context, e *engine) error {
 		}
 	}
 	e.pnr = true
+	return e.migrateFinish(ctx)
+}
+
+// migrateFinish runs `kong migrations finish` on the migration host as its
+// journaled step, unless `list` says nothing is pending; `list` must
+// exit 0 afterwards.
+func (e *engine) migrateFinish(ctx context.Context) error {
+	h := e.spec.MigrationHost
 	return e.step(ctx, PhaseMigrateFinish, migrateFinishStep, h, func(ctx context.Context) (any, error) {
 		n, err := e.node(ctx, h)
 		if err != nil {

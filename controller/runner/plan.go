@@ -106,7 +106,10 @@ func plan(ctx context.Context, spec *Spec, cfg runConfig) (*UpgradePlan, error) 
 	}
 
 	p := &UpgradePlan{From: e.pf.From, To: spec.To, Edition: string(spec.Edition), Mode: "in-place", MigrationHost: spec.MigrationHost, Findings: e.findings}
-	if spec.NewHosts {
+	switch {
+	case spec.DualCluster:
+		p.Mode = "dual-cluster"
+	case spec.NewHosts:
 		p.Mode = "new-hosts"
 	}
 	p.Ready = len(e.errorFindings()) == 0
@@ -127,6 +130,8 @@ func plan(ctx context.Context, spec *Spec, cfg runConfig) (*UpgradePlan, error) 
 		switch {
 		case slices.Contains(spec.DataPlanes, h):
 			ph.Actions = []string{"checked for compatibility with " + spec.To + " control planes; not changed"}
+		case spec.DualCluster && slices.Contains(spec.Nodes, h):
+			ph.Actions = []string{"keeps serving " + dash(e.pf.From) + " on database " + spec.DB.Name + " (never written)", "drained in the load balancer once " + spec.To + " has all the traffic"}
 		case spec.NewHosts && slices.Contains(spec.Spares, h):
 			ph.Actions = []string{"stage and install " + spec.To + " before the stop", "carry kong.conf", "start " + spec.To}
 		case spec.NewHosts && spec.Decommission:
@@ -184,6 +189,9 @@ func planPhases(e *engine) ([]PlanPhase, PlanWindow) {
 		PhaseDecommission:  {"removes Kong from the old hosts (" + strings.Join(spec.Nodes, ", ") + "), keeping kong.conf on the bastion and " + dash(e.pf.From) + "'s package staged", "reinstall " + dash(e.pf.From) + " and restore kong.conf", "y"},
 		PhaseCleanup:       {"releases the lock; X packages stay staged", "", "y"},
 	}
+	if spec.DualCluster {
+		e.dualClusterPlan(desc)
+	}
 	var out []PlanPhase
 	// The fleet is down from the last stop until the migration node's
 	// chain ends; the estimate follows that chain.
@@ -191,7 +199,7 @@ func planPhases(e *engine) ([]PlanPhase, PlanWindow) {
 	down := false
 	for _, p := range flatPhases(e.phases()) {
 		d := desc[p.name()]
-		pp := PlanPhase{Name: string(p.name()), Does: d[0], Undo: d[1], Reversible: d[2] == "y", PointOfNoReturn: p.name() == PhaseMigrateFinish}
+		pp := PlanPhase{Name: string(p.name()), Does: d[0], Undo: d[1], Reversible: d[2] == "y", PointOfNoReturn: p.name() == PhaseMigrateFinish && !spec.DualCluster}
 		if p.name() == PhaseStop {
 			down = true
 		}
