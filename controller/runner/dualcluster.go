@@ -254,13 +254,14 @@ func (e *engine) enableY(ctx context.Context, lb fleet.LoadBalancer) (any, error
 	}
 }
 
-// notUp lists Y's servers the load balancer does not report UP.
+// notUp lists Y's servers the load balancer does not report up: UP, or
+// DRAIN from their weight 0 alone (HAProxy shows a weight of 0 so).
 func (e *engine) notUp(servers []fleet.LBServer) []string {
 	var down []string
 	for _, h := range e.spec.Spares {
 		srv, _ := e.lbServer(h)
 		i := slices.IndexFunc(servers, func(s fleet.LBServer) bool { return s.Name == srv })
-		if i < 0 || servers[i].Status != "UP" {
+		if i < 0 || !(servers[i].Status == "UP" || servers[i].Status == "DRAIN" && !servers[i].Drain) {
 			down = append(down, srv)
 		}
 	}
