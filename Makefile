@@ -83,7 +83,7 @@ fuzz:
 
 # Tests that need root, PostgreSQL, sshd and the lab (build tag "integration").
 integration: all packages
-	$(GO) test -count=1 -tags integration -timeout 30m -p 1 ./...
+	$(GO) test -count=1 -tags integration -timeout 60m -p 1 ./...
 
 clean:
 	rm -rf bin build $(AGENT_DIR)/kongctl-agent-*

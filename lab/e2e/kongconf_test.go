@@ -20,26 +20,9 @@ func TestPreflightRefusesRemovedKongConfProperty(t *testing.T) {
 	nodes := names(e.lab.KongHosts())
 	ctx, cancel := shortCtx()
 	defer cancel()
-	out, err := e.lab.Exec(ctx, nodes[1], "echo 'nginx_optimizations = on  # tuned in 2019' >>/etc/kong/kong.conf && grep -n '^nginx_optimizations' /etc/kong/kong.conf | cut -d: -f1")
-	if err != nil {
-		t.Fatalf("%s: add the property: %v: %s", nodes[1], err, out)
-	}
-	line, err := strconv.Atoi(strings.TrimSpace(string(out)))
-	if err != nil {
-		t.Fatalf("%s: line of nginx_optimizations: %q", nodes[1], out)
-	}
-	pids := e.kongPIDs(nodes)
-
-	r := e.kongctl("upgrade", "-i", e.inv, "--yes", "--output", "json")
-	if r.code != 1 {
-		t.Fatalf("upgrade: want exit 1 (refused in preflight): %s", r)
-	}
+	line := e.appendConfLine(nodes[1], "nginx_optimizations", "nginx_optimizations = on  # tuned in 2019")
 	want := "/etc/kong/kong.conf:" + strconv.Itoa(line) + ": nginx_optimizations was removed in Kong 3.0"
-	requireFinding(t, finalReport(t, r.stdout), "kong-conf-removed", nodes[1], "error", want, "remove nginx_optimizations from kong.conf")
-	if after := e.kongPIDs(nodes); !equalMaps(pids, after) {
-		t.Errorf("a node was restarted by the refused run: %v -> %v", pids, after)
-	}
-	e.requireVersion(e.lab.Options().From, nodes...)
+	pids := e.requireRefusedForConf(nodes, nodes[1], want, "remove nginx_optimizations from kong.conf")
 
 	// Acknowledged, the removed property no longer stops the upgrade; a
 	// value X accepts and Y refuses (pg_ssl_version = tlsv1, refused from
@@ -48,12 +31,12 @@ func TestPreflightRefusesRemovedKongConfProperty(t *testing.T) {
 	e.inv = e.writeInventory(func(s string) string {
 		return s + "\npreflight {\n  accept = [\"nginx_optimizations\", \"pg_ssl_version\"]\n}\n"
 	})
-	out, err = e.lab.Exec(ctx, nodes[0], "echo 'pg_ssl_version = tlsv1' >>/etc/kong/kong.conf && grep -n '^pg_ssl_version' /etc/kong/kong.conf | cut -d: -f1")
+	out, err := e.lab.Exec(ctx, nodes[0], "echo 'pg_ssl_version = tlsv1' >>/etc/kong/kong.conf && grep -n '^pg_ssl_version' /etc/kong/kong.conf | cut -d: -f1")
 	if err != nil {
 		t.Fatalf("%s: add pg_ssl_version: %v: %s", nodes[0], err, out)
 	}
 	sslLine := strings.TrimSpace(string(out))
-	r = e.kongctl("upgrade", "-i", e.inv, "--yes", "--output", "json")
+	r := e.kongctl("upgrade", "-i", e.inv, "--yes", "--output", "json")
 	if r.code != 1 {
 		t.Fatalf("upgrade with pg_ssl_version = tlsv1: want exit 1 (refused in preflight): %s", r)
 	}
@@ -79,6 +62,42 @@ func TestPreflightRefusesRemovedKongConfProperty(t *testing.T) {
 	}
 	requireFinding(t, finalReport(t, r.stdout), "kong-conf-removed", nodes[1], "info", want+": 3.4.2 drops it", "")
 	e.requireVersion(e.lab.Options().To, nodes...)
+}
+
+// appendConfLine appends text to host's /etc/kong/kong.conf and returns
+// the number of key's first line there.
+func (e *env) appendConfLine(host, key, text string) int {
+	e.t.Helper()
+	ctx, cancel := shortCtx()
+	defer cancel()
+	out, err := e.lab.Exec(ctx, host, "echo '"+text+"' >>/etc/kong/kong.conf && grep -n '^"+key+"' /etc/kong/kong.conf | head -1 | cut -d: -f1")
+	if err != nil {
+		e.t.Fatalf("%s: add %s: %v: %s", host, key, err, out)
+	}
+	line, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil {
+		e.t.Fatalf("%s: line of %s: %q", host, key, out)
+	}
+	return line
+}
+
+// requireRefusedForConf runs the upgrade and fails unless preflight
+// refuses it with one kong-conf-removed error on host (message and fix
+// starting with msg and fix), no node's Kong restarted and every node
+// still on the lab's From version. It returns the nodes' Kong pids.
+func (e *env) requireRefusedForConf(nodes []string, host, msg, fix string) map[string]string {
+	e.t.Helper()
+	pids := e.kongPIDs(nodes)
+	r := e.kongctl("upgrade", "-i", e.inv, "--yes", "--output", "json")
+	if r.code != 1 {
+		e.t.Fatalf("upgrade: want exit 1 (refused in preflight): %s", r)
+	}
+	requireFinding(e.t, finalReport(e.t, r.stdout), "kong-conf-removed", host, "error", msg, fix)
+	if after := e.kongPIDs(nodes); !equalMaps(pids, after) {
+		e.t.Errorf("a node was restarted by the refused run: %v -> %v", pids, after)
+	}
+	e.requireVersion(e.lab.Options().From, nodes...)
+	return pids
 }
 
 // requireFinding fails unless rep has exactly one finding of code, on

@@ -64,7 +64,7 @@ var pluginDefs = map[string][]migDef{
 	"jwt":                   {m("000_base_jwt"), m("002_130_to_140"), m("003_200_to_210")},
 	"key-auth":              {m("000_base_key_auth"), m("002_130_to_140"), m("003_200_to_210"), ms("004_320_to_330", 3, 2)},
 	"oauth2":                {m("000_base_oauth2"), m("003_130_to_140"), mt("004_200_to_210"), m("005_210_to_211"), ms("006_320_to_330", 3, 2), ms("007_320_to_330", 3, 2)},
-	"opentelemetry":         {mst("001_331_to_332", 3, 5)},
+	"opentelemetry":         {mst("001_331_to_332", 3, 6)}, // from 3.6.1 (a backport; not in 3.6.0), 3.7.0
 	"post-function":         {mst("001_280_to_300", 3, 0)},
 	"pre-function":          {mst("001_280_to_300", 3, 0)},
 	"rate-limiting":         {m("000_base_rate_limiting"), m("003_10_to_112"), m("004_200_to_210"), ms("005_320_to_330", 3, 2), mst("006_350_to_360", 3, 6)},
@@ -80,6 +80,13 @@ var enterpriseDefs = []migDef{
 	mst("018_2800_to_3000", 3, 0), ms("019_3100_to_3200", 3, 2), ms("020_3300_to_3400", 3, 4),
 	ms("021_3400_to_3500", 3, 5), mst("022_3500_to_3600", 3, 6), ms("023_3600_to_3700", 3, 7),
 	ms("024_3700_to_3800", 3, 8), ms("025_3800_to_3900", 3, 9), mst("026_3900_to_31000", 3, 10),
+	// 3.11-3.14: Enterprise only (OSS stopped after 3.9, and Kong/kong's
+	// public core list ends at 025_390_to_3100), so a 3.10 → 3.14 LTS
+	// upgrade runs the four minors' Enterprise migrations in one `up`; the
+	// last has a teardown, so `up` leaves it pending for `finish` (the
+	// two-phase model of kong-reference 6.7). Names modelled on EE's.
+	ms("027_31000_to_31100", 3, 11), ms("028_31100_to_31200", 3, 12),
+	ms("029_31200_to_31300", 3, 13), mst("030_31300_to_31400", 3, 14),
 }
 
 // eePluginDefs are Enterprise-only plugins with migrations.

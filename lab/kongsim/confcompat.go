@@ -45,6 +45,10 @@ var confRemovals = []confRemoval{
 	{key: "nginx_http_upstream_keepalive_timeout", gone: [2]int{3, 0}},
 	{key: "client_max_body_size", gone: [2]int{3, 0}},
 	{key: "client_body_buffer_size", gone: [2]int{3, 0}},
+	// EE (9.3 "Removed 2.8 → 3.4"; the release within 3.0-3.4 is not in
+	// the reference, so 3.0 as controller/upgradepath has it).
+	{key: "data_plane_config_cache_mode", gone: [2]int{3, 0}, ee: true},
+	{key: "data_plane_config_cache_path", gone: [2]int{3, 0}, ee: true},
 	// 3.4: every cassandra_* (database = cassandra stays an error).
 	{key: "cassandra_", gone: [2]int{3, 4}},
 	// 3.5 (CHANGELOG 3.5.0): privileged_agent's alias entry is named
@@ -65,6 +69,10 @@ var confRemovals = []confRemoval{
 	{key: "tracing_types", gone: [2]int{3, 5}, ee: true},
 	{key: "tracing_debug_header", gone: [2]int{3, 5}, ee: true},
 	{key: "generate_trace_details", gone: [2]int{3, 5}, ee: true},
+	// EE 3.10 → 3.14 (kong-conf 3.14.json): WASM support removed.
+	{key: "wasm", gone: [2]int{3, 14}},
+	{key: "wasm_filters", gone: [2]int{3, 14}},
+	{key: "wasm_filters_path", gone: [2]int{3, 14}},
 }
 
 // confAlias is a deprecated key a release still accepts, copied to its

@@ -3,8 +3,9 @@
 // shared/docs/kong-reference.md describes them (section 8 is its spec).
 // lab/cmd/kong is its main; lab/pkgbuild ships it as kong /
 // kong-enterprise-edition .deb and .rpm packages, one per simulated release
-// (Releases: OSS 2.8.4, 3.4.2, 3.9.1; Enterprise 3.4.3.5, 3.10.0.2). The
-// version and edition are baked in with
+// (Releases: OSS 2.8.4, 3.4.2, 3.5.0, 3.6.1, 3.7.1, 3.8.1, 3.9.1, 3.9.3;
+// Enterprise 3.4.3.5, 3.10.0.2, 3.14.0.0). The version and edition are
+// baked in with
 //
 //	-ldflags "-X main.version=3.4.2 -X main.edition=oss"
 //

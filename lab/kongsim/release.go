@@ -25,9 +25,23 @@ type Release struct {
 var Releases = []Release{
 	MustRelease("2.8.4", EditionOSS),
 	MustRelease("3.4.2", EditionOSS),
+	// The OSS minors between the 3.4 LTS and 3.9, for the upgrade chain
+	// 3.4→3.5 … 3.8→3.9 (controller/upgradepath): the last patch of each
+	// (Kong/kong tags).
+	MustRelease("3.5.0", EditionOSS),
+	MustRelease("3.6.1", EditionOSS),
+	MustRelease("3.7.1", EditionOSS),
+	MustRelease("3.8.1", EditionOSS),
 	MustRelease("3.9.1", EditionOSS),
+	// The last OSS release (kong-reference 3.1): the same migrations,
+	// defaults and CLI as 3.9.1 (Kong/kong 3.9.1..3.9.3 changes nginx
+	// security patches only).
+	MustRelease("3.9.3", EditionOSS),
 	MustRelease("3.4.3.5", EditionEnterprise),
 	MustRelease("3.10.0.2", EditionEnterprise),
+	// The LTS after 3.10 (kong-reference 5.4, 6.2: 3.10 → 3.14); 3.14.0.0
+	// is its first release (March 2026).
+	MustRelease("3.14.0.0", EditionEnterprise),
 }
 
 // ParseRelease checks a version (3 parts for OSS, 4 for Enterprise) and

@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -26,6 +27,7 @@ import (
 	"github.com/goreleaser/nfpm/v2/files"
 	_ "github.com/goreleaser/nfpm/v2/rpm" // registers the rpm packager
 
+	"github.com/kongctl/kongctl/internal/fanout"
 	"github.com/kongctl/kongctl/internal/filehash"
 	"github.com/kongctl/kongctl/lab/kongsim"
 )
@@ -141,6 +143,25 @@ func CachedBinary(ctx context.Context, root, cacheDir string, rel kongsim.Releas
 	return out, nil
 }
 
+// cachedBinaries is CachedBinary for every release, one per CPU at once:
+// after a source change each release's link is most of `make packages`.
+func cachedBinaries(ctx context.Context, root, cacheDir string, rels []kongsim.Release) ([]string, error) {
+	bins := make([]string, len(rels))
+	idx := make([]int, len(rels))
+	for i := range idx {
+		idx[i] = i
+	}
+	errs := fanout.Each(ctx, idx, runtime.NumCPU(), func(ctx context.Context, i int) error {
+		b, err := CachedBinary(ctx, root, cacheDir, rels[i])
+		bins[i] = b
+		return err
+	})
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return bins, nil
+}
+
 // Build writes every package into opts.Out, skipping those whose inputs
 // did not change.
 func Build(ctx context.Context, opts Options) ([]Package, error) {
@@ -172,12 +193,13 @@ func Build(ctx context.Context, opts Options) ([]Package, error) {
 	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("pkgbuild: create %s: %w", opts.Out, err)
 	}
+	bins, err := cachedBinaries(ctx, opts.ModuleRoot, opts.CacheDir, opts.Releases)
+	if err != nil {
+		return nil, err
+	}
 	var out []Package
-	for _, rel := range opts.Releases {
-		bin, err := CachedBinary(ctx, opts.ModuleRoot, opts.CacheDir, rel)
-		if err != nil {
-			return nil, err
-		}
+	for i, rel := range opts.Releases {
+		bin := bins[i]
 		binSum, err := filehash.SHA256(bin)
 		if err != nil {
 			return nil, err
@@ -208,7 +230,7 @@ func Build(ctx context.Context, opts Options) ([]Package, error) {
 }
 
 // layoutVersion changes when writePackage changes what it packs.
-const layoutVersion = "3"
+const layoutVersion = "4"
 
 func inputsKey(rel kongsim.Release, format, binSum string, gen map[string]string, mtime time.Time) string {
 	h := sha256.New()
@@ -291,7 +313,10 @@ func writePackage(rel kongsim.Release, format, bin string, gen map[string]string
 			Provides:  provides,
 			Contents:  contents,
 			Scripts:   nfpm.Scripts{PostInstall: post},
-			RPM:       nfpm.RPM{BuildHost: "kongctl-lab", Group: "Unspecified", Summary: "Kong simulator"},
+			// gzip at its fastest level: compressing the binary is most
+			// of a package's build, and a lab package's size is moot.
+			Deb: nfpm.Deb{Compression: "gzip:1"},
+			RPM: nfpm.RPM{BuildHost: "kongctl-lab", Group: "Unspecified", Summary: "Kong simulator", Compression: "gzip:1"},
 		},
 	}
 	return WriteNFPM(info, format, path)

@@ -76,7 +76,7 @@ func main() {
 	flag.DurationVar(&c.interval, "interval", 50*time.Millisecond, "probe interval per node")
 	flag.BoolVar(&c.keep, "keep", false, "leave the last lab up")
 	only := flag.String("only", "", "run only these sections (comma-separated: upgrade, outage); the others' figures are kept from the results.json in -out")
-	outageSizes := flag.String("outage-sizes", "3,16,3-rows", "fleets of the outage section: node counts, N-rows for N nodes on a database of -outage-rows rows")
+	outageSizes := flag.String("outage-sizes", "3,16,3-rows,3-lb", "fleets of the outage section: node counts, N-rows for N nodes on a database of -outage-rows rows, N-lb for N nodes behind HAProxy with requests sent through it")
 	flag.IntVar(&c.outageRuns, "outage-runs", 0, "kongctl/baseline pairs per outage size (0: 3 at 3 and 3-rows, 2 at 16)")
 	flag.DurationVar(&c.outageInterval, "outage-interval", 20*time.Millisecond, "probe interval per node in the outage section")
 	flag.IntVar(&c.outageRows, "outage-rows", 200000, "consumers (each with a plugin row) of the N-rows outage sizes")
@@ -567,13 +567,14 @@ func addProbeRoute(ctx context.Context, addr string) error {
 
 // freshLab brings up a fresh lab of n nodes (and rows database rows) on
 // the old version: the lab that was up is taken down first.
-func freshLab(ctx context.Context, c config, n, rows int) (*labenv.Lab, float64, error) {
-	logf("lab up: %d nodes%s (fresh)", n, rowsLabel(rows))
+func freshLab(ctx context.Context, c config, opts labenv.Options) (*labenv.Lab, float64, error) {
+	n, rows := opts.Nodes, opts.Rows
+	logf("lab up: %d nodes%s%s (fresh)", n, rowsLabel(rows), map[bool]string{true: ", HAProxy in front"}[opts.LB])
 	if err := labenv.Down(ctx, c.labDir, io.Discard); err != nil {
 		return nil, 0, fmt.Errorf("lab down: %w", err)
 	}
 	t0 := time.Now()
-	opts := labenv.Options{Dir: c.labDir, Nodes: n, Rows: rows, Log: io.Discard}
+	opts.Dir, opts.Log = c.labDir, io.Discard
 	setLabID(&opts, c.labID)
 	lab, err := labenv.Up(ctx, opts)
 	if err != nil && ctx.Err() == nil {
@@ -655,7 +656,7 @@ func keepReport(c config, name string, kr *bench.KongctlRun) {
 // every proxy while kongctl upgrades it, and computes the figures.
 func oneUpgrade(ctx context.Context, c config, kongctl string, n, slow int) (upgradeRun, *labenv.Lab, error) {
 	r := upgradeRun{Nodes: n, SlowMigration: slow}
-	lab, upSeconds, err := freshLab(ctx, c, n, 0)
+	lab, upSeconds, err := freshLab(ctx, c, labenv.Options{Nodes: n})
 	if err != nil {
 		return r, lab, err
 	}

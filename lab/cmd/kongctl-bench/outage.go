@@ -13,37 +13,42 @@ import (
 
 	"github.com/kongctl/kongctl/lab/bench"
 	"github.com/kongctl/kongctl/lab/labenv"
+	"github.com/kongctl/kongctl/lab/traffic"
 )
 
 // The outage benchmark (issue 15): kongctl against a plain in-place script
 // (lab/baseline/inplace.sh) on identical fresh labs, runs alternated, every
 // node's proxy probed all along.
 
-// outageSize is one fleet the outage benchmark measures: "3", "16", or
-// "3-rows" (3 nodes on a database of -outage-rows consumers and plugins).
+// outageSize is one fleet the outage benchmark measures: "3", "16",
+// "3-rows" (3 nodes on a database of -outage-rows consumers and plugins)
+// or "3-lb" (3 nodes behind the lab's HAProxy, LB=1, with a client
+// sending requests through it all along: what users see).
 type outageSize struct {
 	Name  string
 	Nodes int
 	Rows  int
+	LB    bool
 }
 
 // defaultOutageRuns are the pairs each size gets when -outage-runs is 0.
-var defaultOutageRuns = map[string]int{"3": 3, "16": 2, "3-rows": 3}
+var defaultOutageRuns = map[string]int{"3": 3, "16": 2, "3-rows": 3, "3-lb": 2}
 
 // parseOutageSizes reads -outage-sizes: node counts, each optionally
-// followed by "-rows".
+// followed by "-rows" or "-lb".
 func parseOutageSizes(s string, rows int) ([]outageSize, error) {
 	var out []outageSize
 	for _, f := range strings.Split(s, ",") {
 		if f = strings.TrimSpace(f); f == "" {
 			continue
 		}
-		num, withRows := strings.CutSuffix(f, "-rows")
+		num, withLB := strings.CutSuffix(f, "-lb")
+		num, withRows := strings.CutSuffix(num, "-rows")
 		n, err := strconv.Atoi(num)
 		if err != nil || n < 1 || n > labenv.MaxNodes {
-			return nil, fmt.Errorf("-outage-sizes: %q: want N or N-rows with N in 1..%d", f, labenv.MaxNodes)
+			return nil, fmt.Errorf("-outage-sizes: %q: want N, N-rows or N-lb with N in 1..%d", f, labenv.MaxNodes)
 		}
-		sz := outageSize{Name: f, Nodes: n}
+		sz := outageSize{Name: f, Nodes: n, LB: withLB}
 		if withRows {
 			sz.Rows = rows
 		}
@@ -76,30 +81,39 @@ type outageRun struct {
 	// Chain is kongctl's migration node chain (its agents' timing).
 	Chain *bench.Chain `json:"migration_chain,omitempty"`
 	// Steps are the baseline's own step times (its stdout).
-	Steps        map[string]float64 `json:"steps_s,omitempty"`
-	WallSeconds  float64            `json:"wall_s"`
-	LabUpSeconds float64            `json:"lab_up_s"`
-	Probes       int                `json:"probes"`
+	Steps map[string]float64 `json:"steps_s,omitempty"`
+	// ThroughLB is what a client sending requests through the lab's
+	// HAProxy saw (N-lb sizes).
+	ThroughLB    *traffic.Result `json:"through_lb,omitempty"`
+	WallSeconds  float64         `json:"wall_s"`
+	LabUpSeconds float64         `json:"lab_up_s"`
+	Probes       int             `json:"probes"`
 }
 
 // outageResult is one size's figures: medians over its runs (failed runs
 // left out), and the ratios of the medians.
 type outageResult struct {
-	Nodes          int         `json:"nodes"`
-	Rows           int         `json:"rows,omitempty"`
-	Pairs          int         `json:"pairs"`
-	KongctlFleet   float64     `json:"kongctl_fleet_s"`
-	BaselineFleet  float64     `json:"baseline_fleet_s"`
-	RatioFleet     float64     `json:"ratio_fleet"`
-	KongctlWorst   float64     `json:"kongctl_worst_node_s"`
-	BaselineWorst  float64     `json:"baseline_worst_node_s"`
-	RatioWorst     float64     `json:"ratio_worst_node"`
-	Chain          float64     `json:"migration_chain_s"`
-	FleetOverChain float64     `json:"fleet_over_chain"`
-	KongctlStat    bench.Stat  `json:"kongctl_fleet_stat"`
-	BaselineStat   bench.Stat  `json:"baseline_fleet_stat"`
-	Failed         int         `json:"failed_runs,omitempty"`
-	Runs           []outageRun `json:"runs"`
+	Nodes          int        `json:"nodes"`
+	Rows           int        `json:"rows,omitempty"`
+	Pairs          int        `json:"pairs"`
+	KongctlFleet   float64    `json:"kongctl_fleet_s"`
+	BaselineFleet  float64    `json:"baseline_fleet_s"`
+	RatioFleet     float64    `json:"ratio_fleet"`
+	KongctlWorst   float64    `json:"kongctl_worst_node_s"`
+	BaselineWorst  float64    `json:"baseline_worst_node_s"`
+	RatioWorst     float64    `json:"ratio_worst_node"`
+	Chain          float64    `json:"migration_chain_s"`
+	FleetOverChain float64    `json:"fleet_over_chain"`
+	KongctlStat    bench.Stat `json:"kongctl_fleet_stat"`
+	BaselineStat   bench.Stat `json:"baseline_fleet_stat"`
+	Failed         int        `json:"failed_runs,omitempty"`
+	// Through the load balancer (N-lb sizes), medians: requests failed
+	// and the longest time without a successful answer.
+	KongctlLBFailed  float64     `json:"kongctl_lb_failed,omitempty"`
+	BaselineLBFailed float64     `json:"baseline_lb_failed,omitempty"`
+	KongctlLBGap     float64     `json:"kongctl_lb_longest_gap_s,omitempty"`
+	BaselineLBGap    float64     `json:"baseline_lb_longest_gap_s,omitempty"`
+	Runs             []outageRun `json:"runs"`
 }
 
 // outageBars are issue 15's limits, per size: fleet outage kongctl /
@@ -151,7 +165,7 @@ func chainLabel(c *bench.Chain) string {
 
 // summarize computes the medians and ratios from the runs that succeeded.
 func (r *outageResult) summarize() {
-	var kf, bf, kw, bw, ch []float64
+	var kf, bf, kw, bw, ch, klf, blf, klg, blg []float64
 	for _, run := range r.Runs {
 		if !run.OK {
 			r.Failed++
@@ -163,8 +177,14 @@ func (r *outageResult) summarize() {
 			if run.Chain != nil {
 				ch = append(ch, run.Chain.Total)
 			}
+			if lb := run.ThroughLB; lb != nil {
+				klf, klg = append(klf, float64(lb.Failed)), append(klg, lb.LongestGap.Seconds())
+			}
 		case "baseline":
 			bf, bw = append(bf, run.Fleet), append(bw, run.WorstNode)
+			if lb := run.ThroughLB; lb != nil {
+				blf, blg = append(blf, float64(lb.Failed)), append(blg, lb.LongestGap.Seconds())
+			}
 		}
 	}
 	r.KongctlStat, r.BaselineStat = bench.Summarize(kf), bench.Summarize(bf)
@@ -183,13 +203,15 @@ func (r *outageResult) summarize() {
 	k, b, kW, bW, cm := med(kf), med(bf), med(kw), med(bw), med(ch)
 	r.KongctlFleet, r.BaselineFleet, r.KongctlWorst, r.BaselineWorst, r.Chain = zero(k), zero(b), zero(kW), zero(bW), zero(cm)
 	r.RatioFleet, r.RatioWorst, r.FleetOverChain = zero(bench.Ratio(k, b)), zero(bench.Ratio(kW, bW)), zero(bench.Ratio(k, cm))
+	r.KongctlLBFailed, r.BaselineLBFailed = zero(med(klf)), zero(med(blf))
+	r.KongctlLBGap, r.BaselineLBGap = zero(med(klg)), zero(med(blg))
 }
 
 // outageOne brings up a fresh lab of the size, probes every proxy every
 // -outage-interval, and upgrades the lab with kongctl or the baseline.
 func outageOne(ctx context.Context, c config, kongctl string, sz outageSize, tool string) (outageRun, *labenv.Lab, error) {
 	run := outageRun{Size: sz.Name, Tool: tool}
-	lab, upSeconds, err := freshLab(ctx, c, sz.Nodes, sz.Rows)
+	lab, upSeconds, err := freshLab(ctx, c, labenv.Options{Nodes: sz.Nodes, Rows: sz.Rows, LB: sz.LB})
 	if err != nil {
 		return run, lab, err
 	}
@@ -198,6 +220,16 @@ func outageOne(ctx context.Context, c config, kongctl string, sz outageSize, too
 	defer stopProbes()
 	if err != nil {
 		return run, lab, err
+	}
+	var lb *traffic.Client
+	if sz.LB {
+		// Started before the upgrade and stopped once every node serves
+		// again: the longest gap is what a user behind HAProxy waited.
+		if lb, err = traffic.Start(ctx, traffic.Options{URLs: []string{lab.LBURL() + probePath}}); err != nil {
+			return run, lab, err
+		}
+		defer lb.Stop()
+		time.Sleep(time.Second)
 	}
 	logf("outage %s: %s upgrades the lab", sz.Name, tool)
 	t0 := time.Now()
@@ -217,6 +249,11 @@ func outageOne(ctx context.Context, c config, kongctl string, sz outageSize, too
 		logf("warning: not every proxy serves again 30s after %s ended", tool)
 	}
 	stopProbes()
+	if lb != nil {
+		res := lb.Stop()
+		run.ThroughLB = &res
+		logf("outage %s: %s through HAProxy: %s", sz.Name, tool, res)
+	}
 	samples := p.Samples()
 	run.Probes = len(samples)
 	o := bench.OutagesOf(samples)

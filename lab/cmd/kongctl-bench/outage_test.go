@@ -4,16 +4,18 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kongctl/kongctl/lab/bench"
+	"github.com/kongctl/kongctl/lab/traffic"
 )
 
 func TestParseOutageSizes(t *testing.T) {
-	got, err := parseOutageSizes("3, 16,3-rows", 200000)
+	got, err := parseOutageSizes("3, 16,3-rows,3-lb", 200000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []outageSize{{"3", 3, 0}, {"16", 16, 0}, {"3-rows", 3, 200000}}
+	want := []outageSize{{"3", 3, 0, false}, {"16", 16, 0, false}, {"3-rows", 3, 200000, false}, {"3-lb", 3, 0, true}}
 	if len(got) != len(want) {
 		t.Fatalf("sizes %+v, want %+v", got, want)
 	}
@@ -22,7 +24,7 @@ func TestParseOutageSizes(t *testing.T) {
 			t.Errorf("size %d = %+v, want %+v", i, got[i], want[i])
 		}
 	}
-	for _, bad := range []string{"0", "65", "three", "3-row", "-rows"} {
+	for _, bad := range []string{"0", "65", "three", "3-row", "-rows", "-lb", "3-lb-rows"} {
 		if _, err := parseOutageSizes(bad, 1); err == nil {
 			t.Errorf("-outage-sizes %q accepted", bad)
 		}
@@ -51,6 +53,9 @@ func TestOutageSummarize(t *testing.T) {
 		{Tool: "kongctl", OK: true, Fleet: 2.0, WorstNode: 2.0, Chain: ch(1.9)},
 		{Tool: "baseline", OK: true, Fleet: 4.0, WorstNode: 4.5},
 	}}
+	lb := func(failed int, gap time.Duration) *traffic.Result { return &traffic.Result{Failed: failed, LongestGap: gap} }
+	r.Runs[0].ThroughLB, r.Runs[2].ThroughLB, r.Runs[4].ThroughLB = lb(10, time.Second), lb(30, 3*time.Second), lb(20, 2*time.Second)
+	r.Runs[1].ThroughLB, r.Runs[5].ThroughLB = lb(40, 4*time.Second), lb(60, 6*time.Second)
 	r.summarize()
 	near := func(name string, got, want float64) {
 		if math.Abs(got-want) > 1e-9 {
@@ -58,6 +63,10 @@ func TestOutageSummarize(t *testing.T) {
 		}
 	}
 	near("kongctl fleet", r.KongctlFleet, 2.0)
+	near("kongctl failed through the LB", r.KongctlLBFailed, 20)
+	near("kongctl longest gap through the LB", r.KongctlLBGap, 2.0)
+	near("baseline failed through the LB", r.BaselineLBFailed, 50)
+	near("baseline longest gap through the LB", r.BaselineLBGap, 5.0)
 	near("baseline fleet", r.BaselineFleet, 3.0)
 	near("ratio fleet", r.RatioFleet, 2.0/3.0)
 	near("kongctl worst", r.KongctlWorst, 2.0)

@@ -194,8 +194,12 @@ run as a child process of the benchmark.
   node's stop + install + migrations up + finish + start, as its agent timed
   each step (the sum of the step's ` + "`agent_seconds`" + `). The table gives the
   medians per size and the ratios of the medians (kongctl / baseline; fleet
-  outage / migration chain). ` + "`-only outage`" + ` runs this section alone (the other
-  figures are kept from ` + "`build/bench/results.json`" + `), ` + "`-outage-sizes 3,16,3-rows`" + ` and
+  outage / migration chain). The ` + "`3-lb`" + ` size puts the lab's HAProxy in
+  front (` + "`LB=1`" + `; kongctl drains and readies each node through its runtime API, the
+  script does not know it is there) and a client sends requests through it
+  all along: requests failed and the longest time without a successful
+  answer, what users behind a load balancer see. ` + "`-only outage`" + ` runs this section alone (the other
+  figures are kept from ` + "`build/bench/results.json`" + `), ` + "`-outage-sizes 3,16,3-rows,3-lb`" + ` and
   ` + "`-outage-runs N`" + ` choose the sizes and pairs.
 - **Where the wall time goes.** kongctl's own timeline (phase start and end in
   its JSON report) per fleet size; every run's whole report is kept in
@@ -232,6 +236,7 @@ run as a child process of the benchmark.
 | ` + "`outage.<size>.kongctl_fleet_s`, `outage.<size>.baseline_fleet_s`, `outage.<size>.ratio_fleet`" + ` | issue 15, per size (` + "`3`, `16`, `3-rows`" + `): median fleet outage of kongctl and of the plain script, and kongctl / baseline (bars: at most 0.8, 0.5, 0.6) |
 | ` + "`outage.<size>.kongctl_worst_node_s`, `outage.<size>.baseline_worst_node_s`, `outage.<size>.ratio_worst_node`" + ` | the same for the worst node's outage (bar at 16 nodes: at most 0.8) |
 | ` + "`outage.<size>.migration_chain_s`, `outage.<size>.fleet_over_chain`" + ` | the migration node's chain as its agent timed it (median), and kongctl's fleet outage / chain (bar: at most 1.1) |
+| ` + "`outage.<size>.kongctl_lb_failed`, `outage.<size>.baseline_lb_failed`, `outage.<size>.kongctl_lb_longest_gap_s`, `outage.<size>.baseline_lb_longest_gap_s`" + ` | N-lb sizes: through HAProxy, median requests failed and longest gap without a successful answer (issue 17, part 6) |
 | ` + "`outage.<size>.runs`" + ` | every outage run: tool, fleet and worst-node outage, the chain by step (kongctl), the script's own step times (baseline), wall and lab-up time, probes |
 | ` + "`machine`, `probe_interval_ms`, `outage_probe_interval_ms`, `generated`" + ` | where and how |
 `)
@@ -294,10 +299,10 @@ func outageOrder(m map[string]*outageResult) []string {
 		names = append(names, n)
 	}
 	rank := func(n string) int {
-		if i := slices.Index([]string{"3", "16", "3-rows"}, n); i >= 0 {
+		if i := slices.Index([]string{"3", "16", "3-rows", "3-lb"}, n); i >= 0 {
 			return i
 		}
-		return 3
+		return 4
 	}
 	slices.SortFunc(names, func(a, b string) int {
 		if d := rank(a) - rank(b); d != 0 {
@@ -347,5 +352,26 @@ func renderOutage(b *strings.Builder, r *results) {
 			}
 		}
 		fmt.Fprintf(b, "  %s: kongctl fleet s %s; baseline %s\n", name, strings.Join(ks, ", "), strings.Join(bs, ", "))
+	}
+	for _, name := range outageOrder(r.Outage) {
+		o := r.Outage[name]
+		var ks, bs []string
+		for _, run := range o.Runs {
+			if !run.OK || run.ThroughLB == nil {
+				continue
+			}
+			v := fmt.Sprintf("%d of %d failed, longest gap %.2f s", run.ThroughLB.Failed, run.ThroughLB.Sent, run.ThroughLB.LongestGap.Seconds())
+			if run.Tool == "kongctl" {
+				ks = append(ks, v)
+			} else {
+				bs = append(bs, v)
+			}
+		}
+		if len(ks)+len(bs) == 0 {
+			continue
+		}
+		fmt.Fprintf(b, "  %s through HAProxy (medians): kongctl %s requests failed, longest gap %s s; baseline %s failed, longest gap %s s\n",
+			name, fmtF(o.KongctlLBFailed, 0), fmtF(o.KongctlLBGap, 2), fmtF(o.BaselineLBFailed, 0), fmtF(o.BaselineLBGap, 2))
+		fmt.Fprintf(b, "    kongctl: %s; baseline: %s\n", strings.Join(ks, "; "), strings.Join(bs, "; "))
 	}
 }
