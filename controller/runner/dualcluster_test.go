@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -41,17 +40,7 @@ func (d fakeDB) RestoreTarget(ctx context.Context, b fleet.BackupInfo, name stri
 }
 
 func (l *fakeLB) SetWeight(ctx context.Context, server string, weight int) error {
-	if err := l.c.record(fmt.Sprintf("lb weight %s %d", server, weight)); err != nil {
-		return err
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s, ok := l.servers[server]
-	if !ok {
-		return errors.New("No such server.")
-	}
-	s.Weight = weight
-	return nil
+	return l.set(fmt.Sprintf("lb weight %s %d", server, weight), server, func(s *fleet.LBServer) { s.Weight = weight })
 }
 
 // dcCluster is X on kong-1..3 behind the load balancer, spares new-1..3

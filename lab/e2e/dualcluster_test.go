@@ -5,7 +5,6 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net"
 	"net/http"
 	"regexp"
@@ -80,20 +79,12 @@ func TestDualClusterThroughLB(t *testing.T) {
 	}
 	var slowY atomic.Bool
 	slowY.Store(true)
-	ln, err := net.Listen("tcp", e.lab.Network().BridgeAddr+":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	up := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	e.slowRoute(olds[0], func(r *http.Request) time.Duration {
 		if ip, _, _ := net.SplitHostPort(r.RemoteAddr); slowY.Load() && spareAddr[ip] {
-			time.Sleep(time.Second)
+			return time.Second
 		}
-		w.Write([]byte("slow\n"))
-	})}
-	go up.Serve(ln)
-	t.Cleanup(func() { up.Close() })
-	e.adminPost(olds[0], "/services", fmt.Sprintf(`{"name":"slow","url":"http://%s/"}`, ln.Addr()))
-	e.adminPost(olds[0], "/services/slow/routes", `{"name":"slow","paths":["/slow"]}`)
+		return 0
+	})
 	lbURL := e.lab.LBURL()
 	waitRouted(t, lbURL+"/slow", len(olds))
 	urls := []string{lbURL + "/lab", lbURL + "/slow"}
