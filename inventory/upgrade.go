@@ -3,6 +3,7 @@ package inventory
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/kongctl/kongctl/kongver"
 
@@ -30,6 +31,13 @@ const (
 	StopSequential    = "sequential"
 	FinishBeforeStart = "before-start"
 	FinishAfterVerify = "after-verify"
+)
+
+// Data-plane modes (upgrade.data_planes): hybrid data planes checked for
+// compatibility only, or upgraded in batches after the control planes.
+const (
+	DataPlanesCheck   = "check"
+	DataPlanesRolling = "rolling"
 )
 
 // Upgrade says what to upgrade and how.
@@ -61,7 +69,15 @@ type Upgrade struct {
 	// Decommission removes Kong from the old hosts once the spare hosts
 	// passed verify (Kong's step 12; new-hosts upgrades only).
 	Decommission bool
-	Package      Package
+	// DataPlanes is what happens to hybrid data planes: "check" (default:
+	// their compatibility with Y is checked, nothing more) or "rolling"
+	// (upgraded in batches of Batch once the control planes serve Y,
+	// each batch waited for until the control plane reports it connected
+	// on Y, at most DataPlaneTimeout).
+	DataPlanes       string
+	Batch            int
+	DataPlaneTimeout time.Duration
+	Package          Package
 	// MigrationTimeouts override the sized migration timeouts.
 	MigrationTimeouts MigrationTimeouts
 	// Strategy is StrategyInPlace (default) or StrategyDualCluster;
@@ -124,6 +140,9 @@ var upgradeSchema = &hcl.BodySchema{
 		{Name: "strategy"},
 		{Name: "target_database"},
 		{Name: "shift"},
+		{Name: "data_planes"},
+		{Name: "batch"},
+		{Name: "data_plane_timeout"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "package"}},
 }
@@ -142,6 +161,8 @@ func (d *decoder) decodeUpgrade(block *hcl.Block) *Upgrade {
 		Stop:           StopParallel,
 		Finish:         FinishBeforeStart,
 		Strategy:       StrategyInPlace,
+		DataPlanes:     DataPlanesCheck,
+		Batch:          1,
 		Package:        Package{Source: SourceFile},
 		DeclRange:      block.DefRange,
 		Ranges:         map[string]hcl.Range{},
@@ -182,6 +203,7 @@ func (d *decoder) decodeUpgrade(block *hcl.Block) *Upgrade {
 	setAttr(a, "finish", &u.Finish, d.choice(FinishBeforeStart, FinishAfterVerify))
 	setAttr(a, "decommission", &u.Decommission, d.boolean)
 	setAttr(a, "migration_host", &u.MigrationHost, d.nonEmpty)
+	d.decodeDataPlanes(u, a)
 	u.MigrationTimeouts = d.decodeMigrationTimeouts(a)
 	d.decodeStrategy(a, u)
 	if at, ok := a["order"]; ok {
@@ -232,4 +254,24 @@ func (d *decoder) decodePackage(block *hcl.Block) Package {
 		}
 	}
 	return p
+}
+
+// decodeDataPlanes reads data_planes, batch and data_plane_timeout; the
+// last two only mean something for a rolling upgrade of the data planes.
+func (d *decoder) decodeDataPlanes(u *Upgrade, a hcl.Attributes) {
+	valid := true
+	if at, ok := a["data_planes"]; ok {
+		u.DataPlanes, valid = d.oneOf(at, DataPlanesCheck, DataPlanesRolling)
+	}
+	setAttr(a, "batch", &u.Batch, d.intIn(1, 1000))
+	setAttr(a, "data_plane_timeout", &u.DataPlaneTimeout, d.durationOf(false))
+	if !valid || u.DataPlanes == DataPlanesRolling {
+		return
+	}
+	for _, name := range []string{"batch", "data_plane_timeout"} {
+		if at, ok := a[name]; ok {
+			d.errorf(at.Expr.Range(), "Data planes not rolled",
+				"%s applies to data_planes = \"rolling\" (the data planes upgraded in batches after the control planes); with data_planes = %q they are only checked. Set data_planes = \"rolling\", or remove %s.", name, u.DataPlanes, name)
+		}
+	}
 }

@@ -314,12 +314,19 @@ type ProbeResult struct {
 	Latency time.Duration
 }
 
-// DataPlane is one entry of /clustering/data-planes.
+// DataPlane is one entry of /clustering/data-planes (kong-reference
+// 9.8): the data plane's node id, where it connects from, the version and
+// configuration hash it last reported, when the control plane last heard
+// from it (Unix seconds) and whether the control plane syncs it ("normal";
+// "" when the control plane does not say).
 type DataPlane struct {
-	ID       string `json:"id"`
-	Hostname string `json:"hostname"`
-	IP       string `json:"ip"`
-	Version  string `json:"version"`
+	ID         string `json:"id"`
+	Hostname   string `json:"hostname"`
+	IP         string `json:"ip"`
+	Version    string `json:"version"`
+	ConfigHash string `json:"config_hash,omitempty"`
+	SyncStatus string `json:"sync_status,omitempty"`
+	LastSeen   int64  `json:"last_seen,omitempty"`
 }
 
 // Fingerprint summarises the content of Kong's tables.

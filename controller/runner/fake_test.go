@@ -119,6 +119,9 @@ type fakeCluster struct {
 	migOutput  map[string]string
 	// lb is the load balancer in front of the nodes (lbdrain_test.go).
 	lb *fakeLB
+	// cp is the control planes' view of the data planes, when the
+	// fleet is hybrid (dataplanes_test.go); nil: dps answers.
+	cp *fakeCP
 }
 
 func newFakeCluster(t *testing.T, from string, nodes ...string) *fakeCluster {
@@ -470,6 +473,9 @@ func (n *fakeNode) Metrics(ctx context.Context) (fleet.Metrics, error) {
 func (n *fakeNode) DataPlanes(ctx context.Context) ([]fleet.DataPlane, error) {
 	if err := n.op("dataplanes"); err != nil {
 		return nil, err
+	}
+	if n.c.cp != nil {
+		return n.c.cp.rows(), nil
 	}
 	return n.c.dps, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/kongctl/kongctl/controller/fleet"
@@ -131,16 +132,28 @@ func (e *engine) lbDrain(ctx context.Context, ph PhaseName, key StepKey, h strin
 
 // lbSessions is server srv's current sessions.
 func lbSessions(ctx context.Context, lb fleet.LoadBalancer, srv string) (int, error) {
+	s, err := lbServerState(ctx, lb, srv)
+	return s.Sessions, err
+}
+
+// lbStatus is server srv's status as the load balancer words it.
+func lbStatus(ctx context.Context, lb fleet.LoadBalancer, srv string) (string, error) {
+	s, err := lbServerState(ctx, lb, srv)
+	return s.Status, err
+}
+
+// lbServerState is server srv as the load balancer reports it.
+func lbServerState(ctx context.Context, lb fleet.LoadBalancer, srv string) (fleet.LBServer, error) {
 	servers, err := lb.Servers(ctx)
 	if err != nil {
-		return 0, err
+		return fleet.LBServer{}, err
 	}
 	for _, s := range servers {
 		if s.Name == srv {
-			return s.Sessions, nil
+			return s, nil
 		}
 	}
-	return 0, fmt.Errorf("no server %s in the backend", srv)
+	return fleet.LBServer{}, fmt.Errorf("no server %s in the backend", srv)
 }
 
 // lbReady sets h ready in the load balancer (it serves again) as the
@@ -151,6 +164,34 @@ func (e *engine) lbReady(ctx context.Context, ph PhaseName, key StepKey, h strin
 			return nil, fmt.Errorf("set %s (server %s/%s) ready in the load balancer: %w", h, e.spec.LB.Backend, srv, err)
 		}
 		return nil, nil
+	})
+}
+
+// lbReadyUp sets h ready in the load balancer as the journaled step key
+// and waits until the load balancer counts it UP (its health checks
+// passed), at most the health timeout: in a roll, the next batch drains
+// only once this one takes traffic again.
+func (e *engine) lbReadyUp(ctx context.Context, ph PhaseName, key StepKey, h string) error {
+	return e.lbStep(ctx, ph, key, h, func(ctx context.Context, lb fleet.LoadBalancer, srv string) (any, error) {
+		if err := lb.SetState(ctx, srv, fleet.LBReady); err != nil {
+			return nil, fmt.Errorf("set %s (server %s/%s) ready in the load balancer: %w", h, e.spec.LB.Backend, srv, err)
+		}
+		t0 := e.clk.Now()
+		for {
+			st, err := lbStatus(ctx, lb, srv)
+			if err != nil {
+				return nil, fmt.Errorf("set %s ready in the load balancer: %w", h, err)
+			}
+			if strings.HasPrefix(st, "UP") || st == "no check" {
+				return map[string]any{"server": srv, "status": st, "waited_seconds": e.clk.Now().Sub(t0).Seconds()}, nil
+			}
+			if e.clk.Now().Sub(t0) >= e.spec.Timeouts.Health {
+				return nil, fmt.Errorf("set %s ready in the load balancer: server %s/%s still %s after %s", h, e.spec.LB.Backend, srv, st, e.spec.Timeouts.Health)
+			}
+			if err := e.clk.Sleep(ctx, lbPoll); err != nil {
+				return nil, err
+			}
+		}
 	})
 }
 

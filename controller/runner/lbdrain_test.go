@@ -20,10 +20,13 @@ type fakeLB struct {
 	mu      sync.Mutex
 	servers map[string]*fleet.LBServer
 	busy    map[string]int
+	// rising is how many reads a server set ready still shows DOWN (its
+	// health checks not passed yet).
+	rising map[string]int
 }
 
 func newFakeLB(c *fakeCluster, servers ...string) *fakeLB {
-	l := &fakeLB{c: c, servers: map[string]*fleet.LBServer{}, busy: map[string]int{}}
+	l := &fakeLB{c: c, servers: map[string]*fleet.LBServer{}, busy: map[string]int{}, rising: map[string]int{}}
 	for _, s := range servers {
 		l.servers[s] = &fleet.LBServer{Name: s, Status: "UP"}
 	}
@@ -50,6 +53,11 @@ func (l *fakeLB) Servers(ctx context.Context) ([]fleet.LBServer, error) {
 	var idle []string
 	for _, name := range sortedKeys(l.servers) {
 		s := *l.servers[name]
+		if l.servers[name].Status == "DOWN" {
+			if l.rising[name]--; l.rising[name] <= 0 {
+				l.servers[name].Status = "UP"
+			}
+		}
 		if b := l.busy[name]; b != 0 {
 			s.Sessions = 2
 			if s.Drain && b > 0 {
@@ -68,7 +76,13 @@ func (l *fakeLB) Servers(ctx context.Context) ([]fleet.LBServer, error) {
 }
 
 func (l *fakeLB) SetState(ctx context.Context, server, state string) error {
-	return l.set("lb "+state+" "+server, server, func(s *fleet.LBServer) { s.Drain = state == fleet.LBDrain })
+	return l.set("lb "+state+" "+server, server, func(s *fleet.LBServer) {
+		// A server leaving drain is checked again: DOWN until it rises.
+		if s.Drain && state == fleet.LBReady && l.rising[server] > 0 {
+			s.Status = "DOWN"
+		}
+		s.Drain = state == fleet.LBDrain
+	})
 }
 
 // set records call and applies fn to server, HAProxy's answer when it

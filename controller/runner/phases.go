@@ -1,14 +1,20 @@
 package runner
 
 // phases returns the pipeline for the spec, in order.
-func (e *engine) phases() []phase { return e.phaseList(e.spec.NewHosts && e.spec.Decommission) }
+func (e *engine) phases() []phase {
+	return e.phaseList(e.spec.NewHosts && e.spec.Decommission, len(e.spec.rolledDataPlanes()) > 0)
+}
 
 // journaledPhases is every phase a run of this spec may have journaled:
 // `kongctl rollback` reads the journal against it, and the decommission
-// is asked for by a flag (--decommission) the rollback does not repeat.
-func (e *engine) journaledPhases() []phase { return e.phaseList(e.spec.NewHosts) }
+// is asked for by a flag (--decommission) the rollback does not repeat;
+// the data planes' roll, by an inventory setting (data_planes) the
+// operator may have changed since.
+func (e *engine) journaledPhases() []phase {
+	return e.phaseList(e.spec.NewHosts, len(e.spec.DataPlanes) > 0)
+}
 
-func (e *engine) phaseList(decommission bool) []phase {
+func (e *engine) phaseList(decommission, dataPlanes bool) []phase {
 	ps := []phase{preflightPhase{}, lockPhase{}, backupPhase{}}
 	if e.spec.Rehearsal != "" && !e.spec.NoRehearsal {
 		ps = append(ps, rehearsalPhase{})
@@ -25,6 +31,9 @@ func (e *engine) phaseList(decommission bool) []phase {
 		hookPhase{PhaseAfterStart, HookAfterStart}, verifyPhase{})
 	if after {
 		ps = append(ps, migrateFinishPhase{})
+	}
+	if dataPlanes {
+		ps = append(ps, dataPlanePhase{})
 	}
 	if decommission {
 		ps = append(ps, decommissionPhase{})

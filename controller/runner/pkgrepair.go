@@ -26,7 +26,7 @@ const phaseRepair PhaseName = "repair-packages"
 // anything; rpm's duplicates), and says so. A repair that fails stops
 // here, naming the host and the command's output.
 func (e *engine) repairInterrupted(ctx context.Context) error {
-	hosts := e.spec.targets()
+	hosts := e.stagedHosts()
 	e.note("checking %s for a package operation left half-done before going on", strings.Join(hosts, ", "))
 	return e.forEach(ctx, hosts, nodeLimit, e.repairNode)
 }

@@ -128,6 +128,8 @@ func plan(ctx context.Context, spec *Spec, cfg runConfig) (*UpgradePlan, error) 
 		f := e.pf.Facts[h]
 		ph := PlanHost{Name: h, Roles: spec.host(h).Roles, Version: f.Version, Edition: f.Edition, Running: f.Running, DB: f.DB, EnvSource: f.EnvSource}
 		switch {
+		case slices.Contains(spec.rolledDataPlanes(), h):
+			ph.Actions = []string{"checked for compatibility with " + spec.To + " control planes", "once the control planes serve " + spec.To + ", in its batch: stop, install " + spec.To + ", start, wait until a control plane reports it connected on " + spec.To}
 		case slices.Contains(spec.DataPlanes, h):
 			ph.Actions = []string{"checked for compatibility with " + spec.To + " control planes; not changed"}
 		case spec.DualCluster && slices.Contains(spec.Nodes, h):
@@ -187,6 +189,7 @@ func planPhases(e *engine) ([]PlanPhase, PlanWindow) {
 		PhaseAfterStart:    {"runs after_start hooks", "", "y"},
 		PhaseVerify:        {fmt.Sprintf("version, /status, readiness, smoke requests, metric gates over a %s soak", spec.Verify.Soak), "", "y"},
 		PhaseDecommission:  {"removes Kong from the old hosts (" + strings.Join(spec.Nodes, ", ") + "), keeping kong.conf on the bastion and " + dash(e.pf.From) + "'s package staged", "reinstall " + dash(e.pf.From) + " and restore kong.conf", "y"},
+		PhaseDataPlanes:    {fmt.Sprintf("rolls the data planes to %s, %d at a time (drain, stop, install, start, connected on %s at a control plane within %s, ready); Kong's CP/DP version rule checked before each batch; a failed batch pauses the run", spec.To, spec.DPBatch, spec.To, spec.Timeouts.DataPlane), "reinstall each rolled data plane's own version and start it", "y"},
 		PhaseCleanup:       {"releases the lock; X packages stay staged", "", "y"},
 	}
 	if spec.DualCluster {

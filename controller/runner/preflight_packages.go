@@ -37,7 +37,7 @@ func (e *engine) resolvePackages(pf *preflightData) {
 		ref.SHA256 = sum
 		return ref, true
 	}
-	ys := e.spec.targets()
+	ys := e.stagedHosts()
 	if pf.Rehearsal != "" {
 		ys = append(slices.Clone(ys), pf.Rehearsal)
 	}
@@ -55,13 +55,28 @@ func (e *engine) resolvePackages(pf *preflightData) {
 			}
 		}
 	}
+	// A rolled data plane keeps its own X (it may be an older minor than
+	// the control planes'), for its rollback.
+	for _, h := range e.spec.rolledDataPlanes() {
+		if f := pf.Facts[h]; f.Version != "" {
+			if ref, ok := want(h, f.Version, orDefault(f.Edition, orDefault(pf.FromEdition, "oss"))); ok {
+				pf.PkgX[h] = ref
+			}
+		}
+	}
+}
+
+// stagedHosts are the hosts Y is staged on: the targets, and the data
+// planes rolled after them.
+func (e *engine) stagedHosts() []string {
+	return append(slices.Clone(e.spec.targets()), e.spec.rolledDataPlanes()...)
 }
 
 // checkDisk: every target has room for the packages it stages (Y, and X
 // kept for rollback) and their installation. With local package files the
 // need is measured from their sizes; otherwise Spec.MinDiskFree applies.
 func (e *engine) checkDisk(pf *preflightData) {
-	for _, h := range e.spec.targets() {
+	for _, h := range e.stagedHosts() {
 		f, ok := pf.Facts[h]
 		if !ok || f.DiskFreeBytes < 0 {
 			continue // unknown (-1); 0 is a full disk
@@ -101,7 +116,7 @@ func (e *engine) diskNeeded(pf *preflightData, h string) int64 {
 // install inside the downtime a plain dpkg -i / rpm -U (PackageRef.DepsMet).
 func (e *engine) stagePackages(ctx context.Context, pf *preflightData) {
 	var mu sync.Mutex // pf's maps, written per host
-	_ = e.forEach(ctx, e.spec.targets(), uploadLimit, func(ctx context.Context, h string) error {
+	_ = e.forEach(ctx, e.stagedHosts(), uploadLimit, func(ctx context.Context, h string) error {
 		n, err := e.node(ctx, h)
 		if err != nil {
 			return err

@@ -120,6 +120,9 @@ func upgrade(ctx context.Context, spec *Spec, cfg runConfig) (*Report, error) {
 		return nil, err
 	}
 	defer e.close()
+	if err := e.resumableRoll(); err != nil {
+		return nil, err
+	}
 	started := e.clk.Now()
 	msg := fmt.Sprintf("upgrade %s → %s on %s", orDefault(spec.From, "detected X"), spec.To, strings.Join(spec.targets(), ", "))
 	if cfg.resume {
@@ -168,8 +171,8 @@ func (e *engine) confirmDowntime() error {
 	if e.yes {
 		return nil
 	}
-	prompt := fmt.Sprintf("Upgrade %s → %s: stop %d node(s) (%s), run migrations on %s, start them on %s. Continue?",
-		e.pf.From, e.spec.To, len(e.spec.Nodes), strings.Join(e.spec.Nodes, ", "), e.spec.MigrationHost, e.spec.To)
+	prompt := fmt.Sprintf("Upgrade %s → %s: stop %d node(s) (%s), run migrations on %s, start them on %s%s. Continue?",
+		e.pf.From, e.spec.To, len(e.spec.Nodes), strings.Join(e.spec.Nodes, ", "), e.spec.MigrationHost, e.spec.To, e.dpPrompt())
 	if e.confirm == nil {
 		return errors.New("not confirmed: pass --yes to run without a prompt")
 	}
@@ -206,7 +209,10 @@ func (e *engine) failed(ctx context.Context, started time.Time, phases []phase, 
 		}
 		return r
 	}
-	if interrupted || e.spec.OnFailure == OnFailurePause {
+	// A failed data-plane batch stops the roll, whatever on_failure says:
+	// the control planes serve Y, verified (phase_dataplanes.go).
+	dpRoll := idx < len(phases) && phases[idx].name() == PhaseDataPlanes
+	if interrupted || e.spec.OnFailure == OnFailurePause || dpRoll {
 		why := "paused after a failure (on_failure = pause)"
 		if interrupted {
 			why = "interrupted"
@@ -214,6 +220,11 @@ func (e *engine) failed(ctx context.Context, started time.Time, phases []phase, 
 		e.stopHeartbeat()
 		_ = e.j.Run("paused", e.red.err(err))
 		r := e.finish(started, Paused, err, nil)
+		if dpRoll && !interrupted {
+			r.Next = e.dpRollStopped()
+			e.emit(progress.Event{Type: progress.Message, Message: r.Next})
+			return r
+		}
 		r.Next = fmt.Sprintf("%s; the fleet lock stays held by run %s. Continue with `kongctl upgrade -i %s --resume`, or undo with `kongctl rollback -i %s`",
 			why, e.runID, orDefault(e.spec.InventoryPath, "INVENTORY"), orDefault(e.spec.InventoryPath, "INVENTORY"))
 		e.emit(progress.Event{Type: progress.Message, Message: r.Next})
@@ -304,7 +315,7 @@ func phaseStarted(st *journal.State, p PhaseName, spec *Spec) bool {
 	prefix := map[PhaseName]string{
 		PhaseStop: string(stopSteps), PhaseInstall: string(installSteps), PhaseMigrateUp: string(migrateUpStep),
 		PhaseMigrateFinish: string(migrateFinishStep), PhaseStart: string(startSteps), PhaseLock: string(lockStep),
-		PhaseDecommission: string(decommissionSteps),
+		PhaseDecommission: string(decommissionSteps), PhaseDataPlanes: "dp/",
 	}[p]
 	if prefix == "" {
 		return false
@@ -370,7 +381,9 @@ func (e *engine) finish(started time.Time, o Outcome, err, rerr error) *Report {
 		switch {
 		case o == RolledBack && slices.Contains(e.spec.Nodes, h):
 			hr.Result, hr.Version = ResultRolledBack, e.pf.From
-		case o == Succeeded && slices.Contains(e.spec.targets(), h):
+		case (o == Succeeded || o == Paused && e.stepStarted(dpCompatSteps.of("1"))) && slices.Contains(e.spec.targets(), h):
+			// Paused in the data-plane roll: the control planes passed
+			// verify on Y before it began.
 			hr.Version = e.spec.To
 		case o == Succeeded && e.j != nil && stepDone(e.j.State(), decommissionSteps.of(h)):
 			hr.Result, hr.Version = ResultDecommissioned, "removed"
@@ -379,6 +392,7 @@ func (e *engine) finish(started time.Time, o Outcome, err, rerr error) *Report {
 		}
 		r.Hosts = append(r.Hosts, hr)
 	}
+	r.Hosts = append(r.Hosts, e.dataPlaneReports()...)
 	e.sink.Emit(progress.Event{Time: e.clk.Now(), Type: progress.RunEnd, RunID: e.runID, Status: string(o), Message: r.Error})
 	return r
 }

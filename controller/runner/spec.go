@@ -27,8 +27,11 @@ type Spec struct {
 	Spares   []string
 	NewHosts bool
 	// DataPlanes are hybrid data planes in the inventory: checked for
-	// compatibility, not changed.
+	// compatibility, and upgraded after the control planes when
+	// DataPlaneMode is DataPlanesRolling, DPBatch at a time.
 	DataPlanes    []string
+	DataPlaneMode DataPlaneMode
+	DPBatch       int
 	MigrationHost string
 	ToolsHost     string
 	// Rehearsal is the host of role rehearsal ("" none): Y's migrations
@@ -214,8 +217,11 @@ type Timeouts struct {
 	// Preflight, Backup and Verify bound those whole phases, Rollback the
 	// whole rollback (0: no bound of their own; see phaseTimeout).
 	Preflight, Backup, Verify, Rollback time.Duration
-	MigrationLockTTL                    time.Duration // kong --lock-timeout
-	FleetLockTTL                        time.Duration
+	// DataPlane bounds the wait for a rolled data plane to be reported
+	// connected on Y by the control plane (upgrade.data_plane_timeout).
+	DataPlane        time.Duration
+	MigrationLockTTL time.Duration // kong --lock-timeout
+	FleetLockTTL     time.Duration
 }
 
 func (s *Spec) withDefaults() {
@@ -232,6 +238,13 @@ func (s *Spec) withDefaults() {
 	d(&s.Timeouts.MigrationLockTTL, 60*time.Second)
 	d(&s.Timeouts.FleetLockTTL, 2*time.Minute)
 	d(&s.Verify.Interval, 5*time.Second)
+	d(&s.Timeouts.DataPlane, 2*time.Minute)
+	if s.DataPlaneMode == "" {
+		s.DataPlaneMode = DataPlanesCheck
+	}
+	if s.DPBatch <= 0 {
+		s.DPBatch = 1
+	}
 	if s.Concurrency <= 0 {
 		s.Concurrency = inventory.DefaultConcurrency
 	}
@@ -304,6 +317,9 @@ func (s *Spec) validate() error {
 	if t := s.Timeouts.Verify; t > 0 && s.Verify.Soak >= t {
 		return fmt.Errorf("verify.soak %s does not fit in timeouts.verify %s, which bounds the whole verify phase: raise timeouts.verify", s.Verify.Soak, t)
 	}
+	if s.DataPlaneMode != DataPlanesCheck && s.DataPlaneMode != DataPlanesRolling {
+		return fmt.Errorf("data_planes %q: want %s or %s", s.DataPlaneMode, DataPlanesCheck, DataPlanesRolling)
+	}
 	if s.OnFailure != OnFailureRollback && s.OnFailure != OnFailurePause {
 		return fmt.Errorf("on_failure %q: want rollback or pause", s.OnFailure)
 	}
@@ -368,3 +384,22 @@ const (
 	FinishBeforeStart FinishMode = inventory.FinishBeforeStart // in the downtime, before Y starts
 	FinishAfterVerify FinishMode = inventory.FinishAfterVerify // once the verify gates passed
 )
+
+// DataPlaneMode is what an upgrade does to hybrid data planes
+// (upgrade.data_planes).
+type DataPlaneMode string
+
+// The data-plane modes.
+const (
+	DataPlanesCheck   DataPlaneMode = inventory.DataPlanesCheck   // compatibility checked, nothing changed
+	DataPlanesRolling DataPlaneMode = inventory.DataPlanesRolling // upgraded in batches after the control planes
+)
+
+// rolledDataPlanes are the data planes this upgrade rolls to Y (none
+// unless data_planes = "rolling").
+func (s *Spec) rolledDataPlanes() []string {
+	if s.DataPlaneMode != DataPlanesRolling {
+		return nil
+	}
+	return s.DataPlanes
+}

@@ -40,6 +40,8 @@ func SpecFromInventory(inv *inventory.Inventory, limit string, wholeFleet bool) 
 		StopMode:      StopMode(u.Stop),
 		FinishMode:    FinishMode(u.Finish),
 		Decommission:  u.Decommission,
+		DataPlaneMode: DataPlaneMode(u.DataPlanes),
+		DPBatch:       u.Batch,
 		RestoreDB:     true,
 		Hooks:         map[HookPoint][]HookSpec{},
 	}
@@ -162,6 +164,7 @@ func SpecFromInventory(inv *inventory.Inventory, limit string, wholeFleet bool) 
 	}
 	t := inv.Timeouts
 	s.Timeouts.Stop, s.Timeouts.Install, s.Timeouts.Migrations, s.Timeouts.Start = t.Stop, t.Install, t.Migrations, t.Start
+	s.Timeouts.DataPlane = u.DataPlaneTimeout
 	s.Timeouts.Preflight, s.Timeouts.Backup, s.Timeouts.Verify, s.Timeouts.Rollback = t.Preflight, t.Backup, t.Verify, t.Rollback
 	s.Concurrency, s.UploadConcurrency = inv.SSH.Concurrency, inv.SSH.UploadConcurrency
 	return s, nil

@@ -175,6 +175,12 @@ func healthOf(hr *agentproto.HealthResult) fleet.Health {
 	}
 	if hr.Status != nil {
 		h.Ready = hr.Status.Status >= 200 && hr.Status.Status < 300
+		if hr.Admin == nil {
+			// No Admin API (a data plane: admin_listen = off): the
+			// Status API's answer is the node's; its version is read
+			// elsewhere (the control plane's /clustering/data-planes).
+			h.StatusOK = h.Ready
+		}
 	}
 	if !hr.Healthy {
 		h.Detail = hr.CLIOut

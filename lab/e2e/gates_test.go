@@ -58,9 +58,11 @@ type reportJSON struct {
 		Passed    bool    `json:"passed"`
 	} `json:"gates"`
 	Hosts []struct {
-		Name   string `json:"name"`
-		Result string `json:"result"`
+		Name    string `json:"name"`
+		Version string `json:"version"`
+		Result  string `json:"result"`
 	} `json:"hosts"`
+	Next   string `json:"next"`
 	Backup *struct {
 		Path      string `json:"path"`
 		LocalPath string `json:"local_path"`

@@ -130,15 +130,22 @@ func TestInPlaceDrainThroughLB(t *testing.T) {
 			}
 		})
 	}
-	lctx, lcancel := shortCtx()
-	defer lcancel()
-	status, err := e.lab.LBStatus(lctx)
+	e.requireLBUp(nodes)
+}
+
+// requireLBUp fails the test unless every server of hosts is UP (ready
+// and healthy) in the lab's HAProxy.
+func (e *env) requireLBUp(hosts []string) {
+	e.t.Helper()
+	ctx, cancel := shortCtx()
+	defer cancel()
+	status, err := e.lab.LBStatus(ctx)
 	if err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
-	for _, h := range nodes {
+	for _, h := range hosts {
 		if status[h] != "UP" {
-			t.Errorf("server %s ends %q, want UP (ready and healthy): %v", h, status[h], status)
+			e.t.Errorf("server %s ends %q, want UP (ready and healthy): %v", h, status[h], status)
 		}
 	}
 }

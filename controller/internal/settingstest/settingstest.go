@@ -127,6 +127,9 @@ upgrade {
   on_failure      = "pause"
   stop            = "sequential"
   finish          = "after-verify"
+  data_planes     = "rolling"
+  batch           = 9
+  data_plane_timeout = "99s"
   order           = ["grp9"]
   package {
     source = "file"

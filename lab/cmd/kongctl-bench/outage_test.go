@@ -53,7 +53,9 @@ func TestOutageSummarize(t *testing.T) {
 		{Tool: "kongctl", OK: true, Fleet: 2.0, WorstNode: 2.0, Chain: ch(1.9)},
 		{Tool: "baseline", OK: true, Fleet: 4.0, WorstNode: 4.5},
 	}}
-	lb := func(failed int, gap time.Duration) *traffic.Result { return &traffic.Result{Failed: failed, LongestGap: gap} }
+	lb := func(failed int, gap time.Duration) *traffic.Result {
+		return &traffic.Result{Failed: failed, LongestGap: gap}
+	}
 	r.Runs[0].ThroughLB, r.Runs[2].ThroughLB, r.Runs[4].ThroughLB = lb(10, time.Second), lb(30, 3*time.Second), lb(20, 2*time.Second)
 	r.Runs[1].ThroughLB, r.Runs[5].ThroughLB = lb(40, 4*time.Second), lb(60, 6*time.Second)
 	r.summarize()
