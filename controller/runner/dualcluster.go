@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 
 	"github.com/kongctl/kongctl/controller/fleet"
 )
@@ -159,9 +158,11 @@ func (p targetMigratePhase) run(ctx context.Context, e *engine) error {
 }
 
 // shiftPhase moves the traffic from X to Y in the load balancer: Y's
-// servers enabled without weight, then each step's weights, the freeze
+// servers enabled without weight (lb/ready/SPARE, as a node in place),
+// then each step's weights, the freeze
 // and the gates checked on Y at each, then X's servers drained. Undo:
-// all traffic back to X, Y drained.
+// all traffic back to X, Y without weight (startPhase's undo drains and
+// stops it).
 type shiftPhase struct{}
 
 func (shiftPhase) name() PhaseName { return PhaseShift }
@@ -176,6 +177,13 @@ func (shiftPhase) run(ctx context.Context, e *engine) error {
 	}
 	err = e.step(ctx, PhaseShift, shiftEnableY, lbh, func(ctx context.Context) (any, error) {
 		return e.enableY(ctx, lb)
+	})
+	if err != nil {
+		return err
+	}
+	// Then ready, and waited for until HAProxy's checks see them up.
+	err = e.forEach(ctx, e.spec.Spares, nodeLimit, func(ctx context.Context, h string) error {
+		return e.lbReadyUp(ctx, PhaseShift, lbReadySteps.of(h), h)
 	})
 	if err != nil {
 		return err
@@ -210,8 +218,7 @@ func (shiftPhase) run(ctx context.Context, e *engine) error {
 	})
 }
 
-// enableY sets Y's servers ready with weight 0 (no traffic yet) and waits
-// until the load balancer's health checks see them up. The data keeps
+// enableY takes Y's servers to weight 0 (no traffic yet); the data keeps
 // X's servers' weights for the rollback.
 func (e *engine) enableY(ctx context.Context, lb fleet.LoadBalancer) (any, error) {
 	servers, err := lb.Servers(ctx)
@@ -230,42 +237,7 @@ func (e *engine) enableY(ctx context.Context, lb fleet.LoadBalancer) (any, error
 	if err := e.setWeights(ctx, lb, e.spec.Spares, 0); err != nil {
 		return nil, err
 	}
-	for _, h := range e.spec.Spares {
-		if err := e.setState(ctx, lb, h, fleet.LBReady); err != nil {
-			return nil, err
-		}
-	}
-	deadline := e.clk.Now().Add(e.spec.Timeouts.Health)
-	for {
-		servers, err := lb.Servers(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("read the servers of the load balancer on %s: %w", e.spec.LB.Host, err)
-		}
-		down := e.notUp(servers)
-		if len(down) == 0 {
-			return map[string]map[string]int{"x_weights": weights}, nil
-		}
-		if !e.clk.Now().Before(deadline) {
-			return nil, fmt.Errorf("enable %s's servers in the load balancer on %s: not up after %s: %v", e.spec.To, e.spec.LB.Host, e.spec.Timeouts.Health, down)
-		}
-		if err := e.clk.Sleep(ctx, lbPoll); err != nil {
-			return nil, err
-		}
-	}
-}
-
-// notUp lists Y's servers the load balancer does not report up: UP, or
-// DRAIN from their weight 0 alone (HAProxy shows a weight of 0 so).
-func (e *engine) notUp(servers []fleet.LBServer) []string {
-	var down []string
-	for _, h := range e.spec.Spares {
-		srv, _ := e.lbServer(h)
-		i := slices.IndexFunc(servers, func(s fleet.LBServer) bool { return s.Name == srv })
-		if i < 0 || !(servers[i].Status == "UP" || servers[i].Status == "DRAIN" && !servers[i].Drain) {
-			down = append(down, srv)
-		}
-	}
-	return down
+	return map[string]map[string]int{"x_weights": weights}, nil
 }
 
 // setWeights sets the servers of hosts to weight w.
@@ -359,15 +331,9 @@ func (shiftPhase) undo(ctx context.Context, e *engine) error {
 			return err
 		}
 	}
-	for _, h := range e.spec.Spares {
-		if err := e.setWeights(ctx, lb, []string{h}, 0); err != nil {
-			return err
-		}
-		if err := e.lbDrain(ctx, PhaseShift, shiftUndoSteps.of(h), h); err != nil {
-			return err
-		}
-	}
-	return nil
+	// Y without weight; the start's undo then drains each Y server
+	// (its sessions end) and stops Y.
+	return e.setWeights(ctx, lb, e.spec.Spares, 0)
 }
 
 // dualClusterPlan describes the dual-cluster's phases in the plan.
