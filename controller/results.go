@@ -21,6 +21,8 @@ type (
 	PlanHost     = runner.PlanHost
 	PlanPhase    = runner.PlanPhase
 	PlanWindow   = runner.PlanWindow
+	PlanHop      = runner.PlanHop
+	HopReport    = runner.HopReport
 	HostStatus   = runner.HostStatus
 	RunSummary   = runner.RunSummary
 )
@@ -61,6 +63,7 @@ const (
 	PhaseStop          = runner.PhaseStop
 	PhaseBackupCheck   = runner.PhaseBackupCheck
 	PhaseAfterStop     = runner.PhaseAfterStop
+	PhaseHops          = runner.PhaseHops
 	PhaseInstall       = runner.PhaseInstall
 	PhaseMigrateUp     = runner.PhaseMigrateUp
 	PhaseMigrateFinish = runner.PhaseMigrateFinish

@@ -46,3 +46,34 @@ group "kong" {`, 1)
 		t.Errorf("decommission not shown:\n%s", text.String())
 	}
 }
+
+// upgrade.start_between_hops: decoded and shown; not a boolean is an
+// error at its value.
+func TestStartBetweenHopsAttribute(t *testing.T) {
+	src, err := os.ReadFile("../hcl/examples/lab.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	with := func(v string) string {
+		return strings.Replace(string(src), `on_failure      = "rollback"`, `on_failure      = "rollback"
+  start_between_hops = `+v, 1)
+	}
+	inv, diags := LoadBytes("hosts.hcl", []byte(with("true")))
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	if !inv.Upgrade.StartBetweenHops {
+		t.Error("start_between_hops not decoded")
+	}
+	var text strings.Builder
+	if err := Redacted(inv).WriteHCL(&text); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text.String(), "start_between_hops") {
+		t.Errorf("start_between_hops not shown:\n%s", text.String())
+	}
+	_, diags = LoadBytes("hosts.hcl", []byte(with(`"yes"`)))
+	if !diags.HasErrors() || diags[0].Subject == nil || diags[0].Subject.Start.Column != 24 {
+		t.Errorf("start_between_hops = \"yes\": %s", diags.Error())
+	}
+}

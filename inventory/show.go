@@ -154,6 +154,7 @@ func Redacted(inv *Inventory) *Document {
 			b.str("target_database", u.TargetDatabase)
 			b.listIf("shift", shiftText(u.Shift))
 		}
+		b.flag("start_between_hops", u.StartBetweenHops)
 		b.listIf("order", u.Order)
 		p := b.sub("package")
 		p.str("source", u.Package.Source)

@@ -69,6 +69,10 @@ type Upgrade struct {
 	// Decommission removes Kong from the old hosts once the spare hosts
 	// passed verify (Kong's step 12; new-hosts upgrades only).
 	Decommission bool
+	// StartBetweenHops starts Kong on each intermediate version of a
+	// multi-hop upgrade (then stops it) before the next hop; by default
+	// it is not started there (docs/upgrade.md, several hops).
+	StartBetweenHops bool
 	// DataPlanes is what happens to hybrid data planes: "check" (default:
 	// their compatibility with Y is checked, nothing more) or "rolling"
 	// (upgraded in batches of Batch once the control planes serve Y,
@@ -133,6 +137,7 @@ var upgradeSchema = &hcl.BodySchema{
 		{Name: "on_failure"},
 		{Name: "order"},
 		{Name: "decommission"},
+		{Name: "start_between_hops"},
 		{Name: "stop"},
 		{Name: "finish"},
 		{Name: "migrations_db_timeout"},
@@ -202,6 +207,7 @@ func (d *decoder) decodeUpgrade(block *hcl.Block) *Upgrade {
 	setAttr(a, "stop", &u.Stop, d.choice(StopParallel, StopSequential))
 	setAttr(a, "finish", &u.Finish, d.choice(FinishBeforeStart, FinishAfterVerify))
 	setAttr(a, "decommission", &u.Decommission, d.boolean)
+	setAttr(a, "start_between_hops", &u.StartBetweenHops, d.boolean)
 	setAttr(a, "migration_host", &u.MigrationHost, d.nonEmpty)
 	d.decodeDataPlanes(u, a)
 	u.MigrationTimeouts = d.decodeMigrationTimeouts(a)

@@ -157,7 +157,7 @@ func TestFlagAndInventoryErrors(t *testing.T) {
 		{[]string{"upgrade", "-i", bad}, ExitUsage, ":2:3: error: Unsupported argument"},
 		{[]string{"upgrade", "-i", lab, "--on-failure=retry"}, ExitUsage, "--on-failure must be rollback or pause"},
 		{[]string{"upgrade", "-i", lab, "--to", "3.4"}, ExitUsage, "--to: parse version"},
-		{[]string{"upgrade", "-i", lab, "--to", "2.8.0"}, ExitUsage, "not newer than upgrade.from 2.8.4"},
+		{[]string{"upgrade", "-i", lab, "--to", "2.8.0"}, ExitUsage, "not newer than upgrade.from 2.8.4: an in-place downgrade is not supported; the nearest valid target is a 2.8.x patch release above 2.8.4"},
 		{[]string{"upgrade", "-i", lab, "--limit", "kong-9"}, ExitUsage, `did you mean "kong-1"?`},
 		{[]string{"upgrade", "--frobnicate"}, ExitUsage, "unknown flag: --frobnicate"},
 		{[]string{"upgrade", "extra-arg", "-i", lab}, ExitUsage, "unknown command"},

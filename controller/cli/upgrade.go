@@ -140,7 +140,7 @@ func checkTarget(u *inventory.Upgrade, to kongver.Version) error {
 	case u.Edition == inventory.EditionOSS && to.FourPart():
 		return usageErrorf("--to %s: Kong Gateway (OSS) versions have three numbers (x.y.z); set edition = \"enterprise\" in the inventory for Enterprise", to)
 	case !u.From.IsZero() && to.Compare(u.From) <= 0:
-		return usageErrorf("--to %s is not newer than upgrade.from %s", to, u.From)
+		return usageErrorf("--to %s is not newer than upgrade.from %s: an in-place downgrade is not supported; the nearest valid target is a %s.x patch release above %s", to, u.From, u.From.Series(), u.From)
 	}
 	return nil
 }

@@ -70,11 +70,15 @@ func (e *engine) targetDB(ctx context.Context) (fleet.TargetDB, error) {
 	return tdb, nil
 }
 
-// checkTargetDB (preflight): the target database does not exist yet, and
-// Kong's role may create it.
-func (e *engine) checkTargetDB(ctx context.Context) {
+// checkTargetDB (preflight): the target database does not exist yet,
+// Kong's role may create it, and Y is one hop from X.
+func (e *engine) checkTargetDB(ctx context.Context, pf *preflightData) {
 	if !e.spec.DualCluster {
 		return
+	}
+	if len(pf.Hops) > 0 {
+		e.find(Finding{Severity: SevError, Code: "dual-cluster-hops", Message: fmt.Sprintf("%s → %s takes %d intermediate hop(s); kongctl's dual-cluster runs one", pf.From, e.spec.To, len(pf.Hops)),
+			Fix: "upgrade in place, or dual-cluster to a version one hop away first"})
 	}
 	name, host := e.spec.TargetDB, e.spec.ToolsHost
 	tdb, err := e.targetDB(ctx)
@@ -152,7 +156,7 @@ func (targetMigratePhase) total(e *engine) int { return 1 }
 
 func (p targetMigratePhase) run(ctx context.Context, e *engine) error {
 	if p.finish {
-		return e.migrateFinish(ctx)
+		return e.migrateFinishStep(ctx, PhaseMigrateFinish, migrateFinishStep, "")
 	}
 	return migrateUpPhase{}.run(ctx, e)
 }

@@ -61,6 +61,9 @@ type preflightData struct {
 	PkgX        map[string]fleet.PackageRef `json:"pkg_x,omitempty"`
 	PkgY        map[string]fleet.PackageRef `json:"pkg_y"`
 	Baseline    map[string]rateSample       `json:"baseline,omitempty"`
+	// Hops are the intermediate hops when Y lies more than one supported
+	// jump away (hops.go), in order; none for a single hop.
+	Hops []hopPlan `json:"hops,omitempty"`
 	// MigTimeouts are the sized migration timeouts (migtimeouts.go).
 	MigTimeouts *MigrationTimeouts `json:"mig_timeouts,omitempty"`
 	// Keyring is the Enterprise keyring export the run restores

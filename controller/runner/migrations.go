@@ -19,8 +19,8 @@ func (e *engine) migList(ctx context.Context, n fleet.Node) (fleet.SchemaState, 
 // migrateAndList runs up or finish (migrate) and returns the state after
 // it: the list the node ran right after the command when it reports one,
 // else a list of its own.
-func (e *engine) migrateAndList(ctx context.Context, n fleet.Node, cmd string) (fleet.SchemaState, error) {
-	st, err := e.migrate(ctx, n, cmd)
+func (e *engine) migrateAndList(ctx context.Context, n fleet.Node, hop, cmd string) (fleet.SchemaState, error) {
+	st, err := e.migrate(ctx, n, hop, cmd)
 	if err != nil {
 		return st, err
 	}
@@ -32,11 +32,12 @@ func (e *engine) migrateAndList(ctx context.Context, n fleet.Node, cmd string) (
 
 // migrate runs up or finish detached, retrying once after Kong's lock TTL
 // when Kong answered "aborted: another node is performing database changes".
-func (e *engine) migrate(ctx context.Context, n fleet.Node, cmd string) (fleet.SchemaState, error) {
+// hop is the intermediate hop's version ("" for Y).
+func (e *engine) migrate(ctx context.Context, n fleet.Node, hop, cmd string) (fleet.SchemaState, error) {
 	h := e.spec.MigrationHost
 	for attempt := 1; ; attempt++ {
 		dbTimeout, lockTimeout := e.migrationTimeouts()
-		req := fleet.MigrationsRequest{Command: cmd, StepID: e.migrationStepID(cmd, attempt),
+		req := fleet.MigrationsRequest{Command: cmd, StepID: e.migrationStepID(hop, cmd, attempt),
 			DBTimeout: dbTimeout, LockTimeout: lockTimeout, StepTimeout: e.spec.Timeouts.Migrations}
 		st, err := n.Migrations(ctx, req)
 		if err != nil {
@@ -59,8 +60,12 @@ func (e *engine) migrate(ctx context.Context, n fleet.Node, cmd string) (fleet.S
 }
 
 // migrationStepID names the detached step of one attempt of `kong
-// migrations <cmd>` in this run.
-func (e *engine) migrationStepID(cmd string, attempt int) string {
+// migrations <cmd>` in this run: Y's (hop ""), or an intermediate hop's,
+// named by the hop's version.
+func (e *engine) migrationStepID(hop, cmd string, attempt int) string {
+	if hop != "" {
+		return fmt.Sprintf("%s-hop%s-migrations-%s-%d", e.runID, hop, cmd, attempt)
+	}
 	return fmt.Sprintf("%s-migrations-%s-%d", e.runID, cmd, attempt)
 }
 
@@ -91,34 +96,32 @@ func (e *engine) settleMigrations(ctx context.Context) error {
 		e.find(Finding{Severity: SevError, Code: "migrations-running", Host: h, Message: err.Error()})
 		return err
 	}
-	for _, cmd := range []string{"up", "finish"} {
-		for attempt := 1; attempt <= 2; attempt++ {
-			id := e.migrationStepID(cmd, attempt)
-			var waitedFrom time.Time
-			for {
-				var st string
-				err := e.retryTransient(ctx, h, "check migrations step "+id, func(ctx context.Context) (err error) {
-					st, err = n.MigrationStep(ctx, id, 10*time.Second)
-					return err
-				})
-				if err != nil {
-					return fmt.Errorf("check migrations step %s on %s before the restore: %w", id, h, err)
+	for _, ms := range e.migrationSteps() {
+		cmd, id := ms[0], ms[1]
+		var waitedFrom time.Time
+		for {
+			var st string
+			err := e.retryTransient(ctx, h, "check migrations step "+id, func(ctx context.Context) (err error) {
+				st, err = n.MigrationStep(ctx, id, 10*time.Second)
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("check migrations step %s on %s before the restore: %w", id, h, err)
+			}
+			if st != fleet.StepRunning {
+				if !waitedFrom.IsZero() {
+					e.find(Finding{Severity: SevWarning, Code: "migrations-waited", Host: h,
+						Message: fmt.Sprintf("kong migrations %s (step %s) ended (%s) after %s; the database is restored only now", cmd, id, st, e.clk.Now().Sub(waitedFrom).Round(time.Second))})
 				}
-				if st != fleet.StepRunning {
-					if !waitedFrom.IsZero() {
-						e.find(Finding{Severity: SevWarning, Code: "migrations-waited", Host: h,
-							Message: fmt.Sprintf("kong migrations %s (step %s) ended (%s) after %s; the database is restored only now", cmd, id, st, e.clk.Now().Sub(waitedFrom).Round(time.Second))})
-					}
-					break
-				}
-				if waitedFrom.IsZero() {
-					waitedFrom = e.clk.Now()
-					e.find(Finding{Severity: SevWarning, Code: "migrations-running", Host: h,
-						Message: fmt.Sprintf("kong migrations %s (step %s) is still running on %s: waiting for it to end before restoring the database (at most %s)", cmd, id, h, bound)})
-				}
-				if !e.clk.Now().Before(deadline) {
-					return tooLong(fmt.Sprintf("kong migrations %s (step %s)", cmd, id))
-				}
+				break
+			}
+			if waitedFrom.IsZero() {
+				waitedFrom = e.clk.Now()
+				e.find(Finding{Severity: SevWarning, Code: "migrations-running", Host: h,
+					Message: fmt.Sprintf("kong migrations %s (step %s) is still running on %s: waiting for it to end before restoring the database (at most %s)", cmd, id, h, bound)})
+			}
+			if !e.clk.Now().Before(deadline) {
+				return tooLong(fmt.Sprintf("kong migrations %s (step %s)", cmd, id))
 			}
 		}
 	}
@@ -149,6 +152,21 @@ func (e *engine) settleMigrations(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+// migrationSteps are the detached migrations steps this run may have
+// started, as {cmd, step id}: every intermediate hop's (in order), then
+// Y's, two attempts of up and of finish each.
+func (e *engine) migrationSteps() [][2]string {
+	var out [][2]string
+	for _, hop := range append(e.hopVersions(), "") {
+		for _, cmd := range []string{"up", "finish"} {
+			for attempt := 1; attempt <= 2; attempt++ {
+				out = append(out, [2]string{cmd, e.migrationStepID(hop, cmd, attempt)})
+			}
+		}
+	}
+	return out
 }
 
 // migrationState is what the migration phases share in one process.

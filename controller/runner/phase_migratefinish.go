@@ -26,23 +26,35 @@ func (migrateFinishPhase) name() PhaseName { return PhaseMigrateFinish }
 func (migrateFinishPhase) total(e *engine) int { return 1 }
 
 func (migrateFinishPhase) run(ctx context.Context, e *engine) error {
+	return e.migrateFinishStep(ctx, PhaseMigrateFinish, migrateFinishStep, "")
+}
+
+// migrateFinishStep runs `kong migrations finish` as journaled step key
+// of phase ph: Y's (hop "") or an intermediate hop's (hops.go). The
+// first finish of a run is its point of no return.
+func (e *engine) migrateFinishStep(ctx context.Context, ph PhaseName, key StepKey, hop string) error {
 	h := e.spec.MigrationHost
-	if !stepDone(e.prior, migrateFinishStep) {
-		e.emit(progress.Event{Type: progress.Message, Phase: string(PhaseMigrateFinish), Message: "POINT OF NO RETURN: kong migrations finish; from here, rolling back means restoring the database backup"})
-		if err := e.journalStep(PhaseMigrateFinish, pointOfNoReturnStep, h, "done", map[string]bool{"point_of_no_return": true}, nil); err != nil {
+	if e.spec.DualCluster {
+		// Y's own database is finished: X's is untouched, nothing is
+		// beyond return.
+		return e.finishStep(ctx, ph, key, hop)
+	}
+	if !stepDone(e.prior, key) && !(e.j != nil && stepDone(e.j.State(), pointOfNoReturnStep)) {
+		e.emit(progress.Event{Type: progress.Message, Phase: string(ph), Message: "POINT OF NO RETURN: kong migrations finish; from here, rolling back means restoring the database backup"})
+		if err := e.journalStep(ph, pointOfNoReturnStep, h, "done", map[string]bool{"point_of_no_return": true}, nil); err != nil {
 			return err
 		}
 	}
 	e.pnr = true
-	return e.migrateFinish(ctx)
+	return e.finishStep(ctx, ph, key, hop)
 }
 
-// migrateFinish runs `kong migrations finish` on the migration host as its
-// journaled step, unless `list` says nothing is pending; `list` must
+// finishStep runs `kong migrations finish` on the migration host as
+// journaled step key, unless `list` says nothing is pending; `list` must
 // exit 0 afterwards.
-func (e *engine) migrateFinish(ctx context.Context) error {
+func (e *engine) finishStep(ctx context.Context, ph PhaseName, key StepKey, hop string) error {
 	h := e.spec.MigrationHost
-	return e.step(ctx, PhaseMigrateFinish, migrateFinishStep, h, func(ctx context.Context) (any, error) {
+	return e.step(ctx, ph, key, h, func(ctx context.Context) (any, error) {
 		n, err := e.node(ctx, h)
 		if err != nil {
 			return nil, err
@@ -61,7 +73,7 @@ func (e *engine) migrateFinish(ctx context.Context) error {
 		if st.ExitCode != 4 {
 			return nil, fmt.Errorf("kong migrations list on %s before finish: exit %d (want 4): %s", h, st.ExitCode, firstLine(st.Output))
 		}
-		if st, err = e.migrateAndList(ctx, n, "finish"); err != nil {
+		if st, err = e.migrateAndList(ctx, n, hop, "finish"); err != nil {
 			return nil, err
 		}
 		if st.ExitCode != 0 {

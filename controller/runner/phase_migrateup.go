@@ -23,18 +23,24 @@ func (migrateUpPhase) name() PhaseName { return PhaseMigrateUp }
 func (migrateUpPhase) total(e *engine) int { return 1 }
 
 func (migrateUpPhase) run(ctx context.Context, e *engine) error {
+	return e.migrateUpStep(ctx, PhaseMigrateUp, migrateUpStep, "")
+}
+
+// migrateUpStep runs `kong migrations up` as journaled step key of phase
+// ph: Y's (hop "") or an intermediate hop's (hops.go).
+func (e *engine) migrateUpStep(ctx context.Context, ph PhaseName, key StepKey, hop string) error {
 	h := e.spec.MigrationHost
-	return e.step(ctx, PhaseMigrateUp, migrateUpStep, h, func(ctx context.Context) (any, error) {
+	return e.step(ctx, ph, key, h, func(ctx context.Context) (any, error) {
 		n, err := e.node(ctx, h)
 		if err != nil {
 			return nil, err
 		}
-		if stepStatus(e.prior, migrateUpStep) == "" {
+		if stepStatus(e.prior, key) == "" {
 			// A first attempt: preflight found the database current for X
 			// (nothing pending) and the fleet lock kept it so; up runs
 			// straight away (Kong's up is itself a no-op on a current
 			// database), its result checked by the list after it.
-			return e.upAndCheck(ctx, n)
+			return e.upAndCheck(ctx, n, hop)
 		}
 		st, err := e.migList(ctx, n)
 		if err != nil {
@@ -49,14 +55,14 @@ func (migrateUpPhase) run(ctx context.Context, e *engine) error {
 		if st.ExitCode != 5 {
 			return nil, fmt.Errorf("kong migrations list on %s before up: exit %d: %s", h, st.ExitCode, firstLine(st.Output))
 		}
-		return e.upAndCheck(ctx, n)
+		return e.upAndCheck(ctx, n, hop)
 	})
 }
 
 // upAndCheck runs `kong migrations up` on the migration node and checks
 // the list after it: 4 (teardowns pending) or 0.
-func (e *engine) upAndCheck(ctx context.Context, n fleet.Node) (fleet.SchemaState, error) {
-	st, err := e.migrateAndList(ctx, n, "up")
+func (e *engine) upAndCheck(ctx context.Context, n fleet.Node, hop string) (fleet.SchemaState, error) {
+	st, err := e.migrateAndList(ctx, n, hop, "up")
 	if err != nil {
 		return st, err
 	}

@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"fmt"
 	"slices"
 )
 
@@ -40,16 +39,7 @@ func (e *engine) stopNode(ctx context.Context, h string) error {
 		return err
 	}
 	return e.step(ctx, PhaseStop, stopSteps.of(h), h, func(ctx context.Context) (any, error) {
-		n, err := e.node(ctx, h)
-		if err != nil {
-			return nil, err
-		}
-		// Stop returns once the node verified Kong down (process gone,
-		// ports closed): no second round trip to ask again.
-		if err := n.Stop(ctx, e.spec.Timeouts.Stop); err != nil {
-			return nil, fmt.Errorf("stop kong on %s: %w", h, err)
-		}
-		return nil, nil
+		return nil, e.stopKong(ctx, h, "")
 	})
 }
 

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -16,16 +17,19 @@ import (
 
 // UpgradePlan is what an upgrade would do, from a preflight that changes nothing.
 type UpgradePlan struct {
-	From          string      `json:"from"`
-	To            string      `json:"to"`
-	Edition       string      `json:"edition"`
-	Mode          string      `json:"mode"` // in-place | new-hosts
-	MigrationHost string      `json:"migration_host"`
-	Path          PlanPath    `json:"path"`
-	Hosts         []PlanHost  `json:"hosts"`
-	Phases        []PlanPhase `json:"phases"`
-	Downtime      PlanWindow  `json:"downtime"`
-	Findings      []Finding   `json:"findings"`
+	From          string   `json:"from"`
+	To            string   `json:"to"`
+	Edition       string   `json:"edition"`
+	Mode          string   `json:"mode"` // in-place | new-hosts
+	MigrationHost string   `json:"migration_host"`
+	Path          PlanPath `json:"path"`
+	// Hops are the upgrade's hops when Y lies more than one supported
+	// jump away, all run in this one window (the last one is to Y).
+	Hops     []PlanHop   `json:"hops,omitempty"`
+	Hosts    []PlanHost  `json:"hosts"`
+	Phases   []PlanPhase `json:"phases"`
+	Downtime PlanWindow  `json:"downtime"`
+	Findings []Finding   `json:"findings"`
 	// MigrationTimeouts are the --db-timeout and --lock-timeout the
 	// migrations will run with (migtimeouts.go).
 	MigrationTimeouts *MigrationTimeouts `json:"migration_timeouts,omitempty"`
@@ -42,6 +46,19 @@ type PlanPath struct {
 	Kind    string   `json:"kind,omitempty"`
 	Reason  string   `json:"reason"`
 	Chain   []string `json:"chain,omitempty"`
+}
+
+// PlanHop is one hop of a multi-hop upgrade: its versions, what its
+// migrations do, and its expected durations on the migration node.
+type PlanHop struct {
+	From       string  `json:"from"`
+	To         string  `json:"to"`
+	Kind       string  `json:"kind"`
+	Package    string  `json:"package,omitempty"` // the staged file (intermediate hops)
+	Migrations string  `json:"migrations,omitempty"`
+	Install    float64 `json:"install_seconds"`
+	Up         float64 `json:"up_seconds"`
+	Finish     float64 `json:"finish_seconds"`
 }
 
 // PlanHost is one host and what will happen to it.
@@ -144,12 +161,45 @@ func plan(ctx context.Context, spec *Spec, cfg runConfig) (*UpgradePlan, error) 
 			ph.Actions = []string{"stage " + spec.To + " and keep " + dash(e.pf.From) + " for rollback", "stop", "install " + spec.To, "start " + spec.To}
 		}
 		if h == spec.MigrationHost {
+			started := "not started on it"
+			if spec.StartBetweenHops {
+				started = "then started until healthy and stopped (upgrade.start_between_hops)"
+			}
+			for _, hp := range e.pf.Hops {
+				ph.Actions = append(ph.Actions, "hop to "+hp.To+": install "+hp.To+", kong migrations up + finish, "+started)
+			}
 			ph.Actions = append(ph.Actions, "kong migrations up + finish (the only node that migrates)")
 		}
 		p.Hosts = append(p.Hosts, ph)
 	}
 	p.Phases, p.Downtime = planPhases(e)
+	p.Hops = planHopList(e)
 	return p, nil
+}
+
+// planHopList is the plan's hops, the last one to Y (none for one hop).
+func planHopList(e *engine) []PlanHop {
+	if len(e.pf.Hops) == 0 {
+		return nil
+	}
+	one := func(from, to, kind, migs string) PlanHop {
+		return PlanHop{From: from, To: to, Kind: kind, Migrations: migs, Install: typical[PhaseInstall].Seconds(), Up: typical[PhaseMigrateUp].Seconds(), Finish: typical[PhaseMigrateFinish].Seconds()}
+	}
+	var out []PlanHop
+	for _, hp := range e.pf.Hops {
+		ph := one(hp.From, hp.To, hp.Kind, hp.Migrations)
+		ph.Package = filepath.Base(hp.Pkg.LocalPath)
+		out = append(out, ph)
+	}
+	last := e.pf.Hops[len(e.pf.Hops)-1].To
+	from, err1 := kongver.ParseReported(last)
+	kind, migs := "", ""
+	if err1 == nil {
+		d := upgradepath.Check(from, e.spec.to, string(e.spec.Edition), string(e.spec.Edition))
+		kind = string(d.Kind)
+		migs = upgradepath.HopMigrations(upgradepath.Hop{From: from.Series(), To: e.spec.to.Series()})
+	}
+	return append(out, one(last, e.spec.To, kind, migs))
 }
 
 func planPhases(e *engine) ([]PlanPhase, PlanWindow) {
@@ -182,6 +232,7 @@ func planPhases(e *engine) ([]PlanPhase, PlanWindow) {
 		PhaseStop:          {stopDoes, "start " + dash(e.pf.From) + " again", "y"},
 		PhaseBackupCheck:   {"compares the configuration tables' write counters (constant time); retakes the backup if writes slipped in", "", "y"},
 		PhaseAfterStop:     {"runs after_stop hooks", "", "y"},
+		PhaseHops:          {"the intermediate hops on " + spec.MigrationHost + " alone (" + hopsText(e.pf.From, e.pf.Hops, spec.To) + "): for each, install it, kong migrations up and finish (the first finish is the POINT OF NO RETURN); Kong is not started on them", "restore the database backup and reinstall " + dash(e.pf.From) + " on " + spec.MigrationHost, "n"},
 		PhaseInstall:       {"installs " + spec.To + ": " + spec.MigrationHost + " first, the other nodes while the migrations run", "reinstall " + dash(e.pf.From) + " from the kept package", "y"},
 		PhaseMigrateUp:     {"kong migrations up on " + spec.MigrationHost + " only (non-destructive)", "restore the database backup (reinstalling X alone would also work before finish)", "y"},
 		PhaseMigrateFinish: {finishDoes, "only by restoring the database backup (writes since are lost)", "n"},
@@ -200,7 +251,12 @@ func planPhases(e *engine) ([]PlanPhase, PlanWindow) {
 	// chain ends; the estimate follows that chain.
 	var expected, worst time.Duration
 	down := false
+	hops := time.Duration(len(e.pf.Hops))
+	parallelEarly := spec.StopMode != StopSequential && len(spec.Nodes) > 1
 	for _, p := range flatPhases(e.phases()) {
+		if p.name() == PhaseHops && hops == 0 {
+			continue
+		}
 		d := desc[p.name()]
 		pp := PlanPhase{Name: string(p.name()), Does: d[0], Undo: d[1], Reversible: d[2] == "y", PointOfNoReturn: p.name() == PhaseMigrateFinish && !spec.DualCluster}
 		if p.name() == PhaseStop {
@@ -208,6 +264,17 @@ func planPhases(e *engine) ([]PlanPhase, PlanWindow) {
 		}
 		pp.InDowntime = down
 		est := typical[p.name()]
+		if p.name() == PhaseHops {
+			// Each intermediate hop: its install, up and finish; the
+			// first hop's install is done before the others stop when
+			// the stop is parallel (windowPhase), Y's then in the outage.
+			installs := hops
+			if parallelEarly {
+				installs--
+			}
+			est = installs*typical[PhaseInstall] + hops*(typical[PhaseMigrateUp]+typical[PhaseMigrateFinish])
+			pp.PointOfNoReturn = true
+		}
 		if r := e.rehearsal; r.Passed() {
 			switch p.name() {
 			case PhaseMigrateUp:
@@ -221,7 +288,7 @@ func planPhases(e *engine) ([]PlanPhase, PlanWindow) {
 		}
 		// With the parallel stop in place, Y goes on the migration node
 		// while the others still serve: its install is not in the outage.
-		earlyInstall := p.name() == PhaseInstall && spec.StopMode != StopSequential && len(spec.Nodes) > 1
+		earlyInstall := p.name() == PhaseInstall && parallelEarly && hops == 0
 		if down && !earlyInstall {
 			expected += est
 			switch p.name() {
@@ -234,6 +301,8 @@ func planPhases(e *engine) ([]PlanPhase, PlanWindow) {
 				worst += spec.Timeouts.Install
 			case PhaseMigrateUp, PhaseMigrateFinish:
 				worst += spec.Timeouts.Migrations
+			case PhaseHops:
+				worst += hops * (spec.Timeouts.Install + 2*spec.Timeouts.Migrations)
 			case PhaseStart:
 				worst += spec.Timeouts.Start + spec.Timeouts.Health
 			}
@@ -246,6 +315,9 @@ func planPhases(e *engine) ([]PlanPhase, PlanWindow) {
 	}
 	w := PlanWindow{Expected: expected.Seconds(), Worst: worst.Seconds(), Migrations: "estimate",
 		Basis: "typical step durations along the migration node's chain (stop, install, migrations, start until healthy); worst case is the sum of the inventory's timeouts along it"}
+	if hops > 0 {
+		w.Basis += fmt.Sprintf("; counts every hop's install and migrations (%d hops)", hops+1)
+	}
 	if r := e.rehearsal; r.Passed() {
 		w.Migrations = "measured on a rehearsal"
 		w.Basis = fmt.Sprintf("migrations up (%.1fs) and finish (%.1fs) measured on a rehearsal on %s, typical durations for the other steps along the migration node's chain; worst case is the sum of the inventory's timeouts along it", r.Up, r.Finish, r.Host)

@@ -64,9 +64,12 @@ func (e *engine) checkPath(pf *preflightData) {
 		return
 	}
 	d := upgradepath.Check(from, to, pf.FromEdition, string(e.spec.Edition))
-	if !d.Allowed {
+	switch {
+	case d.MultiHop:
+		e.planHops(pf, d) // hops.go
+	case !d.Allowed:
 		e.find(Finding{Severity: SevError, Code: "upgrade-path", Message: d.Reason, Fix: chainFix(d)})
-	} else {
+	default:
 		e.find(Finding{Severity: SevInfo, Code: "upgrade-path", Message: d.Reason})
 	}
 	if d.EditionSwitch {

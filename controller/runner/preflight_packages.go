@@ -97,7 +97,7 @@ func (e *engine) checkDisk(pf *preflightData) {
 func (e *engine) diskNeeded(pf *preflightData, h string) int64 {
 	const margin = 64 << 20
 	var sum int64
-	for _, ref := range []fleet.PackageRef{pf.PkgY[h], pf.PkgX[h]} {
+	for _, ref := range append([]fleet.PackageRef{pf.PkgY[h], pf.PkgX[h]}, e.hopPackages(pf, h)...) {
 		if ref.Version == "" {
 			continue
 		}
@@ -121,10 +121,12 @@ func (e *engine) stagePackages(ctx context.Context, pf *preflightData) {
 		if err != nil {
 			return err
 		}
-		for i, refs := range []map[string]fleet.PackageRef{pf.PkgY, pf.PkgX} {
-			mu.Lock()
-			ref := refs[h]
-			mu.Unlock()
+		// Y, X kept for rollback, then (on the migration node) every
+		// intermediate hop's package, verified like Y's.
+		mu.Lock()
+		refs := append([]fleet.PackageRef{pf.PkgY[h], pf.PkgX[h]}, e.hopPackages(pf, h)...)
+		mu.Unlock()
+		for i, ref := range refs {
 			if ref.Version == "" {
 				continue
 			}
@@ -137,14 +139,21 @@ func (e *engine) stagePackages(ctx context.Context, pf *preflightData) {
 				return err
 			}
 			ref.FilePackage, ref.FileVersion = st.Package, st.Version
-			if isY := i == 0; isY {
+			if installedInWindow := i != 1; installedInWindow {
 				ref.DepsMet = st.DepsMet
 				if !st.DepsMet {
 					e.find(Finding{Severity: SevInfo, Code: "install-path", Host: h, Message: fmt.Sprintf("%s %s: the installed packages do not meet its dependencies (%s): the install inside the downtime resolves them with the package manager", ref.Name, ref.Version, e.red.redact(st.DepsDetail))})
 				}
 			}
 			mu.Lock()
-			refs[h] = ref
+			switch i {
+			case 0:
+				pf.PkgY[h] = ref
+			case 1:
+				pf.PkgX[h] = ref
+			default:
+				pf.setHopPackage(ref)
+			}
 			mu.Unlock()
 		}
 		return nil
@@ -170,17 +179,7 @@ func packageName(edition string) string {
 
 // findPackage looks for the package file of ref in dir.
 func findPackage(dir string, ref fleet.PackageRef) (string, error) {
-	rpmArch := map[string]string{"amd64": "x86_64", "arm64": "aarch64"}[ref.Arch]
-	var cands []string
-	if ref.Format == "rpm" {
-		cands = []string{
-			fmt.Sprintf("%s_%s_%s.rpm", ref.Name, ref.Version, ref.Arch),
-			fmt.Sprintf("%s-%s.%s.rpm", ref.Name, ref.Version, rpmArch),
-			fmt.Sprintf("%s-%s.%s.rpm", ref.Name, ref.Version, ref.Arch),
-		}
-	} else {
-		cands = []string{fmt.Sprintf("%s_%s_%s.deb", ref.Name, ref.Version, ref.Arch)}
-	}
+	cands := packageFileNames(ref)
 	for _, c := range cands {
 		p := filepath.Join(dir, c)
 		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
@@ -188,4 +187,17 @@ func findPackage(dir string, ref fleet.PackageRef) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("package %s %s (%s, %s) not found in %s (looked for %s)", ref.Name, ref.Version, ref.Format, ref.Arch, dir, strings.Join(cands, ", "))
+}
+
+// packageFileNames are the file names ref's package may have.
+func packageFileNames(ref fleet.PackageRef) []string {
+	rpmArch := map[string]string{"amd64": "x86_64", "arm64": "aarch64"}[ref.Arch]
+	if ref.Format == "rpm" {
+		return []string{
+			fmt.Sprintf("%s_%s_%s.rpm", ref.Name, ref.Version, ref.Arch),
+			fmt.Sprintf("%s-%s.%s.rpm", ref.Name, ref.Version, rpmArch),
+			fmt.Sprintf("%s-%s.%s.rpm", ref.Name, ref.Version, ref.Arch),
+		}
+	}
+	return []string{fmt.Sprintf("%s_%s_%s.deb", ref.Name, ref.Version, ref.Arch)}
 }

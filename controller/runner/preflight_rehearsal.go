@@ -27,6 +27,11 @@ func (e *engine) checkRehearsalHost(ctx context.Context, pf *preflightData) {
 		e.note("rehearsal on %s skipped (--no-rehearsal)", h)
 		return
 	}
+	if len(pf.Hops) > 0 {
+		pf.RehearsalSkip = "the rehearsal runs one hop's migrations; this upgrade has several"
+		e.find(Finding{Severity: SevWarning, Code: "rehearsal-hops", Host: h, Message: "rehearsal on " + h + " skipped: " + pf.RehearsalSkip + "; the migration times are estimates"})
+		return
+	}
 	refuse := func(code, msg, fix string) {
 		e.find(Finding{Severity: SevError, Code: code, Host: h, Message: "rehearsal host " + h + ": " + msg, Fix: fix})
 	}

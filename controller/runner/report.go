@@ -111,6 +111,9 @@ type Report struct {
 	Timeline      []PhaseResult `json:"timeline"`
 	Hosts         []HostReport  `json:"hosts"`
 	Downtime      *Window       `json:"downtime,omitempty"`
+	// Hops are the hops of an upgrade that ran several in one window
+	// (the last one to Y), each with its migrations and times.
+	Hops []HopReport `json:"hops,omitempty"`
 	// Order says how the window ran: the stop mode and where `kong
 	// migrations finish` ran.
 	Order  string            `json:"order,omitempty"`

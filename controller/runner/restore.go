@@ -18,7 +18,7 @@ func (e *engine) restoreDB(ctx context.Context) error {
 	if e.rb.dbRestored {
 		return nil
 	}
-	upStarted := e.stepStarted(migrateUpStep)
+	upStarted := e.stepStarted(migrateUpStep) || e.hopStepStarted("migrate/up")
 	finishStarted := e.stepStarted(migrateFinishStep) || e.stepStarted(pointOfNoReturnStep)
 	if !upStarted && !finishStarted {
 		return nil

@@ -315,7 +315,7 @@ func phaseStarted(st *journal.State, p PhaseName, spec *Spec) bool {
 	prefix := map[PhaseName]string{
 		PhaseStop: string(stopSteps), PhaseInstall: string(installSteps), PhaseMigrateUp: string(migrateUpStep),
 		PhaseMigrateFinish: string(migrateFinishStep), PhaseStart: string(startSteps), PhaseLock: string(lockStep),
-		PhaseDecommission: string(decommissionSteps), PhaseDataPlanes: "dp/",
+		PhaseDecommission: string(decommissionSteps), PhaseDataPlanes: "dp/", PhaseHops: hopStepsPrefix,
 	}[p]
 	if prefix == "" {
 		return false
@@ -362,6 +362,7 @@ func (e *engine) finish(started time.Time, o Outcome, err, rerr error) *Report {
 	if e.j != nil {
 		r.Journal = e.j.Dir()
 		r.Downtime = downtime(e.j.Records(), e.spec)
+		r.Hops = hopReports(e.j.Records(), e.pf, e.spec.To, e.spec.MigrationHost) // hopreport.go
 		if r.Downtime != nil {
 			r.Order = e.orderText()
 		}

@@ -144,6 +144,7 @@ func TestEveryInventoryAttributeReachesTheCode(t *testing.T) {
 		"upgrade.strategy":                !s.DualCluster && sd.DualCluster && sd.LB.Servers["spare9"] == "spare9",
 		"upgrade.target_database":         sd.TargetDB == "kong9_y",
 		"upgrade.shift":                   slices.Equal(sd.Shift, []int{9, 100}),
+		"upgrade.start_between_hops":      !s.StartBetweenHops && sb.StartBetweenHops,
 		"upgrade.package.source":          s.Package.Source == inventory.SourceFile && sb.Package.Source == inventory.SourceRepository,
 		"upgrade.package.dir":             strings.HasSuffix(s.Package.Dir, "pkgs9"),
 

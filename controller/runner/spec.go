@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/kongctl/kongctl/controller/upgradepath"
 	"github.com/kongctl/kongctl/inventory"
 	"github.com/kongctl/kongctl/kongver"
 )
@@ -74,6 +75,10 @@ type Spec struct {
 	// Decommission removes Kong from the old hosts once the new ones
 	// passed verify (new-hosts mode, on request).
 	Decommission bool
+	// StartBetweenHops starts Kong on the migration node on each
+	// intermediate version of a multi-hop upgrade, then stops it, before
+	// the next hop (upgrade.start_between_hops; phase_hops.go).
+	StartBetweenHops bool
 
 	Hooks    map[HookPoint][]HookSpec
 	Verify   VerifySpec
@@ -295,6 +300,14 @@ func (s *Spec) validate() error {
 		if s.from, err = kongver.Parse(s.From); err != nil {
 			return fmt.Errorf("upgrade.from: %w", err)
 		}
+	}
+	// No path at all is refused before any host is reached, naming the
+	// nearest valid target (a chain of hops is preflight's to check).
+	if !upgradepath.Known(s.to) {
+		return fmt.Errorf("upgrade.to %s: Kong never shipped a %s series; the nearest valid target is %s", s.to, s.to.Series(), upgradepath.NearestTarget(s.to))
+	}
+	if !s.from.IsZero() && s.from.Core().Compare(s.to.Core()) > 0 {
+		return fmt.Errorf("upgrade.to: %s", upgradepath.Check(s.from, s.to, "", "").Reason)
 	}
 	if s.NewHosts && len(s.Spares) < 1 {
 		return fmt.Errorf("new-hosts mode needs hosts with role spare")

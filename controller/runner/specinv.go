@@ -26,24 +26,25 @@ func SpecFromInventory(inv *inventory.Inventory, limit string, wholeFleet bool) 
 	in := func(h *inventory.Host) bool { return slices.Contains(selected, h) }
 	u := inv.Upgrade
 	s := &Spec{
-		InventoryPath: inv.Path,
-		StateDir:      StateDirOf(inv),
-		From:          u.From.String(),
-		To:            u.To.String(),
-		from:          u.From, // parsed by the inventory, kept
-		to:            u.To,
-		Edition:       u.Edition,
-		Package:       PackageSpec{Source: PackageSource(u.Package.Source), Dir: u.Package.Dir},
-		KongConf:      u.KongConf,
-		Prefix:        u.Prefix,
-		OnFailure:     OnFailure(u.OnFailure),
-		StopMode:      StopMode(u.Stop),
-		FinishMode:    FinishMode(u.Finish),
-		Decommission:  u.Decommission,
-		DataPlaneMode: DataPlaneMode(u.DataPlanes),
-		DPBatch:       u.Batch,
-		RestoreDB:     true,
-		Hooks:         map[HookPoint][]HookSpec{},
+		InventoryPath:    inv.Path,
+		StateDir:         StateDirOf(inv),
+		From:             u.From.String(),
+		To:               u.To.String(),
+		from:             u.From, // parsed by the inventory, kept
+		to:               u.To,
+		Edition:          u.Edition,
+		Package:          PackageSpec{Source: PackageSource(u.Package.Source), Dir: u.Package.Dir},
+		KongConf:         u.KongConf,
+		Prefix:           u.Prefix,
+		OnFailure:        OnFailure(u.OnFailure),
+		StopMode:         StopMode(u.Stop),
+		FinishMode:       FinishMode(u.Finish),
+		Decommission:     u.Decommission,
+		StartBetweenHops: u.StartBetweenHops,
+		DataPlaneMode:    DataPlaneMode(u.DataPlanes),
+		DPBatch:          u.Batch,
+		RestoreDB:        true,
+		Hooks:            map[HookPoint][]HookSpec{},
 	}
 	if b, err := os.ReadFile(inv.Path); err == nil {
 		sum := sha256.Sum256(b)

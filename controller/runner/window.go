@@ -52,7 +52,9 @@ func (windowPhase) name() PhaseName { return PhaseWindow }
 func (w windowPhase) parts() []phase {
 	ps := []phase{stopPhase{}, backupCheckPhase{}, hookPhase{PhaseAfterStop, HookAfterStop}}
 	if w.install {
-		ps = append(ps, installPhase{})
+		// The intermediate hops (none for one hop: the phase then does
+		// nothing and is never entered) come before Y's install.
+		ps = append(ps, hopsPhase{}, installPhase{})
 	}
 	ps = append(ps, migrateUpPhase{})
 	if w.finish {
@@ -87,7 +89,8 @@ func (w windowPhase) run(ctx context.Context, e *engine) error {
 	if w.install {
 		install = e.stage(ctx, installPhase{}, len(e.spec.Nodes))
 	}
-	var early bool // Y went on the migration node before the others stopped
+	var early bool // Y (or the first hop's version) went on the migration node before the others stopped
+	hops := len(e.pf.Hops) > 0
 	err := func() error {
 		rest := e.spec.Nodes
 		if e.spec.StopMode == StopSequential {
@@ -102,7 +105,14 @@ func (w windowPhase) run(ctx context.Context, e *engine) error {
 			if err := stop.do(ctx, mig, e.stopNode); err != nil {
 				return err
 			}
-			if err := install.do(ctx, mig, e.installY); err != nil {
+			if hops {
+				// Several hops: the first hop's version goes on early;
+				// Y follows the hops.
+				e.enter(hopsPhase{})
+				if err := e.installHop(ctx, 0); err != nil {
+					return err
+				}
+			} else if err := install.do(ctx, mig, e.installY); err != nil {
 				return err
 			}
 			early = true
@@ -197,7 +207,20 @@ func (w windowPhase) run(ctx context.Context, e *engine) error {
 
 	// The critical path: the migration node.
 	chainErr := func() error {
-		if install != nil && !early {
+		if install != nil && hops {
+			// As before each migration step below: a node that failed to
+			// install Y ends the chain before the hops' migrations.
+			if halted() {
+				return fmt.Errorf("%s on %s: %w", PhaseHops, mig, errNotStarted)
+			}
+			if !early {
+				e.enter(hopsPhase{})
+			}
+			if err := e.runPhase(ctx, hopsPhase{}); err != nil {
+				return err
+			}
+		}
+		if install != nil && (!early || hops) {
 			if err := install.do(ctx, mig, e.installY); err != nil {
 				return err
 			}

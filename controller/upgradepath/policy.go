@@ -53,6 +53,10 @@ type Decision struct {
 	// Chain is the shortest sequence of supported hops from X to Y when the
 	// direct jump is refused (empty when none is known).
 	Chain []Hop
+	// MultiHop is set when Y is more than one supported jump away and
+	// Chain holds the hops: kongctl runs them in one window (the direct
+	// jump itself stays refused: Allowed is false).
+	MultiHop bool
 	// EditionSwitch is set when the target needs a different edition than
 	// the source (OSS → Enterprise for 3.10+).
 	EditionSwitch bool
@@ -91,7 +95,7 @@ func Check(from, to kongver.Version, fromEdition, toEdition string) Decision {
 	}
 	switch c := from.Core().Compare(to.Core()); {
 	case c > 0:
-		d.Reason = fmt.Sprintf("%s → %s is a downgrade; an in-place downgrade is not supported (use kongctl rollback from the run's backup)", from, to)
+		d.Reason = fmt.Sprintf("%s → %s is a downgrade; an in-place downgrade is not supported (use kongctl rollback from the run's backup); the nearest valid target is a %s.x patch release at or above %s", from, to, from.Series(), from)
 		return d
 	case c == 0 && from.Compare(to) >= 0 && fromEdition == toEdition:
 		d.Reason = fmt.Sprintf("already at %s: nothing to upgrade", to)
@@ -124,13 +128,53 @@ func Check(from, to kongver.Version, fromEdition, toEdition string) Decision {
 		}
 		return d
 	}
+	if !Known(to) {
+		d.Reason = fmt.Sprintf("%s → %s: Kong never shipped a %s series; the nearest valid target is %s", from, to, to.Series(), NearestTarget(to))
+		return d
+	}
 	d.Chain = chain(from, to)
 	if len(d.Chain) == 0 {
 		d.Reason = fmt.Sprintf("%s → %s is not a supported upgrade path and no chain of supported hops is known (3.x migrates from 2.1.x at the lowest)", from, to)
 		return d
 	}
-	d.Reason = fmt.Sprintf("%s → %s is not a supported single upgrade (only patch, adjacent minor, or LTS pairs 2.8→3.4, 3.4→3.10, 3.10→3.14); upgrade in hops: %s", from, to, d.ChainString())
+	d.MultiHop = true
+	d.Reason = fmt.Sprintf("%s → %s is not a supported single upgrade (only patch, adjacent minor, or LTS pairs 2.8→3.4, 3.4→3.10, 3.10→3.14): %d hops in one window: %s", from, to, len(d.Chain), d.ChainString())
 	return d
+}
+
+// Known reports whether v's series is one Kong shipped (1.0-1.5, 2.0-2.8,
+// 3.0-3.14 as of kong-reference 6.2).
+func Known(v kongver.Version) bool {
+	last, ok := lastMinor[v.Major]
+	return ok && v.Minor <= last
+}
+
+// NearestTarget is the newest series Kong shipped at or below v ("3.14"
+// for 3.20.0 or 4.0.0), "" when none is (below 1.0).
+func NearestTarget(v kongver.Version) string {
+	for major := v.Major; major >= 1; major-- {
+		last, ok := lastMinor[major]
+		if !ok {
+			continue
+		}
+		if major == v.Major {
+			last = min(last, v.Minor)
+		}
+		return series{major, last}.String()
+	}
+	return ""
+}
+
+// HopMigrations says, for a hop of a chain, what its migrations do
+// (kong-reference 9.4); "" when the reference says nothing of it.
+func HopMigrations(h Hop) string {
+	return hopMigrations[h.From+"→"+h.To]
+}
+
+var hopMigrations = map[string]string{
+	"2.8→3.4":   "core 016_280_to_300 (rewrites routes.paths during up; teardown drops vaults_beta, dedups targets), http-log, pre-/post-function 001_280_to_300 (plugin config rewrites, teardowns), core 017-020 and plugin DDL; 4 teardowns left for finish",
+	"3.4→3.10":  "core 021-025 (DDL only), rate-limiting 006_350_to_360 and response-ratelimiting 001_350_to_360 (plugins.config redis rewrite, teardowns), acme 003_350_to_360, opentelemetry 001_331_to_332, ai-proxy 001_360_to_370, session 003_330_to_3100; Enterprise: enterprise 018-021 (audit_objects on every row, rbac_role_endpoints), *-advanced 001/002_370_to_380",
+	"3.10→3.14": "the 3.10→3.14 LTS migrations (lts-upgrade-310-314.md); the reference lists no data rewrites for them",
 }
 
 // direct reports whether X→Y is one supported hop.

@@ -128,3 +128,34 @@ func TestCheckConf(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckMultiHop(t *testing.T) {
+	d := Check(kongver.MustParse("3.4.3.5"), kongver.MustParse("3.14.0.1"), "enterprise", "enterprise")
+	if d.Allowed || !d.MultiHop {
+		t.Fatalf("3.4 → 3.14: Allowed=%v MultiHop=%v, want a multi-hop chain", d.Allowed, d.MultiHop)
+	}
+	if got := d.ChainString(); got != "3.4→3.10 (LTS), then 3.10→3.14 (LTS)" {
+		t.Errorf("chain = %q", got)
+	}
+	if HopMigrations(d.Chain[0]) == "" {
+		t.Error("no migrations described for the 3.4→3.10 hop")
+	}
+	// A direct jump is not multi-hop.
+	if d := Check(kongver.MustParse("3.4.2"), kongver.MustParse("3.5.0"), "", ""); d.MultiHop || !d.Allowed {
+		t.Errorf("3.4 → 3.5: Allowed=%v MultiHop=%v", d.Allowed, d.MultiHop)
+	}
+}
+
+func TestCheckNoPathNamesNearestTarget(t *testing.T) {
+	tests := []struct{ from, to, want string }{
+		{"3.4.2", "3.20.0", "the nearest valid target is 3.14"},
+		{"3.4.2", "4.1.0", "the nearest valid target is 3.14"},
+		{"3.10.0.2", "3.4.3.5", "the nearest valid target is a 3.10.x patch release"},
+	}
+	for _, tt := range tests {
+		d := Check(kongver.MustParse(tt.from), kongver.MustParse(tt.to), "enterprise", "enterprise")
+		if d.Allowed || d.MultiHop || !strings.Contains(d.Reason, tt.want) {
+			t.Errorf("%s → %s: Allowed=%v MultiHop=%v reason %q, want it to contain %q", tt.from, tt.to, d.Allowed, d.MultiHop, d.Reason, tt.want)
+		}
+	}
+}

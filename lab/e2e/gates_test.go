@@ -74,6 +74,16 @@ type reportJSON struct {
 		FleetDown         float64 `json:"fleet_down_seconds"`
 	} `json:"downtime"`
 	Order string `json:"order"`
+	// Hops are a multi-hop run's hops (hops_test.go).
+	Hops []struct {
+		From    string   `json:"from"`
+		To      string   `json:"to"`
+		Install float64  `json:"install_seconds"`
+		Up      float64  `json:"up_seconds"`
+		Finish  float64  `json:"finish_seconds"`
+		Pending []string `json:"pending_after_up"`
+		Done    bool     `json:"done"`
+	} `json:"hops"`
 }
 
 // finalReport decodes the last stdout line of a --output json run.

@@ -146,22 +146,30 @@ func TestStartFailureRollsBack(t *testing.T) {
 	}
 }
 
-// Issue 6, case 6: 2.8.4 → 3.9.1 is not a supported path: refused before
-// anything is stopped, with the reason and the hops.
+// Issue 6, case 6, and issue 22: a target with no path (a series Kong
+// never shipped, a downgrade) is refused before any host is reached,
+// naming the nearest valid target. (2.8.4 → 3.9.1, refused before, now
+// runs as hops in one window: hops_test.go.)
 func TestUnsupportedPathRefused(t *testing.T) {
 	e := upLab(t, labenv.Options{Nodes: 3, From: "2.8.4", To: "3.4.2"})
 	nodes := names(e.lab.KongHosts())
 	before := e.fingerprint()
 	pidsBefore := e.kongPIDs(nodes)
 
-	r := e.kongctl("upgrade", "-i", e.inv, "--yes", "--to", "3.9.1")
-	if r.code == 0 {
-		t.Fatalf("upgrade to 3.9.1 succeeded: %s", r)
-	}
-	all := r.stdout + r.stderr
-	for _, want := range []string{"not a supported single upgrade", "run one upgrade per hop", "2.8→3.4 (LTS)", "3.8→3.9"} {
-		if !strings.Contains(all, want) {
-			t.Errorf("output lacks %q: %s", want, r)
+	for to, want := range map[string]string{
+		"3.20.0": "Kong never shipped a 3.20 series; the nearest valid target is 3.14",
+		"2.8.0":  "an in-place downgrade is not supported",
+	} {
+		r := e.kongctl("upgrade", "-i", e.inv, "--yes", "--to", to)
+		if r.code == 0 {
+			t.Fatalf("upgrade to %s succeeded: %s", to, r)
+		}
+		all := r.stdout + r.stderr
+		if !strings.Contains(all, want) || !strings.Contains(all, "nearest valid target") {
+			t.Errorf("upgrade to %s: output lacks %q and the nearest valid target: %s", to, want, r)
+		}
+		if strings.Contains(all, "preflight") {
+			t.Errorf("upgrade to %s reached preflight (hosts touched): %s", to, r)
 		}
 	}
 	if pids := e.kongPIDs(nodes); !equalMaps(pids, pidsBefore) {

@@ -22,6 +22,7 @@ func Plan(w io.Writer, p *controller.UpgradePlan) error {
 	if len(p.Path.Chain) > 0 {
 		fmt.Fprintf(&b, "  chain: %s\n", strings.Join(p.Path.Chain, ", "))
 	}
+	writePlanHops(&b, p.Hops) // hops.go
 	b.WriteString("\nhosts:\n")
 	tw := tabwriter.NewWriter(&b, 0, 2, 2, ' ', 0)
 	for _, h := range p.Hosts {

@@ -46,6 +46,7 @@ func Report(w io.Writer, r *controller.Report) error {
 	if r.Order != "" {
 		fmt.Fprintf(&b, "order: %s\n", r.Order)
 	}
+	writeReportHops(&b, r.Hops) // hops.go
 	if r.Backup != nil {
 		fmt.Fprintf(&b, "backup: %s (sha256 %s, %d bytes)", r.Backup.Path, r.Backup.SHA256, r.Backup.Size)
 		if r.Backup.Encrypted {

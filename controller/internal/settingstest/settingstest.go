@@ -198,12 +198,12 @@ preflight {
 
 // Alt replaces parts of HCL: password and token from the
 // environment, a cli-managed service with its environment file, Y on a
-// spare host with the old ones decommissioned, packages from the nodes'
-// repositories, no become.
+// spare host with the old ones decommissioned (and Kong started between
+// hops), packages from the nodes' repositories, no become.
 var Alt = []struct{ Old, New string }{
 	{`password_file = "pg_pw"`, `password_env = "KONGCTL_TEST_PG9"`},
 	{`admin_token_file    = "token9"`, `admin_token_env = "KONGCTL_TEST_TOKEN9"`},
-	{`service_manager = "systemd"`, "service_manager = \"cli\"\n  service_env_file = \"/etc/kong9/env\"\n  decommission = true"},
+	{`service_manager = "systemd"`, "service_manager = \"cli\"\n  service_env_file = \"/etc/kong9/env\"\n  decommission = true\n  start_between_hops = true"},
 	{`source = "file"
     dir    = "pkgs9"`, `source = "repository"`},
 	{`    method       = "sudo"
