@@ -1,6 +1,7 @@
 // Package agent is kongctl-agent, the program the controller pushes to
-// every node: it reads one agentproto.Request on stdin and writes one
-// agentproto.Reply on stdout (`kongctl-agent rpc`).
+// every node: it serves a run's requests over one session (`kongctl-agent
+// serve`, serve.go), or reads one agentproto.Request on stdin and writes
+// one agentproto.Reply on stdout (`kongctl-agent rpc`).
 //
 // It is built twice (see Makefile, target agents): the tools agent, the
 // default build, for the database tools host, with the database operations
@@ -93,12 +94,13 @@ func (a *Agent) fill() {
 //
 //	kongctl-agent version [--json]
 //	kongctl-agent rpc [--state-dir DIR]     one Request on stdin, one Reply on stdout
+//	kongctl-agent serve [--state-dir DIR]   a session: framed Requests on stdin, Replies on stdout (agentproto/frame.go)
 //	kongctl-agent step-run --state-dir DIR --id ID   (internal: a detached step)
 func Main(ctx context.Context, args []string, stdio Stdio) int {
 	// Everything the agent creates is owner-only.
 	syscall.Umask(0o077)
 	if len(args) == 0 {
-		fmt.Fprintln(stdio.Stderr, "usage: kongctl-agent version|rpc [--state-dir DIR]")
+		fmt.Fprintln(stdio.Stderr, "usage: kongctl-agent version|rpc|serve [--state-dir DIR]")
 		return 2
 	}
 	fs := flag.NewFlagSet("kongctl-agent "+args[0], flag.ContinueOnError)
@@ -129,10 +131,12 @@ func Main(ctx context.Context, args []string, stdio Stdio) int {
 		return 0
 	case "rpc":
 		return a.ServeRPC(ctx, stdio.Stdin, stdio.Stdout, stdio.Stderr)
+	case "serve":
+		return a.Serve(ctx, stdio.Stdin, stdio.Stdout, stdio.Stderr)
 	case "step-run":
 		return a.stepRun(ctx, *stepID, stdio.Stdin, stdio.Stderr)
 	default:
-		fmt.Fprintf(stdio.Stderr, "kongctl-agent: unknown command %q (want version or rpc)\n", args[0])
+		fmt.Fprintf(stdio.Stderr, "kongctl-agent: unknown command %q (want version, rpc or serve)\n", args[0])
 		return 2
 	}
 }
@@ -140,6 +144,21 @@ func Main(ctx context.Context, args []string, stdio Stdio) int {
 // ServeRPC reads one request from in and writes one reply to out. It
 // returns 0 when a reply was written (whether or not the op succeeded).
 func (a *Agent) ServeRPC(ctx context.Context, in io.Reader, out, errw io.Writer) int {
+	b, err := a.answer(ctx, in)
+	if err != nil {
+		fmt.Fprintf(errw, "kongctl-agent: %v\n", err)
+		return 1
+	}
+	if _, err := out.Write(append(b, '\n')); err != nil {
+		fmt.Fprintf(errw, "kongctl-agent: write reply: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// answer reads one request from in, runs it and returns its encoded
+// reply, secrets redacted (rpc and each request of a session).
+func (a *Agent) answer(ctx context.Context, in io.Reader) ([]byte, error) {
 	start := a.Now()
 	req, err := agentproto.DecodeRequest(in)
 	var rep *agentproto.Reply
@@ -168,16 +187,7 @@ func (a *Agent) ServeRPC(ctx context.Context, in io.Reader, out, errw io.Writer)
 	default:
 		rep, secrets = a.handle(ctx, req)
 	}
-	b, err := encodeReply(rep, secrets)
-	if err != nil {
-		fmt.Fprintf(errw, "kongctl-agent: %v\n", err)
-		return 1
-	}
-	if _, err := out.Write(append(b, '\n')); err != nil {
-		fmt.Fprintf(errw, "kongctl-agent: write reply: %v\n", err)
-		return 1
-	}
-	return 0
+	return encodeReply(rep, secrets)
 }
 
 // Handle runs req (not detached) and returns its reply, secrets redacted.
@@ -285,6 +295,8 @@ func (a *Agent) dispatch(ctx context.Context, run *opRun, op agentproto.Op, para
 		return a.confCheck(ctx, run, p)
 	case *agentproto.LBHAProxyParams:
 		return a.lbHAProxy(ctx, p)
+	case *agentproto.ServiceEnvParams:
+		return a.serviceEnvOp(ctx, run, p)
 	}
 	// The database operations (dbops.go), absent from a node agent.
 	if HasDBOps {

@@ -411,7 +411,7 @@ func (a *Agent) verifyRestore(ctx context.Context, run *opRun, p *agentproto.Ver
 		}
 		dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if _, err := aconn.Exec(dctx, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)"); err == nil {
+		if err := dropDatabase(dctx, aconn, scratch); err == nil {
 			res.Dropped = true
 		} else {
 			run.note("drop scratch database %s: %v", scratch, err)

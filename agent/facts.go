@@ -51,7 +51,7 @@ func (a *Agent) facts(ctx context.Context, run *opRun, p *agentproto.FactsParams
 	}
 
 	// kong.conf.
-	conf, _, confErr, envErr := a.effectiveConf(ctx, run, svcRef{Manager: p.Manager, Unit: p.Unit, EnvFile: p.EnvFile, Prefix: p.Prefix}, p.KongConf)
+	conf, _, confErr, envErr := a.effectiveConf(ctx, run, svcRef{Manager: p.Manager, Unit: p.Unit, EnvFile: p.EnvFile, Prefix: p.Prefix, Carried: p.KongEnv}, p.KongConf)
 	if confErr != nil {
 		f.Warnings = append(f.Warnings, confErr.Error())
 	}

@@ -25,7 +25,7 @@ func (a *Agent) migrations(ctx context.Context, run *opRun, p *agentproto.Migrat
 		return nil, err
 	}
 	// Kong's service environment, as the node's Kong serves with it.
-	_, senv, _, envErr := a.effectiveConf(ctx, run, svcRef{Manager: p.Manager, Unit: p.Unit, EnvFile: p.EnvFile, Prefix: p.Prefix}, p.Conf)
+	_, senv, _, envErr := a.effectiveConf(ctx, run, svcRef{Manager: p.Manager, Unit: p.Unit, EnvFile: p.EnvFile, Prefix: p.Prefix, Carried: p.KongEnv}, p.Conf)
 	if envErr != nil {
 		return nil, fmt.Errorf("kong migrations %s: the service's configuration: %w", p.Action, envErr)
 	}
@@ -126,7 +126,7 @@ func (a *Agent) resolveService(ctx context.Context, run *opRun, p *agentproto.Se
 		return nil, err
 	}
 	t.bin = bin
-	conf, senv, cerr, envErr := a.effectiveConf(ctx, run, svcRef{Manager: p.Manager, Unit: p.Unit, EnvFile: p.EnvFile, Prefix: p.Prefix}, p.Conf)
+	conf, senv, cerr, envErr := a.effectiveConf(ctx, run, svcRef{Manager: p.Manager, Unit: p.Unit, EnvFile: p.EnvFile, Prefix: p.Prefix, Carried: p.KongEnv}, p.Conf)
 	if cerr != nil {
 		return nil, cerr
 	}
@@ -145,7 +145,9 @@ func (a *Agent) resolveService(ctx context.Context, run *opRun, p *agentproto.Se
 	}
 	if t.manager == "" {
 		t.manager = agentproto.ManagerKongCLI
-		if u := findUnit(""); u != "" && a.systemdUsable(ctx, run) {
+		// A carried environment runs under the kong CLI (systemd would
+		// not see it).
+		if u := findUnit(""); u != "" && len(p.KongEnv) == 0 && a.systemdUsable(ctx, run) {
 			t.manager, t.unit = agentproto.ManagerSystemd, u
 		}
 	}
@@ -176,10 +178,17 @@ func (a *Agent) resolveService(ctx context.Context, run *opRun, p *agentproto.Se
 
 func (t *serviceTarget) pidFile() string { return filepath.Join(t.prefix, "pids", "nginx.pid") }
 
-func (a *Agent) serviceStop(ctx context.Context, run *opRun, p *agentproto.ServiceParams) (*agentproto.ServiceResult, error) {
+func (a *Agent) serviceStop(ctx context.Context, run *opRun, p *agentproto.ServiceParams) (res *agentproto.ServiceResult, err error) {
 	t, err := a.resolveService(ctx, run, p)
 	if err != nil {
 		return nil, err
+	}
+	if len(p.KongEnv) > 0 {
+		defer func() {
+			if err == nil && res != nil && !res.Running {
+				err = removeResolvedConf(t.prefix)
+			}
+		}()
 	}
 	grace := p.GraceTimeout
 	if grace <= 0 {
@@ -344,7 +353,7 @@ func describeHealth(h *agentproto.HealthResult) string {
 }
 
 func (a *Agent) health(ctx context.Context, run *opRun, p *agentproto.HealthParams) (*agentproto.HealthResult, error) {
-	t, err := a.resolveService(ctx, run, &agentproto.ServiceParams{KongBin: p.KongBin, Conf: p.Conf, Prefix: p.Prefix, AdminURL: p.AdminURL, StatusURL: p.StatusURL, Manager: cmp.Or(p.Manager, agentproto.ManagerKongCLI), Unit: p.Unit, EnvFile: p.EnvFile, AdminToken: p.AdminToken})
+	t, err := a.resolveService(ctx, run, &agentproto.ServiceParams{KongBin: p.KongBin, Conf: p.Conf, Prefix: p.Prefix, AdminURL: p.AdminURL, StatusURL: p.StatusURL, Manager: cmp.Or(p.Manager, agentproto.ManagerKongCLI), Unit: p.Unit, EnvFile: p.EnvFile, AdminToken: p.AdminToken, KongEnv: p.KongEnv})
 	if err != nil {
 		return nil, err
 	}

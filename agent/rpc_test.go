@@ -76,7 +76,7 @@ func TestHello(t *testing.T) {
 
 func TestProtocolMismatchReply(t *testing.T) {
 	a := testAgent(t)
-	rep, _ := rpc(t, a, map[string]any{"protocol_version": 2, "op": "facts", "params": map[string]any{}})
+	rep, _ := rpc(t, a, map[string]any{"protocol_version": agentproto.ProtocolVersion + 1, "op": "facts", "params": map[string]any{}})
 	if rep.Error == nil || rep.Error.Code != agentproto.CodeProtocolMismatch {
 		t.Fatalf("reply = %+v", rep)
 	}

@@ -4,10 +4,13 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/kongctl/kongctl/agent/agentproto"
 )
@@ -72,7 +75,7 @@ func (a *Agent) scratch(ctx context.Context, run *opRun, p *agentproto.ScratchPa
 		if !exists {
 			continue
 		}
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{n}.Sanitize()+" WITH (FORCE)"); err != nil {
+		if err := dropDatabase(ctx, conn, n); err != nil {
 			return res, fmt.Errorf("drop scratch database %s: %w", n, err)
 		}
 		run.note("dropped scratch database %s", n)
@@ -80,3 +83,40 @@ func (a *Agent) scratch(ctx context.Context, run *opRun, p *agentproto.ScratchPa
 	}
 	return res, nil
 }
+
+// dropDatabase drops name. WITH (FORCE) ends the sessions still on it,
+// but PostgreSQL refuses (42501) when one is a process the connection's
+// role may not signal: an autovacuum worker on a freshly restored copy,
+// another role's session. Then the role's own sessions there are ended
+// and a plain DROP DATABASE, which stops autovacuum workers itself, is
+// tried again for up to dropRetries seconds (another role's session may
+// be closing).
+func dropDatabase(ctx context.Context, conn *pgx.Conn, name string) error {
+	ident := pgx.Identifier{name}.Sanitize()
+	_, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)")
+	var pe *pgconn.PgError
+	if err == nil || !errors.As(err, &pe) || pe.Code != "42501" {
+		return err
+	}
+	for i := 0; ; i++ {
+		if _, terr := conn.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND usename = current_user AND pid <> pg_backend_pid()", name); terr != nil {
+			return fmt.Errorf("%w; then end the role's sessions: %v", err, terr)
+		}
+		_, perr := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+ident)
+		if perr == nil {
+			return nil
+		}
+		if i >= dropRetries {
+			return fmt.Errorf("%w; then without FORCE: %v", err, perr)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w; then without FORCE: %v", err, perr)
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// dropRetries is how many more times dropDatabase tries a plain DROP
+// DATABASE, a second apart.
+const dropRetries = 10

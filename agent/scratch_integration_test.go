@@ -4,9 +4,12 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/kongctl/kongctl/agent/agentproto"
 	"github.com/kongctl/kongctl/lab/pgtest"
@@ -63,5 +66,35 @@ func TestScratchKeepAndDrop(t *testing.T) {
 	// Kong's own database is still there.
 	if fp, _ := call[agentproto.Fingerprint](t, a, agentproto.OpDBFingerprint, agentproto.FingerprintParams{DB: db}); fp == nil {
 		t.Fatal("Kong's database gone")
+	}
+}
+
+// A session of a role Kong's role may not signal (as an autovacuum worker
+// on a freshly restored copy is) makes DROP DATABASE ... WITH (FORCE)
+// fail with 42501: the drop then falls back to a plain DROP DATABASE,
+// tried again until that session is gone, and the copy is dropped.
+func TestScratchDropOutlastsAnotherRolesSession(t *testing.T) {
+	s := pgtest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	su, err := pgx.Connect(ctx, s.SuperDSN("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer su.Close(ctx)
+	for _, q := range []string{"CREATE ROLE other LOGIN PASSWORD 'other-pw-1'", "CREATE DATABASE kongctl_rehearsal_held OWNER " + pgx.Identifier{s.User}.Sanitize()} {
+		if _, err := su.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other, err := pgx.Connect(ctx, fmt.Sprintf("postgres://other:other-pw-1@%s:%d/kongctl_rehearsal_held?sslmode=disable", s.Host, s.Port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { time.Sleep(1500 * time.Millisecond); other.Close(context.Background()) }()
+	a := testAgent(t)
+	r, rep := call[agentproto.ScratchResult](t, a, agentproto.OpScratch, agentproto.ScratchParams{DB: dbConn(s), Drop: []string{"kongctl_rehearsal_held"}})
+	if r == nil || !slices.Equal(r.Dropped, []string{"kongctl_rehearsal_held"}) {
+		t.Fatalf("drop with another role's session on the copy: %+v %+v", r, rep.Error)
 	}
 }

@@ -33,6 +33,9 @@ type serviceEnv struct {
 // svcRef names a node's service the way the controller knows it.
 type svcRef struct {
 	Manager, Unit, EnvFile, Prefix string
+	// Carried, when set, is the service environment: the controller's
+	// (agentproto.KongEnv), and the node's own is not read.
+	Carried agentproto.KongEnv
 }
 
 // readServiceEnv finds the service's environment: on systemd from the
@@ -121,7 +124,7 @@ func (e *serviceEnv) childEnv() []string {
 // shorter one (a test setup's pg_password = kong) would also match JSON
 // keys and ordinary words, and replacing it would corrupt the reply. Kong
 // does not print a password's value itself.
-const minRedact = 6
+const minRedact = agentproto.MinSecretLen
 
 // secrets are the values to redact from kong's output.
 func (e *serviceEnv) secrets() []string {
@@ -350,6 +353,29 @@ func parseEnviron(b []byte) map[string]string {
 // unreadable; envErr: a service environment that cannot be read (Kong
 // would then run commands on other settings than it serves with).
 func (a *Agent) effectiveConf(ctx context.Context, run *opRun, ref svcRef, confPath string) (conf *kongConf, env *serviceEnv, confErr, envErr error) {
+	conf, env, confErr, envErr = a.serviceConf(ctx, run, ref, confPath)
+	run.addSecrets(env.secrets())
+	return conf, env, confErr, envErr
+}
+
+// carriedSource names a carried environment (agentproto.KongEnv) as the
+// source of its settings.
+const carriedSource = "carried by kongctl"
+
+// serviceConf is effectiveConf without registering the environment's
+// secrets for redaction (service.env returns them). A carried environment
+// (ref.Carried) is the service's: the node's own is not read.
+func (a *Agent) serviceConf(ctx context.Context, run *opRun, ref svcRef, confPath string) (conf *kongConf, env *serviceEnv, confErr, envErr error) {
+	if len(ref.Carried) > 0 {
+		env = &serviceEnv{Source: carriedSource, Vars: map[string]string{}, From: map[string]string{}}
+		env.merge(ref.Carried, carriedSource)
+		conf, err := loadKongConf(confPath)
+		if err != nil && confPath != "" {
+			confErr = agentproto.Errorf(agentproto.CodeNotFound, "%v", err)
+		}
+		conf.applyEnv(env)
+		return conf, env, confErr, nil
+	}
 	if ref.Manager == "" {
 		ref.Manager = agentproto.ManagerKongCLI
 		if u := findUnit(""); u != "" && a.systemdUsable(ctx, run) {
@@ -370,6 +396,5 @@ func (a *Agent) effectiveConf(ctx context.Context, run *opRun, ref svcRef, confP
 		env, envErr = a.readServiceEnv(ctx, run, ref, conf.prefix())
 	}
 	conf.applyEnv(env)
-	run.addSecrets(env.secrets())
 	return conf, env, confErr, envErr
 }

@@ -11,11 +11,11 @@ import (
 // fails with a message or yields a reply that survives a round trip, and
 // decoding its result never panics.
 func FuzzDecodeReply(f *testing.F) {
-	f.Add([]byte(`{"protocol_version":1,"op":"hello","result":{"agent_version":"1","os":"linux","arch":"amd64"}}`))
-	f.Add([]byte(`{"protocol_version":1,"op":"migrations","error":{"code":"kong_failed","message":"boom"}}`))
-	f.Add([]byte(`{"protocol_version":1,"op":"facts","result":null}` + "\n"))
-	f.Add([]byte(`{"protocol_version":1,"op":"exec","result":{"exit_code":0,"stdout":"x"}} {}`))
-	f.Add([]byte(`{"protocol_version":1,"op":"hello","unknown":1}`))
+	f.Add([]byte(`{"protocol_version":2,"op":"hello","result":{"agent_version":"1","os":"linux","arch":"amd64"}}`))
+	f.Add([]byte(`{"protocol_version":2,"op":"migrations","error":{"code":"kong_failed","message":"boom"}}`))
+	f.Add([]byte(`{"protocol_version":2,"op":"facts","result":null}` + "\n"))
+	f.Add([]byte(`{"protocol_version":2,"op":"exec","result":{"exit_code":0,"stdout":"x"}} {}`))
+	f.Add([]byte(`{"protocol_version":2,"op":"hello","unknown":1}`))
 	f.Add([]byte("  \n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rep, err := DecodeReply(bytes.NewReader(data))

@@ -1,6 +1,7 @@
 package agentproto
 
 import (
+	"fmt"
 	"strings"
 	"time"
 )
@@ -44,6 +45,27 @@ type FactsParams struct {
 	Manager string `json:"manager,omitempty"`
 	Unit    string `json:"unit,omitempty"`
 	EnvFile string `json:"env_file,omitempty"`
+	// KongEnv: see KongEnv (the rehearsal host's facts see the listeners
+	// and database the carried environment sets).
+	KongEnv KongEnv `json:"kong_env,omitempty"`
+}
+
+// Secrets implements SecretHolder.
+func (p *FactsParams) Secrets() []string { return p.KongEnv.Secrets() }
+
+// Validate checks the params.
+func (p *FactsParams) Validate() error { return validateKongEnv(p.KongEnv, p.Manager) }
+
+// validateKongEnv: a carried environment is well formed, and its kong
+// runs under the kong CLI (a systemd unit would not see it).
+func validateKongEnv(e KongEnv, manager string) error {
+	if len(e) == 0 {
+		return nil
+	}
+	if manager == ManagerSystemd {
+		return fmt.Errorf("kong_env: a carried environment runs kong under the kong CLI, not systemd")
+	}
+	return e.Validate()
 }
 
 // Facts is what the agent found on the node.
@@ -229,10 +251,17 @@ type ServiceParams struct {
 	AdminToken string `json:"admin_token,omitempty"`
 	// EnvFile: see FactsParams.
 	EnvFile string `json:"env_file,omitempty"`
+	// KongEnv: see KongEnv.
+	KongEnv KongEnv `json:"kong_env,omitempty"`
 }
 
 // Secrets implements SecretHolder.
-func (p *ServiceParams) Secrets() []string { return []string{p.AdminToken} }
+func (p *ServiceParams) Secrets() []string {
+	return append([]string{p.AdminToken}, p.KongEnv.Secrets()...)
+}
+
+// Validate checks the params.
+func (p *ServiceParams) Validate() error { return validateKongEnv(p.KongEnv, p.Manager) }
 
 // ServiceResult is the state after stop or start.
 type ServiceResult struct {
@@ -262,10 +291,17 @@ type HealthParams struct {
 	Manager string `json:"manager,omitempty"`
 	Unit    string `json:"unit,omitempty"`
 	EnvFile string `json:"env_file,omitempty"`
+	// KongEnv: see KongEnv.
+	KongEnv KongEnv `json:"kong_env,omitempty"`
 }
 
 // Secrets implements SecretHolder.
-func (p *HealthParams) Secrets() []string { return []string{p.AdminToken} }
+func (p *HealthParams) Secrets() []string {
+	return append([]string{p.AdminToken}, p.KongEnv.Secrets()...)
+}
+
+// Validate checks the params.
+func (p *HealthParams) Validate() error { return validateKongEnv(p.KongEnv, p.Manager) }
 
 // HealthResult is the outcome of `kong health` and the HTTP probes.
 type HealthResult struct {

@@ -163,13 +163,20 @@ type MigrationsParams struct {
 	Manager string `json:"manager,omitempty"`
 	Unit    string `json:"unit,omitempty"`
 	EnvFile string `json:"env_file,omitempty"`
+	// KongEnv: see KongEnv.
+	KongEnv KongEnv `json:"kong_env,omitempty"`
 }
 
 // Secrets implements SecretHolder.
-func (p *MigrationsParams) Secrets() []string { return []string{p.PGPassword} }
+func (p *MigrationsParams) Secrets() []string {
+	return append([]string{p.PGPassword}, p.KongEnv.Secrets()...)
+}
 
 // Validate checks the params.
 func (p *MigrationsParams) Validate() error {
+	if err := validateKongEnv(p.KongEnv, p.Manager); err != nil {
+		return err
+	}
 	switch p.Action {
 	case MigList, MigStatus, MigUp, MigFinish:
 		return nil

@@ -1,10 +1,12 @@
 // Package agentproto is the wire protocol between the kongctl controller and
 // kongctl-agent, the small binary the controller pushes to every node.
 //
-// The controller runs `<agent> rpc` over SSH and writes exactly one JSON
-// Request on the agent's stdin; the agent writes exactly one JSON Reply on
-// its stdout and exits 0 (a non-zero exit means the agent could not even
-// produce a reply). Secrets (database and sudo passwords) travel only inside
+// The controller runs `<agent> serve` over one SSH session per node and
+// run and sends each JSON Request in a frame on the agent's stdin; the
+// agent answers each with a JSON Reply in a frame of the same id on its
+// stdout (frame.go). `<agent> rpc` reads exactly one Request (unframed)
+// and writes exactly one Reply, then exits 0 (a non-zero exit means the
+// agent could not even produce a reply). Secrets (database and sudo passwords) travel only inside
 // that stdin document, never in argv, the environment of the ssh command or
 // a remote file; the agent replaces every secret it was given by
 // [Redacted] in every string it returns.
@@ -32,8 +34,9 @@ import (
 )
 
 // ProtocolVersion is the version of this protocol. Bump it on any change
-// to the envelope or to the meaning of an existing field.
-const ProtocolVersion = 1
+// to the envelope or to the meaning of an existing field. Version 2:
+// requests travel framed over one long-lived session (frame.go).
+const ProtocolVersion = 2
 
 // Size limits of the documents on the wire.
 const (

@@ -34,7 +34,7 @@ func TestRequestRoundTrip(t *testing.T) {
 }
 
 func TestDecodeParamsTypedAndTolerant(t *testing.T) {
-	body := `{"protocol_version":1,"op":"migrations","params":{"action":"up","force":true,"lock_timeout":5000000000,"added_later":{"x":1}}}`
+	body := `{"protocol_version":2,"op":"migrations","params":{"action":"up","force":true,"lock_timeout":5000000000,"added_later":{"x":1}}}`
 	req, err := DecodeRequest(strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -49,10 +49,10 @@ func TestDecodeParamsTypedAndTolerant(t *testing.T) {
 	}
 	// Wrong type and failed validation are errors.
 	for name, body := range map[string]string{
-		"wrong type":     `{"protocol_version":1,"op":"migrations","params":{"action":7}}`,
-		"bad action":     `{"protocol_version":1,"op":"migrations","params":{"action":"reset"}}`,
-		"db missing":     `{"protocol_version":1,"op":"db.fingerprint","params":{}}`,
-		"lock no run id": `{"protocol_version":1,"op":"db.fleet_lock","params":{"action":"acquire","db":{"host":"h","user":"u","database":"d"}}}`,
+		"wrong type":     `{"protocol_version":2,"op":"migrations","params":{"action":7}}`,
+		"bad action":     `{"protocol_version":2,"op":"migrations","params":{"action":"reset"}}`,
+		"db missing":     `{"protocol_version":2,"op":"db.fingerprint","params":{}}`,
+		"lock no run id": `{"protocol_version":2,"op":"db.fleet_lock","params":{"action":"acquire","db":{"host":"h","user":"u","database":"d"}}}`,
 	} {
 		req, err := DecodeRequest(strings.NewReader(body))
 		if err != nil {
@@ -65,7 +65,7 @@ func TestDecodeParamsTypedAndTolerant(t *testing.T) {
 }
 
 func TestDecodeRequestRejects(t *testing.T) {
-	big := `{"protocol_version":1,"op":"exec","params":{"command":"` + strings.Repeat("x", MaxRequestBytes) + `"}}`
+	big := `{"protocol_version":2,"op":"exec","params":{"command":"` + strings.Repeat("x", MaxRequestBytes) + `"}}`
 	cases := map[string]struct {
 		body string
 		code ErrorCode
@@ -73,15 +73,15 @@ func TestDecodeRequestRejects(t *testing.T) {
 		"empty":           {"", CodeInvalid},
 		"not json":        {"hello", CodeInvalid},
 		"no version":      {`{"op":"hello"}`, CodeInvalid},
-		"version 2":       {`{"protocol_version":2,"op":"hello"}`, CodeProtocolMismatch},
+		"version 1":       {`{"protocol_version":1,"op":"hello"}`, CodeProtocolMismatch},
 		"version 0":       {`{"protocol_version":0,"op":"hello"}`, CodeProtocolMismatch},
-		"unknown op":      {`{"protocol_version":1,"op":"rm-rf"}`, CodeInvalid},
-		"no op":           {`{"protocol_version":1}`, CodeInvalid},
-		"unknown field":   {`{"protocol_version":1,"op":"hello","surprise":1}`, CodeInvalid},
-		"trailing data":   {`{"protocol_version":1,"op":"hello"} {"x":1}`, CodeInvalid},
-		"detach no id":    {`{"protocol_version":1,"op":"hello","detach":true}`, CodeInvalid},
-		"bad step id":     {`{"protocol_version":1,"op":"hello","step_id":"../etc/passwd"}`, CodeInvalid},
-		"negative timout": {`{"protocol_version":1,"op":"hello","timeout":-1}`, CodeInvalid},
+		"unknown op":      {`{"protocol_version":2,"op":"rm-rf"}`, CodeInvalid},
+		"no op":           {`{"protocol_version":2}`, CodeInvalid},
+		"unknown field":   {`{"protocol_version":2,"op":"hello","surprise":1}`, CodeInvalid},
+		"trailing data":   {`{"protocol_version":2,"op":"hello"} {"x":1}`, CodeInvalid},
+		"detach no id":    {`{"protocol_version":2,"op":"hello","detach":true}`, CodeInvalid},
+		"bad step id":     {`{"protocol_version":2,"op":"hello","step_id":"../etc/passwd"}`, CodeInvalid},
+		"negative timout": {`{"protocol_version":2,"op":"hello","timeout":-1}`, CodeInvalid},
 		"too big":         {big, CodeInvalid},
 	}
 	for name, c := range cases {
@@ -123,7 +123,7 @@ func TestReplyRoundTripAndResult(t *testing.T) {
 	if _, err := DecodeResult[HelloResult](got); CodeOf(err) != CodeLockHeld {
 		t.Fatalf("DecodeResult with error = %v", err)
 	}
-	if _, err := DecodeReply(strings.NewReader(`{"protocol_version":1,"op":"hello","bogus":1}`)); err == nil {
+	if _, err := DecodeReply(strings.NewReader(`{"protocol_version":2,"op":"hello","bogus":1}`)); err == nil {
 		t.Fatal("unknown reply field accepted")
 	}
 	if _, err := DecodeReply(strings.NewReader("  \n")); err == nil {
@@ -145,12 +145,12 @@ func TestValidStepID(t *testing.T) {
 // FuzzDecode: any input decodes to a request or a typed error; never a
 // panic, never an error without a code.
 func FuzzDecode(f *testing.F) {
-	f.Add([]byte(`{"protocol_version":1,"op":"hello"}`))
-	f.Add([]byte(`{"protocol_version":1,"op":"migrations","params":{"action":"up"}}`))
-	f.Add([]byte(`{"protocol_version":1,"op":"db.backup","params":{"db":{"host":"h","user":"u","database":"d","password":"p"},"name":"b"},"detach":true,"step_id":"s"}`))
+	f.Add([]byte(`{"protocol_version":2,"op":"hello"}`))
+	f.Add([]byte(`{"protocol_version":2,"op":"migrations","params":{"action":"up"}}`))
+	f.Add([]byte(`{"protocol_version":2,"op":"db.backup","params":{"db":{"host":"h","user":"u","database":"d","password":"p"},"name":"b"},"detach":true,"step_id":"s"}`))
 	f.Add([]byte(`{"protocol_version":2}`))
 	f.Add([]byte(`[1,2,3]`))
-	f.Add([]byte(`{"protocol_version":1,"op":"attach","params":{"step_id":"x","wait":-5}}`))
+	f.Add([]byte(`{"protocol_version":2,"op":"attach","params":{"step_id":"x","wait":-5}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		req, err := DecodeRequest(bytes.NewReader(data))
 		if err != nil {

@@ -1,5 +1,6 @@
 // Command kongctl-agent runs on a Kong node; the kongctl controller pushes
-// it over SSH and calls it with `kongctl-agent rpc`. See package agent.
+// it over SSH and runs `kongctl-agent serve` once per run (one session
+// for all its requests). See package agent.
 package main
 
 import (
@@ -12,7 +13,7 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	code := agent.Main(ctx, os.Args[1:], agent.Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr})
 	stop()
 	os.Exit(code)

@@ -1,8 +1,10 @@
 // Package agentclient delivers kongctl-agent to a node and calls its
 // operations (see agent/agentproto) over the controller's SSH transport.
 //
-// A Client is bound to one host. It is safe for concurrent calls as long as
-// the Remote is; Deliver must have returned before the first call.
+// A Client is bound to one host. Its calls share one agent process on the
+// node, in one SSH session, started by the first call (session.go). It is
+// safe for concurrent calls as long as the Remote is; Deliver must have
+// returned before the first call. Close ends the session.
 package agentclient
 
 import (
@@ -16,11 +18,11 @@ import (
 	"io"
 	"io/fs"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/kongctl/kongctl/agent/agentproto"
-	"github.com/kongctl/kongctl/internal/shellquote"
 	"github.com/kongctl/kongctl/sshremote"
 )
 
@@ -72,10 +74,14 @@ type Client struct {
 	sha  string // its SHA-256, sent with every request (the agent refuses to run if it differs)
 
 	processes atomic.Int64 // agent processes started (Processes)
+
+	smu  sync.Mutex
+	sess *session // the agent's session (session.go); nil before the first call
 }
 
 // Processes is the number of agent processes the client's calls started
-// on the node: one per call that ran, one more per detached step started.
+// on the node: one per session (see session.go), one more per detached
+// step started.
 func (c *Client) Processes() int64 { return c.processes.Load() }
 
 // New returns a client for the host behind r.
@@ -100,8 +106,12 @@ func (c *Client) Host() string { return c.r.Name() }
 func (c *Client) Path() string { return c.path }
 
 // SetPath uses an agent already on the node at p (tests, resume). Its
-// hash is not checked by the agent until Deliver has run.
-func (c *Client) SetPath(p string) { c.path, c.sha = p, "" }
+// hash is not checked by the agent until Deliver has run. A session of
+// the agent used before ends.
+func (c *Client) SetPath(p string) {
+	c.Close()
+	c.path, c.sha = p, ""
+}
 
 // Call sends req to the agent and returns its reply. A reply carrying an
 // Error is returned together with an *OpError. Secrets of the request go
@@ -131,24 +141,16 @@ func (c *Client) Call(ctx context.Context, req *agentproto.Request) (*agentproto
 	if err != nil {
 		return nil, fmt.Errorf("host %s: agent %s: %w", host, req.Op, err)
 	}
-	cmd := shellquote.Quote(c.path) + " rpc"
-	if c.opts.StateDir != "" {
-		cmd += " --state-dir " + shellquote.Quote(c.opts.StateDir)
-	}
-	res, err := c.r.Run(ctx, sshremote.RunRequest{Cmd: cmd, Stdin: bytes.NewReader(body), Become: c.opts.Become, MaxOutput: agentproto.MaxReplyBytes})
-	if le := (*sshremote.OutputLimitError)(nil); err == nil || errors.As(err, &le) {
-		c.processes.Add(1) // the agent ran (a lost session may have run it too: not counted)
-	}
-	if le := (*sshremote.OutputLimitError)(nil); errors.As(err, &le) {
-		// The agent answered, with too much: a failed call, not a lost one.
-		return nil, &ReplyTooLargeError{Host: host, Op: req.Op, Stream: le.Stream, Limit: le.Limit, Err: err}
+	payload, err := c.roundTrip(ctx, req.Op, body)
+	if big := (*ReplyTooLargeError)(nil); errors.As(err, &big) {
+		return nil, big // a failed call, not a lost one
 	}
 	if err != nil {
-		return nil, fmt.Errorf("host %s: agent %s: %w", host, req.Op, &TransportError{err})
+		return nil, fmt.Errorf("host %s: agent %s: %w", host, req.Op, err)
 	}
-	rep, derr := agentproto.DecodeReply(bytes.NewReader(res.Stdout))
+	rep, derr := agentproto.DecodeReply(bytes.NewReader(payload))
 	if derr != nil {
-		return nil, fmt.Errorf("host %s: agent %s: exit %d: %w (stderr: %s)", host, req.Op, res.ExitCode, derr, tailString(res.Stderr, 1024))
+		return nil, fmt.Errorf("host %s: agent %s: %w", host, req.Op, derr)
 	}
 	if req.Detach && rep.Error == nil {
 		c.processes.Add(1) // the detached step's own agent process
@@ -187,6 +189,18 @@ func (c *Client) newRequest(op agentproto.Op, params any) (*agentproto.Request, 
 		return nil, fmt.Errorf("host %s: %w", c.r.Name(), err)
 	}
 	return req, nil
+}
+
+// roundTrip sends one encoded request over the client's session and
+// returns the encoded reply. Its errors are a *TransportError (no reply:
+// the session could not start or was lost), a *ReplyTooLargeError, or
+// the agent's failure to answer.
+func (c *Client) roundTrip(ctx context.Context, op agentproto.Op, body []byte) ([]byte, error) {
+	s, err := c.session(ctx, op)
+	if err != nil {
+		return nil, err
+	}
+	return s.call(ctx, op, body)
 }
 
 // send sends req and decodes the reply's result into T.

@@ -274,7 +274,9 @@ func TestCallWithoutDelivery(t *testing.T) {
 }
 
 // The agent replaced on the node after delivery (same path, other bytes)
-// refuses the controller's requests: every call carries the delivered hash.
+// refuses the controller's requests once a session runs it: every call
+// carries the delivered hash. (The session already running is the
+// delivered binary, checked once per process.)
 func TestCallRefusedByReplacedAgent(t *testing.T) {
 	_, remote := dialTestServer(t)
 	root := t.TempDir()
@@ -293,6 +295,7 @@ func TestCallRefusedByReplacedAgent(t *testing.T) {
 	if err := os.Rename(tmp, d.Path); err != nil {
 		t.Fatal(err)
 	}
+	c.Close() // the session ends (as a lost connection ends it): the next call runs the file on the node
 	marker := filepath.Join(root, "ran")
 	_, err = c.Exec(testCtx(t), agentproto.ExecParams{Command: "touch " + marker})
 	if agentproto.CodeOf(err) != agentproto.CodeAgentMismatch || !strings.Contains(err.Error(), d.SHA256) || !strings.Contains(err.Error(), "kong-1") {

@@ -26,7 +26,8 @@ type Delivery struct {
 }
 
 // Deliver makes sure the node runs this kongctl's agent: it finds the
-// node's architecture and the hashes of agents already there (one command),
+// node's architecture and the hashes of agents already there (one command,
+// which also makes the agent dir without become),
 // uploads the right binary when none matches (temp name, size and SHA-256
 // checked, chmod 0700, renamed into place), then shakes hands with `hello`,
 // refusing a protocol or hash mismatch. progress receives the running byte
@@ -36,6 +37,11 @@ func (c *Client) Deliver(ctx context.Context, progress func(int64)) (*Delivery, 
 	host := c.r.Name()
 	dir := c.opts.AgentDir
 	probe := fmt.Sprintf("uname -m; command -v xz >/dev/null 2>&1 && echo xz; command -v gzip >/dev/null 2>&1 && echo gzip; for f in %s/kongctl-agent-*; do [ -f \"$f\" ] && sha256sum \"$f\"; done; true", shellquote.Quote(dir))
+	if !c.opts.Become {
+		// The agent dir, made in the same session (the user who runs the
+		// agent owns it); with become the upload's install makes it.
+		probe = "umask 077 && mkdir -p " + shellquote.Quote(dir) + " && chmod 0700 " + shellquote.Quote(dir) + " || exit 1; " + probe
+	}
 	res, err := c.r.Run(ctx, sshremote.RunRequest{Cmd: probe, Become: c.opts.Become})
 	if err != nil {
 		return nil, fmt.Errorf("deliver agent to %s: probe: %w", host, err)
@@ -70,6 +76,7 @@ func (c *Client) Deliver(ctx context.Context, progress func(int64)) (*Delivery, 
 			return d, fmt.Errorf("deliver agent to %s: %w", host, err)
 		}
 	}
+	c.Close() // a session of an agent delivered before ends
 	c.path, c.sha = final, bin.SHA256
 	hello, err := c.Hello(ctx)
 	if err != nil {
@@ -164,9 +171,7 @@ func (c *Client) upload(ctx context.Context, bin *Binary, final string, enc enco
 		return p
 	}
 	if !c.opts.Become {
-		if err := c.runOK(ctx, "umask 077 && mkdir -p "+shellquote.Quote(c.opts.AgentDir)+" && chmod 0700 "+shellquote.Quote(c.opts.AgentDir), false); err != nil {
-			return 0, fmt.Errorf("create %s: %w", c.opts.AgentDir, err)
-		}
+		// The probe made c.opts.AgentDir.
 		tmp := path.Join(c.opts.AgentDir, ".kongctl-agent-"+bin.Short()+"."+suffix+".tmp")
 		up := upName(tmp)
 		if err := c.r.Upload(ctx, up, bytes.NewReader(data), sent, 0o700, track); err != nil {

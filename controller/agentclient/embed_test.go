@@ -127,8 +127,8 @@ func TestEmbeddedAgentsMatchSums(t *testing.T) {
 }
 
 // The client counts the agent processes it starts and the transport the
-// SSH sessions it opens: one each per call (the benchmark's figures per
-// node come from these).
+// SSH sessions it opens: every call rides the one agent session (the
+// benchmark's figures per node come from these).
 func TestCallsCountProcessesAndSessions(t *testing.T) {
 	_, remote := dialTestServer(t)
 	root := t.TempDir()
@@ -136,16 +136,17 @@ func TestCallsCountProcessesAndSessions(t *testing.T) {
 	if _, err := c.Deliver(testCtx(t), nil); err != nil {
 		t.Fatal(err)
 	}
-	// probe, mkdir, upload (SFTP, which also renames), check, hello
-	if p, s := c.Processes(), remote.Sessions(); p != 1 || s != 5 {
-		t.Fatalf("after delivery: %d agent processes, %d SSH sessions; want 1 (hello) and 5", p, s)
+	// probe (which makes the agent dir), upload (SFTP, which also
+	// renames), check, the agent's session
+	if p, s := c.Processes(), remote.Sessions(); p != 1 || s != 4 {
+		t.Fatalf("after delivery: %d agent processes, %d SSH sessions; want 1 (the session) and 4", p, s)
 	}
 	for range 3 {
 		if _, err := c.Hello(testCtx(t)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if p, s := c.Processes(), remote.Sessions(); p != 4 || s != 8 {
-		t.Fatalf("after 3 calls: %d agent processes, %d SSH sessions; want 4 and 8", p, s)
+	if p, s := c.Processes(), remote.Sessions(); p != 1 || s != 4 {
+		t.Fatalf("after 3 calls: %d agent processes, %d SSH sessions; want still 1 and 4", p, s)
 	}
 }

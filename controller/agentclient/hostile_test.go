@@ -3,6 +3,7 @@ package agentclient
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"io"
@@ -18,7 +19,9 @@ import (
 )
 
 // cannedRemote answers every command with the same stdout: a hostile or
-// broken agent.
+// broken agent. Its agent session (a Run that streams stdout) greets as
+// an agent of this protocol, then answers every request frame with
+// stdout as the reply's payload.
 type cannedRemote struct {
 	stdout []byte
 	code   int
@@ -26,6 +29,9 @@ type cannedRemote struct {
 
 func (r *cannedRemote) Name() string { return "kong-9" }
 func (r *cannedRemote) Run(ctx context.Context, req sshremote.RunRequest) (sshremote.RunResult, error) {
+	if req.Stdout != nil {
+		return fakeSession(ctx, req, helloReply(agentproto.ProtocolVersion), func([]byte) []byte { return r.stdout })
+	}
 	if req.Stdin != nil {
 		io.Copy(io.Discard, req.Stdin)
 	}
@@ -35,6 +41,43 @@ func (r *cannedRemote) Upload(context.Context, string, io.Reader, int64, fs.File
 	return errors.New("no upload")
 }
 func (r *cannedRemote) Rename(context.Context, string, string) error { return errors.New("no rename") }
+
+// fakeSession plays `kongctl-agent serve` on req's streams: greeting
+// first, then answer(request payload) for every request frame, until
+// stdin ends or ctx does.
+func fakeSession(ctx context.Context, req sshremote.RunRequest, greeting []byte, answer func([]byte) []byte) (sshremote.RunResult, error) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if agentproto.WriteFrame(req.Stdout, agentproto.Frame{Kind: agentproto.FrameHello, Payload: greeting}) != nil {
+			return
+		}
+		for {
+			f, err := agentproto.ReadFrame(req.Stdin, agentproto.MaxRequestBytes)
+			if err != nil {
+				return
+			}
+			if f.Kind == agentproto.FrameRequest {
+				if agentproto.WriteFrame(req.Stdout, agentproto.Frame{Kind: agentproto.FrameReply, ID: f.ID, Payload: answer(f.Payload)}) != nil {
+					return
+				}
+			}
+		}
+	}()
+	select {
+	case <-done:
+		return sshremote.RunResult{}, nil
+	case <-ctx.Done():
+		return sshremote.RunResult{}, ctx.Err()
+	}
+}
+
+// helloReply is a greeting of protocol version v.
+func helloReply(v int) []byte {
+	b, _ := json.Marshal(map[string]any{"protocol_version": v, "agent_version": "x", "op": "hello", "exit_status": 0, "duration": 0,
+		"result": map[string]any{"protocol_version": v, "agent_version": "x", "sha256": strings.Repeat("a", 64)}})
+	return b
+}
 
 func replyJSON(t *testing.T, mut func(m map[string]any)) []byte {
 	m := map[string]any{"protocol_version": agentproto.ProtocolVersion, "agent_version": "x", "op": string(agentproto.OpFacts), "exit_status": 0, "duration": 0, "result": map[string]any{}}
@@ -62,7 +105,7 @@ func TestHostileAgentReplies(t *testing.T) {
 		{"empty", nil, "empty agent reply", false},
 		{"not json", []byte("Segmentation fault (core dumped)\n"), "decode agent reply", false},
 		{"truncated", []byte(`{"protocol_version":1,"op":"fac`), "decode agent reply", false},
-		{"huge", huge, "agent reply", false},
+		{"huge", huge, "reply larger than 16 MiB", false},
 		{"unknown field", replyJSON(t, func(m map[string]any) { m["evil"] = true }), "decode agent reply", false},
 		{"wrong protocol", replyJSON(t, func(m map[string]any) { m["protocol_version"] = 99 }), "protocol 99", false},
 		{"another op", replyJSON(t, func(m map[string]any) { m["op"] = "db.restore" }), `operation "db.restore"`, false},
@@ -116,7 +159,7 @@ func TestHelloWithOtherHashRefused(t *testing.T) {
 		m["op"] = string(agentproto.OpHello)
 		m["result"] = map[string]any{"protocol_version": agentproto.ProtocolVersion, "agent_version": "x", "sha256": strings.Repeat("b", 64)}
 	})
-	r := &seqRemote{outs: [][]byte{[]byte("x86_64\n" + strings.Repeat("a", 64) + "  /var/lib/kongctl/bin/kongctl-agent-" + bin.Short() + "\n"), hello}}
+	r := &seqRemote{outs: [][]byte{[]byte("x86_64\n" + strings.Repeat("a", 64) + "  /var/lib/kongctl/bin/kongctl-agent-" + bin.Short() + "\n")}, hello: hello}
 	c := New(r, Options{Binary: func(string) (*Binary, error) { return bin, nil }})
 	_, err := c.Deliver(context.Background(), nil)
 	if err == nil || !strings.Contains(err.Error(), "sha256") || !strings.Contains(err.Error(), "kong-9") {
@@ -126,11 +169,15 @@ func TestHelloWithOtherHashRefused(t *testing.T) {
 
 type seqRemote struct {
 	cannedRemote
-	outs [][]byte
-	i    int
+	outs  [][]byte // the commands' outputs in turn
+	hello []byte   // the session's reply to every request
+	i     int
 }
 
 func (r *seqRemote) Run(ctx context.Context, req sshremote.RunRequest) (sshremote.RunResult, error) {
+	if req.Stdout != nil {
+		return fakeSession(ctx, req, helloReply(agentproto.ProtocolVersion), func([]byte) []byte { return r.hello })
+	}
 	if req.Stdin != nil {
 		io.Copy(io.Discard, req.Stdin)
 	}
@@ -140,21 +187,31 @@ func (r *seqRemote) Run(ctx context.Context, req sshremote.RunRequest) (sshremot
 }
 
 // TestHostileAgentGigabyteReply: over a real SSH connection, an "agent"
-// that answers with 1 GiB on stdout (a reply that never ends) or on
-// stderr fails the call by name, as a failed call and not a lost
-// connection, and the controller's peak memory stays bounded.
+// whose session answers with a 1 GiB reply frame (a reply that never
+// ends) or floods stderr fails the call by name, as a failed call and not
+// a lost connection, and the controller's peak memory stays bounded.
 func TestHostileAgentGigabyteReply(t *testing.T) {
 	peak, child := sshtest.PeakRSS(t, 400<<20, func(t *testing.T) {
 		var mode atomic.Value // which stream floods: "stdout", "stderr" or "" (none)
 		srv := sshtest.NewServer(t, &sshtest.Options{Handler: func(ctx context.Context, e *sshtest.Exec) int {
-			go io.Copy(io.Discard, e.Stdin)
 			w := e.Stdout
 			switch mode.Load() {
 			case "stderr":
+				go io.Copy(io.Discard, e.Stdin)
 				w = e.Stderr
 			case "stdout":
-				io.WriteString(w, `{"protocol_version":1,"op":"facts","stdout_tail":"`)
+				// Greet, take the request, announce a 1 GiB reply and send it.
+				agentproto.WriteFrame(w, agentproto.Frame{Kind: agentproto.FrameHello, Payload: helloReply(agentproto.ProtocolVersion)})
+				f, err := agentproto.ReadFrame(e.Stdin, agentproto.MaxRequestBytes)
+				if err != nil {
+					return 1
+				}
+				go io.Copy(io.Discard, e.Stdin)
+				hdr := []byte{byte(agentproto.FrameReply), 0, 0, 0, 0, 0x40, 0, 0, 0}
+				binary.BigEndian.PutUint32(hdr[1:5], f.ID)
+				w.Write(hdr)
 			default:
+				go io.Copy(io.Discard, e.Stdin)
 				return 0
 			}
 			chunk := bytes.Repeat([]byte("A"), 1<<20)

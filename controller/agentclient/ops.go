@@ -165,3 +165,10 @@ func (c *Client) Attach(ctx context.Context, stepID string, wait time.Duration) 
 func (c *Client) LBHAProxy(ctx context.Context, p agentproto.LBHAProxyParams) (*agentproto.LBHAProxyResult, error) {
 	return call[agentproto.LBHAProxyResult](ctx, c, agentproto.OpLBHAProxy, p)
 }
+
+// ServiceEnv reads the node's Kong service environment with its values
+// (secrets included): the caller keeps them in memory and hands them on
+// only inside other agent requests.
+func (c *Client) ServiceEnv(ctx context.Context, p agentproto.ServiceEnvParams) (*agentproto.ServiceEnvResult, error) {
+	return call[agentproto.ServiceEnvResult](ctx, c, agentproto.OpServiceEnv, p)
+}

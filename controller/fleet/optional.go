@@ -5,6 +5,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/kongctl/kongctl/agent/agentproto"
 	"github.com/kongctl/kongctl/controller/upgradepath"
 )
 
@@ -83,4 +84,29 @@ type ScratchDB interface {
 	// CanCreateDB tells whether Kong's role may create a database, and
 	// why not.
 	CanCreateDB(ctx context.Context) (bool, string, error)
+}
+
+// ServiceEnvReader is a Node that reads its Kong service's KONG_*
+// environment with the values, secrets included (the agent's
+// service.env): the rehearsal carries the migration node's to the
+// rehearsal host. The caller keeps the values in memory only, and hands
+// them on only inside agent requests.
+type ServiceEnvReader interface {
+	ServiceEnv(ctx context.Context) (ServiceEnv, error)
+}
+
+// ServiceEnv is a node's service environment: where it was read ("" when
+// nothing was) and its KONG_* variables.
+type ServiceEnv struct {
+	Source string
+	Vars   agentproto.KongEnv
+}
+
+// KongEnvNode is a Node whose kong commands (facts, migrations, start,
+// stop, health) can run under the kong CLI with an environment the
+// controller gives instead of the host's own service environment: the
+// rehearsal host running Y with the fleet's. The environment travels in
+// request bodies only, never in argv or a file.
+type KongEnvNode interface {
+	WithKongEnv(env agentproto.KongEnv) Node
 }

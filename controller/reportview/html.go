@@ -29,6 +29,8 @@ type page struct {
 	Gates    []gateView
 	Window   []string
 	Findings []string
+	// Rehearsal is the rehearsal's figures beside the run's (nil: none).
+	Rehearsal *rehearsalView
 }
 
 type rowLine struct{ Host, Text string }
@@ -93,6 +95,7 @@ func WriteHTML(w io.Writer, r *controller.Report, recs []journal.Record) error {
 	for _, g := range r.Gates {
 		p.Gates = append(p.Gates, gateOf(g))
 	}
+	p.Rehearsal = rehearsalOf(r, t)
 	if d := r.Downtime; d != nil {
 		p.Window = []string{
 			fmt.Sprintf("no node serving (fleet outage): %s, %s → %s", dur(d.FleetDown), clock(d.AllStopped), clock(d.FirstServing)),

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kongctl/kongctl/agent/agentproto"
 	"github.com/kongctl/kongctl/controller/fleet"
 
 	"github.com/kongctl/kongctl/controller/upgradepath"
@@ -237,6 +239,35 @@ type fakeNode struct {
 	// (a rehearsal host); pkgFormat overrides Facts.PackageFormat.
 	scratchDB string
 	pkgFormat string
+	// svcEnv is the service environment ServiceEnv returns (its values);
+	// carried the one WithKongEnv gave the node (the rehearsal host),
+	// whose KONG_PG_DATABASE its migrations then run on.
+	svcEnv  agentproto.KongEnv
+	carried agentproto.KongEnv
+	// notRouted is how many probes answer 404 first (a router not built
+	// yet).
+	notRouted int
+}
+
+func (n *fakeNode) ServiceEnv(ctx context.Context) (fleet.ServiceEnv, error) {
+	if err := n.op("service-env"); err != nil {
+		return fleet.ServiceEnv{}, err
+	}
+	src := ""
+	if len(n.svcEnv) > 0 {
+		src = cmp.Or(n.envSource, "file /etc/kong/kong.env")
+	}
+	return fleet.ServiceEnv{Source: src, Vars: maps.Clone(n.svcEnv)}, nil
+}
+
+func (n *fakeNode) WithKongEnv(env agentproto.KongEnv) fleet.Node {
+	n.c.mu.Lock()
+	defer n.c.mu.Unlock()
+	n.carried = maps.Clone(env)
+	if db := env["KONG_PG_DATABASE"]; db != "" {
+		n.scratchDB = db
+	}
+	return n
 }
 
 func (n *fakeNode) CheckConfWithY(ctx context.Context, y fleet.PackageRef) (fleet.YConfCheck, error) {
@@ -453,6 +484,12 @@ func (n *fakeNode) Exec(ctx context.Context, req fleet.ExecRequest) (fleet.ExecR
 func (n *fakeNode) Probe(ctx context.Context, req fleet.ProbeRequest) (fleet.ProbeResult, error) {
 	if err := n.op("probe " + req.Path); err != nil {
 		return fleet.ProbeResult{}, err
+	}
+	n.c.mu.Lock()
+	defer n.c.mu.Unlock()
+	if n.notRouted > 0 {
+		n.notRouted--
+		return fleet.ProbeResult{Status: 404}, nil
 	}
 	return fleet.ProbeResult{Status: 200}, nil
 }

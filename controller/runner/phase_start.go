@@ -65,6 +65,12 @@ func (e *engine) startAndWait(ctx context.Context, h, want string) error {
 	if err != nil {
 		return err
 	}
+	return e.startNodeAndWait(ctx, n, h, want)
+}
+
+// startNodeAndWait is startAndWait on n, the node h (or a view of it:
+// the rehearsal host with the fleet's environment).
+func (e *engine) startNodeAndWait(ctx context.Context, n fleet.Node, h, want string) error {
 	hl, err := n.Start(ctx, e.spec.Timeouts.Start)
 	if err != nil {
 		return fmt.Errorf("start kong %s on %s: %w", want, h, err)
@@ -72,7 +78,7 @@ func (e *engine) startAndWait(ctx context.Context, h, want string) error {
 	if hl.Healthy() && sameVersion(hl.Version, want) {
 		return nil
 	}
-	return e.waitHealthy(ctx, h, want)
+	return e.waitNodeHealthy(ctx, n, h, want)
 }
 
 func (startPhase) undo(ctx context.Context, e *engine) error {
@@ -97,13 +103,18 @@ func (startPhase) undo(ctx context.Context, e *engine) error {
 	})
 }
 
-// waitHealthy polls Health until the node runs version want and is
-// healthy, or the health timeout passes.
+// waitHealthy is waitNodeHealthy on the node h.
 func (e *engine) waitHealthy(ctx context.Context, h, want string) error {
 	n, err := e.node(ctx, h)
 	if err != nil {
 		return err
 	}
+	return e.waitNodeHealthy(ctx, n, h, want)
+}
+
+// waitNodeHealthy polls n's Health until the node h runs version want and is
+// healthy, or the health timeout passes.
+func (e *engine) waitNodeHealthy(ctx context.Context, n fleet.Node, h, want string) error {
 	deadline := e.clk.Now().Add(e.spec.Timeouts.Health)
 	var last fleet.Health
 	var lastErr error

@@ -55,16 +55,19 @@ func (e *engine) checkRehearsalHost(ctx context.Context, pf *preflightData) {
 		}
 	}
 	if len(e.spec.Nodes) > 0 {
-		if why := rehearsalEnvGap(e.spec.Nodes[0], pf.Facts[e.spec.Nodes[0]]); why != "" {
+		if why, err := e.rehearsalEnvCheck(ctx); err != nil {
+			refuse("rehearsal-env", e.red.err(err), "make the Kong service's environment readable on "+e.spec.Nodes[0])
+			return
+		} else if why != "" {
 			if e.plan {
 				pf.RehearsalSkip = why
 				e.find(Finding{Severity: SevWarning, Code: "rehearsal-env", Host: h,
 					Message: "the rehearsal cannot run: " + why + "; the migration times below are estimates",
-					Fix:     "move those settings into kong.conf to rehearse; `kongctl upgrade` asks for --no-rehearsal to go on without it"})
+					Fix:     "give those settings their values in the service environment or kong.conf to rehearse; `kongctl upgrade` asks for --no-rehearsal to go on without it"})
 				return
 			}
 			refuse("rehearsal-env", "the rehearsal cannot run: "+why,
-				"move those settings into kong.conf, or pass --no-rehearsal to upgrade without a rehearsal")
+				"give those settings their values in the service environment or kong.conf, or pass --no-rehearsal to upgrade without a rehearsal")
 			return
 		}
 	}

@@ -106,7 +106,8 @@ func (e *engine) dropScratch(ctx context.Context, name string) error {
 }
 
 // rehearse restores b into the run's scratch database, installs Y on the
-// rehearsal host with the fleet's kong.conf pointed at the copy, runs and
+// rehearsal host with the fleet's kong.conf and service environment
+// pointed at the copy (withFleetEnv), runs and
 // times `kong migrations up` and `finish` there, starts Y, sends the smoke
 // requests through it and reads its metrics, stops it and drops the copy
 // on every path. X's fleet and database are not touched.
@@ -159,6 +160,10 @@ func (e *engine) rehearse(ctx context.Context, b fleet.BackupInfo) (r *Rehearsal
 	if err := n.WriteConf(ctx, confWithDatabase(conf, r.Scratch)); err != nil {
 		return fail("kong.conf", fmt.Errorf("write kong.conf on %s: %w", h, err))
 	}
+	defer e.removeRehearsalConf(ctx, n)
+	if n, err = e.withFleetEnv(ctx, n, r.Scratch); err != nil {
+		return fail("environment", err)
+	}
 	for _, cmd := range []string{"up", "finish"} {
 		t0 := e.clk.Now()
 		if err := e.rehearseMigrations(ctx, n, cmd); err != nil {
@@ -180,12 +185,12 @@ func (e *engine) rehearse(ctx context.Context, b fleet.BackupInfo) (r *Rehearsal
 			_, err = fail("stop", fmt.Errorf("stop kong %s on %s: %w", e.spec.To, h, serr))
 		}
 	}()
-	if err := e.startAndWait(ctx, h, e.spec.To); err != nil {
+	if err := e.startNodeAndWait(ctx, n, h, e.spec.To); err != nil {
 		return fail("start", err)
 	}
 	r.Start = tenths(e.clk.Now().Sub(t0))
 	for _, s := range e.spec.Verify.Smoke {
-		if err := smokeRequest(ctx, n, h, s); err != nil {
+		if err := e.rehearsalSmoke(ctx, n, s); err != nil {
 			return fail("smoke", err)
 		}
 		r.Smoke++
@@ -196,6 +201,23 @@ func (e *engine) rehearse(ctx context.Context, b fleet.BackupInfo) (r *Rehearsal
 	}
 	r.Requests, r.Errors = m.Requests, m.Errors
 	return r, nil
+}
+
+// rehearsalSmoke sends smoke request s through the rehearsal host until
+// it answers as expected, for up to the health timeout: Kong builds its
+// router after it reports healthy (a simulator over 200000 rows answered
+// 404 "no Route matched" at first). A failure past that is the last one.
+func (e *engine) rehearsalSmoke(ctx context.Context, n fleet.Node, s SmokeSpec) error {
+	deadline := e.clk.Now().Add(e.spec.Timeouts.Health)
+	for {
+		err := smokeRequest(ctx, n, e.spec.Rehearsal, s)
+		if err == nil || !e.clk.Now().Before(deadline) {
+			return err
+		}
+		if serr := e.clk.Sleep(ctx, 500*time.Millisecond); serr != nil {
+			return err
+		}
+	}
 }
 
 // tenths is d in seconds, to a tenth.

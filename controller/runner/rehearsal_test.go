@@ -2,14 +2,20 @@ package runner
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/kongctl/kongctl/agent/agentproto"
 	"github.com/kongctl/kongctl/controller/fleet"
-	"github.com/kongctl/kongctl/controller/upgradepath"
+	"github.com/kongctl/kongctl/controller/progress"
 )
 
 // rehearsalCluster is a 2-node fleet and a rehearsal host rh-1 without Kong.
@@ -54,7 +60,7 @@ func TestRehearsalRunsBeforeTheStop(t *testing.T) {
 	scratch := scratchName(r.RunID)
 	seq := []string{"db backup kong-" + r.RunID + "-pre", "db restore-scratch " + scratch, "rh-1 install 3.4.2", "rh-1 writeconf",
 		"rh-1 migrations up", "rh-1 migrations finish", "rh-1 start 3.4.2", "rh-1 probe /lab", "rh-1 metrics", "rh-1 stop",
-		"db drop-scratch " + scratch + " all=false", "kong-1 stop", "kong-1 migrations up"}
+		"rh-1 exec rm -f -- \"$KONGCTL_KONG_CONF\"", "db drop-scratch " + scratch + " all=false", "kong-1 stop", "kong-1 migrations up"}
 	pos := 0
 	for _, want := range seq {
 		i := indexOfCall(calls, want, pos)
@@ -309,25 +315,113 @@ func TestUnlockDropsTheScratchCopy(t *testing.T) {
 	}
 }
 
-// TestRehearsalRefusedForEnvConfiguredFleet: the first node takes its
-// database settings from its service environment, which the rehearsal
-// host does not get: the plan says the rehearsal cannot run and why, and
-// the upgrade is refused before any stop unless --no-rehearsal.
-func TestRehearsalRefusedForEnvConfiguredFleet(t *testing.T) {
-	envConf := func(c *fakeCluster) {
-		n := c.nodes["kong-1"]
-		n.envSource = "file /etc/kong/kong.env"
-		n.db = []fleet.ConfSetting{{Key: "pg_host", Value: "db", Source: "kong.conf /etc/kong/kong.conf"},
-			{Key: "pg_password", Value: "set", Source: "environment (file /etc/kong/kong.env)"}}
+// fleetEnv is kong-1's service environment: the database settings and
+// the password, a plugin list and an Enterprise license (a secret), and
+// systemd's KONG_NGINX_DAEMON=off.
+func fleetEnv(c *fakeCluster) {
+	n := c.nodes["kong-1"]
+	n.envSource = "file /etc/kong/kong.env"
+	n.svcEnv = agentproto.KongEnv{"KONG_PG_HOST": "env-db", "KONG_PG_USER": "kong", "KONG_PG_DATABASE": "kong", "KONG_PG_PASSWORD": "env-pg-secret-1",
+		"KONG_PLUGINS": "bundled,my-plugin", "KONG_LICENSE_DATA": "license-secret-2", "KONG_NGINX_DAEMON": "off"}
+	n.db = []fleet.ConfSetting{{Key: "pg_host", Value: "env-db", Source: "environment (file /etc/kong/kong.env)"},
+		{Key: "pg_user", Value: "kong", Source: "environment (file /etc/kong/kong.env)"},
+		{Key: "pg_password", Value: "set", Source: "environment (file /etc/kong/kong.env)"}}
+}
+
+// TestRehearsalCarriesTheFleetEnv: the migration node takes its database
+// settings, plugins and license from its service environment; the
+// rehearsal host runs Y with that environment, only the database target
+// pointed at the scratch copy, KONG_NGINX_DAEMON left out; the plan has
+// measured times; the secrets reach no report, event or journal.
+func TestRehearsalCarriesTheFleetEnv(t *testing.T) {
+	c, spec := rehearsalCluster(t)
+	fleetEnv(c)
+	spec.DB = DBSpec{Host: "db.internal", Port: 5433, Name: "kong", User: "kong"}
+	var evs eventLog
+	cfg := testConfig(c)
+	cfg.sink = &evs
+	p, err := plan(context.Background(), spec, cfg)
+	if err != nil || p.Rehearsal == nil || !p.Rehearsal.Passed() || p.Downtime.Migrations != "measured on a rehearsal" {
+		t.Fatalf("plan: %v rehearsal=%+v %+v findings %+v", err, p.Rehearsal, p.Downtime, p.Findings)
+	}
+	rh := c.nodes["rh-1"]
+	want := agentproto.KongEnv{"KONG_PG_HOST": "db.internal", "KONG_PG_PORT": "5433", "KONG_PG_USER": "kong", "KONG_PG_DATABASE": p.Rehearsal.Scratch,
+		"KONG_PG_PASSWORD": "env-pg-secret-1", "KONG_PLUGINS": "bundled,my-plugin", "KONG_LICENSE_DATA": "license-secret-2"}
+	if !maps.Equal(rh.carried, want) {
+		t.Errorf("carried environment %v\nwant %v", rh.carried, want)
+	}
+	out, _ := json.Marshal(struct {
+		P *UpgradePlan
+		E []progress.Event
+	}{p, evs.evs})
+	for _, sec := range []string{"env-pg-secret-1", "license-secret-2"} {
+		if strings.Contains(string(out), sec) {
+			t.Errorf("%s appears in the plan or its events", sec)
+		}
+	}
+
+	c2, spec2 := rehearsalCluster(t)
+	fleetEnv(c2)
+	r, err := upgrade(context.Background(), spec2, testConfig(c2))
+	if err != nil || r.Outcome != Succeeded || r.Rehearsal == nil || !r.Rehearsal.Passed() {
+		t.Fatalf("upgrade: %v %s %s", err, r.Outcome, r.Error)
+	}
+	var j []byte
+	if err := filepath.WalkDir(r.Journal, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			b, rerr := os.ReadFile(path)
+			j = append(j, b...)
+			return rerr
+		}
+		return err
+	}); err != nil || len(j) == 0 {
+		t.Fatalf("read the run's journal: %v", err)
+	}
+	rep, _ := json.Marshal(r)
+	for _, sec := range []string{"env-pg-secret-1", "license-secret-2"} {
+		if strings.Contains(string(j), sec) || strings.Contains(string(rep), sec) {
+			t.Errorf("%s appears in the journal or the report", sec)
+		}
+	}
+}
+
+// Where the node connects as another role than the inventory's database
+// user (who owns the scratch copy), the rehearsal connects as the
+// inventory's user with its password; a read replica is pointed at the
+// copy too.
+func TestRehearsalEnvOtherUser(t *testing.T) {
+	c, spec := rehearsalCluster(t)
+	fleetEnv(c)
+	c.nodes["kong-1"].svcEnv["KONG_PG_RO_HOST"] = "replica"
+	spec.DB = DBSpec{Host: "db.internal", Name: "kong", User: "kong_owner", Password: func() ([]byte, error) { return []byte("inventory-pw-3"), nil }}
+	p, err := plan(context.Background(), spec, testConfig(c))
+	if err != nil || p.Rehearsal == nil || !p.Rehearsal.Passed() {
+		t.Fatalf("plan: %v %+v %+v", err, p.Rehearsal, p.Findings)
+	}
+	env := c.nodes["rh-1"].carried
+	if env["KONG_PG_USER"] != "kong_owner" || env["KONG_PG_PASSWORD"] != "inventory-pw-3" || env["KONG_PG_PORT"] != "5432" ||
+		env["KONG_PG_RO_HOST"] != "db.internal" || env["KONG_PG_RO_DATABASE"] != p.Rehearsal.Scratch {
+		t.Errorf("carried environment %v", env)
+	}
+}
+
+// TestRehearsalRefusedForVaultReferences: what cannot be carried (a value
+// of the service environment that is a vault reference, resolved on the
+// node): the plan says the rehearsal cannot run and why, and the upgrade
+// is refused before any stop unless --no-rehearsal.
+func TestRehearsalRefusedForVaultReferences(t *testing.T) {
+	vault := func(c *fakeCluster) {
+		fleetEnv(c)
+		c.nodes["kong-1"].svcEnv["KONG_PG_PASSWORD"] = "{vault://env/pg-password}"
 	}
 	c, spec := rehearsalCluster(t)
-	envConf(c)
+	vault(c)
 	p, err := plan(context.Background(), spec, testConfig(c))
 	if err != nil || p.Rehearsal != nil || p.Downtime.Migrations != "estimate" {
 		t.Fatalf("plan: %v rehearsal=%+v %+v", err, p.Rehearsal, p.Downtime)
 	}
 	if !slices.ContainsFunc(p.Findings, func(f Finding) bool {
-		return f.Code == "rehearsal-env" && f.Severity == SevWarning && strings.Contains(f.Message, "pg_password from its service environment (file /etc/kong/kong.env)")
+		return f.Code == "rehearsal-env" && f.Severity == SevWarning && strings.Contains(f.Message, "kong-1's service environment (file /etc/kong/kong.env) sets KONG_PG_PASSWORD to a vault reference")
 	}) {
 		t.Errorf("plan findings: %+v", p.Findings)
 	}
@@ -338,26 +432,29 @@ func TestRehearsalRefusedForEnvConfiguredFleet(t *testing.T) {
 	spec2 := *spec
 	spec2.NoRehearsal = true
 	c2, _ := rehearsalCluster(t)
-	envConf(c2)
+	vault(c2)
 	if r2, _ := upgrade(context.Background(), &spec2, testConfig(c2)); r2.Outcome != Succeeded {
 		t.Errorf("--no-rehearsal: %s %s", r2.Outcome, r2.Error)
 	}
 }
 
-func TestEnvSourced(t *testing.T) {
-	f := fleet.Facts{
-		DB:   []fleet.ConfSetting{{Key: "pg_host", Source: "environment (systemd unit kong.service)"}, {Key: "pg_port", Source: "default"}},
-		Conf: map[string]string{"plugins": "bundled, my-plugin"},
+// The rehearsal's smoke request is sent again while Y's router is not
+// built yet (404 at first), up to the health timeout; past it the
+// rehearsal fails at smoke with the last answer.
+func TestRehearsalSmokeWaitsForTheRouter(t *testing.T) {
+	c, spec := rehearsalCluster(t)
+	c.nodes["rh-1"].notRouted = 3
+	p, err := plan(context.Background(), spec, testConfig(c))
+	if err != nil || p.Rehearsal == nil || !p.Rehearsal.Passed() || p.Rehearsal.Smoke != 1 {
+		t.Fatalf("plan: %v %+v", err, p.Rehearsal)
 	}
-	if got := envSourced(f); !slices.Equal(got, []string{"pg_host", "plugins"}) {
-		t.Errorf("envSourced = %q", got)
+	if n := countCalls(c.Calls(), func(s string) bool { return s == "rh-1 probe /lab" }); n != 4 {
+		t.Errorf("%d smoke requests, want 4 (3 not routed, then 200)", n)
 	}
-	f = fleet.Facts{Conf: map[string]string{"plugins": "bundled,my-plugin"},
-		ConfEntries: []upgradepath.ConfEntry{{Key: "plugins", Value: "bundled, my-plugin", Line: 3}}}
-	if got := envSourced(f); len(got) != 0 {
-		t.Errorf("kong.conf's own plugins read as the environment's: %q", got)
-	}
-	if got := envSourced(fleet.Facts{Conf: map[string]string{"plugins": "bundled"}}); len(got) != 0 {
-		t.Errorf("the default plugins read as the environment's: %q", got)
+	c, spec = rehearsalCluster(t)
+	c.nodes["rh-1"].notRouted = 1 << 20
+	p, _ = plan(context.Background(), spec, testConfig(c))
+	if p.Rehearsal == nil || p.Rehearsal.Failed != "smoke" || !strings.Contains(p.Rehearsal.Error, "status 404, want 200") || !p.Rehearsal.Dropped {
+		t.Fatalf("a router never built: %+v", p.Rehearsal)
 	}
 }

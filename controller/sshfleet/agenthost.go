@@ -64,14 +64,26 @@ func (ah *agentHost) reconnect(ctx context.Context) error {
 		return err
 	}
 	ah.mu.Lock()
-	old := ah.ssh
-	addUse(&ah.retired, old, ah.ac)
+	old, oldAC := ah.ssh, ah.ac
+	addUse(&ah.retired, old, oldAC)
 	ah.ssh, ah.ac = cl, ac
 	ah.mu.Unlock()
+	if oldAC != nil {
+		oldAC.Close()
+	}
 	if old != nil {
 		old.Close()
 	}
 	return nil
+}
+
+// close ends the host's agent session (the agent exits) and then its
+// connection.
+func (ah *agentHost) close() error {
+	if ac := ah.client(); ac != nil {
+		ac.Close()
+	}
+	return ah.conn().Close()
 }
 
 // addUse adds what a connection and its agent client used to t.

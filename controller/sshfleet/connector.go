@@ -54,7 +54,7 @@ func (c *sshConnector) host(ctx context.Context, name string) (ah *agentHost, er
 		}
 	}()
 	return keycache.Get(&c.mu, c.hosts, name, func() (*agentHost, error) { return c.dialHost(ctx, name) },
-		func(ah *agentHost) { ah.ssh.Close() })
+		func(ah *agentHost) { ah.close() })
 }
 
 // dialHost dials name and delivers the agent there.
@@ -85,6 +85,7 @@ func (c *sshConnector) dialHost(ctx context.Context, name string) (*agentHost, e
 		}
 		ac := newClient(cl)
 		if _, err := ac.Deliver(ctx, nil); err != nil {
+			ac.Close()
 			cl.Close()
 			return nil, nil, err
 		}
@@ -92,6 +93,7 @@ func (c *sshConnector) dialHost(ctx context.Context, name string) (*agentHost, e
 	}
 	d, err := ah.ac.Deliver(ctx, nil)
 	if err != nil {
+		ah.ac.Close()
 		cl.Close()
 		return nil, err
 	}
@@ -223,13 +225,23 @@ func (c *sshConnector) Reconnect(ctx context.Context, host string) error {
 	return ah.reconnect(ctx)
 }
 
+// Close ends every host's agent session and connection, the hosts at
+// once (a session on a connection gone silent takes seconds to give up).
 func (c *sshConnector) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var errs []error
+	errs := make([]error, 0, len(c.hosts))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
 	for _, ah := range c.hosts {
-		errs = append(errs, ah.conn().Close())
+		wg.Go(func() {
+			err := ah.close()
+			mu.Lock()
+			errs = append(errs, err)
+			mu.Unlock()
+		})
 	}
+	wg.Wait()
 	c.hosts = map[string]*agentHost{}
 	return errors.Join(errs...)
 }

@@ -11,7 +11,7 @@ import (
 )
 
 func (n *agentNode) Migrations(ctx context.Context, req fleet.MigrationsRequest) (fleet.SchemaState, error) {
-	params := agentproto.MigrationsParams{Action: req.Command, Conf: n.conf, Prefix: n.prefix, Manager: n.manager, EnvFile: n.envFile, Force: req.Force, DBTimeout: req.DBTimeout, LockTimeout: req.LockTimeout}
+	params := agentproto.MigrationsParams{Action: req.Command, Conf: n.conf, Prefix: n.prefix, Manager: n.manager, EnvFile: n.envFile, KongEnv: n.kongEnv, Force: req.Force, DBTimeout: req.DBTimeout, LockTimeout: req.LockTimeout}
 	var res *agentproto.MigrationsResult
 	var err error
 	if req.Command == agentproto.MigUp || req.Command == agentproto.MigFinish {

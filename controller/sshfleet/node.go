@@ -27,6 +27,9 @@ type agentNode struct {
 	// token is the Admin API token (Enterprise RBAC), "" for none: it
 	// travels to the agent in request bodies only.
 	token string
+	// kongEnv, when set, is the service environment of every kong
+	// command (WithKongEnv), carried in the request bodies.
+	kongEnv agentproto.KongEnv
 
 	mu     sync.Mutex
 	staged map[string]string // package version -> staged path
@@ -41,7 +44,7 @@ var _ fleet.Node = (*agentNode)(nil)
 func (n *agentNode) AgentTimes() map[string]time.Duration { return n.h.time.snapshot() }
 
 func (n *agentNode) Facts(ctx context.Context) (fleet.Facts, error) {
-	f, err := n.h.client().Facts(ctx, agentproto.FactsParams{KongConf: n.conf, Prefix: n.prefix, Manager: n.manager, EnvFile: n.envFile})
+	f, err := n.h.client().Facts(ctx, agentproto.FactsParams{KongConf: n.conf, Prefix: n.prefix, Manager: n.manager, EnvFile: n.envFile, KongEnv: n.kongEnv})
 	if err != nil {
 		return fleet.Facts{}, err
 	}
@@ -134,7 +137,7 @@ func pkgFormat(mgr string) string {
 }
 
 func (n *agentNode) svc(timeout time.Duration) agentproto.ServiceParams {
-	return agentproto.ServiceParams{Manager: n.manager, Conf: n.conf, Prefix: n.prefix, EnvFile: n.envFile, GraceTimeout: timeout, StartTimeout: timeout, AdminToken: n.token}
+	return agentproto.ServiceParams{Manager: n.manager, Conf: n.conf, Prefix: n.prefix, EnvFile: n.envFile, GraceTimeout: timeout, StartTimeout: timeout, AdminToken: n.token, KongEnv: n.kongEnv}
 }
 
 func (n *agentNode) Stop(ctx context.Context, timeout time.Duration) error {
@@ -157,7 +160,7 @@ func (n *agentNode) Start(ctx context.Context, timeout time.Duration) (fleet.Hea
 }
 
 func (n *agentNode) Health(ctx context.Context) (fleet.Health, error) {
-	hr, err := n.h.client().Health(ctx, agentproto.HealthParams{Conf: n.conf, Prefix: n.prefix, Manager: n.manager, EnvFile: n.envFile, AdminToken: n.token})
+	hr, err := n.h.client().Health(ctx, agentproto.HealthParams{Conf: n.conf, Prefix: n.prefix, Manager: n.manager, EnvFile: n.envFile, AdminToken: n.token, KongEnv: n.kongEnv})
 	if err != nil {
 		if agentproto.CodeOf(err) == agentproto.CodeUnhealthy {
 			return fleet.Health{Detail: err.Error()}, nil

@@ -38,14 +38,7 @@ func TestUpgradeEnvConf(t *testing.T) {
 		t.Fatalf("kong migrations list on kong.conf alone: exit %d %s", code, out)
 	}
 	e.requireServing(nodes, []route{{"/lab", ""}})
-	secrets := map[string]string{}
-	for name, f := range map[string]string{"database password": e.lab.PasswordFile(), "decoy password": filepath.Join(e.lab.Dir(), labenv.DecoyPasswordFile)} {
-		b, err := os.ReadFile(f)
-		if err != nil || len(strings.TrimSpace(string(b))) < 8 {
-			t.Fatalf("%s: %v", name, err)
-		}
-		secrets[name] = strings.TrimSpace(string(b))
-	}
+	secrets := e.envConfSecrets()
 	noSecrets := func(what string, r result) {
 		t.Helper()
 		for name, v := range secrets {
@@ -151,4 +144,19 @@ func TestUpgradeEnvConf(t *testing.T) {
 		t.Errorf("kong migrations list on kong.conf alone (the decoy) after the upgrade: exit %d, want 5: %s", code, out)
 	}
 	e.requireServing(nodes, []route{{"/lab", ""}})
+}
+
+// envConfSecrets are an ENVCONF lab's passwords, by name: the database's
+// (in the service environment) and the decoy's (in kong.conf).
+func (e *env) envConfSecrets() map[string]string {
+	e.t.Helper()
+	secrets := map[string]string{}
+	for name, f := range map[string]string{"database password": e.lab.PasswordFile(), "decoy password": filepath.Join(e.lab.Dir(), labenv.DecoyPasswordFile)} {
+		b, err := os.ReadFile(f)
+		if err != nil || len(strings.TrimSpace(string(b))) < 8 {
+			e.t.Fatalf("%s: %v", name, err)
+		}
+		secrets[name] = strings.TrimSpace(string(b))
+	}
+	return secrets
 }

@@ -396,13 +396,25 @@ func (s *Server) serveSFTP(ch ssh.Channel) int {
 func ShellHandler(ctx context.Context, e *Exec) int {
 	cmd := exec.Command("/bin/sh", "-c", e.Command)
 	cmd.Env = append(os.Environ(), e.Env...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = e.Stdin, e.Stdout, e.Stderr
+	cmd.Stdout, cmd.Stderr = e.Stdout, e.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.WaitDelay = time.Second
+	// Stdin through a pipe Wait does not wait for: a command that exits
+	// while the client still holds its stdin open (a long-lived session)
+	// ends its session, as sshd ends it.
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		fmt.Fprintf(e.Stderr, "sshtest: %v\n", err)
+		return 127
+	}
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintf(e.Stderr, "sshtest: %v\n", err)
 		return 127
 	}
+	go func() {
+		io.Copy(stdin, e.Stdin)
+		stdin.Close()
+	}()
 	stop := make(chan struct{})
 	go func() {
 		select {
@@ -411,7 +423,7 @@ func ShellHandler(ctx context.Context, e *Exec) int {
 		case <-stop:
 		}
 	}()
-	err := cmd.Wait()
+	err = cmd.Wait()
 	close(stop)
 	var ee *exec.ExitError
 	switch {

@@ -40,7 +40,7 @@ func writeReportRehearsal(b *strings.Builder, r *controller.Report) {
 		return
 	}
 	if !rh.Passed() {
-		fmt.Fprintf(b, "rehearsal on %s: FAILED at %s: %s\n", rh.Host, rh.Failed, rh.Error)
+		fmt.Fprintf(b, "rehearsal on %s: FAILED at %s: %s; %s\n", rh.Host, rh.Failed, rh.Error, scratchFate(rh))
 		return
 	}
 	real := map[string]string{}
@@ -55,7 +55,15 @@ func writeReportRehearsal(b *strings.Builder, r *controller.Report) {
 		}
 		b.WriteString(")")
 	}
-	b.WriteString("\n")
+	fmt.Fprintf(b, "; %s\n", scratchFate(rh))
+}
+
+// scratchFate says whether the rehearsal's scratch database was dropped.
+func scratchFate(rh *controller.RehearsalResult) string {
+	if rh.Dropped {
+		return "scratch database " + rh.Scratch + " dropped"
+	}
+	return "scratch database " + rh.Scratch + " NOT dropped (kongctl unlock or the next run drops it)"
 }
 
 func seconds(v float64) string {

@@ -39,3 +39,38 @@ func TestRehearsalLines(t *testing.T) {
 		t.Errorf("report:\n%s", got)
 	}
 }
+
+// The report's JSON (kongctl report -o json, the run's last event) keeps
+// the rehearsal's figures beside the timeline of the run's phases; the
+// text report puts them on one line in Report.
+func TestRehearsalInReportJSONAndText(t *testing.T) {
+	r := &controller.Report{RunID: "r1", Rehearsal: &controller.RehearsalResult{Host: "spare-1", Scratch: "kongctl_rehearsal_r1", Up: 23.6, Finish: 13.7, Start: 2.1, Smoke: 1, Dropped: true},
+		Timeline: []controller.PhaseResult{{Phase: "migrate-up", Started: at(10), Finished: at(35)}}}
+	var b strings.Builder
+	if err := JSON(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"rehearsal": {`, `"host": "spare-1"`, `"up_seconds": 23.6`, `"finish_seconds": 13.7`, `"start_seconds": 2.1`, `"smoke": 1`, `"dropped": true`, `"phase": "migrate-up"`} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("report JSON lacks %s:\n%s", want, b.String())
+		}
+	}
+	b.Reset()
+	if err := Report(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "rehearsal on spare-1: migrations up 23.6s, finish 13.7s; healthy after start in 2.1s; 1 smoke request(s) ok") ||
+		!strings.Contains(b.String(), "(this run: migrations up 25s); scratch database kongctl_rehearsal_r1 dropped") {
+		t.Errorf("text report:\n%s", b.String())
+	}
+}
+
+// A failed rehearsal in the text report: where, why, and whether its
+// scratch database is gone.
+func TestFailedRehearsalInReportText(t *testing.T) {
+	var b strings.Builder
+	writeReportRehearsal(&b, &controller.Report{Rehearsal: &controller.RehearsalResult{Host: "spare-1", Scratch: "kongctl_rehearsal_r1", Failed: "smoke", Error: "HTTP 502"}})
+	if got := b.String(); got != "rehearsal on spare-1: FAILED at smoke: HTTP 502; scratch database kongctl_rehearsal_r1 NOT dropped (kongctl unlock or the next run drops it)\n" {
+		t.Errorf("got %q", got)
+	}
+}
