@@ -35,6 +35,22 @@ func (a *Agent) scratch(ctx context.Context, run *opRun, p *agentproto.ScratchPa
 			res.CreateReason = fmt.Sprintf("role %s has neither CREATEDB nor SUPERUSER, so it cannot create the scratch database", p.DB.User)
 		}
 	}
+	if p.Probe != "" {
+		if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", p.Probe).Scan(&res.ProbeExists); err != nil {
+			return nil, fmt.Errorf("look for database %s: %w", p.Probe, err)
+		}
+		if res.ProbeExists {
+			pconn, err := a.connect(ctx, p.DB, p.Probe)
+			if err != nil {
+				return nil, err
+			}
+			err = pconn.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", pgx.Identifier{schemaOf(p.DB), "schema_meta"}.Sanitize()).Scan(&res.ProbeKong)
+			pconn.Close(context.Background())
+			if err != nil {
+				return nil, fmt.Errorf("look for kong's tables in database %s: %w", p.Probe, err)
+			}
+		}
+	}
 	drop := slices.Clone(p.Drop)
 	if p.DropAll {
 		rows, err := conn.Query(ctx, "SELECT datname FROM pg_database WHERE starts_with(datname, $1)", agentproto.RehearsalPrefix)

@@ -149,6 +149,11 @@ func Redacted(inv *Inventory) *Document {
 		b.str("stop", u.Stop)
 		b.str("finish", u.Finish)
 		b.flag("decommission", u.Decommission)
+		if u.Strategy == StrategyDualCluster {
+			b.str("strategy", u.Strategy)
+			b.str("target_database", u.TargetDatabase)
+			b.listIf("shift", shiftText(u.Shift))
+		}
 		b.flag("start_between_hops", u.StartBetweenHops)
 		b.listIf("order", u.Order)
 		p := b.sub("package")

@@ -84,6 +84,11 @@ type Upgrade struct {
 	Package          Package
 	// MigrationTimeouts override the sized migration timeouts.
 	MigrationTimeouts MigrationTimeouts
+	// Strategy is StrategyInPlace (default) or StrategyDualCluster;
+	// TargetDatabase and Shift are the dual-cluster's (dualcluster.go).
+	Strategy       string
+	TargetDatabase string
+	Shift          []int // percentages of traffic on Y, ascending, the last 100
 
 	DeclRange hcl.Range
 	Ranges    map[string]hcl.Range // attribute name -> its value's range
@@ -137,6 +142,9 @@ var upgradeSchema = &hcl.BodySchema{
 		{Name: "finish"},
 		{Name: "migrations_db_timeout"},
 		{Name: "migrations_lock_timeout"},
+		{Name: "strategy"},
+		{Name: "target_database"},
+		{Name: "shift"},
 		{Name: "data_planes"},
 		{Name: "batch"},
 		{Name: "data_plane_timeout"},
@@ -157,6 +165,7 @@ func (d *decoder) decodeUpgrade(block *hcl.Block) *Upgrade {
 		OnFailure:      "rollback",
 		Stop:           StopParallel,
 		Finish:         FinishBeforeStart,
+		Strategy:       StrategyInPlace,
 		DataPlanes:     DataPlanesCheck,
 		Batch:          1,
 		Package:        Package{Source: SourceFile},
@@ -202,6 +211,7 @@ func (d *decoder) decodeUpgrade(block *hcl.Block) *Upgrade {
 	setAttr(a, "migration_host", &u.MigrationHost, d.nonEmpty)
 	d.decodeDataPlanes(u, a)
 	u.MigrationTimeouts = d.decodeMigrationTimeouts(a)
+	d.decodeStrategy(a, u)
 	if at, ok := a["order"]; ok {
 		if v, ok := d.strList(at); ok {
 			u.orderAttr, u.orderRaw = at, v

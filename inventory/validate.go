@@ -101,6 +101,7 @@ func (d *decoder) validate(inv *Inventory, body hcl.Body, hostAt map[string]*Hos
 	}
 
 	if u := inv.Upgrade; u != nil {
+		d.validateDualCluster(inv)
 		if u.Decommission && len(inv.HostsWithRole(RoleSpare)) == 0 {
 			d.errorf(u.Ranges["decommission"], "Nothing to decommission",
 				"decommission removes Kong from the old hosts after an upgrade onto new hosts (hosts with role \"spare\"); this inventory upgrades its hosts in place. Remove decommission, or add the new hosts with role \"spare\".")

@@ -244,6 +244,10 @@ type VerifyRestoreParams struct {
 	// (Scratch is then a RehearsalPrefix name); it is dropped on failure,
 	// otherwise by db.scratch.
 	Keep bool `json:"keep,omitempty"`
+	// Target keeps the restored database as a dual-cluster's target (Y
+	// runs on it): any plain lower-case identifier, not only a rehearsal
+	// name; Keep must be set too.
+	Target bool `json:"target,omitempty"`
 }
 
 // Secrets implements SecretHolder.
@@ -262,6 +266,12 @@ func (p *VerifyRestoreParams) Validate() error {
 	}
 	if p.Path == "" || p.SHA256 == "" {
 		return errors.New("verify-restore needs path and sha256")
+	}
+	if p.Target {
+		if !p.Keep || !IsTargetName(p.Scratch) {
+			return fmt.Errorf("verify-restore keeps a target database under a plain lower-case name, not %q", p.Scratch)
+		}
+		return nil
 	}
 	if p.Keep && !IsRehearsalScratch(p.Scratch) {
 		return fmt.Errorf("verify-restore keeps only a rehearsal scratch database (%s...), not %q", RehearsalPrefix, p.Scratch)

@@ -28,6 +28,9 @@ type ScratchParams struct {
 	Drop        []string `json:"drop,omitempty"`
 	DropAll     bool     `json:"drop_all,omitempty"`
 	CheckCreate bool     `json:"check_create,omitempty"`
+	// Probe names a database whose existence, and whether it holds Kong's
+	// tables (schema_meta), the reply tells (a dual-cluster's target).
+	Probe string `json:"probe,omitempty"`
 }
 
 // Secrets implements SecretHolder.
@@ -41,6 +44,9 @@ func (p *ScratchParams) Validate() error {
 		if !scratchName.MatchString(n) {
 			return fmt.Errorf("drop %q: not a kongctl scratch database name", n)
 		}
+	}
+	if p.Probe != "" && !IsTargetName(p.Probe) {
+		return fmt.Errorf("probe %q: not a plain lower-case database name", p.Probe)
 	}
 	return p.DB.Validate()
 }
@@ -56,4 +62,13 @@ type ScratchResult struct {
 	Dropped      []string `json:"dropped,omitempty"`
 	CanCreate    bool     `json:"can_create,omitempty"`
 	CreateReason string   `json:"create_reason,omitempty"`
+	// ProbeExists and ProbeKong answer Probe.
+	ProbeExists bool `json:"probe_exists,omitempty"`
+	ProbeKong   bool `json:"probe_kong,omitempty"`
 }
+
+var targetName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
+
+// IsTargetName reports whether name is a database name kongctl may
+// create for a dual-cluster's Y: a plain lower-case identifier.
+func IsTargetName(name string) bool { return targetName.MatchString(name) }

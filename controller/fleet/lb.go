@@ -17,6 +17,9 @@ type LoadBalancer interface {
 	Servers(ctx context.Context) ([]LBServer, error)
 	// SetState sets a server's administrative state: LBReady or LBDrain.
 	SetState(ctx context.Context, server, state string) error
+	// SetWeight sets a server's weight (0-256; 0 takes no new
+	// connections, as drained).
+	SetWeight(ctx context.Context, server string, weight int) error
 }
 
 // LBServer is one server of the backend as the load balancer reports it.
@@ -30,6 +33,8 @@ type LBServer struct {
 	// Drain is set while the server is in state drain (set by kongctl or
 	// by hand), whatever its health.
 	Drain bool `json:"drain"`
+	// Weight is the server's current weight (HAProxy's srv_uweight).
+	Weight int `json:"weight"`
 }
 
 // LBConnector is implemented by connectors that reach the inventory's

@@ -61,6 +61,17 @@ type RowCounter interface {
 	RowCounts(ctx context.Context, tables []string) (map[string]int64, error)
 }
 
+// TargetDB is a Database that restores a backup into a new database Y
+// runs on (the dual-cluster strategy's target) and keeps it.
+type TargetDB interface {
+	// TargetState says whether the database name exists and whether it
+	// holds Kong's tables.
+	TargetState(ctx context.Context, name string) (exists, kong bool, err error)
+	// RestoreTarget creates the database name (it must not exist) and
+	// restores b into it.
+	RestoreTarget(ctx context.Context, b BackupInfo, name string) error
+}
+
 // ScratchDB is a Database that keeps a restored copy of a backup for a
 // rehearsal (the agent's db.verify_restore with keep, and db.scratch).
 // Names begin with agentproto.RehearsalPrefix.

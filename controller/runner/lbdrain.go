@@ -178,11 +178,14 @@ func (e *engine) lbReadyUp(ctx context.Context, ph PhaseName, key StepKey, h str
 		}
 		t0 := e.clk.Now()
 		for {
-			st, err := lbStatus(ctx, lb, srv)
+			s, err := lbServerState(ctx, lb, srv)
 			if err != nil {
 				return nil, fmt.Errorf("set %s ready in the load balancer: %w", h, err)
 			}
-			if strings.HasPrefix(st, "UP") || st == "no check" {
+			// HAProxy shows an up server of weight 0 (a dual-cluster's Y
+			// before the shift) as DRAIN.
+			st := s.Status
+			if strings.HasPrefix(st, "UP") || st == "no check" || st == "DRAIN" && !s.Drain && s.Weight == 0 {
 				return map[string]any{"server": srv, "status": st, "waited_seconds": e.clk.Now().Sub(t0).Seconds()}, nil
 			}
 			if e.clk.Now().Sub(t0) >= e.spec.Timeouts.Health {

@@ -76,7 +76,19 @@ func (l *fakeLB) Servers(ctx context.Context) ([]fleet.LBServer, error) {
 }
 
 func (l *fakeLB) SetState(ctx context.Context, server, state string) error {
-	if err := l.c.record("lb " + state + " " + server); err != nil {
+	return l.set("lb "+state+" "+server, server, func(s *fleet.LBServer) {
+		// A server leaving drain is checked again: DOWN until it rises.
+		if s.Drain && state == fleet.LBReady && l.rising[server] > 0 {
+			s.Status = "DOWN"
+		}
+		s.Drain = state == fleet.LBDrain
+	})
+}
+
+// set records call and applies fn to server, HAProxy's answer when it
+// has no such server.
+func (l *fakeLB) set(call, server string, fn func(*fleet.LBServer)) error {
+	if err := l.c.record(call); err != nil {
 		return err
 	}
 	l.mu.Lock()
@@ -85,10 +97,7 @@ func (l *fakeLB) SetState(ctx context.Context, server, state string) error {
 	if !ok {
 		return errors.New("No such server.")
 	}
-	if s.Drain && state == fleet.LBReady && l.rising[server] > 0 {
-		s.Status = "DOWN"
-	}
-	s.Drain = state == fleet.LBDrain
+	fn(s)
 	return nil
 }
 

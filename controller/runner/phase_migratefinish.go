@@ -34,6 +34,11 @@ func (migrateFinishPhase) run(ctx context.Context, e *engine) error {
 // first finish of a run is its point of no return.
 func (e *engine) migrateFinishStep(ctx context.Context, ph PhaseName, key StepKey, hop string) error {
 	h := e.spec.MigrationHost
+	if e.spec.DualCluster {
+		// Y's own database is finished: X's is untouched, nothing is
+		// beyond return.
+		return e.finishStep(ctx, ph, key, hop)
+	}
 	if !stepDone(e.prior, key) && !(e.j != nil && stepDone(e.j.State(), pointOfNoReturnStep)) {
 		e.emit(progress.Event{Type: progress.Message, Phase: string(ph), Message: "POINT OF NO RETURN: kong migrations finish; from here, rolling back means restoring the database backup"})
 		if err := e.journalStep(ph, pointOfNoReturnStep, h, "done", map[string]bool{"point_of_no_return": true}, nil); err != nil {
@@ -41,6 +46,14 @@ func (e *engine) migrateFinishStep(ctx context.Context, ph PhaseName, key StepKe
 		}
 	}
 	e.pnr = true
+	return e.finishStep(ctx, ph, key, hop)
+}
+
+// finishStep runs `kong migrations finish` on the migration host as
+// journaled step key, unless `list` says nothing is pending; `list` must
+// exit 0 afterwards.
+func (e *engine) finishStep(ctx context.Context, ph PhaseName, key StepKey, hop string) error {
+	h := e.spec.MigrationHost
 	return e.step(ctx, ph, key, h, func(ctx context.Context) (any, error) {
 		n, err := e.node(ctx, h)
 		if err != nil {

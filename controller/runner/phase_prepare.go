@@ -25,6 +25,10 @@ func (preparePhase) run(ctx context.Context, e *engine) error {
 	if err != nil {
 		return fmt.Errorf("read kong.conf on %s: %w", e.spec.Nodes[0], err)
 	}
+	if e.spec.DualCluster {
+		// Y runs on its own database, restored from X's backup.
+		conf = confWithDatabase(conf, e.spec.TargetDB)
+	}
 	return e.forEach(ctx, e.spec.Spares, 8, func(ctx context.Context, h string) error {
 		return e.step(ctx, PhasePrepare, prepareSteps.of(h), h, func(ctx context.Context) (any, error) {
 			// Installed and checked before the stop: the window is then

@@ -46,7 +46,11 @@ func (e *engine) startY(ctx context.Context, h string) error {
 		return err
 	}
 	// The node serves Y: ready in the inventory's load balancer, then
-	// the per-node after_start hooks (enabling it in another).
+	// the per-node after_start hooks (enabling it in another). A
+	// dual-cluster's Y takes traffic in the shift only.
+	if e.spec.DualCluster {
+		return nil
+	}
 	if err := e.lbReady(ctx, PhaseStart, lbReadySteps.of(h), h); err != nil {
 		return err
 	}

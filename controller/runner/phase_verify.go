@@ -24,7 +24,11 @@ func (verifyPhase) name() PhaseName { return PhaseVerify }
 
 func (verifyPhase) total(e *engine) int { return len(e.spec.targets()) }
 
-func (verifyPhase) run(ctx context.Context, e *engine) error {
+func (verifyPhase) run(ctx context.Context, e *engine) error { return e.verifyOn(ctx, PhaseVerify) }
+
+// verifyOn checks the targets as verifyPhase does, the results and gates
+// reported under phase ph (the verify, or a dual-cluster's shift step).
+func (e *engine) verifyOn(ctx context.Context, ph PhaseName) error {
 	targets := e.spec.targets()
 	type sample struct {
 		m     fleet.Metrics
@@ -65,7 +69,7 @@ func (verifyPhase) run(ctx context.Context, e *engine) error {
 	}
 	err := e.forEach(ctx, targets, nodeLimit, func(ctx context.Context, h string) error {
 		if err := check(ctx, h); err != nil {
-			e.hostResult(PhaseVerify, h, ResultFailed, 0, "", err)
+			e.hostResult(ph, h, ResultFailed, 0, "", err)
 			return err
 		}
 		n, _ := e.node(ctx, h)
@@ -74,7 +78,7 @@ func (verifyPhase) run(ctx context.Context, e *engine) error {
 			start[h] = &sample{m: m, at: e.clk.Now()}
 			smu.Unlock()
 		}
-		e.hostResult(PhaseVerify, h, ResultOK, 0, "healthy on "+e.spec.To+", smoke ok", nil)
+		e.hostResult(ph, h, ResultOK, 0, "healthy on "+e.spec.To+", smoke ok", nil)
 		return nil
 	})
 	if err != nil {
@@ -118,7 +122,7 @@ func (verifyPhase) run(ctx context.Context, e *engine) error {
 	e.verify.gates = gates
 	e.mu.Unlock()
 	for _, g := range gates {
-		e.emit(progress.Event{Type: progress.Message, Phase: string(PhaseVerify), Host: g.Host, Status: map[bool]string{true: "ok", false: "failed"}[g.Passed], Message: g.String()})
+		e.emit(progress.Event{Type: progress.Message, Phase: string(ph), Host: g.Host, Status: map[bool]string{true: "ok", false: "failed"}[g.Passed], Message: g.String()})
 	}
 	return errors.Join(readErr, gateErrors(gates))
 }

@@ -19,6 +19,9 @@ func (e *engine) phaseList(decommission, dataPlanes bool) []phase {
 	if e.spec.Rehearsal != "" && !e.spec.NoRehearsal {
 		ps = append(ps, rehearsalPhase{})
 	}
+	if e.spec.DualCluster {
+		return append(ps, e.dualClusterPhases()...)
+	}
 	if e.spec.NewHosts {
 		ps = append(ps, preparePhase{})
 	}

@@ -123,7 +123,10 @@ func plan(ctx context.Context, spec *Spec, cfg runConfig) (*UpgradePlan, error) 
 	}
 
 	p := &UpgradePlan{From: e.pf.From, To: spec.To, Edition: string(spec.Edition), Mode: "in-place", MigrationHost: spec.MigrationHost, Findings: e.findings}
-	if spec.NewHosts {
+	switch {
+	case spec.DualCluster:
+		p.Mode = "dual-cluster"
+	case spec.NewHosts:
 		p.Mode = "new-hosts"
 	}
 	p.Ready = len(e.errorFindings()) == 0
@@ -146,6 +149,8 @@ func plan(ctx context.Context, spec *Spec, cfg runConfig) (*UpgradePlan, error) 
 			ph.Actions = []string{"checked for compatibility with " + spec.To + " control planes", "once the control planes serve " + spec.To + ", in its batch: stop, install " + spec.To + ", start, wait until a control plane reports it connected on " + spec.To}
 		case slices.Contains(spec.DataPlanes, h):
 			ph.Actions = []string{"checked for compatibility with " + spec.To + " control planes; not changed"}
+		case spec.DualCluster && slices.Contains(spec.Nodes, h):
+			ph.Actions = []string{"keeps serving " + dash(e.pf.From) + " on database " + spec.DB.Name + " (never written)", "drained in the load balancer once " + spec.To + " has all the traffic"}
 		case spec.NewHosts && slices.Contains(spec.Spares, h):
 			ph.Actions = []string{"stage and install " + spec.To + " before the stop", "carry kong.conf", "start " + spec.To}
 		case spec.NewHosts && spec.Decommission:
@@ -238,6 +243,9 @@ func planPhases(e *engine) ([]PlanPhase, PlanWindow) {
 		PhaseDataPlanes:    {fmt.Sprintf("rolls the data planes to %s, %d at a time (drain, stop, install, start, connected on %s at a control plane within %s, ready); Kong's CP/DP version rule checked before each batch; a failed batch pauses the run", spec.To, spec.DPBatch, spec.To, spec.Timeouts.DataPlane), "reinstall each rolled data plane's own version and start it", "y"},
 		PhaseCleanup:       {"releases the lock; X packages stay staged", "", "y"},
 	}
+	if spec.DualCluster {
+		e.dualClusterPlan(desc)
+	}
 	var out []PlanPhase
 	// The fleet is down from the last stop until the migration node's
 	// chain ends; the estimate follows that chain.
@@ -250,7 +258,7 @@ func planPhases(e *engine) ([]PlanPhase, PlanWindow) {
 			continue
 		}
 		d := desc[p.name()]
-		pp := PlanPhase{Name: string(p.name()), Does: d[0], Undo: d[1], Reversible: d[2] == "y", PointOfNoReturn: p.name() == PhaseMigrateFinish}
+		pp := PlanPhase{Name: string(p.name()), Does: d[0], Undo: d[1], Reversible: d[2] == "y", PointOfNoReturn: p.name() == PhaseMigrateFinish && !spec.DualCluster}
 		if p.name() == PhaseStop {
 			down = true
 		}

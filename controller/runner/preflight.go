@@ -82,6 +82,7 @@ func (preflightPhase) run(ctx context.Context, e *engine) error {
 	e.checkSpares(&pf)
 	e.checkRehearsalHost(ctx, &pf) // preflight_rehearsal.go
 	e.checkDatabase(ctx, &pf)
+	e.checkTargetDB(ctx, &pf) // dualcluster.go
 	e.checkMigrationTimeouts(ctx, &pf)
 	e.checkPostgres(ctx, &pf)
 	e.checkDatabaseTLS()

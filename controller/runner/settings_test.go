@@ -59,6 +59,9 @@ func TestEveryInventoryAttributeReachesTheCode(t *testing.T) {
 	a := settingstest.Load(t, settingstest.HCL)
 	b := settingstest.Load(t, settingstest.AltHCL(t))
 	s, sb := specOf(t, a), specOf(t, b)
+	sd := specOf(t, settingstest.Load(t, strings.NewReplacer(
+		`  order           = ["grp9"]`, "  order = [\"grp9\"]\n  strategy = \"dual-cluster\"\n  target_database = \"kong9_y\"\n  shift = [\"9%\", \"100%\"]",
+		`host "db9" {`, "host \"spare9\" {\n  address = \"10.9.2.1\"\n  roles   = [\"spare\"]\n}\n\nhost \"db9\" {").Replace(settingstest.HCL)))
 	var hook HookSpec
 	if hs := s.Hooks[HookBeforeStop]; len(hs) == 1 {
 		hook = hs[0]
@@ -138,6 +141,9 @@ func TestEveryInventoryAttributeReachesTheCode(t *testing.T) {
 		"upgrade.batch":                   s.DPBatch == 9,
 		"upgrade.data_plane_timeout":      s.Timeouts.DataPlane == 99*time.Second,
 		"upgrade.decommission":            !s.Decommission && sb.Decommission,
+		"upgrade.strategy":                !s.DualCluster && sd.DualCluster && sd.LB.Servers["spare9"] == "spare9",
+		"upgrade.target_database":         sd.TargetDB == "kong9_y",
+		"upgrade.shift":                   slices.Equal(sd.Shift, []int{9, 100}),
 		"upgrade.start_between_hops":      !s.StartBetweenHops && sb.StartBetweenHops,
 		"upgrade.package.source":          s.Package.Source == inventory.SourceFile && sb.Package.Source == inventory.SourceRepository,
 		"upgrade.package.dir":             strings.HasSuffix(s.Package.Dir, "pkgs9"),

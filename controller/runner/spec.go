@@ -94,6 +94,15 @@ type Spec struct {
 	// files the need is measured from their sizes.
 	MinDiskFree int64
 
+	// DualCluster (upgrade.strategy = "dual-cluster") runs Y on the
+	// spares beside X, on its own database TargetDB restored from X's
+	// verified backup on the same server, and shifts the traffic from X
+	// to Y in the load balancer in Shift steps (percentages on Y, the
+	// last 100): dualcluster.go. X and its database are never written.
+	DualCluster bool
+	TargetDB    string
+	Shift       []int
+
 	// LB is the load balancer in front of the nodes (nil: none): each
 	// node is drained there before it stops and set ready once it serves
 	// (lbdrain.go).
@@ -308,6 +317,9 @@ func (s *Spec) validate() error {
 	}
 	if s.ToolsHost == "" {
 		return fmt.Errorf("no database tools host: set database.tools_host")
+	}
+	if err := s.validateDualCluster(); err != nil {
+		return err
 	}
 	if s.StopMode != StopParallel && s.StopMode != StopSequential {
 		return fmt.Errorf("stop %q: want %s or %s", s.StopMode, StopParallel, StopSequential)

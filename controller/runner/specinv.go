@@ -133,6 +133,16 @@ func SpecFromInventory(inv *inventory.Inventory, limit string, wholeFleet bool) 
 		s.Hooks[p] = append(s.Hooks[p], spec)
 	}
 	s.LB = lbSpecOf(inv, in)
+	if u.Strategy == inventory.StrategyDualCluster {
+		s.DualCluster, s.TargetDB, s.Shift = true, u.TargetDatabase, slices.Clone(u.Shift)
+		if s.LB != nil {
+			// Y's servers: in the backend beside X's, without traffic
+			// until the shift.
+			for _, h := range s.Spares {
+				s.LB.Servers[h] = inv.Host(h).LBServerOf()
+			}
+		}
+	}
 	if v := inv.Verify; v != nil {
 		s.Verify.Soak = v.Soak
 		s.Verify.Interval = v.Health.Interval

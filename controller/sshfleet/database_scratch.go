@@ -37,3 +37,25 @@ func (d *agentDB) CanCreateDB(ctx context.Context) (bool, string, error) {
 	}
 	return r.CanCreate, r.CreateReason, nil
 }
+
+var _ fleet.TargetDB = (*agentDB)(nil)
+
+// TargetState reads whether the database name exists on the server and
+// holds Kong's tables.
+func (d *agentDB) TargetState(ctx context.Context, name string) (bool, bool, error) {
+	r, err := d.h.client().Scratch(ctx, agentproto.ScratchParams{DB: d.conn, Probe: name})
+	if err != nil {
+		return false, false, fmt.Errorf("look for database %s from %s: %w", name, d.h.name, err)
+	}
+	return r.ProbeExists, r.ProbeKong, nil
+}
+
+// RestoreTarget restores the backup into the new database name and keeps
+// it: the dual-cluster's Y runs on it.
+func (d *agentDB) RestoreTarget(ctx context.Context, b fleet.BackupInfo, name string) error {
+	_, err := d.h.client().VerifyRestore(ctx, agentproto.VerifyRestoreParams{DB: d.conn, Path: b.Path, SHA256: b.SHA256, Scratch: name, Keep: true, Target: true})
+	if err != nil {
+		return fmt.Errorf("restore %s into target database %s from %s: %w", b.Path, name, d.h.name, err)
+	}
+	return nil
+}

@@ -64,13 +64,24 @@ func (l *haproxyLB) SetState(ctx context.Context, server, state string) error {
 	if !slices.Contains([]string{fleet.LBReady, fleet.LBDrain}, state) || strings.ContainsAny(server, " /;\n") {
 		return fmt.Errorf("host %s: haproxy set server %s/%s state %s: invalid", l.h.name, l.backend, server, state)
 	}
-	cmd := fmt.Sprintf("set server %s/%s state %s", l.backend, server, state)
+	return l.set(ctx, fmt.Sprintf("set server %s/%s state %s", l.backend, server, state))
+}
+
+func (l *haproxyLB) SetWeight(ctx context.Context, server string, weight int) error {
+	if weight < 0 || weight > 256 || strings.ContainsAny(server, " /;\n") {
+		return fmt.Errorf("host %s: haproxy set server %s/%s weight %d: invalid", l.h.name, l.backend, server, weight)
+	}
+	return l.set(ctx, fmt.Sprintf("set server %s/%s weight %d", l.backend, server, weight))
+}
+
+// set sends a runtime API command whose success is an empty reply;
+// anything else is HAProxy saying why not ("No such server.",
+// "Permission denied").
+func (l *haproxyLB) set(ctx context.Context, cmd string) error {
 	out, err := l.command(ctx, cmd)
 	if err != nil {
 		return err
 	}
-	// Success is an empty reply; anything else is HAProxy saying why not
-	// ("No such server.", "Permission denied").
 	if msg := strings.TrimSpace(out); msg != "" {
 		return fmt.Errorf("host %s: haproxy %q: %s", l.h.name, cmd, msg)
 	}
@@ -85,12 +96,13 @@ func parseServers(out, backend string) ([]fleet.LBServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	drain, err := parseServersState(state)
+	states, err := parseServersState(state)
 	if err != nil {
 		return nil, fmt.Errorf("backend %q: show servers state: %w", backend, err)
 	}
 	for i := range srv {
-		srv[i].Drain = drain[srv[i].Name]
+		st := states[srv[i].Name]
+		srv[i].Drain, srv[i].Weight = st.drain, st.weight
 	}
 	return srv, nil
 }
@@ -145,29 +157,40 @@ func parseShowStat(out, backend string) ([]fleet.LBServer, error) {
 // `set server ... state drain`.
 const srvAdminForcedDrain = 0x08
 
+// serverState is a server's line of `show servers state`.
+type serverState struct {
+	drain  bool // srv_admin_state has the forced drain bit
+	weight int  // srv_uweight
+}
+
 // parseServersState reads `show servers state BE` (format 1: a version
-// line, a "#" header, then one line per server) into drain per server.
-func parseServersState(out string) (map[string]bool, error) {
+// line, a "#" header, then one line per server) into each server's drain
+// and weight.
+func parseServersState(out string) (map[string]serverState, error) {
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) < 2 || strings.TrimSpace(lines[0]) != "1" || !strings.HasPrefix(lines[1], "# ") {
 		return nil, fmt.Errorf("unexpected reply %.80q", strings.TrimSpace(out))
 	}
 	header := strings.Fields(strings.TrimPrefix(lines[1], "# "))
-	name, admin := slices.Index(header, "srv_name"), slices.Index(header, "srv_admin_state")
-	if name < 0 || admin < 0 {
-		return nil, fmt.Errorf("no srv_name or srv_admin_state in %.80q", lines[1])
+	name, admin, uw := slices.Index(header, "srv_name"), slices.Index(header, "srv_admin_state"), slices.Index(header, "srv_uweight")
+	if name < 0 || admin < 0 || uw < 0 {
+		return nil, fmt.Errorf("no srv_name, srv_admin_state or srv_uweight in %.80q", lines[1])
 	}
-	drain := map[string]bool{}
+	states := map[string]serverState{}
 	for _, l := range lines[2:] {
 		f := strings.Fields(l)
-		if len(f) <= max(name, admin) {
+		if len(f) <= max(name, admin, uw) {
 			continue
 		}
 		a, err := strconv.Atoi(f[admin])
 		if err != nil {
 			return nil, fmt.Errorf("server %s: srv_admin_state %q: %w", f[name], f[admin], err)
 		}
-		drain[f[name]] = a&srvAdminForcedDrain != 0
+		w, err := strconv.Atoi(f[uw])
+		if err != nil {
+			return nil, fmt.Errorf("server %s: srv_uweight %q: %w", f[name], f[uw], err)
+		}
+		states[f[name]] = serverState{drain: a&srvAdminForcedDrain != 0, weight: w}
 	}
-	return drain, nil
+	return states, nil
 }

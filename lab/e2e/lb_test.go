@@ -32,18 +32,7 @@ func TestInPlaceDrainThroughLB(t *testing.T) {
 	e.requireServing(nodes, []route{{"/lab", ""}})
 
 	// A slow upstream on the lab's bridge, behind route /slow.
-	ln, err := net.Listen("tcp", e.lab.Network().BridgeAddr+":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	slow := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		time.Sleep(300 * time.Millisecond)
-		w.Write([]byte("slow\n"))
-	})}
-	go slow.Serve(ln)
-	t.Cleanup(func() { slow.Close() })
-	e.adminPost(nodes[0], "/services", fmt.Sprintf(`{"name":"slow","url":"http://%s/"}`, ln.Addr()))
-	e.adminPost(nodes[0], "/services/slow/routes", `{"name":"slow","paths":["/slow"]}`)
+	e.slowRoute(nodes[0], func(*http.Request) time.Duration { return 300 * time.Millisecond })
 	lbURL := e.lab.LBURL()
 	waitRouted(t, lbURL+"/slow", len(nodes))
 
@@ -159,6 +148,25 @@ func (e *env) requireLBUp(hosts []string) {
 			e.t.Errorf("server %s ends %q, want UP (ready and healthy): %v", h, status[h], status)
 		}
 	}
+}
+
+// slowRoute serves route /slow (service "slow", created through host's
+// Admin API) from an upstream on the lab's bridge that answers each
+// request after delay(request), until the test ends.
+func (e *env) slowRoute(host string, delay func(*http.Request) time.Duration) {
+	e.t.Helper()
+	ln, err := net.Listen("tcp", e.lab.Network().BridgeAddr+":0")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(delay(r))
+		w.Write([]byte("slow\n"))
+	})}
+	go srv.Serve(ln)
+	e.t.Cleanup(func() { srv.Close() })
+	e.adminPost(host, "/services", fmt.Sprintf(`{"name":"slow","url":"http://%s/"}`, ln.Addr()))
+	e.adminPost(host, "/services/slow/routes", `{"name":"slow","paths":["/slow"]}`)
 }
 
 // waitRouted waits until url answers 200 through the load balancer n

@@ -57,7 +57,28 @@ backend %s
 	for _, h := range lbServersOf(st) {
 		fmt.Fprintf(&b, "\tserver %s %s:8000\n", h.Name, h.Address)
 	}
+	// The spare hosts of a traditional lab are servers too, in
+	// maintenance without weight: a dual-cluster upgrade gives them
+	// the traffic once Y runs there.
+	for _, h := range lbSparesOf(st) {
+		fmt.Fprintf(&b, "\tserver %s %s:8000 weight 0 disabled\n", h.Name, h.Address)
+	}
 	return b.String()
+}
+
+// lbSparesOf are the spare hosts behind the load balancer (traditional
+// labs only), disabled until an upgrade enables them.
+func lbSparesOf(st *State) []*Host {
+	if st.Options.Hybrid {
+		return nil
+	}
+	var hs []*Host
+	for _, h := range st.Hosts {
+		if h.Kind == KindSpare {
+			hs = append(hs, h)
+		}
+	}
+	return hs
 }
 
 // lbServersOf are the hosts behind the load balancer: the data planes in
@@ -103,9 +124,9 @@ func (l *Lab) startLB(ctx context.Context) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		st, err := l.LBStatus(ctx)
-		up := err == nil && len(st) == len(l.lbServers())
-		for _, s := range st {
-			up = up && s == "UP"
+		up := err == nil && len(st) == len(l.lbServers())+len(lbSparesOf(l.st))
+		for _, h := range l.lbServers() {
+			up = up && st[h.Name] == "UP"
 		}
 		if up {
 			return nil

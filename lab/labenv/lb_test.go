@@ -35,6 +35,12 @@ func TestLBConfig(t *testing.T) {
 		t.Errorf("haproxy.cfg: want 3 servers:\n%s", cfg)
 	}
 
+	sp := testOptions(t, Options{ID: 6, Nodes: 3, Spares: 2, LB: true})
+	cfg = renderHAProxyConfig(&State{Options: sp, Hosts: plan(sp)})
+	if !strings.Contains(cfg, "\tserver spare-1 198.18.195.1:8000 weight 0 disabled\n\tserver spare-2 198.18.195.2:8000 weight 0 disabled\n") || strings.Count(cfg, "\tserver ") != 5 {
+		t.Errorf("spares: in maintenance without weight behind the load balancer:\n%s", cfg)
+	}
+
 	h := testOptions(t, Options{ID: 6, Nodes: 2, Hybrid: true, DPs: 2, LB: true})
 	cfg = renderHAProxyConfig(&State{Options: h, Hosts: plan(h)})
 	if !strings.Contains(cfg, "\tserver dp-1 198.18.194.1:8000\n\tserver dp-2 198.18.194.2:8000\n") || strings.Contains(cfg, "server kong-") {
