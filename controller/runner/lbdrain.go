@@ -49,8 +49,12 @@ const (
 	lbUndoDrainSteps hostSteps = "rollback/lb-drain/"
 )
 
-// lbPoll is how often a draining node's sessions are read.
-const lbPoll = 250 * time.Millisecond
+// lbPoll is how often a draining node's sessions (and a readied node's
+// state) are read: one command on the load balancer host's agent session,
+// a few milliseconds, while each poll's wait adds to the time the node is
+// out of the load balancing, which behind the last serving nodes is what
+// users wait.
+const lbPoll = 50 * time.Millisecond
 
 // lbServer is h's server in the load balancer; false when no load
 // balancer fronts h.
