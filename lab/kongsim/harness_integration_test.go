@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/kongctl/kongctl/lab/freeport"
 	"github.com/kongctl/kongctl/lab/kongsim"
 	"github.com/kongctl/kongctl/lab/pgtest"
 )
@@ -79,12 +79,11 @@ func sim(t testing.TB, version string) string {
 
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freeport.Port("127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 // freshDB creates an empty database owned by the kong role.

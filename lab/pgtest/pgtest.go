@@ -32,6 +32,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/kongctl/kongctl/lab/freeport"
 )
 
 // Options tune StartCluster. The zero value is usable.
@@ -474,13 +476,11 @@ func checkSearchable(dir string, cred *syscall.Credential) error {
 	}
 }
 
+// freePort is a port below the kernel's ephemeral range (see
+// lab/freeport): one from ":0" can be taken by any client's connection
+// before the cluster binds it.
 func freePort(host string) (int, error) {
-	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		return 0, fmt.Errorf("pgtest: find a free port on %s: %w", host, err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return freeport.Port(host)
 }
 
 func childEnv(home string) []string {
