@@ -135,6 +135,7 @@ func endStoppedClients(ctx context.Context, conn *pgx.Conn, from []string) (ende
 	rows, err := conn.Query(ctx, `SELECT pid, coalesce(nullif(application_name, ''), usename::text, 'pid ' || pid) || '@' || host(client_addr)
 		FROM pg_stat_activity
 		WHERE datname = current_database() AND pid <> pg_backend_pid() AND host(client_addr) = ANY($1)
+		AND (backend_type = 'client backend' OR backend_type IS NULL)
 		ORDER BY 2`, ips)
 	if err != nil {
 		return nil, fmt.Sprintf("the stopped nodes' connections could not be listed: %v", err)
