@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kongctl/kongctl/lab/freeport"
 	"github.com/kongctl/kongctl/lab/kongsim"
 	"github.com/kongctl/kongctl/lab/pgtest"
 	"github.com/kongctl/kongctl/lab/pkgbuild"
@@ -152,13 +152,13 @@ func TestDpkgInstallIntoScratchRoot(t *testing.T) {
 	}
 }
 
+// freePort is a port below the kernel's ephemeral range (lab/freeport).
 func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freeport.Port("127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 // The bar: each binary taken from its package, against an empty
