@@ -90,15 +90,21 @@ func (a *Agent) writeSignature(ctx context.Context, run *opRun, p *agentproto.Wr
 	return sig, nil
 }
 
+// clientName names a backend as application@address, and clientBackend
+// keeps the client backends (a backend of another role shows no
+// backend_type to a role without pg_read_all_stats: it is counted, it may
+// be a client): what otherClients waits for and endStoppedClients ends.
+const (
+	clientName    = `coalesce(nullif(application_name, ''), usename::text, 'pid ' || pid) || '@' || coalesce(host(client_addr), 'local')`
+	clientBackend = `(backend_type = 'client backend' OR backend_type IS NULL)`
+)
+
 // otherClients lists the client backends connected to the current
-// database besides this one, as application@address. A backend of another
-// role shows no backend_type to a role without pg_read_all_stats: it is
-// counted (it may be a client).
+// database besides this one, as application@address.
 func otherClients(ctx context.Context, conn *pgx.Conn) ([]string, error) {
-	rows, err := conn.Query(ctx, `SELECT coalesce(nullif(application_name, ''), usename::text, 'pid ' || pid) || '@' || coalesce(host(client_addr), 'local')
+	rows, err := conn.Query(ctx, `SELECT `+clientName+`
 		FROM pg_stat_activity
-		WHERE datname = current_database() AND pid <> pg_backend_pid()
-		AND (backend_type = 'client backend' OR backend_type IS NULL)
+		WHERE datname = current_database() AND pid <> pg_backend_pid() AND `+clientBackend+`
 		ORDER BY 1`)
 	if err != nil {
 		return nil, fmt.Errorf("write signature: list connected clients: %w", err)
@@ -132,10 +138,9 @@ func endStoppedClients(ctx context.Context, conn *pgx.Conn, from []string) (ende
 	if len(ips) == 0 {
 		return nil, ""
 	}
-	rows, err := conn.Query(ctx, `SELECT pid, coalesce(nullif(application_name, ''), usename::text, 'pid ' || pid) || '@' || host(client_addr)
+	rows, err := conn.Query(ctx, `SELECT pid, `+clientName+`
 		FROM pg_stat_activity
-		WHERE datname = current_database() AND pid <> pg_backend_pid() AND host(client_addr) = ANY($1)
-		AND (backend_type = 'client backend' OR backend_type IS NULL)
+		WHERE datname = current_database() AND pid <> pg_backend_pid() AND `+clientBackend+` AND host(client_addr) = ANY($1)
 		ORDER BY 2`, ips)
 	if err != nil {
 		return nil, fmt.Sprintf("the stopped nodes' connections could not be listed: %v", err)
