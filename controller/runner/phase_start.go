@@ -91,14 +91,7 @@ func (startPhase) undo(ctx context.Context, e *engine) error {
 			}
 		}
 		return e.undoStep(ctx, PhaseStart, stopYSteps.of(h), h, func(ctx context.Context) error {
-			n, err := e.node(ctx, h)
-			if err != nil {
-				return err
-			}
-			if err := n.Stop(ctx, e.spec.Timeouts.Stop); err != nil {
-				return fmt.Errorf("stop kong %s on %s: %w", e.spec.To, h, err)
-			}
-			return nil
+			return e.stopKong(ctx, h, e.spec.To)
 		})
 	})
 }
