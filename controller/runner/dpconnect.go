@@ -44,6 +44,9 @@ func (e *engine) waitConnected(ctx context.Context, h, want string, started time
 		if err == nil {
 			d, why := e.connectedRow(h, want, started, rows)
 			if why == "" {
+				why = e.dpServing(ctx, h)
+			}
+			if why == "" {
 				d.ControlPlane, d.Waited = cp, e.clk.Now().Sub(t0).Seconds()
 				return d, nil
 			}
@@ -58,6 +61,25 @@ func (e *engine) waitConnected(ctx context.Context, h, want string, started time
 			return dpConnected{}, err
 		}
 	}
+}
+
+// dpServing says why data plane h does not serve ("" when it does): a
+// control plane's row outlives the data plane (a Kong killed right
+// after its first sync still has a fresh row), so h's own Status API is
+// asked too (kong-reference 9.8: /status/ready = 200 on the data plane).
+func (e *engine) dpServing(ctx context.Context, h string) string {
+	n, err := e.node(ctx, h)
+	if err != nil {
+		return e.red.err(err)
+	}
+	hl, err := n.Health(ctx)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("data plane %s: %s", h, e.red.err(err))
+	case !hl.Healthy():
+		return fmt.Sprintf("data plane %s is listed but does not serve (running=%v, ready=%v)", h, hl.Running, hl.Ready)
+	}
+	return ""
 }
 
 // listDataPlanes reads /clustering/data-planes from the first control

@@ -164,10 +164,22 @@ func (e *engine) rollDataPlane(ctx context.Context, h string) error {
 	}); err != nil {
 		return err
 	}
-	if started.IsZero() { // started before a resume: its journaled time
+	resumed := started.IsZero()
+	if resumed { // started before a resume: its journaled time
 		started = e.journaledStart(dpStartSteps.of(h))
 	}
 	if err := e.step(ctx, PhaseDataPlanes, dpConnectedSteps.of(h), h, func(ctx context.Context) (any, error) {
+		if resumed {
+			// Its Kong may have died since (killed, its host rebooted):
+			// the roll stopped waiting for it; start it again.
+			t, err := e.restartIfDown(ctx, h)
+			if err != nil {
+				return nil, err
+			}
+			if !t.IsZero() {
+				started = t
+			}
+		}
 		return e.waitConnected(ctx, h, e.spec.To, started)
 	}); err != nil {
 		return err
@@ -211,6 +223,26 @@ func (e *engine) startDataPlane(ctx context.Context, h, want string) error {
 		return fmt.Errorf("data plane %s on %s: %w", h, want, err)
 	}
 	return nil
+}
+
+// restartIfDown starts Y again on data plane h when it no longer runs
+// (resumed after its start) and returns when (zero: it runs, nothing
+// done).
+func (e *engine) restartIfDown(ctx context.Context, h string) (time.Time, error) {
+	n, err := e.node(ctx, h)
+	if err != nil {
+		return time.Time{}, err
+	}
+	hl, err := n.Health(ctx)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read the health of data plane %s before waiting for it again: %w", h, err)
+	}
+	if hl.Running {
+		return time.Time{}, nil
+	}
+	e.note("data planes: %s no longer runs Kong since its start before the resume: starting %s again", h, e.spec.To)
+	t := e.clk.Now()
+	return t, e.startDataPlane(ctx, h, e.spec.To)
 }
 
 // journaledStart is the start time a start step journaled (zero: none).
