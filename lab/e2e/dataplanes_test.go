@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -126,11 +127,15 @@ func (e *env) requireRolledInOrder(dps []string) {
 
 // rollingInventory writes the lab's inventory with the data planes rolled
 // one at a time.
-func (e *env) rollingInventory() string {
+func (e *env) rollingInventory() string { return e.rollingInventoryBatch(1) }
+
+// rollingInventoryBatch writes the lab's inventory with the data planes
+// rolled batch at a time.
+func (e *env) rollingInventoryBatch(batch int) string {
 	e.t.Helper()
 	return e.writeInventory(func(s string) string {
 		out := strings.Replace(s, "  on_failure      = \"rollback\"\n",
-			"  on_failure      = \"rollback\"\n  data_planes     = \"rolling\"\n  batch           = 1\n  data_plane_timeout = \"60s\"\n", 1)
+			fmt.Sprintf("  on_failure      = \"rollback\"\n  data_planes     = \"rolling\"\n  batch           = %d\n  data_plane_timeout = \"60s\"\n", batch), 1)
 		if out == s {
 			e.t.Fatalf("no on_failure line to extend in the inventory:\n%s", s)
 		}
