@@ -313,10 +313,6 @@ func (shiftPhase) undo(ctx context.Context, e *engine) error {
 	if e.j != nil {
 		stepData(e.j.State(), shiftEnableY, &weights)
 	}
-	lb, err := e.loadBalancer(ctx)
-	if err != nil {
-		return err
-	}
 	// X first: ready at its own weight, then Y drained; traffic always
 	// has somewhere to go.
 	for _, h := range e.spec.Nodes {
@@ -325,7 +321,7 @@ func (shiftPhase) undo(ctx context.Context, e *engine) error {
 		if !ok || w == 0 {
 			w = 1
 		}
-		err := e.undoStep(ctx, PhaseShift, shiftUndoSteps.of(h), h, func(ctx context.Context) error {
+		err := e.lbUndoStep(ctx, PhaseShift, shiftUndoSteps.of(h), h, func(ctx context.Context, lb fleet.LoadBalancer) error {
 			if err := e.setState(ctx, lb, h, fleet.LBReady); err != nil {
 				return err
 			}
@@ -337,7 +333,9 @@ func (shiftPhase) undo(ctx context.Context, e *engine) error {
 	}
 	// Y without weight; the start's undo then drains each Y server
 	// (its sessions end) and stops Y.
-	return e.setWeights(ctx, lb, e.spec.Spares, 0)
+	return e.retryLB(ctx, "rollback/shift: "+e.spec.To+" without weight", func(ctx context.Context, lb fleet.LoadBalancer) error {
+		return e.setWeights(ctx, lb, e.spec.Spares, 0)
+	})
 }
 
 // dualClusterPlan describes the dual-cluster's phases in the plan.
