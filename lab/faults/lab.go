@@ -15,5 +15,5 @@ func LabOptions() labenv.Options {
 	if v, err := strconv.Atoi(os.Getenv("KONGCTL_FAULTS_LAB_ID")); err == nil && v >= 0 {
 		id = v
 	}
-	return labenv.Options{ID: id, Nodes: 3}
+	return Topology("").Options(id)
 }

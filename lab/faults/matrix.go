@@ -88,10 +88,23 @@ type Trigger struct {
 	// on the cell's host (pg_dump on the tools host) before the delay;
 	// when the phase ends first, the fault is injected then.
 	Process string
+	// Step waits, after the event, until the run's journal holds that
+	// step done (dp/start/dp-2) before the delay; when the phase ends
+	// first, the fault is injected then.
+	Step string
+	// Message is, with Event "message", what the message event must
+	// contain (a note kongctl prints mid-phase).
+	Message string
 }
 
+// beforeRun: the fault is in place before kongctl starts.
+func (t Trigger) beforeRun() bool { return t.Phase == "" && t.Message == "" }
+
 func (t Trigger) String() string {
-	if t.Phase == "" {
+	if t.Message != "" {
+		return fmt.Sprintf("%s %q", t.Event, t.Message)
+	}
+	if t.beforeRun() {
 		return "before the run"
 	}
 	s := t.Event + " " + t.Phase
@@ -100,6 +113,9 @@ func (t Trigger) String() string {
 	}
 	if t.Process != "" {
 		s += ", once " + t.Process + " runs"
+	}
+	if t.Step != "" {
+		s += ", once " + t.Step + " is done"
 	}
 	if t.Delay > 0 {
 		s += fmt.Sprintf(" +%s", t.Delay)
@@ -138,6 +154,9 @@ type Cell struct {
 	WantFirst []int
 	// Hook is added to the cell's inventory (hook cells).
 	Hook *HookFault
+	// Topology is the lab the cell runs on ("" = the default lab; the
+	// topology cells, topology.go).
+	Topology Topology
 }
 
 // Name is "phase/fault".
@@ -154,7 +173,8 @@ const (
 	failForRollback   = "FAKE_KONG_MIGRATION_FAIL=" + upMigration
 )
 
-// Matrix returns every cell, phase-major.
+// Matrix returns every cell: the grid phase-major, then the topology
+// cells.
 func Matrix() []Cell {
 	var cells []Cell
 	for _, p := range Phases {
@@ -162,7 +182,7 @@ func Matrix() []Cell {
 			cells = append(cells, cell(p, f))
 		}
 	}
-	return cells
+	return append(cells, TopologyCells()...)
 }
 
 // Lookup returns the cell of a phase and a fault.

@@ -8,8 +8,8 @@ import (
 
 func TestMatrixIsComplete(t *testing.T) {
 	cells := Matrix()
-	if len(cells) != len(Phases)*len(Faults) {
-		t.Fatalf("%d cells, want %d", len(cells), len(Phases)*len(Faults))
+	if want := len(Phases)*len(Faults) + len(TopologyCells()); len(cells) != want {
+		t.Fatalf("%d cells, want %d", len(cells), want)
 	}
 	seen := map[string]bool{}
 	quick, na := 0, 0

@@ -137,6 +137,7 @@ func Print(w io.Writer, rs []Result) {
 		fmt.Fprintln(tw)
 	}
 	tw.Flush()
+	printTopology(w, rs)
 	s := Summarize(rs)
 	fmt.Fprintf(w, "\n%d passed, %d failed, %d n/a (of %d cells run or listed; '-' = not run)\n", s.Passed, s.Failed, s.NA, len(rs))
 	fmt.Fprintln(w, "(+cmd) = the run paused or was killed, and the command its report named (resume, rollback, unlock) then ended it so")
@@ -144,5 +145,25 @@ func Print(w io.Writer, rs []Result) {
 		if r.Passed != nil && !*r.Passed {
 			fmt.Fprintf(w, "FAIL %s/%s: %s [%s]\n", r.Phase, r.Fault, r.Reason, strings.Join(r.Steps, " → "))
 		}
+	}
+}
+
+// printTopology lists the topology cells' results (labs of their own,
+// outside the grid) with what their check verified.
+func printTopology(w io.Writer, rs []Result) {
+	first := true
+	for _, r := range rs {
+		if r.Topology == "" {
+			continue
+		}
+		if first {
+			fmt.Fprintln(w, "\non labs of their own:")
+			first = false
+		}
+		fmt.Fprintf(w, "  %s/%s (%s lab): %s", r.Phase, r.Fault, r.Topology, mark(r))
+		if r.Checked != "" {
+			fmt.Fprintf(w, "; checked: %s", r.Checked)
+		}
+		fmt.Fprintln(w)
 	}
 }

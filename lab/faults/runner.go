@@ -37,6 +37,8 @@ type Runner struct {
 	Log io.Writer
 	// CommandTimeout bounds one kongctl command (default 5m).
 	CommandTimeout time.Duration
+	// Topology is the lab's ("" = the default lab).
+	Topology Topology
 
 	baseline string // fingerprint of the lab on X
 }
@@ -60,6 +62,10 @@ type Result struct {
 	// MaxRSSMB is kongctl's peak resident memory over the cell's
 	// commands, in MiB (from wait4's rusage).
 	MaxRSSMB float64 `json:"max_rss_mb,omitempty"`
+	// Topology is the lab of a topology cell, Checked what its end-state
+	// check verified.
+	Topology Topology `json:"topology,omitempty"`
+	Checked  string   `json:"checked,omitempty"`
 }
 
 func (r *Runner) logf(format string, args ...any) {
@@ -103,7 +109,7 @@ type cmdResult struct {
 // Run runs one cell and returns its result. The lab is brought back to X
 // (healed, rolled back, rebuilt if need be) before the cell runs.
 func (r *Runner) Run(ctx context.Context, c Cell) Result {
-	res := Result{Phase: c.Phase, Fault: c.Fault, Host: c.Host, Trigger: c.Trigger.String()}
+	res := Result{Phase: c.Phase, Fault: c.Fault, Host: c.Host, Trigger: c.Trigger.String(), Topology: c.Topology}
 	if c.NA != "" {
 		res.Outcome, res.Reason, res.Trigger, res.Host = OutNA, c.NA, "", ""
 		return res
@@ -123,8 +129,13 @@ func (r *Runner) Run(ctx context.Context, c Cell) Result {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fail(err)
 	}
-	if err := r.Reset(ctx, ""); err != nil {
-		return fail(fmt.Errorf("reset the lab to X before the cell: %w", err))
+	if err := r.useLab(ctx, c.Topology); err != nil {
+		return fail(err)
+	}
+	if c.Topology == "" {
+		if err := r.Reset(ctx, ""); err != nil {
+			return fail(fmt.Errorf("reset the lab to X before the cell: %w", err))
+		}
 	}
 	before, err := Fingerprint(ctx, r.Lab)
 	if err != nil {
@@ -150,7 +161,12 @@ func (r *Runner) Run(ctx context.Context, c Cell) Result {
 		return fail(err)
 	}
 	res.Outcome = out.outcome
-	if err := r.check(ctx, out.outcome, before); err != nil {
+	if c.Topology != "" {
+		res.Checked, err = r.checkTopology(ctx, c, out.outcome, before, state)
+	} else {
+		err = r.check(ctx, out.outcome, before)
+	}
+	if err != nil {
 		return fail(fmt.Errorf("ended %s (%s) but: %w", out.outcome, strings.Join(out.steps, ", "), err))
 	}
 	if err := r.checkMore(ctx, c, state, out.maxRSS); err != nil {
@@ -159,7 +175,11 @@ func (r *Runner) Run(ctx context.Context, c Cell) Result {
 	res.Passed = ptr(true)
 	res.Seconds = time.Since(t0).Seconds()
 	r.logf("%s: ok: %s (%s) in %.0fs", c.Name(), out.outcome, strings.Join(out.steps, " → "), res.Seconds)
-	// Back to X for the next cell (an upgraded fleet is rolled back).
+	// Back to X for the next cell (an upgraded fleet is rolled back; a
+	// topology cell's lab is replaced by the next cell's).
+	if c.Topology != "" {
+		return res
+	}
 	if err := r.Reset(ctx, state); err != nil {
 		r.logf("%s: reset after the cell: %v", c.Name(), err)
 	}
@@ -310,8 +330,8 @@ func (r *Runner) kongctl(ctx context.Context, c *Cell, base, state string, args 
 	if err != nil {
 		return cr, err
 	}
-	inj := &injection{r: r, c: c}
-	if c != nil && c.Trigger.Phase == "" {
+	inj := &injection{r: r, c: c, state: state}
+	if c != nil && c.Trigger.beforeRun() {
 		// In place before kongctl starts: its first look at the fleet
 		// already sees the fault.
 		if err := inj.fire(ctx); err != nil {
@@ -350,7 +370,7 @@ func (r *Runner) kongctl(ctx context.Context, c *Cell, base, state string, args 
 			}
 		}
 		if c != nil && !inj.fired && matches(c.Trigger, ev) {
-			if c.Trigger.Migrating || c.Trigger.Process != "" {
+			if c.Trigger.Migrating || c.Trigger.Process != "" || c.Trigger.Step != "" {
 				phaseEnded = make(chan struct{})
 				inj.fireWhenReady(ctx, phaseEnded)
 			} else if err := inj.fireAfter(ctx, c.Trigger.Delay); err != nil && injErr == nil {
@@ -397,6 +417,9 @@ func matches(t Trigger, ev event) bool {
 	if ev.Type != t.Event {
 		return false
 	}
+	if t.Message != "" {
+		return strings.Contains(ev.Message, t.Message)
+	}
 	if t.Phase == "rollback" {
 		return strings.HasPrefix(ev.Phase, "rollback-")
 	}
@@ -407,6 +430,7 @@ func matches(t Trigger, ev event) bool {
 type injection struct {
 	r      *Runner
 	c      *Cell
+	state  string // the command's KONGCTL_STATE_DIR (its journals)
 	pid    int
 	fired  bool
 	killed bool
@@ -451,6 +475,9 @@ func (in *injection) fireWhenReady(ctx context.Context, ended <-chan struct{}) {
 		if p := in.c.Trigger.Process; p != "" {
 			what = p + " on " + in.c.Host
 			seen = in.r.waitProcess(ctx, in.c.Host, p, ended)
+		} else if st := in.c.Trigger.Step; st != "" {
+			what = st + " done in the journal"
+			seen = in.r.waitJournalStep(ctx, in.state, st, ended)
 		} else {
 			seen = in.r.waitMigrationsLock(ctx, ended)
 		}
@@ -577,6 +604,9 @@ func (r *Runner) inject(ctx context.Context, c *Cell, kongctlPID int) (func(cont
 		}
 		return func(ctx context.Context) error { return r.removeFault(ctx, c.Host, c.Line) }, nil
 	}
+	if heal, ok, err := r.injectTopology(ctx, c); ok {
+		return heal, err
+	}
 	if heal, ok, err := r.injectMore(ctx, c, kongctlPID); ok {
 		return heal, err
 	}
@@ -668,6 +698,9 @@ func (r *Runner) cellInventory(hook *HookFault) (string, error) {
 	}
 	if r.Soak != "" {
 		b = soakRE.ReplaceAll(b, []byte(`${1}"`+r.Soak+`"`))
+	}
+	if b, err = r.Topology.editInventory(b); err != nil {
+		return "", err
 	}
 	b = append(b, hookBlock(hook)...)
 	p := filepath.Join(r.Lab.Dir(), "faults-hosts.hcl")

@@ -74,14 +74,17 @@ func run() int {
 			return 2
 		}
 	}
-	opts := faults.LabOptions()
-	opts.ID = *labID
-	lab, err := labenv.Up(ctx, opts)
+	// The first cell's lab (the default one, or a topology cell's).
+	var topo faults.Topology
+	if len(sel) > 0 {
+		topo = sel[0].Topology
+	}
+	lab, err := labenv.Up(ctx, topo.Options(*labID))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "kongctl-faults: lab up:", err)
 		return 1
 	}
-	r := &faults.Runner{Lab: lab, Kongctl: bin, Dir: *out, Soak: *soak}
+	r := &faults.Runner{Lab: lab, Kongctl: bin, Dir: *out, Soak: *soak, Topology: topo}
 	var results []faults.Result
 	for _, c := range sel {
 		if ctx.Err() != nil {
