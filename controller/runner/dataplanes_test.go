@@ -297,7 +297,7 @@ func TestConnectedRow(t *testing.T) {
 func TestDataPlanesDrainedInLoadBalancer(t *testing.T) {
 	c, spec := hybridFleet(t, 1)
 	lb := newFakeLB(c, "d1", "d2", "d3")
-	lb.rising["d1"] = 3 // its health checks pass on the third read after ready
+	lb.rising["d1"] = 3     // its health checks pass on the third read after ready
 	lb.refuseHealthy = true // and it does not take kongctl's word for it
 	spec.LB = &LBSpec{Host: "lb", Backend: "dps", DrainTimeout: 30 * time.Second, Servers: map[string]string{"dp-1": "d1", "dp-2": "d2", "dp-3": "d3"}}
 	r := upgradeExpect(t, c, spec, Succeeded)
