@@ -77,7 +77,7 @@ func (e *engine) dpServing(ctx context.Context, h string) string {
 	case err != nil:
 		return fmt.Sprintf("data plane %s: %s", h, e.red.err(err))
 	case !hl.Healthy():
-		return fmt.Sprintf("data plane %s is listed but does not serve (running=%v, ready=%v)", h, hl.Running, hl.Ready)
+		return fmt.Sprintf("data plane %s does not serve (running=%v, ready=%v)", h, hl.Running, hl.Ready)
 	}
 	return ""
 }

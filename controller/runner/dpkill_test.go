@@ -31,8 +31,8 @@ func TestDataPlaneKilledAfterStartThenResume(t *testing.T) {
 	}
 	t0 := c.clk.Now()
 	r := upgradeExpect(t, c, spec, Paused)
-	if !strings.Contains(r.Error, "wait for data plane dp-2 connected on 3.5.0: not after 20s") || !strings.Contains(r.Error, "dp-2 is listed but does not serve") {
-		t.Errorf("error %q: want dp-2 named, listed but not serving", r.Error)
+	if !strings.Contains(r.Error, "wait for data plane dp-2 connected on 3.5.0: not after 20s") || !strings.Contains(r.Error, "dp-2 does not serve") {
+		t.Errorf("error %q: want dp-2 named, not serving", r.Error)
 	}
 	if !killed {
 		t.Fatal("dp-2 was never killed")
@@ -57,6 +57,45 @@ func TestDataPlaneKilledAfterStartThenResume(t *testing.T) {
 		if indexOfCall(second, forbidden, 0) >= 0 {
 			t.Errorf("resume repeated %q", forbidden)
 		}
+	}
+	for _, h := range []string{"dp-1", "dp-2", "dp-3"} {
+		if n := c.nodes[h]; n.version != "3.5.0" || !n.running {
+			t.Errorf("%s on %s running=%v after the resume", h, n.version, n.running)
+		}
+	}
+}
+
+// A data plane that dies once connected and set ready (the load balancer
+// took kongctl's word that it is healthy) is caught before the next
+// batch leaves the load balancing; --resume starts it again and waits
+// for it connected again.
+func TestDataPlaneKilledAfterReadyThenResume(t *testing.T) {
+	c, spec := hybridFleet(t, 1)
+	newFakeLB(c, "d1", "d2", "d3")
+	spec.LB = &LBSpec{Host: "lb", Backend: "dps", DrainTimeout: 30 * time.Second, Servers: map[string]string{"dp-1": "d1", "dp-2": "d2", "dp-3": "d3"}}
+	c.fail = func(call string) error {
+		if call == "lb ready d2" {
+			c.mu.Lock()
+			c.nodes["dp-2"].running = false
+			c.mu.Unlock()
+		}
+		return nil
+	}
+	r := upgradeExpect(t, c, spec, Paused)
+	if !strings.Contains(r.Error, "data-plane batch 2 (dp-2)") || !strings.Contains(r.Error, "data plane dp-2 does not serve") {
+		t.Errorf("error %q: want batch 2 stopped, dp-2 named", r.Error)
+	}
+	if n := countCalls(c.Calls(), func(s string) bool { return s == "dp-3 stop" || s == "lb drain d3" }); n != 0 {
+		t.Errorf("dp-3 drained or stopped with dp-2 dead (%d calls)", n)
+	}
+	mark := len(c.Calls())
+	r2, err := upgrade(context.Background(), testSpecLike(spec), runConfig{conn: c, clk: c.clk, yes: true, resume: true})
+	if err != nil || r2.Outcome != Succeeded {
+		t.Fatalf("resume: %v %s: %s", err, r2.Outcome, r2.Error)
+	}
+	second := c.Calls()[mark:]
+	if indexOfCall(second, "dp-2 start 3.5.0", 0) < 0 || indexOfCall(second, "dp-2 install 3.5.0", 0) >= 0 {
+		t.Errorf("resume: want dp-2 started again, not reinstalled: %v", second)
 	}
 	for _, h := range []string{"dp-1", "dp-2", "dp-3"} {
 		if n := c.nodes[h]; n.version != "3.5.0" || !n.running {

@@ -191,6 +191,11 @@ func (e *engine) lbSetReady(ctx context.Context, lb fleet.LoadBalancer, h, srv s
 // health timeout: in a roll, the next batch drains only once this one
 // takes traffic again.
 func (e *engine) lbReadyUp(ctx context.Context, ph PhaseName, key StepKey, h string) error {
+	return e.lbReadyUpWithin(ctx, ph, key, h, e.spec.Timeouts.Health)
+}
+
+// lbReadyUpWithin is lbReadyUp waiting at most limit.
+func (e *engine) lbReadyUpWithin(ctx context.Context, ph PhaseName, key StepKey, h string, limit time.Duration) error {
 	return e.lbStep(ctx, ph, key, h, func(ctx context.Context, lb fleet.LoadBalancer, srv string) (any, error) {
 		if err := e.lbSetReady(ctx, lb, h, srv); err != nil {
 			return nil, err
@@ -207,8 +212,8 @@ func (e *engine) lbReadyUp(ctx context.Context, ph PhaseName, key StepKey, h str
 			if strings.HasPrefix(st, "UP") || st == "no check" || st == "DRAIN" && !s.Drain && s.Weight == 0 {
 				return map[string]any{"server": srv, "status": st, "waited_seconds": e.clk.Now().Sub(t0).Seconds()}, nil
 			}
-			if e.clk.Now().Sub(t0) >= e.spec.Timeouts.Health {
-				return nil, fmt.Errorf("set %s ready in the load balancer: server %s/%s still %s after %s", h, e.spec.LB.Backend, srv, st, e.spec.Timeouts.Health)
+			if e.clk.Now().Sub(t0) >= limit {
+				return nil, fmt.Errorf("set %s ready in the load balancer: server %s/%s still %s after %s", h, e.spec.LB.Backend, srv, st, limit)
 			}
 			if err := e.clk.Sleep(ctx, lbPoll); err != nil {
 				return nil, err

@@ -25,7 +25,8 @@ const (
 	dpInstallSteps    hostSteps = "dp/install/"
 	dpStartSteps      hostSteps = "dp/start/"
 	dpConnectedSteps  hostSteps = "dp/connected/"
-	dpCompatSteps     hostSteps = "dp/compat/" // + the batch's number
+	dpCompatSteps     hostSteps = "dp/compat/"  // + the batch's number
+	dpServingSteps    hostSteps = "dp/serving/" // + the batch's number
 	dpStopYSteps      hostSteps = "rollback/dp-stop-y/"
 	dpInstallXSteps   hostSteps = "rollback/dp-install-x/"
 	dpStartXSteps     hostSteps = "rollback/dp-start-x/"
@@ -63,6 +64,7 @@ func (dataPlanePhase) total(e *engine) int {
 }
 
 func (dataPlanePhase) run(ctx context.Context, e *engine) error {
+	var rolled []string
 	for i, batch := range dpBatches(e.spec.rolledDataPlanes(), e.spec.DPBatch) {
 		e.note("data planes: batch %d: %s", i+1, strings.Join(batch, ", "))
 		key := dpCompatSteps.of(fmt.Sprint(i + 1))
@@ -75,6 +77,30 @@ func (dataPlanePhase) run(ctx context.Context, e *engine) error {
 			return fmt.Errorf("data-plane batch %d (%s): %w", i+1, strings.Join(batch, ", "), err)
 		}
 		e.holdPackages(ctx, batch)
+		// Every data plane rolled so far still serves before the next
+		// batch leaves the load balancing (one that died once counted
+		// connected would leave too few behind), and at the end.
+		rolled = append(rolled, batch...)
+		if err := e.step(ctx, PhaseDataPlanes, dpServingSteps.of(fmt.Sprint(i+1)), "", func(ctx context.Context) (any, error) {
+			return nil, e.dpAllServing(ctx, rolled)
+		}); err != nil {
+			return fmt.Errorf("data-plane batch %d (%s): %w", i+1, strings.Join(batch, ", "), err)
+		}
+	}
+	return nil
+}
+
+// dpAllServing: every one of hosts serves (dpServing), else an error
+// naming those that do not.
+func (e *engine) dpAllServing(ctx context.Context, hosts []string) error {
+	var why []string
+	for _, h := range hosts {
+		if w := e.dpServing(ctx, h); w != "" {
+			why = append(why, w)
+		}
+	}
+	if len(why) > 0 {
+		return fmt.Errorf("rolled data planes no longer serving: %s", strings.Join(why, "; "))
 	}
 	return nil
 }
@@ -164,27 +190,21 @@ func (e *engine) rollDataPlane(ctx context.Context, h string) error {
 	}); err != nil {
 		return err
 	}
-	resumed := started.IsZero()
-	if resumed { // started before a resume: its journaled time
+	if started.IsZero() { // started before a resume: its journaled time
 		started = e.journaledStart(dpStartSteps.of(h))
+		if err := e.reviveDataPlane(ctx, h, &started); err != nil {
+			return err
+		}
 	}
 	if err := e.step(ctx, PhaseDataPlanes, dpConnectedSteps.of(h), h, func(ctx context.Context) (any, error) {
-		if resumed {
-			// Its Kong may have died since (killed, its host rebooted):
-			// the roll stopped waiting for it; start it again.
-			t, err := e.restartIfDown(ctx, h)
-			if err != nil {
-				return nil, err
-			}
-			if !t.IsZero() {
-				started = t
-			}
-		}
 		return e.waitConnected(ctx, h, e.spec.To, started)
 	}); err != nil {
 		return err
 	}
-	if err := e.lbReadyUp(ctx, PhaseDataPlanes, lbReadySteps.of(h), h); err != nil {
+	// Waited for at most data_plane_timeout too: a data plane that died
+	// once connected never comes UP.
+	limit := min(e.spec.Timeouts.Health, e.spec.Timeouts.DataPlane)
+	if err := e.lbReadyUpWithin(ctx, PhaseDataPlanes, lbReadySteps.of(h), h, limit); err != nil {
 		return err
 	}
 	return e.nodeHooks(ctx, PhaseDataPlanes, HookAfterStart, h, "")
@@ -225,24 +245,35 @@ func (e *engine) startDataPlane(ctx context.Context, h, want string) error {
 	return nil
 }
 
-// restartIfDown starts Y again on data plane h when it no longer runs
-// (resumed after its start) and returns when (zero: it runs, nothing
-// done).
-func (e *engine) restartIfDown(ctx context.Context, h string) (time.Time, error) {
+// reviveDataPlane, on a resume, starts Y again on data plane h, started
+// before the resume, when its Kong no longer runs (killed, its host rebooted): the roll stopped waiting for it.
+// started becomes the new start; a data plane already seen connected
+// before is waited for again. Not a journaled step: a check, run again
+// on every resume.
+func (e *engine) reviveDataPlane(ctx context.Context, h string, started *time.Time) error {
+	done := func(k hostSteps) bool { return e.j != nil && stepDone(e.j.State(), k.of(h)) }
 	n, err := e.node(ctx, h)
 	if err != nil {
-		return time.Time{}, err
+		return err
 	}
 	hl, err := n.Health(ctx)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("read the health of data plane %s before waiting for it again: %w", h, err)
+		return fmt.Errorf("read the health of data plane %s before waiting for it again: %w", h, err)
 	}
 	if hl.Running {
-		return time.Time{}, nil
+		return nil
 	}
 	e.note("data planes: %s no longer runs Kong since its start before the resume: starting %s again", h, e.spec.To)
-	t := e.clk.Now()
-	return t, e.startDataPlane(ctx, h, e.spec.To)
+	*started = e.clk.Now()
+	if err := e.startDataPlane(ctx, h, e.spec.To); err != nil {
+		return err
+	}
+	if done(dpConnectedSteps) {
+		if _, err := e.waitConnected(ctx, h, e.spec.To, *started); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // journaledStart is the start time a start step journaled (zero: none).
