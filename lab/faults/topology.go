@@ -255,7 +255,8 @@ func (r *Runner) checkHybrid(ctx context.Context, o Outcome, before, state strin
 }
 
 // rollStopped reads the cell's journals: how long after host's Y start
-// was journaled done the first step of host failed.
+// was journaled done the first step of host (or a batch's step naming
+// it) failed.
 func rollStopped(state, host string) (time.Duration, error) {
 	files, err := filepath.Glob(filepath.Join(state, "runs", "*", "journal.jsonl"))
 	if err != nil || len(files) == 0 {
@@ -273,10 +274,13 @@ func rollStopped(state, host string) (time.Duration, error) {
 	var started time.Time
 	for _, rec := range recs {
 		switch {
-		case rec.Kind != "step" || rec.Host != host:
-		case rec.Step == "dp/start/"+host && rec.Status == journal.Done && started.IsZero():
+		case rec.Kind != "step" || (rec.Host != host && rec.Host != ""):
+		case rec.Step == "dp/start/"+host && rec.Status == journal.Done && started.IsZero() && rec.Host == host:
 			started = rec.Time
 		case !started.IsZero() && rec.Status == journal.Failed:
+			if rec.Host == "" && !strings.Contains(rec.Error, host) {
+				continue // a fleet-wide step (dp/serving/N) failed for another
+			}
 			if !strings.Contains(rec.Error, host) {
 				return 0, fmt.Errorf("step %s failed without naming %s: %s", rec.Step, host, rec.Error)
 			}

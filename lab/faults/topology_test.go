@@ -110,6 +110,11 @@ func TestRollStopped(t *testing.T) {
 	if _, err := rollStopped(state, "dp-2"); err == nil || !strings.Contains(err.Error(), "without naming dp-2") {
 		t.Errorf("a failure not naming the data plane: %v", err)
 	}
+	batch := `{"seq":3,"time":"` + t0.Add(2*time.Second).Format(time.RFC3339Nano) + `","kind":"step","step":"dp/serving/2","status":"failed","error":"rolled data planes no longer serving: data plane dp-2 does not serve"}` + "\n"
+	write(line(0, "dp/start/dp-2", "done", "") + batch)
+	if d, err := rollStopped(state, "dp-2"); err != nil || d != 2*time.Second {
+		t.Errorf("a batch's check naming dp-2: %s %v, want 2s", d, err)
+	}
 	write(line(0, "dp/start/dp-2", "done", ""))
 	if _, err := rollStopped(state, "dp-2"); err == nil {
 		t.Error("no failure: want an error")
