@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/kongctl/kongctl/controller/fleet"
@@ -133,20 +132,12 @@ func slices0(calls []string, prefix string, from int) int {
 // (named in the report).
 func TestDualClusterRollbackAtFailingGate(t *testing.T) {
 	c, lb, spec := dcCluster(t)
-	spec.Verify.MaxErrorRate = 0.01
-	var shifted atomic.Bool
+	shifted := gateFailsOnceShifted(c, spec)
 	c.fail = func(call string) error {
 		if call == "lb weight k3 100" {
 			shifted.Store(true)
 		}
 		return nil
-	}
-	healthy, failing := trafficMetrics(0, 0, 5, 5), trafficMetrics(0, 20, 5, 5)
-	c.metrics = func(host, version string, n int) fleet.Metrics {
-		if shifted.Load() {
-			return failing(host, version, n)
-		}
-		return healthy(host, version, n)
 	}
 	before := c.fingerprint()
 	r := upgradeExpect(t, c, spec, RolledBack)

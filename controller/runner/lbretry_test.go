@@ -13,8 +13,7 @@ import (
 // on for lost calls to it (-1: for ever).
 func lbLostAfterShift(t *testing.T, lost int) (*fakeCluster, *fakeLB, *Spec) {
 	c, lb, spec := dcCluster(t)
-	spec.Verify.MaxErrorRate = 0.01
-	var shifted atomic.Bool
+	shifted := gateFailsOnceShifted(c, spec)
 	var left atomic.Int64
 	left.Store(int64(lost))
 	c.fail = func(call string) error {
@@ -28,6 +27,14 @@ func lbLostAfterShift(t *testing.T, lost int) (*fakeCluster, *fakeLB, *Spec) {
 		}
 		return nil
 	}
+	return c, lb, spec
+}
+
+// gateFailsOnceShifted makes Y's error rate fail the max_error_rate gate
+// once the returned flag is set (the fake's c.fail sets it at the shift).
+func gateFailsOnceShifted(c *fakeCluster, spec *Spec) *atomic.Bool {
+	spec.Verify.MaxErrorRate = 0.01
+	var shifted atomic.Bool
 	healthy, failing := trafficMetrics(0, 0, 5, 5), trafficMetrics(0, 20, 5, 5)
 	c.metrics = func(host, version string, n int) fleet.Metrics {
 		if shifted.Load() {
@@ -35,7 +42,7 @@ func lbLostAfterShift(t *testing.T, lost int) (*fakeCluster, *fakeLB, *Spec) {
 		}
 		return healthy(host, version, n)
 	}
-	return c, lb, spec
+	return &shifted
 }
 
 // The load balancer unreachable for a while as the shift is undone: the
