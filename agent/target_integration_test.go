@@ -22,7 +22,7 @@ func TestTargetReplace(t *testing.T) {
 	seedKong(t, ctx, s)
 	a := testAgent(t)
 	db := dbConn(s)
-	admin := agentproto.DBConn{Host: s.Host, Port: s.Port, User: s.SuperUser, Password: s.SuperPassword, Database: "postgres", SSLMode: "disable", BinDir: s.BinDir}
+	admin := adminConn(s)
 	bk, rep := call[agentproto.BackupResult](t, a, agentproto.OpBackup, agentproto.BackupParams{DB: db, Name: "target.dump"})
 	if bk == nil {
 		t.Fatalf("backup: %+v", rep.Error)

@@ -43,19 +43,7 @@ func TestDualClusterKeyringImportedOnY(t *testing.T) {
 	if export < 0 || export > indexOfCall(calls, "db restore-target kong_y", 0) {
 		t.Fatalf("export at %d: want it before the target's restore\ncalls: %q", export, calls)
 	}
-	for _, h := range spec.Spares {
-		start := indexOfCall(calls, h+" start 3.10.0.2", 0)
-		imp := indexOfCall(calls, h+" keyring-import "+fakeExport, start)
-		if start < 0 || imp < 0 {
-			t.Errorf("%s: no keyring import after Y started (start %d)", h, start)
-		}
-		if probe := indexOfCall(calls, h+" probe /lab", 0); probe >= 0 && probe < imp {
-			t.Errorf("%s: verify probed at %d before the import at %d", h, probe, imp)
-		}
-		if len(c.nodes[h].krIDs) != 1 {
-			t.Errorf("%s: keyring %v on Y", h, c.nodes[h].krIDs)
-		}
-	}
+	requireKeyringOnY(t, c, calls, spec.Spares)
 	for _, h := range spec.Nodes {
 		if indexOfCall(calls, h+" keyring-import", 0) >= 0 || len(c.nodes[h].krIDs) != 1 {
 			t.Errorf("%s: X's keyring touched: %v", h, c.nodes[h].krIDs)
