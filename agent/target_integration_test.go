@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/kongctl/kongctl/agent/agentproto"
-	"github.com/kongctl/kongctl/lab/pgtest"
 )
 
 // TestTargetReplace: a dual-cluster's target database is kept after the
@@ -16,17 +15,10 @@ import (
 // drops it first and restores the dump again; Replace of the connection's
 // own database is refused before anything is dropped.
 func TestTargetReplace(t *testing.T) {
-	s := pgtest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	seedKong(t, ctx, s)
-	a := testAgent(t)
-	db := dbConn(s)
-	admin := adminConn(s)
-	bk, rep := call[agentproto.BackupResult](t, a, agentproto.OpBackup, agentproto.BackupParams{DB: db, Name: "target.dump"})
-	if bk == nil {
-		t.Fatalf("backup: %+v", rep.Error)
-	}
+	sb := seededBackup(t, ctx, "target.dump")
+	a, db, admin, bk := sb.a, sb.db, sb.admin, sb.bk
 	restore := func(replace bool) (*agentproto.VerifyRestoreResult, *agentproto.Reply) {
 		return call[agentproto.VerifyRestoreResult](t, a, agentproto.OpVerifyRestore, agentproto.VerifyRestoreParams{
 			DB: db, Path: bk.Path, SHA256: bk.SHA256, Admin: &admin, Scratch: "kong_y", Keep: true, Target: true, Replace: replace})

@@ -24,18 +24,7 @@ import (
 func TestDualClusterEnterpriseKeyring(t *testing.T) {
 	e := upLab(t, labenv.Options{Nodes: 2, Spares: 2, Edition: labenv.EditionEnterprise, From: "3.4.3.5", To: "3.10.0.2", Keyring: true, LB: true})
 	olds, spares := names(e.lab.KongHosts()), names(e.lab.Spares())
-	active := ""
-	for _, h := range olds {
-		eventually(t, h+" has the cluster's key", func() (bool, string) {
-			code, body := adminGet(e.lab.Address(h), "/keyring", "")
-			var k struct{ Active string }
-			_ = json.Unmarshal([]byte(body), &k)
-			if active == "" {
-				active = k.Active
-			}
-			return code == 200 && k.Active != "" && k.Active == active, fmt.Sprintf("%d %s", code, body)
-		})
-	}
+	active := e.clusterKey(olds, "")
 	const endpoint = "http://logs.internal:9000/dual-cluster-keyring"
 	code, body := adminPostToken(e.lab.Address(olds[0]), "/plugins", "", `{"name":"http-log","config":{"http_endpoint":"`+endpoint+`"}}`)
 	var plugin struct{ ID string }
