@@ -16,11 +16,7 @@ import (
 // whose whole body comes back (up to agentproto.MaxHTTPBody). The node
 // needs no curl for it, and no output is cut to a tail.
 func (a *Agent) httpGet(ctx context.Context, p *agentproto.HTTPGetParams) (*agentproto.HTTPGetResult, error) {
-	timeout := p.Timeout
-	if timeout <= 0 {
-		timeout = 10 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := withDialTimeout(ctx, p.Timeout)
 	defer cancel()
 	req, err := newHTTPRequest(p)
 	if err != nil {

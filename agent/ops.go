@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"time"
 
 	"github.com/kongctl/kongctl/agent/agentproto"
 )
@@ -72,4 +73,17 @@ func (a *Agent) dispatch(ctx context.Context, run *opRun, op agentproto.Op, para
 		return nil, agentproto.Errorf(agentproto.CodeInternal, "op %s has no handler", op)
 	}
 	return h.run(a, ctx, run, params)
+}
+
+// dialTimeout bounds an op that talks to one listener or socket on the
+// node (http.get, lb.haproxy) when the request sets no timeout.
+const dialTimeout = 10 * time.Second
+
+// withDialTimeout is ctx bounded by timeout, or by dialTimeout when the
+// request set none.
+func withDialTimeout(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	if timeout <= 0 {
+		timeout = dialTimeout
+	}
+	return context.WithTimeout(ctx, timeout)
 }

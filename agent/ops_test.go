@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/kongctl/kongctl/agent/agentproto"
 )
@@ -56,5 +57,18 @@ func TestHandlerRefusesOtherParams(t *testing.T) {
 	_, err = a.dispatch(context.Background(), newOpRun(a, nil), agentproto.Op("no.such"), nil)
 	if agentproto.CodeOf(err) != agentproto.CodeInternal {
 		t.Fatalf("an unknown op: %v, want an internal error", err)
+	}
+}
+
+// TestWithDialTimeout: a request's own timeout bounds the op, and 10s
+// when it sets none (or a negative one).
+func TestWithDialTimeout(t *testing.T) {
+	for _, tc := range []struct{ set, want time.Duration }{{0, 10 * time.Second}, {-time.Second, 10 * time.Second}, {3 * time.Second, 3 * time.Second}} {
+		ctx, cancel := withDialTimeout(context.Background(), tc.set)
+		dl, ok := ctx.Deadline()
+		cancel()
+		if left := time.Until(dl); !ok || left > tc.want || left < tc.want-time.Second {
+			t.Errorf("timeout %s: deadline in %s, want %s", tc.set, left, tc.want)
+		}
 	}
 }
