@@ -156,6 +156,30 @@ func (r *opRun) exec(ctx context.Context, spec cmdSpec) (cmdResult, error) {
 	return res, nil
 }
 
+// streamStdout runs args with the agent's environment, its stdout read
+// by consume as it comes (a stream too large to capture, such as an
+// archive), the first 4 KiB of its stderr kept. err is a command that
+// could not start; consumeErr and waitErr are consume's and the command's
+// ends, for the caller to weigh.
+func (a *Agent) streamStdout(ctx context.Context, args []string, consume func(io.Reader) error) (stderr []byte, consumeErr, waitErr, err error) {
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.Env = a.Env
+	var errb capBuffer
+	errb.limit = 4096
+	cmd.Stderr = &errb
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, nil, nil, err
+	}
+	consumeErr = consume(out)
+	_, _ = io.Copy(io.Discard, out)
+	waitErr = cmd.Wait()
+	return errb.Bytes(), consumeErr, waitErr, nil
+}
+
 // capBuffer keeps the first limit bytes written to it.
 type capBuffer struct {
 	bytes.Buffer
