@@ -4,11 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"slices"
+	"path/filepath"
 	"strings"
-	"time"
-
-	"github.com/kongctl/kongctl/controller/fleet"
 )
 
 // The Enterprise keyring (kong-reference 9.8). With keyring_enabled = on
@@ -45,82 +42,131 @@ type keyringPlan struct {
 	Importers []string `json:"importers"`
 }
 
-// restoreKeyring imports the run's keyring export on h after Kong started
-// there (Y forward, X on rollback) as a journaled step, and waits until
-// GET /keyring shows X's key ids. Nothing to do without a cluster keyring
-// on h.
-func (e *engine) restoreKeyring(ctx context.Context, ph PhaseName, h string, rollback bool) error {
-	kp := e.pf.Keyring
-	if kp == nil || !slices.Contains(kp.Nodes, h) {
-		return nil
+// checkKeyring finds the nodes with a cluster keyring and refuses the
+// upgrade when their keyring could not be carried over. It reads X's key
+// ids from a running node.
+func (e *engine) checkKeyring(ctx context.Context, pf *preflightData) {
+	if e.spec.NewHosts {
+		// X keeps running through a new-hosts upgrade (its keys with it).
+		return
 	}
-	fn := func(ctx context.Context) error { return e.importKeyring(ctx, h, kp) }
-	if rollback {
-		return e.undoStep(ctx, ph, keyringXSteps.of(h), h, fn)
+	var nodes, importers, exporters, running []string
+	for _, h := range e.spec.Nodes {
+		f, ok := pf.Facts[h]
+		if !ok || f.Edition != "enterprise" || !f.Keyring.Enabled {
+			continue
+		}
+		if !f.Keyring.Cluster() {
+			e.note("%s: keyring_strategy = %s keeps the keyring outside the nodes; no export needed", h, f.Keyring.Strategy)
+			continue
+		}
+		nodes = append(nodes, h)
+		if f.Keyring.PrivateKey {
+			importers = append(importers, h)
+		}
+		if f.Running {
+			running = append(running, h)
+			if f.Keyring.PublicKey {
+				exporters = append(exporters, h)
+			}
+		}
 	}
-	return e.step(ctx, ph, keyringSteps.of(h), h, func(ctx context.Context) (any, error) { return nil, fn(ctx) })
+	if len(nodes) == 0 {
+		return
+	}
+	if f := keyringRefusal(nodes, importers, exporters, e.spec.KeyringExportFile != ""); f != nil {
+		e.find(*f)
+		return
+	}
+	kp := &keyringPlan{Nodes: nodes, Importers: importers, Source: "inventory", Path: e.spec.KeyringExportFile}
+	if len(running) > 0 {
+		st, err := e.readKeyring(ctx, running[0])
+		if err != nil {
+			e.find(Finding{Severity: SevError, Code: "keyring", Host: running[0], Message: e.red.err(err),
+				Fix: "make the Admin API's GET /keyring answer with the inventory's admin token"})
+			return
+		}
+		if len(st.IDs) == 0 {
+			e.find(Finding{Severity: SevError, Code: "keyring-empty", Host: running[0],
+				Message: "the node's keyring is empty (GET /keyring): its encrypted fields are unreadable already, and no export can restore them",
+				Fix:     "import or recover the keyring on the node (POST /keyring/import or /keyring/recover) before the upgrade"})
+			return
+		}
+		kp.IDs, kp.Active = st.IDs, st.Active
+		if kp.Path == "" {
+			kp.Source = "POST /keyring/export on " + exporters[0]
+		}
+	}
+	pf.Keyring = kp
+	e.find(Finding{Severity: SevInfo, Code: "keyring", Host: nodes[0],
+		Message: fmt.Sprintf("cluster keyring on %s (keys %s): the export (%s) is kept with the backup before the stop and imported on %s after each start",
+			strings.Join(nodes, ", "), dash(strings.Join(kp.IDs, ", ")), kp.Source, strings.Join(importers, ", "))})
 }
 
-func (e *engine) importKeyring(ctx context.Context, h string, kp *keyringPlan) error {
+// keyringRefusal is the one-line refusal when a cluster keyring could not
+// be carried over: no node that could import an export
+// (keyring_private_key), or no export (the inventory names none and no
+// running node has keyring_public_key to take one).
+func keyringRefusal(nodes, importers, exporters []string, inventoryExport bool) *Finding {
+	missing := func(have []string) string {
+		out := minus(nodes, have)
+		if len(out) == 1 {
+			return out[0]
+		}
+		return strings.Join(out, ", ")
+	}
+	switch {
+	case len(importers) == 0:
+		return &Finding{Severity: SevError, Code: "keyring-import", Host: nodes[0],
+			Message: fmt.Sprintf("keyring_enabled = on (keyring_strategy = cluster) and keyring_private_key is not set on %s: Y could not import the keyring, and every encrypted field would be unreadable once all nodes restarted", missing(importers)),
+			Fix:     "set keyring_private_key and keyring_public_key (an RSA pair, kept safe) on the nodes and restart them before the upgrade"}
+	case !inventoryExport && len(exporters) == 0:
+		return &Finding{Severity: SevError, Code: "keyring-export", Host: nodes[0],
+			Message: fmt.Sprintf("keyring_enabled = on (keyring_strategy = cluster) and keyring_public_key is not set on %s: kongctl cannot take a keyring export (POST /keyring/export) before the stop, and the inventory names none", missing(exporters)),
+			Fix:     "set keyring_public_key on a running node, or save an export and name it: kong { keyring_export_file = \"...\" }"}
+	}
+	return nil
+}
+
+// takeKeyringExport keeps the keyring export with the run's backup on the
+// bastion (mode 0600), before any stop. An export the inventory names is
+// used as it is.
+func (e *engine) takeKeyringExport(ctx context.Context, pf *preflightData) {
+	kp := pf.Keyring
+	if kp == nil || kp.Path != "" {
+		return
+	}
+	h := strings.TrimPrefix(kp.Source, "POST /keyring/export on ")
+	if err := e.exportKeyring(ctx, h, kp); err != nil {
+		e.find(Finding{Severity: SevError, Code: "keyring-export", Host: h, Message: e.red.err(err),
+			Fix: "check keyring_public_key on the node and that the admin token may POST /keyring/export"})
+	}
+}
+
+func (e *engine) exportKeyring(ctx context.Context, h string, kp *keyringPlan) error {
 	kn, err := e.keyringNode(ctx, h)
 	if err != nil {
 		return err
 	}
-	want := kp.IDs
-	if slices.Contains(kp.Importers, h) {
-		export, err := os.ReadFile(kp.Path)
-		if err != nil {
-			return fmt.Errorf("import the keyring on %s: %w", h, err)
-		}
-		st, err := kn.KeyringImport(ctx, export)
-		if err != nil {
-			return fmt.Errorf("import the keyring on %s: %w", h, err)
-		}
-		if len(want) == 0 {
-			want = st.IDs
-		}
+	dir := e.spec.Backup.LocalDir
+	if dir == "" && e.j != nil {
+		dir = e.j.Dir()
 	}
-	// A node without keyring_private_key gets the keys from one that
-	// imported them (Kong's keyring_register cluster event), within
-	// db_update_frequency.
-	deadline := e.clk.Now().Add(e.spec.Timeouts.Health)
-	for {
-		st, err := kn.Keyring(ctx)
-		if err == nil && len(want) > 0 && len(minus(want, st.IDs)) == 0 {
-			return nil
-		}
-		if !e.clk.Now().Before(deadline) {
-			if err != nil {
-				return fmt.Errorf("check the keyring on %s: %w", h, err)
-			}
-			return fmt.Errorf("check the keyring on %s: GET /keyring shows keys [%s], want [%s] after %s", h, strings.Join(st.IDs, ", "), strings.Join(want, ", "), e.spec.Timeouts.Health)
-		}
-		if err := e.clk.Sleep(ctx, 500*time.Millisecond); err != nil {
-			return err
-		}
+	if dir == "" {
+		return fmt.Errorf("keep the keyring export of %s: no backup local_dir", h)
 	}
-}
-
-func (e *engine) readKeyring(ctx context.Context, h string) (fleet.KeyringState, error) {
-	kn, err := e.keyringNode(ctx, h)
+	body, err := kn.KeyringExport(ctx)
 	if err != nil {
-		return fleet.KeyringState{}, err
+		return fmt.Errorf("export the keyring on %s: %w", h, err)
 	}
-	st, err := kn.Keyring(ctx)
-	if err != nil {
-		return st, fmt.Errorf("read the keyring on %s: %w", h, err)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("keep the keyring export of %s: %w", h, err)
 	}
-	return st, nil
-}
-
-func (e *engine) keyringNode(ctx context.Context, h string) (fleet.KeyringNode, error) {
-	n, err := e.node(ctx, h)
-	if err != nil {
-		return nil, err
+	p := filepath.Join(dir, fmt.Sprintf("kong-%s-keyring.json", e.runID))
+	if err := os.WriteFile(p, body, 0o600); err != nil {
+		return fmt.Errorf("keep the keyring export of %s: %w", h, err)
 	}
-	kn, ok := n.(fleet.KeyringNode)
-	if !ok {
-		return nil, fmt.Errorf("host %s: the connection cannot reach the keyring", h)
-	}
-	return kn, nil
+	kp.Path = p
+	e.note("keyring export of %s (keys %s) kept at %s", h, strings.Join(kp.IDs, ", "), p)
+	return nil
 }
