@@ -262,6 +262,51 @@ func (a *Agent) handle(ctx context.Context, req *agentproto.Request) (*agentprot
 	return rep, append(secrets, run.secrets...)
 }
 
+func (a *Agent) dispatch(ctx context.Context, run *opRun, op agentproto.Op, params any) (any, error) {
+	switch p := params.(type) {
+	case *agentproto.HelloParams:
+		return a.hello()
+	case *agentproto.FactsParams:
+		return a.facts(ctx, run, p)
+	case *agentproto.ServiceParams:
+		if op == agentproto.OpServiceStart {
+			return a.serviceStart(ctx, run, p)
+		}
+		return a.serviceStop(ctx, run, p)
+	case *agentproto.HealthParams:
+		return a.health(ctx, run, p)
+	case *agentproto.StageParams:
+		return a.stagePackage(ctx, run, p)
+	case *agentproto.InstallParams:
+		return a.installPackage(ctx, run, p)
+	case *agentproto.HoldParams:
+		return a.holdPackage(ctx, run, p)
+	case *agentproto.RepairParams:
+		return a.repairPackages(ctx, run, p)
+	case *agentproto.MigrationsParams:
+		return a.migrations(ctx, run, p)
+	case *agentproto.ExecParams:
+		return a.execOp(ctx, run, p)
+	case *agentproto.AttachParams:
+		return a.attach(ctx, p)
+	case *agentproto.HTTPGetParams:
+		return a.httpGet(ctx, p)
+	case *agentproto.ConfCheckParams:
+		return a.confCheck(ctx, run, p)
+	case *agentproto.LBHAProxyParams:
+		return a.lbHAProxy(ctx, p)
+	case *agentproto.ServiceEnvParams:
+		return a.serviceEnvOp(ctx, run, p)
+	}
+	// The database operations (dbops.go), absent from a node agent.
+	if HasDBOps {
+		if res, ok, err := a.dispatchDB(ctx, run, op, params); ok {
+			return res, err
+		}
+	}
+	return nil, agentproto.Errorf(agentproto.CodeInternal, "op %s has no handler", op)
+}
+
 // noDBOps is the node agent's answer to a database operation (nil for
 // any other op, and for every op of the tools agent).
 func noDBOps(op agentproto.Op) *agentproto.Error {

@@ -76,3 +76,16 @@ func newHTTPRequest(p *agentproto.HTTPGetParams) (httpRequest, error) {
 	}
 	return req, nil
 }
+
+// dialTimeout bounds an op that talks to one listener or socket on the
+// node (http.get, lb.haproxy) when the request sets no timeout.
+const dialTimeout = 10 * time.Second
+
+// withDialTimeout is ctx bounded by timeout, or by dialTimeout when the
+// request set none.
+func withDialTimeout(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	if timeout <= 0 {
+		timeout = dialTimeout
+	}
+	return context.WithTimeout(ctx, timeout)
+}

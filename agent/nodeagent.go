@@ -2,7 +2,11 @@
 
 package agent
 
-import "github.com/kongctl/kongctl/agent/agentproto"
+import (
+	"context"
+
+	"github.com/kongctl/kongctl/agent/agentproto"
+)
 
 // HasDBOps reports whether this build of the agent carries the database
 // operations: false for the node agent (built with the tag nodeagent),
@@ -10,6 +14,7 @@ import "github.com/kongctl/kongctl/agent/agentproto"
 // database driver.
 const HasDBOps = false
 
-// dbHandlers is empty in a node agent: noDBOps refuses a database
-// operation before dispatch.
-var dbHandlers map[agentproto.Op]handler
+// dispatchDB is never reached in a node agent (noDBOps refuses first).
+func (a *Agent) dispatchDB(context.Context, *opRun, agentproto.Op, any) (any, bool, error) {
+	return nil, false, nil
+}
