@@ -247,6 +247,9 @@ type fakeNode struct {
 	// notRouted is how many probes answer 404 first (a router not built
 	// yet).
 	notRouted int
+	// plugins is the custom plugin packages installed: name -> version
+	// (the answer to pluginQuery).
+	pluginPkgs map[string]string
 }
 
 func (n *fakeNode) ServiceEnv(ctx context.Context) (fleet.ServiceEnv, error) {
@@ -341,6 +344,18 @@ func (n *fakeNode) InstallPackage(ctx context.Context, p fleet.PackageRef, timeo
 		if finished { // re-attached: the node installed it already
 			return n.op("attach " + p.StepID)
 		}
+	}
+	if p.Plugin {
+		if err := n.op("install-plugin " + p.Name + " " + p.Version); err != nil {
+			return err
+		}
+		n.c.mu.Lock()
+		defer n.c.mu.Unlock()
+		if n.pluginPkgs == nil {
+			n.pluginPkgs = map[string]string{}
+		}
+		n.pluginPkgs[p.Name] = p.Version
+		return nil
 	}
 	call := "install " + p.Version
 	if err := n.op(call); err != nil {
@@ -476,6 +491,18 @@ func (n *fakeNode) MigrationStep(ctx context.Context, stepID string, wait time.D
 	return st, nil
 }
 func (n *fakeNode) Exec(ctx context.Context, req fleet.ExecRequest) (fleet.ExecResult, error) {
+	if names, ok := req.Env["KONGCTL_PLUGIN_PACKAGES"]; ok {
+		if err := n.op("query-plugins " + names); err != nil {
+			return fleet.ExecResult{}, err
+		}
+		n.c.mu.Lock()
+		defer n.c.mu.Unlock()
+		var out strings.Builder
+		for _, p := range strings.Fields(names) {
+			fmt.Fprintf(&out, "%s\t%s\n", p, n.pluginPkgs[p])
+		}
+		return fleet.ExecResult{Stdout: out.String()}, nil
+	}
 	if err := n.op("exec " + req.Command); err != nil {
 		return fleet.ExecResult{}, err
 	}

@@ -105,8 +105,8 @@ func (e *engine) dropScratch(ctx context.Context, name string) error {
 	return nil
 }
 
-// rehearse restores b into the run's scratch database, installs Y on the
-// rehearsal host with the fleet's kong.conf and service environment
+// rehearse restores b into the run's scratch database, installs Y (and
+// the custom plugin packages, plugins.go) on the rehearsal host with the fleet's kong.conf and service environment
 // pointed at the copy (withFleetEnv), runs and
 // times `kong migrations up` and `finish` there, starts Y, sends the smoke
 // requests through it and reads its metrics, stops it and drops the copy
@@ -147,6 +147,9 @@ func (e *engine) rehearse(ctx context.Context, b fleet.BackupInfo) (r *Rehearsal
 		return fail("connect", err)
 	}
 	if err := e.install(ctx, h, e.pf.PkgY[h], e.spec.To); err != nil {
+		return fail("install", err)
+	}
+	if err := e.installRehearsalPlugins(ctx, n); err != nil {
 		return fail("install", err)
 	}
 	src, err := e.node(ctx, e.spec.Nodes[0])
