@@ -19,7 +19,7 @@ func (e *env) planFindings(inv string) (findings []struct{ Severity, Code, Host,
 	var ev struct {
 		Payload struct {
 			Findings  []struct{ Severity, Code, Host, Message, Fix string } `json:"findings"`
-			Rehearsal json.RawMessage                                         `json:"rehearsal"`
+			Rehearsal json.RawMessage                                       `json:"rehearsal"`
 		} `json:"payload"`
 	}
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &ev); err != nil {
