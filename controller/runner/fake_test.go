@@ -250,6 +250,10 @@ type fakeNode struct {
 	// plugins is the custom plugin packages installed: name -> version
 	// (the answer to pluginQuery).
 	pluginPkgs map[string]string
+	// confText is kong.conf's text (default "database = postgres");
+	// files the host's files by path (FileCopier, pathsQuery, rm).
+	confText string
+	files    map[string]string
 }
 
 func (n *fakeNode) ServiceEnv(ctx context.Context) (fleet.ServiceEnv, error) {
@@ -503,6 +507,24 @@ func (n *fakeNode) Exec(ctx context.Context, req fleet.ExecRequest) (fleet.ExecR
 		}
 		return fleet.ExecResult{Stdout: out.String()}, nil
 	}
+	if paths, ok := req.Env["KONGCTL_PATHS"]; ok { // pathsQuery or the removal
+		if err := n.op("paths " + strings.ReplaceAll(paths, "\n", ",")); err != nil {
+			return fleet.ExecResult{}, err
+		}
+		n.c.mu.Lock()
+		defer n.c.mu.Unlock()
+		var out strings.Builder
+		for _, p := range strings.Split(paths, "\n") {
+			if _, ok := n.files[p]; ok {
+				if strings.Contains(req.Command, "rm -f") {
+					delete(n.files, p)
+				} else {
+					out.WriteString(p + "\n")
+				}
+			}
+		}
+		return fleet.ExecResult{Stdout: out.String()}, nil
+	}
 	if err := n.op("exec " + req.Command); err != nil {
 		return fleet.ExecResult{}, err
 	}
@@ -544,7 +566,39 @@ func (n *fakeNode) DataPlanes(ctx context.Context) ([]fleet.DataPlane, error) {
 	return n.c.dps, nil
 }
 func (n *fakeNode) ReadConf(ctx context.Context) ([]byte, error) {
-	return []byte("database = postgres\n"), n.op("readconf")
+	n.c.mu.Lock()
+	conf := cmp.Or(n.confText, "database = postgres\n")
+	n.c.mu.Unlock()
+	return []byte(conf), n.op("readconf")
+}
+
+// ReadFile and CreateFile (fleet.FileCopier) work on n.files.
+func (n *fakeNode) ReadFile(ctx context.Context, path string) ([]byte, error) {
+	if err := n.op("readfile " + path); err != nil {
+		return nil, err
+	}
+	n.c.mu.Lock()
+	defer n.c.mu.Unlock()
+	b, ok := n.files[path]
+	if !ok {
+		return nil, fmt.Errorf("read %s on %s: exit 1", path, n.name)
+	}
+	return []byte(b), nil
+}
+func (n *fakeNode) CreateFile(ctx context.Context, path string, b []byte) (bool, error) {
+	if err := n.op("createfile " + path); err != nil {
+		return false, err
+	}
+	n.c.mu.Lock()
+	defer n.c.mu.Unlock()
+	if _, ok := n.files[path]; ok {
+		return false, nil
+	}
+	if n.files == nil {
+		n.files = map[string]string{}
+	}
+	n.files[path] = string(b)
+	return true, nil
 }
 func (n *fakeNode) WriteConf(ctx context.Context, b []byte) error {
 	if m := regexp.MustCompile(`(?m)^pg_database = (\S+)$`).FindSubmatch(b); m != nil {

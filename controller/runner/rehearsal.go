@@ -164,6 +164,15 @@ func (e *engine) rehearse(ctx context.Context, b fleet.BackupInfo) (r *Rehearsal
 		return fail("kong.conf", fmt.Errorf("write kong.conf on %s: %w", h, err))
 	}
 	defer e.removeRehearsalConf(ctx, n)
+	env, _, err := e.sourceEnv(ctx)
+	if err != nil {
+		return fail("environment", err)
+	}
+	copied, err := e.copyConfFiles(ctx, conf, env.Vars) // rehearsal_files.go
+	defer e.removeCopiedFiles(ctx, copied)
+	if err != nil {
+		return fail("files", err)
+	}
 	if n, err = e.withFleetEnv(ctx, n, r.Scratch); err != nil {
 		return fail("environment", err)
 	}
