@@ -1,8 +1,6 @@
 package inventory
 
 import (
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -14,16 +12,7 @@ import (
 func loadPackage(t *testing.T, body string) (*Inventory, []string) {
 	t.Helper()
 	src := strings.Replace(kongBlockBase, "    source = \"file\"\n    dir    = \"packages\"\n", body, 1)
-	path := filepath.Join(t.TempDir(), "hosts.hcl")
-	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	inv, diags := Load(path)
-	var out []string
-	for _, d := range diags {
-		out = append(out, describe(d))
-	}
-	return inv, out
+	return loadSource(t, t.TempDir(), src)
 }
 
 func TestPluginPackages(t *testing.T) {
@@ -44,8 +33,8 @@ func TestPluginPackages(t *testing.T) {
 	// Errors at the list (line 15, column 23).
 	for body, want := range map[string]string{
 		"    source = \"repository\"\n    plugin_packages = [\"kong-plugin-foo; rm -rf /\"]\n": "15:23 Invalid plugin package name",
-		"    source = \"repository\"\n    plugin_packages = [\"kong\"]\n":                       "15:23 Kong in plugin_packages",
-		"    source = \"repository\"\n    plugin_packages = [\"a\", \"a\"]\n":                   "15:23 Duplicate plugin package",
+		"    source = \"repository\"\n    plugin_packages = [\"kong\"]\n":                      "15:23 Kong in plugin_packages",
+		"    source = \"repository\"\n    plugin_packages = [\"a\", \"a\"]\n":                  "15:23 Duplicate plugin package",
 		"    source = \"repository\"\n    plugin_packages = \"kong-plugin-foo\"\n":             "15:23 ",
 	} {
 		if _, diags := loadPackage(t, body); len(diags) != 1 || !strings.HasPrefix(diags[0], want) {

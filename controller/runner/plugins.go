@@ -40,11 +40,8 @@ func (e *engine) installedPlugins(ctx context.Context, h, format string) (map[st
 	if err != nil {
 		return nil, err
 	}
-	r, err := n.Exec(ctx, fleet.ExecRequest{Command: pluginQuery, Timeout: 30 * time.Second,
+	r, err := execOK(ctx, n, "the query", fleet.ExecRequest{Command: pluginQuery, Timeout: 30 * time.Second,
 		Env: map[string]string{"KONGCTL_PLUGIN_PACKAGES": strings.Join(e.spec.Package.Plugins, " "), "KONGCTL_PKG_FORMAT": orDefault(format, "deb")}})
-	if err == nil && r.ExitCode != 0 {
-		err = fmt.Errorf("exited %d: %s", r.ExitCode, orDefault(strings.TrimSpace(r.Stderr), "no output"))
-	}
 	if err != nil {
 		return nil, fmt.Errorf("query the custom plugin packages on %s: %w", h, err)
 	}

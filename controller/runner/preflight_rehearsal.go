@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/kongctl/kongctl/controller/fleet"
@@ -110,18 +109,12 @@ func (e *engine) reachDatabase(ctx context.Context, n fleet.Node) error {
 	if port == 0 {
 		port = 5432
 	}
-	r, err := n.Exec(ctx, fleet.ExecRequest{
+	_, err := execOK(ctx, n, "connect", fleet.ExecRequest{
 		Command: `timeout 10 bash -c 'exec 3<>"/dev/tcp/$KONGCTL_DB_HOST/$KONGCTL_DB_PORT"'`,
 		Env:     map[string]string{"KONGCTL_DB_HOST": e.spec.DB.Host, "KONGCTL_DB_PORT": strconv.Itoa(port)},
 		Timeout: 20 * time.Second,
 	})
-	if err != nil {
-		return err
-	}
-	if r.ExitCode != 0 {
-		return fmt.Errorf("connect exited %d: %s", r.ExitCode, orDefault(strings.TrimSpace(r.Stderr), "no output"))
-	}
-	return nil
+	return err
 }
 
 // canCreateScratch asks the database whether Kong's role may create the

@@ -123,10 +123,7 @@ func (e *engine) existing(ctx context.Context, h string, ps []confPath) (map[str
 	for _, p := range ps {
 		list = append(list, p.Path)
 	}
-	r, err := n.Exec(ctx, fleet.ExecRequest{Command: pathsQuery, Env: map[string]string{"KONGCTL_PATHS": strings.Join(list, "\n")}, Timeout: 30 * time.Second})
-	if err == nil && r.ExitCode != 0 {
-		err = fmt.Errorf("exited %d: %s", r.ExitCode, orDefault(strings.TrimSpace(r.Stderr), "no output"))
-	}
+	r, err := execOK(ctx, n, "the query", fleet.ExecRequest{Command: pathsQuery, Env: map[string]string{"KONGCTL_PATHS": strings.Join(list, "\n")}, Timeout: 30 * time.Second})
 	if err != nil {
 		return nil, fmt.Errorf("look for the files kong.conf names on %s: %w", h, err)
 	}
@@ -266,12 +263,8 @@ func (e *engine) removeCopiedFiles(ctx context.Context, paths []string) {
 	h := e.spec.Rehearsal
 	n, err := e.node(ctx, h)
 	if err == nil {
-		var r fleet.ExecResult
-		r, err = n.Exec(ctx, fleet.ExecRequest{Command: `printf '%s\n' "$KONGCTL_PATHS" | while IFS= read -r p; do [ -n "$p" ] && rm -f -- "$p"; done; exit 0`,
+		_, err = execOK(ctx, n, "rm", fleet.ExecRequest{Command: `printf '%s\n' "$KONGCTL_PATHS" | while IFS= read -r p; do [ -n "$p" ] && rm -f -- "$p"; done; exit 0`,
 			Env: map[string]string{"KONGCTL_PATHS": strings.Join(paths, "\n")}, Timeout: 30 * time.Second})
-		if err == nil && r.ExitCode != 0 {
-			err = fmt.Errorf("rm exited %d: %s", r.ExitCode, orDefault(strings.TrimSpace(r.Stderr), "no output"))
-		}
 	}
 	if err != nil {
 		e.find(Finding{Severity: SevWarning, Code: "rehearsal-files", Host: h,

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,13 +13,17 @@ import (
 	"github.com/kongctl/kongctl/lab/pkgbuild"
 )
 
-// Issue 23, custom plugins: the fleet runs a custom plugin (`plugins =
-// bundled,foo`, its code from the package kong-plugin-foo). A rehearsal
-// host without that package fails to start Y ("foo plugin is enabled but
-// not installed", as Kong does), so the plan is not ready; with the
-// package named in upgrade.package.plugin_packages the rehearsal installs
-// it there from upgrade.package.dir before Y's migrations, and passes.
-func TestRehearsalInstallsCustomPlugins(t *testing.T) {
+// Issue 23, custom plugins and files: the fleet runs a custom plugin
+// (`plugins = bundled,foo`, its code from the package kong-plugin-foo)
+// and a certificate and key named in kong.conf (which every kong command
+// loads, migrations included). A rehearsal host without the plugin's
+// package fails to start Y ("foo plugin is enabled but not installed", as
+// Kong does), so the plan is not ready; with the package named in
+// upgrade.package.plugin_packages the rehearsal installs it there from
+// upgrade.package.dir before Y's migrations, and passes. The certificate
+// and key are copied there both times and removed after; the key's
+// content appears in no output and no file kongctl writes.
+func TestRehearsalCarriesPluginsAndFiles(t *testing.T) {
 	e := upLab(t, labenv.Options{Nodes: 1, Spares: 1, From: "2.8.4", To: "3.4.2"})
 	node := names(e.lab.KongHosts())[0]
 	const rh = "spare-1"
@@ -38,7 +43,12 @@ func TestRehearsalInstallsCustomPlugins(t *testing.T) {
 	})
 	ctx, cancel := shortCtx()
 	defer cancel()
-	if out, err := e.lab.Exec(ctx, node, "dpkg -i "+pkg+" && echo 'plugins = bundled,foo' >>/etc/kong/kong.conf"); err != nil {
+	const keyMark = "LAB-PRIVATE-KEY-4f1c"
+	setup := "dpkg -i " + pkg + " && mkdir -p /etc/kong/ssl && umask 077" +
+		" && printf '%s\n' '-----BEGIN CERTIFICATE-----' >/etc/kong/ssl/lab.crt" +
+		" && printf '%s\n' '-----BEGIN PRIVATE KEY-----' '" + keyMark + "' >/etc/kong/ssl/lab.key" +
+		" && printf '%s\n' 'plugins = bundled,foo' 'ssl_cert = /etc/kong/ssl/lab.crt' 'ssl_cert_key = /etc/kong/ssl/lab.key' >>/etc/kong/kong.conf"
+	if out, err := e.lab.Exec(ctx, node, setup); err != nil {
 		t.Fatalf("install the plugin on %s: %v: %s", node, err, out)
 	}
 	if err := e.lab.KillKong(ctx, node); err != nil {
@@ -51,17 +61,24 @@ func TestRehearsalInstallsCustomPlugins(t *testing.T) {
 
 	// Not named: Y on the rehearsal host refuses to start, Kong's words.
 	inv := e.rehearsalInventory()
-	fs, rehearsed := e.planFindings(inv)
+	findings, rehearsed := e.planFindings(inv)
 	var refused bool
-	for _, f := range fs {
+	for _, f := range findings {
 		if f.Code == "rehearsal" && f.Host == rh && f.Severity == "error" && strings.Contains(f.Message, "foo plugin is enabled but not installed") {
 			refused = true
 			t.Logf("plan without plugin_packages: %s", f.Message)
 		}
 	}
 	if !refused || !rehearsed {
-		t.Fatalf("plan without plugin_packages: want the rehearsal failed for the plugin: %+v", fs)
+		t.Fatalf("plan without plugin_packages: want the rehearsal failed for the plugin: %+v", findings)
 	}
+	requireGone := func() {
+		t.Helper()
+		if out, err := e.lab.Exec(ctx, rh, "ls /etc/kong/ssl 2>/dev/null; true"); err != nil || strings.TrimSpace(out) != "" {
+			t.Fatalf("copies left on %s: %v %q", rh, err, out)
+		}
+	}
+	requireGone()
 
 	// Named: installed on the rehearsal host, the rehearsal passes.
 	inv = e.writeInventory(func(s string) string {
@@ -72,10 +89,24 @@ func TestRehearsalInstallsCustomPlugins(t *testing.T) {
 		return s
 	})
 	r := e.kongctl("plan", "-i", inv)
-	if r.code != 0 || !strings.Contains(r.stderr+r.stdout, "installed the custom plugin package kong-plugin-foo 1.0.0 on spare-1") ||
+	out := r.stderr + r.stdout
+	if r.code != 0 || !strings.Contains(out, "installed the custom plugin package kong-plugin-foo 1.0.0 on spare-1") ||
+		!strings.Contains(out, "copied /etc/kong/ssl/lab.key (ssl_cert_key) from kong-1 to spare-1") ||
 		!strings.Contains(r.stdout, "migration times: measured on a rehearsal on spare-1") {
 		t.Fatalf("plan with plugin_packages: %s", r)
 	}
+	requireGone()
+	if strings.Contains(out, keyMark) {
+		t.Errorf("the key's content is in kongctl's output")
+	}
+	_ = filepath.WalkDir(e.stateDir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if b, _ := os.ReadFile(p); strings.Contains(string(b), keyMark) {
+				t.Errorf("the key's content is in %s", p)
+			}
+		}
+		return nil
+	})
 	if s := e.scratchDatabases(); s != "" {
 		t.Fatalf("scratch databases left: %s", s)
 	}

@@ -318,6 +318,7 @@ func (r Release) Validate(c *Config) []string {
 			errs = append(errs, err.Error())
 		}
 	}
+	errs = append(errs, sslCertErrors(c)...)
 	if r.EE() {
 		// EE conf_loader L55 (the enum) and L356-359 (admin_gui_auth).
 		if v := c.Get("enforce_rbac"); !contains(RBACModes, v) {
