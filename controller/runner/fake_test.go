@@ -507,7 +507,31 @@ func (n *fakeNode) Exec(ctx context.Context, req fleet.ExecRequest) (fleet.ExecR
 		}
 		return fleet.ExecResult{Stdout: out.String()}, nil
 	}
-	if paths, ok := req.Env["KONGCTL_PATHS"]; ok { // pathsQuery or the removal
+	if list, ok := req.Env["KONGCTL_LIST"]; ok { // listCopies or removeCopies
+		paths, add := req.Env["KONGCTL_PATHS"]
+		if err := n.op(map[bool]string{true: "list-copies " + strings.ReplaceAll(paths, "\n", ","), false: "remove-copies"}[add]); err != nil {
+			return fleet.ExecResult{}, err
+		}
+		n.c.mu.Lock()
+		defer n.c.mu.Unlock()
+		if n.files == nil {
+			n.files = map[string]string{}
+		}
+		if add {
+			n.files[list] += paths + "\n"
+			return fleet.ExecResult{}, nil
+		}
+		var out strings.Builder
+		for _, p := range strings.Fields(n.files[list]) {
+			if _, ok := n.files[p]; ok {
+				delete(n.files, p)
+				out.WriteString(p + "\n")
+			}
+		}
+		delete(n.files, list)
+		return fleet.ExecResult{Stdout: out.String()}, nil
+	}
+	if paths, ok := req.Env["KONGCTL_PATHS"]; ok { // pathsQuery
 		if err := n.op("paths " + strings.ReplaceAll(paths, "\n", ",")); err != nil {
 			return fleet.ExecResult{}, err
 		}
@@ -516,11 +540,7 @@ func (n *fakeNode) Exec(ctx context.Context, req fleet.ExecRequest) (fleet.ExecR
 		var out strings.Builder
 		for _, p := range strings.Split(paths, "\n") {
 			if _, ok := n.files[p]; ok {
-				if strings.Contains(req.Command, "rm -f") {
-					delete(n.files, p)
-				} else {
-					out.WriteString(p + "\n")
-				}
+				out.WriteString(p + "\n")
 			}
 		}
 		return fleet.ExecResult{Stdout: out.String()}, nil

@@ -168,8 +168,8 @@ func (e *engine) rehearse(ctx context.Context, b fleet.BackupInfo) (r *Rehearsal
 	if err != nil {
 		return fail("environment", err)
 	}
-	copied, err := e.copyConfFiles(ctx, conf, env.Vars) // rehearsal_files.go
-	defer e.removeCopiedFiles(ctx, copied)
+	listed, err := e.copyConfFiles(ctx, conf, env.Vars) // rehearsal_files.go
+	defer e.removeCopiedFiles(ctx, listed)
 	if err != nil {
 		return fail("files", err)
 	}

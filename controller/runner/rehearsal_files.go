@@ -207,67 +207,107 @@ func (e *engine) copiesFiles(ctx context.Context) bool {
 	return ok1 && ok2
 }
 
+// rehearsalCopies lists, on the rehearsal host, the files a rehearsal
+// copies there, written before they are: the next rehearsal removes what
+// a killed controller left, as the end of each one does.
+const rehearsalCopies = "/var/lib/kongctl/rehearsal-copies"
+
+// listCopies appends $KONGCTL_PATHS to the list; removeCopies removes the
+// listed files, printing each, then the list.
+const (
+	listCopies   = `umask 077; mkdir -p -- "${KONGCTL_LIST%/*}" && printf '%s\n' "$KONGCTL_PATHS" >>"$KONGCTL_LIST"`
+	removeCopies = `[ -f "$KONGCTL_LIST" ] || exit 0; while IFS= read -r p; do [ -n "$p" ] && [ -e "$p" ] && rm -f -- "$p" && printf '%s\n' "$p"; done <"$KONGCTL_LIST"; rm -f -- "$KONGCTL_LIST"`
+)
+
 // copyConfFiles copies the files conf and env name from the migration
-// node to the rehearsal host where it has none at that path, and returns
-// the paths it created (to remove: removeCopiedFiles). A key's or
-// licence's content goes to the redactor first.
-func (e *engine) copyConfFiles(ctx context.Context, conf []byte, env map[string]string) (created []string, err error) {
+// node to the rehearsal host where it has none at that path, listing them
+// there first (rehearsalCopies); listed is true when there is a list to
+// remove (removeCopiedFiles). Copies a killed rehearsal left are removed
+// first. A key's or licence's content goes to the redactor.
+func (e *engine) copyConfFiles(ctx context.Context, conf []byte, env map[string]string) (listed bool, err error) {
 	files, _ := confPaths(conf, env)
 	if len(files) == 0 {
-		return nil, nil
+		return false, nil
 	}
 	src, h := e.spec.Nodes[0], e.spec.Rehearsal
 	sn, err := e.node(ctx, src)
 	if err != nil {
-		return nil, err
+		return false, err
 	}
 	dn, err := e.node(ctx, h)
 	if err != nil {
-		return nil, err
+		return false, err
 	}
 	from, ok1 := sn.(fleet.FileCopier)
 	to, ok2 := dn.(fleet.FileCopier)
 	if !ok1 || !ok2 {
-		return nil, fmt.Errorf("the fleet's adapter cannot copy the files kong.conf names to %s", h)
+		return false, fmt.Errorf("the fleet's adapter cannot copy the files kong.conf names to %s", h)
 	}
+	if err := e.removeCopies(ctx, dn); err != nil {
+		return false, err
+	}
+	have, err := e.existing(ctx, h, files)
+	if err != nil {
+		return false, err
+	}
+	var todo []confPath
+	var paths []string
 	for _, f := range files {
+		if have[f.Path] {
+			e.note("rehearsal: %s already has %s (%s), left as it is", h, f.Path, f.Setting)
+			continue
+		}
+		todo, paths = append(todo, f), append(paths, f.Path)
+	}
+	if len(todo) == 0 {
+		return false, nil
+	}
+	if _, err := execOK(ctx, dn, "the list of copies", fleet.ExecRequest{Command: listCopies, Timeout: 30 * time.Second,
+		Env: map[string]string{"KONGCTL_LIST": rehearsalCopies, "KONGCTL_PATHS": strings.Join(paths, "\n")}}); err != nil {
+		return false, fmt.Errorf("list the copies in %s on %s: %w", rehearsalCopies, h, err)
+	}
+	for _, f := range todo {
 		b, err := from.ReadFile(ctx, f.Path)
 		if err != nil {
-			return created, fmt.Errorf("copy %s (%s) from %s: %w", f.Path, f.Setting, src, err)
+			return true, fmt.Errorf("copy %s (%s) from %s: %w", f.Path, f.Setting, src, err)
 		}
 		if strings.Contains(f.Setting, "key") || f.Setting == "license_path" {
 			e.red.add(bytes.TrimSpace(b))
 		}
-		ok, err := to.CreateFile(ctx, f.Path, b)
-		if err != nil {
-			return created, fmt.Errorf("copy %s (%s) to %s: %w", f.Path, f.Setting, h, err)
+		if _, err := to.CreateFile(ctx, f.Path, b); err != nil {
+			return true, fmt.Errorf("copy %s (%s) to %s: %w", f.Path, f.Setting, h, err)
 		}
-		if !ok {
-			e.note("rehearsal: %s already has %s (%s), left as it is", h, f.Path, f.Setting)
-			continue
-		}
-		created = append(created, f.Path)
 		e.note("rehearsal: copied %s (%s) from %s to %s, owner-only", f.Path, f.Setting, src, h)
 	}
-	return created, nil
+	return true, nil
 }
 
-// removeCopiedFiles removes the files copyConfFiles created on the
-// rehearsal host, on every path; a failure is a warning naming them.
-func (e *engine) removeCopiedFiles(ctx context.Context, paths []string) {
-	if len(paths) == 0 {
+// removeCopies removes the files rehearsalCopies lists on n, noting each.
+func (e *engine) removeCopies(ctx context.Context, n fleet.Node) error {
+	r, err := execOK(ctx, n, "rm", fleet.ExecRequest{Command: removeCopies, Env: map[string]string{"KONGCTL_LIST": rehearsalCopies}, Timeout: 30 * time.Second})
+	if err != nil {
+		return fmt.Errorf("remove the copies %s lists on %s: %w", rehearsalCopies, e.spec.Rehearsal, err)
+	}
+	for _, p := range strings.Fields(r.Stdout) {
+		e.note("rehearsal: removed the copy of %s from %s", p, e.spec.Rehearsal)
+	}
+	return nil
+}
+
+// removeCopiedFiles removes the copies on the rehearsal host when listed,
+// on every path; a failure is a warning naming the list.
+func (e *engine) removeCopiedFiles(ctx context.Context, listed bool) {
+	if !listed {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
-	h := e.spec.Rehearsal
-	n, err := e.node(ctx, h)
+	n, err := e.node(ctx, e.spec.Rehearsal)
 	if err == nil {
-		_, err = execOK(ctx, n, "rm", fleet.ExecRequest{Command: `printf '%s\n' "$KONGCTL_PATHS" | while IFS= read -r p; do [ -n "$p" ] && rm -f -- "$p"; done; exit 0`,
-			Env: map[string]string{"KONGCTL_PATHS": strings.Join(paths, "\n")}, Timeout: 30 * time.Second})
+		err = e.removeCopies(ctx, n)
 	}
 	if err != nil {
-		e.find(Finding{Severity: SevWarning, Code: "rehearsal-files", Host: h,
-			Message: fmt.Sprintf("remove the copies of %s from the rehearsal host %s: %s; remove them by hand", strings.Join(paths, ", "), h, e.red.err(err))})
+		e.find(Finding{Severity: SevWarning, Code: "rehearsal-files", Host: e.spec.Rehearsal,
+			Message: fmt.Sprintf("%s; remove the files %s lists by hand", e.red.err(err), rehearsalCopies)})
 	}
 }

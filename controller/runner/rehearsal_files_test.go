@@ -60,7 +60,8 @@ func TestRehearsalCopiesConfFiles(t *testing.T) {
 	}
 	calls := c.Calls()
 	pos := 0
-	for _, want := range []string{"kong-1 readfile /etc/kong/ssl/k.pem", "rh-1 createfile /etc/kong/ssl/k.pem", "rh-1 migrations up", "rh-1 stop", "rh-1 paths /etc/kong/ssl/c.pem,/etc/kong/ssl/k.pem", "kong-1 stop"} {
+	for _, want := range []string{"rh-1 remove-copies", "rh-1 list-copies /etc/kong/ssl/c.pem,/etc/kong/ssl/k.pem", "kong-1 readfile /etc/kong/ssl/k.pem",
+		"rh-1 createfile /etc/kong/ssl/k.pem", "rh-1 migrations up", "rh-1 stop", "rh-1 remove-copies", "kong-1 stop"} {
 		i := indexOfCall(calls, want, pos)
 		if i < 0 {
 			t.Fatalf("call %q missing or out of order after %d\ncalls: %q", want, pos, calls)
@@ -83,6 +84,27 @@ func TestRehearsalCopiesConfFiles(t *testing.T) {
 	})
 	if leaked {
 		t.Error("the key's content is in the report")
+	}
+}
+
+// TestRehearsalRemovesCopiesAKilledRunLeft: the copies a killed
+// controller's rehearsal left (listed on the rehearsal host) are removed
+// before the next rehearsal copies again, and after it.
+func TestRehearsalRemovesCopiesAKilledRunLeft(t *testing.T) {
+	c, spec := fileCluster(t)
+	rh := c.nodes["rh-1"]
+	rh.files[rehearsalCopies] = "/etc/kong/ssl/k.pem\n/etc/kong/ssl/old.pem\n"
+	rh.files["/etc/kong/ssl/k.pem"] = "PRIVATE-KEY-CONTENT-1234"
+	rh.files["/etc/kong/ssl/old.pem"] = "OLD"
+	r, err := upgrade(context.Background(), spec, testConfig(c))
+	if err != nil || r.Outcome != Succeeded {
+		t.Fatalf("upgrade: %v %s %s", err, r.Outcome, r.Error)
+	}
+	if i := indexOfCall(c.Calls(), "rh-1 createfile /etc/kong/ssl/k.pem", 0); i < 0 {
+		t.Errorf("the key left by the killed run was not replaced by a fresh copy: %q", c.Calls())
+	}
+	if got := rh.files; len(got) != 1 || got["/etc/ssl/ca.pem"] != "RH CA" {
+		t.Errorf("rehearsal host's files after: %v", got)
 	}
 }
 

@@ -74,7 +74,9 @@ func TestRehearsalCarriesPluginsAndFiles(t *testing.T) {
 	}
 	requireGone := func() {
 		t.Helper()
-		if out, err := e.lab.Exec(ctx, rh, "ls /etc/kong/ssl 2>/dev/null; true"); err != nil || strings.TrimSpace(out) != "" {
+		ctx, cancel := shortCtx()
+		defer cancel()
+		if out, err := e.lab.Exec(ctx, rh, "ls /etc/kong/ssl /var/lib/kongctl/rehearsal-copies 2>/dev/null; true"); err != nil || strings.TrimSpace(out) != "" {
 			t.Fatalf("copies left on %s: %v %q", rh, err, out)
 		}
 	}
