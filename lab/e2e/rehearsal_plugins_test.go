@@ -76,7 +76,7 @@ func TestRehearsalCarriesPluginsAndFiles(t *testing.T) {
 		t.Helper()
 		ctx, cancel := shortCtx()
 		defer cancel()
-		if out, err := e.lab.Exec(ctx, rh, "ls /etc/kong/ssl /var/lib/kongctl/rehearsal-copies 2>/dev/null; true"); err != nil || strings.TrimSpace(out) != "" {
+		if out, err := e.lab.Exec(ctx, rh, "find /etc/kong/ssl /var/lib/kongctl/rehearsal-copies -type f 2>/dev/null; true"); err != nil || strings.TrimSpace(out) != "" {
 			t.Fatalf("copies left on %s: %v %q", rh, err, out)
 		}
 	}
