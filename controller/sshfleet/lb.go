@@ -61,7 +61,7 @@ func (l *haproxyLB) Servers(ctx context.Context) ([]fleet.LBServer, error) {
 }
 
 func (l *haproxyLB) SetState(ctx context.Context, server, state string) error {
-	if !slices.Contains([]string{fleet.LBReady, fleet.LBDrain}, state) || strings.ContainsAny(server, " /;\n") {
+	if !slices.Contains([]string{fleet.LBReady, fleet.LBDrain, fleet.LBMaint}, state) || strings.ContainsAny(server, " /;\n") {
 		return fmt.Errorf("host %s: haproxy set server %s/%s state %s: invalid", l.h.name, l.backend, server, state)
 	}
 	return l.set(ctx, fmt.Sprintf("set server %s/%s state %s", l.backend, server, state))
@@ -72,6 +72,16 @@ func (l *haproxyLB) SetWeight(ctx context.Context, server string, weight int) er
 		return fmt.Errorf("host %s: haproxy set server %s/%s weight %d: invalid", l.h.name, l.backend, server, weight)
 	}
 	return l.set(ctx, fmt.Sprintf("set server %s/%s weight %d", l.backend, server, weight))
+}
+
+// SetHealthy is `set server BE/SRV health up` (HAProxy's management
+// guide: "immediately switch a server's state regardless of some slow
+// health checks"); a server without checks ignores it.
+func (l *haproxyLB) SetHealthy(ctx context.Context, server string) error {
+	if strings.ContainsAny(server, " /;\n") {
+		return fmt.Errorf("host %s: haproxy set server %s/%s health up: invalid", l.h.name, l.backend, server)
+	}
+	return l.set(ctx, fmt.Sprintf("set server %s/%s health up", l.backend, server))
 }
 
 // set sends a runtime API command whose success is an empty reply;
