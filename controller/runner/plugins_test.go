@@ -31,19 +31,7 @@ func pluginCluster(t *testing.T) (*fakeCluster, *Spec) {
 // migrations; the fleet's nodes are only asked whether they have them.
 func TestRehearsalInstallsPluginPackages(t *testing.T) {
 	c, spec := pluginCluster(t)
-	r, err := upgrade(context.Background(), spec, testConfig(c))
-	if err != nil || r.Outcome != Succeeded {
-		t.Fatalf("upgrade: %v %s %s\ncalls: %q", err, r.Outcome, r.Error, c.Calls())
-	}
-	calls := c.Calls()
-	pos := 0
-	for _, want := range []string{"kong-1 query-plugins kong-plugin-foo", "rh-1 install 3.4.2", "rh-1 install-plugin kong-plugin-foo 1.0.0", "rh-1 migrations up", "kong-1 stop"} {
-		i := indexOfCall(calls, want, pos)
-		if i < 0 {
-			t.Fatalf("call %q missing or out of order after %d\ncalls: %q", want, pos, calls)
-		}
-		pos = i + 1
-	}
+	_, calls := upgradeInOrder(t, c, spec, "kong-1 query-plugins kong-plugin-foo", "rh-1 install 3.4.2", "rh-1 install-plugin kong-plugin-foo 1.0.0", "rh-1 migrations up", "kong-1 stop")
 	for _, call := range calls {
 		if strings.HasPrefix(call, "kong-") && strings.Contains(call, "install-plugin") {
 			t.Errorf("a node's plugin package was reinstalled: %q", call)
@@ -101,4 +89,24 @@ func TestFindPluginPackage(t *testing.T) {
 			t.Errorf("%+v: got %q, %v; want %q", tc.ref, got, err, tc.want)
 		}
 	}
+}
+
+// upgradeInOrder runs a successful upgrade on c and fails unless its calls
+// hold seq in that order; it returns the report and the calls.
+func upgradeInOrder(t *testing.T, c *fakeCluster, spec *Spec, seq ...string) (*Report, []string) {
+	t.Helper()
+	r, err := upgrade(context.Background(), spec, testConfig(c))
+	if err != nil || r.Outcome != Succeeded {
+		t.Fatalf("upgrade: %v %s %s\ncalls: %q", err, r.Outcome, r.Error, c.Calls())
+	}
+	calls := c.Calls()
+	pos := 0
+	for _, want := range seq {
+		i := indexOfCall(calls, want, pos)
+		if i < 0 {
+			t.Fatalf("call %q missing or out of order after %d\ncalls: %q", want, pos, calls)
+		}
+		pos = i + 1
+	}
+	return r, calls
 }
