@@ -109,8 +109,15 @@ func moreCell(c Cell) Cell {
 		case PhaseBackup:
 			c.Trigger = Trigger{Event: "phase_start", Phase: string(p), Process: "pg_dump"}
 			c.Hold = 8 * time.Second
+		case PhaseRollback:
+			// Mid-restore: pg_restore runs in one transaction, so the
+			// crash leaves the database as it was before it; the
+			// rollback's restore must ride out the reboot and restore
+			// again.
+			c.Trigger = Trigger{Event: "phase_start", Phase: "rollback", Process: "pg_restore"}
+			c.Hold = 8 * time.Second
 		default:
-			c.NA = fmt.Sprintf("pg_dump runs on the tools host only during the backup; the ssh-cut and db-unreachable rows cover the tools host during %s", p)
+			c.NA = fmt.Sprintf("pg_dump and pg_restore run on the tools host only during the backup and the rollback's restore; the ssh-cut and db-unreachable rows cover the tools host during %s", p)
 		}
 	}
 	return c

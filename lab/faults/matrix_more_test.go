@@ -50,7 +50,7 @@ func TestSecondRoundCells(t *testing.T) {
 			t.Errorf("%s: trigger %s on %s, want once migrations hold their lock, on db", restart.Name(), restart.Trigger, restart.Host)
 		}
 		reboot := Lookup(p, FaultToolsReboot)
-		if (reboot.NA == "") != (p == PhaseBackup) {
+		if (reboot.NA == "") != (p == PhaseBackup || p == PhaseRollback) {
 			t.Errorf("%s: n/a %q", reboot.Name(), reboot.NA)
 		}
 		for _, f := range []Fault{FaultHookFail, FaultHookHang, FaultHookFlood} {
