@@ -189,6 +189,9 @@ func (d *daemon) run(ctx context.Context, ready io.WriteCloser) error {
 	if err := d.initData(ctx); err != nil {
 		return err
 	}
+	if msg := d.app.rel.uninstalledPlugin(d.conf.Get("plugins"), d.conf.Get("lua_package_path")); msg != "" {
+		return fmt.Errorf("nginx: [error] init_by_lua error: /usr/local/share/lua/5.1/kong/init.lua:718: %s", msg)
+	}
 	if err := d.startKeyring(ctx); err != nil {
 		return err
 	}
