@@ -153,12 +153,14 @@ func Redacted(inv *Inventory) *Document {
 			b.str("strategy", u.Strategy)
 			b.str("target_database", u.TargetDatabase)
 			b.listIf("shift", shiftText(u.Shift))
+			b.flag("replace_target_database", u.ReplaceTargetDatabase)
 		}
 		b.flag("start_between_hops", u.StartBetweenHops)
 		b.listIf("order", u.Order)
 		p := b.sub("package")
 		p.str("source", u.Package.Source)
 		p.strIf("dir", u.Package.Dir)
+		p.listIf("plugin_packages", u.Package.PluginPackages)
 	}
 	for _, hk := range inv.Hooks {
 		b := doc.sub("hook", hk.Event)

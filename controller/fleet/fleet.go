@@ -213,6 +213,9 @@ type PackageRef struct {
 	FilePackage string `json:"file_package,omitempty"`
 	FileVersion string `json:"file_version,omitempty"`
 	DepsMet     bool   `json:"deps_met,omitempty"`
+	// Plugin marks a custom plugin package (upgrade.package.plugin_packages):
+	// installed beside Kong, its version not Kong's, never held.
+	Plugin bool `json:"plugin,omitempty"`
 	// Background installs at a lower CPU priority: set for the nodes
 	// whose install is off the critical path of the window; never
 	// journaled.
@@ -280,6 +283,14 @@ const (
 // UpToDate is `list` exit 0.
 func (s SchemaState) UpToDate() bool {
 	return s.ExitCode == 0 && !s.NeedsBootstrap && len(s.New) == 0 && len(s.Pending) == 0
+}
+
+// UpApplied is the state after a complete `kong migrations up`: nothing
+// new left, teardowns pending (exit 4) or none (exit 0). `list` exits 4
+// too with pending and new migrations at once (kong-reference 1.3), which
+// is what an `up` still running, or cut off, leaves: not applied.
+func (s SchemaState) UpApplied() bool {
+	return (s.ExitCode == 4 || s.ExitCode == 0) && !s.NeedsBootstrap && len(s.New) == 0
 }
 
 // ExecRequest is a hook command run on a host.

@@ -51,6 +51,18 @@ type BackupStreamer interface {
 	Put(ctx context.Context, b BackupInfo, r io.Reader) error
 }
 
+// FileCopier reads and creates files named by path on a host, the
+// content over the connection itself (never on a command line or in a
+// log: it may be a private key). The rehearsal copies the files the
+// fleet's kong.conf names to its host with it.
+type FileCopier interface {
+	// ReadFile returns the file at path.
+	ReadFile(ctx context.Context, path string) ([]byte, error)
+	// CreateFile writes b to path, owner-only, making its directory; it
+	// never replaces a file: created is false when path existed.
+	CreateFile(ctx context.Context, path string, b []byte) (created bool, err error)
+}
+
 // PGServerDB is the database's server facts (the agent database has it).
 type PGServerDB interface {
 	ServerInfo(ctx context.Context, kongUser string) (upgradepath.PGServer, []upgradepath.HBARule, error)
@@ -67,9 +79,10 @@ type TargetDB interface {
 	// TargetState says whether the database name exists and whether it
 	// holds Kong's tables.
 	TargetState(ctx context.Context, name string) (exists, kong bool, err error)
-	// RestoreTarget creates the database name (it must not exist) and
-	// restores b into it.
-	RestoreTarget(ctx context.Context, b BackupInfo, name string) error
+	// RestoreTarget creates the database name and restores b into it.
+	// name must not exist, unless replace: then it is dropped first
+	// (never the Database's own).
+	RestoreTarget(ctx context.Context, b BackupInfo, name string, replace bool) error
 }
 
 // ScratchDB is a Database that keeps a restored copy of a backup for a

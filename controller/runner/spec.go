@@ -102,6 +102,9 @@ type Spec struct {
 	DualCluster bool
 	TargetDB    string
 	Shift       []int
+	// ReplaceTarget (upgrade.replace_target_database) drops a TargetDB
+	// that exists already and restores it again; never X's database.
+	ReplaceTarget bool
 
 	// LB is the load balancer in front of the nodes (nil: none): each
 	// node is drained there before it stops and set ready once it serves
@@ -133,6 +136,9 @@ type DBSpec struct {
 type PackageSpec struct {
 	Source PackageSource
 	Dir    string // for file: holds kong_<version>_<arch>.deb / .rpm
+	// Plugins are the custom plugin packages the nodes have installed:
+	// checked on every node, installed on the rehearsal host (plugins.go).
+	Plugins []string
 }
 
 // HookPoint is where a hook runs.
