@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/kongctl/kongctl/lab/labenv"
-	"github.com/kongctl/kongctl/lab/traffic"
 )
 
 // Issue 17, done when (first item): a hybrid fleet of 2 control planes
@@ -42,21 +40,8 @@ func TestHybridAcceptanceThroughLB(t *testing.T) {
 	lbURL := e.lab.LBURL()
 	waitRouted(t, lbURL+"/e2e-plain", len(dps))
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	cl, err := traffic.Start(ctx, traffic.Options{URLs: []string{lbURL + "/lab", lbURL + "/e2e-plain"}, Workers: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
 	t0 := time.Now()
-	time.Sleep(time.Second)
-	r := e.kongctl("upgrade", "-i", e.inv, "--yes", "--output", "json")
-	took := time.Since(t0)
-	time.Sleep(time.Second)
-	res := cl.Stop()
-	b, _ := json.Marshal(res)
-	t.Logf("kongctl upgrade took %.1fs; through HAProxy: requests sent %d, failed %d, longest gap %s (%s)\n%s",
-		took.Seconds(), res.Sent, res.Failed, res.LongestGap.Round(time.Millisecond), res, b)
+	r, res := e.upgradeThroughLB([]string{lbURL + "/lab", lbURL + "/e2e-plain"})
 	if r.code != 0 {
 		t.Fatalf("upgrade: %s", r)
 	}
