@@ -79,7 +79,8 @@ func (dataPlanePhase) run(ctx context.Context, e *engine) error {
 		e.holdPackages(ctx, batch)
 		// Every data plane rolled so far still serves before the next
 		// batch leaves the load balancing (one that died once counted
-		// connected would leave too few behind), and at the end.
+		// connected would leave too few behind); the last batch's check
+		// ends the roll.
 		rolled = append(rolled, batch...)
 		if err := e.step(ctx, PhaseDataPlanes, dpServingSteps.of(fmt.Sprint(i+1)), "", func(ctx context.Context) (any, error) {
 			return nil, e.dpAllServing(ctx, rolled)
@@ -246,7 +247,8 @@ func (e *engine) startDataPlane(ctx context.Context, h, want string) error {
 }
 
 // reviveDataPlane, on a resume, starts Y again on data plane h, started
-// before the resume, when its Kong no longer runs (killed, its host rebooted): the roll stopped waiting for it.
+// before the resume, when its Kong no longer runs (killed, its host
+// rebooted): the roll stopped waiting for it, or found it dead after.
 // started becomes the new start; a data plane already seen connected
 // before is waited for again. Not a journaled step: a check, run again
 // on every resume.
