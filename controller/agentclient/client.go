@@ -32,7 +32,6 @@ type Remote interface {
 	Name() string
 	Run(ctx context.Context, req sshremote.RunRequest) (sshremote.RunResult, error)
 	Upload(ctx context.Context, dst string, src io.Reader, size int64, mode fs.FileMode, progress func(int64)) error
-	Rename(ctx context.Context, oldpath, newpath string) error
 }
 
 // DefaultAgentDir is where agents live on a node.

@@ -28,10 +28,14 @@ type Delivery struct {
 // Deliver makes sure the node runs this kongctl's agent: it finds the
 // node's architecture and the hashes of agents already there (one command,
 // which also makes the agent dir without become),
-// uploads the right binary when none matches (temp name, size and SHA-256
-// checked, chmod 0700, renamed into place), then shakes hands with `hello`,
-// refusing a protocol or hash mismatch. progress receives the running byte
-// count of the upload (may be nil).
+// uploads the right binary when none matches (to a temp name), then
+// starts the agent's session, whose command first puts an upload into
+// place (size and SHA-256 checked, chmod 0700, renamed: install.go; an
+// upload damaged on the way is sent once more), and checks its greeting,
+// refusing a protocol or hash mismatch. A fresh node costs three SSH
+// sessions (probe, SFTP, the agent's session), a node with this agent
+// two. progress receives the running byte count of the upload (may be
+// nil).
 func (c *Client) Deliver(ctx context.Context, progress func(int64)) (*Delivery, error) {
 	start := time.Now()
 	host := c.r.Name()
@@ -69,25 +73,43 @@ func (c *Client) Deliver(ctx context.Context, progress func(int64)) (*Delivery, 
 		hasXZ = hasXZ || l == "xz"
 		hasGzip = hasGzip || l == "gzip"
 	}
-	if !d.Skipped {
-		n, err := c.upload(ctx, bin, final, chooseEncoding(bin, hasXZ, hasGzip), progress)
-		d.Uploaded = n
-		if err != nil {
-			return d, fmt.Errorf("deliver agent to %s: %w", host, err)
-		}
-	}
 	c.Close() // a session of an agent delivered before ends
 	c.path, c.sha = final, bin.SHA256
-	hello, err := c.Hello(ctx)
+	var s *session
+	for attempt := 1; ; attempt++ {
+		var inst *pendingInstall
+		if !d.Skipped {
+			var n int64
+			n, inst, err = c.upload(ctx, bin, final, chooseEncoding(bin, hasXZ, hasGzip), progress)
+			d.Uploaded += n
+			if err != nil {
+				return d, fmt.Errorf("deliver agent to %s: %w", host, err)
+			}
+		}
+		// The session's start puts an upload into place (install.go).
+		s, err = c.startSession(ctx, agentproto.OpHello, inst)
+		if err != nil && attempt == 1 && isUploadRefused(err) {
+			continue // damaged on the way: sent once more
+		}
+		if isUploadRefused(err) {
+			return d, fmt.Errorf("deliver agent to %s: %w", host, err)
+		}
+		if err != nil {
+			return d, fmt.Errorf("deliver agent to %s: handshake: %w", host, err)
+		}
+		break
+	}
+	hello, err := s.helloResult()
+	if err == nil && hello.SHA256 != bin.SHA256 {
+		err = fmt.Errorf("agent %s has sha256 %s, want %s", final, hello.SHA256, bin.SHA256)
+	}
 	if err != nil {
+		s.close(5 * time.Second)
 		return d, fmt.Errorf("deliver agent to %s: handshake: %w", host, err)
 	}
-	if hello.ProtocolVersion != agentproto.ProtocolVersion {
-		return d, fmt.Errorf("deliver agent to %s: agent %s speaks protocol %d, kongctl speaks %d", host, final, hello.ProtocolVersion, agentproto.ProtocolVersion)
-	}
-	if hello.SHA256 != bin.SHA256 {
-		return d, fmt.Errorf("deliver agent to %s: agent %s has sha256 %s, want %s", host, final, hello.SHA256, bin.SHA256)
-	}
+	c.smu.Lock()
+	c.sess = s
+	c.smu.Unlock()
 	d.Hello = *hello
 	d.Duration = time.Since(start)
 	return d, nil
@@ -127,17 +149,17 @@ func encoded(bin *Binary, enc encoding) ([]byte, error) {
 	return bin.Raw()
 }
 
-// upload sends the agent to a temp name beside final, checks its size
-// and SHA-256 there and renames it into place. Compressed (enc: about a
-// third of its size with xz, two fifths with gzip), it is decompressed on
-// the node before the check, so the check is always of the final file. It
-// returns the bytes sent.
-func (c *Client) upload(ctx context.Context, bin *Binary, final string, enc encoding, progress func(int64)) (int64, error) {
+// upload sends the agent to a temp name beside final and returns how the
+// first session puts it into place (install.go: decompressed, checked by
+// size and SHA-256, renamed). Compressed (enc: about a third of its size
+// with xz, two fifths with gzip), it is decompressed on the node before
+// the check, so the check is always of the final file. It returns the
+// bytes sent.
+func (c *Client) upload(ctx context.Context, bin *Binary, final string, enc encoding, progress func(int64)) (int64, *pendingInstall, error) {
 	suffix := randHex(6)
-	size := bin.Len()
 	data, err := encoded(bin, enc)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	sent := int64(len(data))
 	var partial int64
@@ -158,9 +180,6 @@ func (c *Client) upload(ctx context.Context, bin *Binary, final string, enc enco
 		}
 		return "chmod 0700 " + shellquote.Quote(tmp)
 	}
-	checkSum := func(tmp string) string {
-		return fmt.Sprintf(" && stat -c %%s %[1]s && sha256sum %[1]s", shellquote.Quote(tmp))
-	}
 	upName := func(p string) string {
 		switch enc {
 		case encXZ:
@@ -170,81 +189,30 @@ func (c *Client) upload(ctx context.Context, bin *Binary, final string, enc enco
 		}
 		return p
 	}
+	tmp := path.Join(c.opts.AgentDir, ".kongctl-agent-"+bin.Short()+"."+suffix+".tmp")
+	inst := func(script string) *pendingInstall {
+		return &pendingInstall{script: installScript(script, tmp, final, bin.Len(), bin.SHA256), size: bin.Len(), sum: bin.SHA256}
+	}
 	if !c.opts.Become {
 		// The probe made c.opts.AgentDir.
-		tmp := path.Join(c.opts.AgentDir, ".kongctl-agent-"+bin.Short()+"."+suffix+".tmp")
 		up := upName(tmp)
 		if err := c.r.Upload(ctx, up, bytes.NewReader(data), sent, 0o700, track); err != nil {
-			return partial, fmt.Errorf("upload %s: %w", up, err)
+			return partial, nil, fmt.Errorf("upload %s: %w", up, err)
 		}
-		check := "umask 077; " + put(up, tmp, false) + checkSum(tmp)
-		if err := c.checkUploaded(ctx, check, size, bin.SHA256, false); err != nil {
-			c.runOK(ctx, "rm -f "+shellquote.Quote(tmp)+" "+shellquote.Quote(up), false)
-			return sent, err
-		}
-		if err := c.r.Rename(ctx, tmp, final); err != nil {
-			c.runOK(ctx, "rm -f "+shellquote.Quote(tmp), false)
-			return sent, fmt.Errorf("rename %s to %s: %w", tmp, final, err)
-		}
-		return sent, nil
+		return sent, inst(put(up, tmp, false)), nil
 	}
 	// Become: upload as the login user, then install as root.
 	staging := c.opts.StagingDir
 	if staging == "" {
 		res, err := c.r.Run(ctx, sshremote.RunRequest{Cmd: `mkdir -p "$HOME/.kongctl" && chmod 0700 "$HOME/.kongctl" && cd "$HOME/.kongctl" && pwd -P`})
 		if err != nil || res.ExitCode != 0 {
-			return 0, fmt.Errorf("create staging dir: %w (exit %d: %s)", errOr(err), res.ExitCode, tailString(res.Stderr, 256))
+			return 0, nil, fmt.Errorf("create staging dir: %w (exit %d: %s)", errOr(err), res.ExitCode, tailString(res.Stderr, 256))
 		}
 		staging = strings.TrimSpace(string(res.Stdout))
 	}
 	src := upName(path.Join(staging, "kongctl-agent-"+bin.Short()+"."+suffix+".upload"))
 	if err := c.r.Upload(ctx, src, bytes.NewReader(data), sent, 0o700, track); err != nil {
-		return partial, fmt.Errorf("upload %s: %w", src, err)
+		return partial, nil, fmt.Errorf("upload %s: %w", src, err)
 	}
-	tmp := path.Join(c.opts.AgentDir, ".kongctl-agent-"+bin.Short()+"."+suffix+".tmp")
-	install := fmt.Sprintf("umask 077 && install -d -m 0700 %s && { %s; }", shellquote.Quote(c.opts.AgentDir), put(src, tmp, true)) + checkSum(tmp)
-	if err := c.checkUploaded(ctx, install, size, bin.SHA256, true); err != nil {
-		c.runOK(ctx, "rm -f "+shellquote.Quote(tmp), true)
-		c.runOK(ctx, "rm -f "+shellquote.Quote(src), false)
-		return sent, err
-	}
-	if err := c.runOK(ctx, "mv -f "+shellquote.Quote(tmp)+" "+shellquote.Quote(final), true); err != nil {
-		c.runOK(ctx, "rm -f "+shellquote.Quote(tmp), true)
-		return sent, fmt.Errorf("move %s into place: %w", tmp, err)
-	}
-	return sent, nil
-}
-
-// checkUploaded runs cmd, which prints the size and then `sha256sum` of the
-// uploaded file, and compares both.
-func (c *Client) checkUploaded(ctx context.Context, cmd string, size int64, sum string, become bool) error {
-	res, err := c.r.Run(ctx, sshremote.RunRequest{Cmd: cmd, Become: become})
-	if err != nil {
-		return fmt.Errorf("check uploaded agent: %w", err)
-	}
-	if res.ExitCode != 0 {
-		return fmt.Errorf("check uploaded agent: exit %d: %s", res.ExitCode, tailString(res.Stderr, 512))
-	}
-	f := strings.Fields(string(res.Stdout))
-	if len(f) < 2 {
-		return fmt.Errorf("check uploaded agent: unexpected output %q", tailString(res.Stdout, 256))
-	}
-	if f[0] != fmt.Sprint(size) {
-		return fmt.Errorf("check uploaded agent: size %s on the node, want %d", f[0], size)
-	}
-	if f[1] != sum {
-		return fmt.Errorf("check uploaded agent: sha256 %s on the node, want %s", f[1], sum)
-	}
-	return nil
-}
-
-func (c *Client) runOK(ctx context.Context, cmd string, become bool) error {
-	res, err := c.r.Run(ctx, sshremote.RunRequest{Cmd: cmd, Become: become})
-	if err != nil {
-		return err
-	}
-	if res.ExitCode != 0 {
-		return fmt.Errorf("exit %d: %s", res.ExitCode, tailString(res.Stderr, 512))
-	}
-	return nil
+	return sent, inst("install -d -m 0700 " + shellquote.Quote(c.opts.AgentDir) + " && { " + put(src, tmp, true) + "; }"), nil
 }

@@ -170,13 +170,13 @@ func TestHelloWithOtherHashRefused(t *testing.T) {
 type seqRemote struct {
 	cannedRemote
 	outs  [][]byte // the commands' outputs in turn
-	hello []byte   // the session's reply to every request
+	hello []byte   // the session's greeting and its reply to every request
 	i     int
 }
 
 func (r *seqRemote) Run(ctx context.Context, req sshremote.RunRequest) (sshremote.RunResult, error) {
 	if req.Stdout != nil {
-		return fakeSession(ctx, req, helloReply(agentproto.ProtocolVersion), func([]byte) []byte { return r.hello })
+		return fakeSession(ctx, req, r.hello, func([]byte) []byte { return r.hello })
 	}
 	if req.Stdin != nil {
 		io.Copy(io.Discard, req.Stdin)

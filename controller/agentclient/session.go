@@ -55,8 +55,10 @@ const sessionStderrTail = 4096
 
 // startSession starts the agent's session and waits (up to ctx) for its
 // greeting, refusing an agent of another protocol. op names the call that
-// needs it, for the errors.
-func (c *Client) startSession(ctx context.Context, op agentproto.Op) (*session, error) {
+// needs it, for the errors. inst, when not nil, is an upload the session's
+// command puts into place before it starts the agent (install.go); its
+// refusal is an *UploadCheckError.
+func (c *Client) startSession(ctx context.Context, op agentproto.Op, inst *pendingInstall) (*session, error) {
 	host := c.r.Name()
 	sctx, kill := context.WithCancel(context.Background())
 	inR, inW := io.Pipe()
@@ -76,13 +78,19 @@ func (c *Client) startSession(ctx context.Context, op agentproto.Op) (*session, 
 	if c.opts.StateDir != "" {
 		cmd += " --state-dir " + shellquote.Quote(c.opts.StateDir)
 	}
+	if inst != nil {
+		cmd = inst.script + "exec " + cmd
+	}
 	go func() {
 		defer close(s.ended)
 		res, err := c.r.Run(sctx, sshremote.RunRequest{Cmd: cmd, Stdin: inR, Stdout: outW, Stderr: stderr, Become: c.opts.Become})
 		inR.Close()
-		if err != nil {
+		switch ierr := inst.installError(res.ExitCode, tail.Bytes()); {
+		case err != nil:
 			err = &TransportError{err}
-		} else {
+		case ierr != nil:
+			err = ierr
+		default:
 			err = fmt.Errorf("agent %s exited %d without answering: %s", c.path, res.ExitCode, tailString(tail.Bytes(), 512))
 		}
 		outW.CloseWithError(err) // the reader fails what still waits with it
@@ -121,6 +129,18 @@ func (s *session) greeted(payload []byte, path string) error {
 	s.hello = rep
 	s.mu.Unlock()
 	return nil
+}
+
+// helloResult is the greeting's hello result.
+func (s *session) helloResult() (*agentproto.HelloResult, error) {
+	s.mu.Lock()
+	rep := s.hello
+	s.mu.Unlock()
+	h, err := agentproto.DecodeResult[agentproto.HelloResult](rep)
+	if err != nil {
+		return nil, fmt.Errorf("agent session greeting: %w", err)
+	}
+	return &h, nil
 }
 
 // read passes each reply to its call until the stream ends, then fails
@@ -282,7 +302,7 @@ func (c *Client) session(ctx context.Context, op agentproto.Op) (*session, error
 	if c.sess != nil && c.sess.alive() {
 		return c.sess, nil
 	}
-	s, err := c.startSession(ctx, op)
+	s, err := c.startSession(ctx, op, nil)
 	if err != nil {
 		return nil, err
 	}
