@@ -157,7 +157,7 @@ func TestHelloWithOtherHashRefused(t *testing.T) {
 	bin := &Binary{GOARCH: "amd64", Data: []byte("agent"), SHA256: strings.Repeat("a", 64)}
 	hello := replyJSON(t, func(m map[string]any) {
 		m["op"] = string(agentproto.OpHello)
-		m["result"] = map[string]any{"protocol_version": agentproto.ProtocolVersion, "agent_version": "x", "sha256": strings.Repeat("b", 64)}
+		m["result"] = map[string]any{"protocol_version": agentproto.ProtocolVersion, "agent_version": "x", "sha256": strings.Repeat("b", 64), "goarch": "amd64"}
 	})
 	r := &seqRemote{outs: [][]byte{[]byte("x86_64\n" + strings.Repeat("a", 64) + "  /var/lib/kongctl/bin/kongctl-agent-" + bin.Short() + "\n")}, hello: hello}
 	c := New(r, Options{Binary: func(string) (*Binary, error) { return bin, nil }})

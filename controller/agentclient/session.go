@@ -1,6 +1,7 @@
 package agentclient
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -55,10 +56,10 @@ const sessionStderrTail = 4096
 
 // startSession starts the agent's session and waits (up to ctx) for its
 // greeting, refusing an agent of another protocol. op names the call that
-// needs it, for the errors. inst, when not nil, is an upload the session's
-// command puts into place before it starts the agent (install.go); its
-// refusal is an *UploadCheckError.
-func (c *Client) startSession(ctx context.Context, op agentproto.Op, inst *pendingInstall) (*session, error) {
+// needs it, for the errors. boot, when not nil, makes it a delivery's
+// first session (bootstrap.go), which may send the agent first; its
+// refusal of the upload is an *UploadCheckError.
+func (c *Client) startSession(ctx context.Context, op agentproto.Op, boot *bootstrap) (*session, error) {
 	host := c.r.Name()
 	sctx, kill := context.WithCancel(context.Background())
 	inR, inW := io.Pipe()
@@ -74,18 +75,19 @@ func (c *Client) startSession(ctx context.Context, op agentproto.Op, inst *pendi
 				Err: &sshremote.OutputLimitError{Stream: "stderr", Limit: sshremote.MaxOutputBytes}}
 		})
 	}}
-	cmd := shellquote.Quote(c.path) + " serve"
+	serve := "serve"
 	if c.opts.StateDir != "" {
-		cmd += " --state-dir " + shellquote.Quote(c.opts.StateDir)
+		serve += " --state-dir " + shellquote.Quote(c.opts.StateDir)
 	}
-	if inst != nil {
-		cmd = inst.script + "exec " + cmd
+	cmd := "exec " + shellquote.Quote(c.path) + " " + serve
+	if boot != nil {
+		cmd = boot.script(serve)
 	}
 	go func() {
 		defer close(s.ended)
 		res, err := c.r.Run(sctx, sshremote.RunRequest{Cmd: cmd, Stdin: inR, Stdout: outW, Stderr: stderr, Become: c.opts.Become})
 		inR.Close()
-		switch ierr := inst.installError(res.ExitCode, tail.Bytes()); {
+		switch ierr := boot.installError(res.ExitCode, tail.Bytes()); {
 		case err != nil:
 			err = &TransportError{err}
 		case ierr != nil:
@@ -95,7 +97,17 @@ func (c *Client) startSession(ctx context.Context, op agentproto.Op, inst *pendi
 		}
 		outW.CloseWithError(err) // the reader fails what still waits with it
 	}()
-	go s.read(outR)
+	go func() {
+		out := bufio.NewReader(outR)
+		if boot != nil {
+			if err := boot.negotiate(out, inW); err != nil {
+				s.fail(func(agentproto.Op) error { return err })
+				outR.Close()
+				return
+			}
+		}
+		s.read(out, outR)
+	}()
 	var r callResult
 	select {
 	case r = <-greet.ch:
@@ -145,8 +157,8 @@ func (s *session) helloResult() (*agentproto.HelloResult, error) {
 
 // read passes each reply to its call until the stream ends, then fails
 // the session with why it ended.
-func (s *session) read(out *io.PipeReader) {
-	defer out.Close()
+func (s *session) read(out io.Reader, closer io.Closer) {
+	defer closer.Close()
 	for first := true; ; first = false {
 		f, err := agentproto.ReadFrame(out, agentproto.MaxReplyBytes)
 		var big *agentproto.FrameTooLargeError

@@ -1,13 +1,11 @@
 package agentclient
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,30 +15,41 @@ import (
 	"github.com/kongctl/kongctl/sshremote"
 )
 
-// damagingRemote flips a byte of the first `damage` uploads, as a network
-// or disk that damaged them on the way.
+// damagingRemote flips a byte of what the first `damage` agent sessions
+// send on stdin (well inside the agent, which follows a short line), as
+// a network or disk that damaged it on the way.
 type damagingRemote struct {
 	*sshremote.Client
-	damage  int64
-	uploads atomic.Int64
+	damage   int64
+	sessions atomic.Int64
 }
 
-func (r *damagingRemote) Upload(ctx context.Context, dst string, src io.Reader, size int64, mode fs.FileMode, progress func(int64)) error {
-	if r.uploads.Add(1) > r.damage {
-		return r.Client.Upload(ctx, dst, src, size, mode, progress)
+func (r *damagingRemote) Run(ctx context.Context, req sshremote.RunRequest) (sshremote.RunResult, error) {
+	if req.Stdout != nil && r.sessions.Add(1) <= r.damage {
+		req.Stdin = &flipAt{r: req.Stdin, at: 4096}
 	}
-	b, err := io.ReadAll(src)
-	if err != nil {
-		return err
-	}
-	b = bytes.Clone(b)
-	b[len(b)/2] ^= 0xff
-	return r.Client.Upload(ctx, dst, bytes.NewReader(b), size, mode, progress)
+	return r.Client.Run(ctx, req)
 }
 
-// An upload damaged on the way is refused by the session's install step
-// (never run), sent once more, and the second, sound, copy runs: still no
-// separate SSH session for the check.
+// flipAt flips the byte at offset at of what it reads.
+type flipAt struct {
+	r    io.Reader
+	at   int64
+	read int64
+}
+
+func (f *flipAt) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	if off := f.at - f.read; off >= 0 && off < int64(n) {
+		p[off] ^= 0xff
+	}
+	f.read += int64(n)
+	return n, err
+}
+
+// An upload damaged on the way is refused by the session's bootstrap
+// (never run), sent once more in a new session, and the second, sound,
+// copy runs.
 func TestDeliverResendsADamagedUploadOnce(t *testing.T) {
 	_, remote := dialTestServer(t)
 	root := t.TempDir()
@@ -51,15 +60,15 @@ func TestDeliverResendsADamagedUploadOnce(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Deliver: %v", err)
 	}
-	if size := int64(len(mustGzip(t, bin))); d.Skipped || d.Uploaded != 2*size || r.uploads.Load() != 2 || d.Hello.SHA256 != bin.SHA256 {
-		t.Fatalf("delivery: %+v after %d uploads, want 2 uploads of %d bytes", d, r.uploads.Load(), size)
+	if size := int64(len(mustGzip(t, bin))); d.Skipped || d.Uploaded != 2*size || r.sessions.Load() != 2 || d.Hello.SHA256 != bin.SHA256 {
+		t.Fatalf("delivery: %+v after %d sessions, want 2 uploads of %d bytes", d, r.sessions.Load(), size)
 	}
 	if ents, _ := os.ReadDir(opts.AgentDir); len(ents) != 1 {
 		t.Fatalf("agent dir holds %d files, want 1 (no temp file left)", len(ents))
 	}
-	// probe, SFTP, the refused session, the agent's session
-	if s := remote.Sessions(); s != 4 {
-		t.Fatalf("%d SSH sessions, want 4", s)
+	// the refused session, the agent's session
+	if s := remote.Sessions(); s != 2 {
+		t.Fatalf("%d SSH sessions, want 2", s)
 	}
 }
 
@@ -73,8 +82,8 @@ func TestDeliverRefusesAnUploadDamagedTwice(t *testing.T) {
 	c := New(r, opts)
 	_, err := c.Deliver(testCtx(t), nil)
 	var ue *UploadCheckError
-	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "deliver agent to kong-1: check uploaded agent") || r.uploads.Load() != 2 {
-		t.Fatalf("err = %v after %d uploads, want the damaged upload refused by host after 2", err, r.uploads.Load())
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "deliver agent to kong-1: check uploaded agent") || r.sessions.Load() != 2 {
+		t.Fatalf("err = %v after %d sessions, want the damaged upload refused by host after 2", err, r.sessions.Load())
 	}
 	if ents, _ := os.ReadDir(opts.AgentDir); len(ents) != 0 {
 		t.Fatalf("agent dir holds %d files, want none", len(ents))
@@ -97,8 +106,8 @@ func TestDeliverRefusesAnUploadOfAnotherHash(t *testing.T) {
 	r := &damagingRemote{Client: remote}
 	_, err := New(r, opts).Deliver(testCtx(t), nil)
 	want := "deliver agent to kong-1: check uploaded agent: sha256 " + real.SHA256 + " on the node, want " + bin.SHA256
-	if err == nil || err.Error() != want || r.uploads.Load() != 2 {
-		t.Fatalf("err = %v after %d uploads, want %q after 2", err, r.uploads.Load(), want)
+	if err == nil || err.Error() != want || r.sessions.Load() != 2 {
+		t.Fatalf("err = %v after %d sessions, want %q after 2", err, r.sessions.Load(), want)
 	}
 	if ents, _ := os.ReadDir(opts.AgentDir); len(ents) != 0 {
 		t.Fatalf("agent dir holds %d files, want none", len(ents))
@@ -123,7 +132,7 @@ func TestDeliverRefusesAnAgentThatCannotRun(t *testing.T) {
 }
 
 func TestInstallErrorParsesTheMarker(t *testing.T) {
-	p := &pendingInstall{size: 10, sum: "abc"}
+	p := &bootstrap{bin: &Binary{Size: 10, SHA256: "abc"}}
 	for _, tc := range []struct {
 		code   int
 		stderr string
@@ -141,7 +150,9 @@ func TestInstallErrorParsesTheMarker(t *testing.T) {
 			t.Errorf("installError(%d, %q) = %v, want %q", tc.code, tc.stderr, err, tc.want)
 		}
 	}
-	if (*pendingInstall)(nil).installError(installFailedExit, []byte(installMarker+" size 1 sha256 x")) != nil {
-		t.Error("a session without an install step reported an install error")
+	for _, b := range []*bootstrap{nil, {}} {
+		if b.installError(installFailedExit, []byte(installMarker+" size 1 sha256 x")) != nil {
+			t.Error("a session that sent no agent reported an install error")
+		}
 	}
 }
