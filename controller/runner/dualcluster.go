@@ -311,7 +311,7 @@ func (shiftPhase) undo(ctx context.Context, e *engine) error {
 		X map[string]int `json:"x_weights"`
 	}
 	if e.j != nil {
-		stepData(e.j.State(), shiftEnableY, &weights)
+		stepData(e.j, shiftEnableY, &weights)
 	}
 	lb, err := e.loadBalancer(ctx)
 	if err != nil {

@@ -386,7 +386,7 @@ func (e *engine) finish(started time.Time, o Outcome, err, rerr error) *Report {
 			// Paused in the data-plane roll: the control planes passed
 			// verify on Y before it began.
 			hr.Version = e.spec.To
-		case o == Succeeded && e.j != nil && stepDone(e.j.State(), decommissionSteps.of(h)):
+		case o == Succeeded && e.j != nil && stepDone(e.j, decommissionSteps.of(h)):
 			hr.Result, hr.Version = ResultDecommissioned, "removed"
 		case o == Succeeded:
 			hr.Version = e.pf.From + " (stopped)"
