@@ -20,6 +20,14 @@ type LoadBalancer interface {
 	// SetWeight sets a server's weight (0-256; 0 takes no new
 	// connections, as drained).
 	SetWeight(ctx context.Context, server string, weight int) error
+	// SetHealthy tells the load balancer that a server is healthy now
+	// (kongctl's own check passed: Kong runs, /status answers 200, it is
+	// ready and reaches its database), so that it takes traffic at once
+	// instead of after its own health checks rise (HAProxy: rise × inter,
+	// seconds with common settings, all of them downtime when it is the
+	// first node back). The load balancer's checks go on as before and
+	// take the server out again should they fail.
+	SetHealthy(ctx context.Context, server string) error
 }
 
 // LBServer is one server of the backend as the load balancer reports it.

@@ -297,7 +297,8 @@ func TestConnectedRow(t *testing.T) {
 func TestDataPlanesDrainedInLoadBalancer(t *testing.T) {
 	c, spec := hybridFleet(t, 1)
 	lb := newFakeLB(c, "d1", "d2", "d3")
-	lb.rising["d1"] = 3 // its health checks pass on the third read after ready
+	lb.rising["d1"] = 3     // its health checks pass on the third read after ready
+	lb.refuseHealthy = true // and it does not take kongctl's word for it
 	spec.LB = &LBSpec{Host: "lb", Backend: "dps", DrainTimeout: 30 * time.Second, Servers: map[string]string{"dp-1": "d1", "dp-2": "d2", "dp-3": "d3"}}
 	r := upgradeExpect(t, c, spec, Succeeded)
 	calls, recs := c.Calls(), journalOf(t, r)
@@ -311,6 +312,29 @@ func TestDataPlanesDrainedInLoadBalancer(t *testing.T) {
 	}
 	if up, next := lbUpAt(calls, "d1"), indexOfCall(calls, "lb drain d2", 0); up < 0 || next < up {
 		t.Errorf("d1 UP at %d, d2 drained at %d: want the next batch drained once this one takes traffic", up, next)
+	}
+	lb.requireReady(t)
+	var warned bool
+	for _, f := range r.Findings {
+		warned = warned || f.Code == "lb-health" && f.Host == "dp-1" && strings.Contains(f.Message, "Permission denied")
+	}
+	if !warned {
+		t.Errorf("no lb-health warning for dp-1: %+v", r.Findings)
+	}
+}
+
+// A load balancer that takes kongctl's word counts a data plane UP as
+// soon as it is set ready: the roll does not wait out its checks' rise.
+func TestDataPlaneMarkedHealthyInLoadBalancer(t *testing.T) {
+	c, spec := hybridFleet(t, 1)
+	lb := newFakeLB(c, "d1", "d2", "d3")
+	lb.rising["d1"] = 1000 // its own checks would never pass
+	spec.LB = &LBSpec{Host: "lb", Backend: "dps", DrainTimeout: 30 * time.Second, Servers: map[string]string{"dp-1": "d1", "dp-2": "d2", "dp-3": "d3"}}
+	upgradeExpect(t, c, spec, Succeeded)
+	calls := c.Calls()
+	ready, healthy, next := indexOfCall(calls, "lb ready d1", 0), indexOfCall(calls, "lb healthy d1", 0), indexOfCall(calls, "lb drain d2", 0)
+	if ready < 0 || healthy < ready || next < healthy {
+		t.Errorf("d1 ready at %d, marked healthy at %d, d2 drained at %d", ready, healthy, next)
 	}
 	lb.requireReady(t)
 }

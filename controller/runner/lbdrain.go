@@ -164,21 +164,36 @@ func lbServerState(ctx context.Context, lb fleet.LoadBalancer, srv string) (flee
 // journaled step key.
 func (e *engine) lbReady(ctx context.Context, ph PhaseName, key StepKey, h string) error {
 	return e.lbStep(ctx, ph, key, h, func(ctx context.Context, lb fleet.LoadBalancer, srv string) (any, error) {
-		if err := lb.SetState(ctx, srv, fleet.LBReady); err != nil {
-			return nil, fmt.Errorf("set %s (server %s/%s) ready in the load balancer: %w", h, e.spec.LB.Backend, srv, err)
-		}
-		return nil, nil
+		return nil, e.lbSetReady(ctx, lb, h, srv)
 	})
 }
 
+// lbSetReady sets h's server ready and, since kongctl only does so once
+// its own check found h healthy, tells the load balancer that it is:
+// h takes traffic at once, not after the load balancer's checks rise
+// (seconds with common settings, all of them downtime when h is the
+// first node back). A load balancer that refuses the second is left to
+// its own checks, with a warning.
+func (e *engine) lbSetReady(ctx context.Context, lb fleet.LoadBalancer, h, srv string) error {
+	if err := lb.SetState(ctx, srv, fleet.LBReady); err != nil {
+		return fmt.Errorf("set %s (server %s/%s) ready in the load balancer: %w", h, e.spec.LB.Backend, srv, err)
+	}
+	if err := lb.SetHealthy(ctx, srv); err != nil {
+		e.find(Finding{Severity: SevWarning, Code: "lb-health", Host: h,
+			Message: fmt.Sprintf("mark %s (server %s/%s) healthy in the load balancer: %s: it takes traffic once the load balancer's own checks pass", h, e.spec.LB.Backend, srv, e.red.err(err))})
+	}
+	return nil
+}
+
 // lbReadyUp sets h ready in the load balancer as the journaled step key
-// and waits until the load balancer counts it UP (its health checks
-// passed), at most the health timeout: in a roll, the next batch drains
-// only once this one takes traffic again.
+// and waits until the load balancer counts it UP (at once when it took
+// lbSetReady's word, else once its health checks passed), at most the
+// health timeout: in a roll, the next batch drains only once this one
+// takes traffic again.
 func (e *engine) lbReadyUp(ctx context.Context, ph PhaseName, key StepKey, h string) error {
 	return e.lbStep(ctx, ph, key, h, func(ctx context.Context, lb fleet.LoadBalancer, srv string) (any, error) {
-		if err := lb.SetState(ctx, srv, fleet.LBReady); err != nil {
-			return nil, fmt.Errorf("set %s (server %s/%s) ready in the load balancer: %w", h, e.spec.LB.Backend, srv, err)
+		if err := e.lbSetReady(ctx, lb, h, srv); err != nil {
+			return nil, err
 		}
 		t0 := e.clk.Now()
 		for {

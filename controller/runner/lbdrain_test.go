@@ -23,6 +23,9 @@ type fakeLB struct {
 	// rising is how many reads a server set ready still shows DOWN (its
 	// health checks not passed yet).
 	rising map[string]int
+	// refuseHealthy makes SetHealthy fail (a load balancer that does not
+	// take kongctl's word): its checks must rise.
+	refuseHealthy bool
 }
 
 func newFakeLB(c *fakeCluster, servers ...string) *fakeLB {
@@ -85,6 +88,19 @@ func (l *fakeLB) SetState(ctx context.Context, server, state string) error {
 	})
 }
 
+// SetHealthy counts the server UP at once, its rising reads forgotten.
+func (l *fakeLB) SetHealthy(ctx context.Context, server string) error {
+	if l.refuseHealthy {
+		if err := l.c.record("lb healthy " + server); err != nil {
+			return err
+		}
+		return errors.New("Permission denied.")
+	}
+	return l.set("lb healthy "+server, server, func(s *fleet.LBServer) {
+		s.Status, l.rising[server] = "UP", 0
+	})
+}
+
 // set records call and applies fn to server, HAProxy's answer when it
 // has no such server.
 func (l *fakeLB) set(call, server string, fn func(*fleet.LBServer)) error {
@@ -135,8 +151,15 @@ func TestLBDrainBeforeEachStop(t *testing.T) {
 			t.Errorf("%s: drain at %d, sessions 0 at %d, stop at %d: want drain < idle < stop", h, drain, idle, stop)
 		}
 		healthy := indexOfCall(calls, h+" start 3.4.2", 0)
-		if ready := indexOfCall(calls, "lb ready "+s, 0); ready < healthy || healthy < 0 {
+		ready := indexOfCall(calls, "lb ready "+s, 0)
+		if ready < healthy || healthy < 0 {
 			t.Errorf("%s: ready at %d, Y started at %d", h, ready, healthy)
+		}
+		// Y healthy by kongctl's check: the load balancer is told so,
+		// rather than left to its checks' rise (downtime, on the first
+		// node back).
+		if up := indexOfCall(calls, "lb healthy "+s, 0); up < ready {
+			t.Errorf("%s: marked healthy at %d, ready at %d", h, up, ready)
 		}
 	}
 	lb.requireReady(t)

@@ -143,7 +143,7 @@ func (e *engine) undecommission(ctx context.Context, h string) error {
 		if d.Package.Version == "" {
 			return fmt.Errorf("reinstall kong %s on %s: the decommission kept no package", e.pf.From, h)
 		}
-		if err := e.install(ctx, h, d.Package, e.pf.From); err != nil {
+		if err := e.installDetached(ctx, "undecommission", undecommissionSteps.of(h), h, d.Package, e.pf.From); err != nil {
 			return err
 		}
 		conf, err := os.ReadFile(d.ConfBackup)

@@ -131,6 +131,16 @@ func TestRollbackAfterDecommission(t *testing.T) {
 		if !c.nodes[h].running || c.nodes[h].version != "2.8.4" {
 			t.Errorf("%s not back on X", h)
 		}
+		// Reinstalled detached, as every install: a killed controller
+		// never cuts the package manager off.
+		if ids := c.installStepIDs(h); len(ids) != 1 || !strings.Contains(ids[0], "-undecommission-"+h+"-1") {
+			t.Errorf("%s: reinstall step ids %q, want one undecommission step", h, ids)
+		}
+	}
+	for _, h := range []string{"new-1", "new-2"} {
+		if ids := c.installStepIDs(h); len(ids) != 1 || !strings.Contains(ids[0], "-prepare-"+h+"-1") {
+			t.Errorf("%s: install step ids %q, want Y's install detached as one prepare step", h, ids)
+		}
 	}
 }
 

@@ -32,8 +32,9 @@ func (preparePhase) run(ctx context.Context, e *engine) error {
 	return e.forEach(ctx, e.spec.Spares, 8, func(ctx context.Context, h string) error {
 		return e.step(ctx, PhasePrepare, prepareSteps.of(h), h, func(ctx context.Context) (any, error) {
 			// Installed and checked before the stop: the window is then
-			// stop, migrations and start only.
-			if err := e.install(ctx, h, e.pf.PkgY[h], e.spec.To); err != nil {
+			// stop, migrations and start only. Detached, as the window's
+			// installs: a controller killed here never cuts dpkg off.
+			if err := e.installDetached(ctx, "prepare", prepareSteps.of(h), h, e.pf.PkgY[h], e.spec.To); err != nil {
 				return nil, err
 			}
 			n, err := e.node(ctx, h)

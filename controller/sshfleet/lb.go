@@ -74,6 +74,16 @@ func (l *haproxyLB) SetWeight(ctx context.Context, server string, weight int) er
 	return l.set(ctx, fmt.Sprintf("set server %s/%s weight %d", l.backend, server, weight))
 }
 
+// SetHealthy is `set server BE/SRV health up` (HAProxy's management
+// guide: "immediately switch a server's state regardless of some slow
+// health checks"); a server without checks ignores it.
+func (l *haproxyLB) SetHealthy(ctx context.Context, server string) error {
+	if strings.ContainsAny(server, " /;\n") {
+		return fmt.Errorf("host %s: haproxy set server %s/%s health up: invalid", l.h.name, l.backend, server)
+	}
+	return l.set(ctx, fmt.Sprintf("set server %s/%s health up", l.backend, server))
+}
+
 // set sends a runtime API command whose success is an empty reply;
 // anything else is HAProxy saying why not ("No such server.",
 // "Permission denied").

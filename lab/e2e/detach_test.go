@@ -211,3 +211,47 @@ func TestResumeRepairsHalfConfiguredPackage(t *testing.T) {
 		t.Errorf("no package-repaired finding for %s in the resume's output: %+v\n%s", h, repaired, r.stdout)
 	}
 }
+
+// On RPM hosts an `rpm -U` cut off half-way leaves two versions of kong
+// in rpm's database: the new one added, the old one not yet erased. The
+// test makes that state by hand on a node still on X (rpm -i of Y beside
+// it, after one SIGINT paused the run at the install); `--resume` must
+// erase the version installed first (X here) before anything else, say
+// so, and complete with one kong package, Y, on every node.
+func TestResumeRepairsDuplicateRPMPackage(t *testing.T) {
+	e := upLab(t, labenv.Options{Nodes: 2, From: "2.8.4", To: "3.4.2", PackageFormat: "rpm"})
+	nodes := names(e.lab.KongHosts())
+	e.createEntities(nodes[0])
+	e.requireServing(nodes, labRoutes)
+
+	e.interruptAtInstall()
+
+	h := nodes[len(nodes)-1] // not the migration node: still on X
+	if v := strings.TrimSpace(e.sshOut(h, "rpm -q --qf '%{VERSION}\\n' kong")); v != "2.8.4" {
+		t.Fatalf("%s: test setup: rpm lists %q, want kong 2.8.4 alone", h, v)
+	}
+	rpmY := filepath.Join(e.lab.NodePackagesDir(), labenv.PackageFileOf(labenv.EditionOSS, "3.4.2", "rpm"))
+	// INSTALLTIME has seconds: Y must be the later one.
+	e.sshOut(h, "sleep 1.1; rpm -i --force --nodeps --noscripts "+rpmY+" >/dev/null 2>&1; true")
+	if got := strings.Fields(e.sshOut(h, "rpm -q --qf '%{VERSION}\\n' kong")); len(got) != 2 {
+		t.Fatalf("%s: test setup: rpm lists %q, want two versions of kong", h, got)
+	}
+
+	r := e.kongctl("upgrade", "-i", e.inv, "--resume", "--yes", "--output", "json")
+	if r.code != 0 {
+		t.Fatalf("upgrade --resume: %s", r)
+	}
+	var repaired *event
+	for _, line := range strings.Split(r.stdout, "\n") {
+		var ev event
+		if json.Unmarshal([]byte(line), &ev) == nil && ev.Code == "package-repaired" {
+			repaired = &ev
+		}
+	}
+	if repaired == nil || repaired.Host != h || !strings.Contains(repaired.Message, "rpm -e") || !strings.Contains(repaired.Message, "kong-2.8.4") {
+		t.Errorf("no package-repaired finding erasing kong-2.8.4 on %s in the resume's output: %+v\n%s", h, repaired, r.stdout)
+	}
+	e.requireVersion("3.4.2", nodes...)
+	e.requireRPMPackage("kong", "3.4.2", nodes...)
+	e.requireServing(nodes, labRoutes)
+}

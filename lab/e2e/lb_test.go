@@ -87,8 +87,8 @@ func TestInPlaceDrainThroughLB(t *testing.T) {
 
 	// Each node drained (sessions 0) before its stop, and ready once it
 	// served Y; the refusals fall between the last server leaving the load
-	// balancing and the first one coming back (HAProxy's health check
-	// takes up to rise x inter = 600ms after Kong listens again).
+	// balancing and the first one coming back (kongctl marks it healthy
+	// in HAProxy once Y serves, not waiting out rise x inter).
 	st := stepTimes(t, e, finalReport(t, r.stdout).RunID)
 	var lastDrain, firstReady time.Time
 	for _, h := range nodes {
@@ -110,6 +110,16 @@ func TestInPlaceDrainThroughLB(t *testing.T) {
 	if res.Failed > 0 && (res.FirstFailure.Before(lastDrain.Add(-time.Second)) || res.LastFailure.After(firstReady.Add(2*time.Second))) {
 		t.Errorf("refusals from %s to %s, outside the outage (last drain %s, first ready %s)",
 			res.FirstFailure.Format("15:04:05.000"), res.LastFailure.Format("15:04:05.000"), lastDrain.Format("15:04:05.000"), firstReady.Format("15:04:05.000"))
+	}
+	if res.Failed > 0 {
+		t.Logf("last refusal %+.2fs from the first ready", res.LastFailure.Sub(firstReady).Seconds())
+	}
+	// HAProxy took kongctl's word that Y is healthy (set server ...
+	// health up): no node waited for its checks to rise.
+	for _, f := range finalReport(t, r.stdout).Findings {
+		if f.Code == "lb-health" {
+			t.Errorf("finding %s on %s: %s", f.Code, f.Host, f.Message)
+		}
 	}
 	// Every drain ended with no session left (not by its timeout).
 	for _, f := range e.journalFiles() {

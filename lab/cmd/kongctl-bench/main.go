@@ -616,8 +616,9 @@ func probeFleet(ctx context.Context, lab *labenv.Lab, interval time.Duration) (p
 	go func() { defer wg.Done(); p.Run(pctx) }()
 	stop = func() { pcancel(); wg.Wait() }
 	// A production-sized database (ROWS) makes every router rebuild take
-	// seconds: the new route may need a few rebuilds to reach every node.
-	if !waitUntil(ctx, time.Minute, func() bool { return p.AllServingSince(time.Now().Add(-p.Interval * 3)) }) {
+	// seconds (tens under load): the new route may need a few rebuilds to
+	// reach every node.
+	if !waitUntil(ctx, 3*time.Minute, func() bool { return p.AllServingSince(time.Now().Add(-p.Interval * 3)) }) {
 		return p, stop, errors.New("not every proxy serves " + probePath + " before the upgrade")
 	}
 	return p, stop, nil
