@@ -47,13 +47,27 @@ func (f *flipAt) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// testOptions are a client's options with the agent and state dirs in a
+// test's temp dir, delivering bin.
+func testOptions(t *testing.T, bin func(string) (*Binary, error)) Options {
+	root := t.TempDir()
+	return Options{AgentDir: filepath.Join(root, "bin"), StateDir: filepath.Join(root, "state"), Binary: bin}
+}
+
+// assertAgentDir fails unless the agent dir holds n files.
+func assertAgentDir(t *testing.T, opts Options, n int) {
+	t.Helper()
+	if ents, _ := os.ReadDir(opts.AgentDir); len(ents) != n {
+		t.Fatalf("agent dir holds %d files, want %d (no temp file left)", len(ents), n)
+	}
+}
+
 // An upload damaged on the way is refused by the session's bootstrap
 // (never run), sent once more in a new session, and the second, sound,
 // copy runs.
 func TestDeliverResendsADamagedUploadOnce(t *testing.T) {
 	_, remote := dialTestServer(t)
-	root := t.TempDir()
-	opts := Options{AgentDir: filepath.Join(root, "bin"), StateDir: filepath.Join(root, "state"), Binary: localBinary}
+	opts := testOptions(t, localBinary)
 	bin, _ := localBinary("amd64")
 	r := &damagingRemote{Client: remote, damage: 1}
 	d, err := New(r, opts).Deliver(testCtx(t), nil)
@@ -63,9 +77,7 @@ func TestDeliverResendsADamagedUploadOnce(t *testing.T) {
 	if size := int64(len(mustGzip(t, bin))); d.Skipped || d.Uploaded != 2*size || r.sessions.Load() != 2 || d.Hello.SHA256 != bin.SHA256 {
 		t.Fatalf("delivery: %+v after %d sessions, want 2 uploads of %d bytes", d, r.sessions.Load(), size)
 	}
-	if ents, _ := os.ReadDir(opts.AgentDir); len(ents) != 1 {
-		t.Fatalf("agent dir holds %d files, want 1 (no temp file left)", len(ents))
-	}
+	assertAgentDir(t, opts, 1)
 	// the refused session, the agent's session
 	if s := remote.Sessions(); s != 2 {
 		t.Fatalf("%d SSH sessions, want 2", s)
@@ -76,8 +88,7 @@ func TestDeliverResendsADamagedUploadOnce(t *testing.T) {
 // of it is left or run.
 func TestDeliverRefusesAnUploadDamagedTwice(t *testing.T) {
 	_, remote := dialTestServer(t)
-	root := t.TempDir()
-	opts := Options{AgentDir: filepath.Join(root, "bin"), StateDir: filepath.Join(root, "state"), Binary: localBinary}
+	opts := testOptions(t, localBinary)
 	r := &damagingRemote{Client: remote, damage: 2}
 	c := New(r, opts)
 	_, err := c.Deliver(testCtx(t), nil)
@@ -85,9 +96,7 @@ func TestDeliverRefusesAnUploadDamagedTwice(t *testing.T) {
 	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "deliver agent to kong-1: check uploaded agent") || r.sessions.Load() != 2 {
 		t.Fatalf("err = %v after %d sessions, want the damaged upload refused by host after 2", err, r.sessions.Load())
 	}
-	if ents, _ := os.ReadDir(opts.AgentDir); len(ents) != 0 {
-		t.Fatalf("agent dir holds %d files, want none", len(ents))
-	}
+	assertAgentDir(t, opts, 0)
 	if p := c.Processes(); p != 0 {
 		t.Fatalf("%d agent processes started, want none", p)
 	}
@@ -98,32 +107,26 @@ func TestDeliverRefusesAnUploadDamagedTwice(t *testing.T) {
 // put into place.
 func TestDeliverRefusesAnUploadOfAnotherHash(t *testing.T) {
 	_, remote := dialTestServer(t)
-	root := t.TempDir()
 	real, _ := localBinary("amd64")
 	bin := &Binary{GOARCH: "amd64", Data: real.Data, SHA256: strings.Repeat("0", 64)}
-	opts := Options{AgentDir: filepath.Join(root, "bin"), StateDir: filepath.Join(root, "state"),
-		Binary: func(string) (*Binary, error) { return bin, nil }}
+	opts := testOptions(t, func(string) (*Binary, error) { return bin, nil })
 	r := &damagingRemote{Client: remote}
 	_, err := New(r, opts).Deliver(testCtx(t), nil)
 	want := "deliver agent to kong-1: check uploaded agent: sha256 " + real.SHA256 + " on the node, want " + bin.SHA256
 	if err == nil || err.Error() != want || r.sessions.Load() != 2 {
 		t.Fatalf("err = %v after %d sessions, want %q after 2", err, r.sessions.Load(), want)
 	}
-	if ents, _ := os.ReadDir(opts.AgentDir); len(ents) != 0 {
-		t.Fatalf("agent dir holds %d files, want none", len(ents))
-	}
+	assertAgentDir(t, opts, 0)
 }
 
 // An agent of another architecture (here an ELF header for arm64) is
 // checked, put into place, and refused clearly when it cannot run.
 func TestDeliverRefusesAnAgentThatCannotRun(t *testing.T) {
 	_, remote := dialTestServer(t)
-	root := t.TempDir()
 	elf := append([]byte("\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00"), make([]byte, 200)...)
 	sum := sha256.Sum256(elf)
 	bin := &Binary{GOARCH: "amd64", Data: elf, SHA256: hex.EncodeToString(sum[:])}
-	opts := Options{AgentDir: filepath.Join(root, "bin"), StateDir: filepath.Join(root, "state"),
-		Binary: func(string) (*Binary, error) { return bin, nil }}
+	opts := testOptions(t, func(string) (*Binary, error) { return bin, nil })
 	_, err := New(remote, opts).Deliver(testCtx(t), nil)
 	if err == nil || !strings.Contains(err.Error(), "kong-1") || !strings.Contains(err.Error(), "exited 126") ||
 		!strings.Contains(strings.ToLower(err.Error()), "exec format error") {
