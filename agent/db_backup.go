@@ -395,6 +395,13 @@ func (a *Agent) verifyRestore(ctx context.Context, run *opRun, p *agentproto.Ver
 		return nil, err
 	}
 	defer aconn.Close(context.Background())
+	if p.Replace {
+		// Validate refused DB's own database: this is a leftover target.
+		if err := dropDatabase(ctx, aconn, scratch); err != nil {
+			return nil, fmt.Errorf("drop target database %s to replace it: %w", scratch, err)
+		}
+		run.note("dropped target database %s to replace it", scratch)
+	}
 	ident := pgx.Identifier{scratch}.Sanitize()
 	owner := ""
 	if p.Admin != nil {

@@ -44,6 +44,11 @@ func dbConn(s *pgtest.Server) agentproto.DBConn {
 	return agentproto.DBConn{Host: s.Host, Port: s.Port, User: s.User, Password: s.Password, Database: s.Database, SSLMode: "disable", BinDir: s.BinDir}
 }
 
+// adminConn is the server's superuser on its maintenance database.
+func adminConn(s *pgtest.Server) agentproto.DBConn {
+	return agentproto.DBConn{Host: s.Host, Port: s.Port, User: s.SuperUser, Password: s.SuperPassword, Database: "postgres", SSLMode: "disable", BinDir: s.BinDir}
+}
+
 // seedKong creates a few Kong-like tables, including locks.
 func seedKong(t *testing.T, ctx context.Context, s *pgtest.Server) {
 	t.Helper()

@@ -20,18 +20,10 @@ import (
 // or with every rehearsal copy, never another database, and reads whether
 // the role may create one.
 func TestScratchKeepAndDrop(t *testing.T) {
-	s := pgtest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	seedKong(t, ctx, s)
-	a := testAgent(t)
-	db := dbConn(s)
-	admin := agentproto.DBConn{Host: s.Host, Port: s.Port, User: s.SuperUser, Password: s.SuperPassword, Database: "postgres", SSLMode: "disable", BinDir: s.BinDir}
-
-	bk, rep := call[agentproto.BackupResult](t, a, agentproto.OpBackup, agentproto.BackupParams{DB: db, Name: "rehearsal.dump"})
-	if bk == nil {
-		t.Fatalf("backup: %+v", rep.Error)
-	}
+	sb := seededBackup(t, ctx, "rehearsal.dump")
+	a, db, admin, bk := sb.a, sb.db, sb.admin, sb.bk
 	// Keep is for rehearsal names only.
 	if _, rep := call[agentproto.VerifyRestoreResult](t, a, agentproto.OpVerifyRestore, agentproto.VerifyRestoreParams{DB: db, Path: bk.Path, SHA256: bk.SHA256, Admin: &admin, Scratch: "kong", Keep: true}); rep.Error == nil {
 		t.Fatal("keep of a non-rehearsal database accepted")
@@ -97,4 +89,28 @@ func TestScratchDropOutlastsAnotherRolesSession(t *testing.T) {
 	if r == nil || !slices.Equal(r.Dropped, []string{"kongctl_rehearsal_held"}) {
 		t.Fatalf("drop with another role's session on the copy: %+v %+v", r, rep.Error)
 	}
+}
+
+// seeded is a PostgreSQL server with Kong-like tables, an agent, the
+// Kong role's and the superuser's connections, and a backup of Kong's
+// database taken through the agent.
+type seeded struct {
+	a         *Agent
+	s         *pgtest.Server
+	db, admin agentproto.DBConn
+	bk        *agentproto.BackupResult
+}
+
+// seededBackup starts the server, seeds it and backs it up as name.
+func seededBackup(t *testing.T, ctx context.Context, name string) seeded {
+	t.Helper()
+	s := pgtest.Start(t)
+	seedKong(t, ctx, s)
+	sb := seeded{a: testAgent(t), s: s, db: dbConn(s), admin: adminConn(s)}
+	bk, rep := call[agentproto.BackupResult](t, sb.a, agentproto.OpBackup, agentproto.BackupParams{DB: sb.db, Name: name})
+	if bk == nil {
+		t.Fatalf("backup: %+v", rep.Error)
+	}
+	sb.bk = bk
+	return sb
 }

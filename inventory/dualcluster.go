@@ -26,7 +26,7 @@ var targetDBName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 // decodeStrategy reads upgrade.strategy, target_database and shift.
 func (d *decoder) decodeStrategy(a hcl.Attributes, u *Upgrade) {
 	setAttr(a, "strategy", &u.Strategy, d.choice(StrategyInPlace, StrategyDualCluster))
-	if at, ok := a["target_database"]; ok {
+	if at, ok := a["target_database"]; ok && !d.targetOnOtherServer(at) {
 		if v, ok := d.nonEmpty(at); ok {
 			if !targetDBName.MatchString(v) {
 				d.errorf(at.Expr.Range(), "Invalid target database name",
@@ -40,9 +40,23 @@ func (d *decoder) decodeStrategy(a hcl.Attributes, u *Upgrade) {
 			u.Shift = d.shiftSteps(at, v)
 		}
 	}
+	setAttr(a, "replace_target_database", &u.ReplaceTargetDatabase, d.boolean)
 	if u.Strategy == StrategyDualCluster && u.Shift == nil {
 		u.Shift = slices.Clone(DefaultShift)
 	}
+}
+
+// targetOnOtherServer refuses a target_database written as an object
+// (host, port, name: a database on another PostgreSQL server): kongctl
+// restores Y's database on X's server only.
+func (d *decoder) targetOnOtherServer(at *hcl.Attribute) bool {
+	v, diags := at.Expr.Value(d.ctx)
+	if diags.HasErrors() || !v.IsWhollyKnown() || v.IsNull() || !(v.Type().IsObjectType() || v.Type().IsMapType()) {
+		return false
+	}
+	d.errorf(at.Expr.Range(), "Target database on another server",
+		"target_database names a database on X's PostgreSQL server (database block): kongctl does not restore Y's database on another server. Write its name only, such as target_database = \"kong_y\", or move the database after the upgrade.")
+	return true
 }
 
 // shiftSteps parses ["10%", "50%", "100%"]: percentages, ascending, the
@@ -78,7 +92,7 @@ func (d *decoder) shiftSteps(at *hcl.Attribute, v []string) []int {
 func (d *decoder) validateDualCluster(inv *Inventory) {
 	u := inv.Upgrade
 	if u.Strategy != StrategyDualCluster {
-		for _, name := range []string{"target_database", "shift"} {
+		for _, name := range []string{"target_database", "shift", "replace_target_database"} {
 			if r, ok := u.Ranges[name]; ok {
 				d.errorf(r, "Not a dual-cluster upgrade",
 					"%s applies to upgrade { strategy = \"dual-cluster\" }; this inventory upgrades in place. Remove %s, or set the strategy.", name, name)
@@ -105,10 +119,10 @@ func (d *decoder) validateDualCluster(inv *Inventory) {
 	} else if db := inv.Database; db != nil && u.TargetDatabase == db.Name {
 		d.errorf(u.Ranges["target_database"], "Target database is X's",
 			"target_database %q is the database X runs on (database.name); Y needs a new one, such as \"%s_y\".", u.TargetDatabase, db.Name)
-	}
-	if u.Decommission {
-		d.errorf(u.Ranges["decommission"], "Decommission with dual-cluster",
-			"kongctl does not decommission X after a dual-cluster upgrade yet: X stays installed and drained. Remove decommission.")
+		if u.ReplaceTargetDatabase {
+			d.errorf(u.Ranges["replace_target_database"], "Replacing X's database",
+				"replace_target_database would drop %q, the database X runs on: kongctl never replaces X's database. Name a new target_database.", db.Name)
+		}
 	}
 }
 

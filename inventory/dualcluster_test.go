@@ -76,6 +76,9 @@ func TestDualClusterDiagnostics(t *testing.T) {
 		{"shift not a percentage", dcHosts + dcUpgrade("  strategy = \"dual-cluster\"\n  target_database = \"kong_y\"\n  shift = [\"half\", \"100%\"]\n"), "Invalid shift step", 25, 11},
 		{"no spares", noSpare + dcUpgrade("  strategy = \"dual-cluster\"\n  target_database = \"kong_y\"\n"), "Dual-cluster without spare hosts", 23, 14},
 		{"target with in-place", dcHosts + dcUpgrade("  target_database = \"kong_y\"\n"), "Not a dual-cluster upgrade", 23, 21},
+		{"replace with in-place", dcHosts + dcUpgrade("  replace_target_database = true\n"), "Not a dual-cluster upgrade", 23, 29},
+		{"replace X's database", dcHosts + dcUpgrade("  strategy = \"dual-cluster\"\n  target_database = \"kong\"\n  replace_target_database = true\n"), "Replacing X's database", 25, 29},
+		{"target on another server", dcHosts + dcUpgrade("  strategy = \"dual-cluster\"\n  target_database = { host = \"10.0.0.6\", port = 5432, name = \"kong_y\" }\n"), "Target database on another server", 24, 21},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, diags := LoadBytes("dc.hcl", []byte(tc.src))
@@ -86,5 +89,26 @@ func TestDualClusterDiagnostics(t *testing.T) {
 			}
 			t.Errorf("want %q at dc.hcl:%d:%d, got %s", tc.summary, tc.line, tc.col, diags.Error())
 		})
+	}
+}
+
+// replace_target_database and decommission with dual-cluster: decoded
+// and shown.
+func TestDualClusterReplaceAndDecommission(t *testing.T) {
+	inv, diags := LoadBytes("dc.hcl", []byte(dcHosts+dcUpgrade("  strategy = \"dual-cluster\"\n  target_database = \"kong_y\"\n  replace_target_database = true\n  decommission = true\n")))
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	if u := inv.Upgrade; !u.ReplaceTargetDatabase || !u.Decommission {
+		t.Errorf("replace %v decommission %v", u.ReplaceTargetDatabase, u.Decommission)
+	}
+	var text strings.Builder
+	if err := Redacted(inv).WriteHCL(&text); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"replace_target_database = true", "decommission"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("%s not shown:\n%s", want, text.String())
+		}
 	}
 }

@@ -153,6 +153,7 @@ func Redacted(inv *Inventory) *Document {
 			b.str("strategy", u.Strategy)
 			b.str("target_database", u.TargetDatabase)
 			b.listIf("shift", shiftText(u.Shift))
+			b.flag("replace_target_database", u.ReplaceTargetDatabase)
 		}
 		b.flag("start_between_hops", u.StartBetweenHops)
 		b.listIf("order", u.Order)

@@ -89,6 +89,10 @@ type Upgrade struct {
 	Strategy       string
 	TargetDatabase string
 	Shift          []int // percentages of traffic on Y, ascending, the last 100
+	// ReplaceTargetDatabase lets a dual-cluster run drop a target
+	// database that exists already (a leftover of an earlier attempt)
+	// and create it again from X's backup; never X's own database.
+	ReplaceTargetDatabase bool
 
 	DeclRange hcl.Range
 	Ranges    map[string]hcl.Range // attribute name -> its value's range
@@ -145,6 +149,7 @@ var upgradeSchema = &hcl.BodySchema{
 		{Name: "strategy"},
 		{Name: "target_database"},
 		{Name: "shift"},
+		{Name: "replace_target_database"},
 		{Name: "data_planes"},
 		{Name: "batch"},
 		{Name: "data_plane_timeout"},

@@ -248,6 +248,10 @@ type VerifyRestoreParams struct {
 	// runs on it): any plain lower-case identifier, not only a rehearsal
 	// name; Keep must be set too.
 	Target bool `json:"target,omitempty"`
+	// Replace drops the target database first when it exists (the
+	// inventory's replace_target_database); Target must be set, and the
+	// target is never DB's own database.
+	Replace bool `json:"replace,omitempty"`
 }
 
 // Secrets implements SecretHolder.
@@ -271,7 +275,13 @@ func (p *VerifyRestoreParams) Validate() error {
 		if !p.Keep || !IsTargetName(p.Scratch) {
 			return fmt.Errorf("verify-restore keeps a target database under a plain lower-case name, not %q", p.Scratch)
 		}
+		if p.Replace && p.Scratch == p.DB.Database {
+			return fmt.Errorf("verify-restore replaces the target database %q: it is the database the connection names, never replaced", p.Scratch)
+		}
 		return nil
+	}
+	if p.Replace {
+		return errors.New("verify-restore replaces only a target database")
 	}
 	if p.Keep && !IsRehearsalScratch(p.Scratch) {
 		return fmt.Errorf("verify-restore keeps only a rehearsal scratch database (%s...), not %q", RehearsalPrefix, p.Scratch)

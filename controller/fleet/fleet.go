@@ -282,6 +282,14 @@ func (s SchemaState) UpToDate() bool {
 	return s.ExitCode == 0 && !s.NeedsBootstrap && len(s.New) == 0 && len(s.Pending) == 0
 }
 
+// UpApplied is the state after a complete `kong migrations up`: nothing
+// new left, teardowns pending (exit 4) or none (exit 0). `list` exits 4
+// too with pending and new migrations at once (kong-reference 1.3), which
+// is what an `up` still running, or cut off, leaves: not applied.
+func (s SchemaState) UpApplied() bool {
+	return (s.ExitCode == 4 || s.ExitCode == 0) && !s.NeedsBootstrap && len(s.New) == 0
+}
+
 // ExecRequest is a hook command run on a host.
 type ExecRequest struct {
 	Command string

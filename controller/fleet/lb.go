@@ -6,6 +6,7 @@ import "context"
 const (
 	LBReady = "ready" // in the load balancing
 	LBDrain = "drain" // no new connections; established ones run on
+	LBMaint = "maint" // out of the load balancing, health checks off (disabled)
 )
 
 // LoadBalancer is the load balancer in front of the Kong nodes, reached
@@ -15,7 +16,8 @@ type LoadBalancer interface {
 	// Servers lists the servers of the inventory's backend; an error
 	// when the backend does not exist.
 	Servers(ctx context.Context) ([]LBServer, error)
-	// SetState sets a server's administrative state: LBReady or LBDrain.
+	// SetState sets a server's administrative state: LBReady, LBDrain
+	// or LBMaint.
 	SetState(ctx context.Context, server, state string) error
 	// SetWeight sets a server's weight (0-256; 0 takes no new
 	// connections, as drained).

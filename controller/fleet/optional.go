@@ -67,9 +67,10 @@ type TargetDB interface {
 	// TargetState says whether the database name exists and whether it
 	// holds Kong's tables.
 	TargetState(ctx context.Context, name string) (exists, kong bool, err error)
-	// RestoreTarget creates the database name (it must not exist) and
-	// restores b into it.
-	RestoreTarget(ctx context.Context, b BackupInfo, name string) error
+	// RestoreTarget creates the database name and restores b into it.
+	// name must not exist, unless replace: then it is dropped first
+	// (never the Database's own).
+	RestoreTarget(ctx context.Context, b BackupInfo, name string, replace bool) error
 }
 
 // ScratchDB is a Database that keeps a restored copy of a backup for a

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/kongctl/kongctl/controller/fleet"
 )
@@ -24,17 +25,21 @@ const (
 
 // The dual-cluster's steps.
 const (
-	targetDBStep   StepKey   = "target-db/restore"
 	shiftEnableY   StepKey   = "shift/enable-y"
 	shiftSteps     hostSteps = "shift/" // shift/50, shift/100: percentages on Y
 	shiftUndoSteps hostSteps = "rollback/shift/"
 )
 
 // dualClusterPhases follow the backup (and the rehearsal): Y built on
-// the spares, verified alone, then given the traffic.
-func (e *engine) dualClusterPhases() []phase {
-	return []phase{targetDBPhase{}, preparePhase{}, targetMigratePhase{}, targetMigratePhase{finish: true},
-		startPhase{}, verifyPhase{}, shiftPhase{}, cleanupPhase{}}
+// the spares, verified alone, then given the traffic; X decommissioned
+// after that when asked (dualcluster_decommission.go).
+func (e *engine) dualClusterPhases(decommission bool) []phase {
+	ps := []phase{targetDBPhase{}, preparePhase{}, targetMigratePhase{}, targetMigratePhase{finish: true},
+		startPhase{}, verifyPhase{}, shiftPhase{}}
+	if decommission {
+		ps = append(ps, dualDecommissionPhase{})
+	}
+	return append(ps, cleanupPhase{})
 }
 
 // validateDualCluster checks the spec of a dual-cluster upgrade.
@@ -51,91 +56,6 @@ func (s *Spec) validateDualCluster() error {
 		return fmt.Errorf("the dual-cluster strategy needs a target_database other than X's (%s)", s.DB.Name)
 	case len(s.Shift) == 0 || s.Shift[len(s.Shift)-1] != 100:
 		return fmt.Errorf("shift %v: the last step must be 100%%", s.Shift)
-	case s.Decommission:
-		return errors.New("decommission is not supported with the dual-cluster strategy")
-	}
-	return nil
-}
-
-// targetDB is the database adapter's dual-cluster side.
-func (e *engine) targetDB(ctx context.Context) (fleet.TargetDB, error) {
-	db, err := e.database(ctx)
-	if err != nil {
-		return nil, err
-	}
-	tdb, ok := db.(fleet.TargetDB)
-	if !ok {
-		return nil, errors.New("the database adapter creates no target database")
-	}
-	return tdb, nil
-}
-
-// checkTargetDB (preflight): the target database does not exist yet,
-// Kong's role may create it, and Y is one hop from X.
-func (e *engine) checkTargetDB(ctx context.Context, pf *preflightData) {
-	if !e.spec.DualCluster {
-		return
-	}
-	if len(pf.Hops) > 0 {
-		e.find(Finding{Severity: SevError, Code: "dual-cluster-hops", Message: fmt.Sprintf("%s → %s takes %d intermediate hop(s); kongctl's dual-cluster runs one", pf.From, e.spec.To, len(pf.Hops)),
-			Fix: "upgrade in place, or dual-cluster to a version one hop away first"})
-	}
-	name, host := e.spec.TargetDB, e.spec.ToolsHost
-	tdb, err := e.targetDB(ctx)
-	var exists, kong bool
-	if err == nil {
-		exists, kong, err = tdb.TargetState(ctx, name)
-	}
-	switch {
-	case err != nil:
-		e.find(Finding{Severity: SevError, Code: "target-db", Host: host, Message: "target database: " + e.red.err(err)})
-	case kong:
-		e.find(Finding{Severity: SevError, Code: "target-db", Host: host,
-			Message: fmt.Sprintf("the target database %s already holds Kong's tables (schema_meta): kongctl does not replace a database", name),
-			Fix:     fmt.Sprintf("name a new database in upgrade.target_database, or drop %s if it is a leftover of an earlier attempt", name)})
-	case exists:
-		e.find(Finding{Severity: SevError, Code: "target-db", Host: host,
-			Message: fmt.Sprintf("the target database %s exists already; kongctl creates it from X's backup", name),
-			Fix:     fmt.Sprintf("name a new database in upgrade.target_database, or drop the empty %s", name)})
-	}
-	if sdb, ok := tdb.(fleet.ScratchDB); ok && err == nil {
-		if can, why, err := sdb.CanCreateDB(ctx); err == nil && !can {
-			e.find(Finding{Severity: SevError, Code: "target-db", Host: host, Message: why, Fix: "grant the role CREATEDB (ALTER ROLE ... CREATEDB) for the dual-cluster's target database"})
-		}
-	}
-}
-
-// targetDBPhase restores the run's verified backup into the target
-// database, which is kept: Y runs on it. X's database is only read.
-type targetDBPhase struct{}
-
-func (targetDBPhase) name() PhaseName { return PhaseTargetDB }
-
-func (targetDBPhase) run(ctx context.Context, e *engine) error {
-	return e.step(ctx, PhaseTargetDB, targetDBStep, e.spec.ToolsHost, func(ctx context.Context) (any, error) {
-		if e.backup == nil {
-			return nil, fmt.Errorf("restore into target database %s: no verified backup of this run", e.spec.TargetDB)
-		}
-		tdb, err := e.targetDB(ctx)
-		if err != nil {
-			return nil, err
-		}
-		e.note("dual-cluster: restoring the backup into the target database %s", e.spec.TargetDB)
-		if err := tdb.RestoreTarget(ctx, *e.backup, e.spec.TargetDB); err != nil {
-			return nil, err
-		}
-		return map[string]string{"database": e.spec.TargetDB}, nil
-	})
-}
-
-// undo keeps the target database (kongctl drops no database it does not
-// own by name): the report says so, and a new run refuses it until it is
-// dropped.
-func (targetDBPhase) undo(ctx context.Context, e *engine) error {
-	if e.stepStarted(targetDBStep) {
-		e.find(Finding{Severity: SevInfo, Code: "target-db-kept", Host: e.spec.ToolsHost,
-			Message: fmt.Sprintf("the target database %s is left as it was; X's database was not touched", e.spec.TargetDB),
-			Fix:     fmt.Sprintf("drop %s (DROP DATABASE %s) before the next dual-cluster run", e.spec.TargetDB, e.spec.TargetDB)})
 	}
 	return nil
 }
@@ -347,7 +267,13 @@ func (e *engine) dualClusterPlan(desc map[PhaseName][3]string) {
 	for i, p := range s.Shift {
 		steps[i] = fmt.Sprint(p, "%")
 	}
-	desc[PhaseTargetDB] = [3]string{"restores the verified backup into the new database " + s.TargetDB + " on X's server", "keeps " + s.TargetDB + " (named in the report)", "y"}
+	restore := "restores the verified backup into the new database " + s.TargetDB + " on X's server"
+	if s.ReplaceTarget {
+		restore = "REPLACES the database " + s.TargetDB + " on X's server: DROPS it if it exists (upgrade.replace_target_database), then restores the verified backup into it"
+	}
+	desc[PhaseTargetDB] = [3]string{restore, "keeps " + s.TargetDB + " (named in the report)", "y"}
+	desc[PhaseDecommission] = [3]string{"disables X's servers in " + s.LB.Host + " (maint) and stops Kong on " + strings.Join(s.Nodes, ", ") + ", once all the traffic is on Y; Kong stays installed, X's database untouched",
+		"start X again; the shift's undo sends the traffic back to it", "y"}
 	desc[PhasePrepare] = [3]string{"installs " + s.To + " on the spare hosts and carries kong.conf with pg_database = " + s.TargetDB, "", "y"}
 	desc[PhaseMigrateUp] = [3]string{"kong migrations up on " + s.MigrationHost + " against " + s.TargetDB, "none needed: X's database is not migrated", "y"}
 	desc[PhaseMigrateFinish] = [3]string{"kong migrations finish on " + s.MigrationHost + " against " + s.TargetDB + " (X's database is not touched)", "none needed", "y"}

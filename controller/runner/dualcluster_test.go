@@ -22,13 +22,17 @@ func (d fakeDB) TargetState(ctx context.Context, name string) (bool, bool, error
 	return ok, ok, nil
 }
 
-func (d fakeDB) RestoreTarget(ctx context.Context, b fleet.BackupInfo, name string) error {
-	if err := d.c.record("db restore-target " + name); err != nil {
+func (d fakeDB) RestoreTarget(ctx context.Context, b fleet.BackupInfo, name string, replace bool) error {
+	call := "db restore-target " + name
+	if replace {
+		call += " replace"
+	}
+	if err := d.c.record(call); err != nil {
 		return err
 	}
 	d.c.mu.Lock()
 	defer d.c.mu.Unlock()
-	if _, ok := d.c.scratch[name]; ok {
+	if _, ok := d.c.scratch[name]; ok && !replace {
 		return fmt.Errorf("database %s exists", name)
 	}
 	s, ok := d.c.backups[b.Path]
@@ -46,7 +50,12 @@ func (l *fakeLB) SetWeight(ctx context.Context, server string, weight int) error
 // dcCluster is X on kong-1..3 behind the load balancer, spares new-1..3
 // without Kong, and the dual-cluster spec onto them with database kong_y.
 func dcCluster(t *testing.T) (*fakeCluster, *fakeLB, *Spec) {
-	c := newFakeCluster(t, "2.8.4", "kong-1", "kong-2", "kong-3", "new-1", "new-2", "new-3")
+	return dcClusterAt(t, "2.8.4")
+}
+
+// dcClusterAt is dcCluster with X on version from.
+func dcClusterAt(t *testing.T, from string) (*fakeCluster, *fakeLB, *Spec) {
+	c := newFakeCluster(t, from, "kong-1", "kong-2", "kong-3", "new-1", "new-2", "new-3")
 	for _, n := range []string{"new-1", "new-2", "new-3"} {
 		c.nodes[n].version, c.nodes[n].running = "", false
 	}

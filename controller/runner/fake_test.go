@@ -119,6 +119,9 @@ type fakeCluster struct {
 	scratch    map[string]dbSnap
 	noCreateDB bool
 	migOutput  map[string]string
+	// listQueue are the states the next `migrations list` calls return,
+	// whatever the database holds (an up still running elsewhere).
+	listQueue []fleet.SchemaState
 	// lb is the load balancer in front of the nodes (lbdrain_test.go).
 	lb *fakeLB
 	// cp is the control planes' view of the data planes, when the
@@ -420,6 +423,8 @@ func (n *fakeNode) Migrations(ctx context.Context, req fleet.MigrationsRequest) 
 	switch req.Command {
 	case "list", "status":
 		switch {
+		case len(c.listQueue) > 0:
+			st, c.listQueue = c.listQueue[0], c.listQueue[1:]
 		case db.pending:
 			st = fleet.SchemaState{ExitCode: 4, Pending: []string{"core:016_280_to_300"}}
 			if dbv.Core().Compare(bin.Core()) < 0 {

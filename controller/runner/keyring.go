@@ -50,8 +50,9 @@ type keyringPlan struct {
 // upgrade when their keyring could not be carried over. It reads X's key
 // ids from a running node.
 func (e *engine) checkKeyring(ctx context.Context, pf *preflightData) {
-	if e.spec.NewHosts {
-		// X keeps running through a new-hosts upgrade (its keys with it).
+	if e.spec.NewHosts && !e.spec.DualCluster {
+		// X keeps running through a new-hosts upgrade (its keys with it),
+		// and Y runs on the same database with the keys in it.
 		return
 	}
 	var nodes, importers, exporters, running []string
@@ -78,8 +79,13 @@ func (e *engine) checkKeyring(ctx context.Context, pf *preflightData) {
 	if len(nodes) == 0 {
 		return
 	}
-	if f := keyringRefusal(nodes, importers, exporters, e.spec.KeyringExportFile != ""); f != nil {
-		e.find(*f)
+	refusal := keyringRefusal(nodes, importers, exporters, e.spec.KeyringExportFile != "")
+	if e.spec.DualCluster {
+		// Y starts on a copy of X's database: the keys go to the spares.
+		nodes, importers, refusal = e.dualClusterKeyring(nodes, importers, exporters) // dualcluster_keyring.go
+	}
+	if refusal != nil {
+		e.find(*refusal)
 		return
 	}
 	kp := &keyringPlan{Nodes: nodes, Importers: importers, Source: "inventory", Path: e.spec.KeyringExportFile}

@@ -80,19 +80,7 @@ func TestKeyringExportedBeforeStopAndImportedAfterStart(t *testing.T) {
 	if export < 0 || firstStop < 0 || export > firstStop {
 		t.Fatalf("export at %d, first stop at %d: want the export before any stop\ncalls: %q", export, firstStop, calls)
 	}
-	for _, h := range spec.Nodes {
-		start := indexOfCall(calls, h+" start 3.10.0.2", 0)
-		imp := indexOfCall(calls, h+" keyring-import "+fakeExport, start)
-		if start < 0 || imp < 0 {
-			t.Errorf("%s: no import after Y started (start %d)", h, start)
-		}
-		if probe := indexOfCall(calls, h+" probe /lab", 0); probe >= 0 && probe < imp {
-			t.Errorf("%s: verify probed at %d before the keyring import at %d", h, probe, imp)
-		}
-		if len(c.nodes[h].krIDs) != 1 {
-			t.Errorf("%s: keyring %v after the upgrade", h, c.nodes[h].krIDs)
-		}
-	}
+	requireKeyringOnY(t, c, calls, spec.Nodes)
 	p := filepath.Join(spec.Backup.LocalDir, "kong-"+r.RunID+"-keyring.json")
 	st, err := os.Stat(p)
 	if err != nil || st.Mode().Perm() != 0o600 {
@@ -196,5 +184,25 @@ func TestKeyringVaultAndOSSNeedNothing(t *testing.T) {
 	r, _ := upgrade(context.Background(), spec, testConfig(c))
 	if r.Outcome != Succeeded || countCalls(c.Calls(), func(s string) bool { return strings.Contains(s, "keyring") }) != 0 {
 		t.Fatalf("vault: outcome %s, calls %q", r.Outcome, c.Calls())
+	}
+}
+
+// requireKeyringOnY fails t unless the export was imported on each of
+// hosts after Y (3.10.0.2) started there and before the verify probed it,
+// and the node's keyring holds X's key.
+func requireKeyringOnY(t *testing.T, c *fakeCluster, calls, hosts []string) {
+	t.Helper()
+	for _, h := range hosts {
+		start := indexOfCall(calls, h+" start 3.10.0.2", 0)
+		imp := indexOfCall(calls, h+" keyring-import "+fakeExport, max(start, 0))
+		if start < 0 || imp < 0 {
+			t.Errorf("%s: no import after Y started (start %d)", h, start)
+		}
+		if probe := indexOfCall(calls, h+" probe /lab", 0); probe >= 0 && probe < imp {
+			t.Errorf("%s: verify probed at %d before the keyring import at %d", h, probe, imp)
+		}
+		if len(c.nodes[h].krIDs) != 1 {
+			t.Errorf("%s: keyring %v after the upgrade", h, c.nodes[h].krIDs)
+		}
 	}
 }

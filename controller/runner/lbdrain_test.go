@@ -85,6 +85,12 @@ func (l *fakeLB) SetState(ctx context.Context, server, state string) error {
 			s.Status = "DOWN"
 		}
 		s.Drain = state == fleet.LBDrain
+		switch {
+		case state == fleet.LBMaint:
+			s.Status = "MAINT"
+		case s.Status == "MAINT":
+			s.Status = "UP"
+		}
 	})
 }
 

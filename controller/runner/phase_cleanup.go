@@ -16,8 +16,7 @@ func (cleanupPhase) name() PhaseName { return PhaseCleanup }
 func (cleanupPhase) run(ctx context.Context, e *engine) error {
 	switch {
 	case e.spec.DualCluster:
-		e.find(Finding{Severity: SevInfo, Code: "old-hosts", Message: fmt.Sprintf("X hosts %s still run %s on database %s, drained in the load balancer: sending the traffic back to them is the rollback", strings.Join(e.spec.Nodes, ", "), e.pf.From, e.spec.DB.Name),
-			Fix: "stop and decommission them when Y has proven itself"})
+		e.find(e.dualClusterOldHosts()) // dualcluster_decommission.go
 	case e.spec.NewHosts && !e.spec.Decommission:
 		e.find(Finding{Severity: SevInfo, Code: "old-hosts", Message: fmt.Sprintf("X hosts %s are stopped with %s installed, kept for rollback", strings.Join(e.spec.Nodes, ", "), e.pf.From),
 			Fix: "decommission them when the new hosts have proven themselves (upgrade.decommission = true, or kongctl upgrade --decommission)"})

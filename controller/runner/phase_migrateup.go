@@ -46,15 +46,18 @@ func (e *engine) migrateUpStep(ctx context.Context, ph PhaseName, key StepKey, h
 		if err != nil {
 			return nil, err
 		}
-		if st.ExitCode == 4 || st.ExitCode == 0 {
+		if st.UpApplied() {
 			// Up already applied (a resumed run) or nothing new: re-checked
 			// state, not re-run.
 			e.mig.lastList = &st
 			return st, nil
 		}
-		if st.ExitCode != 5 {
+		if st.ExitCode != 5 && st.ExitCode != 4 {
 			return nil, fmt.Errorf("kong migrations list on %s before up: exit %d: %s", h, st.ExitCode, firstLine(st.Output))
 		}
+		// New migrations left (exit 5, or 4 beside pending ones): the
+		// interrupted run's up may still be running, detached: its step
+		// id re-attaches and waits for it; else up runs again.
 		return e.upAndCheck(ctx, n, hop)
 	})
 }
@@ -66,8 +69,8 @@ func (e *engine) upAndCheck(ctx context.Context, n fleet.Node, hop string) (flee
 	if err != nil {
 		return st, err
 	}
-	if st.ExitCode != 4 && st.ExitCode != 0 {
-		return st, fmt.Errorf("kong migrations up on %s: afterwards list exits %d (want 4 with teardowns pending, or 0): %s", e.spec.MigrationHost, st.ExitCode, firstLine(st.Output))
+	if !st.UpApplied() {
+		return st, fmt.Errorf("kong migrations up on %s: afterwards list exits %d with new migrations %v (want 4 with teardowns pending, or 0, and nothing new): %s", e.spec.MigrationHost, st.ExitCode, st.New, firstLine(st.Output))
 	}
 	e.mig.lastList = &st
 	return st, nil

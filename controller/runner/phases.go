@@ -20,7 +20,7 @@ func (e *engine) phaseList(decommission, dataPlanes bool) []phase {
 		ps = append(ps, rehearsalPhase{})
 	}
 	if e.spec.DualCluster {
-		return append(ps, e.dualClusterPhases()...)
+		return append(ps, e.dualClusterPhases(decommission)...)
 	}
 	if e.spec.NewHosts {
 		ps = append(ps, preparePhase{})

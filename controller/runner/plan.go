@@ -151,6 +151,9 @@ func plan(ctx context.Context, spec *Spec, cfg runConfig) (*UpgradePlan, error) 
 			ph.Actions = []string{"checked for compatibility with " + spec.To + " control planes; not changed"}
 		case spec.DualCluster && slices.Contains(spec.Nodes, h):
 			ph.Actions = []string{"keeps serving " + dash(e.pf.From) + " on database " + spec.DB.Name + " (never written)", "drained in the load balancer once " + spec.To + " has all the traffic"}
+			if spec.Decommission {
+				ph.Actions = append(ph.Actions, "decommissioned: disabled in the load balancer and stopped, "+dash(e.pf.From)+" kept installed for a rollback")
+			}
 		case spec.NewHosts && slices.Contains(spec.Spares, h):
 			ph.Actions = []string{"stage and install " + spec.To + " before the stop", "carry kong.conf", "start " + spec.To}
 		case spec.NewHosts && spec.Decommission:

@@ -273,7 +273,7 @@ func rollbackRun(ctx context.Context, spec *Spec, cfg runConfig) (*Report, error
 		return nil, err
 	}
 	if last.Status == "succeeded" {
-		if !e.yes && (e.confirm == nil || !e.confirm(fmt.Sprintf("Run %s succeeded. Rolling back restores the database backup taken before it: admin writes made since are lost. Continue?", e.runID))) {
+		if !e.yes && (e.confirm == nil || !e.confirm(e.rollbackQuestion())) {
 			return nil, errors.New("not confirmed: rolling back a succeeded run loses writes made since; pass --yes to do it")
 		}
 	}
@@ -294,7 +294,7 @@ func rollbackRun(ctx context.Context, spec *Spec, cfg runConfig) (*Report, error
 			e.started = append(e.started, p)
 		}
 	}
-	if slices.ContainsFunc(e.started, func(p phase) bool { return p.name() == PhaseMigrateFinish }) {
+	if !e.spec.DualCluster && slices.ContainsFunc(e.started, func(p phase) bool { return p.name() == PhaseMigrateFinish }) {
 		e.pnr = true
 	}
 	if err := e.rollback(ctx); err != nil {
@@ -316,7 +316,11 @@ func phaseStarted(st *journal.State, p PhaseName, spec *Spec) bool {
 		PhaseStop: string(stopSteps), PhaseInstall: string(installSteps), PhaseMigrateUp: string(migrateUpStep),
 		PhaseMigrateFinish: string(migrateFinishStep), PhaseStart: string(startSteps), PhaseLock: string(lockStep),
 		PhaseDecommission: string(decommissionSteps), PhaseDataPlanes: "dp/", PhaseHops: hopStepsPrefix,
+		PhaseTargetDB: string(targetDBStep), PhaseShift: string(shiftSteps),
 	}[p]
+	if spec.DualCluster && p == PhaseDecommission {
+		prefix = string(xDecommissionSteps)
+	}
 	if prefix == "" {
 		return false
 	}
@@ -386,6 +390,8 @@ func (e *engine) finish(started time.Time, o Outcome, err, rerr error) *Report {
 			// Paused in the data-plane roll: the control planes passed
 			// verify on Y before it began.
 			hr.Version = e.spec.To
+		case o == Succeeded && e.spec.DualCluster && slices.Contains(e.spec.Nodes, h):
+			hr.Result, hr.Version = e.dualClusterXReport(h)
 		case o == Succeeded && e.j != nil && stepDone(e.j, decommissionSteps.of(h)):
 			hr.Result, hr.Version = ResultDecommissioned, "removed"
 		case o == Succeeded:

@@ -60,7 +60,7 @@ func TestEveryInventoryAttributeReachesTheCode(t *testing.T) {
 	b := settingstest.Load(t, settingstest.AltHCL(t))
 	s, sb := specOf(t, a), specOf(t, b)
 	sd := specOf(t, settingstest.Load(t, strings.NewReplacer(
-		`  order           = ["grp9"]`, "  order = [\"grp9\"]\n  strategy = \"dual-cluster\"\n  target_database = \"kong9_y\"\n  shift = [\"9%\", \"100%\"]",
+		`  order           = ["grp9"]`, "  order = [\"grp9\"]\n  strategy = \"dual-cluster\"\n  target_database = \"kong9_y\"\n  replace_target_database = true\n  shift = [\"9%\", \"100%\"]",
 		`host "db9" {`, "host \"spare9\" {\n  address = \"10.9.2.1\"\n  roles   = [\"spare\"]\n}\n\nhost \"db9\" {").Replace(settingstest.HCL)))
 	var hook HookSpec
 	if hs := s.Hooks[HookBeforeStop]; len(hs) == 1 {
@@ -144,6 +144,7 @@ func TestEveryInventoryAttributeReachesTheCode(t *testing.T) {
 		"upgrade.strategy":                !s.DualCluster && sd.DualCluster && sd.LB.Servers["spare9"] == "spare9",
 		"upgrade.target_database":         sd.TargetDB == "kong9_y",
 		"upgrade.shift":                   slices.Equal(sd.Shift, []int{9, 100}),
+		"upgrade.replace_target_database": !s.ReplaceTarget && sd.ReplaceTarget,
 		"upgrade.start_between_hops":      !s.StartBetweenHops && sb.StartBetweenHops,
 		"upgrade.package.source":          s.Package.Source == inventory.SourceFile && sb.Package.Source == inventory.SourceRepository,
 		"upgrade.package.dir":             strings.HasSuffix(s.Package.Dir, "pkgs9"),

@@ -102,6 +102,9 @@ type Spec struct {
 	DualCluster bool
 	TargetDB    string
 	Shift       []int
+	// ReplaceTarget (upgrade.replace_target_database) drops a TargetDB
+	// that exists already and restores it again; never X's database.
+	ReplaceTarget bool
 
 	// LB is the load balancer in front of the nodes (nil: none): each
 	// node is drained there before it stops and set ready once it serves

@@ -365,6 +365,28 @@ func TestResumeAfterUpAppliedNotJournaled(t *testing.T) {
 	}
 }
 
+// A resume finding pending and new migrations at once (list exits 4 for
+// both: what an up still running detached, or cut off, leaves) must not
+// take up as applied: it re-attaches to the up step (the same step id)
+// and runs finish only after it.
+func TestResumeWhileUpStillRuns(t *testing.T) {
+	c := newFakeCluster(t, "2.8.4", "kong-1", "kong-2")
+	spec := testSpec(t, "kong-1", "kong-2")
+	interruptAt(t, c, spec, "kong-1 migrations up")
+	c.listQueue = []fleet.SchemaState{{ExitCode: 4, Pending: []string{"core:016_280_to_300"}, New: []string{"core:017_300_to_310"}}}
+	before := len(c.migReqs)
+	_, second := resumeSucceeds(t, c, spec)
+	up, finish := indexOfCall(second, "kong-1 migrations up", 0), indexOfCall(second, "kong-1 migrations finish", 0)
+	if up < 0 || finish < up {
+		t.Errorf("resume: up at %d, finish at %d: want up re-attached before finish\n%s", up, finish, strings.Join(second, "\n"))
+	}
+	for _, req := range c.migReqs[before:] {
+		if req.Command == "up" && !strings.HasSuffix(req.StepID, "-migrations-up-1") {
+			t.Errorf("resume ran up under step %q, want the interrupted run's first (re-attach)", req.StepID)
+		}
+	}
+}
+
 // interruptAt runs an upgrade whose controller is interrupted (its context
 // cancelled) at call; the run must pause.
 func interruptAt(t *testing.T, c *fakeCluster, spec *Spec, at string) *Report {

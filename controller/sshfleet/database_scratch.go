@@ -51,9 +51,10 @@ func (d *agentDB) TargetState(ctx context.Context, name string) (bool, bool, err
 }
 
 // RestoreTarget restores the backup into the new database name and keeps
-// it: the dual-cluster's Y runs on it.
-func (d *agentDB) RestoreTarget(ctx context.Context, b fleet.BackupInfo, name string) error {
-	_, err := d.h.client().VerifyRestore(ctx, agentproto.VerifyRestoreParams{DB: d.conn, Path: b.Path, SHA256: b.SHA256, Scratch: name, Keep: true, Target: true})
+// it: the dual-cluster's Y runs on it. With replace, an existing name is
+// dropped first (the agent refuses X's own database).
+func (d *agentDB) RestoreTarget(ctx context.Context, b fleet.BackupInfo, name string, replace bool) error {
+	_, err := d.h.client().VerifyRestore(ctx, agentproto.VerifyRestoreParams{DB: d.conn, Path: b.Path, SHA256: b.SHA256, Scratch: name, Keep: true, Target: true, Replace: replace})
 	if err != nil {
 		return fmt.Errorf("restore %s into target database %s from %s: %w", b.Path, name, d.h.name, err)
 	}

@@ -61,7 +61,7 @@ func (l *haproxyLB) Servers(ctx context.Context) ([]fleet.LBServer, error) {
 }
 
 func (l *haproxyLB) SetState(ctx context.Context, server, state string) error {
-	if !slices.Contains([]string{fleet.LBReady, fleet.LBDrain}, state) || strings.ContainsAny(server, " /;\n") {
+	if !slices.Contains([]string{fleet.LBReady, fleet.LBDrain, fleet.LBMaint}, state) || strings.ContainsAny(server, " /;\n") {
 		return fmt.Errorf("host %s: haproxy set server %s/%s state %s: invalid", l.h.name, l.backend, server, state)
 	}
 	return l.set(ctx, fmt.Sprintf("set server %s/%s state %s", l.backend, server, state))

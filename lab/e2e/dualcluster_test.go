@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -18,8 +19,9 @@ import (
 )
 
 // dualClusterInventory is the lab's inventory with the dual-cluster
-// strategy onto the spares and database kong_y, and a p99 latency gate.
-func (e *env) dualClusterInventory() string {
+// strategy onto the spares and database kong_y, and a p99 latency gate;
+// extra lines go into the upgrade block.
+func (e *env) dualClusterInventory(extra ...string) string {
 	e.t.Helper()
 	return e.writeInventory(func(s string) string {
 		re := regexp.MustCompile(`(?m)^upgrade \{\n`)
@@ -27,7 +29,7 @@ func (e *env) dualClusterInventory() string {
 			e.t.Fatalf("lab inventory has no upgrade block or error-rate gate:\n%s", s)
 		}
 		s = strings.Replace(s, "max_error_rate = 0.01", "max_error_rate  = 0.01\n    max_latency_p99 = \"400ms\"", 1)
-		return re.ReplaceAllString(s, "upgrade {\n  strategy        = \"dual-cluster\"\n  target_database = \"kong_y\"\n  shift           = [\"50%\", \"100%\"]\n")
+		return re.ReplaceAllString(s, "upgrade {\n  strategy        = \"dual-cluster\"\n  target_database = \"kong_y\"\n  shift           = [\"50%\", \"100%\"]\n"+strings.Join(extra, ""))
 	})
 }
 
@@ -36,6 +38,13 @@ func (e *env) dualClusterInventory() string {
 // client saw.
 func (e *env) upgradeThroughLB(urls []string) (result, traffic.Result) {
 	e.t.Helper()
+	return e.throughLB(urls, "upgrade")
+}
+
+// throughLB runs `kongctl CMD -i INV --yes --output json` with a client
+// sending requests to urls through HAProxy throughout.
+func (e *env) throughLB(urls []string, cmd string) (result, traffic.Result) {
+	e.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cl, err := traffic.Start(ctx, traffic.Options{URLs: urls, Workers: 4})
@@ -43,7 +52,7 @@ func (e *env) upgradeThroughLB(urls []string) (result, traffic.Result) {
 		e.t.Fatal(err)
 	}
 	time.Sleep(time.Second)
-	r := e.kongctl("upgrade", "-i", e.inv, "--yes", "--output", "json")
+	r := e.kongctl(cmd, "-i", e.inv, "--yes", "--output", "json")
 	time.Sleep(2 * time.Second)
 	res := cl.Stop()
 	b, _ := json.Marshal(res)
@@ -63,9 +72,12 @@ func (e *env) upgradeThroughLB(urls []string) (result, traffic.Result) {
 // then at the 50% step the p99 latency gate fails on Y's share of the
 // traffic and the run rolls back: all traffic back to X, X untouched.
 // A new run is refused in preflight (kong_y holds Kong's tables); once
-// the operator dropped it and the upstream is fast again, the upgrade
-// shifts 50% then 100% and drains X: Y serves all traffic from the
-// spares. No request fails in either run, and Kong's tables in X's
+// the inventory lets kongctl replace it (replace_target_database) and
+// asks for X's decommission, and the upstream is fast again, the upgrade
+// drops and restores kong_y, shifts 50% then 100%, drains X, then
+// disables X in HAProxy and stops it: Y serves all traffic from the
+// spares. `kongctl rollback` then starts X again and sends the traffic
+// back to it. No request fails in any run, and Kong's tables in X's
 // database are the same at the end as at the start.
 func TestDualClusterThroughLB(t *testing.T) {
 	e := upLab(t, labenv.Options{Nodes: 3, Spares: 3, From: "2.8.4", To: "3.4.2", LB: true})
@@ -101,6 +113,22 @@ func TestDualClusterThroughLB(t *testing.T) {
 		return st
 	}
 
+	// After a rollback, HAProxy sends the traffic to X only.
+	requireOnX := func() {
+		t.Helper()
+		st := lbStatus()
+		for _, h := range olds {
+			if st[h] != "UP" {
+				t.Errorf("after the rollback, server %s is %q, want UP: %v", h, st[h], st)
+			}
+		}
+		for _, h := range spares {
+			if st[h] == "UP" {
+				t.Errorf("after the rollback, server %s is still UP: %v", h, st)
+			}
+		}
+	}
+
 	// 1. The gate fails at 50%: rolled back, all traffic on X.
 	r, res := e.upgradeThroughLB(urls)
 	if r.code != 3 {
@@ -113,17 +141,7 @@ func TestDualClusterThroughLB(t *testing.T) {
 	if res.Failed != 0 {
 		t.Errorf("rollback run: %d request(s) failed through HAProxy, want 0: %v", res.Failed, res.Samples)
 	}
-	st := lbStatus()
-	for _, h := range olds {
-		if st[h] != "UP" {
-			t.Errorf("after the rollback, server %s is %q, want UP: %v", h, st[h], st)
-		}
-	}
-	for _, h := range spares {
-		if st[h] == "UP" {
-			t.Errorf("after the rollback, server %s is still UP: %v", h, st)
-		}
-	}
+	requireOnX()
 	e.requireVersion("2.8.4", olds...)
 	e.requireServing(olds, labRoutes)
 	if d := diffFingerprints(before, e.fingerprint()); len(d) > 0 {
@@ -139,13 +157,10 @@ func TestDualClusterThroughLB(t *testing.T) {
 	if r.code != 1 || !refused {
 		t.Errorf("upgrade onto the kept kong_y: want exit 1 with a target-db finding: %s", r)
 	}
-	ctx, cancel := shortCtx()
-	defer cancel()
-	if out, err := e.lab.Exec(ctx, e.lab.DBHost().Name, `runuser -u postgres -- psql -X -At -h /run/postgresql -d postgres -c "DROP DATABASE kong_y"`); err != nil {
-		t.Fatalf("drop kong_y: %v: %s", err, out)
-	}
 
-	// 3. The upgrade: Y serves all the traffic from the spares.
+	// 3. The upgrade, kong_y replaced and X decommissioned: Y serves all
+	// the traffic from the spares.
+	e.inv = e.dualClusterInventory("  replace_target_database = true\n", "  decommission            = true\n")
 	slowY.Store(false)
 	r, res = e.upgradeThroughLB(urls)
 	if r.code != 0 {
@@ -154,9 +169,26 @@ func TestDualClusterThroughLB(t *testing.T) {
 	if res.Failed != 0 {
 		t.Errorf("%d request(s) failed through HAProxy, want 0: %v", res.Failed, res.Samples)
 	}
+	rep = finalReport(t, r.stdout)
+	if msg, ok := rep.finding("target-db-replace"); !ok || !strings.Contains(msg, "DROPPED") {
+		t.Errorf("no loud target-db-replace finding: %q", msg)
+	}
+	if msg, ok := rep.finding("old-hosts"); !ok || !strings.Contains(msg, "kongctl rollback") {
+		t.Errorf("old-hosts finding %q: want what a rollback means once X is stopped", msg)
+	}
+	for _, hr := range rep.Hosts {
+		if slices.Contains(olds, hr.Name) && hr.Result != "decommissioned" {
+			t.Errorf("report of %s: %s %s, want decommissioned", hr.Name, hr.Result, hr.Version)
+		}
+	}
 	e.requireVersion("3.4.2", spares...)
 	e.requireServing(spares, labRoutes)
-	e.requireVersion("2.8.4", olds...)
+	e.requireVersion("2.8.4", olds...) // stopped, still installed
+	for _, h := range olds {
+		if code, _ := get(e.lab.Address(h), 8000, "/lab", ""); code == 200 {
+			t.Errorf("%s: X still serves after its decommission", h)
+		}
+	}
 	if d := diffFingerprints(before, e.fingerprint()); len(d) > 0 {
 		t.Errorf("X's database changed:\n%s", strings.Join(d, "\n"))
 	}
@@ -168,16 +200,31 @@ func TestDualClusterThroughLB(t *testing.T) {
 	if y["schema_meta"] == "" || y["schema_meta"] == before["schema_meta"] {
 		t.Errorf("kong_y: schema_meta %q, want Y's migrations there (X's is %q)", y["schema_meta"], before["schema_meta"])
 	}
-	// Y's servers take the traffic; X's are drained (HAProxy: DRAIN).
-	st = lbStatus()
+	// Y's servers take the traffic; X's are disabled (HAProxy: MAINT).
+	st := lbStatus()
 	for _, h := range spares {
 		if st[h] != "UP" {
 			t.Errorf("server %s ends %q, want UP: %v", h, st[h], st)
 		}
 	}
 	for _, h := range olds {
-		if st[h] != "DRAIN" {
-			t.Errorf("server %s ends %q, want DRAIN: %v", h, st[h], st)
+		if st[h] != "MAINT" {
+			t.Errorf("server %s ends %q, want MAINT: %v", h, st[h], st)
 		}
+	}
+
+	// 4. kongctl rollback once X is stopped: X started again on its
+	// untouched database and given the traffic back, Y stopped.
+	r, res = e.throughLB(urls, "rollback")
+	if r.code != 0 {
+		t.Fatalf("rollback: %s", r)
+	}
+	if res.Failed != 0 {
+		t.Errorf("rollback: %d request(s) failed through HAProxy, want 0: %v", res.Failed, res.Samples)
+	}
+	e.requireServing(olds, labRoutes)
+	requireOnX()
+	if d := diffFingerprints(before, e.fingerprint()); len(d) > 0 {
+		t.Errorf("X's database changed:\n%s", strings.Join(d, "\n"))
 	}
 }

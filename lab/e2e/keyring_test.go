@@ -33,18 +33,7 @@ func TestUpgradeEnterpriseKeyring(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Every node holds the one key the first node bootstrapped.
-	active := ""
-	for _, h := range nodes {
-		eventually(t, h+" has the cluster's key", func() (bool, string) {
-			code, body := adminGet(e.lab.Address(h), "/keyring", token)
-			var k struct{ Active string }
-			_ = json.Unmarshal([]byte(body), &k)
-			if active == "" {
-				active = k.Active
-			}
-			return code == 200 && k.Active != "" && k.Active == active, fmt.Sprintf("%d %s", code, body)
-		})
-	}
+	active := e.clusterKey(nodes, token)
 	const endpoint = "http://logs.internal:9000/keyring-e2e"
 	code, body := adminPostToken(e.lab.Address(nodes[0]), "/plugins", token, `{"name":"http-log","config":{"http_endpoint":"`+endpoint+`"}}`)
 	var plugin struct{ ID string }
@@ -117,6 +106,25 @@ func TestUpgradeEnterpriseKeyring(t *testing.T) {
 		t.Error("the keyring export appears in kongctl's output")
 	}
 	e.requireServing(nodes, []route{{"/lab", ""}})
+}
+
+// clusterKey waits until every one of hosts holds the same active
+// keyring key (GET /keyring) and returns its id.
+func (e *env) clusterKey(hosts []string, token string) string {
+	e.t.Helper()
+	active := ""
+	for _, h := range hosts {
+		eventually(e.t, h+" has the cluster's key", func() (bool, string) {
+			code, body := adminGet(e.lab.Address(h), "/keyring", token)
+			var k struct{ Active string }
+			_ = json.Unmarshal([]byte(body), &k)
+			if active == "" {
+				active = k.Active
+			}
+			return code == 200 && k.Active != "" && k.Active == active, fmt.Sprintf("%d %s", code, body)
+		})
+	}
+	return active
 }
 
 // adminPostToken POSTs a JSON body to a node's Admin API with the token.

@@ -58,7 +58,7 @@ const (
 // Faults in the order of the matrix (the second round's rows, in
 // matrix_more.go, last).
 var Faults = []Fault{FaultSSHCut, FaultNetworkCut, FaultKongRefuse, FaultMigrationFail, FaultMigrationCrash, FaultDBDown, FaultDiskFull, FaultKill,
-	FaultSIGINT, FaultSIGTERM, FaultDBRestart, FaultHookFail, FaultHookHang, FaultHookFlood, FaultToolsReboot}
+	FaultSIGINT, FaultSIGTERM, FaultSIGINTTwice, FaultDBRestart, FaultHookFail, FaultHookHang, FaultHookFlood, FaultToolsReboot}
 
 // Outcome is how a cell ended once every command the runs asked for was run.
 type Outcome string

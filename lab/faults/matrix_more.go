@@ -9,13 +9,14 @@ import (
 // the operator, PostgreSQL restarted under a migration, hooks that fail,
 // hang or flood, and the tools host rebooted mid-backup.
 const (
-	FaultSIGINT      Fault = "controller-sigint"  // kongctl gets SIGINT once (Ctrl-C), then the printed command is run
-	FaultSIGTERM     Fault = "controller-sigterm" // kongctl gets SIGTERM once, then the printed command is run
-	FaultDBRestart   Fault = "db-restart"         // PostgreSQL restarted (pg_ctl restart) while kong migrations holds its lock
-	FaultHookFail    Fault = "hook-fail"          // a hook exits 1
-	FaultHookHang    Fault = "hook-hang"          // a hook sleeps past its timeout
-	FaultHookFlood   Fault = "hook-flood"         // a hook prints 50 MB, then exits 1
-	FaultToolsReboot Fault = "tools-host-reboot"  // the tools host loses power mid-pg_dump, then boots
+	FaultSIGINT      Fault = "controller-sigint"       // kongctl gets SIGINT once (Ctrl-C), then the printed command is run
+	FaultSIGTERM     Fault = "controller-sigterm"      // kongctl gets SIGTERM once, then the printed command is run
+	FaultSIGINTTwice Fault = "controller-sigint-twice" // kongctl gets SIGINT twice (Ctrl-C, Ctrl-C), then the printed command is run
+	FaultDBRestart   Fault = "db-restart"              // PostgreSQL restarted (pg_ctl restart) while kong migrations holds its lock
+	FaultHookFail    Fault = "hook-fail"               // a hook exits 1
+	FaultHookHang    Fault = "hook-hang"               // a hook sleeps past its timeout
+	FaultHookFlood   Fault = "hook-flood"              // a hook prints 50 MB, then exits 1
+	FaultToolsReboot Fault = "tools-host-reboot"       // the tools host loses power mid-pg_dump, then boots
 )
 
 // HookFault is the hook a hook cell adds to the cell's inventory.
@@ -44,6 +45,21 @@ const (
 func moreCell(c Cell) Cell {
 	p := c.Phase
 	switch c.Fault {
+	case FaultSIGINTTwice:
+		// The second Ctrl-C stops the waiting: kongctl exits at once
+		// (exit 4: paused, or 1 before anything changed), never killing
+		// a package manager or a migration on a node; a rollback under
+		// way is cut off too (exit 5: the rollback did not finish) and
+		// `kongctl rollback` completes it.
+		c.Host, c.Hold = "", 0
+		switch p {
+		case PhasePreflight, PhaseBackup:
+			c.WantFirst = []int{1, 4}
+		case PhaseRollback:
+			c.WantFirst = []int{3, 5}
+		default:
+			c.WantFirst = []int{4}
+		}
 	case FaultSIGINT, FaultSIGTERM:
 		c.Host, c.Hold = "", 0
 		switch p {
@@ -93,8 +109,15 @@ func moreCell(c Cell) Cell {
 		case PhaseBackup:
 			c.Trigger = Trigger{Event: "phase_start", Phase: string(p), Process: "pg_dump"}
 			c.Hold = 8 * time.Second
+		case PhaseRollback:
+			// Mid-restore: pg_restore runs in one transaction, so the
+			// crash leaves the database as it was before it; the
+			// rollback's restore must ride out the reboot and restore
+			// again.
+			c.Trigger = Trigger{Event: "phase_start", Phase: "rollback", Process: "pg_restore"}
+			c.Hold = 8 * time.Second
 		default:
-			c.NA = fmt.Sprintf("pg_dump runs on the tools host only during the backup; the ssh-cut and db-unreachable rows cover the tools host during %s", p)
+			c.NA = fmt.Sprintf("pg_dump and pg_restore run on the tools host only during the backup and the rollback's restore; the ssh-cut and db-unreachable rows cover the tools host during %s", p)
 		}
 	}
 	return c

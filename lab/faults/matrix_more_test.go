@@ -30,6 +30,17 @@ func TestSecondRoundCells(t *testing.T) {
 				t.Errorf("%s: first exit %v, want %d", c.Name(), c.WantFirst, want)
 			}
 		}
+		twice := Lookup(p, FaultSIGINTTwice)
+		want := []int{4}
+		switch p {
+		case PhasePreflight, PhaseBackup:
+			want = []int{1, 4}
+		case PhaseRollback:
+			want = []int{3, 5}
+		}
+		if twice.NA != "" || twice.Host != "" || !slices.Equal(twice.WantFirst, want) {
+			t.Errorf("%s: n/a %q, host %q, first exit %v, want %v", twice.Name(), twice.NA, twice.Host, twice.WantFirst, want)
+		}
 		restart := Lookup(p, FaultDBRestart)
 		migrating := p == PhaseMigrateUp || p == PhaseMigrateFinish
 		if (restart.NA == "") != migrating {
@@ -39,7 +50,7 @@ func TestSecondRoundCells(t *testing.T) {
 			t.Errorf("%s: trigger %s on %s, want once migrations hold their lock, on db", restart.Name(), restart.Trigger, restart.Host)
 		}
 		reboot := Lookup(p, FaultToolsReboot)
-		if (reboot.NA == "") != (p == PhaseBackup) {
+		if (reboot.NA == "") != (p == PhaseBackup || p == PhaseRollback) {
 			t.Errorf("%s: n/a %q", reboot.Name(), reboot.NA)
 		}
 		for _, f := range []Fault{FaultHookFail, FaultHookHang, FaultHookFlood} {

@@ -2,6 +2,7 @@ package faults
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -27,6 +28,20 @@ func (r *Runner) injectMore(ctx context.Context, c *Cell, kongctlPID int) (heal 
 			return nil, true, fmt.Errorf("signal kongctl (pid %d) with %s: %w", kongctlPID, sig, err)
 		}
 		return nil, true, nil
+	case FaultSIGINTTwice:
+		// An operator's second Ctrl-C, a moment after the first.
+		for i := range 2 {
+			if i > 0 {
+				time.Sleep(secondSignalAfter)
+			}
+			if err := syscall.Kill(kongctlPID, syscall.SIGINT); err != nil {
+				if i > 0 && errors.Is(err, syscall.ESRCH) {
+					return nil, true, nil // it had already paused
+				}
+				return nil, true, fmt.Errorf("signal kongctl (pid %d) with SIGINT: %w", kongctlPID, err)
+			}
+		}
+		return nil, true, nil
 	case FaultDBRestart:
 		return nil, true, l.RestartDB(ctx)
 	case FaultToolsReboot:
@@ -39,6 +54,9 @@ func (r *Runner) injectMore(ctx context.Context, c *Cell, kongctlPID int) (heal 
 	}
 	return nil, false, nil
 }
+
+// secondSignalAfter is how long after the first Ctrl-C the second comes.
+const secondSignalAfter = 300 * time.Millisecond
 
 // waitProcess polls until a process named comm runs on host (true), or
 // ended is closed (false).
@@ -158,7 +176,7 @@ func (r *Runner) checkMore(ctx context.Context, c Cell, state string, maxRSS int
 		if pids := hangingHooks(); len(pids) > 0 {
 			return fmt.Errorf("the hanging hook outlived its timeout: sleep %s still runs (pids %v)", hangSeconds, pids)
 		}
-	case FaultSIGINT, FaultSIGTERM:
+	case FaultSIGINT, FaultSIGTERM, FaultSIGINTTwice:
 		return r.dpkgClean(ctx)
 	}
 	return nil
