@@ -2,7 +2,6 @@ package agentclient
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -168,14 +167,23 @@ func (b *bootstrap) negotiate(out *bufio.Reader, in io.Writer) error {
 	if _, err := fmt.Fprintf(in, "%d %s\n", len(data), name); err != nil {
 		return &TransportError{fmt.Errorf("send agent: %w", err)}
 	}
-	w := &countingWriter{w: in, progress: b.progress}
-	_, err = io.Copy(w, bytes.NewReader(data))
-	b.sent = w.n
-	if err != nil {
-		return &TransportError{fmt.Errorf("send agent: %w", err)}
+	for off := 0; off < len(data); {
+		n, err := in.Write(data[off:min(off+sendChunk, len(data))])
+		off += n
+		b.sent = int64(off)
+		if err != nil {
+			return &TransportError{fmt.Errorf("send agent: %w", err)}
+		}
+		if b.progress != nil {
+			b.progress(b.sent)
+		}
 	}
 	return nil
 }
+
+// sendChunk is how much of the agent goes per write (and per progress
+// report).
+const sendChunk = 256 << 10
 
 // installError is why a bootstrap session ended before its greeting: an
 // *UploadCheckError when it refused the upload, else nil (the session's
@@ -208,20 +216,4 @@ func (b *bootstrap) installError(exitCode int, stderr []byte) error {
 		}
 	}
 	return e
-}
-
-// countingWriter counts what it passes on and reports the running total.
-type countingWriter struct {
-	w        io.Writer
-	n        int64
-	progress func(int64)
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	if c.progress != nil && n > 0 {
-		c.progress(c.n)
-	}
-	return n, err
 }
