@@ -16,11 +16,7 @@ import (
 // whose whole body comes back (up to agentproto.MaxHTTPBody). The node
 // needs no curl for it, and no output is cut to a tail.
 func (a *Agent) httpGet(ctx context.Context, p *agentproto.HTTPGetParams) (*agentproto.HTTPGetResult, error) {
-	timeout := p.Timeout
-	if timeout <= 0 {
-		timeout = 10 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := withDialTimeout(ctx, p.Timeout)
 	defer cancel()
 	req, err := newHTTPRequest(p)
 	if err != nil {
@@ -79,4 +75,17 @@ func newHTTPRequest(p *agentproto.HTTPGetParams) (httpRequest, error) {
 		req.Header = append(req.Header, [2]string{"Content-Type", "application/x-www-form-urlencoded"})
 	}
 	return req, nil
+}
+
+// dialTimeout bounds an op that talks to one listener or socket on the
+// node (http.get, lb.haproxy) when the request sets no timeout.
+const dialTimeout = 10 * time.Second
+
+// withDialTimeout is ctx bounded by timeout, or by dialTimeout when the
+// request set none.
+func withDialTimeout(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	if timeout <= 0 {
+		timeout = dialTimeout
+	}
+	return context.WithTimeout(ctx, timeout)
 }

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -83,6 +84,19 @@ func TestHTTPGet(t *testing.T) {
 	for _, bad := range []string{"", "ftp://x/", "/metrics", "http://"} {
 		if _, rep := httpGetRPC(t, a, agentproto.HTTPGetParams{URL: bad}); rep.Error == nil || rep.Error.Code != agentproto.CodeInvalid {
 			t.Errorf("GET %q: %+v, want invalid_request", bad, rep.Error)
+		}
+	}
+}
+
+// TestWithDialTimeout: a request's own timeout bounds the op, and 10s
+// when it sets none (or a negative one).
+func TestWithDialTimeout(t *testing.T) {
+	for _, tc := range []struct{ set, want time.Duration }{{0, 10 * time.Second}, {-time.Second, 10 * time.Second}, {3 * time.Second, 3 * time.Second}} {
+		ctx, cancel := withDialTimeout(context.Background(), tc.set)
+		dl, ok := ctx.Deadline()
+		cancel()
+		if left := time.Until(dl); !ok || left > tc.want || left < tc.want-time.Second {
+			t.Errorf("timeout %s: deadline in %s, want %s", tc.set, left, tc.want)
 		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"net"
-	"time"
 
 	"github.com/kongctl/kongctl/agent/agentproto"
 )
@@ -14,11 +13,7 @@ import (
 // after one command without "prompt"), at most agentproto.MaxLBReply
 // bytes. The node needs no socat for it.
 func (a *Agent) lbHAProxy(ctx context.Context, p *agentproto.LBHAProxyParams) (*agentproto.LBHAProxyResult, error) {
-	timeout := p.Timeout
-	if timeout <= 0 {
-		timeout = 10 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := withDialTimeout(ctx, p.Timeout)
 	defer cancel()
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "unix", p.Socket)

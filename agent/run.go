@@ -3,7 +3,6 @@ package agent
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,7 +14,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-	"unicode/utf8"
 
 	"github.com/kongctl/kongctl/agent/agentproto"
 )
@@ -158,6 +156,30 @@ func (r *opRun) exec(ctx context.Context, spec cmdSpec) (cmdResult, error) {
 	return res, nil
 }
 
+// streamStdout runs args with the agent's environment, its stdout read
+// by consume as it comes (a stream too large to capture, such as an
+// archive), the first 4 KiB of its stderr kept. err is a command that
+// could not start; consumeErr and waitErr are consume's and the command's
+// ends, for the caller to weigh.
+func (a *Agent) streamStdout(ctx context.Context, args []string, consume func(io.Reader) error) (stderr []byte, consumeErr, waitErr, err error) {
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.Env = a.Env
+	var errb capBuffer
+	errb.limit = 4096
+	cmd.Stderr = &errb
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, nil, nil, err
+	}
+	consumeErr = consume(out)
+	_, _ = io.Copy(io.Discard, out)
+	waitErr = cmd.Wait()
+	return errb.Bytes(), consumeErr, waitErr, nil
+}
+
 // capBuffer keeps the first limit bytes written to it.
 type capBuffer struct {
 	bytes.Buffer
@@ -194,66 +216,6 @@ func (t *tailBuffer) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return string(t.buf)
-}
-
-// tailOf returns the last TailBytes of s, starting on a rune boundary, as
-// valid UTF-8.
-func tailOf(s string) string {
-	if len(s) > agentproto.TailBytes {
-		s = s[len(s)-agentproto.TailBytes:]
-		for len(s) > 0 && !utf8.RuneStart(s[0]) {
-			s = s[1:]
-		}
-	}
-	return strings.ToValidUTF8(s, "\uFFFD")
-}
-
-// redact replaces every secret in s by agentproto.Redacted. secrets must be
-// sorted longest first and hold no empty string.
-func redact(s string, secrets []string) string {
-	for _, sec := range secrets {
-		s = strings.ReplaceAll(s, sec, agentproto.Redacted)
-	}
-	return s
-}
-
-// encodeReply marshals rep and replaces every secret in it, in the form the
-// JSON encoder gives it inside a string, by agentproto.Redacted.
-func encodeReply(rep *agentproto.Reply, secrets []string) ([]byte, error) {
-	var clean []string
-	for _, s := range secrets {
-		if s != "" {
-			clean = append(clean, s)
-		}
-	}
-	sort.Slice(clean, func(i, j int) bool { return len(clean[i]) > len(clean[j]) })
-	// Strings first (tails, error message), so a secret split by JSON
-	// escaping differently is still caught.
-	rep.StdoutTail = redact(rep.StdoutTail, clean)
-	rep.StderrTail = redact(rep.StderrTail, clean)
-	if rep.Error != nil {
-		e := *rep.Error
-		e.Message = redact(e.Message, clean)
-		rep.Error = &e
-	}
-	b, err := json.Marshal(rep)
-	if err != nil {
-		return nil, fmt.Errorf("encode reply: %w", err)
-	}
-	for _, s := range clean {
-		enc, err := json.Marshal(s)
-		if err != nil || len(enc) < 3 {
-			continue
-		}
-		inner := enc[1 : len(enc)-1] // the escaped form, without the quotes
-		b = bytes.ReplaceAll(b, inner, []byte(agentproto.Redacted))
-		// A result embedding JSON text (e.g. a nested reply) escapes twice.
-		enc2, _ := json.Marshal(string(inner))
-		if len(enc2) > 2 && !bytes.Equal(enc2[1:len(enc2)-1], inner) {
-			b = bytes.ReplaceAll(b, enc2[1:len(enc2)-1], []byte(agentproto.Redacted))
-		}
-	}
-	return b, nil
 }
 
 // baseEnv is the environment of the commands the agent runs: the agent's

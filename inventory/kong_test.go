@@ -30,8 +30,15 @@ upgrade {
 // returns the inventory and its diagnostics as "line:col summary" lines.
 func loadKong(t *testing.T, dir, kongBlock string) (*Inventory, []string) {
 	t.Helper()
+	return loadSource(t, dir, kongBlockBase+kongBlock)
+}
+
+// loadSource loads src from dir/hosts.hcl and returns the inventory and
+// its diagnostics as "line:col summary" lines.
+func loadSource(t *testing.T, dir, src string) (*Inventory, []string) {
+	t.Helper()
 	path := filepath.Join(dir, "hosts.hcl")
-	if err := os.WriteFile(path, []byte(kongBlockBase+kongBlock), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	inv, diags := Load(path)

@@ -160,6 +160,7 @@ func Redacted(inv *Inventory) *Document {
 		p := b.sub("package")
 		p.str("source", u.Package.Source)
 		p.strIf("dir", u.Package.Dir)
+		p.listIf("plugin_packages", u.Package.PluginPackages)
 	}
 	for _, hk := range inv.Hooks {
 		b := doc.sub("hook", hk.Event)

@@ -106,9 +106,15 @@ type Upgrade struct {
 // already has configured (source "repository"; kongctl downloads exactly
 // upgrade.to there and adds no repository of its own).
 type Package struct {
-	Source    string // "file" or "repository"
-	Dir       string // source "file": directory holding the package files
-	DeclRange hcl.Range
+	Source string // "file" or "repository"
+	Dir    string // source "file": directory holding the package files
+	// PluginPackages are the custom plugin packages the nodes have
+	// installed (plugin_packages): each checked present on every node in
+	// preflight, and installed on the rehearsal host, at the version the
+	// migration node has, from the same source as Kong's (plugins.go).
+	PluginPackages      []string
+	PluginPackagesRange hcl.Range
+	DeclRange           hcl.Range
 }
 
 // PackageName is the distribution package's name: "kong" or
@@ -158,7 +164,7 @@ var upgradeSchema = &hcl.BodySchema{
 }
 
 var packageSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "source"}, {Name: "dir"}},
+	Attributes: []hcl.AttributeSchema{{Name: "source"}, {Name: "dir"}, {Name: "plugin_packages"}},
 }
 
 func (d *decoder) decodeUpgrade(block *hcl.Block) *Upgrade {
@@ -263,6 +269,9 @@ func (d *decoder) decodePackage(block *hcl.Block) Package {
 			d.errorf(block.DefRange, "Missing package directory",
 				"With source = \"file\", set dir to the directory holding kong_<version>_<arch>.deb (or kong-enterprise-edition_<version>_<arch>.deb, and .rpm), relative to the inventory.")
 		}
+	}
+	if at, ok := c.Attributes["plugin_packages"]; ok {
+		p.PluginPackages, p.PluginPackagesRange = d.pluginPackages(at), at.Expr.Range()
 	}
 	return p
 }

@@ -29,7 +29,7 @@ steps an upgrade would take, host by host.`,
 		},
 	}
 	a.addLimitFlag(cmd, &o.limit, limitAnySubset)
-	cmd.Flags().StringVar(&o.to, "to", "", "target version, overriding upgrade.to in the inventory")
+	addToFlag(cmd, &o.to)
 	addIdentityFlag(cmd, &o.identity)
 	return cmd
 }

@@ -60,7 +60,7 @@ start, verify; roll back (or pause) when a step fails.`,
 	a.addLimitFlag(cmd, &o.limit, limitWholeFleet)
 	f.BoolVar(&o.resume, "resume", false, "resume an interrupted or paused upgrade")
 	f.StringVar(&o.onFailure, "on-failure", "", "what to do when a step fails: rollback or pause (default from the inventory, else rollback)")
-	f.StringVar(&o.to, "to", "", "target version, overriding upgrade.to in the inventory")
+	addToFlag(cmd, &o.to)
 	f.BoolVar(&o.decommission, "decommission", false, "upgrading onto new hosts (role spare): once they pass verify, remove Kong from the old hosts, keeping their kong.conf on the bastion (default from upgrade.decommission)")
 	f.BoolVar(&o.noRehearsal, "no-rehearsal", false, "skip the rehearsal of the migrations on the host with role rehearsal (required to go on when the database user cannot create the scratch database)")
 	addChangeFlags(cmd, &o.changeFlags)
@@ -103,6 +103,12 @@ func (a *app) parseUpgrade(o upgradeOptions) (*upgradeRequest, error) {
 		return nil, usageErrorf("--decommission removes Kong from the old hosts of an upgrade onto new hosts (role spare); this inventory has none")
 	}
 	return &upgradeRequest{changeRequest: o.request(req), Resume: o.resume, OnFailure: onFailure, Decommission: o.decommission || u.Decommission, NoRehearsal: o.noRehearsal}, nil
+}
+
+// addToFlag adds --to, the target version overriding upgrade.to (plan
+// and upgrade).
+func addToFlag(cmd *cobra.Command, p *string) {
+	cmd.Flags().StringVar(p, "to", "", "target version, overriding upgrade.to in the inventory")
 }
 
 // parseTo parses --to ("" = not given). It runs before the inventory is

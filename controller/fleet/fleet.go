@@ -213,6 +213,9 @@ type PackageRef struct {
 	FilePackage string `json:"file_package,omitempty"`
 	FileVersion string `json:"file_version,omitempty"`
 	DepsMet     bool   `json:"deps_met,omitempty"`
+	// Plugin marks a custom plugin package (upgrade.package.plugin_packages):
+	// installed beside Kong, its version not Kong's, never held.
+	Plugin bool `json:"plugin,omitempty"`
 	// Background installs at a lower CPU priority: set for the nodes
 	// whose install is off the critical path of the window; never
 	// journaled.

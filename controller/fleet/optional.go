@@ -51,6 +51,18 @@ type BackupStreamer interface {
 	Put(ctx context.Context, b BackupInfo, r io.Reader) error
 }
 
+// FileCopier reads and creates files named by path on a host, the
+// content over the connection itself (never on a command line or in a
+// log: it may be a private key). The rehearsal copies the files the
+// fleet's kong.conf names to its host with it.
+type FileCopier interface {
+	// ReadFile returns the file at path.
+	ReadFile(ctx context.Context, path string) ([]byte, error)
+	// CreateFile writes b to path, owner-only, making its directory; it
+	// never replaces a file: created is false when path existed.
+	CreateFile(ctx context.Context, path string, b []byte) (created bool, err error)
+}
+
 // PGServerDB is the database's server facts (the agent database has it).
 type PGServerDB interface {
 	ServerInfo(ctx context.Context, kongUser string) (upgradepath.PGServer, []upgradepath.HBARule, error)

@@ -5,6 +5,7 @@
 package reportview
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 	"time"
@@ -136,21 +137,19 @@ func kindOf(step string) string {
 	return KindOther
 }
 
-// kindOfPhase names the kind of a report step's phase.
+// phaseKinds are the phases whose steps the timeline tells apart.
+var phaseKinds = map[controller.PhaseName]string{
+	controller.PhaseStop:          KindStop,
+	controller.PhaseInstall:       KindInstall,
+	controller.PhaseMigrateUp:     KindMigrateUp,
+	controller.PhaseMigrateFinish: KindMigrateFinish,
+	controller.PhaseStart:         KindStart,
+}
+
+// kindOfPhase names the kind of a report step's phase: KindOther for a
+// phase not in phaseKinds.
 func kindOfPhase(phase string) string {
-	switch controller.PhaseName(phase) {
-	case controller.PhaseStop:
-		return KindStop
-	case controller.PhaseInstall:
-		return KindInstall
-	case controller.PhaseMigrateUp:
-		return KindMigrateUp
-	case controller.PhaseMigrateFinish:
-		return KindMigrateFinish
-	case controller.PhaseStart:
-		return KindStart
-	}
-	return KindOther
+	return cmp.Or(phaseKinds[controller.PhaseName(phase)], KindOther)
 }
 
 // labelOf is a step's label on its bar: the step key without the host.

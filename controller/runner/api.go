@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/kongctl/kongctl/controller/fleet"
 
@@ -139,42 +137,6 @@ func prepareReadOnly(ctx context.Context, o Options) (context.Context, *Spec, ru
 		return ctx, nil, runConfig{}, nil, err
 	}
 	return ctx, spec, cfg, func() { done(); cancel() }, nil
-}
-
-// makeStateDirs creates the bastion's state directories of an upgrade,
-// the run journals and the backups' local copies: they sit beside the
-// inventory, usually a git checkout, and the backups hold certificate keys
-// and credentials. Each directory kongctl creates gets a .gitignore of "*"
-// (in the outermost directory it creates), so they are never committed.
-// Directories that exist are left as they are.
-func makeStateDirs(spec *Spec) error {
-	for _, dir := range []string{spec.StateDir, spec.Backup.LocalDir} {
-		if dir == "" {
-			continue
-		}
-		top := dir
-		for {
-			if _, err := os.Lstat(top); err == nil {
-				break
-			}
-			parent := filepath.Dir(top)
-			if _, err := os.Lstat(parent); err == nil || parent == top {
-				break
-			}
-			top = parent
-		}
-		if _, err := os.Lstat(top); err == nil {
-			continue
-		}
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return fmt.Errorf("create state directory %s: %w", dir, err)
-		}
-		ignore := "# Created by kongctl: run journals and database backups (keys, credentials).\n# Never commit them.\n*\n"
-		if err := os.WriteFile(filepath.Join(top, ".gitignore"), []byte(ignore), 0o600); err != nil {
-			return fmt.Errorf("create state directory %s: %w", dir, err)
-		}
-	}
-	return nil
 }
 
 // prepare turns Options into a Spec and a runConfig.

@@ -73,6 +73,9 @@ type preflightData struct {
 	// skipped: RehearsalSkip says why).
 	Rehearsal     string `json:"rehearsal,omitempty"`
 	RehearsalSkip string `json:"rehearsal_skip,omitempty"`
+	// PluginPkgs are the custom plugin packages the rehearsal host
+	// installs (plugins.go), at the migration node's versions.
+	PluginPkgs []fleet.PackageRef `json:"plugin_pkgs,omitempty"`
 }
 
 type rateSample struct {

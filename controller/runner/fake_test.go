@@ -250,6 +250,13 @@ type fakeNode struct {
 	// notRouted is how many probes answer 404 first (a router not built
 	// yet).
 	notRouted int
+	// plugins is the custom plugin packages installed: name -> version
+	// (the answer to pluginQuery).
+	pluginPkgs map[string]string
+	// confText is kong.conf's text (default "database = postgres");
+	// files the host's files by path (FileCopier, pathsQuery, rm).
+	confText string
+	files    map[string]string
 }
 
 func (n *fakeNode) ServiceEnv(ctx context.Context) (fleet.ServiceEnv, error) {
@@ -344,6 +351,18 @@ func (n *fakeNode) InstallPackage(ctx context.Context, p fleet.PackageRef, timeo
 		if finished { // re-attached: the node installed it already
 			return n.op("attach " + p.StepID)
 		}
+	}
+	if p.Plugin {
+		if err := n.op("install-plugin " + p.Name + " " + p.Version); err != nil {
+			return err
+		}
+		n.c.mu.Lock()
+		defer n.c.mu.Unlock()
+		if n.pluginPkgs == nil {
+			n.pluginPkgs = map[string]string{}
+		}
+		n.pluginPkgs[p.Name] = p.Version
+		return nil
 	}
 	call := "install " + p.Version
 	if err := n.op(call); err != nil {
@@ -481,6 +500,56 @@ func (n *fakeNode) MigrationStep(ctx context.Context, stepID string, wait time.D
 	return st, nil
 }
 func (n *fakeNode) Exec(ctx context.Context, req fleet.ExecRequest) (fleet.ExecResult, error) {
+	if names, ok := req.Env["KONGCTL_PLUGIN_PACKAGES"]; ok {
+		if err := n.op("query-plugins " + names); err != nil {
+			return fleet.ExecResult{}, err
+		}
+		n.c.mu.Lock()
+		defer n.c.mu.Unlock()
+		var out strings.Builder
+		for _, p := range strings.Fields(names) {
+			fmt.Fprintf(&out, "%s\t%s\n", p, n.pluginPkgs[p])
+		}
+		return fleet.ExecResult{Stdout: out.String()}, nil
+	}
+	if list, ok := req.Env["KONGCTL_LIST"]; ok { // listCopies or removeCopies
+		paths, add := req.Env["KONGCTL_PATHS"]
+		if err := n.op(map[bool]string{true: "list-copies " + strings.ReplaceAll(paths, "\n", ","), false: "remove-copies"}[add]); err != nil {
+			return fleet.ExecResult{}, err
+		}
+		n.c.mu.Lock()
+		defer n.c.mu.Unlock()
+		if n.files == nil {
+			n.files = map[string]string{}
+		}
+		if add {
+			n.files[list] += paths + "\n"
+			return fleet.ExecResult{}, nil
+		}
+		var out strings.Builder
+		for _, p := range strings.Fields(n.files[list]) {
+			if _, ok := n.files[p]; ok {
+				delete(n.files, p)
+				out.WriteString(p + "\n")
+			}
+		}
+		delete(n.files, list)
+		return fleet.ExecResult{Stdout: out.String()}, nil
+	}
+	if paths, ok := req.Env["KONGCTL_PATHS"]; ok { // pathsQuery
+		if err := n.op("paths " + strings.ReplaceAll(paths, "\n", ",")); err != nil {
+			return fleet.ExecResult{}, err
+		}
+		n.c.mu.Lock()
+		defer n.c.mu.Unlock()
+		var out strings.Builder
+		for _, p := range strings.Split(paths, "\n") {
+			if _, ok := n.files[p]; ok {
+				out.WriteString(p + "\n")
+			}
+		}
+		return fleet.ExecResult{Stdout: out.String()}, nil
+	}
 	if err := n.op("exec " + req.Command); err != nil {
 		return fleet.ExecResult{}, err
 	}
@@ -522,7 +591,39 @@ func (n *fakeNode) DataPlanes(ctx context.Context) ([]fleet.DataPlane, error) {
 	return n.c.dps, nil
 }
 func (n *fakeNode) ReadConf(ctx context.Context) ([]byte, error) {
-	return []byte("database = postgres\n"), n.op("readconf")
+	n.c.mu.Lock()
+	conf := cmp.Or(n.confText, "database = postgres\n")
+	n.c.mu.Unlock()
+	return []byte(conf), n.op("readconf")
+}
+
+// ReadFile and CreateFile (fleet.FileCopier) work on n.files.
+func (n *fakeNode) ReadFile(ctx context.Context, path string) ([]byte, error) {
+	if err := n.op("readfile " + path); err != nil {
+		return nil, err
+	}
+	n.c.mu.Lock()
+	defer n.c.mu.Unlock()
+	b, ok := n.files[path]
+	if !ok {
+		return nil, fmt.Errorf("read %s on %s: exit 1", path, n.name)
+	}
+	return []byte(b), nil
+}
+func (n *fakeNode) CreateFile(ctx context.Context, path string, b []byte) (bool, error) {
+	if err := n.op("createfile " + path); err != nil {
+		return false, err
+	}
+	n.c.mu.Lock()
+	defer n.c.mu.Unlock()
+	if _, ok := n.files[path]; ok {
+		return false, nil
+	}
+	if n.files == nil {
+		n.files = map[string]string{}
+	}
+	n.files[path] = string(b)
+	return true, nil
 }
 func (n *fakeNode) WriteConf(ctx context.Context, b []byte) error {
 	if m := regexp.MustCompile(`(?m)^pg_database = (\S+)$`).FindSubmatch(b); m != nil {

@@ -80,7 +80,8 @@ func (preflightPhase) run(ctx context.Context, e *engine) error {
 	e.checkEffectiveConf(&pf)
 	e.checkEffectiveDB(&pf)
 	e.checkSpares(&pf)
-	e.checkRehearsalHost(ctx, &pf) // preflight_rehearsal.go
+	e.checkRehearsalHost(ctx, &pf)  // preflight_rehearsal.go
+	e.checkPluginPackages(ctx, &pf) // plugins.go
 	e.checkDatabase(ctx, &pf)
 	e.checkTargetDB(ctx, &pf) // dualcluster.go
 	e.checkMigrationTimeouts(ctx, &pf)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/kongctl/kongctl/controller/fleet"
@@ -59,15 +58,14 @@ func (e *engine) checkRehearsalHost(ctx context.Context, pf *preflightData) {
 			refuse("rehearsal-env", e.red.err(err), "make the Kong service's environment readable on "+e.spec.Nodes[0])
 			return
 		} else if why != "" {
-			if e.plan {
-				pf.RehearsalSkip = why
-				e.find(Finding{Severity: SevWarning, Code: "rehearsal-env", Host: h,
-					Message: "the rehearsal cannot run: " + why + "; the migration times below are estimates",
-					Fix:     "give those settings their values in the service environment or kong.conf to rehearse; `kongctl upgrade` asks for --no-rehearsal to go on without it"})
-				return
-			}
-			refuse("rehearsal-env", "the rehearsal cannot run: "+why,
-				"give those settings their values in the service environment or kong.conf, or pass --no-rehearsal to upgrade without a rehearsal")
+			e.cannotRehearse(pf, "rehearsal-env", why, "give those settings their values in the service environment or kong.conf")
+			return
+		}
+		if why, err := e.rehearsalFilesGap(ctx); err != nil { // rehearsal_files.go
+			refuse("rehearsal-files", e.red.err(err), "")
+			return
+		} else if why != "" {
+			e.cannotRehearse(pf, "rehearsal-files", why, "put the files at those paths (custom plugin code: name its package in upgrade.package.plugin_packages)")
 			return
 		}
 	}
@@ -80,17 +78,27 @@ func (e *engine) checkRehearsalHost(ctx context.Context, pf *preflightData) {
 	switch {
 	case err != nil:
 		refuse("rehearsal-createdb", e.red.err(err), "")
-	case !ok && e.plan:
-		pf.RehearsalSkip = why
-		e.find(Finding{Severity: SevWarning, Code: "rehearsal-createdb", Host: h,
-			Message: "the rehearsal cannot run: " + why + "; the migration times below are estimates",
-			Fix:     "grant CREATEDB to Kong's database role; `kongctl upgrade` asks for --no-rehearsal to go on without it"})
 	case !ok:
-		refuse("rehearsal-createdb", "the rehearsal cannot run: "+why,
-			"grant CREATEDB to Kong's database role, or pass --no-rehearsal to upgrade without a rehearsal")
+		e.cannotRehearse(pf, "rehearsal-createdb", why, "grant CREATEDB to Kong's database role")
 	default:
 		pf.Rehearsal = h
 	}
+}
+
+// cannotRehearse: the rehearsal cannot run, for why. The plan warns and
+// goes on without it (its migration times are estimates); the upgrade is
+// refused unless --no-rehearsal. fix says what makes it run.
+func (e *engine) cannotRehearse(pf *preflightData, code, why, fix string) {
+	h := e.spec.Rehearsal
+	if e.plan {
+		pf.RehearsalSkip = why
+		e.find(Finding{Severity: SevWarning, Code: code, Host: h,
+			Message: "the rehearsal cannot run: " + why + "; the migration times below are estimates",
+			Fix:     fix + "; `kongctl upgrade` asks for --no-rehearsal to go on without it"})
+		return
+	}
+	e.find(Finding{Severity: SevError, Code: code, Host: h, Message: "rehearsal host " + h + ": the rehearsal cannot run: " + why,
+		Fix: fix + ", or pass --no-rehearsal to upgrade without a rehearsal"})
 }
 
 // reachDatabase opens a TCP connection from the node to the database
@@ -101,18 +109,12 @@ func (e *engine) reachDatabase(ctx context.Context, n fleet.Node) error {
 	if port == 0 {
 		port = 5432
 	}
-	r, err := n.Exec(ctx, fleet.ExecRequest{
+	_, err := execOK(ctx, n, "connect", fleet.ExecRequest{
 		Command: `timeout 10 bash -c 'exec 3<>"/dev/tcp/$KONGCTL_DB_HOST/$KONGCTL_DB_PORT"'`,
 		Env:     map[string]string{"KONGCTL_DB_HOST": e.spec.DB.Host, "KONGCTL_DB_PORT": strconv.Itoa(port)},
 		Timeout: 20 * time.Second,
 	})
-	if err != nil {
-		return err
-	}
-	if r.ExitCode != 0 {
-		return fmt.Errorf("connect exited %d: %s", r.ExitCode, orDefault(strings.TrimSpace(r.Stderr), "no output"))
-	}
-	return nil
+	return err
 }
 
 // canCreateScratch asks the database whether Kong's role may create the

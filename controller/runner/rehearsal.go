@@ -105,8 +105,8 @@ func (e *engine) dropScratch(ctx context.Context, name string) error {
 	return nil
 }
 
-// rehearse restores b into the run's scratch database, installs Y on the
-// rehearsal host with the fleet's kong.conf and service environment
+// rehearse restores b into the run's scratch database, installs Y (and
+// the custom plugin packages, plugins.go) on the rehearsal host with the fleet's kong.conf and service environment
 // pointed at the copy (withFleetEnv), runs and
 // times `kong migrations up` and `finish` there, starts Y, sends the smoke
 // requests through it and reads its metrics, stops it and drops the copy
@@ -149,6 +149,9 @@ func (e *engine) rehearse(ctx context.Context, b fleet.BackupInfo) (r *Rehearsal
 	if err := e.install(ctx, h, e.pf.PkgY[h], e.spec.To); err != nil {
 		return fail("install", err)
 	}
+	if err := e.installRehearsalPlugins(ctx, n); err != nil {
+		return fail("install", err)
+	}
 	src, err := e.node(ctx, e.spec.Nodes[0])
 	if err != nil {
 		return fail("kong.conf", err)
@@ -161,6 +164,15 @@ func (e *engine) rehearse(ctx context.Context, b fleet.BackupInfo) (r *Rehearsal
 		return fail("kong.conf", fmt.Errorf("write kong.conf on %s: %w", h, err))
 	}
 	defer e.removeRehearsalConf(ctx, n)
+	env, _, err := e.sourceEnv(ctx)
+	if err != nil {
+		return fail("environment", err)
+	}
+	listed, err := e.copyConfFiles(ctx, conf, env.Vars) // rehearsal_files.go
+	defer e.removeCopiedFiles(ctx, listed)
+	if err != nil {
+		return fail("files", err)
+	}
 	if n, err = e.withFleetEnv(ctx, n, r.Scratch); err != nil {
 		return fail("environment", err)
 	}

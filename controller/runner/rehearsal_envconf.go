@@ -167,11 +167,7 @@ func (e *engine) removeRehearsalConf(ctx context.Context, n fleet.Node) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
 	path := orDefault(e.spec.KongConf, "/etc/kong/kong.conf")
-	r, err := n.Exec(ctx, fleet.ExecRequest{Command: `rm -f -- "$KONGCTL_KONG_CONF"`, Env: map[string]string{"KONGCTL_KONG_CONF": path}, Timeout: 30 * time.Second})
-	if err == nil && r.ExitCode != 0 {
-		err = fmt.Errorf("rm exited %d: %s", r.ExitCode, orDefault(strings.TrimSpace(r.Stderr), "no output"))
-	}
-	if err != nil {
+	if _, err := execOK(ctx, n, "rm", fleet.ExecRequest{Command: `rm -f -- "$KONGCTL_KONG_CONF"`, Env: map[string]string{"KONGCTL_KONG_CONF": path}, Timeout: 30 * time.Second}); err != nil {
 		e.find(Finding{Severity: SevWarning, Code: "rehearsal-conf", Host: e.spec.Rehearsal,
 			Message: fmt.Sprintf("remove the fleet's kong.conf %s from the rehearsal host %s: %s; remove it by hand", path, e.spec.Rehearsal, e.red.err(err))})
 	}

@@ -148,6 +148,7 @@ func TestEveryInventoryAttributeReachesTheCode(t *testing.T) {
 		"upgrade.start_between_hops":      !s.StartBetweenHops && sb.StartBetweenHops,
 		"upgrade.package.source":          s.Package.Source == inventory.SourceFile && sb.Package.Source == inventory.SourceRepository,
 		"upgrade.package.dir":             strings.HasSuffix(s.Package.Dir, "pkgs9"),
+		"upgrade.package.plugin_packages": slices.Equal(s.Package.Plugins, []string{"kong-plugin-nine"}) && len(sb.Package.Plugins) == 0,
 
 		"variable.default":     s.host("k1").Address == "k1.fra9.example",
 		"variable.description": settingstest.MissingVariableSays("the data centre"),

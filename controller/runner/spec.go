@@ -136,6 +136,9 @@ type DBSpec struct {
 type PackageSpec struct {
 	Source PackageSource
 	Dir    string // for file: holds kong_<version>_<arch>.deb / .rpm
+	// Plugins are the custom plugin packages the nodes have installed:
+	// checked on every node, installed on the rehearsal host (plugins.go).
+	Plugins []string
 }
 
 // HookPoint is where a hook runs.

@@ -33,7 +33,7 @@ func SpecFromInventory(inv *inventory.Inventory, limit string, wholeFleet bool) 
 		from:             u.From, // parsed by the inventory, kept
 		to:               u.To,
 		Edition:          u.Edition,
-		Package:          PackageSpec{Source: PackageSource(u.Package.Source), Dir: u.Package.Dir},
+		Package:          PackageSpec{Source: PackageSource(u.Package.Source), Dir: u.Package.Dir, Plugins: u.Package.PluginPackages},
 		KongConf:         u.KongConf,
 		Prefix:           u.Prefix,
 		OnFailure:        OnFailure(u.OnFailure),

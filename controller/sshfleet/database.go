@@ -2,17 +2,11 @@ package sshfleet
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/kongctl/kongctl/controller/fleet"
-	"github.com/kongctl/kongctl/internal/shellquote"
 
 	"github.com/kongctl/kongctl/agent/agentproto"
-	"github.com/kongctl/kongctl/sshremote"
 )
 
 type agentDB struct {
@@ -68,50 +62,6 @@ func (d *agentDB) VerifyRestore(ctx context.Context, b fleet.BackupInfo) error {
 func (d *agentDB) Restore(ctx context.Context, b fleet.BackupInfo) error {
 	_, err := d.h.client().Restore(ctx, agentproto.RestoreParams{DB: d.conn, Path: b.Path, SHA256: b.SHA256})
 	return err
-}
-
-// Fetch copies the backup to the bastion. The dump is owner-only (root)
-// on the tools host, so it is streamed through the host's become method
-// (`cat` under sudo when the inventory logs in as another user), not read
-// over SFTP as the login user. It lands in a temporary file that is
-// fsync'd and renamed into place; the caller checks its SHA-256.
-func (d *agentDB) Fetch(ctx context.Context, b fleet.BackupInfo, localPath string) error {
-	if err := os.MkdirAll(filepath.Dir(localPath), 0o700); err != nil {
-		return fmt.Errorf("copy backup from %s: %w", d.h.name, err)
-	}
-	tmp := localPath + ".partial"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-	if err != nil {
-		return fmt.Errorf("copy backup from %s: %w", d.h.name, err)
-	}
-	defer os.Remove(tmp)
-	err = d.stream(ctx, b, f)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, localPath)
-	}
-	if err != nil {
-		return fmt.Errorf("copy backup %s from %s: %w", b.Path, d.h.name, err)
-	}
-	return nil
-}
-
-// Remove deletes the backup on the tools host through the host's become
-// method (the dump is owner-only).
-func (d *agentDB) Remove(ctx context.Context, b fleet.BackupInfo) error {
-	r, err := d.h.conn().Run(ctx, sshremote.RunRequest{Cmd: "rm -rf -- " + shellquote.Quote(b.Path), Become: true})
-	if err == nil && r.ExitCode != 0 {
-		err = fmt.Errorf("rm exited %d: %s", r.ExitCode, strings.TrimSpace(string(r.Stderr)))
-	}
-	if err != nil {
-		return fmt.Errorf("delete backup %s on %s: %w", b.Path, d.h.name, err)
-	}
-	return nil
 }
 
 func (d *agentDB) MigrationLock(ctx context.Context) (fleet.MigrationLock, error) {

@@ -32,7 +32,7 @@ type agentNode struct {
 	kongEnv agentproto.KongEnv
 
 	mu     sync.Mutex
-	staged map[string]string // package version -> staged path
+	staged map[string]string // stagedKey (package name=version) -> staged path
 	facts  *agentproto.Facts
 }
 

@@ -41,21 +41,25 @@ func (n *agentNode) StagePackage(ctx context.Context, p fleet.PackageRef) (fleet
 		return fleet.StagedPackage{}, err
 	}
 	n.mu.Lock()
-	n.staged[p.Version] = res.Path
+	n.staged[stagedKey(p)] = res.Path
 	n.mu.Unlock()
 	return fleet.StagedPackage{Package: res.Package, Version: res.PackageVersion, DepsMet: res.DepsMet, DepsDetail: res.DepsDetail}, nil
 }
 
+// stagedKey is p's entry in the node's staged files: name and version (a
+// custom plugin package may carry a version that is also Kong's).
+func stagedKey(p fleet.PackageRef) string { return p.Name + "=" + p.Version }
+
 func (n *agentNode) InstallPackage(ctx context.Context, p fleet.PackageRef, timeout time.Duration) error {
 	n.mu.Lock()
-	path := n.staged[p.Version]
+	path := n.staged[stagedKey(p)]
 	n.mu.Unlock()
 	if path == "" { // a resumed run: staging is idempotent (same hash)
 		if _, err := n.StagePackage(ctx, p); err != nil {
 			return err
 		}
 		n.mu.Lock()
-		path = n.staged[p.Version]
+		path = n.staged[stagedKey(p)]
 		n.mu.Unlock()
 	}
 	// Hold: the installed version (Y, or X on rollback) is pinned against
@@ -66,6 +70,9 @@ func (n *agentNode) InstallPackage(ctx context.Context, p fleet.PackageRef, time
 	// answers it from the stamp staging left while the file is the one
 	// it hashed (same inode, size, mtime and ctime), without reading it.
 	params := agentproto.InstallParams{Path: path, SHA256: p.SHA256, Package: p.Name, AllowDowngrade: true, Hold: !p.DepsMet, Lean: p.DepsMet, ExpectVersion: p.Version, Background: p.Background}
+	if p.Plugin { // a custom plugin package: `kong version` is Kong's, not its own
+		params.ExpectVersion, params.Hold = "", false
+	}
 	if p.StepID == "" {
 		if timeout > 0 {
 			var cancel context.CancelFunc
@@ -137,7 +144,7 @@ func (n *agentNode) RemovePackage(ctx context.Context, p fleet.PackageRef) error
 // the node's kong.conf, from a scratch extract on the node.
 func (n *agentNode) CheckConfWithY(ctx context.Context, y fleet.PackageRef) (fleet.YConfCheck, error) {
 	n.mu.Lock()
-	path := n.staged[y.Version]
+	path := n.staged[stagedKey(y)]
 	n.mu.Unlock()
 	if path == "" {
 		return fleet.YConfCheck{}, fmt.Errorf("check kong.conf with %s %s on %s: the package is not staged", y.Name, y.Version, n.h.name)

@@ -15,13 +15,17 @@ import (
 // rehearsalInventory makes the lab's spare host the rehearsal host.
 func (e *env) rehearsalInventory() string {
 	e.t.Helper()
-	return e.writeInventory(func(s string) string {
-		re := regexp.MustCompile(`(host "spare-1" \{[^}]*roles\s*=\s*)\["spare"\]`)
-		if !re.MatchString(s) {
-			e.t.Fatalf("lab inventory has no spare-1 with roles [\"spare\"]:\n%s", s)
-		}
-		return re.ReplaceAllString(s, `${1}["rehearsal"]`)
-	})
+	return e.writeInventory(e.rehearsalHCL)
+}
+
+// rehearsalHCL is inventory s with spare-1's role "rehearsal".
+func (e *env) rehearsalHCL(s string) string {
+	e.t.Helper()
+	re := regexp.MustCompile(`(host "spare-1" \{[^}]*roles\s*=\s*)\["spare"\]`)
+	if !re.MatchString(s) {
+		e.t.Fatalf("lab inventory has no spare-1 with roles [\"spare\"]:\n%s", s)
+	}
+	return re.ReplaceAllString(s, `${1}["rehearsal"]`)
 }
 
 // scratchDatabases lists the rehearsal scratch databases on the lab's

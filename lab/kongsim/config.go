@@ -48,6 +48,7 @@ func (r Release) Defaults() map[string]string {
 		"pg_ssl":                "off",
 		"pg_ssl_version":        "tlsv1_2",
 		"plugins":               "bundled",
+		"lua_package_path":      "./?.lua;./?/init.lua;",
 		"proxy_listen":          "0.0.0.0:8000 reuseport backlog=16384, 0.0.0.0:8443 http2 ssl reuseport backlog=16384",
 		"admin_listen":          "127.0.0.1:8001 reuseport backlog=16384, 127.0.0.1:8444 http2 ssl reuseport backlog=16384",
 		"status_listen":         "off",
@@ -317,6 +318,7 @@ func (r Release) Validate(c *Config) []string {
 			errs = append(errs, err.Error())
 		}
 	}
+	errs = append(errs, sslCertErrors(c)...)
 	if r.EE() {
 		// EE conf_loader L55 (the enum) and L356-359 (admin_gui_auth).
 		if v := c.Get("enforce_rbac"); !contains(RBACModes, v) {

@@ -189,6 +189,9 @@ func (d *daemon) run(ctx context.Context, ready io.WriteCloser) error {
 	if err := d.initData(ctx); err != nil {
 		return err
 	}
+	if msg := d.app.rel.uninstalledPlugin(d.conf.Get("plugins"), d.conf.Get("lua_package_path")); msg != "" {
+		return fmt.Errorf("nginx: [error] init_by_lua error: /usr/local/share/lua/5.1/kong/init.lua:718: %s", msg)
+	}
 	if err := d.startKeyring(ctx); err != nil {
 		return err
 	}
@@ -644,6 +647,27 @@ func (d *daemon) serveProxy(w http.ResponseWriter, r *http.Request) {
 	proxy.ServeHTTP(w, r)
 }
 
+// readiness is GET /status/ready's answer (kong/status/ready.lua, 3.3+;
+// kong-reference 4.3): 503 while draining; a data plane without a
+// configuration; a node that cannot reach its database; then, as Kong's
+// workers report none yet, a node whose router was never built (a
+// production-sized database under load can take longer than a load is
+// allowed: Kong answers "router builds not yet complete" meanwhile, and
+// its proxy has no route); else 200.
+func readiness(draining, dataPlane, dbOK, hasConfig, routerBuilt bool) (int, string) {
+	switch {
+	case draining:
+		return 503, "draining"
+	case dataPlane && !hasConfig:
+		return 503, "no configuration available (empty configuration present)"
+	case !dataPlane && !dbOK:
+		return 503, "failed to connect to database"
+	case !routerBuilt:
+		return 503, "router builds not yet complete"
+	}
+	return 200, "ready"
+}
+
 func (d *daemon) pingDB() bool {
 	if d.pool == nil {
 		return false
@@ -700,20 +724,11 @@ func (d *daemon) statusHandler() http.Handler {
 	mux.HandleFunc("GET /metrics", d.serveMetrics)
 	if d.app.rel.AtLeast(3, 3) {
 		mux.HandleFunc("GET /status/ready", func(w http.ResponseWriter, r *http.Request) {
-			if _, err := os.Stat(drainFile(d.prefix)); err == nil {
-				writeJSON(w, 503, map[string]string{"message": "draining"})
-				return
-			}
-			if d.role == "data_plane" {
-				if _, h, _ := d.snapshot(); h == "" {
-					writeJSON(w, 503, map[string]string{"message": "no configuration available (empty configuration present)"})
-					return
-				}
-			} else if !d.pingDB() {
-				writeJSON(w, 503, map[string]string{"message": "failed to connect to database"})
-				return
-			}
-			writeJSON(w, 200, map[string]string{"message": "ready"})
+			_, err := os.Stat(drainFile(d.prefix))
+			_, h, router := d.snapshot()
+			dp := d.role == "data_plane"
+			code, msg := readiness(err == nil, dp, dp || d.pingDB(), h != "", router != nil)
+			writeJSON(w, code, map[string]string{"message": msg})
 		})
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -49,7 +49,14 @@
 // names), proxy_listen, admin_listen, status_listen (off before 3.6,
 // 127.0.0.1:8007 from 3.6), cluster_listen, cluster_control_plane, role
 // (traditional|control_plane|data_plane), nginx_daemon, log_level. Listen
-// entries with `ssl` are accepted but not served.
+// entries with `ssl` are accepted but not served; with one, each ssl_cert /
+// ssl_cert_key (and admin_ forms) that is neither a file nor inline PEM
+// fails every command ("ssl_cert: failed loading certificate from <v>",
+// sslfiles.go). A plugin of `plugins` that is not bundled needs its
+// kong.plugins.<name>.handler module on lua_package_path or under
+// /usr/local/share/lua/5.1 (a custom plugin's package puts it there):
+// without it the start fails as nginx init does ("<name> plugin is enabled
+// but not installed", plugins.go); migrations skip it, as Kong's do.
 //
 // Properties removed or renamed between the simulated releases
 // (confcompat.go, kong-reference 9.2-9.3): a removed key (go_plugins_dir,

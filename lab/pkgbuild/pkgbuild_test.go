@@ -1,6 +1,8 @@
 package pkgbuild
 
 import (
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -34,5 +36,24 @@ func TestFileNamesAndGeneratedFiles(t *testing.T) {
 	}
 	if !strings.Contains(postinstall, "getent passwd kong") || !strings.Contains(postinstall, "DPKG_ROOT") {
 		t.Fatal("postinstall must create kong only when absent and respect DPKG_ROOT")
+	}
+}
+
+// The custom plugin package holds the plugin's modules where Kong looks.
+func TestWritePluginPackage(t *testing.T) {
+	dir := t.TempDir()
+	p, err := WritePluginPackage(dir, "foo", "1.0.0", "deb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Base(p) != "kong-plugin-foo_1.0.0_all.deb" {
+		t.Errorf("file %s", p)
+	}
+	out, err := exec.Command("dpkg-deb", "-c", p).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "./usr/local/share/lua/5.1/kong/plugins/foo/handler.lua") {
+		t.Errorf("dpkg-deb -c: %v\n%s", err, out)
+	}
+	if p, err := WritePluginPackage(dir, "foo", "1.0.0", "rpm"); err != nil || filepath.Base(p) != "kong-plugin-foo-1.0.0.noarch.rpm" {
+		t.Errorf("rpm: %s %v", p, err)
 	}
 }

@@ -3,7 +3,6 @@ package view
 import (
 	"fmt"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/kongctl/kongctl/controller"
 )
@@ -15,8 +14,7 @@ func writePlanHops(b *strings.Builder, hops []controller.PlanHop) {
 	if len(hops) == 0 {
 		return
 	}
-	fmt.Fprintf(b, "\nhops (%d, one window, one backup, one stop; expected on the migration node):\n", len(hops))
-	tw := tabwriter.NewWriter(b, 0, 2, 2, ' ', 0)
+	tw := section(b, fmt.Sprintf("hops (%d, one window, one backup, one stop; expected on the migration node)", len(hops)))
 	for i, h := range hops {
 		pkg := h.Package
 		if pkg == "" {
@@ -38,8 +36,7 @@ func writeReportHops(b *strings.Builder, hops []controller.HopReport) {
 	if len(hops) == 0 {
 		return
 	}
-	fmt.Fprintf(b, "\nhops (%d, one window):\n", len(hops))
-	tw := tabwriter.NewWriter(b, 0, 2, 2, ' ', 0)
+	tw := section(b, fmt.Sprintf("hops (%d, one window)", len(hops)))
 	for i, h := range hops {
 		state := "done"
 		if !h.Done {

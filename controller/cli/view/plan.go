@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/kongctl/kongctl/controller"
@@ -23,8 +22,7 @@ func Plan(w io.Writer, p *controller.UpgradePlan) error {
 		fmt.Fprintf(&b, "  chain: %s\n", strings.Join(p.Path.Chain, ", "))
 	}
 	writePlanHops(&b, p.Hops) // hops.go
-	b.WriteString("\nhosts:\n")
-	tw := tabwriter.NewWriter(&b, 0, 2, 2, ' ', 0)
+	tw := section(&b, "hosts")
 	for _, h := range p.Hosts {
 		fmt.Fprintf(tw, "  %s\t%s\t%s %s\trunning=%v\t%s\n", h.Name, strings.Join(h.Roles, ","), dash(h.Version), h.Edition, h.Running, strings.Join(h.Actions, "; "))
 	}
@@ -32,8 +30,7 @@ func Plan(w io.Writer, p *controller.UpgradePlan) error {
 	writePlanDB(&b, p.Hosts)
 	writePlanMigTimeouts(&b, p.MigrationTimeouts)
 	writePlanRehearsal(&b, p)
-	b.WriteString("\nphases:\n")
-	tw = tabwriter.NewWriter(&b, 0, 2, 2, ' ', 0)
+	tw = section(&b, "phases")
 	for _, ph := range p.Phases {
 		rev := "reversible"
 		if ph.PointOfNoReturn {

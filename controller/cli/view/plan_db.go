@@ -3,7 +3,6 @@ package view
 import (
 	"fmt"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/kongctl/kongctl/controller"
 )
@@ -30,7 +29,7 @@ func writePlanDB(b *strings.Builder, hosts []controller.PlanHost) {
 			env = "service environment from " + h.EnvSource
 		}
 		fmt.Fprintf(b, "  %s (%s)\n", h.Name, env)
-		tw := tabwriter.NewWriter(b, 0, 2, 2, ' ', 0)
+		tw := columns(b)
 		for _, s := range h.DB {
 			fmt.Fprintf(tw, "    %s\t%s\t%s\n", s.Key, dash(s.Value), s.Source)
 		}

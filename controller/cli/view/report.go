@@ -1,11 +1,9 @@
 package view
 
 import (
-	"cmp"
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/kongctl/kongctl/controller"
@@ -21,15 +19,13 @@ func Report(w io.Writer, r *controller.Report) error {
 	if r.RollbackError != "" {
 		fmt.Fprintf(&b, "rollback error: %s\n", r.RollbackError)
 	}
-	b.WriteString("\ntimeline:\n")
-	tw := tabwriter.NewWriter(&b, 0, 2, 2, ' ', 0)
+	tw := section(&b, "timeline")
 	for _, p := range r.Timeline {
 		d := p.Finished.Sub(p.Started).Round(100 * time.Millisecond)
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", p.Started.Format("15:04:05"), p.Phase, p.Status, d)
 	}
 	tw.Flush()
-	b.WriteString("\nhosts:\n")
-	tw = tabwriter.NewWriter(&b, 0, 2, 2, ' ', 0)
+	tw = section(&b, "hosts")
 	for _, h := range r.Hosts {
 		fmt.Fprintf(tw, "  %s\t%s\t%s → %s\t%s\n", h.Name, strings.Join(h.Roles, ","), dash(h.FromVersion), dash(h.Version), h.Result)
 	}
@@ -78,18 +74,3 @@ func Report(w io.Writer, r *controller.Report) error {
 	_, err := io.WriteString(w, b.String())
 	return err
 }
-
-func findingLine(f controller.Finding) string {
-	where := ""
-	if f.Host != "" {
-		where = " [" + f.Host + "]"
-	}
-	s := fmt.Sprintf("%s%s: %s\n", f.Severity, where, f.Message)
-	if f.Fix != "" {
-		s += "    fix: " + f.Fix + "\n"
-	}
-	return s
-}
-
-// dash shows an unknown value (a version not read) as "-".
-func dash(s string) string { return cmp.Or(s, "-") }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/kongctl/kongctl/controller"
 )
@@ -12,7 +11,7 @@ import (
 // Status writes the fleet's state for a human.
 func Status(w io.Writer, s *controller.StatusReport) error {
 	var b strings.Builder
-	tw := tabwriter.NewWriter(&b, 0, 2, 2, ' ', 0)
+	tw := columns(&b)
 	fmt.Fprintf(tw, "HOST\tROLES\tVERSION\tRUNNING\tHEALTHY\tERROR\n")
 	for _, h := range s.Hosts {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%v\t%s\n", h.Name, strings.Join(h.Roles, ","), dash(h.Version), h.Running, h.Healthy, h.Error)

@@ -134,6 +134,7 @@ upgrade {
   package {
     source = "file"
     dir    = "pkgs9"
+    plugin_packages = ["kong-plugin-nine"]
   }
 }
 
@@ -205,7 +206,8 @@ var Alt = []struct{ Old, New string }{
 	{`admin_token_file    = "token9"`, `admin_token_env = "KONGCTL_TEST_TOKEN9"`},
 	{`service_manager = "systemd"`, "service_manager = \"cli\"\n  service_env_file = \"/etc/kong9/env\"\n  decommission = true\n  start_between_hops = true"},
 	{`source = "file"
-    dir    = "pkgs9"`, `source = "repository"`},
+    dir    = "pkgs9"
+    plugin_packages = ["kong-plugin-nine"]`, `source = "repository"`},
 	{`    method       = "sudo"
     user         = "root9"
     password_env = "KONGCTL_TEST_BECOME9"`, `    method = "none"`},
