@@ -14,9 +14,10 @@ import (
 	"github.com/kongctl/kongctl/sshremote/sshtest"
 )
 
-// TestDeliverWithBecome uploads to a user-writable staging dir and installs
-// the agent into a root-only dir with sudo (the test runs as root, so
-// `sudo -n` needs no password).
+// TestDeliverWithBecome sends the agent on the stdin of its session, run
+// with sudo, which puts it into a root-only dir: nothing is staged where
+// the login user writes (the test runs as root, so `sudo -n` needs no
+// password).
 func TestDeliverWithBecome(t *testing.T) {
 	srv := sshtest.NewServer(t, nil)
 	cfg := &sshremote.Config{
@@ -33,10 +34,7 @@ func TestDeliverWithBecome(t *testing.T) {
 	defer remote.Close()
 	root := t.TempDir()
 	opts := Options{AgentDir: filepath.Join(root, "bin"), StateDir: filepath.Join(root, "state"),
-		StagingDir: filepath.Join(root, "staging"), Become: true, Binary: localBinary}
-	if err := os.MkdirAll(opts.StagingDir, 0o700); err != nil {
-		t.Fatal(err)
-	}
+		Become: true, Binary: localBinary}
 	d, err := New(remote, opts).Deliver(testCtx(t), nil)
 	if err != nil {
 		t.Fatalf("Deliver: %v", err)
@@ -44,20 +42,19 @@ func TestDeliverWithBecome(t *testing.T) {
 	if d.Uploaded == 0 || d.Hello.UID != 0 {
 		t.Fatalf("delivery: %+v", d)
 	}
-	if ents, _ := os.ReadDir(opts.StagingDir); len(ents) != 0 {
-		t.Fatalf("staging dir not cleaned: %v", ents)
+	if ents, _ := os.ReadDir(opts.AgentDir); len(ents) != 1 {
+		t.Fatalf("agent dir holds %d files, want the agent alone", len(ents))
 	}
 	if fi, err := os.Stat(d.Path); err != nil || fi.Mode().Perm() != 0o700 {
 		t.Fatalf("installed agent: %v %v", fi, err)
 	}
-	sudoRuns := 0
 	for _, c := range srv.Execs() {
-		if strings.HasPrefix(c, "sudo ") {
-			sudoRuns++
+		if !strings.HasPrefix(c, "sudo ") {
+			t.Fatalf("command not run through sudo: %q", c)
 		}
 	}
-	if sudoRuns < 2 {
-		t.Fatalf("commands not run through sudo: %q", srv.Execs())
+	if n := len(srv.Execs()); n != 1 {
+		t.Fatalf("%d commands, want the agent's session alone: %q", n, srv.Execs())
 	}
 	c := New(remote, opts)
 	d2, err := c.Deliver(testCtx(t), nil)

@@ -15,8 +15,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,8 +29,6 @@ import (
 type Remote interface {
 	Name() string
 	Run(ctx context.Context, req sshremote.RunRequest) (sshremote.RunResult, error)
-	Upload(ctx context.Context, dst string, src io.Reader, size int64, mode fs.FileMode, progress func(int64)) error
-	Rename(ctx context.Context, oldpath, newpath string) error
 }
 
 // DefaultAgentDir is where agents live on a node.
@@ -46,12 +42,8 @@ type Options struct {
 	// --state-dir; "" leaves the agent's default.
 	StateDir string
 	// Become runs the agent (and the install of it) through the host's
-	// become method (sudo); the upload then goes to a user-writable
-	// staging dir first (StagingDir).
+	// become method (sudo).
 	Become bool
-	// StagingDir, for Become, is a directory the login user may write
-	// ("" = $HOME/.kongctl).
-	StagingDir string
 	// Redact lists secrets (e.g. the sudo password) the agent must scrub
 	// from its replies in addition to those in each request's params.
 	Redact []string

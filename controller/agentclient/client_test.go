@@ -190,7 +190,7 @@ func TestDeliverReplacesCorruptAgent(t *testing.T) {
 // same either way.
 func TestDeliverWithoutGzip(t *testing.T) {
 	bindir := t.TempDir()
-	for _, tool := range []string{"sh", "uname", "sha256sum", "mkdir", "chmod", "stat", "rm", "install", "mv"} {
+	for _, tool := range []string{"sh", "uname", "sha256sum", "mkdir", "chmod", "stat", "rm", "head", "mv"} {
 		p, err := exec.LookPath(tool)
 		if err != nil {
 			t.Fatal(err)

@@ -1,16 +1,11 @@
 package agentclient
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"path"
-	"strings"
 	"time"
 
 	"github.com/kongctl/kongctl/agent/agentproto"
-	"github.com/kongctl/kongctl/internal/shellquote"
-	"github.com/kongctl/kongctl/sshremote"
 )
 
 // Delivery reports what Deliver did.
@@ -25,72 +20,78 @@ type Delivery struct {
 	Duration time.Duration
 }
 
-// Deliver makes sure the node runs this kongctl's agent: it finds the
-// node's architecture and the hashes of agents already there (one command,
-// which also makes the agent dir without become),
-// uploads the right binary when none matches (temp name, size and SHA-256
-// checked, chmod 0700, renamed into place), then shakes hands with `hello`,
-// refusing a protocol or hash mismatch. progress receives the running byte
-// count of the upload (may be nil).
+// Deliver makes sure the node runs this kongctl's agent, in the client's
+// first session (bootstrap.go): the session's command finds the node's
+// architecture and runs the agent kongctl means for it when it is in
+// place with its SHA-256; otherwise kongctl sends it on the session's
+// stdin (compressed when the node can decompress it) and the command
+// puts it into place (size and SHA-256 checked, chmod 0700, renamed)
+// before it runs it; an upload damaged on the way is sent once more. The
+// agent's greeting is the handshake: another protocol or another hash is
+// refused. The whole delivery is one SSH session. progress receives the
+// running byte count of the upload (may be nil).
 func (c *Client) Deliver(ctx context.Context, progress func(int64)) (*Delivery, error) {
 	start := time.Now()
 	host := c.r.Name()
-	dir := c.opts.AgentDir
-	probe := fmt.Sprintf("uname -m; command -v xz >/dev/null 2>&1 && echo xz; command -v gzip >/dev/null 2>&1 && echo gzip; for f in %s/kongctl-agent-*; do [ -f \"$f\" ] && sha256sum \"$f\"; done; true", shellquote.Quote(dir))
-	if !c.opts.Become {
-		// The agent dir, made in the same session (the user who runs the
-		// agent owns it); with become the upload's install makes it.
-		probe = "umask 077 && mkdir -p " + shellquote.Quote(dir) + " && chmod 0700 " + shellquote.Quote(dir) + " || exit 1; " + probe
-	}
-	res, err := c.r.Run(ctx, sshremote.RunRequest{Cmd: probe, Become: c.opts.Become})
-	if err != nil {
-		return nil, fmt.Errorf("deliver agent to %s: probe: %w", host, err)
-	}
-	if res.ExitCode != 0 {
-		return nil, fmt.Errorf("deliver agent to %s: probe exited %d: %s", host, res.ExitCode, tailString(res.Stderr, 512))
-	}
-	lines := strings.Split(strings.TrimSpace(string(res.Stdout)), "\n")
-	goarch, err := GOARCHFromUname(strings.TrimSpace(lines[0]))
-	if err != nil {
-		return nil, fmt.Errorf("deliver agent to %s: %w", host, err)
-	}
-	bin, err := c.opts.Binary(goarch)
-	if err != nil {
-		return nil, fmt.Errorf("deliver agent to %s: %w", host, err)
-	}
-	final := path.Join(dir, "kongctl-agent-"+bin.Short())
-	d := &Delivery{Host: host, Path: final, GOARCH: goarch, SHA256: bin.SHA256}
-	var hasXZ, hasGzip bool
-	for _, l := range lines[1:] {
-		f := strings.Fields(l)
-		if len(f) == 2 && f[1] == final && f[0] == bin.SHA256 {
-			d.Skipped = true
-		}
-		hasXZ = hasXZ || l == "xz"
-		hasGzip = hasGzip || l == "gzip"
-	}
-	if !d.Skipped {
-		n, err := c.upload(ctx, bin, final, chooseEncoding(bin, hasXZ, hasGzip), progress)
-		d.Uploaded = n
-		if err != nil {
-			return d, fmt.Errorf("deliver agent to %s: %w", host, err)
-		}
-	}
 	c.Close() // a session of an agent delivered before ends
-	c.path, c.sha = final, bin.SHA256
-	hello, err := c.Hello(ctx)
+	d := &Delivery{Host: host}
+	var (
+		s    *session
+		boot *bootstrap
+		err  error
+	)
+	for attempt := 1; ; attempt++ {
+		boot = c.newBootstrap(progress)
+		if len(boot.bins) == 0 {
+			_, err := c.opts.Binary("amd64")
+			return nil, fmt.Errorf("deliver agent to %s: no agent to send: %w", host, errOr(err))
+		}
+		s, err = c.startSession(ctx, agentproto.OpHello, boot)
+		d.Uploaded += boot.sent
+		if err != nil && attempt == 1 && isUploadRefused(err) {
+			continue // damaged on the way: sent once more
+		}
+		break
+	}
+	if isUploadRefused(err) {
+		return d, fmt.Errorf("deliver agent to %s: %w", host, err)
+	}
 	if err != nil {
 		return d, fmt.Errorf("deliver agent to %s: handshake: %w", host, err)
 	}
-	if hello.ProtocolVersion != agentproto.ProtocolVersion {
-		return d, fmt.Errorf("deliver agent to %s: agent %s speaks protocol %d, kongctl speaks %d", host, final, hello.ProtocolVersion, agentproto.ProtocolVersion)
+	hello, err := s.helloResult()
+	if err == nil {
+		err = d.check(boot, hello)
 	}
-	if hello.SHA256 != bin.SHA256 {
-		return d, fmt.Errorf("deliver agent to %s: agent %s has sha256 %s, want %s", host, final, hello.SHA256, bin.SHA256)
+	if err != nil {
+		s.close(5 * time.Second)
+		return d, fmt.Errorf("deliver agent to %s: handshake: %w", host, err)
 	}
+	c.path, c.sha = d.Path, d.SHA256
+	c.smu.Lock()
+	c.sess = s
+	c.smu.Unlock()
 	d.Hello = *hello
 	d.Duration = time.Since(start)
 	return d, nil
+}
+
+// check fills d from the greeting of a bootstrap session, refusing an
+// agent that is not the one kongctl means for the node.
+func (d *Delivery) check(boot *bootstrap, hello *agentproto.HelloResult) error {
+	bin := boot.bin
+	if bin == nil { // in place: the agent of the architecture it runs on
+		bin = boot.bins[hello.GOARCH]
+		d.Skipped = true
+	}
+	if bin == nil {
+		return fmt.Errorf("agent %s runs on %s/%s, kongctl has no agent for it", hello.Path, hello.GOOS, hello.GOARCH)
+	}
+	d.GOARCH, d.SHA256, d.Path = bin.GOARCH, bin.SHA256, boot.finalPath(bin)
+	if hello.SHA256 != bin.SHA256 {
+		return fmt.Errorf("agent %s has sha256 %s, want %s", d.Path, hello.SHA256, bin.SHA256)
+	}
+	return nil
 }
 
 // encoding is how the agent travels: compressed when the node can
@@ -125,126 +126,4 @@ func encoded(bin *Binary, enc encoding) ([]byte, error) {
 		return bin.Gzipped()
 	}
 	return bin.Raw()
-}
-
-// upload sends the agent to a temp name beside final, checks its size
-// and SHA-256 there and renames it into place. Compressed (enc: about a
-// third of its size with xz, two fifths with gzip), it is decompressed on
-// the node before the check, so the check is always of the final file. It
-// returns the bytes sent.
-func (c *Client) upload(ctx context.Context, bin *Binary, final string, enc encoding, progress func(int64)) (int64, error) {
-	suffix := randHex(6)
-	size := bin.Len()
-	data, err := encoded(bin, enc)
-	if err != nil {
-		return 0, err
-	}
-	sent := int64(len(data))
-	var partial int64
-	track := func(n int64) {
-		partial = n
-		if progress != nil {
-			progress(n)
-		}
-	}
-	// put writes the upload at up into place at tmp: decompressed, or
-	// copied with install (become), or left as it is.
-	put := func(up, tmp string, move bool) string {
-		switch {
-		case enc != encRaw:
-			return fmt.Sprintf("%[3]s -dc %[1]s > %[2]s; rc=$?; rm -f %[1]s; [ $rc = 0 ] && chmod 0700 %[2]s", shellquote.Quote(up), shellquote.Quote(tmp), enc)
-		case move:
-			return fmt.Sprintf("install -m 0700 %[1]s %[2]s; rc=$?; rm -f %[1]s; [ $rc = 0 ]", shellquote.Quote(up), shellquote.Quote(tmp))
-		}
-		return "chmod 0700 " + shellquote.Quote(tmp)
-	}
-	checkSum := func(tmp string) string {
-		return fmt.Sprintf(" && stat -c %%s %[1]s && sha256sum %[1]s", shellquote.Quote(tmp))
-	}
-	upName := func(p string) string {
-		switch enc {
-		case encXZ:
-			return p + ".xz"
-		case encGzip:
-			return p + ".gz"
-		}
-		return p
-	}
-	if !c.opts.Become {
-		// The probe made c.opts.AgentDir.
-		tmp := path.Join(c.opts.AgentDir, ".kongctl-agent-"+bin.Short()+"."+suffix+".tmp")
-		up := upName(tmp)
-		if err := c.r.Upload(ctx, up, bytes.NewReader(data), sent, 0o700, track); err != nil {
-			return partial, fmt.Errorf("upload %s: %w", up, err)
-		}
-		check := "umask 077; " + put(up, tmp, false) + checkSum(tmp)
-		if err := c.checkUploaded(ctx, check, size, bin.SHA256, false); err != nil {
-			c.runOK(ctx, "rm -f "+shellquote.Quote(tmp)+" "+shellquote.Quote(up), false)
-			return sent, err
-		}
-		if err := c.r.Rename(ctx, tmp, final); err != nil {
-			c.runOK(ctx, "rm -f "+shellquote.Quote(tmp), false)
-			return sent, fmt.Errorf("rename %s to %s: %w", tmp, final, err)
-		}
-		return sent, nil
-	}
-	// Become: upload as the login user, then install as root.
-	staging := c.opts.StagingDir
-	if staging == "" {
-		res, err := c.r.Run(ctx, sshremote.RunRequest{Cmd: `mkdir -p "$HOME/.kongctl" && chmod 0700 "$HOME/.kongctl" && cd "$HOME/.kongctl" && pwd -P`})
-		if err != nil || res.ExitCode != 0 {
-			return 0, fmt.Errorf("create staging dir: %w (exit %d: %s)", errOr(err), res.ExitCode, tailString(res.Stderr, 256))
-		}
-		staging = strings.TrimSpace(string(res.Stdout))
-	}
-	src := upName(path.Join(staging, "kongctl-agent-"+bin.Short()+"."+suffix+".upload"))
-	if err := c.r.Upload(ctx, src, bytes.NewReader(data), sent, 0o700, track); err != nil {
-		return partial, fmt.Errorf("upload %s: %w", src, err)
-	}
-	tmp := path.Join(c.opts.AgentDir, ".kongctl-agent-"+bin.Short()+"."+suffix+".tmp")
-	install := fmt.Sprintf("umask 077 && install -d -m 0700 %s && { %s; }", shellquote.Quote(c.opts.AgentDir), put(src, tmp, true)) + checkSum(tmp)
-	if err := c.checkUploaded(ctx, install, size, bin.SHA256, true); err != nil {
-		c.runOK(ctx, "rm -f "+shellquote.Quote(tmp), true)
-		c.runOK(ctx, "rm -f "+shellquote.Quote(src), false)
-		return sent, err
-	}
-	if err := c.runOK(ctx, "mv -f "+shellquote.Quote(tmp)+" "+shellquote.Quote(final), true); err != nil {
-		c.runOK(ctx, "rm -f "+shellquote.Quote(tmp), true)
-		return sent, fmt.Errorf("move %s into place: %w", tmp, err)
-	}
-	return sent, nil
-}
-
-// checkUploaded runs cmd, which prints the size and then `sha256sum` of the
-// uploaded file, and compares both.
-func (c *Client) checkUploaded(ctx context.Context, cmd string, size int64, sum string, become bool) error {
-	res, err := c.r.Run(ctx, sshremote.RunRequest{Cmd: cmd, Become: become})
-	if err != nil {
-		return fmt.Errorf("check uploaded agent: %w", err)
-	}
-	if res.ExitCode != 0 {
-		return fmt.Errorf("check uploaded agent: exit %d: %s", res.ExitCode, tailString(res.Stderr, 512))
-	}
-	f := strings.Fields(string(res.Stdout))
-	if len(f) < 2 {
-		return fmt.Errorf("check uploaded agent: unexpected output %q", tailString(res.Stdout, 256))
-	}
-	if f[0] != fmt.Sprint(size) {
-		return fmt.Errorf("check uploaded agent: size %s on the node, want %d", f[0], size)
-	}
-	if f[1] != sum {
-		return fmt.Errorf("check uploaded agent: sha256 %s on the node, want %s", f[1], sum)
-	}
-	return nil
-}
-
-func (c *Client) runOK(ctx context.Context, cmd string, become bool) error {
-	res, err := c.r.Run(ctx, sshremote.RunRequest{Cmd: cmd, Become: become})
-	if err != nil {
-		return err
-	}
-	if res.ExitCode != 0 {
-		return fmt.Errorf("exit %d: %s", res.ExitCode, tailString(res.Stderr, 512))
-	}
-	return nil
 }

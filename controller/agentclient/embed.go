@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 
 	"github.com/ulikunitz/xz"
@@ -159,13 +160,22 @@ func AgentBinary(kind Kind, goarch string) (*Binary, error) {
 	return &Binary{Kind: kind, GOARCH: goarch, Data: data, SHA256: hex.EncodeToString(sum[:])}, nil
 }
 
+// unameArches maps `uname -m` to the Go architectures kongctl ships
+// agents for (GOARCHFromUname, and the session's bootstrap: bootstrap.go).
+var unameArches = []struct {
+	goarch   string
+	machines []string
+}{
+	{"amd64", []string{"x86_64", "amd64"}},
+	{"arm64", []string{"aarch64", "arm64", "armv8l"}},
+}
+
 // GOARCHFromUname maps `uname -m` to a Go architecture.
 func GOARCHFromUname(machine string) (string, error) {
-	switch machine {
-	case "x86_64", "amd64":
-		return "amd64", nil
-	case "aarch64", "arm64", "armv8l":
-		return "arm64", nil
+	for _, a := range unameArches {
+		if slices.Contains(a.machines, machine) {
+			return a.goarch, nil
+		}
 	}
 	return "", fmt.Errorf("unsupported architecture %q (kongctl ships agents for x86_64 and aarch64)", machine)
 }

@@ -157,7 +157,7 @@ func TestHelloWithOtherHashRefused(t *testing.T) {
 	bin := &Binary{GOARCH: "amd64", Data: []byte("agent"), SHA256: strings.Repeat("a", 64)}
 	hello := replyJSON(t, func(m map[string]any) {
 		m["op"] = string(agentproto.OpHello)
-		m["result"] = map[string]any{"protocol_version": agentproto.ProtocolVersion, "agent_version": "x", "sha256": strings.Repeat("b", 64)}
+		m["result"] = map[string]any{"protocol_version": agentproto.ProtocolVersion, "agent_version": "x", "sha256": strings.Repeat("b", 64), "goarch": "amd64"}
 	})
 	r := &seqRemote{outs: [][]byte{[]byte("x86_64\n" + strings.Repeat("a", 64) + "  /var/lib/kongctl/bin/kongctl-agent-" + bin.Short() + "\n")}, hello: hello}
 	c := New(r, Options{Binary: func(string) (*Binary, error) { return bin, nil }})
@@ -170,13 +170,13 @@ func TestHelloWithOtherHashRefused(t *testing.T) {
 type seqRemote struct {
 	cannedRemote
 	outs  [][]byte // the commands' outputs in turn
-	hello []byte   // the session's reply to every request
+	hello []byte   // the session's greeting and its reply to every request
 	i     int
 }
 
 func (r *seqRemote) Run(ctx context.Context, req sshremote.RunRequest) (sshremote.RunResult, error) {
 	if req.Stdout != nil {
-		return fakeSession(ctx, req, helloReply(agentproto.ProtocolVersion), func([]byte) []byte { return r.hello })
+		return fakeSession(ctx, req, r.hello, func([]byte) []byte { return r.hello })
 	}
 	if req.Stdin != nil {
 		io.Copy(io.Discard, req.Stdin)

@@ -1,6 +1,7 @@
 package agentclient
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -55,8 +56,10 @@ const sessionStderrTail = 4096
 
 // startSession starts the agent's session and waits (up to ctx) for its
 // greeting, refusing an agent of another protocol. op names the call that
-// needs it, for the errors.
-func (c *Client) startSession(ctx context.Context, op agentproto.Op) (*session, error) {
+// needs it, for the errors. boot, when not nil, makes it a delivery's
+// first session (bootstrap.go), which may send the agent first; its
+// refusal of the upload is an *UploadCheckError.
+func (c *Client) startSession(ctx context.Context, op agentproto.Op, boot *bootstrap) (*session, error) {
 	host := c.r.Name()
 	sctx, kill := context.WithCancel(context.Background())
 	inR, inW := io.Pipe()
@@ -72,22 +75,39 @@ func (c *Client) startSession(ctx context.Context, op agentproto.Op) (*session, 
 				Err: &sshremote.OutputLimitError{Stream: "stderr", Limit: sshremote.MaxOutputBytes}}
 		})
 	}}
-	cmd := shellquote.Quote(c.path) + " serve"
+	serve := "serve"
 	if c.opts.StateDir != "" {
-		cmd += " --state-dir " + shellquote.Quote(c.opts.StateDir)
+		serve += " --state-dir " + shellquote.Quote(c.opts.StateDir)
+	}
+	cmd := "exec " + shellquote.Quote(c.path) + " " + serve
+	if boot != nil {
+		cmd = boot.script(serve)
 	}
 	go func() {
 		defer close(s.ended)
 		res, err := c.r.Run(sctx, sshremote.RunRequest{Cmd: cmd, Stdin: inR, Stdout: outW, Stderr: stderr, Become: c.opts.Become})
 		inR.Close()
-		if err != nil {
+		switch ierr := boot.installError(res.ExitCode, tail.Bytes()); {
+		case err != nil:
 			err = &TransportError{err}
-		} else {
+		case ierr != nil:
+			err = ierr
+		default:
 			err = fmt.Errorf("agent %s exited %d without answering: %s", c.path, res.ExitCode, tailString(tail.Bytes(), 512))
 		}
 		outW.CloseWithError(err) // the reader fails what still waits with it
 	}()
-	go s.read(outR)
+	go func() {
+		out := bufio.NewReader(outR)
+		if boot != nil {
+			if err := boot.negotiate(out, inW); err != nil {
+				s.fail(func(agentproto.Op) error { return err })
+				outR.Close()
+				return
+			}
+		}
+		s.read(out, outR)
+	}()
 	var r callResult
 	select {
 	case r = <-greet.ch:
@@ -123,10 +143,22 @@ func (s *session) greeted(payload []byte, path string) error {
 	return nil
 }
 
+// helloResult is the greeting's hello result.
+func (s *session) helloResult() (*agentproto.HelloResult, error) {
+	s.mu.Lock()
+	rep := s.hello
+	s.mu.Unlock()
+	h, err := agentproto.DecodeResult[agentproto.HelloResult](rep)
+	if err != nil {
+		return nil, fmt.Errorf("agent session greeting: %w", err)
+	}
+	return &h, nil
+}
+
 // read passes each reply to its call until the stream ends, then fails
 // the session with why it ended.
-func (s *session) read(out *io.PipeReader) {
-	defer out.Close()
+func (s *session) read(out io.Reader, closer io.Closer) {
+	defer closer.Close()
 	for first := true; ; first = false {
 		f, err := agentproto.ReadFrame(out, agentproto.MaxReplyBytes)
 		var big *agentproto.FrameTooLargeError
@@ -282,7 +314,7 @@ func (c *Client) session(ctx context.Context, op agentproto.Op) (*session, error
 	if c.sess != nil && c.sess.alive() {
 		return c.sess, nil
 	}
-	s, err := c.startSession(ctx, op)
+	s, err := c.startSession(ctx, op, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -33,6 +33,8 @@ const EnvStateDir = "KONGCTL_STATE_DIR"
 // and SIGTERM.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	setMemoryLimit()
+	stop := startCPUProfile(os.Getenv, stderr)
+	defer stop()
 	return run(ctx, args, &streams{in: stdin, out: stdout, err: stderr}, os.Getenv)
 }
 

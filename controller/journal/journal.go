@@ -75,6 +75,7 @@ type Journal struct {
 	f       *os.File
 	dir     string
 	records []Record
+	live    *State // records folded as they are appended (Status, Done, Data)
 	now     func() time.Time
 }
 
@@ -97,7 +98,7 @@ func Create(root string, h Header, now func() time.Time) (*Journal, error) {
 	}
 	syncDir(dir)
 	syncDir(filepath.Dir(dir))
-	j := &Journal{f: f, dir: dir, now: now}
+	j := &Journal{f: f, dir: dir, live: Fold(nil), now: now}
 	if err := j.append(Record{Kind: "header", Header: &h}); err != nil {
 		f.Close()
 		return nil, err
@@ -129,7 +130,7 @@ func Open(dir string, now func() time.Time) (*Journal, error) {
 			}
 		}
 	}
-	return &Journal{f: f, dir: dir, records: recs, now: now}, nil
+	return &Journal{f: f, dir: dir, records: recs, live: Fold(recs), now: now}, nil
 }
 
 // Read loads the records of the journal in dir without opening it for
@@ -226,12 +227,7 @@ func (j *Journal) Step(phase, step, host string, st Status, data any, stepErr er
 func (j *Journal) startedAt(step string) time.Time {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	for i := len(j.records) - 1; i >= 0; i-- {
-		if r := j.records[i]; r.Kind == "step" && r.Step == step && r.Status == Started {
-			return r.Time
-		}
-	}
-	return time.Time{}
+	return j.live.started[step]
 }
 
 // Run appends a run-level transition (e.g. "paused", "rolled-back").
@@ -256,6 +252,7 @@ func (j *Journal) append(r Record) error {
 		return fmt.Errorf("journal: fsync %s: %w", j.f.Name(), err)
 	}
 	j.records = append(j.records, r)
+	j.live.add(r)
 	return nil
 }
 
@@ -268,33 +265,66 @@ func (j *Journal) Close() error {
 
 // State is the last known status and data of every step.
 type State struct {
-	steps map[string]Record
-	order []string
-	runs  []Record
+	steps   map[string]Record
+	order   []string
+	runs    []Record
+	started map[string]time.Time // each step's latest started record
 }
 
-// State folds the records into the latest status per step.
+// State folds the records into the latest status per step: a snapshot,
+// for reading many steps. One step's status or data is cheaper from the
+// journal's own Status, Done and Data.
 func (j *Journal) State() *State { return Fold(j.Records()) }
+
+// Status of step in the journal so far ("" when never journaled). The
+// journal folds its records as they are appended, so this and Done and
+// Data cost a lookup, not a fold of the whole journal (the runner asks
+// per step and host).
+func (j *Journal) Status(step string) Status {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.live.Status(step)
+}
+
+// Done reports whether step completed, in the journal so far.
+func (j *Journal) Done(step string) bool { return j.Status(step) == Done }
+
+// Data decodes step's latest data into v; false when there is none.
+func (j *Journal) Data(step string, v any) bool {
+	j.mu.Lock()
+	r, ok := j.live.steps[step]
+	j.mu.Unlock()
+	// r.Data is never written after it is appended: decoded unlocked.
+	return ok && len(r.Data) > 0 && json.Unmarshal(r.Data, v) == nil
+}
 
 // Fold builds a State from records.
 func Fold(recs []Record) *State {
-	s := &State{steps: map[string]Record{}}
+	s := &State{steps: map[string]Record{}, started: map[string]time.Time{}}
 	for _, r := range recs {
-		switch r.Kind {
-		case "step":
-			prev, seen := s.steps[r.Step]
-			if !seen {
-				s.order = append(s.order, r.Step)
-			}
-			if len(r.Data) == 0 && seen {
-				r.Data = prev.Data
-			}
-			s.steps[r.Step] = r
-		case "run":
-			s.runs = append(s.runs, r)
-		}
+		s.add(r)
 	}
 	return s
+}
+
+// add folds one more record into s.
+func (s *State) add(r Record) {
+	switch r.Kind {
+	case "step":
+		prev, seen := s.steps[r.Step]
+		if !seen {
+			s.order = append(s.order, r.Step)
+		}
+		if len(r.Data) == 0 && seen {
+			r.Data = prev.Data
+		}
+		s.steps[r.Step] = r
+		if r.Status == Started {
+			s.started[r.Step] = r.Time
+		}
+	case "run":
+		s.runs = append(s.runs, r)
+	}
 }
 
 // Status of step ("" when never journaled).

@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -124,4 +125,86 @@ func TestStepEndCarriesStart(t *testing.T) {
 			t.Errorf("record %d (%s %s): started %s, want %s", r.Seq, r.Step, r.Status, r.Started, want[r.Seq])
 		}
 	}
+}
+
+// The journal's own Status, Done and Data (folded as records are
+// appended) always agree with a fold of every record, also after Open.
+func TestLiveLookupsAgreeWithFold(t *testing.T) {
+	root := t.TempDir()
+	j, err := Create(root, Header{RunID: "r1"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(j *Journal, when string) {
+		t.Helper()
+		st := j.State()
+		for _, k := range []string{"stop/a", "stop/b", "install/a", "never"} {
+			var live, fold map[string]int
+			lok, fok := j.Data(k, &live), st.Data(k, &fold)
+			if j.Status(k) != st.Status(k) || j.Done(k) != st.Done(k) || lok != fok || len(live) != len(fold) || live["n"] != fold["n"] {
+				t.Fatalf("%s: step %s: live %q %v %v %v, fold %q %v %v %v", when, k, j.Status(k), j.Done(k), lok, live, st.Status(k), st.Done(k), fok, fold)
+			}
+		}
+	}
+	steps := []struct {
+		key  string
+		st   Status
+		data any
+	}{
+		{"stop/a", Started, nil}, {"stop/b", Started, map[string]int{"n": 1}}, {"stop/a", Done, map[string]int{"n": 2}},
+		{"stop/b", Failed, nil}, {"install/a", Started, nil}, {"stop/b", Started, nil}, {"stop/b", Done, nil},
+	}
+	for i, s := range steps {
+		if err := j.Step("p", s.key, "h", s.st, s.data, nil); err != nil {
+			t.Fatal(err)
+		}
+		check(j, fmt.Sprintf("after record %d", i+1))
+	}
+	if !j.Done("stop/b") || j.Status("install/a") != Started {
+		t.Fatalf("stop/b done %v, install/a %q", j.Done("stop/b"), j.Status("install/a"))
+	}
+	j.Close()
+	j2, err := Open(RunDir(root, "r1"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j2.Close()
+	check(j2, "after Open")
+	// The second stop/b done carries the second started record's time.
+	recs := j2.Records()
+	if last := recs[len(recs)-1]; !last.Started.Equal(recs[6].Time) {
+		t.Fatalf("stop/b done started %v, want its latest start %v", last.Started, recs[6].Time)
+	}
+}
+
+// BenchmarkStepLookup: one step's status at the end of a 64-host run
+// (20 steps a host, started and done): a fold of the whole journal
+// against the journal's own lookup.
+func BenchmarkStepLookup(b *testing.B) {
+	j, err := Create(b.TempDir(), Header{RunID: "bench"}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer j.Close()
+	for s := range 20 {
+		for h := range 64 {
+			key := fmt.Sprintf("step%d/kong-%d", s, h)
+			if err := j.Step("p", key, "h", Started, nil, nil); err != nil {
+				b.Fatal(err)
+			}
+			if err := j.Step("p", key, "h", Done, map[string]int{"n": s}, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.Run("fold", func(b *testing.B) {
+		for b.Loop() {
+			_ = j.State().Status("step10/kong-31")
+		}
+	})
+	b.Run("lookup", func(b *testing.B) {
+		for b.Loop() {
+			_ = j.Status("step10/kong-31")
+		}
+	})
 }

@@ -12,7 +12,7 @@ import (
 // version it runs (or what is known of it) and its report result.
 func (e *engine) dpState(h string) (string, Result) {
 	x, y := e.pf.PkgX[h].Version, e.spec.To
-	done := func(k hostSteps) bool { return e.j != nil && stepDone(e.j.State(), k.of(h)) }
+	done := func(k hostSteps) bool { return e.j != nil && stepDone(e.j, k.of(h)) }
 	switch {
 	case done(dpStartXSteps):
 		return x, ResultRolledBack

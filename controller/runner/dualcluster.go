@@ -231,7 +231,7 @@ func (shiftPhase) undo(ctx context.Context, e *engine) error {
 		X map[string]int `json:"x_weights"`
 	}
 	if e.j != nil {
-		stepData(e.j.State(), shiftEnableY, &weights)
+		stepData(e.j, shiftEnableY, &weights)
 	}
 	// X first: ready at its own weight, then Y drained; traffic always
 	// has somewhere to go.

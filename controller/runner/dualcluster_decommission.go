@@ -84,7 +84,7 @@ func (dualDecommissionPhase) undo(ctx context.Context, e *engine) error {
 // xDecommissioned tells whether the run decommissioned the dual-cluster's
 // X node h.
 func (e *engine) xDecommissioned(h string) bool {
-	return e.spec.DualCluster && e.j != nil && stepDone(e.j.State(), xDecommissionSteps.of(h))
+	return e.spec.DualCluster && e.j != nil && stepDone(e.j, xDecommissionSteps.of(h))
 }
 
 // dualClusterXReport is X node h's result and version in the report of

@@ -230,7 +230,7 @@ func (e *engine) lbUndoReady(ctx context.Context, ph PhaseName, h string) {
 		return
 	}
 	key := lbUndoReadySteps.of(h)
-	if e.j != nil && stepDone(e.j.State(), key) {
+	if e.j != nil && stepDone(e.j, key) {
 		return
 	}
 	if err := e.lbReady(ctx, ph, key, h); err != nil {

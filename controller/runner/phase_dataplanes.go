@@ -281,7 +281,7 @@ func (e *engine) reviveDataPlane(ctx context.Context, h string, started *time.Ti
 // journaledStart is the start time a start step journaled (zero: none).
 func (e *engine) journaledStart(key StepKey) time.Time {
 	var d map[string]time.Time
-	if e.j != nil && stepData(e.j.State(), key, &d) {
+	if e.j != nil && stepData(e.j, key, &d) {
 		return d["started"]
 	}
 	return time.Time{}

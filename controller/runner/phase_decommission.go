@@ -51,7 +51,7 @@ func (decommissionPhase) run(ctx context.Context, e *engine) error {
 			return err
 		}
 		var d decommissioned
-		if e.j != nil && stepData(e.j.State(), decommissionSteps.of(h), &d) {
+		if e.j != nil && stepData(e.j, decommissionSteps.of(h), &d) {
 			e.find(Finding{Severity: SevInfo, Code: "decommissioned", Host: h,
 				Message: fmt.Sprintf("Kong %s stopped and removed; kong.conf kept on the bastion at %s, the %s package kept staged on the host for a rollback", e.pf.From, d.ConfBackup, d.Package.Version)})
 		}
@@ -127,7 +127,7 @@ func writePrivate(p string, b []byte) error {
 func (decommissionPhase) undo(ctx context.Context, e *engine) error {
 	var hosts []string
 	for _, h := range e.spec.Nodes {
-		if e.j != nil && stepDone(e.j.State(), decommissionSteps.of(h)) {
+		if e.j != nil && stepDone(e.j, decommissionSteps.of(h)) {
 			hosts = append(hosts, h)
 		}
 	}
@@ -136,7 +136,7 @@ func (decommissionPhase) undo(ctx context.Context, e *engine) error {
 
 func (e *engine) undecommission(ctx context.Context, h string) error {
 	var d decommissioned
-	if e.j == nil || !stepDone(e.j.State(), decommissionSteps.of(h)) || !stepData(e.j.State(), decommissionSteps.of(h), &d) {
+	if e.j == nil || !stepDone(e.j, decommissionSteps.of(h)) || !stepData(e.j, decommissionSteps.of(h), &d) {
 		return nil
 	}
 	return e.undoStep(ctx, PhaseDecommission, undecommissionSteps.of(h), h, func(ctx context.Context) error {

@@ -85,7 +85,7 @@ func (e *engine) startBetweenHops(ctx context.Context, v string) error {
 func (e *engine) installHop(ctx context.Context, i int) error {
 	hp, h := e.pf.Hops[i], e.spec.MigrationHost
 	key := hopKey(hp.To, "install/"+h)
-	if e.j != nil && stepDone(e.j.State(), key) {
+	if e.j != nil && stepDone(e.j, key) {
 		return nil
 	}
 	return e.step(ctx, PhaseHops, key, h, func(ctx context.Context) (any, error) {
@@ -102,7 +102,7 @@ func (hopsPhase) undo(ctx context.Context, e *engine) error {
 	// Started on an intermediate version and not stopped: stopped before
 	// the database is restored under it.
 	for _, v := range e.hopVersions() {
-		if e.stepStarted(hopKey(v, "start/"+h)) && (e.j == nil || !stepDone(e.j.State(), hopKey(v, "stop/"+h))) {
+		if e.stepStarted(hopKey(v, "start/"+h)) && (e.j == nil || !stepDone(e.j, hopKey(v, "stop/"+h))) {
 			err := e.undoStep(ctx, PhaseHops, hopKey(v, "rollback/stop/"+h), h, func(ctx context.Context) error { return e.stopKong(ctx, h, v) })
 			if err != nil {
 				return err

@@ -39,7 +39,7 @@ func (e *engine) migrateFinishStep(ctx context.Context, ph PhaseName, key StepKe
 		// beyond return.
 		return e.finishStep(ctx, ph, key, hop)
 	}
-	if !stepDone(e.prior, key) && !(e.j != nil && stepDone(e.j.State(), pointOfNoReturnStep)) {
+	if !stepDone(e.prior, key) && !(e.j != nil && stepDone(e.j, pointOfNoReturnStep)) {
 		e.emit(progress.Event{Type: progress.Message, Phase: string(ph), Message: "POINT OF NO RETURN: kong migrations finish; from here, rolling back means restoring the database backup"})
 		if err := e.journalStep(ph, pointOfNoReturnStep, h, "done", map[string]bool{"point_of_no_return": true}, nil); err != nil {
 			return err

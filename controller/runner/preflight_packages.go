@@ -10,13 +10,13 @@ import (
 	"sync"
 
 	"github.com/kongctl/kongctl/controller/fleet"
-	"github.com/kongctl/kongctl/internal/filehash"
-
 	"github.com/kongctl/kongctl/controller/upgradepath"
+	"github.com/kongctl/kongctl/internal/filehash"
 )
 
 // resolvePackages finds X's and Y's package for every target.
 func (e *engine) resolvePackages(pf *preflightData) {
+	sums := fileSums{hash: filehash.SHA256}
 	want := func(h, version, edition string) (fleet.PackageRef, bool) {
 		f := pf.Facts[h]
 		ref := fleet.PackageRef{Name: packageName(edition), Version: version, Edition: edition, Format: orDefault(f.PackageFormat, "deb"), Arch: orDefault(f.Arch, "amd64"), Source: string(e.spec.Package.Source)}
@@ -29,7 +29,7 @@ func (e *engine) resolvePackages(pf *preflightData) {
 			return ref, false
 		}
 		ref.LocalPath = p
-		sum, err := filehash.SHA256(p)
+		sum, err := sums.of(p)
 		if err != nil {
 			e.find(Finding{Severity: SevError, Code: "package", Host: h, Message: err.Error()})
 			return ref, false

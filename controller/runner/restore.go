@@ -23,7 +23,7 @@ func (e *engine) restoreDB(ctx context.Context) error {
 	if !upStarted && !finishStarted {
 		return nil
 	}
-	if !stepDone(e.prior, restoreDBStep) && !(e.j != nil && stepDone(e.j.State(), restoreDBStep)) {
+	if !stepDone(e.prior, restoreDBStep) && !(e.j != nil && stepDone(e.j, restoreDBStep)) {
 		if err := e.settleMigrations(ctx); err != nil {
 			return err
 		}

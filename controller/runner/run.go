@@ -392,7 +392,7 @@ func (e *engine) finish(started time.Time, o Outcome, err, rerr error) *Report {
 			hr.Version = e.spec.To
 		case o == Succeeded && e.spec.DualCluster && slices.Contains(e.spec.Nodes, h):
 			hr.Result, hr.Version = e.dualClusterXReport(h)
-		case o == Succeeded && e.j != nil && stepDone(e.j.State(), decommissionSteps.of(h)):
+		case o == Succeeded && e.j != nil && stepDone(e.j, decommissionSteps.of(h)):
 			hr.Result, hr.Version = ResultDecommissioned, "removed"
 		case o == Succeeded:
 			hr.Version = e.pf.From + " (stopped)"

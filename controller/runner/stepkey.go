@@ -22,11 +22,26 @@ func (f hostSteps) of(host string) StepKey { return StepKey(string(f) + host) }
 // has reports whether a journal record's step belongs to the family.
 func (f hostSteps) has(step string) bool { return strings.HasPrefix(step, string(f)) }
 
+// journaled is what the step helpers read: a snapshot of a journal
+// (*journal.State: the prior run's) or the run's journal itself, whose
+// own fold answers one step with a lookup (never a nil *journal.Journal:
+// callers check e.j first).
+type journaled interface {
+	Status(step string) journal.Status
+	Done(step string) bool
+	Data(step string, v any) bool
+}
+
+var (
+	_ journaled = (*journal.State)(nil)
+	_ journaled = (*journal.Journal)(nil)
+)
+
 // stepDone reports whether st holds key done.
-func stepDone(st *journal.State, key StepKey) bool { return st.Done(string(key)) }
+func stepDone(st journaled, key StepKey) bool { return st.Done(string(key)) }
 
 // stepData decodes key's journaled data into v (false: none).
-func stepData(st *journal.State, key StepKey, v any) bool { return st.Data(string(key), v) }
+func stepData(st journaled, key StepKey, v any) bool { return st.Data(string(key), v) }
 
 // stepStatus is key's last status in st ("" when never started).
-func stepStatus(st *journal.State, key StepKey) journal.Status { return st.Status(string(key)) }
+func stepStatus(st journaled, key StepKey) journal.Status { return st.Status(string(key)) }

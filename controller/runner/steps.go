@@ -61,7 +61,7 @@ func (e *engine) stepStarted(key StepKey) bool {
 	if e.j == nil {
 		return false
 	}
-	return stepStatus(e.j.State(), key) != ""
+	return stepStatus(e.j, key) != ""
 }
 
 // startedOn is those of hosts on which a step of steps was ever started
@@ -90,7 +90,7 @@ func (e *engine) softStopped() bool {
 // host could not reach the database, is tried again for a while
 // (retryTransient): rollback steps are safe to run twice.
 func (e *engine) undoStep(ctx context.Context, ph PhaseName, key StepKey, host string, fn func(ctx context.Context) error) error {
-	if e.j != nil && stepDone(e.j.State(), key) {
+	if e.j != nil && stepDone(e.j, key) {
 		return nil
 	}
 	return e.step(ctx, ph, key, host, func(ctx context.Context) (any, error) {
