@@ -40,10 +40,20 @@ func (n *agentNode) runDetached(ctx context.Context, s detachedStep, params any,
 		// The connection was lost: the step may have started; the
 		// loop attaches to it (never starting it a second time).
 	}
+	// A start whose connection was lost may never have reached the node:
+	// until a reply says the step exists there, the loop asks to start it
+	// again, which attaches instead when it does exist (a step is never
+	// started twice); a bare attach would fail with not_found.
+	started := ar != nil
 	var lost time.Time // when the connection was first found lost
 	for first := true; ; first = false {
 		if !first || ar == nil {
-			ar, err = n.h.client().Attach(ctx, s.ID, 20*time.Second)
+			if started {
+				ar, err = n.h.client().Attach(ctx, s.ID, 20*time.Second)
+			} else {
+				ar, err = n.h.client().StartAttached(ctx, s.ID, s.Op, params, stepTimeout, 20*time.Second)
+			}
+			started = started || ar != nil
 		}
 		if err != nil {
 			var opErr *agentclient.OpError
