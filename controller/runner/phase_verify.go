@@ -38,11 +38,18 @@ func (e *engine) verifyOn(ctx context.Context, ph PhaseName) error {
 	var smu sync.Mutex
 	start := map[string]*sample{}
 	check := func(ctx context.Context, h string) error {
-		n, err := e.node(ctx, h)
-		if err != nil {
+		// A lost SSH connection or a database blip says nothing of Y's
+		// health: each read rides it out (retryTransient) before it
+		// counts as a failed verify.
+		var n fleet.Node
+		var hl fleet.Health
+		err := e.retryTransient(ctx, h, "health of "+h, func(ctx context.Context) (err error) {
+			if n, err = e.node(ctx, h); err != nil {
+				return err
+			}
+			hl, err = n.Health(ctx)
 			return err
-		}
-		hl, err := n.Health(ctx)
+		})
 		if err != nil {
 			return fmt.Errorf("health of %s: %w", h, err)
 		}
@@ -61,7 +68,13 @@ func (e *engine) verifyOn(ctx context.Context, ph PhaseName) error {
 				st.smoke++
 			}
 			smu.Unlock()
-			if err := smokeRequest(ctx, n, h, s); err != nil {
+			err := e.retryTransient(ctx, h, "smoke request through "+h, func(ctx context.Context) (err error) {
+				if n, err = e.node(ctx, h); err != nil {
+					return err
+				}
+				return smokeRequest(ctx, n, h, s)
+			})
+			if err != nil {
 				return err
 			}
 		}

@@ -166,3 +166,30 @@ type lostCall struct{ msg string }
 
 func (e lostCall) Error() string        { return e.msg }
 func (e lostCall) ConnectionLost() bool { return true }
+
+// A connection lost during the verify (an SSH cut on one node) says
+// nothing of Y's health: the health read and the smoke request are tried
+// again and the upgrade succeeds; it does not roll back.
+func TestVerifyRidesOutLostConnection(t *testing.T) {
+	c := newFakeCluster(t, "2.8.4", "kong-1", "kong-2")
+	spec := testSpec(t, "kong-1", "kong-2")
+	lost := 0
+	verifying := false
+	c.fail = func(call string) error {
+		if call == "kong-2 hold kong 3.4.2" { // the verify comes next
+			verifying = true
+		}
+		if verifying && call == "kong-2 health" && lost < 2 {
+			lost++
+			return lostCall{"ssh kong-2: run: wait: remote command exited without exit status (connection lost)"}
+		}
+		return nil
+	}
+	r, err := upgrade(context.Background(), spec, testConfig(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Outcome != Succeeded || lost != 2 {
+		t.Fatalf("outcome %s after %d lost health reads, want succeeded after 2 (error %q)", r.Outcome, lost, r.Error)
+	}
+}
