@@ -49,14 +49,15 @@ func moreCell(c Cell) Cell {
 		// The second Ctrl-C stops the waiting: kongctl exits at once
 		// (exit 4: paused, or 1 before anything changed), never killing
 		// a package manager or a migration on a node; a rollback under
-		// way is cut off too (exit 5: the rollback did not finish) and
-		// `kongctl rollback` completes it.
+		// way is cut off too (exit 1: the rollback did not finish, the
+		// fleet lock kept) and the printed `kongctl rollback` completes
+		// it, or it had finished first (exit 3).
 		c.Host, c.Hold = "", 0
 		switch p {
 		case PhasePreflight, PhaseBackup:
 			c.WantFirst = []int{1, 4}
 		case PhaseRollback:
-			c.WantFirst = []int{3, 5}
+			c.WantFirst = []int{1, 3}
 		default:
 			c.WantFirst = []int{4}
 		}
