@@ -41,12 +41,8 @@ func (e *engine) verifyOn(ctx context.Context, ph PhaseName) error {
 		// A lost SSH connection or a database blip says nothing of Y's
 		// health: each read rides it out (retryTransient) before it
 		// counts as a failed verify.
-		var n fleet.Node
 		var hl fleet.Health
-		err := e.retryTransient(ctx, h, "health of "+h, func(ctx context.Context) (err error) {
-			if n, err = e.node(ctx, h); err != nil {
-				return err
-			}
+		err := e.retryNode(ctx, h, "health of "+h, func(ctx context.Context, n fleet.Node) (err error) {
 			hl, err = n.Health(ctx)
 			return err
 		})
@@ -68,10 +64,7 @@ func (e *engine) verifyOn(ctx context.Context, ph PhaseName) error {
 				st.smoke++
 			}
 			smu.Unlock()
-			err := e.retryTransient(ctx, h, "smoke request through "+h, func(ctx context.Context) (err error) {
-				if n, err = e.node(ctx, h); err != nil {
-					return err
-				}
+			err := e.retryNode(ctx, h, "smoke request through "+h, func(ctx context.Context, n fleet.Node) error {
 				return smokeRequest(ctx, n, h, s)
 			})
 			if err != nil {

@@ -36,11 +36,7 @@ func (e *engine) repairInterrupted(ctx context.Context) error {
 func (e *engine) repairNode(ctx context.Context, h string) error {
 	ref := e.pf.PkgY[h]
 	var r fleet.PackageRepair
-	err := e.retryTransient(ctx, h, "check the package database on "+h, func(ctx context.Context) error {
-		n, err := e.node(ctx, h)
-		if err != nil {
-			return err
-		}
+	err := e.retryNode(ctx, h, "check the package database on "+h, func(ctx context.Context, n fleet.Node) (err error) {
 		r, err = n.RepairPackages(ctx, ref, e.installWait())
 		return err
 	})

@@ -56,6 +56,19 @@ func (e *engine) retryTransient(ctx context.Context, host, what string, fn func(
 	}
 }
 
+// retryNode runs fn on node h under retryTransient: for reads, and steps
+// safe to run twice. The node is looked up on each try, as retryDatabase
+// and retryLB do theirs.
+func (e *engine) retryNode(ctx context.Context, h, what string, fn func(ctx context.Context, n fleet.Node) error) error {
+	return e.retryTransient(ctx, h, what, func(ctx context.Context) error {
+		n, err := e.node(ctx, h)
+		if err != nil {
+			return err
+		}
+		return fn(ctx, n)
+	})
+}
+
 // retryDatabase runs fn on the database (through the tools host) under
 // retryTransient: for reads, and steps safe to run twice.
 func (e *engine) retryDatabase(ctx context.Context, what string, fn func(ctx context.Context, db fleet.Database) error) error {
