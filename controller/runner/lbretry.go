@@ -24,7 +24,7 @@ func (e *engine) retryLB(ctx context.Context, what string, fn func(ctx context.C
 // journaled under h, tried again while the load balancer's host (not h)
 // cannot be reached.
 func (e *engine) lbUndoStep(ctx context.Context, ph PhaseName, key StepKey, h string, fn func(ctx context.Context, lb fleet.LoadBalancer) error) error {
-	if e.j != nil && stepDone(e.j.State(), key) {
+	if e.j != nil && stepDone(e.j, key) {
 		return nil
 	}
 	return e.step(ctx, ph, key, h, func(ctx context.Context) (any, error) {

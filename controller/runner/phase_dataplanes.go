@@ -253,7 +253,7 @@ func (e *engine) startDataPlane(ctx context.Context, h, want string) error {
 // before is waited for again. Not a journaled step: a check, run again
 // on every resume.
 func (e *engine) reviveDataPlane(ctx context.Context, h string, started *time.Time) error {
-	done := func(k hostSteps) bool { return e.j != nil && stepDone(e.j.State(), k.of(h)) }
+	done := func(k hostSteps) bool { return e.j != nil && stepDone(e.j, k.of(h)) }
 	n, err := e.node(ctx, h)
 	if err != nil {
 		return err
