@@ -35,6 +35,8 @@ type Client struct {
 
 	sftpMu sync.Mutex
 	sftp   *sftp.Client // guarded by sftpMu; nil until first use or after a cancel
+	// sftpPacket is sftp's write size (sftpPacketSize); guarded by sftpMu.
+	sftpPacket int
 
 	closeOnce sync.Once
 	dead      chan struct{} // closed when the connection has ended
@@ -122,7 +124,7 @@ func (c *Client) Close() error {
 		c.sftpMu.Lock()
 		if c.sftp != nil {
 			c.sftp.Close()
-			c.sftp = nil
+			c.sftp, c.sftpPacket = nil, 0
 		}
 		c.sftpMu.Unlock()
 		// An error here only says the connection had already ended.

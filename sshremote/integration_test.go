@@ -348,6 +348,14 @@ func TestOpenSSH(t *testing.T) {
 		if rb, err := c.ReadFile(ctx, dst); err != nil || !bytes.Equal(rb, data) {
 			t.Fatalf("ReadFile: %d bytes, %v", len(rb), err)
 		}
+		// OpenSSH 8.7+ advertises limits@openssh.com: the upload went in
+		// writes of its max-write-length, not pkg/sftp's 32 KiB.
+		c.sftpMu.Lock()
+		packet := c.sftpPacket
+		c.sftpMu.Unlock()
+		if packet != sftpOpenSSHWriteMax {
+			t.Errorf("SFTP write size against OpenSSH = %d, want %d", packet, sftpOpenSSHWriteMax)
+		}
 	})
 
 	t.Run("cancel kills the remote command (non-root login)", func(t *testing.T) {

@@ -8,9 +8,52 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"sync"
 
 	"github.com/pkg/sftp"
 )
+
+// SFTP write sizes. Every server must take writes of sftpDefaultPacket
+// bytes (pkg/sftp's default). OpenSSH's sftp-server and internal-sftp take
+// messages of up to 256 KiB and, since 8.7, advertise limits@openssh.com,
+// whose reply gives sftpOpenSSHWriteMax as max-write-length; pkg/sftp
+// cannot send that request, so the extension's presence stands for it.
+// Larger writes mean fewer SFTP requests, replies and SSH packets per
+// upload: each SFTP write is sent as its header and its data, and an SSH
+// packet carries at most 32 KiB of channel data.
+const (
+	sftpDefaultPacket   = 32 << 10
+	sftpOpenSSHWriteMax = 256<<10 - 1024
+	sftpLimitsExtension = "limits@openssh.com"
+)
+
+// sftpPacketSize is the write size to use with a server that advertised
+// the extensions hasExt reports.
+func sftpPacketSize(hasExt func(name string) (string, bool)) int {
+	if _, ok := hasExt(sftpLimitsExtension); ok {
+		return sftpOpenSSHWriteMax
+	}
+	return sftpDefaultPacket
+}
+
+// uploadBufSize is the copy buffer of an upload with SFTP writes of packet
+// bytes: a whole number of writes, up to 8 of them and about 1 MiB, sent
+// concurrently (UseConcurrentWrites) before the copy waits for their replies.
+func uploadBufSize(packet int) int {
+	return packet * max(1, min(8, (1<<20)/packet))
+}
+
+// uploadBufs recycles upload buffers (*[]byte) across uploads and hosts:
+// a fleet's packages would otherwise allocate a buffer per node and file.
+var uploadBufs sync.Pool
+
+func getUploadBuf(size int) *[]byte {
+	if b, ok := uploadBufs.Get().(*[]byte); ok && len(*b) == size {
+		return b
+	}
+	b := make([]byte, size)
+	return &b
+}
 
 // sftpClient returns the shared SFTP client, starting it on first use.
 func (c *Client) sftpClient(ctx context.Context) (*sftp.Client, error) {
@@ -34,7 +77,14 @@ func (c *Client) sftpClient(ctx context.Context) (*sftp.Client, error) {
 		}
 		return nil, fmt.Errorf("start sftp: %w", err)
 	}
-	c.sftp = sc
+	// The server's extensions are known only once the client has started:
+	// the size is set before anyone else sees sc.
+	packet := sftpPacketSize(sc.HasExtension)
+	if err := sftp.MaxPacketUnchecked(packet)(sc); err != nil {
+		sc.Close()
+		return nil, fmt.Errorf("start sftp: packet size %d: %w", packet, err)
+	}
+	c.sftp, c.sftpPacket = sc, packet
 	return sc, nil
 }
 
@@ -42,10 +92,20 @@ func (c *Client) sftpClient(ctx context.Context) (*sftp.Client, error) {
 func (c *Client) dropSFTP(sc *sftp.Client) {
 	c.sftpMu.Lock()
 	if c.sftp == sc {
-		c.sftp = nil
+		c.sftp, c.sftpPacket = nil, 0
 	}
 	c.sftpMu.Unlock()
 	sc.Close()
+}
+
+// sftpPacketOf is the write size sc was started with.
+func (c *Client) sftpPacketOf(sc *sftp.Client) int {
+	c.sftpMu.Lock()
+	defer c.sftpMu.Unlock()
+	if c.sftp == sc && c.sftpPacket > 0 {
+		return c.sftpPacket
+	}
+	return sftpDefaultPacket
 }
 
 // withSFTP runs fn with the shared SFTP client, bounded by ctx: a cancel
@@ -87,7 +147,9 @@ func (c *Client) Upload(ctx context.Context, dst string, src io.Reader, size int
 			return fmt.Errorf("chmod %v: %w", mode, err)
 		}
 		w := &progressWriter{w: f, progress: progress}
-		n, err := io.CopyBuffer(w, ctxReader{ctx, src}, make([]byte, 256<<10))
+		buf := getUploadBuf(uploadBufSize(c.sftpPacketOf(sc)))
+		defer uploadBufs.Put(buf)
+		n, err := io.CopyBuffer(w, ctxReader{ctx, src}, *buf)
 		if err != nil {
 			f.Close()
 			return err
