@@ -15,9 +15,10 @@ import (
 
 // SFTP write sizes. Every server must take writes of sftpDefaultPacket
 // bytes (pkg/sftp's default). OpenSSH's sftp-server and internal-sftp take
-// messages of up to 256 KiB and, since 8.7, advertise limits@openssh.com,
-// whose reply gives sftpOpenSSHWriteMax as max-write-length; pkg/sftp
-// cannot send that request, so the extension's presence stands for it.
+// messages of up to 256 KiB, and recent releases (9.2 in Debian 12)
+// advertise limits@openssh.com, whose reply gives sftpOpenSSHWriteMax as
+// max-write-length; pkg/sftp cannot send that request, so the extension's
+// presence stands for it.
 // Larger writes mean fewer SFTP requests, replies and SSH packets per
 // upload: each SFTP write is sent as its header and its data, and an SSH
 // packet carries at most 32 KiB of channel data.
