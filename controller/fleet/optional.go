@@ -83,6 +83,10 @@ type TargetDB interface {
 	// name must not exist, unless replace: then it is dropped first
 	// (never the Database's own).
 	RestoreTarget(ctx context.Context, b BackupInfo, name string, replace bool) error
+	// CanCreateTarget tells whether the role that restores the target
+	// may create it on the target's server (X's, or another: the
+	// inventory's target_database object), and why not.
+	CanCreateTarget(ctx context.Context) (bool, string, error)
 }
 
 // ScratchDB is a Database that keeps a restored copy of a backup for a

@@ -21,6 +21,16 @@ func (d fakeDB) TargetState(ctx context.Context, name string) (bool, bool, error
 	return ok, ok, nil
 }
 
+func (d fakeDB) CanCreateTarget(ctx context.Context) (bool, string, error) {
+	if err := d.c.record("db can-create-target"); err != nil {
+		return false, "", err
+	}
+	if d.c.noCreateDB {
+		return false, "role kong_y has neither CREATEDB nor SUPERUSER", nil
+	}
+	return true, "", nil
+}
+
 func (d fakeDB) RestoreTarget(ctx context.Context, b fleet.BackupInfo, name string, replace bool) error {
 	call := "db restore-target " + name
 	if replace {

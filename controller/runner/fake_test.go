@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/sha256"
@@ -253,6 +254,8 @@ type fakeNode struct {
 	// plugins is the custom plugin packages installed: name -> version
 	// (the answer to pluginQuery).
 	pluginPkgs map[string]string
+	// wroteConf is the kong.conf last written (WriteConf).
+	wroteConf []byte
 	// confText is kong.conf's text (default "database = postgres");
 	// files the host's files by path (FileCopier, pathsQuery, rm).
 	confText string
@@ -631,6 +634,9 @@ func (n *fakeNode) WriteConf(ctx context.Context, b []byte) error {
 		n.scratchDB = string(m[1])
 		n.c.mu.Unlock()
 	}
+	n.c.mu.Lock()
+	n.wroteConf = bytes.Clone(b)
+	n.c.mu.Unlock()
 	return n.op("writeconf")
 }
 func (n *fakeNode) Close() error { return nil }

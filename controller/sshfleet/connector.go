@@ -188,7 +188,11 @@ func (c *sshConnector) Database(ctx context.Context) (fleet.Database, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &agentDB{h: ah, conn: conn}, nil
+	target, err := c.targetConn(conn)
+	if err != nil {
+		return nil, err
+	}
+	return &agentDB{h: ah, conn: conn, target: target}, nil
 }
 
 func (c *sshConnector) Locker(ctx context.Context) (fleet.Locker, error) {

@@ -1,0 +1,69 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+)
+
+// dcOtherServer is the dual-cluster onto kong_y on another server, with
+// its own role and password reference.
+func dcOtherServer(t *testing.T, pw func() ([]byte, error)) (*fakeCluster, *Spec) {
+	c, _, spec := dcCluster(t)
+	spec.TargetServer = &TargetServerSpec{Host: "10.0.0.6", Port: 5433, User: "kong_y", Password: pw}
+	c.nodes["kong-1"].confText = "database = postgres\npg_host = 10.0.0.5\npg_password = x-secret\npg_database = kong\n"
+	return c, spec
+}
+
+// On another server: the target's role is checked there, Y's kong.conf
+// on every spare points at host, port, database and role of the target
+// (the password from its reference, a # escaped for Kong), and the plan
+// and the notes say where the target is.
+func TestDualClusterOtherServer(t *testing.T) {
+	c, spec := dcOtherServer(t, func() ([]byte, error) { return []byte("y#secret"), nil })
+	p, err := plan(context.Background(), spec, testConfig(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ph := range p.Phases {
+		if ph.Name == string(PhaseTargetDB) && !strings.Contains(ph.Does, "10.0.0.6:5433/kong_y") {
+			t.Errorf("target-db: %s", ph.Does)
+		}
+	}
+	upgradeExpect(t, c, spec, Succeeded)
+	calls := strings.Join(c.Calls(), "\n")
+	if !strings.Contains(calls, "db can-create-target") || strings.Contains(calls, "db can-create\n") {
+		t.Errorf("the target's role not checked on its server:\n%s", calls)
+	}
+	for _, n := range spec.Spares {
+		conf := string(c.nodes[n].wroteConf)
+		for _, want := range []string{"pg_host = 10.0.0.6\n", "pg_port = 5433\n", "pg_user = kong_y\n", `pg_password = y\#secret` + "\n", "pg_database = kong_y\n"} {
+			if !strings.Contains(conf, want) {
+				t.Errorf("%s: kong.conf lacks %q:\n%s", n, want, conf)
+			}
+		}
+		if strings.Contains(conf, "10.0.0.5") || strings.Contains(conf, "x-secret") {
+			t.Errorf("%s: kong.conf still names X's server:\n%s", n, conf)
+		}
+	}
+}
+
+// Preflight refuses, naming the target's server: a role there without
+// CREATEDB, and a password reference that does not resolve.
+func TestDualClusterOtherServerRefused(t *testing.T) {
+	c, spec := dcOtherServer(t, func() ([]byte, error) { return []byte("secret"), nil })
+	c.noCreateDB = true
+	r := upgradeExpect(t, c, spec, Failed)
+	if !strings.Contains(r.Error, "kong_y has neither CREATEDB") || !strings.Contains(r.Error, "10.0.0.6:5433/kong_y") {
+		t.Errorf("no CREATEDB: error %q", r.Error)
+	}
+	c, spec = dcOtherServer(t, func() ([]byte, error) { return nil, errors.New("environment variable PG_Y is not set") })
+	r = upgradeExpect(t, c, spec, Failed)
+	if !strings.Contains(r.Error, "target database 10.0.0.6:5433/kong_y") || !strings.Contains(r.Error, "PG_Y") {
+		t.Errorf("unresolved password: error %q", r.Error)
+	}
+	if n := countCalls(c.Calls(), hasSuffix(" install 3.4.2")); n != 0 {
+		t.Errorf("%d installs after a refused preflight", n)
+	}
+}

@@ -1,0 +1,84 @@
+package sshfleet
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/kongctl/kongctl/agent/agentproto"
+	"github.com/kongctl/kongctl/controller/fleet"
+)
+
+// The dual-cluster's target database, through the tools host's agent:
+// on X's server (conn), or on another server (the inventory's
+// target_database object), reached with its own credentials.
+
+var _ fleet.TargetDB = (*agentDB)(nil)
+
+// targetMaintenanceDB is what a connection to another target server
+// names: the agent creates, probes and drops the target from the
+// maintenance database, and never replaces the one its connection names.
+const targetMaintenanceDB = "postgres"
+
+// targetConn is the connection for the target's operations: x (X's) when
+// the target is on X's server, else the target server's with its own
+// user, password reference, sslmode and CA, and Kong's schema (the
+// dump's).
+func (c *sshConnector) targetConn(x agentproto.DBConn) (agentproto.DBConn, error) {
+	u := c.inv.Upgrade
+	if u == nil || u.TargetServer == nil {
+		return x, nil
+	}
+	t := u.TargetServer
+	conn := agentproto.DBConn{Host: t.Host, Port: t.Port, User: t.User, Database: targetMaintenanceDB, Schema: x.Schema, SSLMode: t.TLSMode, BinDir: x.BinDir, Connect: x.Connect}
+	pw, err := t.Password()
+	if err != nil {
+		return conn, fmt.Errorf("resolve the target database password reference: %w", err)
+	}
+	conn.Password = string(pw)
+	if t.CAFile != "" {
+		ca, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return conn, fmt.Errorf("read the target database's CA (target_database.ca_file): %w", err)
+		}
+		conn.CACert = string(ca)
+	}
+	return conn, nil
+}
+
+// targetName is the target's server and name as errors write them.
+func (d *agentDB) targetName(name string) string {
+	return fmt.Sprintf("%s:%d/%s", d.target.Host, d.target.Port, name)
+}
+
+// TargetState reads whether the database name exists on the target's
+// server and holds Kong's tables.
+func (d *agentDB) TargetState(ctx context.Context, name string) (bool, bool, error) {
+	r, err := d.h.client().Scratch(ctx, agentproto.ScratchParams{DB: d.target, Probe: name})
+	if err != nil {
+		return false, false, fmt.Errorf("look for database %s from %s: %w", d.targetName(name), d.h.name, err)
+	}
+	return r.ProbeExists, r.ProbeKong, nil
+}
+
+// RestoreTarget restores the backup into the new database name on the
+// target's server and keeps it: the dual-cluster's Y runs on it. With
+// replace, an existing name is dropped first (the agent refuses the
+// database its connection names: X's on X's server).
+func (d *agentDB) RestoreTarget(ctx context.Context, b fleet.BackupInfo, name string, replace bool) error {
+	_, err := d.h.client().VerifyRestore(ctx, agentproto.VerifyRestoreParams{DB: d.target, Path: b.Path, SHA256: b.SHA256, Scratch: name, Keep: true, Target: true, Replace: replace})
+	if err != nil {
+		return fmt.Errorf("restore %s into target database %s from %s: %w", b.Path, d.targetName(name), d.h.name, err)
+	}
+	return nil
+}
+
+// CanCreateTarget reads whether the target server's role has CREATEDB
+// (or is a superuser).
+func (d *agentDB) CanCreateTarget(ctx context.Context) (bool, string, error) {
+	r, err := d.h.client().Scratch(ctx, agentproto.ScratchParams{DB: d.target, CheckCreate: true})
+	if err != nil {
+		return false, "", fmt.Errorf("read the attributes of role %s on %s:%d from %s: %w", d.target.User, d.target.Host, d.target.Port, d.h.name, err)
+	}
+	return r.CanCreate, r.CreateReason, nil
+}
