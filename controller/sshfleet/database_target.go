@@ -3,7 +3,6 @@ package sshfleet
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"github.com/kongctl/kongctl/agent/agentproto"
 	"github.com/kongctl/kongctl/controller/fleet"
@@ -29,20 +28,11 @@ func (c *sshConnector) targetConn(x agentproto.DBConn) (agentproto.DBConn, error
 	if u == nil || u.TargetServer == nil {
 		return x, nil
 	}
-	t := u.TargetServer
-	conn := agentproto.DBConn{Host: t.Host, Port: t.Port, User: t.User, Database: targetMaintenanceDB, Schema: x.Schema, SSLMode: t.TLSMode, BinDir: x.BinDir, Connect: x.Connect}
-	pw, err := t.Password()
+	conn, err := dbConnOf(u.TargetServer, "target database")
 	if err != nil {
-		return conn, fmt.Errorf("resolve the target database password reference: %w", err)
+		return conn, err
 	}
-	conn.Password = string(pw)
-	if t.CAFile != "" {
-		ca, err := os.ReadFile(t.CAFile)
-		if err != nil {
-			return conn, fmt.Errorf("read the target database's CA (target_database.ca_file): %w", err)
-		}
-		conn.CACert = string(ca)
-	}
+	conn.Database, conn.Schema = targetMaintenanceDB, x.Schema
 	return conn, nil
 }
 

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/kongctl/kongctl/lab/labenv"
 )
 
@@ -101,10 +99,7 @@ func (e *env) databaseExists(name string) bool {
 	}
 	ctx, cancel := shortCtx()
 	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		e.t.Fatalf("connect to the lab database: %v", err)
-	}
+	conn := e.pgConnect(ctx, dsn)
 	defer conn.Close(context.Background())
 	var ok bool
 	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&ok); err != nil {
