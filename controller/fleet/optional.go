@@ -68,6 +68,12 @@ type PGServerDB interface {
 	ServerInfo(ctx context.Context, kongUser string) (upgradepath.PGServer, []upgradepath.HBARule, error)
 }
 
+// TargetPGServerDB reads the dual-cluster's target server's facts, as
+// PGServerDB X's (the agent database has it).
+type TargetPGServerDB interface {
+	TargetServerInfo(ctx context.Context, kongUser string) (upgradepath.PGServer, []upgradepath.HBARule, error)
+}
+
 // RowCounter is a Database that counts rows (the agent's db.row_counts).
 type RowCounter interface {
 	RowCounts(ctx context.Context, tables []string) (map[string]int64, error)

@@ -1,9 +1,14 @@
 package runner
 
 import (
+	"context"
 	"fmt"
+	"net"
+	"slices"
 	"strconv"
 
+	"github.com/kongctl/kongctl/controller/fleet"
+	"github.com/kongctl/kongctl/controller/upgradepath"
 	"github.com/kongctl/kongctl/inventory"
 )
 
@@ -83,4 +88,66 @@ func (e *engine) targetConf(conf []byte) ([]byte, error) {
 		conf = confWithSetting(conf, "pg_password", string(pw))
 	}
 	return conf, nil
+}
+
+// checkTargetServer (preflight, a target on another server): Y's
+// PostgreSQL requirements on that server (kong-reference 9.7) as on
+// X's, its pg_hba admitting the target's role to the target from every
+// spare (Y connects from there), and the same PostgreSQL major version as
+// X's server (kong-reference 9.8: the backup is restored into it).
+func (e *engine) checkTargetServer(ctx context.Context, tdb fleet.TargetDB) {
+	t := e.spec.TargetServer
+	sdb, ok := tdb.(fleet.TargetPGServerDB)
+	if t == nil || !ok {
+		return
+	}
+	host, where := e.spec.ToolsHost, e.spec.targetWhere()
+	srv, rules, err := sdb.TargetServerInfo(ctx, t.User)
+	if err != nil {
+		e.find(Finding{Severity: SevWarning, Code: "pg-requirements", Host: host,
+			Message: "read the target server's version and pg_hba rules (" + where + "): " + e.red.err(err)})
+		return
+	}
+	if rules != nil {
+		for _, h := range e.spec.Hosts {
+			ip := net.ParseIP(h.Address)
+			if !slices.Contains(e.spec.Spares, h.Name) || ip == nil {
+				continue
+			}
+			r, ok := upgradepath.MatchHBA(rules, e.spec.TargetDB, t.User, []net.IP{ip})
+			if !ok {
+				e.find(Finding{Severity: SevError, Code: "target-db-hba", Host: h.Name,
+					Message: fmt.Sprintf("the target server %s:%d admits no connection of role %s to %s from spare %s (%s): no pg_hba.conf rule matches", t.Host, t.Port, t.User, e.spec.TargetDB, h.Name, h.Address),
+					Fix:     "add a host rule for the spares to the target server's pg_hba.conf and reload it"})
+				continue
+			}
+			srv.Method, srv.MethodLine = r.Method, r.Line
+		}
+	}
+	for _, is := range upgradepath.CheckPostgres(e.toVersion(), srv) {
+		sev := SevWarning
+		if is.Error {
+			sev = SevError
+		}
+		e.find(Finding{Severity: sev, Code: is.Code, Host: host, Message: "target server " + where + ": " + is.Message, Fix: is.Fix})
+	}
+	db, err := e.database(ctx)
+	xdb, ok := db.(fleet.PGServerDB)
+	if err != nil || !ok || srv.VersionNum == 0 {
+		return
+	}
+	if x, _, err := xdb.ServerInfo(ctx, e.spec.DB.User); err == nil && x.VersionNum > 0 && pgMajor(x.VersionNum) != pgMajor(srv.VersionNum) {
+		e.find(Finding{Severity: SevWarning, Code: "target-db-version", Host: host,
+			Message: fmt.Sprintf("the target server %s runs PostgreSQL %s, X's runs %s: Kong's dual-cluster restores X's backup into a server of the same version", where, srv.Version, x.Version),
+			Fix:     "use a target server of X's PostgreSQL major version (pg_restore into an older one may fail)"})
+	}
+}
+
+// pgMajor is a server_version_num's major version: 16 for 160004, 906
+// for 90624 (before 10, two numbers make the major).
+func pgMajor(num int) int {
+	if num >= 100000 {
+		return num / 10000
+	}
+	return num / 100
 }

@@ -3,8 +3,11 @@ package runner
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/kongctl/kongctl/controller/upgradepath"
 )
 
 // dcOtherServer is the dual-cluster onto kong_y on another server, with
@@ -65,5 +68,48 @@ func TestDualClusterOtherServerRefused(t *testing.T) {
 	}
 	if n := countCalls(c.Calls(), hasSuffix(" install 3.4.2")); n != 0 {
 		t.Errorf("%d installs after a refused preflight", n)
+	}
+}
+
+func (d fakeDB) TargetServerInfo(ctx context.Context, kongUser string) (upgradepath.PGServer, []upgradepath.HBARule, error) {
+	if err := d.c.record("db target-server-info " + kongUser); err != nil {
+		return upgradepath.PGServer{}, nil, err
+	}
+	return d.c.targetPG, d.c.targetHBA, nil
+}
+
+// The target server's own requirements: its pg_hba must admit the
+// target's role from every spare (refused, naming the spare), and a
+// PostgreSQL major version other than X's is named.
+func TestDualClusterOtherServerRequirements(t *testing.T) {
+	c, spec := dcOtherServer(t, func() ([]byte, error) { return []byte("secret"), nil })
+	addr := map[string]string{"new-1": "10.0.1.1", "new-2": "10.0.1.2", "new-3": "10.0.2.1"}
+	for i, h := range spec.Hosts {
+		if slices.Contains(spec.Spares, h.Name) {
+			spec.Hosts[i].Address = addr[h.Name]
+		}
+	}
+	c.pg = upgradepath.PGServer{VersionNum: 150004, Version: "15.4"}
+	c.targetPG = upgradepath.PGServer{VersionNum: 160002, Version: "16.2"}
+	// new-1 and new-2 admitted, new-3 not.
+	c.targetHBA = []upgradepath.HBARule{{Line: 7, Type: "host", Databases: []string{"all"}, Users: []string{"kong_y"}, Address: "10.0.1.0", Netmask: "255.255.255.0", Method: "scram-sha-256"}}
+	r := upgradeExpect(t, c, spec, Failed)
+	var hba, version int
+	for _, f := range r.Findings {
+		switch f.Code {
+		case "target-db-hba":
+			hba++
+			if f.Host != "new-3" || !strings.Contains(f.Message, "10.0.0.6:5433 admits no connection of role kong_y to kong_y") {
+				t.Errorf("hba finding %q", f.Message)
+			}
+		case "target-db-version":
+			version++
+			if !strings.Contains(f.Message, "16.2") || !strings.Contains(f.Message, "15.4") {
+				t.Errorf("version finding %q", f.Message)
+			}
+		}
+	}
+	if hba != 1 || version != 1 {
+		t.Errorf("%d hba findings (want new-3's), %d version findings: %+v", hba, version, r.Findings)
 	}
 }

@@ -70,6 +70,7 @@ func (e *engine) checkTargetDB(ctx context.Context, pf *preflightData) {
 			Fix:     fmt.Sprintf("name a new database in upgrade.target_database, drop the empty %s, or set upgrade.replace_target_database = true", name)})
 	}
 	if err == nil {
+		e.checkTargetServer(ctx, tdb) // dualcluster_server.go
 		if can, why, err := tdb.CanCreateTarget(ctx); err != nil {
 			e.find(Finding{Severity: SevError, Code: "target-db", Host: host, Message: "target database " + where + ": " + e.red.err(err)})
 		} else if !can {

@@ -114,6 +114,10 @@ type fakeCluster struct {
 	// pg and hba are the PostgreSQL server's facts (preflight_pgreq_test.go).
 	pg  upgradepath.PGServer
 	hba []upgradepath.HBARule
+	// targetPG and targetHBA are the dual-cluster target server's
+	// (dualcluster_server_test.go).
+	targetPG  upgradepath.PGServer
+	targetHBA []upgradepath.HBARule
 	// scratch are the rehearsal's scratch databases on the server
 	// (rehearsal_test.go); noCreateDB is Kong's role without CREATEDB;
 	// migOutput makes `host migrations cmd` exit 1 with that output.
