@@ -113,3 +113,36 @@ func TestDualClusterOtherServerRequirements(t *testing.T) {
 		t.Errorf("%d hba findings (want new-3's), %d version findings: %+v", hba, version, r.Findings)
 	}
 }
+
+// A target a DBA created empty for a role without CREATEDB: preflight
+// says so (no CREATEDB asked), the backup is restored into it, and Y runs
+// on it; one that is not empty is refused.
+func TestDualClusterIntoEmptyTarget(t *testing.T) {
+	c, spec := dcOtherServer(t, func() ([]byte, error) { return []byte("y-pw"), nil })
+	c.noCreateDB = true
+	c.scratch["kong_y"] = dbSnap{}
+	r := upgradeExpect(t, c, spec, Succeeded)
+	var empty string
+	for _, f := range r.Findings {
+		if f.Code == "target-db-empty" {
+			empty = f.Message
+		}
+	}
+	if !strings.Contains(empty, "10.0.0.6:5433/kong_y exists, empty") {
+		t.Errorf("target-db-empty finding %q", empty)
+	}
+	calls := strings.Join(c.Calls(), "\n")
+	if !strings.Contains(calls, "db restore-target kong_y into-empty") || strings.Contains(calls, "db can-create-target") {
+		t.Errorf("want a restore into the empty kong_y without a CREATEDB check:\n%s", calls)
+	}
+	if c.scratch["kong_y"].schema != "3.4.2" {
+		t.Errorf("kong_y schema %q, want Y's", c.scratch["kong_y"].schema)
+	}
+
+	c, spec = dcOtherServer(t, func() ([]byte, error) { return []byte("y-pw"), nil })
+	c.scratch["kong_y"] = dbSnap{writes: 1}
+	r = upgradeExpect(t, c, spec, Failed)
+	if !strings.Contains(r.Error, "10.0.0.6:5433/kong_y exists already and is not empty") {
+		t.Errorf("a target not empty: error %q", r.Error)
+	}
+}

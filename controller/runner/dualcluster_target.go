@@ -30,8 +30,9 @@ func (e *engine) targetDB(ctx context.Context) (fleet.TargetDB, error) {
 	return tdb, nil
 }
 
-// checkTargetDB (preflight): the target database does not exist yet (or
-// may be replaced), Kong's role may create it, and Y is one hop from X.
+// checkTargetDB (preflight): the target database does not exist yet
+// (and the role may create it), or exists empty, or may be replaced; and
+// Y is one hop from X.
 func (e *engine) checkTargetDB(ctx context.Context, pf *preflightData) {
 	if !e.spec.DualCluster {
 		return
@@ -42,13 +43,14 @@ func (e *engine) checkTargetDB(ctx context.Context, pf *preflightData) {
 	}
 	name, host, where := e.spec.TargetDB, e.spec.ToolsHost, e.spec.targetWhere()
 	tdb, err := e.targetDB(ctx)
-	var exists, kong bool
+	var st fleet.TargetInfo
 	if err == nil {
 		_, err = e.targetPassword()
 	}
 	if err == nil {
-		exists, kong, err = tdb.TargetState(ctx, name)
+		st, err = tdb.TargetState(ctx, name)
 	}
+	exists, kong := st.Exists, st.Kong
 	switch {
 	case err != nil:
 		e.find(Finding{Severity: SevError, Code: "target-db", Host: host, Message: "target database " + where + ": " + e.red.err(err)})
@@ -64,13 +66,19 @@ func (e *engine) checkTargetDB(ctx context.Context, pf *preflightData) {
 		e.find(Finding{Severity: SevError, Code: "target-db", Host: host,
 			Message: fmt.Sprintf("the target database %s already holds Kong's tables (schema_meta): kongctl replaces a database only when the inventory says so", where),
 			Fix:     fmt.Sprintf("name a new database in upgrade.target_database, drop %s, or let kongctl replace it (upgrade.replace_target_database = true) if it is a leftover of an earlier attempt", name)})
-	case exists:
+	case exists && !st.Empty:
 		e.find(Finding{Severity: SevError, Code: "target-db", Host: host,
-			Message: fmt.Sprintf("the target database %s exists already; kongctl creates it from X's backup", where),
-			Fix:     fmt.Sprintf("name a new database in upgrade.target_database, drop the empty %s, or set upgrade.replace_target_database = true", name)})
+			Message: fmt.Sprintf("the target database %s exists already and is not empty; kongctl creates it from X's backup, or restores into an empty one", where),
+			Fix:     fmt.Sprintf("name a new database in upgrade.target_database, empty or drop %s, or set upgrade.replace_target_database = true", name)})
+	case exists:
+		e.find(Finding{Severity: SevInfo, Code: "target-db-empty", Host: host,
+			Message: fmt.Sprintf("the target database %s exists, empty: X's backup is restored into it (not created, so its role needs no CREATEDB)", where)})
 	}
 	if err == nil {
 		e.checkTargetServer(ctx, tdb) // dualcluster_server.go
+	}
+	// An existing empty target is restored into: no CREATEDB needed.
+	if err == nil && (!exists || e.spec.ReplaceTarget) {
 		if can, why, err := tdb.CanCreateTarget(ctx); err != nil {
 			e.find(Finding{Severity: SevError, Code: "target-db", Host: host, Message: "target database " + where + ": " + e.red.err(err)})
 		} else if !can {
@@ -94,15 +102,25 @@ func (targetDBPhase) run(ctx context.Context, e *engine) error {
 		if err != nil {
 			return nil, err
 		}
-		if e.spec.ReplaceTarget {
+		how := fleet.TargetCreate
+		switch {
+		case e.spec.ReplaceTarget:
+			how = fleet.TargetReplace
 			e.note("dual-cluster: REPLACING the target database %s (dropped if it exists, upgrade.replace_target_database), then restoring the backup into it", e.spec.targetWhere())
-		} else {
-			e.note("dual-cluster: restoring the backup into the target database %s", e.spec.targetWhere())
+		default:
+			st, err := tdb.TargetState(ctx, e.spec.TargetDB)
+			if err != nil {
+				return nil, err
+			}
+			if st.Exists && st.Empty && !st.Kong {
+				how = fleet.TargetIntoEmpty
+			}
+			e.note("dual-cluster: restoring the backup into the target database %s (%s)", e.spec.targetWhere(), how)
 		}
-		if err := tdb.RestoreTarget(ctx, *e.backup, e.spec.TargetDB, e.spec.ReplaceTarget); err != nil {
+		if err := tdb.RestoreTarget(ctx, *e.backup, e.spec.TargetDB, how); err != nil {
 			return nil, err
 		}
-		return map[string]any{"database": e.spec.TargetDB, "where": e.spec.targetWhere(), "replaced": e.spec.ReplaceTarget}, nil
+		return map[string]any{"database": e.spec.TargetDB, "where": e.spec.targetWhere(), "replaced": how == fleet.TargetReplace, "how": string(how)}, nil
 	})
 }
 

@@ -42,23 +42,24 @@ func (d *agentDB) targetName(name string) string {
 }
 
 // TargetState reads whether the database name exists on the target's
-// server and holds Kong's tables.
-func (d *agentDB) TargetState(ctx context.Context, name string) (bool, bool, error) {
+// server, holds Kong's tables, or is empty.
+func (d *agentDB) TargetState(ctx context.Context, name string) (fleet.TargetInfo, error) {
 	r, err := d.h.client().Scratch(ctx, agentproto.ScratchParams{DB: d.target, Probe: name})
 	if err != nil {
-		return false, false, fmt.Errorf("look for database %s from %s: %w", d.targetName(name), d.h.name, err)
+		return fleet.TargetInfo{}, fmt.Errorf("look for database %s from %s: %w", d.targetName(name), d.h.name, err)
 	}
-	return r.ProbeExists, r.ProbeKong, nil
+	return fleet.TargetInfo{Exists: r.ProbeExists, Kong: r.ProbeKong, Empty: r.ProbeExists && r.ProbeEmpty}, nil
 }
 
-// RestoreTarget restores the backup into the new database name on the
-// target's server and keeps it: the dual-cluster's Y runs on it. With
-// replace, an existing name is dropped first (the agent refuses the
-// database its connection names: X's on X's server).
-func (d *agentDB) RestoreTarget(ctx context.Context, b fleet.BackupInfo, name string, replace bool) error {
-	_, err := d.h.client().VerifyRestore(ctx, agentproto.VerifyRestoreParams{DB: d.target, Path: b.Path, SHA256: b.SHA256, Scratch: name, Keep: true, Target: true, Replace: replace})
+// RestoreTarget restores the backup into the database name on the
+// target's server, as how says, and keeps it: the dual-cluster's Y runs
+// on it. The agent refuses to replace the database its connection names
+// (X's on X's server), and to restore into an existing one not empty.
+func (d *agentDB) RestoreTarget(ctx context.Context, b fleet.BackupInfo, name string, how fleet.TargetRestore) error {
+	_, err := d.h.client().VerifyRestore(ctx, agentproto.VerifyRestoreParams{DB: d.target, Path: b.Path, SHA256: b.SHA256, Scratch: name, Keep: true, Target: true,
+		Replace: how == fleet.TargetReplace, Existing: how == fleet.TargetIntoEmpty})
 	if err != nil {
-		return fmt.Errorf("restore %s into target database %s from %s: %w", b.Path, d.targetName(name), d.h.name, err)
+		return fmt.Errorf("restore %s into target database %s (%s) from %s: %w", b.Path, d.targetName(name), how, d.h.name, err)
 	}
 	return nil
 }
