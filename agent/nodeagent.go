@@ -2,11 +2,7 @@
 
 package agent
 
-import (
-	"context"
-
-	"github.com/kongctl/kongctl/agent/agentproto"
-)
+import "github.com/kongctl/kongctl/agent/agentproto"
 
 // HasDBOps reports whether this build of the agent carries the database
 // operations: false for the node agent (built with the tag nodeagent),
@@ -14,7 +10,6 @@ import (
 // database driver.
 const HasDBOps = false
 
-// dispatchDB is never reached in a node agent (noDBOps refuses first).
-func (a *Agent) dispatchDB(context.Context, *opRun, agentproto.Op, any) (any, bool, error) {
-	return nil, false, nil
-}
+// dbHandlers is empty in a node agent (noDBOps refuses a database
+// operation before dispatch).
+var dbHandlers map[agentproto.Op]handler

@@ -2,6 +2,8 @@ package agentclient
 
 import (
 	"bufio"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -216,4 +218,10 @@ func (b *bootstrap) installError(exitCode int, stderr []byte) error {
 		}
 	}
 	return e
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }

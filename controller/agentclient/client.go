@@ -10,12 +10,9 @@ package agentclient
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -150,15 +147,9 @@ func (c *Client) Call(ctx context.Context, req *agentproto.Request) (*agentproto
 	if c.opts.Observe != nil {
 		c.opts.Observe(rep)
 	}
-	// A reply is checked, never trusted: another protocol or another op's
-	// reply is refused, and secrets an agent echoes are scrubbed here too.
-	if rep.ProtocolVersion != agentproto.ProtocolVersion {
-		return nil, fmt.Errorf("host %s: agent %s: reply speaks protocol %d, kongctl speaks %d", host, req.Op, rep.ProtocolVersion, agentproto.ProtocolVersion)
+	if err := checkReply(host, req, rep); err != nil {
+		return nil, err
 	}
-	if rep.Op != "" && rep.Op != req.Op {
-		return nil, fmt.Errorf("host %s: agent %s: reply is for operation %q", host, req.Op, clipString(string(rep.Op), 64))
-	}
-	scrubReply(rep, req.Redact)
 	if rep.Error != nil {
 		return rep, &OpError{Host: host, Op: req.Op, Err: rep.Error, ExitStatus: rep.ExitStatus, StdoutTail: rep.StdoutTail, StderrTail: rep.StderrTail, Reply: rep}
 	}
@@ -206,48 +197,6 @@ func send[T any](ctx context.Context, c *Client, req *agentproto.Request) (*T, e
 		return nil, fmt.Errorf("host %s: agent %s: %w", c.r.Name(), req.Op, err)
 	}
 	return &v, nil
-}
-
-// scrubReply replaces the request's secrets wherever a reply could carry
-// them to a log or report.
-func scrubReply(rep *agentproto.Reply, secrets []string) {
-	for _, sec := range secrets {
-		if len(sec) < 3 {
-			continue
-		}
-		rep.StdoutTail = strings.ReplaceAll(rep.StdoutTail, sec, "[REDACTED]")
-		rep.StderrTail = strings.ReplaceAll(rep.StderrTail, sec, "[REDACTED]")
-		if rep.Error != nil {
-			rep.Error.Message = strings.ReplaceAll(rep.Error.Message, sec, "[REDACTED]")
-		}
-		if bytes.Contains(rep.Result, []byte(sec)) {
-			if enc, err := json.Marshal(sec); err == nil {
-				inner := enc[1 : len(enc)-1]
-				rep.Result = bytes.ReplaceAll(rep.Result, inner, []byte("[REDACTED]"))
-			}
-		}
-	}
-}
-
-func clipString(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
-}
-
-func tailString(b []byte, n int) string {
-	b = bytes.TrimSpace(b)
-	if len(b) > n {
-		b = b[len(b)-n:]
-	}
-	return string(b)
-}
-
-func randHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 func errOr(err error) error {

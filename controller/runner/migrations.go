@@ -8,6 +8,19 @@ import (
 	"github.com/kongctl/kongctl/controller/fleet"
 )
 
+// onMigrationNode runs fn on the migration node as journaled step key of
+// phase ph (migrate-up, migrate-finish and the hops' steps).
+func (e *engine) onMigrationNode(ctx context.Context, ph PhaseName, key StepKey, fn func(ctx context.Context, n fleet.Node) (any, error)) error {
+	h := e.spec.MigrationHost
+	return e.step(ctx, ph, key, h, func(ctx context.Context) (any, error) {
+		n, err := e.node(ctx, h)
+		if err != nil {
+			return nil, err
+		}
+		return fn(ctx, n)
+	})
+}
+
 func (e *engine) migList(ctx context.Context, n fleet.Node) (fleet.SchemaState, error) {
 	st, err := n.Migrations(ctx, fleet.MigrationsRequest{Command: "list", DBTimeout: e.spec.Timeouts.Migrations})
 	if err != nil {

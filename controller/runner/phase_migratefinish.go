@@ -54,14 +54,11 @@ func (e *engine) migrateFinishStep(ctx context.Context, ph PhaseName, key StepKe
 // exit 0 afterwards.
 func (e *engine) finishStep(ctx context.Context, ph PhaseName, key StepKey, hop string) error {
 	h := e.spec.MigrationHost
-	return e.step(ctx, ph, key, h, func(ctx context.Context) (any, error) {
-		n, err := e.node(ctx, h)
-		if err != nil {
-			return nil, err
-		}
+	return e.onMigrationNode(ctx, ph, key, func(ctx context.Context, n fleet.Node) (any, error) {
 		// The list migrate-up just ran (this process, nothing in between)
 		// is the state before finish; a resumed run lists again.
 		var st fleet.SchemaState
+		var err error
 		if e.mig.lastList != nil {
 			st, e.mig.lastList = *e.mig.lastList, nil
 		} else if st, err = e.migList(ctx, n); err != nil {

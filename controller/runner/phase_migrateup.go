@@ -29,12 +29,7 @@ func (migrateUpPhase) run(ctx context.Context, e *engine) error {
 // migrateUpStep runs `kong migrations up` as journaled step key of phase
 // ph: Y's (hop "") or an intermediate hop's (hops.go).
 func (e *engine) migrateUpStep(ctx context.Context, ph PhaseName, key StepKey, hop string) error {
-	h := e.spec.MigrationHost
-	return e.step(ctx, ph, key, h, func(ctx context.Context) (any, error) {
-		n, err := e.node(ctx, h)
-		if err != nil {
-			return nil, err
-		}
+	return e.onMigrationNode(ctx, ph, key, func(ctx context.Context, n fleet.Node) (any, error) {
 		if stepStatus(e.prior, key) == "" {
 			// A first attempt: preflight found the database current for X
 			// (nothing pending) and the fleet lock kept it so; up runs
@@ -53,7 +48,7 @@ func (e *engine) migrateUpStep(ctx context.Context, ph PhaseName, key StepKey, h
 			return st, nil
 		}
 		if st.ExitCode != 5 && st.ExitCode != 4 {
-			return nil, fmt.Errorf("kong migrations list on %s before up: exit %d: %s", h, st.ExitCode, firstLine(st.Output))
+			return nil, fmt.Errorf("kong migrations list on %s before up: exit %d: %s", e.spec.MigrationHost, st.ExitCode, firstLine(st.Output))
 		}
 		// New migrations left (exit 5, or 4 beside pending ones): the
 		// interrupted run's up may still be running, detached: its step

@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/kongctl/kongctl/controller/fleet"
-	"github.com/kongctl/kongctl/controller/progress"
 )
 
 // planRehearsal rehearses for `kongctl plan`, which has no backup of its
@@ -47,26 +44,4 @@ func (e *engine) planRehearsal(ctx context.Context) {
 	if err != nil {
 		refuse(err)
 	}
-}
-
-// dropRunScratch drops the scratch database a dead run's rehearsal left
-// behind (kongctl unlock), saying so when there was one.
-func dropRunScratch(ctx context.Context, conn fleet.Connector, runID string, sink progress.Sink) error {
-	db, err := conn.Database(ctx)
-	if err != nil {
-		return fmt.Errorf("connect to the database tools host to drop run %s's scratch database: %w", runID, err)
-	}
-	sdb, ok := db.(fleet.ScratchDB)
-	if !ok {
-		return nil
-	}
-	name := scratchName(runID)
-	dropped, err := sdb.DropScratch(ctx, []string{name}, false)
-	if err != nil {
-		return fmt.Errorf("drop scratch database %s of run %s: %w", name, runID, err)
-	}
-	for _, d := range dropped {
-		sink.Emit(progress.Event{Type: progress.Message, Message: "dropped the scratch database " + d + " the run's rehearsal left behind"})
-	}
-	return nil
 }

@@ -3,8 +3,6 @@ package runner
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -139,31 +137,23 @@ func (e *engine) resolveRehearsalPlugins(pf *preflightData, src string, versions
 	}
 }
 
-// findPluginPackage looks for ref's file in dir: Debian's and RPM's
-// names, for the host's architecture or none (all, noarch); a Debian
-// version's epoch is not in its file name.
+// findPluginPackage looks for ref's file in dir (findFile).
 func findPluginPackage(dir string, ref fleet.PackageRef) (string, error) {
+	return findFile(dir, pluginFileNames(ref))
+}
+
+// pluginFileNames are the file names a custom plugin's package may have:
+// Debian's and RPM's names, for the host's architecture or none (all,
+// noarch); a Debian version's epoch is not in its file name.
+func pluginFileNames(ref fleet.PackageRef) []string {
 	v := ref.Version
 	if _, after, ok := strings.Cut(v, ":"); ok {
 		v = after
 	}
-	var cands []string
 	if ref.Format == "rpm" {
-		rpmArch := map[string]string{"amd64": "x86_64", "arm64": "aarch64"}[ref.Arch]
-		for _, a := range []string{rpmArch, "noarch"} {
-			cands = append(cands, fmt.Sprintf("%s-%s.%s.rpm", ref.Name, v, a))
-		}
-	} else {
-		for _, a := range []string{ref.Arch, "all"} {
-			cands = append(cands, fmt.Sprintf("%s_%s_%s.deb", ref.Name, v, a))
-		}
+		return []string{fmt.Sprintf("%s-%s.%s.rpm", ref.Name, v, rpmArch(ref.Arch)), fmt.Sprintf("%s-%s.noarch.rpm", ref.Name, v)}
 	}
-	for _, c := range cands {
-		if st, err := os.Stat(filepath.Join(dir, c)); err == nil && st.Mode().IsRegular() {
-			return filepath.Join(dir, c), nil
-		}
-	}
-	return "", fmt.Errorf("not found in %s (looked for %s)", dir, strings.Join(cands, ", "))
+	return []string{fmt.Sprintf("%s_%s_%s.deb", ref.Name, v, ref.Arch), fmt.Sprintf("%s_%s_all.deb", ref.Name, v)}
 }
 
 // installRehearsalPlugins installs the custom plugin packages on the

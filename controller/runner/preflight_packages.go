@@ -179,25 +179,39 @@ func packageName(edition string) string {
 
 // findPackage looks for the package file of ref in dir.
 func findPackage(dir string, ref fleet.PackageRef) (string, error) {
-	cands := packageFileNames(ref)
-	for _, c := range cands {
-		p := filepath.Join(dir, c)
+	p, err := findFile(dir, packageFileNames(ref))
+	if err != nil {
+		return "", fmt.Errorf("package %s %s (%s, %s) %w", ref.Name, ref.Version, ref.Format, ref.Arch, err)
+	}
+	return p, nil
+}
+
+// findFile is the path of the first of names that is a regular file in
+// dir: a package file, under each name its format and architecture may
+// give it (packageFileNames, pluginFileNames).
+func findFile(dir string, names []string) (string, error) {
+	for _, n := range names {
+		p := filepath.Join(dir, n)
 		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("package %s %s (%s, %s) not found in %s (looked for %s)", ref.Name, ref.Version, ref.Format, ref.Arch, dir, strings.Join(cands, ", "))
+	return "", fmt.Errorf("not found in %s (looked for %s)", dir, strings.Join(names, ", "))
 }
 
 // packageFileNames are the file names ref's package may have.
 func packageFileNames(ref fleet.PackageRef) []string {
-	rpmArch := map[string]string{"amd64": "x86_64", "arm64": "aarch64"}[ref.Arch]
 	if ref.Format == "rpm" {
 		return []string{
 			fmt.Sprintf("%s_%s_%s.rpm", ref.Name, ref.Version, ref.Arch),
-			fmt.Sprintf("%s-%s.%s.rpm", ref.Name, ref.Version, rpmArch),
+			fmt.Sprintf("%s-%s.%s.rpm", ref.Name, ref.Version, rpmArch(ref.Arch)),
 			fmt.Sprintf("%s-%s.%s.rpm", ref.Name, ref.Version, ref.Arch),
 		}
 	}
 	return []string{fmt.Sprintf("%s_%s_%s.deb", ref.Name, ref.Version, ref.Arch)}
+}
+
+// rpmArch is RPM's name for a Go architecture ("" for one it has none).
+func rpmArch(goarch string) string {
+	return map[string]string{"amd64": "x86_64", "arm64": "aarch64"}[goarch]
 }

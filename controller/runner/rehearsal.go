@@ -11,6 +11,7 @@ import (
 
 	"github.com/kongctl/kongctl/agent/agentproto"
 	"github.com/kongctl/kongctl/controller/fleet"
+	"github.com/kongctl/kongctl/controller/progress"
 )
 
 // PhaseRehearsal rehearses Y's migrations on a scratch copy of the
@@ -91,11 +92,7 @@ func (e *engine) dropScratch(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	sdb, ok := db.(fleet.ScratchDB)
-	if !ok {
-		return nil
-	}
-	dropped, err := sdb.DropScratch(ctx, []string{name}, false)
+	dropped, err := dropScratchOf(ctx, db, name)
 	if err != nil {
 		return fmt.Errorf("drop scratch database %s via %s: %w", name, e.spec.ToolsHost, err)
 	}
@@ -103,6 +100,35 @@ func (e *engine) dropScratch(ctx context.Context, name string) error {
 		e.note("dropped the scratch database %s a rehearsal left behind", d)
 	}
 	return nil
+}
+
+// dropRunScratch drops the scratch database a dead run's rehearsal left
+// behind (kongctl unlock), saying so when there was one.
+func dropRunScratch(ctx context.Context, conn fleet.Connector, runID string, sink progress.Sink) error {
+	db, err := conn.Database(ctx)
+	if err != nil {
+		return fmt.Errorf("connect to the database tools host to drop run %s's scratch database: %w", runID, err)
+	}
+	name := scratchName(runID)
+	dropped, err := dropScratchOf(ctx, db, name)
+	if err != nil {
+		return fmt.Errorf("drop scratch database %s of run %s: %w", name, runID, err)
+	}
+	for _, d := range dropped {
+		sink.Emit(progress.Event{Type: progress.Message, Message: "dropped the scratch database " + d + " the run's rehearsal left behind"})
+	}
+	return nil
+}
+
+// dropScratchOf drops the named scratch database of db if it exists and
+// returns what it dropped: nothing when db keeps no scratch databases
+// (it is no fleet.ScratchDB).
+func dropScratchOf(ctx context.Context, db fleet.Database, name string) ([]string, error) {
+	sdb, ok := db.(fleet.ScratchDB)
+	if !ok {
+		return nil, nil
+	}
+	return sdb.DropScratch(ctx, []string{name}, false)
 }
 
 // rehearse restores b into the run's scratch database, installs Y (and
