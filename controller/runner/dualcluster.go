@@ -52,7 +52,7 @@ func (s *Spec) validateDualCluster() error {
 		return errors.New("the dual-cluster strategy needs hosts with role spare for Y")
 	case s.LB == nil:
 		return errors.New("the dual-cluster strategy needs a load_balancer to shift traffic in")
-	case s.TargetDB == "" || s.TargetDB == s.DB.Name:
+	case s.TargetDB == "" || s.TargetDB == s.DB.Name && s.targetOnXServer():
 		return fmt.Errorf("the dual-cluster strategy needs a target_database other than X's (%s)", s.DB.Name)
 	case len(s.Shift) == 0 || s.Shift[len(s.Shift)-1] != 100:
 		return fmt.Errorf("shift %v: the last step must be 100%%", s.Shift)

@@ -6,6 +6,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/kongctl/kongctl/controller/fleet"
 	"github.com/kongctl/kongctl/controller/upgradepath"
@@ -49,6 +50,13 @@ func (s *Spec) targetWhere() string {
 		return t.Host + ":" + strconv.Itoa(t.Port) + "/" + s.TargetDB
 	}
 	return s.TargetDB
+}
+
+// targetOnXServer reports whether the target is on X's server: no
+// target server, or one at X's host and port.
+func (s *Spec) targetOnXServer() bool {
+	t := s.TargetServer
+	return t == nil || strings.EqualFold(t.Host, s.DB.Host) && t.Port == s.DB.Port
 }
 
 // targetPassword resolves the target server's password reference (nil,

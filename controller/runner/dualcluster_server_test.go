@@ -146,3 +146,21 @@ func TestDualClusterIntoEmptyTarget(t *testing.T) {
 		t.Errorf("a target not empty: error %q", r.Error)
 	}
 }
+
+// On another server the target may keep X's database name; on X's
+// server (no target server, or one at X's host and port) it may not.
+func TestDualClusterTargetNameOnOtherServer(t *testing.T) {
+	_, spec := dcOtherServer(t, nil)
+	spec.TargetDB = spec.DB.Name
+	if err := spec.validateDualCluster(); err != nil {
+		t.Errorf("X's name on another server: %v", err)
+	}
+	spec.TargetServer.Host, spec.TargetServer.Port = spec.DB.Host, spec.DB.Port
+	if err := spec.validateDualCluster(); err == nil {
+		t.Error("X's own database as the target: no error")
+	}
+	spec.TargetServer = nil
+	if err := spec.validateDualCluster(); err == nil {
+		t.Error("X's database name on X's server: no error")
+	}
+}
