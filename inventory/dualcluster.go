@@ -29,15 +29,11 @@ func (d *decoder) decodeStrategy(a hcl.Attributes, u *Upgrade) {
 	if at, ok := a["target_database"]; ok {
 		if t, ok := d.decodeTargetObject(at); ok {
 			u.TargetServer, u.TargetDatabase = t, t.Name
-			if r, ok := t.Ranges["name"]; ok && t.Name != "" && !targetDBName.MatchString(t.Name) {
-				d.errorf(r, "Invalid target database name",
-					"target_database name %q must be a lower-case PostgreSQL identifier (letters, digits and _, not starting with a digit, at most 63), such as \"kong_y\".", t.Name)
+			if r, ok := t.Ranges["name"]; ok && t.Name != "" {
+				d.checkTargetName(r, t.Name)
 			}
 		} else if v, ok := d.nonEmpty(at); ok {
-			if !targetDBName.MatchString(v) {
-				d.errorf(at.Expr.Range(), "Invalid target database name",
-					"target_database %q must be a lower-case PostgreSQL identifier (letters, digits and _, not starting with a digit, at most 63), such as \"kong_y\".", v)
-			}
+			d.checkTargetName(at.Expr.Range(), v)
 			u.TargetDatabase = v
 		}
 	}
@@ -49,6 +45,20 @@ func (d *decoder) decodeStrategy(a hcl.Attributes, u *Upgrade) {
 	setAttr(a, "replace_target_database", &u.ReplaceTargetDatabase, d.boolean)
 	if u.Strategy == StrategyDualCluster && u.Shift == nil {
 		u.Shift = slices.Clone(DefaultShift)
+	}
+}
+
+// checkTargetName refuses a target database name kongctl would have to
+// quote, or one of PostgreSQL's own databases (the agent connects to
+// postgres to create, probe and drop the target).
+func (d *decoder) checkTargetName(rng hcl.Range, name string) {
+	switch {
+	case !targetDBName.MatchString(name):
+		d.errorf(rng, "Invalid target database name",
+			"target_database %q must be a lower-case PostgreSQL identifier (letters, digits and _, not starting with a digit, at most 63), such as \"kong_y\".", name)
+	case slices.Contains([]string{"postgres", "template0", "template1"}, name):
+		d.errorf(rng, "Invalid target database name",
+			"target_database %q is one of PostgreSQL's own databases; name a new one for Y, such as \"kong_y\".", name)
 	}
 }
 

@@ -37,6 +37,15 @@ func TestTargetServerDecode(t *testing.T) {
 		t.Errorf("shown target %+v, want %+v\n%s", b, ts, text.String())
 	}
 
+	js, err := Redacted(inv).MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, diags = LoadBytes("shown.hcl.json", js)
+	if b := back.Upgrade.TargetServer; diags.HasErrors() || b == nil || b.Host != ts.Host || b.Port != ts.Port || b.Secret != ts.Secret {
+		t.Errorf("JSON form: %+v %s\n%s", b, diags.Error(), js)
+	}
+
 	// Omitted: host, port, user and password reference are X's.
 	inv, diags = LoadBytes("dc.hcl", []byte(dcHosts+dcUpgrade("  strategy = \"dual-cluster\"\n  target_database = { port = 5433, name = \"kong_y\" }\n")))
 	if diags.HasErrors() {

@@ -30,7 +30,7 @@ upgrade {
     tls_mode = "sometimes"
   }
 # want: 26:16 Incorrect attribute value type: Inappropriate value for attribute "port": a number is required
-# want: 27:16 Invalid target database name: target_database name "Kong-Y"
+# want: 27:16 Invalid target database name: target_database "Kong-Y"
 # want: 28:5 Inline password not allowed: The target database password must not be written
 # want: 29:5 Unsupported target_database attribute: target_database on another server takes host, port, name
 # want: 30:16 Invalid value for tls_mode
