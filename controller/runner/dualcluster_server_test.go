@@ -35,6 +35,9 @@ func TestDualClusterOtherServer(t *testing.T) {
 		}
 	}
 	upgradeExpect(t, c, spec, Succeeded)
+	if st, err := status(context.Background(), spec, testConfig(c)); err != nil || st.TargetDatabase != "10.0.0.6:5433/kong_y" {
+		t.Errorf("status: %+v, %v; want the target 10.0.0.6:5433/kong_y", st, err)
+	}
 	calls := strings.Join(c.Calls(), "\n")
 	if !strings.Contains(calls, "db can-create-target") || strings.Contains(calls, "db can-create\n") {
 		t.Errorf("the target's role not checked on its server:\n%s", calls)
