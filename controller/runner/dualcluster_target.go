@@ -10,9 +10,10 @@ import (
 
 // The dual-cluster's target database: Y's, restored from X's verified
 // backup on X's PostgreSQL server or another (dualcluster_server.go).
-// It must not exist, unless the
-// inventory says it may be replaced (upgrade.replace_target_database):
-// then it is dropped and restored again. X's database is only read.
+// It must not exist (then it is created), or exist empty (a DBA made it
+// for a role without CREATEDB: restored into), unless the inventory says
+// it may be replaced (upgrade.replace_target_database): then it is
+// dropped and restored again. X's database is only read.
 
 // targetDBStep is the restore into the target database.
 const targetDBStep StepKey = "target-db/restore"
