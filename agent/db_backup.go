@@ -402,16 +402,16 @@ func (a *Agent) verifyRestore(ctx context.Context, run *opRun, p *agentproto.Ver
 		}
 		run.note("dropped target database %s to replace it", scratch)
 	}
-	ident := pgx.Identifier{scratch}.Sanitize()
-	owner := ""
-	if p.Admin != nil {
-		owner = " OWNER " + pgx.Identifier{p.DB.User}.Sanitize()
-	}
-	if _, err := aconn.Exec(ctx, "CREATE DATABASE "+ident+owner+" TEMPLATE template0"); err != nil {
-		return nil, fmt.Errorf("create scratch database %s: %w", scratch, err)
+	if p.Existing {
+		// A target a DBA created: checked empty, never dropped (target.go).
+		if err := a.checkTargetEmpty(ctx, p.DB, scratch); err != nil {
+			return nil, err
+		}
+	} else if err := createScratch(ctx, aconn, scratch, p); err != nil {
+		return nil, err
 	}
 	res := &agentproto.VerifyRestoreResult{Scratch: scratch}
-	kept := false
+	kept := p.Existing
 	defer func() {
 		if kept {
 			return

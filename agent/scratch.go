@@ -45,6 +45,9 @@ func (a *Agent) scratch(ctx context.Context, run *opRun, p *agentproto.ScratchPa
 				return nil, err
 			}
 			err = pconn.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", pgx.Identifier{schemaOf(p.DB), "schema_meta"}.Sanitize()).Scan(&res.ProbeKong)
+			if err == nil {
+				res.ProbeEmpty, err = relationsEmpty(ctx, pconn)
+			}
 			pconn.Close(context.Background())
 			if err != nil {
 				return nil, fmt.Errorf("look for kong's tables in database %s: %w", p.Probe, err)

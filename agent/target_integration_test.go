@@ -4,6 +4,7 @@ package agent
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -57,5 +58,65 @@ func TestTargetReplace(t *testing.T) {
 	}
 	if fp, _ := call[agentproto.Fingerprint](t, a, agentproto.OpDBFingerprint, agentproto.FingerprintParams{DB: db}); fp == nil || fp.SHA256 != bk.Fingerprint.SHA256 {
 		t.Fatalf("Kong's database changed or gone: %+v", fp)
+	}
+}
+
+// TestTargetIntoEmpty: a target a DBA created empty, owned by a role
+// without CREATEDB, is probed empty and restored into (not created); one
+// that holds a table is refused and left as it was.
+func TestTargetIntoEmpty(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	sb := seededBackup(t, ctx, "empty.dump")
+	a, db, admin, bk := sb.a, sb.db, sb.admin, sb.bk
+	aconn, err := a.connect(ctx, admin, "postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer aconn.Close(context.Background())
+	for _, q := range []string{
+		"CREATE ROLE kong_y LOGIN NOCREATEDB PASSWORD 'y-pw'",
+		"CREATE DATABASE kong_y OWNER kong_y", "CREATE DATABASE kong_z OWNER kong_y",
+	} {
+		if _, err := aconn.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	y := db
+	y.User, y.Password, y.Database = "kong_y", "y-pw", "postgres"
+	zconn, err := a.connect(ctx, y, "kong_z")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := zconn.Exec(ctx, "CREATE TABLE leftover (id int)"); err != nil {
+		t.Fatal(err)
+	}
+	zconn.Close(ctx)
+	for name, want := range map[string]bool{"kong_y": true, "kong_z": false} {
+		if r, rep := call[agentproto.ScratchResult](t, a, agentproto.OpScratch, agentproto.ScratchParams{DB: y, Probe: name}); r == nil || !r.ProbeExists || r.ProbeEmpty != want || r.ProbeKong {
+			t.Fatalf("probe %s: %+v %+v, want empty=%v", name, r, rep.Error, want)
+		}
+	}
+	restore := func(name string) (*agentproto.VerifyRestoreResult, *agentproto.Reply) {
+		return call[agentproto.VerifyRestoreResult](t, a, agentproto.OpVerifyRestore, agentproto.VerifyRestoreParams{
+			DB: y, Path: bk.Path, SHA256: bk.SHA256, Scratch: name, Keep: true, Target: true, Existing: true})
+	}
+	if vr, rep := restore("kong_y"); vr == nil || vr.Dropped || vr.Fingerprint.SHA256 != bk.Fingerprint.SHA256 {
+		t.Fatalf("restore into the empty kong_y: %+v %+v", vr, rep.Error)
+	}
+	if r, _ := call[agentproto.ScratchResult](t, a, agentproto.OpScratch, agentproto.ScratchParams{DB: y, Probe: "kong_y"}); r == nil || r.ProbeEmpty || !r.ProbeKong {
+		t.Errorf("kong_y after the restore: %+v, want Kong's tables", r)
+	}
+	if _, rep := restore("kong_z"); rep.Error == nil || !strings.Contains(rep.Error.Message, "not empty") {
+		t.Fatalf("restore into kong_z with a table: %+v", rep.Error)
+	}
+	var left bool
+	zconn, err = a.connect(ctx, y, "kong_z")
+	if err == nil {
+		err = zconn.QueryRow(ctx, "SELECT to_regclass('leftover') IS NOT NULL").Scan(&left)
+		zconn.Close(ctx)
+	}
+	if err != nil || !left {
+		t.Errorf("kong_z not left as it was: leftover there %v (%v)", left, err)
 	}
 }

@@ -53,7 +53,14 @@ func (d *decoder) decodeDatabase(block *hcl.Block) *Database {
 	db := &Database{Port: 5432, Name: "kong", User: "kong", Schema: "public", TLSMode: "prefer",
 		DeclRange: block.DefRange, Ranges: map[string]hcl.Range{}}
 	c := d.content(block.Body, databaseSchema)
-	a := c.Attributes
+	d.databaseAttrs(c.Attributes, db, "database password")
+	return db
+}
+
+// databaseAttrs reads a database's attributes into db (its defaults set):
+// the database block's, and the dual-cluster target's object
+// (targetdb.go). what names the password in diagnostics.
+func (d *decoder) databaseAttrs(a hcl.Attributes, db *Database, what string) {
 	for name, at := range a {
 		db.Ranges[name] = at.Expr.Range()
 	}
@@ -71,8 +78,7 @@ func (d *decoder) decodeDatabase(block *hcl.Block) *Database {
 			db.CAFile = p
 		}
 	}
-	db.Secret = d.decodeSecret(a, "database password")
-	return db
+	db.Secret = d.decodeSecret(a, what)
 }
 
 // checkCAFile refuses, when the inventory is loaded, a CA file that is

@@ -26,12 +26,14 @@ var targetDBName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 // decodeStrategy reads upgrade.strategy, target_database and shift.
 func (d *decoder) decodeStrategy(a hcl.Attributes, u *Upgrade) {
 	setAttr(a, "strategy", &u.Strategy, d.choice(StrategyInPlace, StrategyDualCluster))
-	if at, ok := a["target_database"]; ok && !d.targetOnOtherServer(at) {
-		if v, ok := d.nonEmpty(at); ok {
-			if !targetDBName.MatchString(v) {
-				d.errorf(at.Expr.Range(), "Invalid target database name",
-					"target_database %q must be a lower-case PostgreSQL identifier (letters, digits and _, not starting with a digit, at most 63), such as \"kong_y\".", v)
+	if at, ok := a["target_database"]; ok {
+		if t, ok := d.decodeTargetObject(at); ok {
+			u.TargetServer, u.TargetDatabase = t, t.Name
+			if r, ok := t.Ranges["name"]; ok && t.Name != "" {
+				d.checkTargetName(r, t.Name)
 			}
+		} else if v, ok := d.nonEmpty(at); ok {
+			d.checkTargetName(at.Expr.Range(), v)
 			u.TargetDatabase = v
 		}
 	}
@@ -46,17 +48,18 @@ func (d *decoder) decodeStrategy(a hcl.Attributes, u *Upgrade) {
 	}
 }
 
-// targetOnOtherServer refuses a target_database written as an object
-// (host, port, name: a database on another PostgreSQL server): kongctl
-// restores Y's database on X's server only.
-func (d *decoder) targetOnOtherServer(at *hcl.Attribute) bool {
-	v, diags := at.Expr.Value(d.ctx)
-	if diags.HasErrors() || !v.IsWhollyKnown() || v.IsNull() || !(v.Type().IsObjectType() || v.Type().IsMapType()) {
-		return false
+// checkTargetName refuses a target database name kongctl would have to
+// quote, or one of PostgreSQL's own databases (the agent connects to
+// postgres to create, probe and drop the target).
+func (d *decoder) checkTargetName(rng hcl.Range, name string) {
+	switch {
+	case !targetDBName.MatchString(name):
+		d.errorf(rng, "Invalid target database name",
+			"target_database %q must be a lower-case PostgreSQL identifier (letters, digits and _, not starting with a digit, at most 63), such as \"kong_y\".", name)
+	case slices.Contains([]string{"postgres", "template0", "template1"}, name):
+		d.errorf(rng, "Invalid target database name",
+			"target_database %q is one of PostgreSQL's own databases; name a new one for Y, such as \"kong_y\".", name)
 	}
-	d.errorf(at.Expr.Range(), "Target database on another server",
-		"target_database names a database on X's PostgreSQL server (database block): kongctl does not restore Y's database on another server. Write its name only, such as target_database = \"kong_y\", or move the database after the upgrade.")
-	return true
 }
 
 // shiftSteps parses ["10%", "50%", "100%"]: percentages, ascending, the
@@ -101,6 +104,7 @@ func (d *decoder) validateDualCluster(inv *Inventory) {
 		return
 	}
 	at := u.Ranges["strategy"]
+	d.validateTargetServer(inv)
 	if len(inv.HostsWithRole(RoleSpare)) == 0 {
 		d.errorf(at, "Dual-cluster without spare hosts",
 			"The dual-cluster strategy installs Y on new hosts beside X: declare them with role \"spare\".")
@@ -113,10 +117,10 @@ func (d *decoder) validateDualCluster(inv *Inventory) {
 		d.errorf(at, "Dual-cluster of a hybrid fleet",
 			"kongctl runs the dual-cluster strategy for traditional fleets only; upgrade the control planes in place.")
 	}
-	if u.TargetDatabase == "" {
+	if u.TargetDatabase == "" && u.TargetServer == nil {
 		d.errorf(at, "Dual-cluster without a target database",
 			"Set target_database to the new database Y runs on (e.g. target_database = \"kong_y\"): kongctl restores X's verified backup into it on the same PostgreSQL server; X's database is never written.")
-	} else if db := inv.Database; db != nil && u.TargetDatabase == db.Name {
+	} else if db := inv.Database; db != nil && u.TargetServer == nil && u.TargetDatabase == db.Name {
 		d.errorf(u.Ranges["target_database"], "Target database is X's",
 			"target_database %q is the database X runs on (database.name); Y needs a new one, such as \"%s_y\".", u.TargetDatabase, db.Name)
 		if u.ReplaceTargetDatabase {

@@ -78,7 +78,10 @@ func TestDualClusterDiagnostics(t *testing.T) {
 		{"target with in-place", dcHosts + dcUpgrade("  target_database = \"kong_y\"\n"), "Not a dual-cluster upgrade", 23, 21},
 		{"replace with in-place", dcHosts + dcUpgrade("  replace_target_database = true\n"), "Not a dual-cluster upgrade", 23, 29},
 		{"replace X's database", dcHosts + dcUpgrade("  strategy = \"dual-cluster\"\n  target_database = \"kong\"\n  replace_target_database = true\n"), "Replacing X's database", 25, 29},
-		{"target on another server", dcHosts + dcUpgrade("  strategy = \"dual-cluster\"\n  target_database = { host = \"10.0.0.6\", port = 5432, name = \"kong_y\" }\n"), "Target database on another server", 24, 21},
+		{"target object is X's", dcHosts + dcUpgrade("  strategy = \"dual-cluster\"\n  target_database = { host = \"10.0.0.5\", name = \"kong\" }\n"), "Target database is X's", 24, 49},
+		{"target is postgres", dcHosts + dcUpgrade("  strategy = \"dual-cluster\"\n  target_database = { host = \"10.0.0.6\", name = \"postgres\" }\n"), "Invalid target database name", 24, 49},
+		{"target object without name", dcHosts + dcUpgrade("  strategy = \"dual-cluster\"\n  target_database = { host = \"10.0.0.6\" }\n"), "Target database without a name", 24, 21},
+		{"replace X's database by object", dcHosts + dcUpgrade("  strategy = \"dual-cluster\"\n  target_database = { port = 5432, name = \"kong\" }\n  replace_target_database = true\n"), "Replacing X's database", 25, 29},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, diags := LoadBytes("dc.hcl", []byte(tc.src))

@@ -151,7 +151,11 @@ func Redacted(inv *Inventory) *Document {
 		b.flag("decommission", u.Decommission)
 		if u.Strategy == StrategyDualCluster {
 			b.str("strategy", u.Strategy)
-			b.str("target_database", u.TargetDatabase)
+			if u.TargetServer != nil {
+				b.attr("target_database", targetServerValue(u.TargetServer))
+			} else {
+				b.str("target_database", u.TargetDatabase)
+			}
 			b.listIf("shift", shiftText(u.Shift))
 			b.flag("replace_target_database", u.ReplaceTargetDatabase)
 		}

@@ -88,7 +88,12 @@ type Upgrade struct {
 	// TargetDatabase and Shift are the dual-cluster's (dualcluster.go).
 	Strategy       string
 	TargetDatabase string
-	Shift          []int // percentages of traffic on Y, ascending, the last 100
+	// TargetServer is set when target_database is an object naming a
+	// database on another PostgreSQL server ({ host, port, name, ... }):
+	// complete once loaded, what it omits taken from the database block
+	// (targetdb.go). nil: TargetDatabase is on X's server.
+	TargetServer *Database
+	Shift        []int // percentages of traffic on Y, ascending, the last 100
 	// ReplaceTargetDatabase lets a dual-cluster run drop a target
 	// database that exists already (a leftover of an earlier attempt)
 	// and create it again from X's backup; never X's own database.

@@ -4,7 +4,7 @@
 #               [BASTION=1] [USER=kongops] [HYBRID=1 DPS=N] [SPARE=N] [DISK_MB=512]
 #               [PKG_FORMAT=rpm|dnf] [REPO=1] [RBAC=1 (with EDITION=enterprise)]
 #               [ENVCONF=1 (database settings only in the service's environment)] [KEYRING=1 (with EDITION=enterprise)]
-#               [LB=1 (HAProxy on host lb in front of the proxies)]
+#               [LB=1 (HAProxy on host lb in front of the proxies)] [DB2=1 (a second PostgreSQL server, port 5433)]
 #               [NO_SEED=1] [ROWS=N] [PACKAGES_DIR=build/packages] [LAB_ID=0] [LAB_DIR=build/lab]
 #   make lab-down                      # every trace, also after a crash
 #   make lab-fault FAULT=cut NODE=kong-2 [FAULT_PATH=/usr/local]
@@ -43,7 +43,7 @@ LAB_FLAGS = $(LAB_REF) \
 	$(if $(EDITION),--edition $(EDITION)) $(if $(BASTION),--bastion $(BASTION)) \
 	$(if $(PKG_FORMAT),--package-format $(PKG_FORMAT)) $(if $(filter 1,$(REPO)),--repository) \
 	$(if $(LAB_USER),--user $(LAB_USER)) $(if $(HYBRID),--hybrid $(HYBRID)) $(if $(RBAC),--rbac $(RBAC)) \
-	$(if $(ENVCONF),--envconf $(ENVCONF)) $(if $(KEYRING),--keyring $(KEYRING)) $(if $(LB),--lb $(LB)) \
+	$(if $(ENVCONF),--envconf $(ENVCONF)) $(if $(KEYRING),--keyring $(KEYRING)) $(if $(LB),--lb $(LB)) $(if $(DB2),--db2 $(DB2)) \
 	$(if $(DPS),--dps $(DPS)) $(if $(SPARE),--spares $(SPARE)) \
 	$(if $(DISK_MB),--disk-mb $(DISK_MB)) $(if $(PACKAGES_DIR),--packages $(PACKAGES_DIR)) \
 	$(if $(filter 1,$(NO_SEED)),--no-seed) $(if $(ROWS),--rows $(ROWS))

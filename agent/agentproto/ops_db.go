@@ -252,6 +252,12 @@ type VerifyRestoreParams struct {
 	// inventory's replace_target_database); Target must be set, and the
 	// target is never DB's own database.
 	Replace bool `json:"replace,omitempty"`
+	// Existing restores into the target database Scratch that exists
+	// already, empty (a DBA created it for a role without CREATEDB): it
+	// is neither created nor dropped, and refused when it holds a table,
+	// view or sequence outside the system schemas. Target must be set,
+	// Replace not.
+	Existing bool `json:"existing,omitempty"`
 }
 
 // Secrets implements SecretHolder.
@@ -278,9 +284,12 @@ func (p *VerifyRestoreParams) Validate() error {
 		if p.Replace && p.Scratch == p.DB.Database {
 			return fmt.Errorf("verify-restore replaces the target database %q: it is the database the connection names, never replaced", p.Scratch)
 		}
+		if p.Existing && (p.Replace || p.Scratch == p.DB.Database) {
+			return fmt.Errorf("verify-restore restores into the existing target database %q only when it is not replaced and not the database the connection names", p.Scratch)
+		}
 		return nil
 	}
-	if p.Replace {
+	if p.Replace || p.Existing {
 		return errors.New("verify-restore replaces only a target database")
 	}
 	if p.Keep && !IsRehearsalScratch(p.Scratch) {

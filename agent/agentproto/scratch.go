@@ -65,6 +65,9 @@ type ScratchResult struct {
 	// ProbeExists and ProbeKong answer Probe.
 	ProbeExists bool `json:"probe_exists,omitempty"`
 	ProbeKong   bool `json:"probe_kong,omitempty"`
+	// ProbeEmpty: the probed database exists and holds no table, view
+	// or sequence outside the system schemas.
+	ProbeEmpty bool `json:"probe_empty,omitempty"`
 }
 
 var targetName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)

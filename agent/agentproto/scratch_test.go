@@ -19,6 +19,10 @@ func TestTargetRestoreAndProbe(t *testing.T) {
 		{VerifyRestoreParams{DB: db, Path: "/b", SHA256: "x", Scratch: "kong_y", Keep: true, Target: true, Replace: true}, true},
 		{VerifyRestoreParams{DB: db, Path: "/b", SHA256: "x", Scratch: "kong", Keep: true, Target: true, Replace: true}, false},
 		{VerifyRestoreParams{DB: db, Path: "/b", SHA256: "x", Scratch: "kongctl_rehearsal_r1", Keep: true, Replace: true}, false},
+		{VerifyRestoreParams{DB: db, Path: "/b", SHA256: "x", Scratch: "kong_y", Keep: true, Target: true, Existing: true}, true},
+		{VerifyRestoreParams{DB: db, Path: "/b", SHA256: "x", Scratch: "kong_y", Keep: true, Target: true, Existing: true, Replace: true}, false},
+		{VerifyRestoreParams{DB: db, Path: "/b", SHA256: "x", Scratch: "kong", Keep: true, Target: true, Existing: true}, false},
+		{VerifyRestoreParams{DB: db, Path: "/b", SHA256: "x", Scratch: "kongctl_rehearsal_r1", Keep: true, Existing: true}, false},
 	} {
 		if err := tc.p.Validate(); (err == nil) != tc.ok {
 			t.Errorf("%+v: Validate() = %v, want ok=%v", tc.p, err, tc.ok)

@@ -68,6 +68,12 @@ type PGServerDB interface {
 	ServerInfo(ctx context.Context, kongUser string) (upgradepath.PGServer, []upgradepath.HBARule, error)
 }
 
+// TargetPGServerDB reads the dual-cluster's target server's facts, as
+// PGServerDB X's (the agent database has it).
+type TargetPGServerDB interface {
+	TargetServerInfo(ctx context.Context, kongUser string) (upgradepath.PGServer, []upgradepath.HBARule, error)
+}
+
 // RowCounter is a Database that counts rows (the agent's db.row_counts).
 type RowCounter interface {
 	RowCounts(ctx context.Context, tables []string) (map[string]int64, error)
@@ -76,14 +82,36 @@ type RowCounter interface {
 // TargetDB is a Database that restores a backup into a new database Y
 // runs on (the dual-cluster strategy's target) and keeps it.
 type TargetDB interface {
-	// TargetState says whether the database name exists and whether it
-	// holds Kong's tables.
-	TargetState(ctx context.Context, name string) (exists, kong bool, err error)
-	// RestoreTarget creates the database name and restores b into it.
-	// name must not exist, unless replace: then it is dropped first
-	// (never the Database's own).
-	RestoreTarget(ctx context.Context, b BackupInfo, name string, replace bool) error
+	// TargetState says whether the database name exists, whether it
+	// holds Kong's tables, and whether it is empty.
+	TargetState(ctx context.Context, name string) (TargetInfo, error)
+	// RestoreTarget restores b into the database name, as how says:
+	// created (it must not exist), replaced (dropped first; never the
+	// Database's own), or into the existing empty one.
+	RestoreTarget(ctx context.Context, b BackupInfo, name string, how TargetRestore) error
+	// CanCreateTarget tells whether the role that restores the target
+	// may create it on the target's server (X's, or another: the
+	// inventory's target_database object), and why not.
+	CanCreateTarget(ctx context.Context) (bool, string, error)
 }
+
+// TargetInfo is what TargetState finds of a target database.
+type TargetInfo struct {
+	Exists bool
+	Kong   bool // it holds Kong's tables (schema_meta)
+	// Empty: it exists and holds no table, view or sequence outside the
+	// system schemas (one a DBA created for a role without CREATEDB).
+	Empty bool
+}
+
+// TargetRestore is how RestoreTarget treats the target's name.
+type TargetRestore string
+
+const (
+	TargetCreate    TargetRestore = "create"     // created; it must not exist
+	TargetReplace   TargetRestore = "replace"    // dropped first when it exists (upgrade.replace_target_database)
+	TargetIntoEmpty TargetRestore = "into-empty" // it exists, empty: restored into, neither created nor dropped
+)
 
 // ScratchDB is a Database that keeps a restored copy of a backup for a
 // rehearsal (the agent's db.verify_restore with keep, and db.scratch).

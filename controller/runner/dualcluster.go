@@ -52,7 +52,7 @@ func (s *Spec) validateDualCluster() error {
 		return errors.New("the dual-cluster strategy needs hosts with role spare for Y")
 	case s.LB == nil:
 		return errors.New("the dual-cluster strategy needs a load_balancer to shift traffic in")
-	case s.TargetDB == "" || s.TargetDB == s.DB.Name:
+	case s.TargetDB == "" || s.TargetDB == s.DB.Name && s.targetOnXServer():
 		return fmt.Errorf("the dual-cluster strategy needs a target_database other than X's (%s)", s.DB.Name)
 	case len(s.Shift) == 0 || s.Shift[len(s.Shift)-1] != 100:
 		return fmt.Errorf("shift %v: the last step must be 100%%", s.Shift)
@@ -265,16 +265,20 @@ func (e *engine) dualClusterPlan(desc map[PhaseName][3]string) {
 	for i, p := range s.Shift {
 		steps[i] = fmt.Sprint(p, "%")
 	}
-	restore := "restores the verified backup into the new database " + s.TargetDB + " on X's server"
-	if s.ReplaceTarget {
-		restore = "REPLACES the database " + s.TargetDB + " on X's server: DROPS it if it exists (upgrade.replace_target_database), then restores the verified backup into it"
+	where := s.targetWhere()
+	if s.TargetServer == nil {
+		where += " on X's server"
 	}
-	desc[PhaseTargetDB] = [3]string{restore, "keeps " + s.TargetDB + " (named in the report)", "y"}
+	restore := "restores the verified backup into the new database " + where
+	if s.ReplaceTarget {
+		restore = "REPLACES the database " + where + ": DROPS it if it exists (upgrade.replace_target_database), then restores the verified backup into it"
+	}
+	desc[PhaseTargetDB] = [3]string{restore, "keeps " + where + " (named in the report)", "y"}
 	desc[PhaseDecommission] = [3]string{"disables X's servers in " + s.LB.Host + " (maint) and stops Kong on " + strings.Join(s.Nodes, ", ") + ", once all the traffic is on Y; Kong stays installed, X's database untouched",
 		"start X again; the shift's undo sends the traffic back to it", "y"}
-	desc[PhasePrepare] = [3]string{"installs " + s.To + " on the spare hosts and carries kong.conf with pg_database = " + s.TargetDB, "", "y"}
-	desc[PhaseMigrateUp] = [3]string{"kong migrations up on " + s.MigrationHost + " against " + s.TargetDB, "none needed: X's database is not migrated", "y"}
-	desc[PhaseMigrateFinish] = [3]string{"kong migrations finish on " + s.MigrationHost + " against " + s.TargetDB + " (X's database is not touched)", "none needed", "y"}
+	desc[PhasePrepare] = [3]string{"installs " + s.To + " on the spare hosts and carries kong.conf pointed at " + where, "", "y"}
+	desc[PhaseMigrateUp] = [3]string{"kong migrations up on " + s.MigrationHost + " against " + where, "none needed: X's database is not migrated", "y"}
+	desc[PhaseMigrateFinish] = [3]string{"kong migrations finish on " + s.MigrationHost + " against " + where + " (X's database is not touched)", "none needed", "y"}
 	desc[PhaseStart] = [3]string{"starts " + s.To + " on the spare hosts beside X; waits until healthy", "stop " + s.To, "y"}
 	desc[PhaseShift] = [3]string{fmt.Sprintf("enables Y's servers in %s without weight, then shifts the traffic to Y in steps %v with the freeze check and the gates at each, then drains X's servers", s.LB.Host, steps),
 		"all traffic back to X (X's servers ready, Y's drained)", "y"}

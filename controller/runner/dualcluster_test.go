@@ -11,28 +11,42 @@ import (
 
 var _ fleet.TargetDB = fakeDB{}
 
-func (d fakeDB) TargetState(ctx context.Context, name string) (bool, bool, error) {
+func (d fakeDB) TargetState(ctx context.Context, name string) (fleet.TargetInfo, error) {
 	if err := d.c.record("db target-state " + name); err != nil {
-		return false, false, err
+		return fleet.TargetInfo{}, err
 	}
 	d.c.mu.Lock()
 	defer d.c.mu.Unlock()
-	_, ok := d.c.scratch[name]
-	return ok, ok, nil
+	s, ok := d.c.scratch[name]
+	return fleet.TargetInfo{Exists: ok, Kong: ok && s.schema != "", Empty: ok && s.schema == "" && s.writes == 0}, nil
 }
 
-func (d fakeDB) RestoreTarget(ctx context.Context, b fleet.BackupInfo, name string, replace bool) error {
+func (d fakeDB) CanCreateTarget(ctx context.Context) (bool, string, error) {
+	if err := d.c.record("db can-create-target"); err != nil {
+		return false, "", err
+	}
+	if d.c.noCreateDB {
+		return false, "role kong_y has neither CREATEDB nor SUPERUSER", nil
+	}
+	return true, "", nil
+}
+
+func (d fakeDB) RestoreTarget(ctx context.Context, b fleet.BackupInfo, name string, how fleet.TargetRestore) error {
 	call := "db restore-target " + name
-	if replace {
-		call += " replace"
+	if how != fleet.TargetCreate {
+		call += " " + string(how)
 	}
 	if err := d.c.record(call); err != nil {
 		return err
 	}
 	d.c.mu.Lock()
 	defer d.c.mu.Unlock()
-	if _, ok := d.c.scratch[name]; ok && !replace {
+	cur, ok := d.c.scratch[name]
+	switch {
+	case how == fleet.TargetCreate && ok:
 		return fmt.Errorf("database %s exists", name)
+	case how == fleet.TargetIntoEmpty && (!ok || cur.schema != "" || cur.writes != 0):
+		return fmt.Errorf("database %s missing or not empty", name)
 	}
 	s, ok := d.c.backups[b.Path]
 	if !ok {

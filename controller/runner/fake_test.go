@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/sha256"
@@ -113,6 +114,10 @@ type fakeCluster struct {
 	// pg and hba are the PostgreSQL server's facts (preflight_pgreq_test.go).
 	pg  upgradepath.PGServer
 	hba []upgradepath.HBARule
+	// targetPG and targetHBA are the dual-cluster target server's
+	// (dualcluster_server_test.go).
+	targetPG  upgradepath.PGServer
+	targetHBA []upgradepath.HBARule
 	// scratch are the rehearsal's scratch databases on the server
 	// (rehearsal_test.go); noCreateDB is Kong's role without CREATEDB;
 	// migOutput makes `host migrations cmd` exit 1 with that output.
@@ -253,6 +258,8 @@ type fakeNode struct {
 	// plugins is the custom plugin packages installed: name -> version
 	// (the answer to pluginQuery).
 	pluginPkgs map[string]string
+	// wroteConf is the kong.conf last written (WriteConf).
+	wroteConf []byte
 	// confText is kong.conf's text (default "database = postgres");
 	// files the host's files by path (FileCopier, pathsQuery, rm).
 	confText string
@@ -631,6 +638,9 @@ func (n *fakeNode) WriteConf(ctx context.Context, b []byte) error {
 		n.scratchDB = string(m[1])
 		n.c.mu.Unlock()
 	}
+	n.c.mu.Lock()
+	n.wroteConf = bytes.Clone(b)
+	n.c.mu.Unlock()
 	return n.op("writeconf")
 }
 func (n *fakeNode) Close() error { return nil }

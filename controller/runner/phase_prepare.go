@@ -27,7 +27,9 @@ func (preparePhase) run(ctx context.Context, e *engine) error {
 	}
 	if e.spec.DualCluster {
 		// Y runs on its own database, restored from X's backup.
-		conf = confWithDatabase(conf, e.spec.TargetDB)
+		if conf, err = e.targetConf(conf); err != nil {
+			return err
+		}
 	}
 	return e.forEach(ctx, e.spec.Spares, 8, func(ctx context.Context, h string) error {
 		return e.step(ctx, PhasePrepare, prepareSteps.of(h), h, func(ctx context.Context) (any, error) {

@@ -1,9 +1,14 @@
 package runner
 
-// redactSecrets hands the database password and the admin token to the
-// redactor before anything is reported (resume included).
+// redactSecrets hands the database passwords (X's, and the dual-cluster
+// target server's) and the admin token to the redactor before anything
+// is reported (resume included).
 func (e *engine) redactSecrets() {
-	for _, get := range []func() ([]byte, error){e.spec.DB.Password, e.spec.AdminToken} {
+	gets := []func() ([]byte, error){e.spec.DB.Password, e.spec.AdminToken}
+	if t := e.spec.TargetServer; t != nil {
+		gets = append(gets, t.Password)
+	}
+	for _, get := range gets {
 		if get == nil {
 			continue
 		}

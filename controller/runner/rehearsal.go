@@ -295,14 +295,20 @@ func kongOutput(s string) string {
 	return s
 }
 
-var pgDatabaseLine = regexp.MustCompile(`(?m)^[ \t]*pg_database[ \t]*=.*$`)
-
 // confWithDatabase is kong.conf with pg_database set to db: the line
 // replaced where it is set, else appended.
 func confWithDatabase(conf []byte, db string) []byte {
-	line := []byte("pg_database = " + db)
-	if pgDatabaseLine.Match(conf) {
-		return pgDatabaseLine.ReplaceAllLiteral(conf, line)
+	return confWithSetting(conf, "pg_database", db)
+}
+
+// confWithSetting is kong.conf with key set to val: each line setting it
+// replaced, else one appended. A # in val is escaped (\#): Kong reads an
+// unescaped one as the start of a comment.
+func confWithSetting(conf []byte, key, val string) []byte {
+	re := regexp.MustCompile(`(?m)^[ \t]*` + regexp.QuoteMeta(key) + `[ \t]*=.*$`)
+	line := []byte(key + " = " + strings.ReplaceAll(val, "#", `\#`))
+	if re.Match(conf) {
+		return re.ReplaceAllLiteral(conf, line)
 	}
 	out := bytes.Clone(conf)
 	if len(out) > 0 && !bytes.HasSuffix(out, []byte("\n")) {

@@ -96,12 +96,16 @@ type Spec struct {
 
 	// DualCluster (upgrade.strategy = "dual-cluster") runs Y on the
 	// spares beside X, on its own database TargetDB restored from X's
-	// verified backup on the same server, and shifts the traffic from X
+	// verified backup (on X's server, or on TargetServer), and shifts the traffic from X
 	// to Y in the load balancer in Shift steps (percentages on Y, the
 	// last 100): dualcluster.go. X and its database are never written.
 	DualCluster bool
 	TargetDB    string
-	Shift       []int
+	// TargetServer is TargetDB's server when it is not X's (the
+	// inventory's target_database object; nil: X's server): Y's
+	// kong.conf points at it (dualcluster_server.go).
+	TargetServer *TargetServerSpec
+	Shift        []int
 	// ReplaceTarget (upgrade.replace_target_database) drops a TargetDB
 	// that exists already and restores it again; never X's database.
 	ReplaceTarget bool

@@ -136,6 +136,7 @@ func SpecFromInventory(inv *inventory.Inventory, limit string, wholeFleet bool) 
 	if u.Strategy == inventory.StrategyDualCluster {
 		s.DualCluster, s.TargetDB, s.Shift = true, u.TargetDatabase, slices.Clone(u.Shift)
 		s.ReplaceTarget = u.ReplaceTargetDatabase
+		s.TargetServer = targetServerOf(u.TargetServer)
 		if s.LB != nil {
 			// Y's servers: in the backend beside X's, without traffic
 			// until the shift.

@@ -20,6 +20,9 @@ type StatusReport struct {
 	Lock      *fleet.LockInfo    `json:"fleet_lock,omitempty"`
 	LockErr   string             `json:"fleet_lock_error,omitempty"` // the lock could not be read
 	LastRun   *RunSummary        `json:"last_run,omitempty"`
+	// TargetDatabase is where a dual-cluster's target database is
+	// (host:port/name on another server, else its name on X's).
+	TargetDatabase string `json:"target_database,omitempty"`
 	// Agent is what delivering the agent cost (SSH connector only).
 	Agent *fleet.AgentDelivery `json:"agent_delivery,omitempty"`
 }
@@ -52,6 +55,12 @@ func status(ctx context.Context, spec *Spec, cfg runConfig) (*StatusReport, erro
 	defer e.close()
 	e.redactSecrets()
 	rep := &StatusReport{}
+	if spec.DualCluster {
+		rep.TargetDatabase = spec.targetWhere()
+		if spec.TargetServer == nil {
+			rep.TargetDatabase += " on X's server"
+		}
+	}
 	var mu sync.Mutex
 	hosts := e.allHosts()
 	rep.Hosts = make([]HostStatus, len(hosts))

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -166,17 +167,23 @@ func (c *sshConnector) Node(ctx context.Context, name string) (fleet.Node, error
 }
 
 func (c *sshConnector) dbConn() (agentproto.DBConn, error) {
-	db := c.inv.Database
+	return dbConnOf(c.inv.Database, "database")
+}
+
+// dbConnOf is the agent's connection to db (the database block, or the
+// dual-cluster's target server: what names it in errors), its password
+// resolved and its CA read.
+func dbConnOf(db *inventory.Database, what string) (agentproto.DBConn, error) {
 	conn := agentproto.DBConn{Host: db.Host, Port: db.Port, User: db.User, Database: db.Name, Schema: db.Schema, SSLMode: db.TLSMode}
 	pw, err := db.Password()
 	if err != nil {
-		return conn, fmt.Errorf("resolve the database password reference: %w", err)
+		return conn, fmt.Errorf("resolve the %s password reference: %w", what, err)
 	}
 	conn.Password = string(pw)
 	if db.CAFile != "" {
 		ca, err := os.ReadFile(db.CAFile)
 		if err != nil {
-			return conn, fmt.Errorf("read the database CA (database.ca_file): %w", err)
+			return conn, fmt.Errorf("read the %s CA (%s.ca_file): %w", what, strings.ReplaceAll(what, " ", "_"), err)
 		}
 		conn.CACert = string(ca)
 	}
@@ -188,7 +195,11 @@ func (c *sshConnector) Database(ctx context.Context) (fleet.Database, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &agentDB{h: ah, conn: conn}, nil
+	target, err := c.targetConn(conn)
+	if err != nil {
+		return nil, err
+	}
+	return &agentDB{h: ah, conn: conn, target: target}, nil
 }
 
 func (c *sshConnector) Locker(ctx context.Context) (fleet.Locker, error) {

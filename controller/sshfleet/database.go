@@ -12,6 +12,9 @@ import (
 type agentDB struct {
 	h    *agentHost
 	conn agentproto.DBConn
+	// target is the dual-cluster's target server (database_target.go):
+	// conn's server, or the inventory's target_database object's.
+	target agentproto.DBConn
 }
 
 var _ fleet.Database = (*agentDB)(nil)

@@ -12,7 +12,16 @@ import (
 // ServerInfo reads the PostgreSQL server's version, password encryption and
 // the pg_hba rules for kongUser through the tools host's agent.
 func (d *agentDB) ServerInfo(ctx context.Context, kongUser string) (upgradepath.PGServer, []upgradepath.HBARule, error) {
-	r, err := d.h.client().ServerInfo(ctx, agentproto.ServerInfoParams{DB: d.conn, KongUser: kongUser})
+	return d.serverInfo(ctx, d.conn, kongUser)
+}
+
+// TargetServerInfo is ServerInfo of the dual-cluster target's server.
+func (d *agentDB) TargetServerInfo(ctx context.Context, kongUser string) (upgradepath.PGServer, []upgradepath.HBARule, error) {
+	return d.serverInfo(ctx, d.target, kongUser)
+}
+
+func (d *agentDB) serverInfo(ctx context.Context, conn agentproto.DBConn, kongUser string) (upgradepath.PGServer, []upgradepath.HBARule, error) {
+	r, err := d.h.client().ServerInfo(ctx, agentproto.ServerInfoParams{DB: conn, KongUser: kongUser})
 	if err != nil {
 		return upgradepath.PGServer{}, nil, err
 	}

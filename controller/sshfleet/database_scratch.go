@@ -37,26 +37,3 @@ func (d *agentDB) CanCreateDB(ctx context.Context) (bool, string, error) {
 	}
 	return r.CanCreate, r.CreateReason, nil
 }
-
-var _ fleet.TargetDB = (*agentDB)(nil)
-
-// TargetState reads whether the database name exists on the server and
-// holds Kong's tables.
-func (d *agentDB) TargetState(ctx context.Context, name string) (bool, bool, error) {
-	r, err := d.h.client().Scratch(ctx, agentproto.ScratchParams{DB: d.conn, Probe: name})
-	if err != nil {
-		return false, false, fmt.Errorf("look for database %s from %s: %w", name, d.h.name, err)
-	}
-	return r.ProbeExists, r.ProbeKong, nil
-}
-
-// RestoreTarget restores the backup into the new database name and keeps
-// it: the dual-cluster's Y runs on it. With replace, an existing name is
-// dropped first (the agent refuses X's own database).
-func (d *agentDB) RestoreTarget(ctx context.Context, b fleet.BackupInfo, name string, replace bool) error {
-	_, err := d.h.client().VerifyRestore(ctx, agentproto.VerifyRestoreParams{DB: d.conn, Path: b.Path, SHA256: b.SHA256, Scratch: name, Keep: true, Target: true, Replace: replace})
-	if err != nil {
-		return fmt.Errorf("restore %s into target database %s from %s: %w", b.Path, name, d.h.name, err)
-	}
-	return nil
-}

@@ -348,15 +348,22 @@ func (e *env) fingerprint() map[string]string {
 	return e.fingerprintDSN(dsn)
 }
 
+// pgConnect connects to the lab's database at dsn, or fails the test.
+func (e *env) pgConnect(ctx context.Context, dsn string) *pgx.Conn {
+	e.t.Helper()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		e.t.Fatalf("connect to the lab database: %v", err)
+	}
+	return conn
+}
+
 // fingerprintDSN is fingerprint for the database at dsn.
 func (e *env) fingerprintDSN(dsn string) map[string]string {
 	e.t.Helper()
 	ctx, cancel := shortCtx()
 	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		e.t.Fatalf("connect to the lab database: %v", err)
-	}
+	conn := e.pgConnect(ctx, dsn)
 	defer conn.Close(context.Background())
 	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {

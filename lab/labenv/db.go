@@ -90,6 +90,11 @@ func (l *Lab) provisionDB(ctx context.Context) error {
 	if _, err := execIn(ctx, db, strings.NewReader(pw+"\n"), l.dbEnv(), l.script("db.sh")+" init"); err != nil {
 		return fmt.Errorf("host %s: provision database: %w", db.Name, err)
 	}
+	if l.st.Options.DB2 {
+		if err := l.provisionDB2(ctx); err != nil {
+			return err
+		}
+	}
 	if l.st.Options.EnvConf {
 		// The decoy: a role and database of its own on the same server.
 		decoy, err := l.decoyPassword()

@@ -144,6 +144,11 @@ func (l *Lab) build(ctx context.Context) error {
 			return err
 		}
 	}
+	if o.DB2 {
+		if _, err := ensureSecretFile(filepath.Join(o.Dir, DB2PasswordFile)); err != nil {
+			return err
+		}
+	}
 	if o.RBAC {
 		if _, err := ensureSecretFile(filepath.Join(o.Dir, AdminTokenFile)); err != nil {
 			return err

@@ -104,6 +104,11 @@ type Options struct {
 	// port, its runtime API at /run/haproxy/admin.sock (level admin); the
 	// inventory gains the lb host and a load_balancer block (lb.go).
 	LB bool `json:"lb,omitempty"`
+	// DB2 adds a second PostgreSQL server on the db host (port DB2Port,
+	// data beside the first), with a role DB2User of its own (CREATEDB,
+	// its password in DB2PasswordFile) and no Kong database: where a
+	// dual-cluster's target database on another server goes (db2.go).
+	DB2 bool `json:"db2,omitempty"`
 	// NoSeed skips creating the lab's services and routes.
 	NoSeed bool `json:"no_seed"`
 	// Rows, when not 0, makes the database production-sized: that many
@@ -259,6 +264,9 @@ func (o Options) fingerprint() string {
 	}
 	if o.LB {
 		rows += " lb=true"
+	}
+	if o.DB2 {
+		rows += " db2=true"
 	}
 	return fmt.Sprintf("id=%d net=/%d nodes=%d from=%s edition=%s bastion=%t user=%s hybrid=%t dps=%d spares=%d disk=%d seed=%t packages=%s format=%s repo=%t",
 		o.ID, NetPrefix, o.Nodes, o.From, o.Edition, o.Bastion, o.User, o.Hybrid, o.DPs, o.Spares, o.DiskMB, !o.NoSeed, o.PackagesDir, o.PackageFormat, o.Repository) + rows

@@ -32,6 +32,9 @@ func Status(w io.Writer, s *controller.StatusReport) error {
 	case s.SchemaErr != "":
 		fmt.Fprintf(&b, "\nschema: unknown: %s\n", s.SchemaErr)
 	}
+	if s.TargetDatabase != "" {
+		fmt.Fprintf(&b, "dual-cluster target database: %s\n", s.TargetDatabase)
+	}
 	if s.Lock != nil {
 		fmt.Fprintf(&b, "fleet lock: held by run %s (%s), heartbeat %s\n", s.Lock.RunID, s.Lock.Owner, s.Lock.Heartbeat.Format("2006-01-02 15:04:05"))
 	} else if s.LockErr != "" {

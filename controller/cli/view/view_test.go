@@ -143,6 +143,8 @@ func TestStatusGolden(t *testing.T) {
 		Lock:      &controller.LockInfo{RunID: "20261206T120000Z", Owner: "ops@bastion", Acquired: t0, Heartbeat: at(30), Expires: at(150)},
 		LastRun:   &controller.RunSummary{RunID: "20261206T120000Z", From: "2.8.4", To: "3.4.2", Status: "paused", Last: "migrate-up ok", Dir: ".kongctl/runs/20261206T120000Z"},
 		Agent:     &controller.AgentDelivery{Hosts: 2, UploadedTo: 1, UploadedBytes: 9000000},
+		// A dual-cluster's target on another server.
+		TargetDatabase: "10.0.0.6:5433/kong_y",
 	}
 	var b, j bytes.Buffer
 	if err := Status(&b, s); err != nil {

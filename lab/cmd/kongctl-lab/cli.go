@@ -95,6 +95,7 @@ func parseUpArgs(args []string) (upArgs, error) {
 	rbac := fs.String("rbac", "", "1: Enterprise with RBAC enforced (super-admin token in <dir>/admin-token)")
 	keyring := fs.String("keyring", "", "1: Enterprise keyring on (cluster strategy), its RSA pair in <dir>/keyring-{key,cert}.pem")
 	lb := fs.String("lb", "", "1: Debian's HAProxy on host lb in front of the Kong proxies (runtime API over SSH there)")
+	db2 := fs.String("db2", "", "1: a second PostgreSQL server on the db host (port 5433, role kong_y, its password in <dir>/pg2_password): a dual-cluster target on another server")
 	envconf := fs.String("envconf", "", "1: database settings only in the service's environment file; kong.conf points at a decoy database")
 	fs.StringVar(&a.opts.User, "user", "", "SSH user (default root)")
 	fs.IntVar(&a.opts.DPs, "dps", 0, "data planes (hybrid)")
@@ -130,6 +131,9 @@ func parseUpArgs(args []string) (upArgs, error) {
 		return a, err
 	}
 	if a.opts.LB, err = parseBool("lb", *lb); err != nil {
+		return a, err
+	}
+	if a.opts.DB2, err = parseBool("db2", *db2); err != nil {
 		return a, err
 	}
 	a.opts.NoSeed = *noSeed

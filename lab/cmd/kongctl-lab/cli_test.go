@@ -24,6 +24,9 @@ func TestParseUpArgs(t *testing.T) {
 	if a, err := parseUpArgs(strings.Fields("--lb 1")); err != nil || !a.opts.LB {
 		t.Errorf("--lb 1: %+v %v", a.opts, err)
 	}
+	if a, err := parseUpArgs(strings.Fields("--db2 1")); err != nil || !a.opts.DB2 {
+		t.Errorf("--db2 1: %+v %v", a.opts, err)
+	}
 	if a, err := parseUpArgs(strings.Fields("--envconf 1")); err != nil || !a.opts.EnvConf {
 		t.Errorf("--envconf 1: %+v %v", a.opts, err)
 	}

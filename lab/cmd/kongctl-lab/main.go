@@ -7,7 +7,7 @@
 //
 //	kongctl-lab up [--nodes N] [--from V] [--to V] [--edition oss|enterprise]
 //	               [--bastion] [--user NAME] [--hybrid] [--dps N] [--spares N]
-//	               [--package-format deb|rpm|dnf] [--repository] [--rbac 1] [--keyring 1] [--lb 1]
+//	               [--package-format deb|rpm|dnf] [--repository] [--rbac 1] [--keyring 1] [--lb 1] [--db2 1]
 //	kongctl-lab down
 //	kongctl-lab status
 //	kongctl-lab fault FAULT HOST
