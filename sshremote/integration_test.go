@@ -348,8 +348,8 @@ func TestOpenSSH(t *testing.T) {
 		if rb, err := c.ReadFile(ctx, dst); err != nil || !bytes.Equal(rb, data) {
 			t.Fatalf("ReadFile: %d bytes, %v", len(rb), err)
 		}
-		// OpenSSH 8.7+ advertises limits@openssh.com: the upload went in
-		// writes of its max-write-length, not pkg/sftp's 32 KiB.
+		// OpenSSH (9.2 on Debian 12) advertises limits@openssh.com: the
+		// upload went in writes of its max-write-length, not of 32 KiB.
 		c.sftpMu.Lock()
 		packet := c.sftpPacket
 		c.sftpMu.Unlock()

@@ -37,6 +37,16 @@ func sftpPacketSize(hasExt func(name string) (string, bool)) int {
 	return sftpDefaultPacket
 }
 
+// sizeSFTP sets the write size of sc, just started, for the extensions
+// its server advertised (hasExt) and returns it.
+func sizeSFTP(sc *sftp.Client, hasExt func(name string) (string, bool)) (int, error) {
+	packet := sftpPacketSize(hasExt)
+	if err := sftp.MaxPacketUnchecked(packet)(sc); err != nil {
+		return 0, fmt.Errorf("packet size %d: %w", packet, err)
+	}
+	return packet, nil
+}
+
 // uploadBufSize is the copy buffer of an upload with SFTP writes of packet
 // bytes: a whole number of writes, up to 8 of them and about 1 MiB, sent
 // concurrently (UseConcurrentWrites) before the copy waits for their replies.
@@ -80,10 +90,10 @@ func (c *Client) sftpClient(ctx context.Context) (*sftp.Client, error) {
 	}
 	// The server's extensions are known only once the client has started:
 	// the size is set before anyone else sees sc.
-	packet := sftpPacketSize(sc.HasExtension)
-	if err := sftp.MaxPacketUnchecked(packet)(sc); err != nil {
+	packet, err := sizeSFTP(sc, sc.HasExtension)
+	if err != nil {
 		sc.Close()
-		return nil, fmt.Errorf("start sftp: packet size %d: %w", packet, err)
+		return nil, fmt.Errorf("start sftp: %w", err)
 	}
 	c.sftp, c.sftpPacket = sc, packet
 	return sc, nil
