@@ -48,6 +48,11 @@ type config struct {
 	slowRuns int
 	interval time.Duration
 	keep     bool
+	// repository: the upgrade section's labs serve Kong as an apt
+	// repository and the inventory says package { source = "repository" }
+	// (the nodes download it; nothing uploaded), instead of the default
+	// source = "file" (kongctl uploads the package to every node).
+	repository bool
 	// only names the sections to run ("upgrade", "outage"); empty: all.
 	only map[string]bool
 	// The outage section (issue 15): sizes, pairs per size (0: the
@@ -75,6 +80,7 @@ func main() {
 	flag.IntVar(&c.slowRuns, "slow-runs", 2, "repetitions of the slow-migration run (3 nodes)")
 	flag.DurationVar(&c.interval, "interval", 50*time.Millisecond, "probe interval per node")
 	flag.BoolVar(&c.keep, "keep", false, "leave the last lab up")
+	flag.BoolVar(&c.repository, "repository", false, "upgrade section: the nodes download Kong from the lab's apt repository (package { source = \"repository\" }) instead of kongctl uploading it to each; a look at what the upload costs, recorded as machine.package_source (the bars are set on the default)")
 	only := flag.String("only", "", "run only these sections (comma-separated: upgrade, outage); the others' figures are kept from the results.json in -out")
 	outageSizes := flag.String("outage-sizes", "3,16,3-rows,3-lb", "fleets of the outage section: node counts, N-rows for N nodes on a database of -outage-rows rows, N-lb for N nodes behind HAProxy with requests sent through it")
 	flag.IntVar(&c.outageRuns, "outage-runs", 0, "kongctl/baseline pairs per outage size (0: 3 at 3 and 3-rows, 2 at 16)")
@@ -277,6 +283,9 @@ func run(ctx context.Context, c config) error {
 	}
 	res := &results{Generated: time.Now().UTC(), ProbeIntervalMS: float64(c.interval) / 1e6,
 		Machine: map[string]any{"cpus": runtime.NumCPU(), "go": runtime.Version(), "goos": runtime.GOOS, "goarch": runtime.GOARCH}}
+	if c.repository {
+		res.Machine["package_source"] = "repository"
+	}
 	if hn, err := os.Hostname(); err == nil {
 		res.Machine["hostname"] = hn
 	}
@@ -657,7 +666,13 @@ func keepReport(c config, name string, kr *bench.KongctlRun) {
 // every proxy while kongctl upgrades it, and computes the figures.
 func oneUpgrade(ctx context.Context, c config, kongctl string, n, slow int) (upgradeRun, *labenv.Lab, error) {
 	r := upgradeRun{Nodes: n, SlowMigration: slow}
-	lab, upSeconds, err := freshLab(ctx, c, labenv.Options{Nodes: n})
+	o := labenv.Options{Nodes: n}
+	if c.repository {
+		// Without the package's size preflight asks for 512 MiB free,
+		// more than the default disk (as the e2e test of the source).
+		o.Repository, o.DiskMB = true, 1024
+	}
+	lab, upSeconds, err := freshLab(ctx, c, o)
 	if err != nil {
 		return r, lab, err
 	}
