@@ -2,7 +2,6 @@ package inventory
 
 import (
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -97,15 +96,6 @@ func (d *decoder) validateTargetServer(inv *Inventory) {
 func (u *Upgrade) TargetOnXServer(db *Database) bool {
 	t := u.TargetServer
 	return t == nil || db == nil || (strings.EqualFold(t.Host, db.Host) && t.Port == db.Port)
-}
-
-// TargetWhere is where the target database is, as the plan and the
-// report write it: host:port/name, or the name alone on X's server.
-func (u *Upgrade) TargetWhere() string {
-	if t := u.TargetServer; t != nil {
-		return t.Host + ":" + strconv.Itoa(t.Port) + "/" + t.Name
-	}
-	return u.TargetDatabase
 }
 
 // targetServerValue is the target's object as show writes it: what

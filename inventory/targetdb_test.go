@@ -22,8 +22,8 @@ func TestTargetServerDecode(t *testing.T) {
 	if ts.TLSMode != "prefer" || ts.Schema != "public" || !u.ReplaceTargetDatabase || u.TargetOnXServer(inv.Database) {
 		t.Errorf("defaults: tls %q schema %q replace %v on X's %v", ts.TLSMode, ts.Schema, u.ReplaceTargetDatabase, u.TargetOnXServer(inv.Database))
 	}
-	if got := u.TargetWhere(); got != "10.0.0.6:5433/kong" {
-		t.Errorf("where %q", got)
+	if ts.Name != "kong" {
+		t.Errorf("target name %q", ts.Name)
 	}
 	var text strings.Builder
 	if err := Redacted(inv).WriteHCL(&text); err != nil {
@@ -52,13 +52,13 @@ func TestTargetServerDecode(t *testing.T) {
 		t.Fatal(diags.Error())
 	}
 	ts = inv.Upgrade.TargetServer
-	if ts.Host != "10.0.0.5" || ts.Port != 5433 || ts.User != "kong" || ts.Secret.Env != "PG" || inv.Upgrade.TargetWhere() != "10.0.0.5:5433/kong_y" {
+	if ts.Host != "10.0.0.5" || ts.Port != 5433 || ts.User != "kong" || ts.Secret.Env != "PG" || ts.Name != "kong_y" {
 		t.Errorf("inherited: %+v", ts)
 	}
 
 	// The string form: on X's server.
 	inv, diags = LoadBytes("dc.hcl", []byte(dcHosts+dcUpgrade("  strategy = \"dual-cluster\"\n  target_database = \"kong_y\"\n")))
-	if diags.HasErrors() || inv.Upgrade.TargetServer != nil || !inv.Upgrade.TargetOnXServer(inv.Database) || inv.Upgrade.TargetWhere() != "kong_y" {
+	if diags.HasErrors() || inv.Upgrade.TargetServer != nil || !inv.Upgrade.TargetOnXServer(inv.Database) || inv.Upgrade.TargetDatabase != "kong_y" {
 		t.Errorf("string form: %+v %s", inv.Upgrade.TargetServer, diags.Error())
 	}
 }

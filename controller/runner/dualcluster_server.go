@@ -101,8 +101,10 @@ func (e *engine) targetConf(conf []byte) ([]byte, error) {
 // checkTargetServer (preflight, a target on another server): Y's
 // PostgreSQL requirements on that server (kong-reference 9.7) as on
 // X's, its pg_hba admitting the target's role to the target from every
-// spare (Y connects from there), and the same PostgreSQL major version as
-// X's server (kong-reference 9.8: the backup is restored into it).
+// spare (Y connects from there; when the role may not read the rules, a
+// finding says the check did not run), and the same PostgreSQL major
+// version as X's server (kong-reference 9.8: the backup is restored into
+// it).
 func (e *engine) checkTargetServer(ctx context.Context, tdb fleet.TargetDB) {
 	t := e.spec.TargetServer
 	sdb, ok := tdb.(fleet.TargetPGServerDB)
@@ -116,7 +118,11 @@ func (e *engine) checkTargetServer(ctx context.Context, tdb fleet.TargetDB) {
 			Message: "read the target server's version and pg_hba rules (" + where + "): " + e.red.err(err)})
 		return
 	}
-	if rules != nil {
+	if rules == nil {
+		e.find(Finding{Severity: SevInfo, Code: "target-db-hba", Host: host,
+			Message: fmt.Sprintf("role %s may not read the target server's pg_hba rules (%s): whether they admit the spares is not checked before the run", t.User, where),
+			Fix:     "make sure the target server's pg_hba.conf admits role " + t.User + " from every spare; to have kongctl check it, GRANT SELECT ON pg_hba_file_rules and EXECUTE ON FUNCTION pg_hba_file_rules() to the role"})
+	} else {
 		for _, h := range e.spec.Hosts {
 			ip := net.ParseIP(h.Address)
 			if !slices.Contains(e.spec.Spares, h.Name) || ip == nil {

@@ -117,6 +117,30 @@ func TestDualClusterOtherServerRequirements(t *testing.T) {
 	}
 }
 
+// A role that may not read the target server's pg_hba rules: the run
+// goes on, and a finding says the spares' admission was not checked.
+func TestDualClusterTargetHBAUnreadable(t *testing.T) {
+	c, spec := dcOtherServer(t, func() ([]byte, error) { return []byte("secret"), nil })
+	c.targetHBA = nil
+	r := upgradeExpect(t, c, spec, Succeeded)
+	var found []Finding
+	for _, f := range r.Findings {
+		if f.Code == "target-db-hba" {
+			found = append(found, f)
+		}
+	}
+	if len(found) != 1 || found[0].Severity != SevInfo || !strings.Contains(found[0].Message, "is not checked") || !strings.Contains(found[0].Fix, "pg_hba_file_rules") {
+		t.Errorf("want one info finding that the check did not run: %+v", found)
+	}
+	c, spec = dcOtherServer(t, func() ([]byte, error) { return []byte("secret"), nil })
+	c.targetHBA = []upgradepath.HBARule{{Line: 1, Type: "host", Databases: []string{"all"}, Users: []string{"all"}, Address: "0.0.0.0", Netmask: "0.0.0.0", Method: "scram-sha-256"}}
+	for _, f := range upgradeExpect(t, c, spec, Succeeded).Findings {
+		if f.Code == "target-db-hba" {
+			t.Errorf("rules read and matching: finding %+v", f)
+		}
+	}
+}
+
 // A target a DBA created empty for a role without CREATEDB: preflight
 // says so (no CREATEDB asked), the backup is restored into it, and Y runs
 // on it; one that is not empty is refused.
