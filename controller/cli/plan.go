@@ -5,8 +5,7 @@ import (
 )
 
 type planOptions struct {
-	limit    string
-	to       string
+	targetFlags
 	identity string
 }
 
@@ -28,8 +27,7 @@ steps an upgrade would take, host by host.`,
 			return runPlan(cmd.Context(), req)
 		},
 	}
-	a.addLimitFlag(cmd, &o.limit, limitAnySubset)
-	addToFlag(cmd, &o.to)
+	a.addTargetFlags(cmd, &o.targetFlags, limitAnySubset)
 	addIdentityFlag(cmd, &o.identity)
 	return cmd
 }
@@ -37,15 +35,8 @@ steps an upgrade would take, host by host.`,
 // parsePlan is what `kongctl plan` asks of the controller: the request
 // with --to applied to the inventory and --identity set.
 func (a *app) parsePlan(o planOptions) (*request, error) {
-	to, err := parseTo(o.to)
+	req, err := a.targetRequest(o.targetFlags)
 	if err != nil {
-		return nil, err
-	}
-	req, err := a.newRequest(o.limit)
-	if err != nil {
-		return nil, err
-	}
-	if err := applyTo(req.Inventory.Upgrade, to); err != nil {
 		return nil, err
 	}
 	req.Identity = o.identity

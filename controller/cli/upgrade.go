@@ -11,10 +11,9 @@ import (
 
 type upgradeOptions struct {
 	changeFlags
-	limit        string
+	targetFlags
 	resume       bool
 	onFailure    string
-	to           string
 	decommission bool
 	noRehearsal  bool
 }
@@ -57,10 +56,9 @@ start, verify; roll back (or pause) when a step fails.`,
 		},
 	}
 	f := cmd.Flags()
-	a.addLimitFlag(cmd, &o.limit, limitWholeFleet)
+	a.addTargetFlags(cmd, &o.targetFlags, limitWholeFleet)
 	f.BoolVar(&o.resume, "resume", false, "resume an interrupted or paused upgrade")
 	f.StringVar(&o.onFailure, "on-failure", "", "what to do when a step fails: rollback or pause (default from the inventory, else rollback)")
-	addToFlag(cmd, &o.to)
 	f.BoolVar(&o.decommission, "decommission", false, "upgrading onto new hosts (role spare): once they pass verify, remove Kong from the old hosts, keeping their kong.conf on the bastion (default from upgrade.decommission)")
 	f.BoolVar(&o.noRehearsal, "no-rehearsal", false, "skip the rehearsal of the migrations on the host with role rehearsal (required to go on when the database user cannot create the scratch database)")
 	addChangeFlags(cmd, &o.changeFlags)
@@ -74,21 +72,14 @@ func (a *app) parseUpgrade(o upgradeOptions) (*upgradeRequest, error) {
 	default:
 		return nil, usageErrorf("--on-failure must be rollback or pause, not %q", o.onFailure)
 	}
-	to, err := parseTo(o.to)
-	if err != nil {
-		return nil, err
-	}
 	if err := checkReportFile(o.report); err != nil {
 		return nil, err
 	}
-	req, err := a.newRequest(o.limit)
+	req, err := a.targetRequest(o.targetFlags)
 	if err != nil {
 		return nil, err
 	}
 	u := req.Inventory.Upgrade
-	if err := applyTo(u, to); err != nil {
-		return nil, err
-	}
 	if o.limit != "" {
 		// A subset of the fleet is a usage error, found before any host.
 		if _, err := controller.SpecFromInventory(req.Inventory, o.limit, true); err != nil {
@@ -105,10 +96,36 @@ func (a *app) parseUpgrade(o upgradeOptions) (*upgradeRequest, error) {
 	return &upgradeRequest{changeRequest: o.request(req), Resume: o.resume, OnFailure: onFailure, Decommission: o.decommission || u.Decommission, NoRehearsal: o.noRehearsal}, nil
 }
 
-// addToFlag adds --to, the target version overriding upgrade.to (plan
-// and upgrade).
-func addToFlag(cmd *cobra.Command, p *string) {
-	cmd.Flags().StringVar(p, "to", "", "target version, overriding upgrade.to in the inventory")
+// targetFlags are the flags of the commands that aim the fleet at a
+// target version (plan, upgrade): --limit and --to.
+type targetFlags struct {
+	limit string
+	to    string
+}
+
+// addTargetFlags adds --limit, with usage saying what the command
+// accepts, and --to, the target version overriding upgrade.to.
+func (a *app) addTargetFlags(cmd *cobra.Command, f *targetFlags, limitUsage string) {
+	a.addLimitFlag(cmd, &f.limit, limitUsage)
+	cmd.Flags().StringVar(&f.to, "to", "", "target version, overriding upgrade.to in the inventory")
+}
+
+// targetRequest is the request for --limit with --to applied to the
+// inventory's upgrade.to. --to is parsed first, so a malformed flag is
+// reported before the inventory is loaded.
+func (a *app) targetRequest(f targetFlags) (*request, error) {
+	to, err := parseTo(f.to)
+	if err != nil {
+		return nil, err
+	}
+	req, err := a.newRequest(f.limit)
+	if err != nil {
+		return nil, err
+	}
+	if err := applyTo(req.Inventory.Upgrade, to); err != nil {
+		return nil, err
+	}
+	return req, nil
 }
 
 // parseTo parses --to ("" = not given). It runs before the inventory is

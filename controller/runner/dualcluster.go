@@ -60,25 +60,17 @@ func (s *Spec) validateDualCluster() error {
 	return nil
 }
 
-// targetMigratePhase runs `kong migrations up` (or finish) on the first
-// spare against the target database. No point of no return and no undo:
-// X's database is not the one migrated.
+// targetMigratePhase is migratePhase on the first spare against the
+// target database (migrateFinishStep knows a dual-cluster run). No point
+// of no return and no undo: X's database is not the one migrated.
 type targetMigratePhase struct{ finish bool }
 
-func (p targetMigratePhase) name() PhaseName {
-	if p.finish {
-		return PhaseMigrateFinish
-	}
-	return PhaseMigrateUp
-}
+func (p targetMigratePhase) name() PhaseName { return migratePhase(p).name() }
 
 func (targetMigratePhase) total(e *engine) int { return 1 }
 
 func (p targetMigratePhase) run(ctx context.Context, e *engine) error {
-	if p.finish {
-		return e.migrateFinishStep(ctx, PhaseMigrateFinish, migrateFinishStep, "")
-	}
-	return migrateUpPhase{}.run(ctx, e)
+	return migratePhase(p).run(ctx, e)
 }
 
 // shiftPhase moves the traffic from X to Y in the load balancer: Y's

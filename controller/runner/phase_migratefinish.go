@@ -16,22 +16,10 @@ const (
 	migrateFinishStep   StepKey = "migrate/finish"
 )
 
-// migrateFinishPhase runs `kong migrations finish`: the POINT OF NO
-// RETURN, journaled as such before it starts. Afterwards `list` must exit
-// 0. Undo: restore the database (X cannot run on a finished database).
-type migrateFinishPhase struct{}
-
-func (migrateFinishPhase) name() PhaseName { return PhaseMigrateFinish }
-
-func (migrateFinishPhase) total(e *engine) int { return 1 }
-
-func (migrateFinishPhase) run(ctx context.Context, e *engine) error {
-	return e.migrateFinishStep(ctx, PhaseMigrateFinish, migrateFinishStep, "")
-}
-
 // migrateFinishStep runs `kong migrations finish` as journaled step key
 // of phase ph: Y's (hop "") or an intermediate hop's (hops.go). The
-// first finish of a run is its point of no return.
+// first finish of a run is its POINT OF NO RETURN, journaled as such
+// before it starts. Afterwards `list` must exit 0.
 func (e *engine) migrateFinishStep(ctx context.Context, ph PhaseName, key StepKey, hop string) error {
 	h := e.spec.MigrationHost
 	if e.spec.DualCluster {
@@ -78,15 +66,4 @@ func (e *engine) finishStep(ctx context.Context, ph PhaseName, key StepKey, hop 
 		}
 		return st, nil
 	})
-}
-
-func (migrateFinishPhase) undo(ctx context.Context, e *engine) error {
-	if e.spec.finishAfterVerify() {
-		// Finish ran after Y started: Y stops before the database is
-		// restored under it (start's own undo then finds it done).
-		if err := (startPhase{}).undo(ctx, e); err != nil {
-			return err
-		}
-	}
-	return e.restoreDB(ctx)
 }

@@ -10,24 +10,13 @@ import (
 // migrateUpStep journals `kong migrations up`.
 const migrateUpStep StepKey = "migrate/up"
 
-// migrateUpPhase runs `kong migrations up` on exactly one node (Y
-// installed, whole fleet down), detached under a step id so a dropped SSH
-// connection or a controller restart attaches rather than re-runs. The
-// result is checked, never trusted: "aborted" is retried once after Kong's
-// lock TTL, and `list` must then exit 4 (teardowns pending) or 0.
-// Undo: restore the database from the kept backup.
-type migrateUpPhase struct{}
-
-func (migrateUpPhase) name() PhaseName { return PhaseMigrateUp }
-
-func (migrateUpPhase) total(e *engine) int { return 1 }
-
-func (migrateUpPhase) run(ctx context.Context, e *engine) error {
-	return e.migrateUpStep(ctx, PhaseMigrateUp, migrateUpStep, "")
-}
-
 // migrateUpStep runs `kong migrations up` as journaled step key of phase
-// ph: Y's (hop "") or an intermediate hop's (hops.go).
+// ph: Y's (hop "") or an intermediate hop's (hops.go). It runs on exactly
+// one node (Y installed, whole fleet down), detached under a step id so a
+// dropped SSH connection or a controller restart attaches rather than
+// re-runs. The result is checked, never trusted: "aborted" is retried
+// once after Kong's lock TTL, and `list` must then exit 4 (teardowns
+// pending) or 0.
 func (e *engine) migrateUpStep(ctx context.Context, ph PhaseName, key StepKey, hop string) error {
 	return e.onMigrationNode(ctx, ph, key, func(ctx context.Context, n fleet.Node) (any, error) {
 		if stepStatus(e.prior, key) == "" {
@@ -70,5 +59,3 @@ func (e *engine) upAndCheck(ctx context.Context, n fleet.Node, hop string) (flee
 	e.mig.lastList = &st
 	return st, nil
 }
-
-func (migrateUpPhase) undo(ctx context.Context, e *engine) error { return e.restoreDB(ctx) }

@@ -13,7 +13,7 @@ func TestPhaseTotals(t *testing.T) {
 		want int
 	}{
 		{preflightPhase{}, len(e.allHosts())}, {stopPhase{}, 3}, {installPhase{}, 3}, {startPhase{}, 3},
-		{verifyPhase{}, 3}, {migrateUpPhase{}, 1}, {migrateFinishPhase{}, 1}, {lockPhase{}, 0}, {cleanupPhase{}, 0},
+		{verifyPhase{}, 3}, {migratePhase{}, 1}, {migratePhase{finish: true}, 1}, {lockPhase{}, 0}, {cleanupPhase{}, 0},
 	} {
 		if got := e.phaseTotal(tc.p); got != tc.want {
 			t.Errorf("%s: total %d, want %d", tc.p.name(), got, tc.want)

@@ -30,7 +30,7 @@ func (e *engine) phaseList(decommission, dataPlanes bool) []phase {
 		windowPhase{install: !e.spec.NewHosts, finish: !after},
 		hookPhase{PhaseAfterStart, HookAfterStart}, verifyPhase{})
 	if after {
-		ps = append(ps, migrateFinishPhase{})
+		ps = append(ps, migratePhase{finish: true})
 	}
 	if dataPlanes {
 		ps = append(ps, dataPlanePhase{})

@@ -56,9 +56,9 @@ func (w windowPhase) parts() []phase {
 		// nothing and is never entered) come before Y's install.
 		ps = append(ps, hopsPhase{}, installPhase{})
 	}
-	ps = append(ps, migrateUpPhase{})
+	ps = append(ps, migratePhase{})
 	if w.finish {
-		ps = append(ps, migrateFinishPhase{})
+		ps = append(ps, migratePhase{finish: true})
 	}
 	return append(ps, startPhase{})
 }
@@ -276,9 +276,9 @@ func (w windowPhase) run(ctx context.Context, e *engine) error {
 // migrations are the migration phases inside the window.
 func (w windowPhase) migrations() []phase {
 	if w.finish {
-		return []phase{migrateUpPhase{}, migrateFinishPhase{}}
+		return []phase{migratePhase{}, migratePhase{finish: true}}
 	}
-	return []phase{migrateUpPhase{}}
+	return []phase{migratePhase{}}
 }
 
 // enter records p as started, so that a rollback undoes it.
