@@ -9,6 +9,7 @@
 #   make bench [BENCH_LAB_ID=2] [BENCH_FLAGS='-runs 3 -sizes 16,64 -slow 10']
 #   make bench BENCH_FLAGS='-runs 1 -sizes 16 -slow-runs 1'   # quick look
 #   make bench BENCH_FLAGS='-only outage [-outage-sizes 3,16,3-rows] [-outage-runs 3]'
+#   make bench BENCH_FLAGS='-only upgrade -runs 0 -sizes 64 -slow-runs 0 -repository'   # no package uploads
 #       the outage section alone (default pairs: 3 at 3 and 3-rows, 2 at 16);
 #       the other sections' figures are kept from build/bench/results.json
 
