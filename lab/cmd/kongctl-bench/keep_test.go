@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -24,5 +25,18 @@ func TestWriteReportKeepsHandWrittenTail(t *testing.T) {
 	b, _ := os.ReadFile(path)
 	if want := "# new figures\n\n" + tail; string(b) != want {
 		t.Errorf("got %q, want %q", b, want)
+	}
+}
+
+// A report of a -repository run says so above its figures; the default's
+// does not.
+func TestMarkdownNamesRepositorySource(t *testing.T) {
+	r := &results{Machine: map[string]any{"cpus": 2, "go": "go1.26"}}
+	if md := renderMarkdown(r, "table\n"); strings.Contains(md, "Package source") {
+		t.Errorf("default source named:\n%s", md)
+	}
+	r.Machine["package_source"] = "repository"
+	if md := renderMarkdown(r, "table\n"); !strings.Contains(md, "**Package source: repository**") {
+		t.Errorf("repository source not named:\n%s", md)
 	}
 }

@@ -212,7 +212,13 @@ run as a child process of the benchmark.
 ## Figures
 
 `)
-	fmt.Fprintf(&b, "Generated %s on %v CPUs (%v).\n\n```\n%s```\n", r.Generated.Format("2006-01-02 15:04 UTC"), r.Machine["cpus"], r.Machine["go"], table)
+	fmt.Fprintf(&b, "Generated %s on %v CPUs (%v).\n\n", r.Generated.Format("2006-01-02 15:04 UTC"), r.Machine["cpus"], r.Machine["go"])
+	if src, ok := r.Machine["package_source"]; ok {
+		// -repository: no package uploaded, so the controller's figures
+		// are not those of the default source the bars are set on.
+		fmt.Fprintf(&b, "**Package source: %v** (`-repository`): the nodes downloaded Kong themselves and kongctl uploaded no package; the default (`source = \"file\"`) uploads X's and Y's to every node.\n\n", src)
+	}
+	fmt.Fprintf(&b, "```\n%s```\n", table)
 	b.WriteString(knownLimits)
 	b.WriteString(`
 ## results.json
