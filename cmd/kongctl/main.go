@@ -9,6 +9,7 @@ import (
 )
 
 func main() {
+	cli.TuneRuntime(os.LookupEnv)
 	// The first SIGINT/SIGTERM pauses after the running steps; a second
 	// one stops waiting (cli.SignalContext).
 	ctx, stop := cli.SignalContext(os.Stderr)

@@ -32,7 +32,6 @@ const EnvStateDir = "KONGCTL_STATE_DIR"
 // process exit code. cmd/kongctl calls it with a ctx cancelled on SIGINT
 // and SIGTERM.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	setMemoryLimit()
 	stop := startCPUProfile(os.Getenv, stderr)
 	defer stop()
 	return run(ctx, args, &streams{in: stdin, out: stdout, err: stderr}, os.Getenv)
