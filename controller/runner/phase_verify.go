@@ -91,14 +91,11 @@ func (e *engine) verifyOn(ctx context.Context, ph PhaseName) error {
 		return err
 	}
 	// Soak: keep checking, then judge the gates on the window.
-	deadline := e.clk.Now().Add(e.spec.Verify.Soak)
-	for e.clk.Now().Before(deadline) {
-		if err := e.clk.Sleep(ctx, e.spec.Verify.Interval); err != nil {
-			return err
-		}
-		if err := e.forEach(ctx, targets, nodeLimit, check); err != nil {
-			return fmt.Errorf("during the soak window: %w", err)
-		}
+	err = soak(ctx, e.clk, e.spec.Verify.Soak, e.spec.Verify.Interval, func(ctx context.Context) error {
+		return e.forEach(ctx, targets, nodeLimit, check)
+	})
+	if err != nil {
+		return err
 	}
 	v := e.spec.Verify
 	if !v.hasGates() {
@@ -131,6 +128,26 @@ func (e *engine) verifyOn(ctx context.Context, ph PhaseName) error {
 		e.emit(progress.Event{Type: progress.Message, Phase: string(ph), Host: g.Host, Status: map[bool]string{true: "ok", false: "failed"}[g.Passed], Message: g.String()})
 	}
 	return errors.Join(readErr, gateErrors(gates))
+}
+
+// soak runs check every interval until window has passed, the last time
+// when it ends: a window that is not a whole number of intervals, or
+// checks that take time, do not stretch it by up to an interval and a
+// check.
+func soak(ctx context.Context, clk clock, window, interval time.Duration, check func(context.Context) error) error {
+	deadline := clk.Now().Add(window)
+	for {
+		left := deadline.Sub(clk.Now())
+		if left <= 0 {
+			return nil
+		}
+		if err := clk.Sleep(ctx, min(interval, left)); err != nil {
+			return err
+		}
+		if err := check(ctx); err != nil {
+			return fmt.Errorf("during the soak window: %w", err)
+		}
+	}
 }
 
 // verifyState is what verify measured (under engine.mu).
