@@ -57,6 +57,46 @@ func TestStageUploadedPackage(t *testing.T) {
 	}
 }
 
+// A package an earlier staging left is found by name and hash (a resumed
+// run, `kongctl rollback`); anything else is not, and the controller
+// uploads it.
+func TestStageFindsStagedPackage(t *testing.T) {
+	a := testAgent(t)
+	fakeTools(t, a, t.TempDir(), map[string]string{
+		"dpkg-deb": `printf 'kong\t2.8.4'`,
+		"apt-get":  `echo 'Inst kong [3.4.2] (2.8.4 local-deb [amd64])'`,
+	})
+	const name = "kong_2.8.4_amd64.deb"
+	data := []byte("X's package")
+	sum := sha256.Sum256(data)
+	want := hex.EncodeToString(sum[:])
+	staged := func(name, sha string) *agentproto.Reply {
+		rep, _ := rpc(t, a, mustReq(t, agentproto.OpPackageStage, agentproto.StageParams{Source: agentproto.SourceStaged, FileName: name, SHA256: sha}))
+		return rep
+	}
+	if rep := staged(name, want); rep.Error == nil || rep.Error.Code != agentproto.CodeNotFound {
+		t.Fatalf("nothing staged yet: %+v", rep.Error)
+	}
+	up := filepath.Join(t.TempDir(), name)
+	os.WriteFile(up, data, 0o644)
+	if rep, _ := rpc(t, a, mustReq(t, agentproto.OpPackageStage, agentproto.StageParams{Source: agentproto.SourceUpload, UploadedPath: up, SHA256: want})); rep.Error != nil {
+		t.Fatalf("stage the upload: %+v", rep.Error)
+	}
+	res, err := agentproto.DecodeResult[agentproto.StageResult](staged(name, want))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.AlreadyDone || res.Path != filepath.Join(a.packagesDir(), name) || res.Size != int64(len(data)) || res.Package != "kong" || res.PackageVersion != "2.8.4" || !res.DepsMet {
+		t.Fatalf("found %+v: want the staged file, read again", res)
+	}
+	if rep := staged(name, strings.Repeat("c", 64)); rep.Error == nil || rep.Error.Code != agentproto.CodeChecksumMismatch {
+		t.Fatalf("another hash: %+v", rep.Error)
+	}
+	if rep := staged("../"+name, want); rep.Error == nil {
+		t.Fatal("a name outside packages/ was looked up")
+	}
+}
+
 // Package versions are ordered by rpm itself, not by a hand-written rule
 // (3.10 after 3.4, a release suffix counts, el8 before el9).
 func TestRpmVercmp(t *testing.T) {

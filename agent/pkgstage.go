@@ -14,7 +14,8 @@ import (
 
 // Staging: the package file put in the agent's owner-only packages
 // directory before the stop: uploaded from the bastion, or downloaded from
-// the node's own repositories (apt, dnf, yum), with its sha256.
+// the node's own repositories (apt, dnf, yum), with its sha256; or found
+// there, staged by an earlier run of the same upgrade.
 
 func (a *Agent) packagesDir() string { return filepath.Join(a.StateDir, "packages") }
 
@@ -67,6 +68,16 @@ func (a *Agent) stageFile(ctx context.Context, run *opRun, p *agentproto.StagePa
 		}
 		size, _ := fileSize(dst)
 		return &agentproto.StageResult{Path: dst, Size: size, SHA256: sum}, nil
+	case agentproto.SourceStaged:
+		if !agentproto.ValidStepID(p.FileName) {
+			return nil, agentproto.Errorf(agentproto.CodeInvalid, "package file name %q", p.FileName)
+		}
+		dst := filepath.Join(dir, p.FileName)
+		if _, err := a.checkStagedSum(dst, p.SHA256); err != nil {
+			return nil, err
+		}
+		size, _ := fileSize(dst)
+		return &agentproto.StageResult{Path: dst, Size: size, SHA256: p.SHA256, AlreadyDone: true}, nil
 	case agentproto.SourceRepo:
 		mgr := p.Manager
 		if mgr == "" {

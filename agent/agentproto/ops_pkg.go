@@ -12,16 +12,22 @@ import (
 const (
 	SourceUpload = "upload" // the controller uploaded the file to UploadedPath
 	SourceRepo   = "repo"   // apt-get download / dnf download
+	// SourceStaged: the file an earlier staging left under packages/
+	// (FileName), if it still has SHA256; CodeNotFound or
+	// CodeChecksumMismatch when not, and the controller uploads it. A
+	// resumed run or a later `kongctl rollback` does not send again what
+	// the node holds.
+	SourceStaged = "staged"
 )
 
 // StageParams stages a package file under <state>/packages.
 type StageParams struct {
-	Source       string `json:"source"`                  // upload | repo
+	Source       string `json:"source"`                  // upload | repo | staged
 	UploadedPath string `json:"uploaded_path,omitempty"` // for upload; moved (not copied) into place
 	Package      string `json:"package,omitempty"`       // for repo: kong | kong-enterprise-edition
 	Version      string `json:"version,omitempty"`       // for repo
 	Manager      string `json:"manager,omitempty"`       // apt | dnf | yum; "" = detect
-	SHA256       string `json:"sha256,omitempty"`        // required for upload; checked when set for repo
+	SHA256       string `json:"sha256,omitempty"`        // required for upload and staged; checked when set for repo
 	FileName     string `json:"file_name,omitempty"`     // name under packages/ (default: base of the file)
 }
 
@@ -36,8 +42,12 @@ func (p *StageParams) Validate() error {
 		if p.Package == "" || p.Version == "" {
 			return errors.New("repo needs package and version")
 		}
+	case SourceStaged:
+		if p.FileName == "" || p.SHA256 == "" {
+			return errors.New("staged needs file_name and sha256")
+		}
 	default:
-		return fmt.Errorf("source %q: want upload or repo", p.Source)
+		return fmt.Errorf("source %q: want upload, repo or staged", p.Source)
 	}
 	return nil
 }

@@ -15,6 +15,26 @@ import (
 )
 
 func (n *agentNode) StagePackage(ctx context.Context, p fleet.PackageRef) (fleet.StagedPackage, error) {
+	return n.stage(ctx, p, false)
+}
+
+// stage stages p on the node. With lookFirst (a run that did not stage it
+// itself: a resumed run, `kongctl rollback`) a file it would upload is
+// first looked for where an earlier staging left it, and sent only when
+// it is not there with its hash: a rollback's downtime does not wait for
+// X's package to cross the bastion again.
+func (n *agentNode) stage(ctx context.Context, p fleet.PackageRef, lookFirst bool) (fleet.StagedPackage, error) {
+	if lookFirst && p.Source == "file" {
+		res, err := n.h.client().StagePackage(ctx, agentproto.StageParams{Source: agentproto.SourceStaged, FileName: filepath.Base(p.LocalPath), SHA256: p.SHA256})
+		switch agentproto.CodeOf(err) {
+		case agentproto.CodeNotFound, agentproto.CodeChecksumMismatch: // not there: upload it
+		default:
+			if err != nil {
+				return fleet.StagedPackage{}, err
+			}
+			return n.keepStaged(p, res), nil
+		}
+	}
 	var params agentproto.StageParams
 	if p.Source == "file" {
 		f, err := os.Open(p.LocalPath)
@@ -40,10 +60,16 @@ func (n *agentNode) StagePackage(ctx context.Context, p fleet.PackageRef) (fleet
 	if err != nil {
 		return fleet.StagedPackage{}, err
 	}
+	return n.keepStaged(p, res), nil
+}
+
+// keepStaged remembers where p is staged on the node and returns what the
+// node found in it.
+func (n *agentNode) keepStaged(p fleet.PackageRef, res *agentproto.StageResult) fleet.StagedPackage {
 	n.mu.Lock()
 	n.staged[stagedKey(p)] = res.Path
 	n.mu.Unlock()
-	return fleet.StagedPackage{Package: res.Package, Version: res.PackageVersion, DepsMet: res.DepsMet, DepsDetail: res.DepsDetail}, nil
+	return fleet.StagedPackage{Package: res.Package, Version: res.PackageVersion, DepsMet: res.DepsMet, DepsDetail: res.DepsDetail}
 }
 
 // stagedKey is p's entry in the node's staged files: name and version (a
@@ -55,7 +81,7 @@ func (n *agentNode) InstallPackage(ctx context.Context, p fleet.PackageRef, time
 	path := n.staged[stagedKey(p)]
 	n.mu.Unlock()
 	if path == "" { // a resumed run: staging is idempotent (same hash)
-		if _, err := n.StagePackage(ctx, p); err != nil {
+		if _, err := n.stage(ctx, p, true); err != nil {
 			return err
 		}
 		n.mu.Lock()

@@ -62,7 +62,11 @@ type reportJSON struct {
 		Version string `json:"version"`
 		Result  string `json:"result"`
 	} `json:"hosts"`
-	Next   string `json:"next"`
+	Next      string `json:"next"`
+	Transport *struct {
+		Hosts       int   `json:"hosts"`
+		SSHSessions int64 `json:"ssh_sessions"`
+	} `json:"transport"`
 	Backup *struct {
 		Path      string `json:"path"`
 		LocalPath string `json:"local_path"`

@@ -87,9 +87,16 @@ func TestResumeAfterControllerKilled(t *testing.T) {
 	}
 	t.Logf("killed run %s at the start of install", ev.RunID)
 
-	r := e.kongctl("upgrade", "-i", e.inv, "--resume", "--yes")
+	r := e.kongctl("upgrade", "-i", e.inv, "--resume", "--yes", "--output", "json")
 	if r.code != 0 {
 		t.Fatalf("upgrade --resume: %s", r)
+	}
+	// The packages the killed run staged are found on the nodes, not
+	// uploaded again: no SFTP session beside each host's agent session.
+	if tr := finalReport(t, r.stdout).Transport; tr == nil || tr.SSHSessions > int64(tr.Hosts) {
+		t.Errorf("the resume's transport %+v: want at most one SSH session per host", tr)
+	} else {
+		t.Logf("the resume: %d SSH sessions to %d hosts", tr.SSHSessions, tr.Hosts)
 	}
 	e.requireVersion("3.4.2", nodes...)
 	if code, out := e.migrationsList(nodes[1]); code != 0 {
