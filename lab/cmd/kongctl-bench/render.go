@@ -251,47 +251,50 @@ run as a child process of the benchmark.
 
 // knownLimits is the analysis of the last full run (kept by hand).
 const knownLimits = `
-## Known limits (from the run of 2026-12-06 11:31 UTC)
+## Known limits (from the run of 2026-12-07 06:54-07:10 UTC)
 
-These figures come from one ` + "`make bench`" + ` (11:31-11:43 UTC, 2 cores, nothing
-else running), on the code whose downtime window is built around the
-migration node (docs/upgrade.md, "Phases").
+These figures come from one ` + "`make bench`" + ` (06:54-07:10 UTC, 2 cores, nothing
+else running) on c0d2a07: the controller on one P, the soak ending with its
+window (BENCHMARKS.md, "Investigations").
 
-- **Fleet outage (issue 15): every bar met.** What users behind a load
-  balancer see, no node answering: 0.36 s against the plain script's 0.56 s
-  at 3 nodes (0.64), 0.53 s against 2.07 s at 16 (0.25), 3.16 s against
-  5.46 s at 3 nodes on 200,000 plugin rows (0.58). The migration node stops
+- **Fleet outage (issue 15): every fleet bar met.** What users behind a load
+  balancer see, no node answering: 0.32 s against the plain script's 0.52 s
+  at 3 nodes (0.62), 0.69 s against 1.81 s at 16 (0.38), 7.24 s against
+  12.69 s at 3 nodes on 200,000 plugin rows (0.57), and through the lab's
+  HAProxy (3-lb) 0.28 s against 0.53 s, with 98 requests failed against
+  158 and a longest gap of 0.29 s against 0.66 s. The migration node stops
   first and gets Y while the others serve; the others stop right before the
   write check and ` + "`migrations up`" + `; the migration node's chain (up, finish,
-  start) runs with at most 4 other installs beside it, at a lower CPU
-  priority; it starts alone and the fleet serves again. With 200,000 rows
-  the simulator's start (loading every plugin row) is most of the chain.
-- **Worst-node outage at 16 nodes: 2.41 s, the same as the script's (ratio
-  1.00, bar 0.8, not met).** After its stop each of the 15 other nodes must
-  install Y and start it, and no procedure may do that before the stop (X
-  runs from those files). On this machine both tools do that same work on
-  the same 2 cores, so both end at about the same time; kongctl's extra per
-  node (an agent process per call, ` + "`kong version`" + ` after the install,
-  ` + "`kong health`" + ` while it waits for health) is what keeps it from doing
-  better. On real hosts each node installs on its own CPU and this floor
-  does not exist. At 3 nodes the worst node is the migration node
-  (0.58 s, equal), at 3 nodes on 200,000 rows 6.64 s against 5.88 s: the
-  other nodes start once the migration node serves, each then loading the
-  200,000 rows.
-- **The 64-node upgrade took 50.2 s (was 180.2 s), within 1.25 times its
-  CPU floor** (the 3-node one 12.8 s; the 64/3 wall ratio, 3.91, is no
-  longer a bar: issue 21 replaced it with the cost per node, in the table
-  above and in ` + "`scale[]`" + `). The lab burned 76.9 s of CPU (was 301 s): preflight
-  44.8 s (SSH, agent delivery, facts, staging both packages and checking
-  them, Y's own ` + "`kong check`" + ` and ` + "`kong prepare`" + ` on every node), install 19.4 s
-  (` + "`dpkg -i`" + ` alone where the dependencies are met), start 17.5 s, verify 13.3 s.
-  kongctl's run is within 1.25 times the floor.
+  start) runs beside at most 4 other installs, at a lower CPU priority; it
+  starts alone and the fleet serves again.
+- **Worst-node outage at 16 nodes: 2.38 s against the script's 2.11 s
+  (ratio 1.13, bar 0.8, not met).** After its stop each of the 15 other
+  nodes must install Y and start it, and no procedure may do that before
+  the stop (X runs from those files). On this machine both tools do that
+  same work on the same 2 cores, so the last node serves again at about
+  the same time; kongctl also checks each node after its install
+  (` + "`kong version`" + `) and waits for its health. On real hosts each node installs on its
+  own CPU and this floor does not exist. At 3 nodes on 200,000 rows the
+  worst node is 17.04 s against 13.40 s: the other nodes start once the
+  migration node serves, each then loading the 200,000 rows beside the
+  others.
+- **The 64-node upgrade: 39.6 s, 1.31 times its CPU floor (bar 1.15, not
+  met).** The lab burned 58.7 s of CPU: preflight 34.1 s (SSH, agent
+  delivery, facts, staging both packages and checking them, Y's own
+  ` + "`kong check`" + ` and ` + "`kong prepare`" + ` on every node), install 17.5 s, start 16.7 s,
+  verify 6.8 s. The floor is 30.2 s; verify took 11.0 s, of which the
+  inventory's soak is 10 s, and used 6.8 of its 22 core-seconds: the 15.2
+  idle core-seconds are 7.6 s of wall time, more than the 4.5 s the bar
+  allows over the floor. Every other phase kept the cores 96-100 % busy
+  (Investigations).
+- **Controller cost per node at 64 nodes, every bar met:** 26.2 ms of CPU
+  (bar 30), 2.03 SSH sessions and 2.05 agent processes (bar 3 each), peak
+  RSS 95 MB (bar 150), 2.0 MB of agent delivered.
 - **The "critical path" of the 3-node section** (the agents' stop + install +
-  migrations + start on the slowest node) now includes the migration node's
+  migrations + start on the slowest node) includes the migration node's
   stop and install, which happen while the other nodes still serve: the
-  fleet downtime is 0.71 of it, and with a 1 s slow migration the overhead
-  without it comes out negative (-0.17 s).
-- **Controller memory** stays under the bar: 100 MB at 64 nodes, 93 MB at 16.
+  fleet downtime is 0.41 of it, and with a 1 s slow migration the overhead
+  comes out negative (-0.30 s).
 - Fleet downtime at 16 and 64 nodes is the time in which no node serves: it
   starts when the last node stops and ends when the first node serves Y, so
   it can be below the critical path (taken on the slowest node).
