@@ -49,12 +49,11 @@ func (a *Agent) stageFile(ctx context.Context, run *opRun, p *agentproto.StagePa
 			return nil, agentproto.Errorf(agentproto.CodeInvalid, "package file name %q", name)
 		}
 		dst := filepath.Join(dir, name)
-		if sum, err := filehash.SHA256(dst); err == nil && sum == p.SHA256 {
+		if r, err := a.alreadyStaged(dst, p.SHA256); err == nil {
 			if p.UploadedPath != dst {
 				_ = os.Remove(p.UploadedPath)
 			}
-			size, _ := fileSize(dst)
-			return &agentproto.StageResult{Path: dst, Size: size, SHA256: sum, AlreadyDone: true}, nil
+			return r, nil
 		}
 		sum, err := filehash.SHA256(p.UploadedPath)
 		if err != nil {
@@ -72,12 +71,7 @@ func (a *Agent) stageFile(ctx context.Context, run *opRun, p *agentproto.StagePa
 		if !agentproto.ValidStepID(p.FileName) {
 			return nil, agentproto.Errorf(agentproto.CodeInvalid, "package file name %q", p.FileName)
 		}
-		dst := filepath.Join(dir, p.FileName)
-		if _, err := a.checkStagedSum(dst, p.SHA256); err != nil {
-			return nil, err
-		}
-		size, _ := fileSize(dst)
-		return &agentproto.StageResult{Path: dst, Size: size, SHA256: p.SHA256, AlreadyDone: true}, nil
+		return a.alreadyStaged(filepath.Join(dir, p.FileName), p.SHA256)
 	case agentproto.SourceRepo:
 		mgr := p.Manager
 		if mgr == "" {
@@ -136,6 +130,18 @@ func (a *Agent) stageFile(ctx context.Context, run *opRun, p *agentproto.StagePa
 		return &agentproto.StageResult{Path: dst, Size: size, SHA256: sum}, nil
 	}
 	return nil, agentproto.Errorf(agentproto.CodeInvalid, "source %q", p.Source)
+}
+
+// alreadyStaged returns dst as staged before when it holds sha256 want,
+// known from its stamp while the file is the one staging hashed
+// (checkStagedSum); else checkStagedSum's CodeNotFound or
+// CodeChecksumMismatch.
+func (a *Agent) alreadyStaged(dst, want string) (*agentproto.StageResult, error) {
+	if _, err := a.checkStagedSum(dst, want); err != nil {
+		return nil, err
+	}
+	size, _ := fileSize(dst)
+	return &agentproto.StageResult{Path: dst, Size: size, SHA256: want, AlreadyDone: true}, nil
 }
 
 // moveFile renames src to dst (0600), copying across file systems.
