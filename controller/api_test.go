@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kongctl/kongctl/controller/fleet"
 	"github.com/kongctl/kongctl/inventory"
 )
 
@@ -23,7 +24,7 @@ func TestConnectBuildsTheSSHConnector(t *testing.T) {
 // A given connector is the one the call runs on, and the call's result
 // comes back as it is.
 func TestWithFleetKeepsTheGivenConnector(t *testing.T) {
-	type stub struct{ Connector }
+	type stub struct{ fleet.Connector }
 	given := stub{}
 	got, err := withFleet(context.Background(), Options{Connector: given}, func(_ context.Context, o Options) (string, error) {
 		if o.Connector != given {

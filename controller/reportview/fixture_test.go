@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/kongctl/kongctl/controller"
+	"github.com/kongctl/kongctl/controller/fleet"
 	"github.com/kongctl/kongctl/controller/journal"
 )
 
@@ -48,7 +49,7 @@ func fixtureRun() (*controller.Report, []journal.Record) {
 			{Phase: "verify", Status: "ok", Started: at(21), Finished: at(29)},
 		},
 		Downtime: &controller.Window{Start: at(8), End: at(21), Duration: 13, AllStopped: at(13.5), FirstServing: at(18), FirstServingAfter: 10, FleetDown: 4.5},
-		Backup: &controller.BackupInfo{Path: "/var/backups/kong/kong-20261206T101500Z-a1b2c3-pre.dump", SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+		Backup: &fleet.BackupInfo{Path: "/var/backups/kong/kong-20261206T101500Z-a1b2c3-pre.dump", SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
 			Size: 123456, LocalPath: "/srv/ops/.kongctl/backups/kong-20261206T101500Z-a1b2c3-pre.dump", Taken: at(5)},
 		Gates: []controller.GateResult{
 			{Gate: "max_5xx_ratio", Threshold: 0.01, Measured: 0.002, Baseline: &base, Unit: "ratio", Passed: true, Measurable: true},

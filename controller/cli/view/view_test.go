@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kongctl/kongctl/controller"
+	"github.com/kongctl/kongctl/controller/fleet"
 	"github.com/kongctl/kongctl/controller/progress"
 )
 
@@ -67,7 +68,7 @@ func rolledBackReport() *controller.Report {
 		Downtime: &controller.Window{Start: at(10), End: at(30), Duration: 20, AllStopped: at(12.5), FirstServing: at(22),
 			FirstServingAfter: 12, FleetDown: 9.5},
 		Order:           "parallel stop, migrations on kong-1",
-		Backup:          &controller.BackupInfo{Path: "/var/backups/kong-pre.dump", SHA256: "ab12", Size: 4096, LocalPath: ".kongctl/backups/kong-pre.dump", Taken: at(8)},
+		Backup:          &fleet.BackupInfo{Path: "/var/backups/kong-pre.dump", SHA256: "ab12", Size: 4096, LocalPath: ".kongctl/backups/kong-pre.dump", Taken: at(8)},
 		BackupsPruned:   []string{"20261201T080000Z"},
 		PointOfNoReturn: true,
 		Findings: []controller.Finding{
@@ -88,7 +89,7 @@ func TestReportGolden(t *testing.T) {
 		"report_succeeded": {RunID: "20261206T130000Z", Operation: "upgrade", Outcome: controller.Succeeded, From: "2.8.4", To: "3.4.2",
 			Started: t0, Finished: at(60), Timeline: []controller.PhaseResult{{Phase: "preflight", Status: "ok", Started: t0, Finished: at(3)}},
 			Hosts:  []controller.HostReport{{Name: "kong-1", Roles: []string{"kong"}, FromVersion: "2.8.4", Version: "3.4.2", Result: "ok"}},
-			Backup: &controller.BackupInfo{Path: "/var/backups/kong-pre.dump", SHA256: "ab12", Size: 4096, LocalPath: ".kongctl/backups/kong-pre.dump.age", Encrypted: true, EncryptedSHA256: "cd34", Taken: at(8)}},
+			Backup: &fleet.BackupInfo{Path: "/var/backups/kong-pre.dump", SHA256: "ab12", Size: 4096, LocalPath: ".kongctl/backups/kong-pre.dump.age", Encrypted: true, EncryptedSHA256: "cd34", Taken: at(8)}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var b bytes.Buffer
@@ -107,7 +108,7 @@ func TestPlanGolden(t *testing.T) {
 		Path: controller.PlanPath{Allowed: true, Kind: "direct", Reason: "2.8 → 3.4 is a documented LTS-to-LTS upgrade", Chain: []string{"3.4.2"}},
 		Hosts: []controller.PlanHost{
 			{Name: "kong-1", Roles: []string{"kong"}, Version: "2.8.4", Edition: "oss", Running: true, Actions: []string{"stop", "install 3.4.2"},
-				DB: []controller.ConfSetting{
+				DB: []fleet.ConfSetting{
 					{Key: "pg_host", Value: "198.18.7.2", Source: "environment (file /etc/kong/kong_env.conf)"},
 					{Key: "pg_password", Value: "set", Source: "kong.conf"},
 					{Key: "pg_schema", Value: "", Source: "default"},
@@ -138,11 +139,11 @@ func TestStatusGolden(t *testing.T) {
 			{Name: "kong-1", Roles: []string{"kong"}, Version: "3.4.2", Edition: "oss", Running: true, Healthy: true},
 			{Name: "kong-2", Roles: []string{"kong"}, Error: "connect to kong-2: connection refused"},
 		},
-		Schema:    &controller.SchemaState{ExitCode: 4, Pending: []string{"core:000_base"}},
+		Schema:    &fleet.SchemaState{ExitCode: 4, Pending: []string{"core:000_base"}},
 		SchemaVia: "kong-1",
-		Lock:      &controller.LockInfo{RunID: "20261206T120000Z", Owner: "ops@bastion", Acquired: t0, Heartbeat: at(30), Expires: at(150)},
+		Lock:      &fleet.LockInfo{RunID: "20261206T120000Z", Owner: "ops@bastion", Acquired: t0, Heartbeat: at(30), Expires: at(150)},
 		LastRun:   &controller.RunSummary{RunID: "20261206T120000Z", From: "2.8.4", To: "3.4.2", Status: "paused", Last: "migrate-up ok", Dir: ".kongctl/runs/20261206T120000Z"},
-		Agent:     &controller.AgentDelivery{Hosts: 2, UploadedTo: 1, UploadedBytes: 9000000},
+		Agent:     &fleet.AgentDelivery{Hosts: 2, UploadedTo: 1, UploadedBytes: 9000000},
 		// A dual-cluster's target on another server.
 		TargetDatabase: "10.0.0.6:5433/kong_y",
 	}
