@@ -251,50 +251,51 @@ run as a child process of the benchmark.
 
 // knownLimits is the analysis of the last full run (kept by hand).
 const knownLimits = `
-## Known limits (from the run of 2026-12-07 06:54-07:10 UTC)
+## Known limits (from the run of 2026-12-07 10:47-11:03 UTC)
 
-These figures come from one ` + "`make bench`" + ` (06:54-07:10 UTC, 2 cores, nothing
-else running) on c0d2a07: the controller on one P, the soak ending with its
-window (BENCHMARKS.md, "Investigations").
+These figures come from one ` + "`make bench`" + ` (10:47-11:03 UTC, 2 cores, nothing
+else running) on 15c33f5, the day's final Go code (the Go code measured
+differs from that of c0d2a07's run, the one profiled by phase in
+"Investigations", only in how a resume, a rollback or a repeated upload
+finds a package already staged, which a fresh lab never has).
 
 - **Fleet outage (issue 15): every fleet bar met.** What users behind a load
   balancer see, no node answering: 0.32 s against the plain script's 0.52 s
-  at 3 nodes (0.62), 0.69 s against 1.81 s at 16 (0.38), 7.24 s against
-  12.69 s at 3 nodes on 200,000 plugin rows (0.57), and through the lab's
-  HAProxy (3-lb) 0.28 s against 0.53 s, with 98 requests failed against
-  158 and a longest gap of 0.29 s against 0.66 s. The migration node stops
+  at 3 nodes (0.62), 0.39 s against 2.09 s at 16 (0.19), 6.80 s against
+  11.44 s at 3 nodes on 200,000 plugin rows (0.59), and through the lab's
+  HAProxy (3-lb) 0.25 s against 0.50 s, with 92 requests failed against
+  148 and a longest gap of 0.27 s against 0.63 s. The migration node stops
   first and gets Y while the others serve; the others stop right before the
   write check and ` + "`migrations up`" + `; the migration node's chain (up, finish,
   start) runs beside at most 4 other installs, at a lower CPU priority; it
   starts alone and the fleet serves again.
-- **Worst-node outage at 16 nodes: 2.38 s against the script's 2.11 s
-  (ratio 1.13, bar 0.8, not met).** After its stop each of the 15 other
-  nodes must install Y and start it, and no procedure may do that before
-  the stop (X runs from those files). On this machine both tools do that
-  same work on the same 2 cores, so the last node serves again at about
-  the same time; kongctl also checks each node after its install
-  (` + "`kong version`" + `) and waits for its health. On real hosts each node installs on its
-  own CPU and this floor does not exist. At 3 nodes on 200,000 rows the
-  worst node is 17.04 s against 13.40 s: the other nodes start once the
-  migration node serves, each then loading the 200,000 rows beside the
-  others.
-- **The 64-node upgrade: 39.6 s, 1.31 times its CPU floor (bar 1.15, not
-  met).** The lab burned 58.7 s of CPU: preflight 34.1 s (SSH, agent
-  delivery, facts, staging both packages and checking them, Y's own
-  ` + "`kong check`" + ` and ` + "`kong prepare`" + ` on every node), install 17.5 s, start 16.7 s,
-  verify 6.8 s. The floor is 30.2 s; verify took 11.0 s, of which the
-  inventory's soak is 10 s, and used 6.8 of its 22 core-seconds: the 15.2
-  idle core-seconds are 7.6 s of wall time, more than the 4.5 s the bar
-  allows over the floor. Every other phase kept the cores 96-100 % busy
-  (Investigations).
-- **Controller cost per node at 64 nodes, every bar met:** 26.2 ms of CPU
+- **Worst-node outage at 16 nodes: 2.25 s against the script's 2.40 s
+  (ratio 0.94, bar 0.8, not met; 1.13 in c0d2a07's run).** After its stop
+  each of the 15 other nodes must install Y and start it, and no procedure
+  may do that before the stop (X runs from those files). On this machine
+  both tools do that same work on the same 2 cores, so the last node serves
+  again at about the same time; kongctl also checks each node after its
+  install (` + "`kong version`" + `) and waits for its health. On real hosts each node
+  installs on its own CPU and this floor does not exist. At 3 nodes on
+  200,000 rows the worst node is 15.23 s against 12.11 s: the other nodes
+  start once the migration node serves, each then loading the 200,000 rows
+  beside the others.
+- **The 64-node upgrade: 40.6 s, 1.29 times its CPU floor (bar 1.15, not
+  met).** The lab burned 61.2 s of CPU; the floor is 31.5 s, so the bar
+  allows 36.2 s. Verify took 10.7 s, of which the inventory's soak is 10 s.
+  In the run profiled by phase (06:39-06:53 UTC, "Investigations"; 58.7 s
+  of CPU: preflight 34.1 s, install 17.5 s, start 16.7 s, verify 6.8 s)
+  verify used 6.8 of its 22 core-seconds: its 15.2 idle core-seconds are
+  7.6 s of wall time, more than the bar allows over the whole floor, while
+  every other phase kept the cores 96-100 % busy.
+- **Controller cost per node at 64 nodes, every bar met:** 27.1 ms of CPU
   (bar 30), 2.03 SSH sessions and 2.05 agent processes (bar 3 each), peak
-  RSS 95 MB (bar 150), 2.0 MB of agent delivered.
+  RSS 93 MB (bar 150), 2.0 MB of agent delivered.
 - **The "critical path" of the 3-node section** (the agents' stop + install +
   migrations + start on the slowest node) includes the migration node's
   stop and install, which happen while the other nodes still serve: the
-  fleet downtime is 0.41 of it, and with a 1 s slow migration the overhead
-  comes out negative (-0.30 s).
+  fleet downtime is 0.37 of it, and with a 1 s slow migration the overhead
+  comes out negative (-0.25 s).
 - Fleet downtime at 16 and 64 nodes is the time in which no node serves: it
   starts when the last node stops and ends when the first node serves Y, so
   it can be below the critical path (taken on the slowest node).
