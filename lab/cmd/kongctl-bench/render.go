@@ -254,10 +254,10 @@ const knownLimits = `
 ## Known limits (from the run of 2026-12-07 10:47-11:03 UTC)
 
 These figures come from one ` + "`make bench`" + ` (10:47-11:03 UTC, 2 cores, nothing
-else running) on 15c33f5, the day's final Go code (the Go code measured
-differs from that of c0d2a07's run, the one profiled by phase in
-"Investigations", only in how a resume, a rollback or a repeated upload
-finds a package already staged, which a fresh lab never has).
+else running) on 15c33f5, the day's final Go code. It behaves as
+c0d2a07's, the code profiled by phase in "Investigations", but for how a
+resume, a rollback or a repeated upload finds a package already staged,
+which a fresh lab never has (the commits between also rename types).
 
 - **Fleet outage (issue 15): every fleet bar met.** What users behind a load
   balancer see, no node answering: 0.32 s against the plain script's 0.52 s
